@@ -1,0 +1,134 @@
+"""Benchmark: M/M/4 at rho = 0.9, 200,000 applications.
+
+Runs the relsim engine on an all-working-days calendar with neutral policy (the
+authority as a plain M/M/c queue) and a minimal hand-written SimPy model of the same
+queue, in the same process, and prints wall times, the ratio engine / minimal SimPy,
+and (if installed) Ciw. Mean waits are printed next to Erlang C as a sanity check.
+
+Usage: python bench/mmc.py [--apps N] [--repeat R]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+
+import numpy as np
+import simpy
+
+from simulator.engine import run
+from simulator.schema import Scenario
+
+C, RHO, MEAN_SERVICE = 4, 0.9, 0.1  # service mean 0.1 day keeps the horizon short
+
+
+def erlang_c_wq(c: int, lam: float, mu: float) -> float:
+    """Mean wait in queue of M/M/c (Erlang C)."""
+    a = lam / mu
+    rho = a / c
+    s = sum(a**k / math.factorial(k) for k in range(c))
+    top = a**c / math.factorial(c) / (1 - rho)
+    pw = top / (s + top)
+    return pw / (c * mu - lam)
+
+
+def scenario(n_apps: int) -> Scenario:
+    lam = RHO * C / MEAN_SERVICE
+    days = int(math.ceil(n_apps / lam))
+    import datetime as dt
+
+    start = dt.date(2000, 1, 1)
+    return Scenario.model_validate({
+        "name": "mmc-bench",
+        "start": start,
+        "end": start + dt.timedelta(days=days - 1),
+        "calendar": {"all_working": True},
+        "countries": [{"id": "XX"}],
+        "products": [{"id": "p"}],
+        "authority": {
+            "reviewers": C,
+            "review_work_wd": {"kind": "exponential", "mean": MEAN_SERVICE},
+            "statutory_limit_wd": None,
+            "background": [{"destination": "XX", "product": "p", "rate_per_wd": lam}],
+        },
+    })
+
+
+def minimal_simpy(n_apps: int, seed: int) -> tuple[float, float]:
+    lam = RHO * C / MEAN_SERVICE
+    rng = np.random.default_rng(seed)
+    gaps = rng.exponential(1 / lam, n_apps).tolist()
+    service = rng.exponential(MEAN_SERVICE, n_apps).tolist()
+    env = simpy.Environment()
+    res = simpy.Resource(env, C)
+    waits: list[float] = []
+
+    def customer(s: float):
+        t0 = env.now
+        with res.request() as req:
+            yield req
+            waits.append(env.now - t0)
+            yield env.timeout(s)
+
+    def source():
+        for g, s in zip(gaps, service, strict=True):
+            yield env.timeout(g)
+            env.process(customer(s))
+
+    t = time.perf_counter()
+    env.process(source())
+    env.run()
+    return time.perf_counter() - t, float(np.mean(waits))
+
+
+def ciw_time(n_apps: int, seed: int) -> float | None:
+    try:
+        import ciw
+    except ImportError:
+        return None
+    lam = RHO * C / MEAN_SERVICE
+    net = ciw.create_network(
+        arrival_distributions=[ciw.dists.Exponential(lam)],
+        service_distributions=[ciw.dists.Exponential(1 / MEAN_SERVICE)],
+        number_of_servers=[C],
+    )
+    ciw.seed(seed)
+    sim = ciw.Simulation(net)
+    t = time.perf_counter()
+    sim.simulate_until_max_customers(n_apps, method="Finish")
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--apps", type=int, default=200_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    sc = scenario(args.apps)
+    lam = RHO * C / MEAN_SERVICE
+    wq = erlang_c_wq(C, lam, 1 / MEAN_SERVICE)
+    eng, mini = [], []
+    for i in range(args.repeat):
+        t = time.perf_counter()
+        r = run(sc, seed=i)
+        eng.append(time.perf_counter() - t)
+        n = r._w._next_app
+        lic = r.licences
+        w_eng = float((lic.review_start_days - lic.accepted_days).mean())
+        tm, w_min = minimal_simpy(n, seed=i)
+        mini.append(tm)
+        print(f"rep {i}: {n} applications; engine {eng[-1]:.2f} s (Wq {w_eng:.4f} d); "
+              f"minimal SimPy {tm:.2f} s (Wq {w_min:.4f} d); Erlang C Wq {wq:.4f} d")
+    e, m = min(eng), min(mini)
+    print(f"best of {args.repeat}: engine {e:.2f} s, minimal SimPy {m:.2f} s, "
+          f"engine / minimal SimPy = {e / m:.2f}x")
+    c = ciw_time(args.apps, 0)
+    if c is not None:
+        print(f"Ciw {c:.2f} s, Ciw / minimal SimPy = {c / m:.2f}x")
+    else:
+        print("Ciw not installed (pip install ciw to compare)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+"""``python -m simulator`` runs the relsim CLI."""
+
+from simulator.cli import main
+
+raise SystemExit(main())

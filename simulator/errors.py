@@ -1,0 +1,115 @@
+"""Errors raised for bad scenario input.
+
+A :class:`ScenarioError` carries one :class:`Problem` per defect found, each located
+at ``file:line:col`` with the dotted field path, the offending value and what is
+allowed. The CLI prints ``str(error)`` (one line per problem) and exits 2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+_MISSING: Any = object()
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One located defect in a scenario.
+
+    Attributes:
+        message: What is wrong and what is allowed.
+        path: Dotted field path, e.g. ``authority.reviewers`` or ``lanes[2].destination``.
+        file: File the value came from, or None when it came from code.
+        line: 1-based line, or None.
+        col: 1-based column, or None.
+        value: The offending value (omitted from the text when missing).
+    """
+
+    message: str
+    path: str = ""
+    file: str | None = None
+    line: int | None = None
+    col: int | None = None
+    value: Any = field(default=_MISSING, compare=False)
+
+    def location(self) -> str:
+        """Return ``file:line:col`` (as much of it as is known)."""
+        if self.file is None:
+            return "<scenario>"
+        if self.line is None:
+            return self.file
+        return f"{self.file}:{self.line}:{self.col or 1}"
+
+    def __str__(self) -> str:
+        text = f"{self.location()}: "
+        if self.path:
+            text += f"{self.path}: "
+        text += self.message
+        if self.value is not _MISSING:
+            text += f" (got {_short_repr(self.value)})"
+        return text
+
+
+def _short_repr(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def format_path(path: tuple[Any, ...] | list[Any]) -> str:
+    """Render a data path as text, e.g. ``("lanes", 2, "destination")`` -> ``lanes[2].destination``.
+
+    Args:
+        path: Mapping keys (str) and list indices (int), outermost first.
+
+    Returns:
+        Dotted text with ``[i]`` for indices; keys that are not simple names are quoted.
+    """
+    text = ""
+    for part in path:
+        if isinstance(part, int) and not isinstance(part, bool):
+            text += f"[{part}]"
+        else:
+            name = str(part)
+            simple = name != "" and all(c.isalnum() or c in "_-" for c in name)
+            if not simple:
+                text += f"[{name!r}]"
+            else:
+                text += f".{name}" if text else name
+    return text
+
+
+class ScenarioError(ValueError):
+    """A scenario could not be loaded or validated.
+
+    Attributes:
+        problems: Every defect found, in file order.
+    """
+
+    def __init__(self, problems: list[Problem] | Problem | str) -> None:
+        if isinstance(problems, str):
+            problems = [Problem(problems)]
+        elif isinstance(problems, Problem):
+            problems = [problems]
+        self.problems: list[Problem] = list(problems)
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return "\n".join(str(p) for p in self.problems)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.problems,))
+
+
+class FieldProblems(ValueError):
+    """Raised inside pydantic ``model_validator``s to report problems at sub-paths.
+
+    The YAML layer expands each entry into a located :class:`Problem`.
+
+    Attributes:
+        problems: ``(relative path tuple, message, value)`` triples.
+    """
+
+    def __init__(self, problems: list[tuple[tuple, str, Any]]) -> None:
+        self.problems = list(problems)
+        super().__init__("; ".join(f"{'.'.join(map(str, p))}: {m}" for p, m, _ in self.problems))

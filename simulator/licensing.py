@@ -1,0 +1,379 @@
+"""The licensing authority: intake, reviewers, the statutory clock, decisions.
+
+Where does a review's duration come from? ``Application.work_wd`` (drawn from
+``authority.review_work_wd`` when the application is created) is the reviewer effort
+in working days at normal speed; the regime's ``review_time_factor`` stretches it, the
+working-day calendar turns it into calendar time (:meth:`ScalarClock.add_work`), and
+information requests stop the statutory clock while the applicant answers.
+
+Life of an application (one SimPy process each)::
+
+    submit -> intake (screening; may be returned, resubmitted after resubmit_days)
+           -> accepted: statutory clock starts (working days)
+           -> queue for a reviewer (priority from policy; larger first)
+           -> review (work at the regime's speed; re-planned when the regime changes)
+              -> information request? reviewer released, clock stopped for the
+                 applicant's answer (calendar days), back to the queue
+           -> decision (held while suspended) at completion, or at the statutory
+              limit as ``deadline_rule`` says
+           -> callback to the owner (a manufacturer's order, or background export)
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import simpy
+
+from simulator.calendar import WorkCalendar
+from simulator.policy import AppKey, PolicyBook, PolicyController, Resolved
+from simulator.schema import Authority
+
+__all__ = [
+    "AT_DEADLINE",
+    "OUTCOMES",
+    "Application",
+    "Ev",
+    "LicensingAuthority",
+    "ReviewerPool",
+    "ScalarClock",
+]
+
+
+class Ev:
+    """Event-log kinds (small ints in the hot loop; names in the frames)."""
+
+    SUBMIT = 0
+    RETURN = 1
+    ACCEPT = 2
+    REVIEW_START = 3
+    INFO_REQUEST = 4
+    INFO_RESPONSE = 5
+    DECIDE = 6
+    NAMES = (
+        "submit",
+        "return",
+        "accept",
+        "review_start",
+        "info_request",
+        "info_response",
+        "decide",
+    )
+
+
+OUTCOMES = ("approved", "partial", "denied")
+"""Decision codes 0..2; ``+ AT_DEADLINE`` when made at the statutory limit."""
+AT_DEADLINE = 8
+
+
+class ScalarClock:
+    """Scalar calendar/working-time conversion for the event loop: the identity when
+    every day is working (queueing-theory validation), else :class:`WorkCalendar`."""
+
+    def __init__(self, cal: WorkCalendar) -> None:
+        self.identity = bool(cal.all_working and np.all(cal.working))
+        self._cal = cal
+
+    def work_time(self, t: float) -> float:
+        """Working time elapsed at calendar time ``t``, working days."""
+        return t if self.identity else self._cal.work_time(t)
+
+    def add_work(self, t: float, w: float) -> float:
+        """Calendar time when ``w`` working days have elapsed after ``t``."""
+        if self.identity:
+            return t + w
+        return t if w <= 0 else self._cal.add_work(t, w)
+
+
+class ReviewerPool:
+    """Reviewers as a priority queue with a capacity that policy may change.
+
+    Larger priority first, FIFO within a priority. Lowering capacity never pre-empts:
+    busy reviewers finish, and no one new starts until busy < capacity.
+    """
+
+    __slots__ = ("_cancelled", "_queue", "_seq", "busy", "capacity", "env")
+
+    def __init__(self, env: simpy.Environment, capacity: int) -> None:
+        self.env = env
+        self.capacity = capacity
+        self.busy = 0
+        self._queue: list[tuple[int, int, simpy.Event]] = []
+        self._seq = 0
+        self._cancelled: set[simpy.Event] = set()
+
+    def try_acquire(self) -> bool:
+        """Take a free reviewer at once if one is free and nobody waits."""
+        if self.busy < self.capacity and not self._queue:
+            self.busy += 1
+            return True
+        return False
+
+    def request(self, priority: int) -> simpy.Event:
+        """Return an event that succeeds when a reviewer is assigned."""
+        ev = self.env.event()
+        if self.busy < self.capacity and not self._queue:
+            self.busy += 1
+            ev.succeed()
+        else:
+            self._seq += 1
+            heapq.heappush(self._queue, (-priority, self._seq, ev))
+        return ev
+
+    def cancel(self, ev: simpy.Event) -> None:
+        """Withdraw a pending request (lazy: skipped when it reaches the front)."""
+        self._cancelled.add(ev)
+
+    def release(self) -> None:
+        """Free one reviewer and assign the next waiting application."""
+        self.busy -= 1
+        self._dispatch()
+
+    def set_capacity(self, capacity: int) -> None:
+        """Change the number of reviewers (takes effect at the next assignment)."""
+        self.capacity = capacity
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        q = self._queue
+        while q and self.busy < self.capacity:
+            ev = heapq.heappop(q)[2]
+            if ev in self._cancelled:
+                self._cancelled.discard(ev)
+                continue
+            self.busy += 1
+            ev.succeed()
+
+    @property
+    def waiting(self) -> int:
+        """Applications waiting (cancelled ones may be counted until they surface)."""
+        return len(self._queue) - len(self._cancelled)
+
+
+class Application:
+    """One licence application and its random attributes (drawn at creation, so the
+    same application gets the same draws in every policy variant).
+
+    Attributes:
+        id: Application id (creation order).
+        key: (destination, product, end use, exporter, applicant) for policy rules.
+        tonnes: Quantity applied for, tonnes.
+        work_wd: Reviewer effort at normal speed, working days.
+        screening_wd: Intake screening time, working days.
+        u_return: Uniforms deciding each intake return.
+        resubmit_days: Applicant's resubmission delays, calendar days.
+        u_info: Uniforms deciding each information request.
+        info_at: Fractions of the review work at which requests are raised.
+        info_response_days: Applicant's answer delays, calendar days.
+        u_approve: Uniform deciding approval.
+        u_partial: Uniform deciding a partial approval.
+        partial_fraction: Fraction approved if partial.
+        on_decision: Called as ``on_decision(app, approved_tonnes, validity_days)``.
+        owner: The owner's handle (an order, or a background stream index).
+    """
+
+    __slots__ = (
+        "id", "info_at", "info_response_days", "key", "on_decision", "owner",
+        "partial_fraction", "resubmit_days", "screening_wd", "tonnes", "u_approve",
+        "u_info", "u_partial", "u_return", "work_wd",
+    )
+
+    def __init__(self, app_id: int, key: AppKey, tonnes: float,
+                 on_decision: Callable[[Application, float, float], None],
+                 owner: Any = None) -> None:
+        self.id = app_id
+        self.key = key
+        self.tonnes = tonnes
+        self.on_decision = on_decision
+        self.owner = owner
+        self.work_wd = 1.0
+        self.screening_wd = 0.0
+        self.u_return: list[float] = []
+        self.resubmit_days: list[float] = []
+        self.u_info: list[float] = []
+        self.info_at: list[float] = []
+        self.info_response_days: list[float] = []
+        self.u_approve = 0.0
+        self.u_partial = 1.0
+        self.partial_fraction = 1.0
+
+
+class _NoPolicy:
+    current = 0
+
+
+class LicensingAuthority:
+    """The authority's processes. Components never read YAML or print.
+
+    Args:
+        env: SimPy environment.
+        cfg: Authority settings.
+        clock: Scalar working-time clock.
+        book: Compiled policy.
+        policy: Regime controller (current regime, change events).
+        log: Event log; rows are ``(time, kind, app_id, a, b)``.
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        cfg: Authority,
+        clock: ScalarClock,
+        book: PolicyBook,
+        log: list[tuple],
+    ) -> None:
+        self.env = env
+        self.cfg = cfg
+        self.clock = clock
+        self.book = book
+        self.log = log
+        self.policy: PolicyController = _NoPolicy()  # type: ignore[assignment]
+        self.pool = ReviewerPool(env, cfg.reviewers)
+        self.in_review: set[simpy.Process] = set()
+        self.limit = cfg.statutory_limit_wd
+        self.rule = cfg.deadline_rule
+        self.binding = self.limit is not None and self.rule != "continue"
+        self.n_submitted = 0
+        self.n_decided = 0
+        self.n_in_system = 0
+        self.n_awaiting_decision = 0
+        self._caches = book._cache
+        self._p_return = cfg.intake.return_probability
+        self._p_partial = cfg.approval.partial_probability
+        self._intake = self._p_return > 0 or not (
+            cfg.intake.screening_wd.kind == "constant" and cfg.intake.screening_wd.value == 0
+        )
+
+    # -- policy hooks ----------------------------------------------------------------
+    def effects(self, key: AppKey) -> Resolved:
+        """Effects in force now for ``key``."""
+        r = self.policy.current
+        hit = self._caches[r].get(key)
+        return hit if hit is not None else self.book.resolve(r, key)
+
+    def on_regime_change(self, regime: int) -> None:
+        """Apply a new regime: capacity now, re-plan every review in progress."""
+        self.pool.set_capacity(int(round(self.cfg.reviewers * self.book.capacity_factor[regime])))
+        for proc in list(self.in_review):
+            if proc.is_alive and proc.target is not None:
+                proc.interrupt("regime")
+
+    # -- applications ----------------------------------------------------------------
+    def submit(self, app: Application) -> None:
+        """Start an application's process now."""
+        self.n_submitted += 1
+        self.n_in_system += 1
+        self.env.process(self._life(app))
+
+    def _life(self, app: Application):  # noqa: ANN202, C901 - SimPy process
+        env, clock, log, cfg, pool = self.env, self.clock, self.log, self.cfg, self.pool
+        log.append((env.now, Ev.SUBMIT, app.id, app.tonnes, 0.0))
+        if self._intake:
+            returns = 0
+            while True:
+                if app.screening_wd > 0:
+                    yield env.timeout(clock.add_work(env.now, app.screening_wd) - env.now)
+                if returns < len(app.u_return) and app.u_return[returns] < self._p_return:
+                    log.append((env.now, Ev.RETURN, app.id, 0.0, 0.0))
+                    yield env.timeout(app.resubmit_days[returns])
+                    returns += 1
+                    continue
+                break
+        t_accept = env.now
+        log.append((t_accept, Ev.ACCEPT, app.id, 0.0, 0.0))
+        key, ctrl = app.key, self.policy
+        eff = self.effects(key)
+        info_points: list[float] = []
+        if app.u_info:
+            p_info = eff.information_request_probability
+            info_points = sorted(
+                f for u, f in zip(app.u_info, app.info_at, strict=True) if u < p_info
+            )  # fractions of the work at which requests are raised
+        done_frac = 0.0
+        used_wd = 0.0  # statutory clock used before the last restart
+        clock_start = t_accept  # when the clock (re)started
+        binding = self.binding
+        deadline = clock.add_work(t_accept, self.limit) if binding else math.inf
+        outcome_forced: str | None = None
+        k_info = 0
+        me = env.active_process
+        in_review = self.in_review
+        while True:
+            # --- wait for a reviewer (or the deadline)
+            if not pool.try_acquire():
+                req = pool.request(self.effects(key).priority)
+                if binding:
+                    yield req | env.timeout(max(0.0, deadline - env.now))
+                    if not req.triggered:
+                        pool.cancel(req)
+                        outcome_forced = self.rule
+                        break
+                else:
+                    yield req
+            log.append((env.now, Ev.REVIEW_START, app.id, 0.0, 0.0))
+            # --- work until the next information request, completion or deadline
+            stop_frac = info_points[k_info] if k_info < len(info_points) else 1.0
+            todo = (stop_frac - done_frac) * app.work_wd
+            in_review.add(me)
+            hit_deadline = False
+            while todo > 1e-12:
+                factor = self.effects(key).review_time_factor
+                t0 = env.now
+                t_done = clock.add_work(t0, todo * factor)
+                t_end = t_done if t_done < deadline else deadline
+                try:
+                    yield env.timeout(t_end - t0)
+                except simpy.Interrupt:
+                    todo -= (clock.work_time(env.now) - clock.work_time(t0)) / factor
+                    continue
+                if t_end < t_done:
+                    hit_deadline = True
+                    break
+                todo = 0.0
+            in_review.discard(me)
+            done_frac = stop_frac
+            pool.release()
+            if hit_deadline:
+                outcome_forced = self.rule
+                break
+            if k_info < len(info_points):
+                # stop the clock while the applicant answers
+                k_info += 1
+                used_wd += clock.work_time(env.now) - clock.work_time(clock_start)
+                log.append((env.now, Ev.INFO_REQUEST, app.id, used_wd, 0.0))
+                yield env.timeout(app.info_response_days[k_info - 1])
+                clock_start = env.now
+                log.append((env.now, Ev.INFO_RESPONSE, app.id, 0.0, 0.0))
+                if binding:
+                    deadline = clock.add_work(env.now, self.limit - used_wd)
+                continue
+            break
+        # --- decision (held while suspended)
+        eff = self.effects(key)
+        if eff.suspend:
+            self.n_awaiting_decision += 1
+            while eff.suspend:
+                yield ctrl.changed
+                eff = self.effects(key)
+            self.n_awaiting_decision -= 1
+        approve = app.u_approve < eff.approval_probability
+        if outcome_forced is not None:
+            if outcome_forced == "approve":
+                approve = True
+            elif outcome_forced == "deny":
+                approve = False
+        frac = 1.0
+        if approve and app.u_partial < self._p_partial:
+            frac = min(1.0, max(0.0, app.partial_fraction))
+        code = ((0 if frac >= 1.0 else 1) if approve else 2) + (
+            AT_DEADLINE if outcome_forced is not None else 0
+        )
+        approved_t = app.tonnes * frac if approve else 0.0
+        self.n_decided += 1
+        self.n_in_system -= 1
+        log.append((env.now, Ev.DECIDE, app.id, approved_t, code))
+        app.on_decision(app, approved_t, eff.licence_validity_days)

@@ -1,0 +1,390 @@
+"""The wiring: builds one replication's world from a scenario and runs it.
+
+Everything that connects the components lives here: background load feeding the
+authority, manufacturers' orders becoming applications (or going straight to an
+exporter when no licence is needed), decisions releasing goods to exporters,
+exporters to lanes, lanes to inventories, and upstream manufacturers supplying
+downstream ones.
+
+Logs (plain lists of tuples, turned into frames once, in :mod:`simulator.results`):
+
+* ``log`` — authority events ``(time, kind, app_id, a, b)`` (see ``licensing.Ev``);
+* ``glog`` — goods events ``(time, kind, order_id, manufacturer, tonnes, aux)``
+  (see :class:`G`);
+* ``apps`` — one row per application: ``(app_id, source, source_index, order_id)``
+  plus its key and tonnes;
+* ``regimes`` — ``(time, regime index)`` at every change.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import simpy
+
+from simulator.calendar import WorkCalendar
+from simulator.distributions import Sampler
+from simulator.licensing import Application, LicensingAuthority, ScalarClock
+from simulator.logistics import CapacityQueue, LaneTable
+from simulator.manufacturing import Plants
+from simulator.policy import AppKey, PolicyBook, PolicyController
+from simulator.rng import Streams
+from simulator.schema import Authority, Scenario
+
+__all__ = ["G", "World", "build_calendar"]
+
+
+class G:
+    """Goods-log kinds."""
+
+    ORDER = 0  # aux = supplier index
+    DENIED = 1  # tonnes refused by the authority
+    EXPIRED = 2  # licensed tonnes not produced before the licence expired
+    SHIPPED = 3  # aux = lane index
+    DELIVERED = 4  # aux = order-to-delivery days
+    BG_EXPORT = 5  # background export; manufacturer = -1, aux = stream index
+    NAMES = ("order", "denied", "expired", "shipped", "delivered", "bg_export")
+
+
+def build_calendar(sc: Scenario) -> WorkCalendar:
+    """The authority's working-day calendar for a scenario."""
+    c = sc.calendar
+    return WorkCalendar(
+        sc.start,
+        sc.end,
+        country=c.country,
+        extra_holidays=c.extra_holidays,
+        extra_workdays=c.extra_workdays,
+        all_working=c.all_working,
+    )
+
+
+class _U:
+    """Uniform(0, 1) draws in blocks from one generator."""
+
+    __slots__ = ("_buf", "_i", "_rng")
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self._rng = rng
+        self._buf: list[float] = []
+        self._i = 0
+
+    def __call__(self) -> float:
+        if self._i >= len(self._buf):
+            self._buf = self._rng.random(512).tolist()
+            self._i = 0
+        self._i += 1
+        return self._buf[self._i - 1]
+
+
+class AppDraws:
+    """Random attributes of the applications of one source (a background stream or a
+    manufacturer), one generator per attribute, so the same application gets the same
+    draws in any policy variant (common random numbers)."""
+
+    def __init__(self, streams: Streams, source: str, cfg: Authority, max_info_p: float
+                 ) -> None:
+        def g(attr: str) -> np.random.Generator:
+            return streams.get("app", source, attr)
+
+        self.cfg = cfg
+        self.work = Sampler(cfg.review_work_wd, g("work"))
+        self.screening = Sampler(cfg.intake.screening_wd, g("screening"))
+        self.resubmit = Sampler(cfg.intake.resubmit_days, g("resubmit"))
+        self.response = Sampler(cfg.information_requests.response_days, g("response"))
+        self.partial = Sampler(cfg.approval.partial_fraction, g("partial_fraction"))
+        self.u_return = _U(g("u_return"))
+        self.u_info = _U(g("u_info"))
+        self.info_at = _U(g("info_at"))
+        self.u_approve = _U(g("u_approve"))
+        self.u_partial = _U(g("u_partial"))
+        self.n_ret = cfg.intake.max_returns
+        self.n_info = cfg.information_requests.max_per_application
+        self.any_returns = cfg.intake.return_probability > 0 and self.n_ret > 0
+        self.any_info = max_info_p > 0 and self.n_info > 0
+        self.any_partial = cfg.approval.partial_probability > 0
+        sw = cfg.intake.screening_wd
+        self.screening_used = not (sw.kind == "constant" and sw.value == 0)
+
+    def new(self, app_id: int, key: AppKey, tonnes: float,
+            on_decision: Callable[[Application, float, float], None],
+            owner: Any) -> Application:
+        """A new application with this source's next draws. Attributes whose
+        probability is zero everywhere are not drawn (each attribute has its own
+        generator, so skipping one never shifts another)."""
+        app = Application(app_id, key, tonnes, on_decision, owner)
+        app.work_wd = self.work()
+        if self.screening_used:
+            app.screening_wd = self.screening()
+        if self.any_returns:
+            n = self.n_ret
+            app.u_return = [self.u_return() for _ in range(n)]
+            app.resubmit_days = [self.resubmit() for _ in range(n)]
+        if self.any_info:
+            n = self.n_info
+            app.u_info = [self.u_info() for _ in range(n)]
+            app.info_at = [self.info_at() for _ in range(n)]
+            app.info_response_days = [self.response() for _ in range(n)]
+        app.u_approve = self.u_approve()
+        if self.any_partial:
+            app.u_partial = self.u_partial()
+            app.partial_fraction = self.partial()
+        return app
+
+
+class _Order:
+    __slots__ = ("id", "m", "sup", "t", "tonnes")
+
+    def __init__(self, oid: int, m: int, sup: int, tonnes: float, t: float) -> None:
+        self.id = oid
+        self.m = m
+        self.sup = sup
+        self.tonnes = tonnes
+        self.t = t
+
+
+class World:
+    """One replication's world.
+
+    Args:
+        sc: The scenario.
+        seed: Root seed.
+        rep: Replication index.
+        cal: A prebuilt calendar for the scenario (built if None).
+    """
+
+    def __init__(self, sc: Scenario, seed: int, rep: int, cal: WorkCalendar | None = None
+                 ) -> None:
+        self.sc = sc
+        self.env = env = simpy.Environment()
+        self.streams = streams = Streams(seed, rep)
+        self.cal = cal = cal if cal is not None else build_calendar(sc)
+        self.horizon = H = sc.horizon_days
+        self.log: list[tuple] = []
+        self.glog: list[tuple] = []
+        self.apps: list[tuple] = []
+        self.regimes: list[tuple[float, int]] = []
+        self._next_app = 0
+        self._next_order = 0
+        self.book = book = PolicyBook(sc.policy, sc.authority)
+        self.authority = auth = LicensingAuthority(env, sc.authority, ScalarClock(cal), book,
+                                                   self.log)
+        self.controller = PolicyController(env, book, sc.policy, sc.start, float(H),
+                                           streams.get("regime"), auth.on_regime_change,
+                                           self.regimes)
+        auth.policy = self.controller
+        auth.on_regime_change(self.controller.current)
+        # goods
+        self.products = {p.id: p for p in sc.products}
+        self.ex_index = {e.id: i for i, e in enumerate(sc.exporters)}
+        self.m_index = {m.id: i for i, m in enumerate(sc.manufacturers)}
+        self.capacity = [CapacityQueue(e, sc.start) for e in sc.exporters]
+        self.lanes = LaneTable(sc.lanes)
+        self.countries = {c.id: i for i, c in enumerate(sc.countries)}
+        self._lane_samplers: dict[tuple[int, int], Sampler] = {}
+        self._lead_samplers: dict[tuple[int, int], Sampler] = {}
+        self._max_info_p = max(
+            [sc.authority.information_requests.probability]
+            + [r.information_request_probability or 0.0 for reg in sc.policy.regimes
+               for r in reg.rules])
+        self._mdraws = [AppDraws(streams, f"mfr/{m.id}", sc.authority, self._max_info_p)
+                        for m in sc.manufacturers]
+        self._general = [
+            (self.ex_index[g.exporter], self.m_index[g.customer],
+             float((g.start - sc.start).days), float((g.start - sc.start).days + g.valid_days))
+            for g in sc.authority.general_licences
+        ]
+        self._backorders: list[deque[list[Any]]] = [deque() for _ in sc.manufacturers]
+        self._out_stock = np.zeros(len(sc.manufacturers))  # finished output, tonnes
+        noise = np.ones((H, len(sc.manufacturers)))
+        for i, m in enumerate(sc.manufacturers):
+            if m.demand_cv > 0:
+                k = 1.0 / m.demand_cv**2
+                noise[:, i] = streams.get("demand", m.id).gamma(k, 1.0 / k, H)
+        self.plants = Plants(sc.manufacturers, H, sc.start.weekday(), noise, self._place_order)
+        self.auth_daily = np.zeros((H, 4))  # queue, in review, awaiting decision, in system
+        env.process(self._background())
+        env.process(self._daily())
+
+    # ------------------------------------------------------------------ background
+    def _background(self):  # noqa: ANN202 - SimPy process
+        sc, env, cal = self.sc, self.env, self.cal
+        w_end = float(cal.work_time(float(self.horizon)))
+        times, idx = [], []
+        for k, bg in enumerate(sc.authority.background):
+            if bg.rate_per_wd <= 0:
+                continue
+            rng = self.streams.get("background", bg.destination, bg.product, bg.end_use,
+                                   bg.exporter, "arrivals")
+            mean = 1.0 / bg.rate_per_wd
+            n = int(bg.rate_per_wd * w_end + 6 * math.sqrt(bg.rate_per_wd * w_end) + 16)
+            w = np.cumsum(rng.exponential(mean, n))
+            while w[-1] < w_end:
+                w = np.concatenate([w, w[-1] + np.cumsum(rng.exponential(mean, n))])
+            w = w[w < w_end]
+            times.append(cal.calendar_time(w) if not cal.all_working else w)
+            idx.append(np.full(w.size, k))
+        if not times:
+            return
+        t_all = np.concatenate(times)
+        k_all = np.concatenate(idx)
+        order = np.argsort(t_all, kind="stable")
+        streams = sc.authority.background
+        draws = [AppDraws(self.streams, f"bg/{b.destination}/{b.product}/{b.end_use}/"
+                          f"{b.exporter}", sc.authority, self._max_info_p) for b in streams]
+        tonnes = [Sampler(b.tonnes, self.streams.get("background", b.destination, b.product,
+                                                     b.end_use, b.exporter, "tonnes"))
+                  for b in streams]
+        keys: list[AppKey] = [(b.destination, b.product, b.end_use, b.exporter, "background")
+                              for b in streams]
+        auth, glog, apps = self.authority, self.glog, self.apps
+        on_decision = self._bg_decided
+        for t, k in zip(t_all[order].tolist(), k_all[order].tolist(), strict=True):
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            q = tonnes[k]()
+            key = keys[k]
+            if not auth.effects(key).licence_required:
+                glog.append((env.now, G.BG_EXPORT, -1, -1, q, k))
+                continue
+            aid = self._next_app
+            self._next_app = aid + 1
+            apps.append((aid, 0, k, -1, q))
+            auth.submit(draws[k].new(aid, key, q, on_decision, k))
+
+    def _bg_decided(self, app: Application, approved_t: float, validity: float) -> None:
+        if approved_t > 0:
+            self.glog.append((self.env.now, G.BG_EXPORT, -1, -1, approved_t, app.owner))
+
+    # ------------------------------------------------------------------ manufacturers
+    def _daily(self):  # noqa: ANN202 - SimPy process
+        env, plants, pool, auth = self.env, self.plants, self.authority.pool, self.authority
+        multi_tier = bool(np.any(plants.out_factor > 0))
+        for d in range(self.horizon):
+            if d > env.now:
+                yield env.timeout(d - env.now)
+            self.auth_daily[d] = (pool.waiting, pool.busy, auth.n_awaiting_decision,
+                                  auth.n_in_system)
+            if plants.n:
+                plants.step(d)
+            if multi_tier:
+                self._fill_backorders()
+
+    def _place_order(self, m: int, tonnes: float) -> None:
+        sc, env = self.sc, self.env
+        mfr = sc.manufacturers[m]
+        for j, sup in enumerate(mfr.suppliers):
+            q = tonnes * sup.share
+            if q <= 0:
+                continue
+            oid = self._next_order
+            self._next_order += 1
+            order = _Order(oid, m, j, q, env.now)
+            self.glog.append((env.now, G.ORDER, oid, m, q, j))
+            if sup.manufacturer is not None:
+                self._backorders[self.m_index[sup.manufacturer]].append([order, q])
+                continue
+            e = self.ex_index[sup.exporter]
+            ex = sc.exporters[e]
+            key: AppKey = (mfr.country, mfr.material, mfr.end_use, ex.id, mfr.id)
+            needs = (
+                ex.licensed
+                and self.products[mfr.material].controlled
+                and self.authority.effects(key).licence_required
+                and not self._general_covers(e, m, env.now)
+            )
+            if needs:
+                aid = self._next_app
+                self._next_app += 1
+                self.apps.append((aid, 1, m, oid, q))
+                self.authority.submit(
+                    self._mdraws[m].new(aid, key, q, self._order_decided, order))
+            else:
+                self._produce(order, e, q, math.inf)
+
+    def _general_covers(self, e: int, m: int, t: float) -> bool:
+        return any(ge == e and gm == m and t0 <= t < t1 for ge, gm, t0, t1 in self._general)
+
+    def _order_decided(self, app: Application, approved_t: float, validity: float) -> None:
+        order: _Order = app.owner
+        denied = order.tonnes - approved_t
+        if denied > 1e-12:
+            self.glog.append((self.env.now, G.DENIED, order.id, order.m, denied, app.id))
+            self.plants.cancel(order.m, denied)
+        if approved_t > 0:
+            e = self.ex_index[self.sc.manufacturers[order.m].suppliers[order.sup].exporter]
+            self._produce(order, e, approved_t, self.env.now + validity)
+
+    def _produce(self, order: _Order, e: int, tonnes: float, expiry: float) -> None:
+        env = self.env
+        cq = self.capacity[e]
+        finish = cq.finish_time(env.now, tonnes)
+        if finish > expiry:
+            self.glog.append((env.now, G.EXPIRED, order.id, order.m, tonnes, e))
+            self.plants.cancel(order.m, tonnes)
+            return
+        cq.commit(finish)
+        if finish == math.inf:
+            return  # capacity never suffices: goods stay on order at the exporter
+        key = (e, order.m)
+        lead = self._lead_samplers.get(key)
+        if lead is None:
+            ex, mfr = self.sc.exporters[e], self.sc.manufacturers[order.m]
+            lead = self._lead_samplers[key] = Sampler(
+                ex.lead_time_days, self.streams.get("exporter", ex.id, mfr.id))
+        ready = finish + lead()
+        origin = self.sc.exporters[e].country
+        self._at(ready, lambda: self._depart(order, origin, tonnes))
+
+    def _at(self, t: float, fn: Any) -> None:
+        ev = self.env.timeout(max(0.0, t - self.env.now))
+        ev.callbacks.append(lambda _e: fn())
+
+    def _depart(self, order: _Order, origin: str, tonnes: float) -> None:
+        m = order.m
+        mfr = self.sc.manufacturers[m]
+        mode = None
+        if mfr.expedite is not None and self.plants.cover_days(m) < mfr.expedite.below_cover_days:
+            mode = mfr.expedite.mode
+        lane = self.lanes.pick(origin, mfr.country, mode)
+        key = (lane, m)
+        s = self._lane_samplers.get(key)
+        if s is None:
+            s = self._lane_samplers[key] = Sampler(
+                self.sc.lanes[lane].transit_days,
+                self.streams.get("transit", self.sc.lanes[lane].id, mfr.id))
+        transit = s()
+        now = self.env.now
+        self.glog.append((now, G.SHIPPED, order.id, m, tonnes, lane))
+        self._at(now + transit, lambda: self._arrive(order, tonnes))
+
+    def _arrive(self, order: _Order, tonnes: float) -> None:
+        now = self.env.now
+        self.glog.append((now, G.DELIVERED, order.id, order.m, tonnes, now - order.t))
+        self.plants.receive(order.m, tonnes, now - order.t)
+
+    def _fill_backorders(self) -> None:
+        self._out_stock += self.plants.output_made
+        for u in np.flatnonzero(self._out_stock > 0):
+            stock = float(self._out_stock[u])
+            q = self._backorders[u]
+            while q and stock > 1e-12:
+                order, left = q[0]
+                take = min(left, stock)
+                stock -= take
+                if take >= left - 1e-12:
+                    q.popleft()
+                else:
+                    q[0][1] = left - take
+                self._depart(order, self.sc.manufacturers[u].country, take)
+            self._out_stock[u] = stock
+
+    # ------------------------------------------------------------------ run
+    def run(self) -> World:
+        """Run to the end of the horizon; returns self."""
+        self.env.run(until=float(self.horizon))
+        return self
