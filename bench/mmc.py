@@ -35,24 +35,26 @@ def erlang_c_wq(c: int, lam: float, mu: float) -> float:
 
 def scenario(n_apps: int) -> Scenario:
     lam = RHO * C / MEAN_SERVICE
-    days = int(math.ceil(n_apps / lam))
+    days = math.ceil(n_apps / lam)
     import datetime as dt
 
     start = dt.date(2000, 1, 1)
-    return Scenario.model_validate({
-        "name": "mmc-bench",
-        "start": start,
-        "end": start + dt.timedelta(days=days - 1),
-        "calendar": {"all_working": True},
-        "countries": [{"id": "XX"}],
-        "products": [{"id": "p"}],
-        "authority": {
-            "reviewers": C,
-            "review_work_wd": {"kind": "exponential", "mean": MEAN_SERVICE},
-            "statutory_limit_wd": None,
-            "background": [{"destination": "XX", "product": "p", "rate_per_wd": lam}],
-        },
-    })
+    return Scenario.model_validate(
+        {
+            "name": "mmc-bench",
+            "start": start,
+            "end": start + dt.timedelta(days=days - 1),
+            "calendar": {"all_working": True},
+            "countries": [{"id": "XX"}],
+            "products": [{"id": "p"}],
+            "authority": {
+                "reviewers": C,
+                "review_work_wd": {"kind": "exponential", "mean": MEAN_SERVICE},
+                "statutory_limit_wd": None,
+                "background": [{"destination": "XX", "product": "p", "rate_per_wd": lam}],
+            },
+        }
+    )
 
 
 def minimal_simpy(n_apps: int, seed: int) -> tuple[float, float]:
@@ -118,11 +120,15 @@ def main() -> None:
         w_eng = float((lic.review_start_days - lic.accepted_days).mean())
         tm, w_min = minimal_simpy(n, seed=i)
         mini.append(tm)
-        print(f"rep {i}: {n} applications; engine {eng[-1]:.2f} s (Wq {w_eng:.4f} d); "
-              f"minimal SimPy {tm:.2f} s (Wq {w_min:.4f} d); Erlang C Wq {wq:.4f} d")
+        print(
+            f"rep {i}: {n} applications; engine {eng[-1]:.2f} s (Wq {w_eng:.4f} d); "
+            f"minimal SimPy {tm:.2f} s (Wq {w_min:.4f} d); Erlang C Wq {wq:.4f} d"
+        )
     e, m = min(eng), min(mini)
-    print(f"best of {args.repeat}: engine {e:.2f} s, minimal SimPy {m:.2f} s, "
-          f"engine / minimal SimPy = {e / m:.2f}x")
+    print(
+        f"best of {args.repeat}: engine {e:.2f} s, minimal SimPy {m:.2f} s, "
+        f"engine / minimal SimPy = {e / m:.2f}x"
+    )
     c = ciw_time(args.apps, 0)
     if c is not None:
         print(f"Ciw {c:.2f} s, Ciw / minimal SimPy = {c / m:.2f}x")

@@ -8,31 +8,73 @@ Public surface::
     ens = sim.run_ensemble(sc, reps=200, seed=0)   # EnsembleResult: bands + intervals
     ens.plot.shortage_curve(manufacturer="eu_auto_supplier")
     cmp = sim.compare(sc_a, sc_b, reps=200)        # paired, common random numbers
+
+Heavy modules (pandas, SimPy, matplotlib) load on first use, so the CLI starts fast.
 """
 
-from simulator.engine import run
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from simulator.errors import Problem, ScenarioError
-from simulator.load import load_scenario, scenario_from_dict
-from simulator.results import RunResult
-from simulator.schema import Scenario
 
 __version__ = "0.1.0"
 
+_LAZY = {
+    "run": "simulator.engine",
+    "RunResult": "simulator.results",
+    "load_scenario": "simulator.load",
+    "scenario_from_dict": "simulator.load",
+    "Scenario": "simulator.schema",
+    "run_ensemble": "simulator.ensemble",
+    "compare": "simulator.ensemble",
+    "EnsembleResult": "simulator.ensemble",
+    "Comparison": "simulator.ensemble",
+    "ReplicationError": "simulator.ensemble",
+    "WorkCalendar": "simulator.calendar",
+}
+
 __all__ = [
+    "Comparison",
+    "EnsembleResult",
     "Problem",
+    "ReplicationError",
     "RunResult",
     "Scenario",
     "ScenarioError",
+    "WorkCalendar",
     "__version__",
+    "compare",
     "load_scenario",
     "run",
+    "run_ensemble",
     "scenario_from_dict",
 ]
 
+if TYPE_CHECKING:  # pragma: no cover
+    from simulator.calendar import WorkCalendar
+    from simulator.engine import run
+    from simulator.ensemble import (
+        Comparison,
+        EnsembleResult,
+        ReplicationError,
+        compare,
+        run_ensemble,
+    )
+    from simulator.load import load_scenario, scenario_from_dict
+    from simulator.results import RunResult
+    from simulator.schema import Scenario
 
-def __getattr__(name: str):  # noqa: ANN202 - lazy heavy imports
-    if name in ("run_ensemble", "compare", "EnsembleResult", "Comparison"):
-        from simulator import ensemble
 
-        return getattr(ensemble, name)
-    raise AttributeError(f"module 'simulator' has no attribute {name!r}")
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'simulator' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

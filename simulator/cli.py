@@ -27,7 +27,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-out = Console(highlight=False, soft_wrap=True)
+_WIDTH = None if sys.stdout.isatty() else 120  # logs and CI: do not wrap at 80 columns
+out = Console(highlight=False, width=_WIDTH)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 70, 130
@@ -80,9 +81,11 @@ def validate(
             for p in e.problems:
                 err.print(str(p), markup=False)
             continue
-        out.print(f"ok  {f}  ({sc.name}: {sc.start}..{sc.end}, "
-                  f"{len(sc.manufacturers)} manufacturers, {len(sc.policy.regimes)} regimes)",
-                  markup=False)
+        out.print(
+            f"ok  {f}  ({sc.name}: {sc.start}..{sc.end}, "
+            f"{len(sc.manufacturers)} manufacturers, {len(sc.policy.regimes)} regimes)",
+            markup=False,
+        )
     if bad:
         err.print(f"{bad} of {len(files)} file(s) invalid", markup=False)
         raise typer.Exit(EXIT_INPUT)
@@ -101,8 +104,9 @@ def schema(
     if check is not None:
         current = check.read_text(encoding="utf-8") if check.exists() else ""
         if current != text:
-            err.print(f"{check} is stale; regenerate with `relsim schema --write {check}`",
-                      markup=False)
+            err.print(
+                f"{check} is stale; regenerate with `relsim schema --write {check}`", markup=False
+            )
             raise typer.Exit(EXIT_FAIL)
         out.print(f"{check} is up to date", markup=False)
         return
@@ -120,8 +124,14 @@ def _progress_cb(quiet: bool) -> Any:
         return None, None
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    prog = Progress("[progress.description]{task.description}", BarColumn(),
-                    MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True)
+    prog = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    )
     task = prog.add_task("replications", total=None)
     prog.start()
 
@@ -131,8 +141,9 @@ def _progress_cb(quiet: bool) -> Any:
     return cb, prog
 
 
-def _fmt(mean: float | None, lo: float | None, hi: float | None, pct: bool = False,
-         digits: int = 0) -> str:
+def _fmt(
+    mean: float | None, lo: float | None, hi: float | None, pct: bool = False, digits: int = 0
+) -> str:
     if mean is None:
         return "—"
     if pct:
@@ -147,8 +158,11 @@ def _fmt(mean: float | None, lo: float | None, hi: float | None, pct: bool = Fal
 
 
 def _summary_table(summary: dict[str, Any], sc: Any) -> Table:
-    t = Table(title=f"{sc.name}: {summary['reps']} replications, seed {summary['seed']} "
-                    "(mean [95% interval])", title_justify="left")
+    t = Table(
+        title=f"{sc.name}: {summary['reps']} replications, seed {summary['seed']} "
+        "(mean [95% interval])",
+        title_justify="left",
+    )
     t.add_column("manufacturer")
     t.add_column("fill rate", justify="right")
     t.add_column("lost units", justify="right")
@@ -163,8 +177,13 @@ def _summary_table(summary: dict[str, Any], sc: Any) -> Table:
 
         first = k.get("days_to_first_shortage", {})
         p_short = first.get("n", 0) / max(summary["reps"], 1)
-        t.add_row(m.id, _fmt(*g("fill_rate"), pct=True), _fmt(*g("lost_units")),
-                  _fmt(*g("days_to_first_shortage")), f"{100 * p_short:.0f}%")
+        t.add_row(
+            m.id,
+            _fmt(*g("fill_rate"), pct=True),
+            _fmt(*g("lost_units")),
+            _fmt(*g("days_to_first_shortage")),
+            f"{100 * p_short:.0f}%",
+        )
     return t
 
 
@@ -201,22 +220,24 @@ def _observed(sc: Any, loc: Any) -> Any:
 @app.command()
 def run(
     file: Annotated[Path, typer.Argument(help="Scenario file.")],
-    reps: Annotated[int | None, typer.Option(min=1, help="Replications (default: scenario)")]
-    = None,
-    seed: Annotated[int | None, typer.Option(min=0, help="Root seed (default: scenario)")]
-    = None,
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Run directory "
-                                                  "(default: runs/<scenario file stem>)")]
-    = None,
-    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes "
-                                                "(default: every core)")] = None,
-    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler, tcp://host:8786")]
-    = None,
+    reps: Annotated[
+        int | None, typer.Option(min=1, help="Replications (default: scenario)")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Root seed (default: scenario)")] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Run directory (default: runs/<scenario file stem>)"),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Worker processes (default: every core)")
+    ] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler, tcp://host:8786")] = None,
     executor: Annotated[str | None, typer.Option(help="serial | processes | dask")] = None,
     sets: SetOpt = None,
     force: Annotated[bool, typer.Option(help="Replace an existing run directory.")] = False,
-    rep_index: Annotated[int | None, typer.Option(min=0, help="Run only this replication "
-                                                  "(serially, full detail).")] = None,
+    rep_index: Annotated[
+        int | None, typer.Option(min=0, help="Run only this replication (serially, full detail).")
+    ] = None,
     figures: Annotated[bool, typer.Option(help="Write PNG figures.")] = True,
     quiet: Annotated[bool, typer.Option(help="No progress bar or table.")] = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
@@ -243,23 +264,27 @@ def run(
     n = sc.reps if reps is None else reps
     cb, prog = _progress_cb(quiet)
     try:
-        ens = run_ensemble(sc, reps=n, seed=s, workers=workers, executor=executor,
-                           scheduler=scheduler, progress=cb)
+        ens = run_ensemble(
+            sc, reps=n, seed=s, workers=workers, executor=executor, scheduler=scheduler, progress=cb
+        )
     finally:
         if prog is not None:
             prog.stop()
     rep0 = run_one(sc, seed=s, rep=0)
     try:
-        write_run_dir(target, ens, files=loc.files, rep0=rep0, observed=observed,
-                      figures=figures, force=force)
+        write_run_dir(
+            target, ens, files=loc.files, rep0=rep0, observed=observed, figures=figures, force=force
+        )
     except OutputExists as e:
         raise Fail(str(e)) from None
     summary = ens.summary_dict()
     if not quiet:
         out.print(_summary_table(summary, sc))
         out.print(_authority_line(summary), markup=False)
-    out.print(f"wrote {target} ({n} replications in {ens.elapsed_s:.1f} s, "
-              f"{ens.workers} worker(s))", markup=False)
+    out.print(
+        f"wrote {target} ({n} replications in {ens.elapsed_s:.1f} s, {ens.workers} worker(s))",
+        markup=False,
+    )
 
 
 # ---------------------------------------------------------------------------- compare
@@ -267,12 +292,12 @@ def run(
 def compare(
     a: Annotated[Path, typer.Argument(help="Baseline scenario.")],
     b: Annotated[Path, typer.Argument(help="Alternative scenario.")],
-    reps: Annotated[int | None, typer.Option(min=2, help="Replications (default: A's)")]
-    = None,
+    reps: Annotated[int | None, typer.Option(min=2, help="Replications (default: A's)")] = None,
     seed: Annotated[int | None, typer.Option(min=0)] = None,
     workers: Annotated[int | None, typer.Option(min=1)] = None,
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Write comparison.json and "
-                                                  "figures here")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Write comparison.json and figures here")
+    ] = None,
     force: Annotated[bool, typer.Option()] = False,
     quiet: Annotated[bool, typer.Option()] = False,
     debug: Annotated[bool, typer.Option()] = False,
@@ -293,26 +318,50 @@ def compare(
         if prog is not None:
             prog.stop()
     diff = cmp.differences()
-    t = Table(title=f"{sb.name} − {sa.name}: paired over {cmp.a.reps} replications "
-                    "(common random numbers)", title_justify="left")
+    t = Table(
+        title=f"{sb.name} − {sa.name}: paired over {cmp.a.reps} replications "
+        "(common random numbers)",
+        title_justify="left",
+    )
     for col in ("entity", "kpi", "A", "B", "B − A [95% interval]", "narrower ×"):
         t.add_column(col, justify="left" if col in ("entity", "kpi") else "right")
     for r in diff.itertuples(index=False):
-        if r.kpi not in ("fill_rate", "shortfall_t", "lost_units", "days_to_first_shortage",
-                         "wait_wd_p50", "wait_wd_p90", "approval_rate"):
+        if r.kpi not in (
+            "fill_rate",
+            "shortfall_t",
+            "lost_units",
+            "days_to_first_shortage",
+            "wait_wd_p50",
+            "wait_wd_p90",
+            "approval_rate",
+        ):
             continue
         digits = 3 if r.kpi in ("fill_rate", "approval_rate") else 1
-        t.add_row(r.entity, r.kpi, f"{r.mean_a:,.{digits}f}", f"{r.mean_b:,.{digits}f}",
-                  f"{r.diff:,.{digits}f} [{r.ci_low:,.{digits}f}, {r.ci_high:,.{digits}f}]",
-                  "—" if r.narrower_x != r.narrower_x else f"{r.narrower_x:.1f}")
+        t.add_row(
+            r.entity,
+            r.kpi,
+            f"{r.mean_a:,.{digits}f}",
+            f"{r.mean_b:,.{digits}f}",
+            f"{r.diff:,.{digits}f} [{r.ci_low:,.{digits}f}, {r.ci_high:,.{digits}f}]",
+            "—" if r.narrower_x != r.narrower_x else f"{r.narrower_x:.1f}",
+        )
     if not quiet:
         out.print(t)
     if out_dir is not None:
         with atomic_dir(out_dir, force) as tmp:
             write_json(tmp / "comparison.json", cmp.summary_dict())
-            write_json(tmp / "manifest.json", manifest(
-                sa, seed=cmp.a.seed, reps=cmp.a.reps, files=la.files + lb.files,
-                workers=cmp.a.workers, elapsed_s=cmp.a.elapsed_s, command="compare"))
+            write_json(
+                tmp / "manifest.json",
+                manifest(
+                    sa,
+                    seed=cmp.a.seed,
+                    reps=cmp.a.reps,
+                    files=la.files + lb.files,
+                    workers=cmp.a.workers,
+                    elapsed_s=cmp.a.elapsed_s,
+                    command="compare",
+                ),
+            )
             diff.to_csv(tmp / "differences.csv", index=False)
             cmp.diff_daily.to_csv(tmp / "shortfall_difference_daily.csv", index=False)
             figs = tmp / "figures"
@@ -354,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.print("relsim: interrupted; no results written", markup=False)
         return EXIT_INTERRUPTED
-    except Exception as e:  # noqa: BLE001 - the last line of defence
+    except Exception as e:
         import click
 
         if isinstance(e, click.exceptions.ClickException):
@@ -375,8 +424,11 @@ def main(argv: list[str] | None = None) -> int:
 
             traceback.print_exc()
         else:
-            err.print(f"relsim: internal error: {type(e).__name__}: {e}\n"
-                      "re-run with --debug for the traceback", markup=False)
+            err.print(
+                f"relsim: internal error: {type(e).__name__}: {e}\n"
+                "re-run with --debug for the traceback",
+                markup=False,
+            )
         return EXIT_INTERNAL
     return EXIT_OK
 
@@ -384,6 +436,3 @@ def main(argv: list[str] | None = None) -> int:
 def entry() -> None:  # pragma: no cover
     """``python -m simulator``."""
     raise SystemExit(main())
-
-
-

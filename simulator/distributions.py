@@ -215,7 +215,7 @@ class Sampler:
         rng: The generator (one named stream; see :mod:`simulator.rng`).
     """
 
-    __slots__ = ("_buf", "_dist", "_i", "_rng", "_const")
+    __slots__ = ("_buf", "_const", "_dist", "_i", "_rng")
 
     def __init__(
         self,

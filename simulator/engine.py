@@ -10,8 +10,9 @@ from simulator.world import World
 __all__ = ["run"]
 
 
-def run(scenario: Scenario, seed: int | None = None, rep: int = 0,
-        calendar: WorkCalendar | None = None) -> RunResult:
+def run(
+    scenario: Scenario, seed: int | None = None, rep: int = 0, calendar: WorkCalendar | None = None
+) -> RunResult:
     """Run one replication.
 
     Args:

@@ -74,21 +74,26 @@ def _chunk(payload: tuple[Scenario, int], start: int, stop: int) -> list[RepSumm
     for rep in range(start, stop):
         try:
             out.append(run_one(scenario, seed=seed, rep=rep, calendar=cal).summary)
-        except Exception:  # noqa: BLE001 - reported with the rep index and seed
+        except Exception:
             out.append(_Failed(rep, traceback.format_exc()))
     return out
 
 
-def _pair_chunk(payload: tuple[Scenario, Scenario, int], start: int, stop: int
-                ) -> list[tuple[RepSummary, RepSummary] | _Failed]:
+def _pair_chunk(
+    payload: tuple[Scenario, Scenario, int], start: int, stop: int
+) -> list[tuple[RepSummary, RepSummary] | _Failed]:
     a, b, seed = payload
     ca, cb = build_calendar(a), build_calendar(b)
     out: list[tuple[RepSummary, RepSummary] | _Failed] = []
     for rep in range(start, stop):
         try:
-            out.append((run_one(a, seed=seed, rep=rep, calendar=ca).summary,
-                        run_one(b, seed=seed, rep=rep, calendar=cb).summary))
-        except Exception:  # noqa: BLE001
+            out.append(
+                (
+                    run_one(a, seed=seed, rep=rep, calendar=ca).summary,
+                    run_one(b, seed=seed, rep=rep, calendar=cb).summary,
+                )
+            )
+        except Exception:
             out.append(_Failed(rep, traceback.format_exc()))
     return out
 
@@ -201,8 +206,14 @@ def interval(values: np.ndarray) -> dict[str, float]:
     v = values[np.isfinite(values)]
     n = v.size
     if n == 0:
-        return {"mean": math.nan, "sd": math.nan, "se": math.nan, "ci_low": math.nan,
-                "ci_high": math.nan, "n": 0}
+        return {
+            "mean": math.nan,
+            "sd": math.nan,
+            "se": math.nan,
+            "ci_low": math.nan,
+            "ci_high": math.nan,
+            "n": 0,
+        }
     mean = float(v.mean())
     sd = float(v.std(ddof=1)) if n > 1 else math.nan
     se = sd / math.sqrt(n) if n > 1 else math.nan
@@ -250,9 +261,15 @@ class EnsembleResult:
         order = {k: i for i, k in enumerate(MANUFACTURER_KPIS + AUTHORITY_KPIS)}
         for (entity, kpi), g in df.groupby(["entity", "kpi"], sort=False):
             st = interval(g["value"].to_numpy(dtype=float))
-            rows.append({"entity": entity, "kpi": kpi, **st,
-                         "share_defined": st["n"] / max(len(g), 1),
-                         "_o": order.get(kpi, 99)})
+            rows.append(
+                {
+                    "entity": entity,
+                    "kpi": kpi,
+                    **st,
+                    "share_defined": st["n"] / max(len(g), 1),
+                    "_o": order.get(kpi, 99),
+                }
+            )
         out = pd.DataFrame(rows)
         if out.empty:
             return out
@@ -279,8 +296,7 @@ class EnsembleResult:
         elif series == "backlog":
             mom, stack, names = a.backlog, a.band_backlog, [c.id for c in sc.countries]
         else:
-            raise ValueError(f"unknown series {series!r}; choose shortfall_t, inventory_t, "
-                             "backlog")
+            raise ValueError(f"unknown series {series!r}; choose shortfall_t, inventory_t, backlog")
         q = np.quantile(np.stack(stack), QUANTILES, axis=0)  # (5, H, E)
         mean = mom.mean()
         H = mean.shape[0]
@@ -291,8 +307,11 @@ class EnsembleResult:
                 d[bn] = q[k, :, j]
             frames.append(pd.DataFrame(d))
         out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-        out.attrs["units"] = {"shortfall_t": "t/day", "inventory_t": "t",
-                              "backlog": "applications"}[series]
+        out.attrs["units"] = {
+            "shortfall_t": "t/day",
+            "inventory_t": "t",
+            "backlog": "applications",
+        }[series]
         out.attrs["band_reps"] = len(stack)
         del H
         return out
@@ -300,11 +319,13 @@ class EnsembleResult:
     def p_shortage(self) -> pd.DataFrame:
         """P(shortage on day d) per manufacturer: ``date``, ``manufacturer``, ``p``."""
         p = self.agg.short_count / max(self.agg.n, 1)
-        return pd.DataFrame({
-            "date": np.tile(self.dates, p.shape[1]),
-            "manufacturer": np.repeat([m.id for m in self.scenario.manufacturers], p.shape[0]),
-            "p": p.T.ravel(),
-        })
+        return pd.DataFrame(
+            {
+                "date": np.tile(self.dates, p.shape[1]),
+                "manufacturer": np.repeat([m.id for m in self.scenario.manufacturers], p.shape[0]),
+                "p": p.T.ravel(),
+            }
+        )
 
     def exports(self) -> pd.DataFrame:
         """Monthly licensed exports (through the authority), tonnes: mean and bands of the
@@ -315,12 +336,19 @@ class EnsembleResult:
         months = pd.period_range(pd.Timestamp(sc.start), periods=stack.shape[1], freq="M")
         tot = stack.sum(axis=2)
         rows = []
-        for dest, arr in [("ALL", tot)] + [(c.id, stack[:, :, j])
-                                           for j, c in enumerate(sc.countries)]:
+        for dest, arr in [("ALL", tot)] + [
+            (c.id, stack[:, :, j]) for j, c in enumerate(sc.countries)
+        ]:
             q = np.quantile(arr, QUANTILES, axis=0)
             for i, mth in enumerate(months):
-                rows.append({"month": str(mth), "destination": dest, "mean": arr[:, i].mean(),
-                             **{bn: q[k, i] for k, bn in enumerate(BAND_NAMES)}})
+                rows.append(
+                    {
+                        "month": str(mth),
+                        "destination": dest,
+                        "mean": arr[:, i].mean(),
+                        **{bn: q[k, i] for k, bn in enumerate(BAND_NAMES)},
+                    }
+                )
         out = pd.DataFrame(rows)
         out.attrs["units"] = "t/month"
         return out
@@ -330,8 +358,14 @@ class EnsembleResult:
         replications: ``wait_wd_low``, ``wait_wd_high``, ``count``, ``share``."""
         h = self.agg.wait_hist
         lo = np.arange(h.size) * WAIT_BIN_WD
-        return pd.DataFrame({"wait_wd_low": lo, "wait_wd_high": lo + WAIT_BIN_WD,
-                             "count": h, "share": h / max(h.sum(), 1)})
+        return pd.DataFrame(
+            {
+                "wait_wd_low": lo,
+                "wait_wd_high": lo + WAIT_BIN_WD,
+                "count": h,
+                "share": h / max(h.sum(), 1),
+            }
+        )
 
     def samples(self) -> list[np.ndarray]:
         """Shortfall sample paths of the first replications, each (days, manufacturers)."""
@@ -365,11 +399,13 @@ class EnsembleResult:
         kpis: dict[str, dict[str, Any]] = {}
         for r in ks.itertuples(index=False):
             kpis.setdefault(r.entity, {})[r.kpi] = {
-                "mean": _clean(r.mean), "ci_low": _clean(r.ci_low), "ci_high": _clean(r.ci_high),
-                "se": _clean(r.se), "n": int(r.n),
+                "mean": _clean(r.mean),
+                "ci_low": _clean(r.ci_low),
+                "ci_high": _clean(r.ci_high),
+                "se": _clean(r.se),
+                "n": int(r.n),
             }
-        return {"scenario": self.scenario.name, "seed": self.seed, "reps": self.reps,
-                "kpis": kpis}
+        return {"scenario": self.scenario.name, "seed": self.seed, "reps": self.reps, "kpis": kpis}
 
     @property
     def plot(self) -> Any:
@@ -379,8 +415,10 @@ class EnsembleResult:
         return EnsemblePlots(self)
 
     def __repr__(self) -> str:
-        return (f"EnsembleResult(scenario={self.scenario.name!r}, reps={self.reps}, "
-                f"seed={self.seed}, elapsed={self.elapsed_s:.1f}s, workers={self.workers})")
+        return (
+            f"EnsembleResult(scenario={self.scenario.name!r}, reps={self.reps}, "
+            f"seed={self.seed}, elapsed={self.elapsed_s:.1f}s, workers={self.workers})"
+        )
 
 
 def _clean(x: float) -> float | None:
@@ -391,9 +429,17 @@ def _clean(x: float) -> float | None:
 ProgressFn = Callable[[int, int], None]
 
 
-def _drive(fn: Any, payload: Any, reps: int, seed: int, workers: int | None, executor: Any,
-           scheduler: str | None, progress: ProgressFn | None, rep_offset: int = 0
-           ) -> Iterator[Any]:
+def _drive(
+    fn: Any,
+    payload: Any,
+    reps: int,
+    seed: int,
+    workers: int | None,
+    executor: Any,
+    scheduler: str | None,
+    progress: ProgressFn | None,
+    rep_offset: int = 0,
+) -> Iterator[Any]:
     ex = make_executor(executor, workers, scheduler)
     chunks = _chunks(reps, ex.workers, rep_offset)
     done = 0
@@ -453,14 +499,14 @@ def run_ensemble(
     t0 = time.perf_counter()
     agg = Aggregator(scenario, band_reps=band_reps)
     try:
-        for s in _drive(_chunk, (scenario, seed), reps, seed, workers, executor, scheduler,
-                        cb):
+        for s in _drive(_chunk, (scenario, seed), reps, seed, workers, executor, scheduler, cb):
             agg.add(s)
     finally:
         if hasattr(cb, "close"):
             cb.close()  # type: ignore[union-attr]
-    return EnsembleResult(scenario, seed, reps, agg, time.perf_counter() - t0,
-                          _workers_of(executor, workers))
+    return EnsembleResult(
+        scenario, seed, reps, agg, time.perf_counter() - t0, _workers_of(executor, workers)
+    )
 
 
 def _progress(progress: ProgressFn | bool | None) -> ProgressFn | None:
@@ -517,27 +563,50 @@ class Comparison:
             indep_var = (ia["sd"] ** 2 + ib["sd"] ** 2) if n > 1 else math.nan
             indep_hw = _t95(n) * math.sqrt(indep_var / n) if n > 1 else math.nan
             dvar = d["sd"] ** 2 if n > 1 else math.nan
-            rows.append({
-                "entity": entity, "kpi": kpi, "mean_a": ia["mean"], "mean_b": ib["mean"],
-                "diff": d["mean"], "ci_low": d["ci_low"], "ci_high": d["ci_high"],
-                "paired_half_width": paired_hw, "independent_half_width": indep_hw,
-                "narrower_x": indep_hw / paired_hw if paired_hw and paired_hw > 0 else math.inf
-                if n > 1 else math.nan,
-                "variance_reduction": indep_var / dvar if dvar and dvar > 0 else math.inf
-                if n > 1 else math.nan,
-                "n": n,
-            })
+            rows.append(
+                {
+                    "entity": entity,
+                    "kpi": kpi,
+                    "mean_a": ia["mean"],
+                    "mean_b": ib["mean"],
+                    "diff": d["mean"],
+                    "ci_low": d["ci_low"],
+                    "ci_high": d["ci_high"],
+                    "paired_half_width": paired_hw,
+                    "independent_half_width": indep_hw,
+                    "narrower_x": indep_hw / paired_hw
+                    if paired_hw and paired_hw > 0
+                    else math.inf
+                    if n > 1
+                    else math.nan,
+                    "variance_reduction": indep_var / dvar
+                    if dvar and dvar > 0
+                    else math.inf
+                    if n > 1
+                    else math.nan,
+                    "n": n,
+                }
+            )
         return pd.DataFrame(rows)
 
     def summary_dict(self) -> dict[str, Any]:
         """Content of ``comparison.json``."""
-        out: dict[str, Any] = {"a": self.a.scenario.name, "b": self.b.scenario.name,
-                               "seed": self.a.seed, "reps": self.a.reps, "kpis": {}}
+        out: dict[str, Any] = {
+            "a": self.a.scenario.name,
+            "b": self.b.scenario.name,
+            "seed": self.a.seed,
+            "reps": self.a.reps,
+            "kpis": {},
+        }
         for r in self.differences().itertuples(index=False):
             out["kpis"].setdefault(r.entity, {})[r.kpi] = {
-                "mean_a": _clean(r.mean_a), "mean_b": _clean(r.mean_b), "diff": _clean(r.diff),
-                "ci_low": _clean(r.ci_low), "ci_high": _clean(r.ci_high),
-                "narrower_x": _clean(r.narrower_x), "n": int(r.n),
+                "mean_a": _clean(r.mean_a),
+                "mean_b": _clean(r.mean_b),
+                "diff": _clean(r.diff),
+                "ci_low": _clean(r.ci_low),
+                "ci_high": _clean(r.ci_high),
+                "narrower_x": _clean(r.narrower_x),
+                "n": int(r.n),
             }
         return out
 
@@ -549,10 +618,17 @@ class Comparison:
         return ComparisonPlots(self)
 
 
-def compare(a: Scenario, b: Scenario, reps: int | None = None, seed: int | None = None,
-            workers: int | None = None, executor: Any = None, *,
-            scheduler: str | None = None, progress: ProgressFn | bool | None = None
-            ) -> Comparison:
+def compare(
+    a: Scenario,
+    b: Scenario,
+    reps: int | None = None,
+    seed: int | None = None,
+    workers: int | None = None,
+    executor: Any = None,
+    *,
+    scheduler: str | None = None,
+    progress: ProgressFn | bool | None = None,
+) -> Comparison:
     """Run two scenarios on the same replications (common random numbers) and pair them.
 
     Both scenarios must have the same horizon and manufacturers for the daily
@@ -573,16 +649,18 @@ def compare(a: Scenario, b: Scenario, reps: int | None = None, seed: int | None 
     """
     reps = a.reps if reps is None else int(reps)
     seed = a.seed if seed is None else int(seed)
-    same_shape = (a.horizon_days == b.horizon_days
-                  and [m.id for m in a.manufacturers] == [m.id for m in b.manufacturers])
+    same_shape = a.horizon_days == b.horizon_days and [m.id for m in a.manufacturers] == [
+        m.id for m in b.manufacturers
+    ]
     t0 = time.perf_counter()
     agg_a, agg_b = Aggregator(a), Aggregator(b)
     H, M = a.horizon_days, len(a.manufacturers)
     dmom = _Moments((H, M))
     cb = _progress(progress)
     try:
-        for sa, sb in _drive(_pair_chunk, (a, b, seed), reps, seed, workers, executor,
-                             scheduler, cb):
+        for sa, sb in _drive(
+            _pair_chunk, (a, b, seed), reps, seed, workers, executor, scheduler, cb
+        ):
             agg_a.add(sa)
             agg_b.add(sb)
             if same_shape:
@@ -598,12 +676,14 @@ def compare(a: Scenario, b: Scenario, reps: int | None = None, seed: int | None 
         mean = dmom.mean()
         hw = _t95(reps) * np.sqrt(dmom.var() / reps)
         dates = ea.dates
-        diff = pd.DataFrame({
-            "date": np.tile(dates, M),
-            "manufacturer": np.repeat([m.id for m in a.manufacturers], H),
-            "diff_shortfall_t": mean.T.ravel(),
-            "half_width": hw.T.ravel(),
-        })
+        diff = pd.DataFrame(
+            {
+                "date": np.tile(dates, M),
+                "manufacturer": np.repeat([m.id for m in a.manufacturers], H),
+                "diff_shortfall_t": mean.T.ravel(),
+                "half_width": hw.T.ravel(),
+            }
+        )
     else:
         diff = pd.DataFrame(columns=["date", "manufacturer", "diff_shortfall_t", "half_width"])
     return Comparison(ea, eb, diff)

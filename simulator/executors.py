@@ -42,8 +42,9 @@ class ChunkExecutor(Protocol):
 
     workers: int
 
-    def run(self, fn: ChunkFn, payload: Any, chunks: Sequence[tuple[int, int]]
-            ) -> Iterator[tuple[int, Any]]:
+    def run(
+        self, fn: ChunkFn, payload: Any, chunks: Sequence[tuple[int, int]]
+    ) -> Iterator[tuple[int, Any]]:
         """Run ``fn(payload, start, stop)`` for each chunk; yield ``(index, result)``."""
         ...
 
@@ -57,8 +58,9 @@ class SerialExecutor:
 
     workers = 1
 
-    def run(self, fn: ChunkFn, payload: Any, chunks: Sequence[tuple[int, int]]
-            ) -> Iterator[tuple[int, Any]]:
+    def run(
+        self, fn: ChunkFn, payload: Any, chunks: Sequence[tuple[int, int]]
+    ) -> Iterator[tuple[int, Any]]:
         """Run chunks one after another."""
         for i, (a, b) in enumerate(chunks):
             yield i, fn(payload, a, b)
@@ -91,8 +93,9 @@ class ProcessExecutor:
         self.workers = workers or default_workers()
         self._pool: cf.ProcessPoolExecutor | None = None
 
-    def run(self, fn: ChunkFn, payload: Any, chunks: Sequence[tuple[int, int]]
-            ) -> Iterator[tuple[int, Any]]:
+    def run(
+        self, fn: ChunkFn, payload: Any, chunks: Sequence[tuple[int, int]]
+    ) -> Iterator[tuple[int, Any]]:
         """Run chunks on the pool; the payload goes once to each worker."""
         self._pool = cf.ProcessPoolExecutor(
             max_workers=self.workers,
@@ -100,8 +103,9 @@ class ProcessExecutor:
             initializer=_init_worker,
             initargs=(payload,),
         )
-        futs = {self._pool.submit(_call_with_global, fn, a, b): i
-                for i, (a, b) in enumerate(chunks)}
+        futs = {
+            self._pool.submit(_call_with_global, fn, a, b): i for i, (a, b) in enumerate(chunks)
+        }
         try:
             for fut in cf.as_completed(futs):
                 yield futs[fut], fut.result()
@@ -116,8 +120,13 @@ class ProcessExecutor:
 
 
 def _start_method() -> str:
-    return "fork" if "fork" in mp.get_all_start_methods() and os.name == "posix" and \
-        os.uname().sysname == "Linux" else "spawn"
+    return (
+        "fork"
+        if "fork" in mp.get_all_start_methods()
+        and os.name == "posix"
+        and os.uname().sysname == "Linux"
+        else "spawn"
+    )
 
 
 class FuturesExecutor:
@@ -133,8 +142,9 @@ class FuturesExecutor:
         self.executor = executor
         self.workers = workers or default_workers()
 
-    def run(self, fn: ChunkFn, payload: Any, chunks: Sequence[tuple[int, int]]
-            ) -> Iterator[tuple[int, Any]]:
+    def run(
+        self, fn: ChunkFn, payload: Any, chunks: Sequence[tuple[int, int]]
+    ) -> Iterator[tuple[int, Any]]:
         """Submit every chunk; yield as completed."""
         futs = {self.executor.submit(fn, payload, a, b): i for i, (a, b) in enumerate(chunks)}
         try:
@@ -158,16 +168,20 @@ class DaskExecutor:
         workers: Workers for a new LocalCluster.
     """
 
-    def __init__(self, address: str | None = None, client: Any = None,
-                 workers: int | None = None) -> None:
+    def __init__(
+        self, address: str | None = None, client: Any = None, workers: int | None = None
+    ) -> None:
         from distributed import Client, LocalCluster
 
         self._own: list[Any] = []
         if client is None:
             if address is None:
-                cluster = LocalCluster(n_workers=workers or default_workers(),
-                                       threads_per_worker=1, processes=True,
-                                       dashboard_address=None)
+                cluster = LocalCluster(
+                    n_workers=workers or default_workers(),
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                )
                 self._own.append(cluster)
                 client = Client(cluster)
             else:
@@ -177,14 +191,14 @@ class DaskExecutor:
         n = len(client.scheduler_info().get("workers", {}))
         self.workers = max(1, n)
 
-    def run(self, fn: ChunkFn, payload: Any, chunks: Sequence[tuple[int, int]]
-            ) -> Iterator[tuple[int, Any]]:
+    def run(
+        self, fn: ChunkFn, payload: Any, chunks: Sequence[tuple[int, int]]
+    ) -> Iterator[tuple[int, Any]]:
         """Scatter the payload to every worker once, then map chunks."""
         from distributed import as_completed
 
         fut_payload = self.client.scatter(payload, broadcast=True)
-        futs = [self.client.submit(fn, fut_payload, a, b, pure=False)
-                for a, b in chunks]
+        futs = [self.client.submit(fn, fut_payload, a, b, pure=False) for a, b in chunks]
         index = {f.key: i for i, f in enumerate(futs)}
         try:
             for fut in as_completed(futs):
@@ -199,8 +213,9 @@ class DaskExecutor:
         self._own = []
 
 
-def make_executor(executor: Any = None, workers: int | None = None,
-                  scheduler: str | None = None) -> ChunkExecutor:
+def make_executor(
+    executor: Any = None, workers: int | None = None, scheduler: str | None = None
+) -> ChunkExecutor:
     """Choose an executor.
 
     Args:

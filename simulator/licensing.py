@@ -177,14 +177,31 @@ class Application:
     """
 
     __slots__ = (
-        "id", "info_at", "info_response_days", "key", "on_decision", "owner",
-        "partial_fraction", "resubmit_days", "screening_wd", "tonnes", "u_approve",
-        "u_info", "u_partial", "u_return", "work_wd",
+        "id",
+        "info_at",
+        "info_response_days",
+        "key",
+        "on_decision",
+        "owner",
+        "partial_fraction",
+        "resubmit_days",
+        "screening_wd",
+        "tonnes",
+        "u_approve",
+        "u_info",
+        "u_partial",
+        "u_return",
+        "work_wd",
     )
 
-    def __init__(self, app_id: int, key: AppKey, tonnes: float,
-                 on_decision: Callable[[Application, float, float], None],
-                 owner: Any = None) -> None:
+    def __init__(
+        self,
+        app_id: int,
+        key: AppKey,
+        tonnes: float,
+        on_decision: Callable[[Application, float, float], None],
+        owner: Any = None,
+    ) -> None:
         self.id = app_id
         self.key = key
         self.tonnes = tonnes
@@ -257,7 +274,7 @@ class LicensingAuthority:
 
     def on_regime_change(self, regime: int) -> None:
         """Apply a new regime: capacity now, re-plan every review in progress."""
-        self.pool.set_capacity(int(round(self.cfg.reviewers * self.book.capacity_factor[regime])))
+        self.pool.set_capacity(round(self.cfg.reviewers * self.book.capacity_factor[regime]))
         for proc in list(self.in_review):
             if proc.is_alive and proc.target is not None:
                 proc.interrupt("regime")
@@ -269,8 +286,8 @@ class LicensingAuthority:
         self.n_in_system += 1
         self.env.process(self._life(app))
 
-    def _life(self, app: Application):  # noqa: ANN202, C901 - SimPy process
-        env, clock, log, cfg, pool = self.env, self.clock, self.log, self.cfg, self.pool
+    def _life(self, app: Application):
+        env, clock, log, pool = self.env, self.clock, self.log, self.pool
         log.append((env.now, Ev.SUBMIT, app.id, app.tonnes, 0.0))
         if self._intake:
             returns = 0

@@ -49,8 +49,9 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
     return load_scenario_located(path, overrides)[0]
 
 
-def scenario_from_dict(data: Mapping[str, Any], overrides: Mapping[str, Any] | None = None,
-                       name: str = "<dict>") -> Scenario:
+def scenario_from_dict(
+    data: Mapping[str, Any], overrides: Mapping[str, Any] | None = None, name: str = "<dict>"
+) -> Scenario:
     """Validate a scenario given as plain data (e.g. built in a notebook or test).
 
     Args:

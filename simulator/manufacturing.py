@@ -43,8 +43,14 @@ class Plants:
         place_order: Called as ``place_order(m, tonnes)`` for each order decided.
     """
 
-    def __init__(self, mfrs: list[Manufacturer], horizon: int, weekday0: int,
-                 noise: np.ndarray, place_order: Callable[[int, float], None]) -> None:
+    def __init__(
+        self,
+        mfrs: list[Manufacturer],
+        horizon: int,
+        weekday0: int,
+        noise: np.ndarray,
+        place_order: Callable[[int, float], None],
+    ) -> None:
         n = len(mfrs)
         self.mfrs = mfrs
         self.n = n
@@ -56,8 +62,9 @@ class Plants:
         operating = np.where(weekdays[None, :], (day_wd < 5)[:, None], True)
         self.demand = base[None, :] * operating * noise  # (H, n) tonnes
         self.mean_daily = base * np.where(weekdays, 5.0 / 7.0, 1.0)
-        self.inventory = np.array(
-            [m.initial_cover_days for m in mfrs], dtype=float) * self.mean_daily
+        self.inventory = (
+            np.array([m.initial_cover_days for m in mfrs], dtype=float) * self.mean_daily
+        )
         self.initial_inventory = self.inventory.copy()
         self.on_order = np.zeros(n)
         self.backlog = np.zeros(n)
@@ -70,8 +77,14 @@ class Plants:
         self.safety = np.array([p.safety_days for p in pol], dtype=float)
         self.order_days = np.array([p.order_days if isinstance(p, SS) else 0.0 for p in pol])
         self.out_factor = np.array(
-            [m.output_kg_per_unit / m.kg_per_unit if m.output_product and m.kg_per_unit > 0
-             else 0.0 for m in mfrs], dtype=float)
+            [
+                m.output_kg_per_unit / m.kg_per_unit
+                if m.output_product and m.kg_per_unit > 0
+                else 0.0
+                for m in mfrs
+            ],
+            dtype=float,
+        )
         self.output_made = np.zeros(n)  # tonnes of output made today (multi-tier)
         # daily records (H, n)
         shape = (horizon, n)

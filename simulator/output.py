@@ -61,8 +61,9 @@ def scenario_hash(sc: Scenario) -> str:
 
 def write_json(path: Path, data: Any) -> None:
     """Write JSON deterministically (sorted keys, 2-space indent, trailing newline)."""
-    path.write_text(json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n",
-                    encoding="utf-8")
+    path.write_text(
+        json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n", encoding="utf-8"
+    )
 
 
 @contextlib.contextmanager
@@ -104,9 +105,17 @@ def _table(df: pd.DataFrame, base: Path, csv: bool | None = None) -> None:
         df.to_csv(base.with_suffix(".csv"), index=False)
 
 
-def manifest(sc: Scenario, *, seed: int, reps: int, files: list[str], workers: int,
-             elapsed_s: float, command: str = "run", extra: dict[str, Any] | None = None
-             ) -> dict[str, Any]:
+def manifest(
+    sc: Scenario,
+    *,
+    seed: int,
+    reps: int,
+    files: list[str],
+    workers: int,
+    elapsed_s: float,
+    command: str = "run",
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Provenance of a run."""
     import numpy
     import pandas
@@ -128,15 +137,25 @@ def manifest(sc: Scenario, *, seed: int, reps: int, files: list[str], workers: i
         "elapsed_s": round(elapsed_s, 3),
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "packages": {"numpy": numpy.__version__, "pandas": pandas.__version__,
-                     "simpy": simpy.__version__},
+        "packages": {
+            "numpy": numpy.__version__,
+            "pandas": pandas.__version__,
+            "simpy": simpy.__version__,
+        },
         **(extra or {}),
     }
 
 
-def write_run_dir(out: Path, ens: Any, *, files: list[str], rep0: Any | None = None,
-                  observed: pd.DataFrame | None = None, figures: bool = True,
-                  force: bool = False) -> Path:
+def write_run_dir(
+    out: Path,
+    ens: Any,
+    *,
+    files: list[str],
+    rep0: Any | None = None,
+    observed: pd.DataFrame | None = None,
+    figures: bool = True,
+    force: bool = False,
+) -> Path:
     """Write an ensemble's run directory atomically.
 
     Args:
@@ -153,11 +172,18 @@ def write_run_dir(out: Path, ens: Any, *, files: list[str], rep0: Any | None = N
     """
     sc = ens.scenario
     with atomic_dir(out, force) as tmp:
-        write_json(tmp / "manifest.json", manifest(sc, seed=ens.seed, reps=ens.reps,
-                                                   files=files, workers=ens.workers,
-                                                   elapsed_s=ens.elapsed_s))
-        (tmp / "scenario.resolved.yaml").write_text(to_yaml(scenario_data(sc)),
-                                                    encoding="utf-8")
+        write_json(
+            tmp / "manifest.json",
+            manifest(
+                sc,
+                seed=ens.seed,
+                reps=ens.reps,
+                files=files,
+                workers=ens.workers,
+                elapsed_s=ens.elapsed_s,
+            ),
+        )
+        (tmp / "scenario.resolved.yaml").write_text(to_yaml(scenario_data(sc)), encoding="utf-8")
         write_json(tmp / "summary.json", ens.summary_dict())
         ens.kpi_summary().to_csv(tmp / "kpi_summary.csv", index=False)
         _table(ens.kpi_reps, tmp / "kpis_by_rep")

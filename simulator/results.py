@@ -140,8 +140,7 @@ class RunResult:
     def _key_of(self) -> list[tuple[str, str, str, str, str]]:
         sc, a = self.scenario, self._apps
         keys: list[tuple[str, str, str, str, str]] = []
-        for src, idx, oid in zip(a.source.tolist(), a.source_index.tolist(),
-                                 a.order_id.tolist(), strict=True):
+        for src, idx in zip(a.source.tolist(), a.source_index.tolist(), strict=True):
             if src == 0:
                 b = sc.authority.background[idx]
                 keys.append((b.destination, b.product, b.end_use, b.exporter, "background"))
@@ -150,8 +149,7 @@ class RunResult:
                 keys.append((m.country, m.material, m.end_use, "", m.id))
         # exporter of manufacturer applications comes from the order's supplier
         orders = self._orders
-        for i, (src, oid) in enumerate(zip(a.source.tolist(), a.order_id.tolist(),
-                                           strict=True)):
+        for i, (src, oid) in enumerate(zip(a.source.tolist(), a.order_id.tolist(), strict=True)):
             if src == 1:
                 m_idx, sup = orders[oid]
                 ex = sc.manufacturers[m_idx].suppliers[sup].exporter or ""
@@ -174,32 +172,41 @@ class RunResult:
         w = self._w
         a = np.array(w.log, dtype=float).reshape(-1, 5)
         g = np.array(w.glog, dtype=float).reshape(-1, 6)
-        auth = pd.DataFrame({
-            "time_days": a[:, 0],
-            "kind": pd.Categorical.from_codes(a[:, 1].astype(int), Ev.NAMES),
-            "application": a[:, 2].astype(np.int64),
-            "order": -1,
-            "manufacturer": -1,
-            "tonnes": np.where(a[:, 1] == Ev.DECIDE, a[:, 3], np.where(
-                a[:, 1] == Ev.SUBMIT, a[:, 3], 0.0)),
-            "aux": a[:, 4],
-        })
-        goods = pd.DataFrame({
-            "time_days": g[:, 0],
-            "kind": pd.Categorical.from_codes(g[:, 1].astype(int), G.NAMES),
-            "application": -1,
-            "order": g[:, 2].astype(np.int64),
-            "manufacturer": g[:, 3].astype(np.int64),
-            "tonnes": g[:, 4],
-            "aux": g[:, 5],
-        })
+        auth = pd.DataFrame(
+            {
+                "time_days": a[:, 0],
+                "kind": pd.Categorical.from_codes(a[:, 1].astype(int), Ev.NAMES),
+                "application": a[:, 2].astype(np.int64),
+                "order": -1,
+                "manufacturer": -1,
+                "tonnes": np.where(
+                    a[:, 1] == Ev.DECIDE, a[:, 3], np.where(a[:, 1] == Ev.SUBMIT, a[:, 3], 0.0)
+                ),
+                "aux": a[:, 4],
+            }
+        )
+        goods = pd.DataFrame(
+            {
+                "time_days": g[:, 0],
+                "kind": pd.Categorical.from_codes(g[:, 1].astype(int), G.NAMES),
+                "application": -1,
+                "order": g[:, 2].astype(np.int64),
+                "manufacturer": g[:, 3].astype(np.int64),
+                "tonnes": g[:, 4],
+                "aux": g[:, 5],
+            }
+        )
         kinds = list(Ev.NAMES) + list(G.NAMES)
         for df in (auth, goods):
             df["kind"] = df["kind"].astype(pd.CategoricalDtype(kinds))
         ev = pd.concat([auth, goods], ignore_index=True)
         ev = ev.sort_values("time_days", kind="stable", ignore_index=True)
-        ev.insert(1, "date", pd.Timestamp(self.scenario.start) + pd.to_timedelta(
-            np.floor(ev["time_days"].to_numpy()), unit="D"))
+        ev.insert(
+            1,
+            "date",
+            pd.Timestamp(self.scenario.start)
+            + pd.to_timedelta(np.floor(ev["time_days"].to_numpy()), unit="D"),
+        )
         ev.attrs["units"] = {"time_days": "calendar days since start", "tonnes": "t"}
         return ev
 
@@ -217,32 +224,38 @@ class RunResult:
         outcome = np.array(["pending", *OUTCOMES], dtype=object)[
             np.where(a.decided, (a.code % AT_DEADLINE) + 1, 0)
         ]
-        df = pd.DataFrame({
-            "application": a.id,
-            "source": np.where(a.source == 0, "background", "manufacturer"),
-            "destination": [k[0] for k in keys],
-            "product": [k[1] for k in keys],
-            "end_use": [k[2] for k in keys],
-            "exporter": [k[3] for k in keys],
-            "applicant": [k[4] for k in keys],
-            "order": a.order_id,
-            "tonnes": a.tonnes,
-            "submitted_days": a.submit,
-            "accepted_days": a.accept,
-            "review_start_days": a.review_start,
-            "decided_days": a.decide,
-            "returns": a.returns,
-            "info_requests": a.info_requests,
-            "stopped_days": a.stopped_days,
-            "outcome": outcome,
-            "at_deadline": a.at_deadline,
-            "approved_t": a.approved_t,
-            "wait_days": a.wait_days,
-            "wait_wd": a.wait_wd,
-            "clock_wd": a.clock_wd,
-        })
-        df.attrs["units"] = {"*_days": "calendar days", "*_wd": "working days",
-                             "tonnes": "t", "approved_t": "t"}
+        df = pd.DataFrame(
+            {
+                "application": a.id,
+                "source": np.where(a.source == 0, "background", "manufacturer"),
+                "destination": [k[0] for k in keys],
+                "product": [k[1] for k in keys],
+                "end_use": [k[2] for k in keys],
+                "exporter": [k[3] for k in keys],
+                "applicant": [k[4] for k in keys],
+                "order": a.order_id,
+                "tonnes": a.tonnes,
+                "submitted_days": a.submit,
+                "accepted_days": a.accept,
+                "review_start_days": a.review_start,
+                "decided_days": a.decide,
+                "returns": a.returns,
+                "info_requests": a.info_requests,
+                "stopped_days": a.stopped_days,
+                "outcome": outcome,
+                "at_deadline": a.at_deadline,
+                "approved_t": a.approved_t,
+                "wait_days": a.wait_days,
+                "wait_wd": a.wait_wd,
+                "clock_wd": a.clock_wd,
+            }
+        )
+        df.attrs["units"] = {
+            "*_days": "calendar days",
+            "*_wd": "working days",
+            "tonnes": "t",
+            "approved_t": "t",
+        }
         return df
 
     @cached_property
@@ -253,17 +266,19 @@ class RunResult:
         sc = self.scenario
         H, n = self._w.horizon, p.n
         dates = self._dates()
-        df = pd.DataFrame({
-            "date": np.tile(dates, n),
-            "day": np.tile(np.arange(H), n),
-            "manufacturer": np.repeat([m.id for m in sc.manufacturers], H),
-            "demand_t": p.rec_demand.T.ravel(),
-            "consumed_t": p.rec_consumed.T.ravel(),
-            "shortfall_t": p.rec_shortfall.T.ravel(),
-            "inventory_t": p.rec_inventory.T.ravel(),
-            "on_order_t": p.rec_on_order.T.ravel(),
-            "backlog_t": p.rec_backlog.T.ravel(),
-        })
+        df = pd.DataFrame(
+            {
+                "date": np.tile(dates, n),
+                "day": np.tile(np.arange(H), n),
+                "manufacturer": np.repeat([m.id for m in sc.manufacturers], H),
+                "demand_t": p.rec_demand.T.ravel(),
+                "consumed_t": p.rec_consumed.T.ravel(),
+                "shortfall_t": p.rec_shortfall.T.ravel(),
+                "inventory_t": p.rec_inventory.T.ravel(),
+                "on_order_t": p.rec_on_order.T.ravel(),
+                "backlog_t": p.rec_backlog.T.ravel(),
+            }
+        )
         df.attrs["units"] = {"*_t": "t"}
         return df
 
@@ -274,18 +289,19 @@ class RunResult:
         a = self._apps
         H = self._w.horizon
         dec = np.bincount(np.floor(a.decide[a.decided]).astype(np.int64), minlength=H)[:H]
-        sub = np.bincount(np.floor(a.submit[~np.isnan(a.submit)]).astype(np.int64),
-                          minlength=H)[:H]
+        sub = np.bincount(np.floor(a.submit[~np.isnan(a.submit)]).astype(np.int64), minlength=H)[:H]
         q = self._w.auth_daily
-        return pd.DataFrame({
-            "date": self._dates(),
-            "queued": q[:, 0].astype(np.int64),
-            "in_review": q[:, 1].astype(np.int64),
-            "awaiting_decision": q[:, 2].astype(np.int64),
-            "in_system": q[:, 3].astype(np.int64),
-            "submitted": sub,
-            "decided": dec,
-        })
+        return pd.DataFrame(
+            {
+                "date": self._dates(),
+                "queued": q[:, 0].astype(np.int64),
+                "in_review": q[:, 1].astype(np.int64),
+                "awaiting_decision": q[:, 2].astype(np.int64),
+                "in_system": q[:, 3].astype(np.int64),
+                "submitted": sub,
+                "decided": dec,
+            }
+        )
 
     @cached_property
     def exports(self) -> pd.DataFrame:
@@ -302,22 +318,30 @@ class RunResult:
             elif kind == G.SHIPPED:
                 lane = sc.lanes[int(aux)]
                 mfr = sc.manufacturers[int(m)]
-                rows.append((t, lane.origin, lane.destination, mfr.material,
-                             lane.origin in lic_ex, q))
-        df = pd.DataFrame(rows, columns=["time_days", "origin", "destination", "product",
-                                         "licensed", "tonnes"])
-        df["month"] = (pd.Timestamp(sc.start) + pd.to_timedelta(
-            np.floor(df["time_days"].to_numpy()), unit="D")).to_period("M").astype(str)
-        out = (df.groupby(["month", "origin", "destination", "product", "licensed"],
-                          as_index=False)["tonnes"].sum())
+                rows.append(
+                    (t, lane.origin, lane.destination, mfr.material, lane.origin in lic_ex, q)
+                )
+        df = pd.DataFrame(
+            rows, columns=["time_days", "origin", "destination", "product", "licensed", "tonnes"]
+        )
+        df["month"] = (
+            (
+                pd.Timestamp(sc.start)
+                + pd.to_timedelta(np.floor(df["time_days"].to_numpy()), unit="D")
+            )
+            .to_period("M")
+            .astype(str)
+        )
+        out = df.groupby(["month", "origin", "destination", "product", "licensed"], as_index=False)[
+            "tonnes"
+        ].sum()
         out.attrs["units"] = {"tonnes": "t"}
         return out
 
     @cached_property
     def regimes(self) -> pd.DataFrame:
         """Regime timeline: ``start``/``end`` dates (end exclusive), ``regime``, ``label``."""
-        return regime_frame(self.scenario, self._w.regimes, self._w.book.names,
-                            self._w.book.labels)
+        return regime_frame(self.scenario, self._w.regimes, self._w.book.names, self._w.book.labels)
 
     @cached_property
     def summary(self) -> RepSummary:
@@ -326,13 +350,18 @@ class RunResult:
         p = w.plants
         kpis: dict[tuple[str, str], float] = {}
         for i, m in enumerate(sc.manufacturers):
-            for k, v in manufacturer_kpis(p.rec_demand[:, i], p.rec_shortfall[:, i],
-                                          m.kg_per_unit, float(p.backlog[i]),
-                                          m.unmet_demand == "backlog").items():
+            for k, v in manufacturer_kpis(
+                p.rec_demand[:, i],
+                p.rec_shortfall[:, i],
+                m.kg_per_unit,
+                float(p.backlog[i]),
+                m.unmet_demand == "backlog",
+            ).items():
                 kpis[(m.id, k)] = v
         dec = a.decided
-        for k, v in authority_kpis(a.wait_wd[dec], a.code[dec] % AT_DEADLINE <= 1,
-                                   sc.authority.statutory_limit_wd).items():
+        for k, v in authority_kpis(
+            a.wait_wd[dec], a.code[dec] % AT_DEADLINE <= 1, sc.authority.statutory_limit_wd
+        ).items():
             kpis[("authority", k)] = v
         return RepSummary(
             rep=self.rep,
@@ -359,8 +388,7 @@ class RunResult:
         dest = np.empty(a.n, dtype=np.int64)
         bg = [cidx[b.destination] for b in sc.authority.background]
         mf = [cidx[m.country] for m in sc.manufacturers]
-        for i, (s, k) in enumerate(zip(a.source.tolist(), a.source_index.tolist(),
-                                       strict=True)):
+        for i, (s, k) in enumerate(zip(a.source.tolist(), a.source_index.tolist(), strict=True)):
             dest[i] = bg[k] if s == 0 else mf[k]
         out = np.zeros((H + 1, len(sc.countries)))
         sub_day = np.ceil(a.submit).astype(np.int64).clip(0, H)
@@ -378,7 +406,7 @@ class RunResult:
         lic_ex = {e.country for e in sc.exporters if e.licensed}
         out = np.zeros((nm, len(sc.countries)))
         H = w.horizon
-        for t, kind, _oid, m, q, aux in w.glog:
+        for t, kind, _oid, _m, q, aux in w.glog:
             if kind == G.BG_EXPORT:
                 c = cidx[sc.authority.background[int(aux)].destination]
             elif kind == G.SHIPPED and sc.lanes[int(aux)].origin in lic_ex:
@@ -389,8 +417,10 @@ class RunResult:
         return out
 
     def __repr__(self) -> str:
-        return (f"RunResult(scenario={self.scenario.name!r}, seed={self.seed}, rep={self.rep},"
-                f" applications={self._w._next_app})")
+        return (
+            f"RunResult(scenario={self.scenario.name!r}, seed={self.seed}, rep={self.rep},"
+            f" applications={self._w._next_app})"
+        )
 
 
 def month_index(start: dt.date, horizon: int) -> np.ndarray:
@@ -400,8 +430,9 @@ def month_index(start: dt.date, horizon: int) -> np.ndarray:
     return m - m[0]
 
 
-def regime_frame(sc: Scenario, changes: list[tuple[float, int]], names: list[str],
-                 labels: list[str]) -> pd.DataFrame:
+def regime_frame(
+    sc: Scenario, changes: list[tuple[float, int]], names: list[str], labels: list[str]
+) -> pd.DataFrame:
     """Regime timeline frame from ``(time, regime index)`` changes."""
     start = pd.Timestamp(sc.start)
     rows: list[dict[str, Any]] = []
@@ -409,10 +440,12 @@ def regime_frame(sc: Scenario, changes: list[tuple[float, int]], names: list[str
         t_end = changes[i + 1][0] if i + 1 < len(changes) else float(sc.horizon_days)
         if t_end <= t:
             continue
-        rows.append({
-            "start": start + pd.Timedelta(days=t),
-            "end": start + pd.Timedelta(days=t_end),
-            "regime": names[r],
-            "label": labels[r],
-        })
+        rows.append(
+            {
+                "start": start + pd.Timedelta(days=t),
+                "end": start + pd.Timedelta(days=t_end),
+                "regime": names[r],
+                "label": labels[r],
+            }
+        )
     return pd.DataFrame(rows, columns=["start", "end", "regime", "label"])

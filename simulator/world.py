@@ -86,8 +86,7 @@ class AppDraws:
     manufacturer), one generator per attribute, so the same application gets the same
     draws in any policy variant (common random numbers)."""
 
-    def __init__(self, streams: Streams, source: str, cfg: Authority, max_info_p: float
-                 ) -> None:
+    def __init__(self, streams: Streams, source: str, cfg: Authority, max_info_p: float) -> None:
         def g(attr: str) -> np.random.Generator:
             return streams.get("app", source, attr)
 
@@ -110,9 +109,14 @@ class AppDraws:
         sw = cfg.intake.screening_wd
         self.screening_used = not (sw.kind == "constant" and sw.value == 0)
 
-    def new(self, app_id: int, key: AppKey, tonnes: float,
-            on_decision: Callable[[Application, float, float], None],
-            owner: Any) -> Application:
+    def new(
+        self,
+        app_id: int,
+        key: AppKey,
+        tonnes: float,
+        on_decision: Callable[[Application, float, float], None],
+        owner: Any,
+    ) -> Application:
         """A new application with this source's next draws. Attributes whose
         probability is zero everywhere are not drawn (each attribute has its own
         generator, so skipping one never shifts another)."""
@@ -157,8 +161,7 @@ class World:
         cal: A prebuilt calendar for the scenario (built if None).
     """
 
-    def __init__(self, sc: Scenario, seed: int, rep: int, cal: WorkCalendar | None = None
-                 ) -> None:
+    def __init__(self, sc: Scenario, seed: int, rep: int, cal: WorkCalendar | None = None) -> None:
         self.sc = sc
         self.env = env = simpy.Environment()
         self.streams = streams = Streams(seed, rep)
@@ -171,11 +174,19 @@ class World:
         self._next_app = 0
         self._next_order = 0
         self.book = book = PolicyBook(sc.policy, sc.authority)
-        self.authority = auth = LicensingAuthority(env, sc.authority, ScalarClock(cal), book,
-                                                   self.log)
-        self.controller = PolicyController(env, book, sc.policy, sc.start, float(H),
-                                           streams.get("regime"), auth.on_regime_change,
-                                           self.regimes)
+        self.authority = auth = LicensingAuthority(
+            env, sc.authority, ScalarClock(cal), book, self.log
+        )
+        self.controller = PolicyController(
+            env,
+            book,
+            sc.policy,
+            sc.start,
+            float(H),
+            streams.get("regime"),
+            auth.on_regime_change,
+            self.regimes,
+        )
         auth.policy = self.controller
         auth.on_regime_change(self.controller.current)
         # goods
@@ -189,13 +200,23 @@ class World:
         self._lead_samplers: dict[tuple[int, int], Sampler] = {}
         self._max_info_p = max(
             [sc.authority.information_requests.probability]
-            + [r.information_request_probability or 0.0 for reg in sc.policy.regimes
-               for r in reg.rules])
-        self._mdraws = [AppDraws(streams, f"mfr/{m.id}", sc.authority, self._max_info_p)
-                        for m in sc.manufacturers]
+            + [
+                r.information_request_probability or 0.0
+                for reg in sc.policy.regimes
+                for r in reg.rules
+            ]
+        )
+        self._mdraws = [
+            AppDraws(streams, f"mfr/{m.id}", sc.authority, self._max_info_p)
+            for m in sc.manufacturers
+        ]
         self._general = [
-            (self.ex_index[g.exporter], self.m_index[g.customer],
-             float((g.start - sc.start).days), float((g.start - sc.start).days + g.valid_days))
+            (
+                self.ex_index[g.exporter],
+                self.m_index[g.customer],
+                float((g.start - sc.start).days),
+                float((g.start - sc.start).days + g.valid_days),
+            )
             for g in sc.authority.general_licences
         ]
         self._backorders: list[deque[list[Any]]] = [deque() for _ in sc.manufacturers]
@@ -211,15 +232,16 @@ class World:
         env.process(self._daily())
 
     # ------------------------------------------------------------------ background
-    def _background(self):  # noqa: ANN202 - SimPy process
+    def _background(self):
         sc, env, cal = self.sc, self.env, self.cal
         w_end = float(cal.work_time(float(self.horizon)))
         times, idx = [], []
         for k, bg in enumerate(sc.authority.background):
             if bg.rate_per_wd <= 0:
                 continue
-            rng = self.streams.get("background", bg.destination, bg.product, bg.end_use,
-                                   bg.exporter, "arrivals")
+            rng = self.streams.get(
+                "background", bg.destination, bg.product, bg.end_use, bg.exporter, "arrivals"
+            )
             mean = 1.0 / bg.rate_per_wd
             n = int(bg.rate_per_wd * w_end + 6 * math.sqrt(bg.rate_per_wd * w_end) + 16)
             w = np.cumsum(rng.exponential(mean, n))
@@ -234,13 +256,27 @@ class World:
         k_all = np.concatenate(idx)
         order = np.argsort(t_all, kind="stable")
         streams = sc.authority.background
-        draws = [AppDraws(self.streams, f"bg/{b.destination}/{b.product}/{b.end_use}/"
-                          f"{b.exporter}", sc.authority, self._max_info_p) for b in streams]
-        tonnes = [Sampler(b.tonnes, self.streams.get("background", b.destination, b.product,
-                                                     b.end_use, b.exporter, "tonnes"))
-                  for b in streams]
-        keys: list[AppKey] = [(b.destination, b.product, b.end_use, b.exporter, "background")
-                              for b in streams]
+        draws = [
+            AppDraws(
+                self.streams,
+                f"bg/{b.destination}/{b.product}/{b.end_use}/{b.exporter}",
+                sc.authority,
+                self._max_info_p,
+            )
+            for b in streams
+        ]
+        tonnes = [
+            Sampler(
+                b.tonnes,
+                self.streams.get(
+                    "background", b.destination, b.product, b.end_use, b.exporter, "tonnes"
+                ),
+            )
+            for b in streams
+        ]
+        keys: list[AppKey] = [
+            (b.destination, b.product, b.end_use, b.exporter, "background") for b in streams
+        ]
         auth, glog, apps = self.authority, self.glog, self.apps
         on_decision = self._bg_decided
         for t, k in zip(t_all[order].tolist(), k_all[order].tolist(), strict=True):
@@ -261,14 +297,18 @@ class World:
             self.glog.append((self.env.now, G.BG_EXPORT, -1, -1, approved_t, app.owner))
 
     # ------------------------------------------------------------------ manufacturers
-    def _daily(self):  # noqa: ANN202 - SimPy process
+    def _daily(self):
         env, plants, pool, auth = self.env, self.plants, self.authority.pool, self.authority
         multi_tier = bool(np.any(plants.out_factor > 0))
         for d in range(self.horizon):
             if d > env.now:
                 yield env.timeout(d - env.now)
-            self.auth_daily[d] = (pool.waiting, pool.busy, auth.n_awaiting_decision,
-                                  auth.n_in_system)
+            self.auth_daily[d] = (
+                pool.waiting,
+                pool.busy,
+                auth.n_awaiting_decision,
+                auth.n_in_system,
+            )
             if plants.n:
                 plants.step(d)
             if multi_tier:
@@ -301,8 +341,7 @@ class World:
                 aid = self._next_app
                 self._next_app += 1
                 self.apps.append((aid, 1, m, oid, q))
-                self.authority.submit(
-                    self._mdraws[m].new(aid, key, q, self._order_decided, order))
+                self.authority.submit(self._mdraws[m].new(aid, key, q, self._order_decided, order))
             else:
                 self._produce(order, e, q, math.inf)
 
@@ -335,7 +374,8 @@ class World:
         if lead is None:
             ex, mfr = self.sc.exporters[e], self.sc.manufacturers[order.m]
             lead = self._lead_samplers[key] = Sampler(
-                ex.lead_time_days, self.streams.get("exporter", ex.id, mfr.id))
+                ex.lead_time_days, self.streams.get("exporter", ex.id, mfr.id)
+            )
         ready = finish + lead()
         origin = self.sc.exporters[e].country
         self._at(ready, lambda: self._depart(order, origin, tonnes))
@@ -356,7 +396,8 @@ class World:
         if s is None:
             s = self._lane_samplers[key] = Sampler(
                 self.sc.lanes[lane].transit_days,
-                self.streams.get("transit", self.sc.lanes[lane].id, mfr.id))
+                self.streams.get("transit", self.sc.lanes[lane].id, mfr.id),
+            )
         transit = s()
         now = self.env.now
         self.glog.append((now, G.SHIPPED, order.id, m, tonnes, lane))

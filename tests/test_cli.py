@@ -1,0 +1,209 @@
+"""The relsim command line, through a real subprocess (as users and CI call it)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = ROOT / "tests" / "data" / "small.yaml"
+
+
+def relsim(
+    *args: str, cwd: Path | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
+    """Run ``python -m simulator ARGS`` and capture its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "simulator", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        timeout=timeout,
+        env={**__import__("os").environ, "MPLBACKEND": "Agg"},
+    )
+
+
+BAD = """\
+name: bad
+start: 2025-01-01
+end: 2025-06-30
+countries: [{id: CN}, {id: US}]
+products: [{id: magnet}]
+authority:
+  revewers: 10
+  review_work_wd: {kind: exponential, mean: 10}
+  information_requests:
+    response_days: {kind: constant, value: -5}
+exporters:
+  - id: cn1
+    country: CN
+    products: [magnet]
+    capacity_t_per_month: lots
+lanes:
+  - {id: l1, origin: CN, destination: US, transit_days: {kind: constant, value: 25}}
+manufacturers:
+  - id: m1
+    country: US
+    material: magnet
+    units_per_day: 100
+    kg_per_unit: 2
+    initial_cover_days: 30
+    suppliers: [{exporter: cn2}]
+"""
+
+
+def test_validate_reports_four_located_errors_and_exits_2(tmp_path: Path) -> None:
+    f = tmp_path / "bad.yaml"
+    f.write_text(BAD)
+    r = relsim("validate", str(f))
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr + r.stdout
+    lines = [ln for ln in r.stderr.splitlines() if ln.startswith(str(f))]
+    assert len(lines) == 4, r.stderr
+    misspelt, negative, wrong_type, unknown_ref = lines
+    assert misspelt.startswith(f"{f}:7:3: authority.revewers:")
+    assert "did you mean 'reviewers'" in misspelt
+    assert negative.startswith(f"{f}:10:44: authority.information_requests.response_days.value")
+    assert "(got -5)" in negative
+    assert wrong_type.startswith(f"{f}:15:27: exporters[0].capacity_t_per_month")
+    assert "(got 'lots')" in wrong_type
+    assert unknown_ref.startswith(f"{f}:25:28: manufacturers[0].suppliers[0].exporter")
+    assert "unknown exporter" in unknown_ref and "did you mean 'cn1'" in unknown_ref
+
+
+def test_validate_accepts_every_shipped_scenario() -> None:
+    files = sorted(
+        str(p) for p in (ROOT / "scenarios").rglob("*.yaml") if "baselines" not in p.parts
+    )
+    assert files, "no scenarios shipped"
+    r = relsim("validate", *files)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("ok  ") == len(files)
+
+
+def test_shipped_scenarios_declare_the_json_schema() -> None:
+    for p in (ROOT / "scenarios").rglob("*.yaml"):
+        if "baselines" in p.parts:
+            continue
+        first = p.read_text(encoding="utf-8").splitlines()[0]
+        rel = Path("../" * (len(p.relative_to(ROOT).parts) - 1)) / "schemas/scenario.schema.json"
+        assert first == f"# yaml-language-server: $schema={rel.as_posix()}", p
+
+
+def test_committed_schema_is_fresh() -> None:
+    r = relsim("schema", "--check", "schemas/scenario.schema.json")
+    assert r.returncode == 0, (
+        r.stderr + "\nregenerate with: relsim schema --write schemas/scenario.schema.json"
+    )
+
+
+def test_set_override_goes_through_validation() -> None:
+    r = relsim("validate", str(SMALL), "--set", "authority.reviewers=abc")
+    assert r.returncode == 2
+    assert "--set authority.reviewers=abc: authority.reviewers:" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_run_writes_a_complete_run_directory(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    r = relsim("run", str(SMALL), "--reps", "4", "--seed", "3", "--out", str(out), "--workers", "1")
+    assert r.returncode == 0, r.stderr
+    for name in (
+        "manifest.json",
+        "summary.json",
+        "scenario.resolved.yaml",
+        "kpi_summary.csv",
+        "kpis_by_rep.parquet",
+        "bands_shortfall.parquet",
+        "exports_monthly.csv",
+        "rep0/licences.parquet",
+        "rep0/daily.parquet",
+        "rep0/exports.csv",
+        "rep0/events.parquet",
+    ):
+        assert (out / name).is_file(), name
+    pngs = list((out / "figures").glob("*.png"))
+    assert any(p.name.startswith("shortage_us_plant") for p in pngs), pngs
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["seed"] == 3 and man["reps"] == 4 and len(man["scenario_hash"]) == 16
+    summ = json.loads((out / "summary.json").read_text())
+    assert set(summ["kpis"]) == {"us_plant", "de_plant", "authority"}
+    fr = summ["kpis"]["us_plant"]["fill_rate"]
+    assert fr["ci_low"] <= fr["mean"] <= fr["ci_high"]
+    # the terminal summary names each manufacturer with its fill rate
+    assert "us_plant" in r.stdout and "fill rate" in r.stdout
+    # the resolved scenario is itself a valid scenario
+    assert relsim("validate", str(out / "scenario.resolved.yaml")).returncode == 0
+
+
+def test_run_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    r = relsim(
+        "run", str(SMALL), "--reps", "2", "--out", str(out), "--workers", "1", "--no-figures"
+    )
+    assert r.returncode == 2
+    assert "already exists" in r.stderr and "--force" in r.stderr
+    assert (out / "keep.txt").read_text() == "mine"
+    r = relsim(
+        "run",
+        str(SMALL),
+        "--reps",
+        "2",
+        "--out",
+        str(out),
+        "--workers",
+        "1",
+        "--no-figures",
+        "--force",
+    )
+    assert r.returncode == 0, r.stderr
+    assert not (out / "keep.txt").exists() and (out / "summary.json").exists()
+
+
+def test_summary_json_is_byte_identical_for_1_and_2_workers(tmp_path: Path) -> None:
+    outs = []
+    for w in ("1", "2"):
+        out = tmp_path / f"w{w}"
+        r = relsim(
+            "run",
+            str(SMALL),
+            "--reps",
+            "12",
+            "--seed",
+            "5",
+            "--out",
+            str(out),
+            "--workers",
+            w,
+            "--no-figures",
+            "--quiet",
+        )
+        assert r.returncode == 0, r.stderr
+        outs.append((out / "summary.json").read_bytes())
+    assert outs[0] == outs[1]
+
+
+def test_rep_index_reruns_one_replication(tmp_path: Path) -> None:
+    out = tmp_path / "one"
+    r = relsim("run", str(SMALL), "--rep-index", "3", "--seed", "5", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert (out / "licences.csv").is_file() and "replication 3" in r.stdout
+
+
+@pytest.mark.skipif(
+    not (Path(sys.executable).parent / "relsim").exists(), reason="no console script"
+)
+def test_console_script_is_installed() -> None:
+    r = subprocess.run(
+        [str(Path(sys.executable).parent / "relsim"), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0 and "validate" in r.stdout and "run" in r.stdout
