@@ -278,6 +278,7 @@ def run(
     except OutputExists as e:
         raise Fail(str(e)) from None
     summary = ens.summary_dict()
+    _warn_estimated(sc)
     if not quiet:
         out.print(_summary_table(summary, sc))
         out.print(_authority_line(summary), markup=False)
@@ -285,6 +286,20 @@ def run(
         f"wrote {target} ({n} replications in {ens.elapsed_s:.1f} s, {ens.workers} worker(s))",
         markup=False,
     )
+
+
+def _warn_estimated(sc: Any) -> None:
+    from simulator.world import build_calendar
+
+    years = build_calendar(sc).estimated_years
+    if years:
+        err.print(
+            f"note: no official holiday notice yet for {', '.join(map(str, years))}; "
+            "working days there are estimated (statutory holidays by rule, no adjusted "
+            "weekend working days). Add known dates with calendar.extra_holidays / "
+            "extra_workdays.",
+            markup=False,
+        )
 
 
 # ---------------------------------------------------------------------------- compare
@@ -373,6 +388,50 @@ def compare(
                 fig.savefig(figs / f"difference_{m.id}.png", dpi=110)
                 plt.close(fig)
         out.print(f"wrote {out_dir}", markup=False)
+
+
+# ---------------------------------------------------------------------------- calibrate
+@app.command()
+def calibrate(
+    file: Annotated[Path, typer.Argument(help="Scenario with observed_exports set.")],
+    reps: Annotated[
+        int | None, typer.Option(min=2, help="Replications (default: scenario)")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(min=0)] = None,
+    workers: Annotated[int | None, typer.Option(min=1)] = None,
+    figure: Annotated[Path | None, typer.Option(help="Write the overlay figure (PNG).")] = None,
+    sets: SetOpt = None,
+    debug: Annotated[bool, typer.Option()] = False,
+) -> None:
+    """Observed vs simulated monthly licensed exports: median, 90% band, error per month."""
+    _DEBUG["on"] = debug
+    from simulator.calibration import export_fit
+    from simulator.ensemble import run_ensemble
+
+    sc, loc = _load(file, sets)
+    observed = _observed(sc, loc)
+    if observed is None:
+        raise Fail(f"{file}: set `observed_exports:` (a CSV of month,total_t,...) to calibrate")
+    cb, prog = _progress_cb(False)
+    try:
+        ens = run_ensemble(sc, reps=reps, seed=seed, workers=workers, progress=cb)
+    finally:
+        if prog is not None:
+            prog.stop()
+    fit = export_fit(ens, observed)
+    out.print(
+        f"{sc.name}: monthly licensed exports, {ens.reps} replications, seed {ens.seed}",
+        markup=False,
+    )
+    out.print(fit.to_text(), markup=False)
+    if figure is not None:
+        import matplotlib.pyplot as plt
+
+        fig = ens.plot.exports(observed=observed)
+        figure.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(figure, dpi=110)
+        plt.close(fig)
+        out.print(f"wrote {figure}", markup=False)
 
 
 # ---------------------------------------------------------------------------- entry

@@ -19,6 +19,9 @@ Manufacturer KPIs (per manufacturer, per replication; day ``d`` = days since sta
     ``last + 1 − first``; NaN if never short, or still short on the last day (not
     recovered within the horizon).
 
+Totals (entity ``all_manufacturers``): ``shortfall_t`` summed over manufacturers and
+the demand-weighted ``fill_rate``.
+
 Authority KPIs (all applications, modelled and background, decided within the horizon):
 
 ``wait_wd_p50`` / ``wait_wd_p90`` / ``wait_wd_p95`` / ``wait_wd_mean``

@@ -122,7 +122,9 @@ def manifest(
     import simpy
 
     from simulator import __version__
+    from simulator.world import build_calendar
 
+    estimated = list(build_calendar(sc).estimated_years)
     return {
         "tool": "relsim",
         "version": __version__,
@@ -137,6 +139,7 @@ def manifest(
         "elapsed_s": round(elapsed_s, 3),
         "python": platform.python_version(),
         "platform": platform.platform(),
+        "calendar_estimated_years": estimated,
         "packages": {
             "numpy": numpy.__version__,
             "pandas": pandas.__version__,

@@ -23,7 +23,11 @@ from simulator.licensing import AT_DEADLINE, OUTCOMES, Ev
 from simulator.schema import Scenario
 from simulator.world import G, World
 
-__all__ = ["RepSummary", "RunResult"]
+__all__ = ["ALL_MANUFACTURERS", "RepSummary", "RunResult"]
+
+ALL_MANUFACTURERS = "all_manufacturers"
+"""Entity name of KPIs summed over every manufacturer (shortfall_t; demand-weighted
+fill_rate)."""
 
 
 @dataclass
@@ -358,6 +362,13 @@ class RunResult:
                 m.unmet_demand == "backlog",
             ).items():
                 kpis[(m.id, k)] = v
+        if sc.manufacturers:
+            total_demand = float(p.rec_demand.sum())
+            total_short = float(p.rec_shortfall.sum())
+            kpis[(ALL_MANUFACTURERS, "fill_rate")] = (
+                1.0 - total_short / total_demand if total_demand > 0 else 1.0
+            )
+            kpis[(ALL_MANUFACTURERS, "shortfall_t")] = total_short
         dec = a.decided
         for k, v in authority_kpis(
             a.wait_wd[dec], a.code[dec] % AT_DEADLINE <= 1, sc.authority.statutory_limit_wd

@@ -1,0 +1,128 @@
+"""Calibration against observed monthly exports.
+
+:func:`export_fit` lines up an ensemble's monthly licensed exports (all destinations,
+median and 90% band over replications) with an observed series (e.g. China's customs
+data for NdFeB magnets, ``scenarios/data/cn_magnet_exports.csv``) and computes the
+error per month and the shape statistics the 2025 case study is judged on:
+
+* ``may_ratio`` — May / mean(January–March) of simulated medians (observed 0.24);
+* ``us_share_may`` — US share of simulated May exports (mean over replications);
+* ``jul_dec_max_abs_error`` — largest |simulated median / observed − 1| over Jul–Dec.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["ExportFit", "export_fit"]
+
+
+@dataclass
+class ExportFit:
+    """Observed vs simulated monthly exports.
+
+    Attributes:
+        table: Per month: ``month``, ``observed_t``, ``median_t``, ``p5_t``, ``p95_t``,
+            ``error`` (median / observed − 1), ``in_band`` (observed inside 5–95%).
+        stats: Shape statistics (see module docstring); NaN where data are missing.
+    """
+
+    table: pd.DataFrame
+    stats: dict[str, float]
+
+    def to_text(self) -> str:
+        """A fixed-width table for terminals and notes."""
+        lines = [
+            f"{'month':8} {'observed t':>11} {'sim median':>11} {'sim 5%':>9} "
+            f"{'sim 95%':>9} {'error':>8}  band"
+        ]
+        for r in self.table.itertuples(index=False):
+            obs = "" if np.isnan(r.observed_t) else f"{r.observed_t:11,.0f}"
+            err = "" if np.isnan(r.error) else f"{100 * r.error:+7.1f}%"
+            lines.append(
+                f"{r.month:8} {obs:>11} {r.median_t:11,.0f} {r.p5_t:9,.0f} "
+                f"{r.p95_t:9,.0f} {err:>8}  {'yes' if r.in_band else 'no'}"
+            )
+        s = self.stats
+        lines.append("")
+        lines.append(
+            f"May / mean(Jan-Mar): simulated {s['may_ratio']:.3f}, "
+            f"observed {s['may_ratio_observed']:.3f}"
+        )
+        lines.append(
+            f"US share of May exports: simulated {100 * s['us_share_may']:.1f}%, "
+            f"observed {100 * s['us_share_may_observed']:.1f}%"
+        )
+        lines.append(f"Jul-Dec largest |error|: {100 * s['jul_dec_max_abs_error']:.1f}%")
+        return "\n".join(lines)
+
+
+def _month_value(df: pd.DataFrame, month: str, col: str) -> float:
+    row = df.loc[df["month"] == month, col]
+    return float(row.iloc[0]) if len(row) and pd.notna(row.iloc[0]) else float("nan")
+
+
+def export_fit(ens: Any, observed: pd.DataFrame, us_id: str = "US") -> ExportFit:
+    """Compare an ensemble's monthly licensed exports with observed data.
+
+    Args:
+        ens: An :class:`~simulator.ensemble.EnsembleResult`.
+        observed: Frame with ``month`` ('YYYY-MM') and ``total_t`` (and ``us_t``).
+        us_id: Country id of the United States in the scenario.
+
+    Returns:
+        The :class:`ExportFit`.
+    """
+    sim = ens.exports()
+    tot = sim[sim["destination"] == "ALL"].reset_index(drop=True)
+    obs = observed.set_index("month")
+    table = pd.DataFrame(
+        {
+            "month": tot["month"],
+            "observed_t": [float(obs["total_t"].get(m, np.nan)) for m in tot["month"]],
+            "median_t": tot["p50"],
+            "p5_t": tot["p5"],
+            "p95_t": tot["p95"],
+        }
+    )
+    table["error"] = table["median_t"] / table["observed_t"] - 1.0
+    table["in_band"] = (table["observed_t"] >= table["p5_t"]) & (
+        table["observed_t"] <= table["p95_t"]
+    )
+    year = str(table["month"].iloc[0])[:4]
+
+    def med(m: str) -> float:
+        return _month_value(table, f"{year}-{m}", "median_t")
+
+    def ob(m: str) -> float:
+        return _month_value(table, f"{year}-{m}", "observed_t")
+
+    jan_mar = np.mean([med("01"), med("02"), med("03")])
+    jan_mar_obs = np.mean([ob("01"), ob("02"), ob("03")])
+    us = sim[(sim["destination"] == us_id) & (sim["month"] == f"{year}-05")]
+    all_may = tot[tot["month"] == f"{year}-05"]
+    us_share = (
+        float(us["mean"].iloc[0]) / float(all_may["mean"].iloc[0])
+        if len(us) and len(all_may) and float(all_may["mean"].iloc[0]) > 0
+        else float("nan")
+    )
+    us_obs = (
+        float(obs["us_t"].get(f"{year}-05", np.nan)) / ob("05")
+        if "us_t" in obs.columns
+        else float("nan")
+    )
+    h2 = table[table["month"].isin([f"{year}-{m:02d}" for m in range(7, 13)])]
+    return ExportFit(
+        table=table,
+        stats={
+            "may_ratio": med("05") / jan_mar if jan_mar > 0 else float("nan"),
+            "may_ratio_observed": ob("05") / jan_mar_obs if jan_mar_obs > 0 else float("nan"),
+            "us_share_may": us_share,
+            "us_share_may_observed": us_obs,
+            "jul_dec_max_abs_error": float(h2["error"].abs().max()) if len(h2) else float("nan"),
+        },
+    )
