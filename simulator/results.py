@@ -165,6 +165,19 @@ class RunResult:
     def _orders(self) -> dict[int, tuple[int, int]]:
         return {int(r[2]): (int(r[3]), int(r[5])) for r in self._w.glog if r[1] == G.ORDER}
 
+    @cached_property
+    def _licensed_orders(self) -> dict[int, bool]:
+        """Order id -> whether its goods come from a licensed exporter (not from an
+        alternative supplier or an upstream manufacturer), by supplier, not by country:
+        an unlicensed exporter may share a country with a licensed one."""
+        sc = self.scenario
+        ex_licensed = {e.id: e.licensed for e in sc.exporters}
+        sup_licensed = [
+            [s.exporter is not None and ex_licensed[s.exporter] for s in m.suppliers]
+            for m in sc.manufacturers
+        ]
+        return {oid: sup_licensed[m][sup] for oid, (m, sup) in self._orders.items()}
+
     # ------------------------------------------------------------------ frames
     @cached_property
     def events(self) -> pd.DataFrame:
@@ -314,17 +327,15 @@ class RunResult:
         shipments from licensed exporters)."""
         sc, w = self.scenario, self._w
         rows: list[tuple[float, str, str, str, bool, float]] = []
-        lic_ex = {e.country for e in sc.exporters if e.licensed}
-        for t, kind, _oid, m, q, aux in w.glog:
+        licensed = self._licensed_orders
+        for t, kind, oid, m, q, aux in w.glog:
             if kind == G.BG_EXPORT:
                 b = sc.authority.background[int(aux)]
                 rows.append((t, "licensing", b.destination, b.product, True, q))
             elif kind == G.SHIPPED:
                 lane = sc.lanes[int(aux)]
                 mfr = sc.manufacturers[int(m)]
-                rows.append(
-                    (t, lane.origin, lane.destination, mfr.material, lane.origin in lic_ex, q)
-                )
+                rows.append((t, lane.origin, lane.destination, mfr.material, licensed[int(oid)], q))
         df = pd.DataFrame(
             rows, columns=["time_days", "origin", "destination", "product", "licensed", "tonnes"]
         )
@@ -414,13 +425,13 @@ class RunResult:
         months = month_index(sc.start, w.horizon)
         nm = int(months[-1]) + 1
         cidx = {c.id: i for i, c in enumerate(sc.countries)}
-        lic_ex = {e.country for e in sc.exporters if e.licensed}
+        licensed = self._licensed_orders
         out = np.zeros((nm, len(sc.countries)))
         H = w.horizon
-        for t, kind, _oid, _m, q, aux in w.glog:
+        for t, kind, oid, _m, q, aux in w.glog:
             if kind == G.BG_EXPORT:
                 c = cidx[sc.authority.background[int(aux)].destination]
-            elif kind == G.SHIPPED and sc.lanes[int(aux)].origin in lic_ex:
+            elif kind == G.SHIPPED and licensed[int(oid)]:
                 c = cidx[sc.lanes[int(aux)].destination]
             else:
                 continue

@@ -33,7 +33,7 @@ from simulator.logistics import CapacityQueue, LaneTable
 from simulator.manufacturing import Plants
 from simulator.policy import AppKey, PolicyBook, PolicyController
 from simulator.rng import Streams
-from simulator.schema import Authority, Scenario
+from simulator.schema import Authority, BackgroundStream, Scenario
 
 __all__ = ["G", "World", "build_calendar"]
 
@@ -140,6 +140,21 @@ class AppDraws:
         return app
 
 
+def _background_names(streams: list[BackgroundStream]) -> list[tuple[str, ...]]:
+    """Random-stream names of background streams: (destination, product, end use,
+    applicant label), so a stream keeps its draws when others are added or removed
+    (common random numbers). Streams sharing all four get ``#1``, ``#2``, ... appended
+    in scenario order; otherwise they would draw identical arrival times and reviews."""
+    seen: dict[tuple[str, ...], int] = {}
+    out: list[tuple[str, ...]] = []
+    for b in streams:
+        base = (b.destination, b.product, b.end_use, b.exporter)
+        k = seen.get(base, 0)
+        seen[base] = k + 1
+        out.append(base if k == 0 else (*base, f"#{k}"))
+    return out
+
+
 class _Order:
     __slots__ = ("id", "m", "sup", "t", "tonnes")
 
@@ -236,12 +251,11 @@ class World:
         sc, env, cal = self.sc, self.env, self.cal
         w_end = float(cal.work_time(float(self.horizon)))
         times, idx = [], []
+        names = _background_names(sc.authority.background)
         for k, bg in enumerate(sc.authority.background):
             if bg.rate_per_wd <= 0:
                 continue
-            rng = self.streams.get(
-                "background", bg.destination, bg.product, bg.end_use, bg.exporter, "arrivals"
-            )
+            rng = self.streams.get("background", *names[k], "arrivals")
             mean = 1.0 / bg.rate_per_wd
             n = int(bg.rate_per_wd * w_end + 6 * math.sqrt(bg.rate_per_wd * w_end) + 16)
             w = np.cumsum(rng.exponential(mean, n))
@@ -257,22 +271,12 @@ class World:
         order = np.argsort(t_all, kind="stable")
         streams = sc.authority.background
         draws = [
-            AppDraws(
-                self.streams,
-                f"bg/{b.destination}/{b.product}/{b.end_use}/{b.exporter}",
-                sc.authority,
-                self._max_info_p,
-            )
-            for b in streams
+            AppDraws(self.streams, "bg/" + "/".join(names[k]), sc.authority, self._max_info_p)
+            for k in range(len(streams))
         ]
         tonnes = [
-            Sampler(
-                b.tonnes,
-                self.streams.get(
-                    "background", b.destination, b.product, b.end_use, b.exporter, "tonnes"
-                ),
-            )
-            for b in streams
+            Sampler(b.tonnes, self.streams.get("background", *names[k], "tonnes"))
+            for k, b in enumerate(streams)
         ]
         keys: list[AppKey] = [
             (b.destination, b.product, b.end_use, b.exporter, "background") for b in streams
