@@ -434,8 +434,16 @@ def calibrate(
         out.print(f"wrote {figure}", markup=False)
 
 
+# ---------------------------------------------------------------------------- regress
+from simulator.regress import regress_command  # noqa: E402 - defined in its own module
+
+app.command("regress")(regress_command)
+
+
 # ---------------------------------------------------------------------------- entry
 def _on_sigterm(signum: int, frame: Any) -> None:
+    # once: a second SIGTERM must not interrupt the cleanup the first one started
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
@@ -448,6 +456,8 @@ def main(argv: list[str] | None = None) -> int:
     _DEBUG["on"] = "--debug" in args
     try:
         rv = app(args=args, prog_name="relsim", standalone_mode=False)
+        if rv == EXIT_INTERRUPTED:  # typer turns KeyboardInterrupt into a return of 130
+            raise KeyboardInterrupt
         if isinstance(rv, int) and rv:
             return rv
     except ScenarioError as e:
