@@ -7,6 +7,7 @@ Editors with the YAML language server pick it up from the first line of a scenar
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from simulator.schema import Scenario
 
@@ -29,4 +30,38 @@ def scenario_json_schema() -> str:
         "key (this file wins), lists are replaced.",
         "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
     }
+    # A file that `extends:` another is completed by its base, so nothing is required
+    # in it: such files are checked against a copy of every definition with its
+    # `required` lists removed (editors would flag inherited fields otherwise).
+    defs = schema.get("$defs", {})
+    partial = {f"{name}Partial": _partial(d) for name, d in defs.items()}
+    top = {
+        k: schema.pop(k) for k in ("properties", "required", "additionalProperties") if k in schema
+    }
+    schema["$defs"] = {
+        **defs,
+        **partial,
+        "ScenarioFull": {"type": "object", **top},
+        "ScenarioPartial": _partial({"type": "object", **top}),
+    }
+    schema["if"] = {"required": ["extends"]}
+    schema["then"] = {"$ref": "#/$defs/ScenarioPartial"}
+    schema["else"] = {"$ref": "#/$defs/ScenarioFull"}
     return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _partial(node: Any) -> Any:
+    """Copy of a schema node without ``required`` and with refs to partial defs."""
+    if isinstance(node, dict):
+        out = {}
+        for k, v in node.items():
+            if k == "required":
+                continue
+            if k == "$ref" and isinstance(v, str) and v.startswith("#/$defs/"):
+                out[k] = v + "Partial"
+            else:
+                out[k] = _partial(v)
+        return out
+    if isinstance(node, list):
+        return [_partial(v) for v in node]
+    return node

@@ -14,16 +14,18 @@ file with both a type error and a dangling reference gets both reported at once.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
 from simulator.base import Model
 from simulator.distributions import Constant, Distribution
 from simulator.errors import FieldProblems
 
 __all__ = [
+    "SS",
     "Approval",
     "Authority",
     "BackgroundStream",
@@ -47,7 +49,6 @@ __all__ = [
     "Regime",
     "RegimeChange",
     "Rule",
-    "SS",
     "Scenario",
     "Supplier",
     "Where",
@@ -72,6 +73,18 @@ class Limits:
     """At most this many background applications per working day per stream."""
     MAX_REPS = 1_000_000
     """At most this many replications."""
+    MAX_DURATION_DAYS = 36_600
+    """No duration (a ``_days`` or ``_wd`` field, or a distribution's value, bounds, mean
+    or sd there) may exceed 100 years: longer ones mean nothing inside the horizon and
+    make the working-day calendar grow without bound."""
+    MAX_REVIEW_TIME_FACTOR = 100.0
+    """At most this slow-down factor per policy rule."""
+    MAX_APPLICATIONS = 1_000_000
+    """At most this many expected background applications per replication
+    (sum of ``rate_per_wd`` × horizon days); each costs about 0.5 ms and 4 kB."""
+    MAX_DAILY_CELLS = 1_000_000
+    """At most this many daily values per series per replication: horizon days ×
+    (manufacturers + countries)."""
 
 
 # --------------------------------------------------------------------------- time
@@ -258,27 +271,40 @@ class Authority(Model):
 # ---------------------------------------------------------------------------- policy
 
 
+def _one_or_list(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+Selector = Annotated[
+    list[str] | None,
+    BeforeValidator(_one_or_list),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string"},
+                {"type": "array", "items": {"type": "string"}},
+                {"type": "null"},
+            ]
+        }
+    ),
+]
+"""One id/label or a list of them (``destination: US`` or ``destination: [US, DE]``)."""
+
+
 class Where(Model):
     """Which applications a rule applies to. Each key takes one value or a list; an
     omitted key matches everything. Specificity = number of keys given."""
 
-    destination: list[str] | None = None
+    destination: Selector = None
     """Destination country ids."""
-    product: list[str] | None = None
+    product: Selector = None
     """Product ids."""
-    end_use: list[str] | None = None
+    end_use: Selector = None
     """End-use labels (e.g. ``civil``, ``defence``)."""
-    exporter: list[str] | None = None
+    exporter: Selector = None
     """Exporter ids (or background applicant labels)."""
-    applicant: list[str] | None = None
+    applicant: Selector = None
     """Customer (manufacturer) ids."""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _scalars_to_lists(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            return {k: [v] if isinstance(v, str) else v for k, v in data.items()}
-        return data
 
     def specificity(self) -> int:
         """Number of selector keys given."""
@@ -598,7 +624,8 @@ def reference_problems(data: Any) -> list[tuple[tuple, str, Any]]:
     validation. Checks: ids unique per kind; every reference resolves (countries,
     products, exporters, manufacturers, regimes); dates inside the horizon and in
     order; supplier shares sum to 1; a lane exists for every supply link; no cycles
-    in multi-tier supply or regime includes; horizon within :class:`Limits`.
+    in multi-tier supply or regime includes; horizon, durations, list lengths and
+    factors within :class:`Limits`; every number finite (no ``.inf`` / ``.nan``).
 
     Args:
         data: Scenario mapping as loaded from YAML.
@@ -609,6 +636,7 @@ def reference_problems(data: Any) -> list[tuple[tuple, str, Any]]:
     out: list[tuple[tuple, str, Any]] = []
     if not isinstance(data, dict):
         return out
+    _size_problems(data, out)
 
     def lst(key: str) -> list[Any]:
         v = data.get(key)
@@ -652,7 +680,8 @@ def reference_problems(data: Any) -> list[tuple[tuple, str, Any]]:
 
     def in_horizon(path: tuple, value: Any) -> None:
         d = _date(value)
-        if d and start and end and not (start <= d <= end):
+        # a reversed horizon is reported once (at `end`), not again at every dated field
+        if d and start and end and start <= end and not (start <= d <= end):
             out.append((path, f"date outside the horizon {start} .. {end}", value))
 
     lanes_by_pair: set[tuple[str, str]] = set()
@@ -686,7 +715,7 @@ def reference_problems(data: Any) -> list[tuple[tuple, str, Any]]:
                     (
                         ("authority", "background", i, "rate_per_wd"),
                         f"exceeds the limit of {Limits.MAX_RATE_PER_WD:g} applications "
-                        "per working day",
+                        "per working day (Limits.MAX_RATE_PER_WD)",
                         r,
                     )
                 )
@@ -912,6 +941,163 @@ def reference_problems(data: Any) -> list[tuple[tuple, str, Any]]:
                         p = ("policy", "regimes", i, "rules", j, "where", key)
                         ref((*p, k) if isinstance(w.get(key), list) else p, v, allowed, what)
     return out
+
+
+_DIST_PARAMS = ("value", "low", "mode", "high", "mean", "sd")
+
+
+def _size_problems(data: dict[str, Any], out: list[tuple[tuple, str, Any]]) -> None:
+    """Non-finite numbers anywhere; durations, list lengths and factors over the limits."""
+
+    def number(x: Any) -> bool:
+        return isinstance(x, int | float) and not isinstance(x, bool)
+
+    def duration(path: tuple, value: Any, unit: str) -> None:
+        if number(value) and math.isfinite(value) and value > Limits.MAX_DURATION_DAYS:
+            out.append(
+                (
+                    path,
+                    f"exceeds the limit of {Limits.MAX_DURATION_DAYS:,} {unit} for any "
+                    "duration (Limits.MAX_DURATION_DAYS, 100 years)",
+                    value,
+                )
+            )
+
+    def walk(node: Any, path: tuple) -> None:
+        if isinstance(node, float) and not math.isfinite(node):
+            out.append((path, "must be a finite number (not .inf or .nan)", node))
+        elif isinstance(node, dict):
+            _numeric_problems(node, path, out)
+            for key, value in node.items():
+                sub = (*path, key)
+                if path == () and key == "tolerances":
+                    continue  # KPI names like shortage_days are not durations
+                if isinstance(key, str) and key.endswith(("_days", "_wd")) and "_per_" not in key:
+                    unit = "working days" if key.endswith("_wd") else "days"
+                    duration(sub, value, unit)
+                    if isinstance(value, dict):  # a distribution, or {regime: mean}
+                        keys = _DIST_PARAMS if "kind" in value else tuple(value)
+                        for k in keys:
+                            duration((*sub, k), value.get(k), unit)
+                        values = value.get("values") if "kind" in value else None
+                        if isinstance(values, list):
+                            for i, v in enumerate(values):
+                                duration((*sub, "values", i), v, unit)
+                walk(value, sub)
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, (*path, i))
+
+    walk(data, ())
+    auth = data.get("authority") if isinstance(data.get("authority"), dict) else {}
+    pol = data.get("policy") if isinstance(data.get("policy"), dict) else {}
+    for path, items in (
+        (("authority", "background"), auth.get("background")),
+        (("authority", "general_licences"), auth.get("general_licences")),
+        (("policy", "regimes"), pol.get("regimes")),
+        (("policy", "timeline"), pol.get("timeline")),
+    ):
+        if isinstance(items, list) and len(items) > Limits.MAX_ENTITIES:
+            out.append(
+                (
+                    path,
+                    f"at most {Limits.MAX_ENTITIES} entries allowed (Limits.MAX_ENTITIES)",
+                    len(items),
+                )
+            )
+    start, end = _date(data.get("start")), _date(data.get("end"))
+    days = (end - start).days + 1 if start and end and start <= end else 0
+    if 0 < days <= Limits.MAX_HORIZON_DAYS:
+        streams = auth.get("background") if isinstance(auth.get("background"), list) else []
+        rates = [
+            s["rate_per_wd"]
+            for s in streams
+            if isinstance(s, dict)
+            and number(s.get("rate_per_wd"))
+            and math.isfinite(s["rate_per_wd"])
+        ]
+        expected = sum(rates) * days
+        if expected > Limits.MAX_APPLICATIONS and max(rates) <= Limits.MAX_RATE_PER_WD:
+            out.append(
+                (
+                    ("authority", "background"),
+                    f"about {expected:,.0f} background applications per replication (sum of "
+                    f"rate_per_wd × {days} days) exceeds the limit of "
+                    f"{Limits.MAX_APPLICATIONS:,} (Limits.MAX_APPLICATIONS)",
+                    sum(rates),
+                )
+            )
+        width = sum(
+            len(data[k]) for k in ("manufacturers", "countries") if isinstance(data.get(k), list)
+        )
+        if days * width > Limits.MAX_DAILY_CELLS:
+            out.append(
+                (
+                    ("end",),
+                    f"{days} days × {width} manufacturers and countries = {days * width:,} "
+                    f"daily values per series exceeds the limit of {Limits.MAX_DAILY_CELLS:,} "
+                    "(Limits.MAX_DAILY_CELLS); shorten the horizon",
+                    data.get("end"),
+                )
+            )
+    for i, regime in enumerate(pol.get("regimes") or []):
+        rules = regime.get("rules") if isinstance(regime, dict) else None
+        for j, rule in enumerate(rules if isinstance(rules, list) else []):
+            f = rule.get("review_time_factor") if isinstance(rule, dict) else None
+            if number(f) and math.isfinite(f) and f > Limits.MAX_REVIEW_TIME_FACTOR:
+                out.append(
+                    (
+                        ("policy", "regimes", i, "rules", j, "review_time_factor"),
+                        f"exceeds the limit of {Limits.MAX_REVIEW_TIME_FACTOR:g} "
+                        "(Limits.MAX_REVIEW_TIME_FACTOR)",
+                        f,
+                    )
+                )
+
+
+MIN_CV, MAX_CV = 1e-6, 1e3
+"""Coefficients of variation (sd / mean) the gamma and lognormal samplers and the demand
+noise can handle: outside them their parameters under- or overflow."""
+
+
+def _numeric_problems(node: dict[str, Any], path: tuple, out: list[tuple[tuple, str, Any]]) -> None:
+    """Parameters that validate but break the samplers' arithmetic (e.g. a gamma with
+    ``sd: 1e-300`` overflows its shape, ``demand_cv: 1e-200`` divides by zero)."""
+
+    def num(x: Any) -> bool:
+        return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+    kind = node.get("kind")
+    mean, sd = node.get("mean"), node.get("sd")
+    if kind in ("gamma", "lognormal") and num(mean) and num(sd) and mean > 0 and sd > 0:
+        cv = sd / mean
+        low = MIN_CV if kind == "gamma" else 0.0
+        if not low <= cv <= MAX_CV:
+            out.append(
+                (
+                    (*path, "sd"),
+                    f"sd / mean (coefficient of variation) is {cv:.3g}; a {kind} needs it "
+                    f"between {low:g} and {MAX_CV:g}",
+                    sd,
+                )
+            )
+    weights = node.get("weights")
+    if (
+        kind == "empirical"
+        and isinstance(weights, list)
+        and all(num(w) for w in weights)
+        and not math.isfinite(sum(weights))
+    ):
+        out.append(((*path, "weights"), "the weights' sum overflows; scale them down", weights))
+    cv = node.get("demand_cv")
+    if num(cv) and cv != 0 and not (MIN_CV <= cv <= MAX_CV):
+        out.append(
+            (
+                (*path, "demand_cv"),
+                f"must be 0 (constant demand) or between {MIN_CV:g} and {MAX_CV:g}",
+                cv,
+            )
+        )
 
 
 def _find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
