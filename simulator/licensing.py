@@ -250,7 +250,8 @@ class LicensingAuthority:
         self.log = log
         self.policy: PolicyController = _NoPolicy()  # type: ignore[assignment]
         self.pool = ReviewerPool(env, cfg.reviewers)
-        self.in_review: set[simpy.Process] = set()
+        self.in_review: dict[simpy.Process, AppKey] = {}
+        self._regime = 0
         self.limit = cfg.statutory_limit_wd
         self.rule = cfg.deadline_rule
         self.binding = self.limit is not None and self.rule != "continue"
@@ -273,10 +274,17 @@ class LicensingAuthority:
         return hit if hit is not None else self.book.resolve(r, key)
 
     def on_regime_change(self, regime: int) -> None:
-        """Apply a new regime: capacity now, re-plan every review in progress."""
+        """Apply a new regime: capacity now; re-plan the reviews in progress whose speed
+        changed (work is conserved, time is not); others keep their schedule."""
+        old, self._regime = self._regime, regime
         self.pool.set_capacity(round(self.cfg.reviewers * self.book.capacity_factor[regime]))
-        for proc in list(self.in_review):
-            if proc.is_alive and proc.target is not None:
+        resolve = self.book.resolve
+        for proc, key in list(self.in_review.items()):
+            if (
+                resolve(old, key).review_time_factor != resolve(regime, key).review_time_factor
+                and proc.is_alive
+                and proc.target is not None
+            ):
                 proc.interrupt("regime")
 
     # -- applications ----------------------------------------------------------------
@@ -335,7 +343,7 @@ class LicensingAuthority:
             # --- work until the next information request, completion or deadline
             stop_frac = info_points[k_info] if k_info < len(info_points) else 1.0
             todo = (stop_frac - done_frac) * app.work_wd
-            in_review.add(me)
+            in_review[me] = key
             hit_deadline = False
             while todo > 1e-12:
                 factor = self.effects(key).review_time_factor
@@ -351,7 +359,7 @@ class LicensingAuthority:
                     hit_deadline = True
                     break
                 todo = 0.0
-            in_review.discard(me)
+            del in_review[me]
             done_frac = stop_frac
             pool.release()
             if hit_deadline:
