@@ -214,7 +214,10 @@ def _observed(sc: Any, loc: Any) -> Any:
     path = (base / sc.observed_exports).resolve()
     if not path.exists():
         raise Fail(f"{loc.files[-1]}: observed_exports: file not found: {path}")
-    return load_observed_exports(path)
+    try:
+        return load_observed_exports(path)
+    except (ValueError, OSError) as e:
+        raise Fail(f"{loc.files[-1]}: observed_exports: {e}") from None
 
 
 @app.command()
@@ -447,6 +450,20 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+def _debug_for_every_command(args: list[str]) -> list[str]:
+    """``--debug`` (which the internal-error hint suggests) works with every command: drop
+    it from the arguments of a command that does not declare it (main() reads it)."""
+    try:
+        group: Any = typer.main.get_command(app)
+        name = next(a for a in args if not a.startswith("-"))
+        command = group.commands.get(name)
+    except Exception:  # no command given, or not a group: leave the usage error to typer
+        return args
+    if command is None or any("--debug" in p.opts for p in command.params):
+        return args
+    return [a for a in args if a != "--debug"]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the app, map failures to exit codes, no tracebacks
     unless ``--debug``."""
@@ -454,6 +471,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _on_sigterm)
     args = sys.argv[1:] if argv is None else argv
     _DEBUG["on"] = "--debug" in args
+    if _DEBUG["on"]:
+        args = _debug_for_every_command(args)
     try:
         rv = app(args=args, prog_name="relsim", standalone_mode=False)
         if rv == EXIT_INTERRUPTED:  # typer turns KeyboardInterrupt into a return of 130
@@ -473,14 +492,18 @@ def main(argv: list[str] | None = None) -> int:
         err.print("relsim: interrupted; no results written", markup=False)
         return EXIT_INTERRUPTED
     except Exception as e:
-        import click
-
-        if isinstance(e, click.exceptions.ClickException):
+        # usage errors: click's, or the copy of click vendored by typer >= 0.20
+        kinds = {c.__name__ for c in type(e).__mro__}
+        if "ClickException" in kinds and hasattr(e, "show"):
             e.show()
             return EXIT_INPUT
-        if isinstance(e, click.exceptions.Abort):
+        if "Abort" in kinds:
             err.print("relsim: aborted", markup=False)
             return EXIT_INTERRUPTED
+        if isinstance(e, OSError) and e.filename and not _DEBUG["on"]:
+            # a path the user gave cannot be read or written (e.g. --out in /proc)
+            err.print(f"relsim: {e.strerror or e}: {e.filename}", markup=False)
+            return EXIT_INPUT
         from simulator.ensemble import ReplicationError
 
         if isinstance(e, ReplicationError):

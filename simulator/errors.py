@@ -8,6 +8,7 @@ allowed. The CLI prints ``str(error)`` (one line per problem) and exits 2.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 _MISSING: Any = object()
@@ -52,6 +53,15 @@ class Problem:
 
 
 def _short_repr(value: Any, limit: int = 60) -> str:
+    # spelled as in YAML where Python's repr would puzzle a scenario author
+    if value is None:
+        return "null"
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value != value:
+        return ".nan"
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        return ".inf" if value > 0 else "-.inf"
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 

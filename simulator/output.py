@@ -27,6 +27,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -86,15 +87,33 @@ def atomic_dir(target: Path, force: bool = False) -> Iterator[Path]:
     try:
         yield tmp
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        with _signals_held():
+            shutil.rmtree(tmp, ignore_errors=True)
         raise
     old = None
-    if target.exists():
-        old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
-        target.rename(old)
-    tmp.rename(target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    with _signals_held():
+        if target.exists():
+            old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
+            target.rename(old)
+        tmp.rename(target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM (delivered on exit) while directories are renamed or
+    removed, so a second Ctrl-C cannot leave a half-removed temporary directory, or the
+    old run renamed away with the new one not yet in its place."""
+    sigmask = getattr(signal, "pthread_sigmask", None)
+    if sigmask is None:  # pragma: no cover - Windows
+        yield
+        return
+    previous = sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        sigmask(signal.SIG_SETMASK, previous)
 
 
 def _table(df: pd.DataFrame, base: Path, csv: bool | None = None) -> None:

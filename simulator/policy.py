@@ -197,7 +197,7 @@ class PolicyController:
         self._on_change(idx)
         ev.succeed(idx)
 
-    def _run(self):  # noqa: ANN202 - SimPy process
+    def _run(self):
         env, book, pol = self.env, self.book, self._policy
         for ch in pol.timeline:
             t = float((ch.date - self._start).days)

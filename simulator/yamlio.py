@@ -202,7 +202,7 @@ def load_yaml(
     if text.startswith("\ufeff"):
         text = text[1:]
     builder = _Builder(name, max_nodes, max_depth)
-    root = _compose(text, name)
+    root = _compose(text, name, max_nodes)
     if root is None or (
         isinstance(root, ScalarNode) and root.tag == _NULL and root.value in _NULL_WORDS
     ):
@@ -220,9 +220,32 @@ def load_yaml(
     return Located(data, builder.pos, builder.keypos, [name])
 
 
-def _compose(text: str, name: str) -> Node | None:
-    """Parse ``text`` into a YAML node graph, turning every parser error into a ScenarioError."""
+_NODE_EVENTS = (yaml.ScalarEvent, yaml.AliasEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent)
+
+
+def _compose(text: str, name: str, max_nodes: int) -> Node | None:
+    """Parse ``text`` into a YAML node graph, turning every parser error into a ScenarioError.
+
+    The text is first scanned as a stream of parser events, refusing it as soon as it holds
+    more than ``max_nodes`` nodes: composing a node graph costs far more time and memory than
+    the events (a 5 MB flow list of 2.4 million numbers took ~40 s and ~900 MB to compose),
+    so a hostile file is stopped before the graph is built. Alias expansion is bounded later
+    by :meth:`_Builder._size`.
+    """
     try:
+        count = 0
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, _NODE_EVENTS):
+                count += 1
+                if count > max_nodes:
+                    mark = event.start_mark
+                    raise _fail(
+                        name,
+                        f"document is too large: more than {max_nodes:,} YAML nodes; the limit "
+                        f"is {max_nodes:,} nodes",
+                        mark.line + 1,
+                        mark.column + 1,
+                    )
         return yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -261,6 +284,11 @@ def _syntax_message(exc: yaml.MarkedYAMLError, text: str) -> str:
         if "\t" in indent or at == "\t":
             message += "; YAML does not allow tab characters for indentation; use spaces"
     return message
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    """Shorten text quoted in a message (a 4 MB number must not become a 4 MB message)."""
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
 
 def _tag_text(tag: str) -> str:
@@ -440,7 +468,7 @@ class _Builder:
             mark = node.start_mark
             self.problems.append(
                 Problem(
-                    f"cannot read {text!r} as {_tag_text(tag)}",
+                    f"cannot read {_clip(text)!r} as {_tag_text(tag)}",
                     format_path(path),
                     self.file,
                     mark.line + 1,
@@ -468,8 +496,10 @@ def load_located(
 
     ``extends: base.yaml`` (or a list of files, applied in order; paths relative to the
     including file) deep-merges the file onto its base(s): mappings merge key by key with the
-    including file winning; lists and scalars are replaced whole. Positions follow the winning
-    value, so an inherited value is located in the base file. The ``extends`` key is removed.
+    including file winning (except that a mapping with a different ``kind:`` than the base's,
+    e.g. another distribution, replaces it whole); lists and scalars are replaced whole.
+    Positions follow the winning value, so an inherited value is located in the base file.
+    The ``extends`` key is removed.
 
     Args:
         path: The scenario file.
@@ -553,7 +583,7 @@ def _merge(base: Located, child: Located) -> Located:
 def _merge_value(
     base: Located, child: Located, bval: Any, cval: Any, path: tuple[Any, ...], out: Located
 ) -> Any:
-    if not (isinstance(bval, dict) and isinstance(cval, dict)):
+    if not (isinstance(bval, dict) and isinstance(cval, dict)) or _other_kind(bval, cval):
         _copy_positions(child, cval, path, out)
         return cval
     if path in child.pos:
@@ -578,6 +608,16 @@ def _merge_value(
             _copy_positions(child, value, sub, out)
             result[key] = value
     return result
+
+
+def _other_kind(bval: dict[str, Any], cval: dict[str, Any]) -> bool:
+    """Does the child mapping choose another ``kind:`` (distribution, policy) than the base?
+
+    Then it replaces the base mapping whole: merging ``{kind: exponential, mean: 3}`` onto
+    ``{kind: gamma, mean: 4, sd: 2}`` would keep ``sd`` and fail as an unknown key located
+    in the base file, which the author of the child never wrote.
+    """
+    return "kind" in bval and "kind" in cval and bval["kind"] != cval["kind"]
 
 
 def _copy_positions(src: Located, value: Any, path: tuple[Any, ...], out: Located) -> None:
@@ -641,7 +681,7 @@ def parse_set_option(text: str) -> tuple[str, Any]:
 
 
 def _parse_value(text: str, label: str) -> Any:
-    root = _compose(text, label)
+    root = _compose(text, label, 10_000)
     if root is None:
         return None
     builder = _Builder(label, 10_000, 50)
@@ -849,16 +889,20 @@ def validate(
         The validated model instance.
 
     Raises:
-        ScenarioError: With every problem found, sorted by file, line and column.
+        ScenarioError: With every problem found, sorted by file, line and column (at most
+            :data:`MAX_PROBLEMS`, then one problem counting the rest).
     """
     problems: list[Problem] = []
     instance: M | None = None
     failed = False
+    skipped = 0  # a file of 100,000 unknown keys must not take a minute to report
     try:
         instance = model.model_validate(loc.data)
     except ValidationError as exc:
         failed = True
-        for err in exc.errors(include_url=False):
+        errors = exc.errors(include_url=False)
+        skipped += max(0, len(errors) - MAX_PROBLEMS)
+        for err in errors[:MAX_PROBLEMS]:
             problems.extend(_convert_error(loc, model, err))
     if extra_checks is not None:
         try:
@@ -867,15 +911,31 @@ def validate(
             if not failed:
                 raise
             extra = []
-        for entry in extra:
+        skipped += max(0, len(extra) - MAX_PROBLEMS)
+        for entry in extra[:MAX_PROBLEMS]:
             path, message = tuple(entry[0]), entry[1]
             value = entry[2] if len(entry) > 2 else _MISSING
             problems.append(loc.problem(path, message, value))
     if problems:
-        raise ScenarioError(_sort_dedupe(problems, loc.files))
+        found = _sort_dedupe(problems, loc.files)
+        skipped += max(0, len(found) - MAX_PROBLEMS)
+        found = found[:MAX_PROBLEMS]
+        if skipped:
+            found.append(
+                Problem(
+                    f"{skipped:,} more problem(s) not shown (at most {MAX_PROBLEMS} are "
+                    "reported at once); fix these first",
+                    "",
+                    loc.files[-1] if loc.files else None,
+                )
+            )
+        raise ScenarioError(found)
     assert instance is not None
     return instance
 
+
+MAX_PROBLEMS = 100
+"""At most this many problems are reported per validation (then a count of the rest)."""
 
 _MISSING_RE = re.compile(r"^required field '([^']+)' is missing")
 _SUGGEST_RE = re.compile(r"did you mean '([^']+)'")
@@ -1148,6 +1208,21 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} to YAML: {value!r}")
 
 
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    """Safe dumper (libyaml when available: several times faster) that quotes strings this
+    module would read back as something else: plain ``1e3`` is a float here, not YAML 1.1's
+    string."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    if _EXP_FLOAT.match(value):
+        return dumper.represent_scalar(_STR, value, style="'")
+    return dumper.represent_str(value)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
 def to_yaml(data: Any) -> str:
     """Dump plain data (or a pydantic model) to block-style YAML, keeping key order.
 
@@ -1163,6 +1238,10 @@ def to_yaml(data: Any) -> str:
     Raises:
         TypeError: ``data`` contains a value with no YAML form.
     """
-    return yaml.safe_dump(
-        _plain(data), sort_keys=False, allow_unicode=True, default_flow_style=False
+    return yaml.dump(
+        _plain(data),
+        Dumper=_Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
     )

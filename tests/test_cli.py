@@ -131,7 +131,7 @@ def test_run_writes_a_complete_run_directory(tmp_path: Path) -> None:
     man = json.loads((out / "manifest.json").read_text())
     assert man["seed"] == 3 and man["reps"] == 4 and len(man["scenario_hash"]) == 16
     summ = json.loads((out / "summary.json").read_text())
-    assert set(summ["kpis"]) == {"us_plant", "de_plant", "authority"}
+    assert set(summ["kpis"]) == {"us_plant", "de_plant", "all_manufacturers", "authority"}
     fr = summ["kpis"]["us_plant"]["fill_rate"]
     assert fr["ci_low"] <= fr["mean"] <= fr["ci_high"]
     # the terminal summary names each manufacturer with its fill rate
