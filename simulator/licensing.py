@@ -72,11 +72,19 @@ AT_DEADLINE = 8
 
 class ScalarClock:
     """Scalar calendar/working-time conversion for the event loop: the identity when
-    every day is working (queueing-theory validation), else :class:`WorkCalendar`."""
+    every day is working (queueing-theory validation), else :class:`WorkCalendar`.
 
-    def __init__(self, cal: WorkCalendar) -> None:
+    Args:
+        cal: The calendar.
+        horizon: Simulated days; a conversion landing beyond it returns ``inf`` (the
+            event does not happen within the run), so absurd amounts of work never grow
+            the calendar table.
+    """
+
+    def __init__(self, cal: WorkCalendar, horizon: float | None = None) -> None:
         self.identity = bool(cal.all_working and np.all(cal.working))
         self._cal = cal
+        self._w_max = math.inf if horizon is None else cal.work_time(float(horizon)) + 1.0
 
     def work_time(self, t: float) -> float:
         """Working time elapsed at calendar time ``t``, working days."""
@@ -86,7 +94,12 @@ class ScalarClock:
         """Calendar time when ``w`` working days have elapsed after ``t``."""
         if self.identity:
             return t + w
-        return t if w <= 0 else self._cal.add_work(t, w)
+        if w <= 0:
+            return t
+        target = self._cal.work_time(t) + w
+        if target > self._w_max:
+            return math.inf
+        return max(t, self._cal.calendar_time(target))
 
 
 class ReviewerPool:

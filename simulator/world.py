@@ -190,7 +190,7 @@ class World:
         self._next_order = 0
         self.book = book = PolicyBook(sc.policy, sc.authority)
         self.authority = auth = LicensingAuthority(
-            env, sc.authority, ScalarClock(cal), book, self.log
+            env, sc.authority, ScalarClock(cal, float(H)), book, self.log
         )
         self.controller = PolicyController(
             env,
@@ -225,15 +225,15 @@ class World:
             AppDraws(streams, f"mfr/{m.id}", sc.authority, self._max_info_p)
             for m in sc.manufacturers
         ]
-        self._general = [
-            (
-                self.ex_index[g.exporter],
-                self.m_index[g.customer],
-                float((g.start - sc.start).days),
-                float((g.start - sc.start).days + g.valid_days),
-            )
-            for g in sc.authority.general_licences
-        ]
+        # General licences indexed by (exporter, customer) so that an order checks only
+        # its own pair's licences (bench/scaling.py: a scan of every licence per order
+        # grew quadratically when manufacturers and their licences scale together).
+        self._general: dict[tuple[int, int], list[tuple[float, float]]] = {}
+        for g in sc.authority.general_licences:
+            t0 = float((g.start - sc.start).days)
+            self._general.setdefault(
+                (self.ex_index[g.exporter], self.m_index[g.customer]), []
+            ).append((t0, t0 + g.valid_days))
         self._backorders: list[deque[list[Any]]] = [deque() for _ in sc.manufacturers]
         self._out_stock = np.zeros(len(sc.manufacturers))  # finished output, tonnes
         noise = np.ones((H, len(sc.manufacturers)))
@@ -350,7 +350,7 @@ class World:
                 self._produce(order, e, q, math.inf)
 
     def _general_covers(self, e: int, m: int, t: float) -> bool:
-        return any(ge == e and gm == m and t0 <= t < t1 for ge, gm, t0, t1 in self._general)
+        return any(t0 <= t < t1 for t0, t1 in self._general.get((e, m), ()))
 
     def _order_decided(self, app: Application, approved_t: float, validity: float) -> None:
         order: _Order = app.owner

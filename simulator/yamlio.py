@@ -805,11 +805,12 @@ def _apply_one(loc: Located, text: str, value: Any, label: str) -> None:
                         f"{len(node)} item{'s' if len(node) != 1 else ''})",
                     )
             else:
-                ids = [e.get("id") for e in node if isinstance(e, dict)]
+                # list elements are named by `id` (entities) or `name` (regimes)
+                ids = [e.get("id", e.get("name")) for e in node if isinstance(e, dict)]
                 matches = [
                     j
                     for j, e in enumerate(node)
-                    if isinstance(e, dict) and str(e.get("id")) == token
+                    if isinstance(e, dict) and str(e.get("id", e.get("name"))) == token
                 ]
                 if not matches:
                     known = ", ".join(str(x) for x in ids if x is not None) or "none"

@@ -202,3 +202,27 @@ def test_intake_time_is_not_on_the_clock():
     assert (d["clock_wd"] <= LIMIT + EPS).all()
     assert d["at_deadline"].sum() >= 50
     assert (d["wait_wd"] > LIMIT + 1).sum() > 20
+
+
+def test_work_beyond_the_horizon_never_finishes_and_costs_nothing() -> None:
+    """Review work far past the horizon (36,000 working days, slowed 100x) leaves the
+    applications pending; the calendar is not grown to reach their completion."""
+    import time
+    from pathlib import Path
+
+    import simulator as sim
+
+    path = Path(__file__).resolve().parent / "data" / "small.yaml"
+    sc = sim.load_scenario(
+        path,
+        overrides={
+            "authority.review_work_wd": {"kind": "constant", "value": 36_000},
+            "authority.statutory_limit_wd": None,
+            "policy.regimes[controls].rules[0].review_time_factor": 100,
+        },
+    )
+    t0 = time.perf_counter()
+    r = sim.run(sc, seed=0)
+    assert time.perf_counter() - t0 < 10
+    assert set(r.licences["outcome"]) == {"pending"}
+    assert r._w.cal.n_days < sc.horizon_days + 2000
