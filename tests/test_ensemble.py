@@ -73,7 +73,7 @@ def test_common_random_numbers_make_paired_intervals_3x_narrower() -> None:
     interval of the difference in total shortfall is at least 3x narrower than the
     interval from independent seeds (B run again with another seed)."""
     a, b = sim.load_scenario(BASE), sim.load_scenario(VARIANT)
-    reps = 30
+    reps = 16
     cmp = sim.compare(a, b, reps=reps, seed=1)
     b_indep = sim.run_ensemble(b, reps=reps, seed=10_001)
 
