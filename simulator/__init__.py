@@ -33,6 +33,8 @@ _LAZY = {
     "Comparison": "simulator.ensemble",
     "ReplicationError": "simulator.ensemble",
     "WorkCalendar": "simulator.calendar",
+    "export_fit": "simulator.calibration",
+    "load_observed_exports": "simulator.plotting",
 }
 
 __all__ = [
@@ -46,6 +48,8 @@ __all__ = [
     "WorkCalendar",
     "__version__",
     "compare",
+    "export_fit",
+    "load_observed_exports",
     "load_scenario",
     "run",
     "run_ensemble",
@@ -54,6 +58,7 @@ __all__ = [
 
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.calendar import WorkCalendar
+    from simulator.calibration import export_fit
     from simulator.engine import run
     from simulator.ensemble import (
         Comparison,
@@ -63,6 +68,7 @@ if TYPE_CHECKING:  # pragma: no cover
         run_ensemble,
     )
     from simulator.load import load_scenario, scenario_from_dict
+    from simulator.plotting import load_observed_exports
     from simulator.results import RunResult
     from simulator.schema import Scenario
 

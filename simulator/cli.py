@@ -167,7 +167,7 @@ def _summary_table(summary: dict[str, Any], sc: Any) -> Table:
     t.add_column("fill rate", justify="right")
     t.add_column("lost units", justify="right")
     t.add_column("days to first shortage", justify="right")
-    t.add_column("P(short)", justify="right")
+    t.add_column("P(any shortage)", justify="right")
     for m in sc.manufacturers:
         k = summary["kpis"].get(m.id, {})
 
@@ -175,14 +175,12 @@ def _summary_table(summary: dict[str, Any], sc: Any) -> Table:
             v = k.get(name, {})
             return v.get("mean"), v.get("ci_low"), v.get("ci_high")
 
-        first = k.get("days_to_first_shortage", {})
-        p_short = first.get("n", 0) / max(summary["reps"], 1)
         t.add_row(
             m.id,
             _fmt(*g("fill_rate"), pct=True),
             _fmt(*g("lost_units")),
             _fmt(*g("days_to_first_shortage")),
-            f"{100 * p_short:.0f}%",
+            _fmt(*g("any_shortage"), pct=True),
         )
     return t
 

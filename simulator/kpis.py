@@ -14,6 +14,9 @@ Manufacturer KPIs (per manufacturer, per replication; day ``d`` = days since sta
     Number of days with a shortfall (more than 1e-6 of that day's demand).
 ``days_to_first_shortage``
     Index of the first shortage day (0 = the start date); NaN if never short.
+``any_shortage``
+    1 if the manufacturer was short on any day, else 0 (its ensemble mean is
+    P(any shortage within the horizon)).
 ``days_to_recover``
     Days from the first shortage day to the end of the last one:
     ``last + 1 − first``; NaN if never short, or still short on the last day (not
@@ -50,6 +53,7 @@ MANUFACTURER_KPIS = (
     "lost_units",
     "shortage_days",
     "days_to_first_shortage",
+    "any_shortage",
     "days_to_recover",
 )
 AUTHORITY_KPIS = (
@@ -99,6 +103,7 @@ def manufacturer_kpis(
         "lost_units": lost_t * 1000.0 / kg_per_unit if kg_per_unit > 0 else 0.0,
         "shortage_days": float(short_days.size),
         "days_to_first_shortage": first,
+        "any_shortage": 1.0 if short_days.size else 0.0,
         "days_to_recover": recover,
     }
 
