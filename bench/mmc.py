@@ -2,10 +2,13 @@
 
 Runs the relsim engine on an all-working-days calendar with neutral policy (the
 authority as a plain M/M/c queue) and a minimal hand-written SimPy model of the same
-queue, in the same process, and prints wall times, the ratio engine / minimal SimPy,
-and (if installed) Ciw. Mean waits are printed next to Erlang C as a sanity check.
+queue, in the same process, and prints times, the ratio engine / minimal SimPy,
+and (if installed: ``pip install ciw``, not a project dependency) Ciw on the same
+queue. Mean waits are printed next to Erlang C as a sanity check. Times are CPU
+seconds (``time.process_time``: robust to other load on a shared machine) with wall
+seconds in brackets; the three run interleaved, best of ``--repeat``.
 
-Usage: python bench/mmc.py [--apps N] [--repeat R]
+Usage: python bench/mmc.py [--apps N] [--repeat R] [--quick]
 """
 
 from __future__ import annotations
@@ -57,7 +60,7 @@ def scenario(n_apps: int) -> Scenario:
     )
 
 
-def minimal_simpy(n_apps: int, seed: int) -> tuple[float, float]:
+def minimal_simpy(n_apps: int, seed: int) -> tuple[float, float, float]:
     lam = RHO * C / MEAN_SERVICE
     rng = np.random.default_rng(seed)
     gaps = rng.exponential(1 / lam, n_apps).tolist()
@@ -78,13 +81,13 @@ def minimal_simpy(n_apps: int, seed: int) -> tuple[float, float]:
             yield env.timeout(g)
             env.process(customer(s))
 
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     env.process(source())
     env.run()
-    return time.perf_counter() - t, float(np.mean(waits))
+    return time.process_time() - c, time.perf_counter() - t, float(np.mean(waits))
 
 
-def ciw_time(n_apps: int, seed: int) -> float | None:
+def ciw_time(n_apps: int, seed: int) -> tuple[float, float] | None:
     try:
         import ciw
     except ImportError:
@@ -97,41 +100,55 @@ def ciw_time(n_apps: int, seed: int) -> float | None:
     )
     ciw.seed(seed)
     sim = ciw.Simulation(net)
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     sim.simulate_until_max_customers(n_apps, method="Finish")
-    return time.perf_counter() - t
+    return time.process_time() - c, time.perf_counter() - t
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--apps", type=int, default=200_000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--quick", action="store_true", help="50,000 applications, once")
     args = ap.parse_args()
+    if args.quick:
+        args.apps, args.repeat = 50_000, 1
     sc = scenario(args.apps)
     lam = RHO * C / MEAN_SERVICE
     wq = erlang_c_wq(C, lam, 1 / MEAN_SERVICE)
-    eng, mini = [], []
+    eng, mini, ciws = [], [], []
     for i in range(args.repeat):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         r = run(sc, seed=i)
-        eng.append(time.perf_counter() - t)
+        eng.append((time.process_time() - c, time.perf_counter() - t))
         n = r._w._next_app
         lic = r.licences
         w_eng = float((lic.review_start_days - lic.accepted_days).mean())
-        tm, w_min = minimal_simpy(n, seed=i)
-        mini.append(tm)
+        del r, lic
+        tm, tw, w_min = minimal_simpy(n, seed=i)
+        mini.append((tm, tw))
+        cw = ciw_time(n, seed=i)
+        if cw is not None:
+            ciws.append(cw)
         print(
-            f"rep {i}: {n} applications; engine {eng[-1]:.2f} s (Wq {w_eng:.4f} d); "
-            f"minimal SimPy {tm:.2f} s (Wq {w_min:.4f} d); Erlang C Wq {wq:.4f} d"
+            f"rep {i}: {n} applications; engine {eng[-1][0]:.2f} s ({eng[-1][1]:.2f}) "
+            f"Wq {w_eng:.4f} d; minimal SimPy {tm:.2f} s ({tw:.2f}) Wq {w_min:.4f} d; "
+            + (f"Ciw {cw[0]:.2f} s ({cw[1]:.2f}); " if cw is not None else "")
+            + f"Erlang C Wq {wq:.4f} d",
+            flush=True,
         )
     e, m = min(eng), min(mini)
     print(
-        f"best of {args.repeat}: engine {e:.2f} s, minimal SimPy {m:.2f} s, "
-        f"engine / minimal SimPy = {e / m:.2f}x"
+        f"best of {args.repeat} (CPU s, wall s): engine {e[0]:.2f} ({e[1]:.2f}), minimal SimPy "
+        f"{m[0]:.2f} ({m[1]:.2f}); engine / minimal SimPy = {e[0] / m[0]:.2f}x CPU, "
+        f"{e[1] / m[1]:.2f}x wall"
     )
-    c = ciw_time(args.apps, 0)
-    if c is not None:
-        print(f"Ciw {c:.2f} s, Ciw / minimal SimPy = {c / m:.2f}x")
+    if ciws:
+        c = min(ciws)
+        print(
+            f"Ciw {c[0]:.2f} ({c[1]:.2f}); Ciw / minimal SimPy = {c[0] / m[0]:.2f}x CPU, "
+            f"{c[1] / m[1]:.2f}x wall; engine / Ciw = {e[0] / c[0]:.2f}x CPU"
+        )
     else:
         print("Ciw not installed (pip install ciw to compare)")
 

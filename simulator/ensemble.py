@@ -6,7 +6,7 @@ processes, Dask); their digests are folded into :class:`Aggregator` **in replica
 order** as they arrive, so a seed gives identical results for any number of workers,
 and memory does not grow with the number of replications:
 
-* KPIs: one small row per replication (kept: the per-rep KPI table);
+* KPIs: one float per replication and KPI, in a numpy table (the per-rep KPI table);
 * daily means and P(shortage): running sums over all replications;
 * quantile bands (p5 … p95): exact quantiles over the first ``band_reps``
   replications (default 1,000; beyond that only means use the extra replications);
@@ -17,6 +17,7 @@ and memory does not grow with the number of replications:
 from __future__ import annotations
 
 import math
+import os
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -27,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.engine import run as run_one
-from simulator.executors import make_executor
+from simulator.executors import ChunkExecutor, make_executor
 from simulator.kpis import AUTHORITY_KPIS, MANUFACTURER_KPIS
 from simulator.results import RepSummary, month_index, regime_frame
 from simulator.schema import Scenario
@@ -39,6 +40,12 @@ QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 BAND_NAMES = ("p5", "p25", "p50", "p75", "p95")
 WAIT_BIN_WD = 0.5
 WAIT_MAX_WD = 400.0
+MAX_CHUNK = 20
+"""Largest chunk, replications (≈20 s of the realistic scenario on one core)."""
+FAULT_ENV = "RELSIM_FAULT_INJECT"
+"""Test hook: ``RELSIM_FAULT_INJECT=rep:<i>[,<j>…]`` makes those replications raise
+``RuntimeError`` inside the worker (read by every chunk, so it reaches process and
+Dask workers that inherit the environment). Never set it outside tests."""
 
 
 class ReplicationError(RuntimeError):
@@ -66,16 +73,33 @@ class _Failed:
 
 
 # ------------------------------------------------------------------------ workers
+def _fault_reps() -> frozenset[int]:
+    """Replications the :data:`FAULT_ENV` test hook makes fail (usually none)."""
+    v = os.environ.get(FAULT_ENV, "")
+    if not v.startswith("rep:"):
+        return frozenset()
+    return frozenset(int(x) for x in v[4:].split(",") if x.strip())
+
+
+def _inject_fault(rep: int, faults: frozenset[int]) -> None:
+    if rep in faults:
+        raise RuntimeError(f"fault injected in replication {rep} ({FAULT_ENV})")
+
+
 def _chunk(payload: tuple[Scenario, int], start: int, stop: int) -> list[RepSummary | _Failed]:
-    """Run replications ``start .. stop-1`` and return their digests."""
+    """Run replications ``start .. stop-1`` and return their digests; a failed
+    replication becomes a :class:`_Failed` carrying its traceback and ends the chunk."""
     scenario, seed = payload
     cal = build_calendar(scenario)
+    faults = _fault_reps()
     out: list[RepSummary | _Failed] = []
     for rep in range(start, stop):
         try:
+            _inject_fault(rep, faults)
             out.append(run_one(scenario, seed=seed, rep=rep, calendar=cal).summary)
         except Exception:
             out.append(_Failed(rep, traceback.format_exc()))
+            break  # the ensemble stops here: don't run the rest of the chunk
     return out
 
 
@@ -84,9 +108,11 @@ def _pair_chunk(
 ) -> list[tuple[RepSummary, RepSummary] | _Failed]:
     a, b, seed = payload
     ca, cb = build_calendar(a), build_calendar(b)
+    faults = _fault_reps()
     out: list[tuple[RepSummary, RepSummary] | _Failed] = []
     for rep in range(start, stop):
         try:
+            _inject_fault(rep, faults)
             out.append(
                 (
                     run_one(a, seed=seed, rep=rep, calendar=ca).summary,
@@ -95,26 +121,42 @@ def _pair_chunk(
             )
         except Exception:
             out.append(_Failed(rep, traceback.format_exc()))
+            break
     return out
 
 
 def _chunks(reps: int, workers: int, rep_offset: int = 0) -> list[tuple[int, int]]:
-    """Chunks small enough to balance load and report progress, large enough to keep
-    task overhead small: about 4 chunks per worker, at most 50 replications each."""
-    size = max(1, min(50, math.ceil(reps / (4 * max(1, workers)))))
-    return [(rep_offset + a, rep_offset + min(reps, a + size)) for a in range(0, reps, size)]
+    """Replication ranges ``[start, stop)`` sent to workers as one task each.
+
+    Guided sizes: each chunk is about a quarter of the remaining work per worker, at
+    most :data:`MAX_CHUNK` replications, so task overhead stays small while the last
+    chunks shrink to single replications and the workers finish together. Chunking
+    never changes results (each replication has its own seed; aggregation is in
+    replication order).
+    """
+    w = max(1, workers)
+    out: list[tuple[int, int]] = []
+    a = 0
+    while a < reps:
+        size = max(1, min(MAX_CHUNK, math.ceil((reps - a) / (4 * w))))
+        b = min(reps, a + size)
+        out.append((rep_offset + a, rep_offset + b))
+        a = b
+    return out
 
 
 def _in_order(results: Iterator[tuple[int, list[Any]]], n_chunks: int) -> Iterator[Any]:
     """Re-order chunk results; yield items in replication order as soon as possible."""
-    pending: dict[int, list[Any]] = {}
+    pending: dict[int, list[Any]] = {}  # bounded by the executors' submission window
     nxt = 0
     for i, items in results:
         pending[i] = items
+        del items
         while nxt in pending:
             yield from pending.pop(nxt)
             nxt += 1
-    assert nxt == n_chunks, "missing chunks"
+    if nxt != n_chunks:
+        raise RuntimeError(f"executor returned {nxt} of {n_chunks} chunks")
 
 
 # ------------------------------------------------------------------------ aggregation
@@ -141,26 +183,119 @@ class _Moments:
         return np.maximum(self.ss / self.n - m * m, 0.0) * self.n / (self.n - 1)
 
 
-class Aggregator:
-    """Folds replication digests (in replication order) into ensemble statistics."""
+class _KpiTable:
+    """Per-replication KPI values as a growing float64 table (replications × KPIs):
+    8 bytes per value instead of a Python tuple per row, so 10,000 replications of
+    a few dozen KPIs take a few MB."""
 
-    def __init__(self, sc: Scenario, band_reps: int = 1000, sample_paths: int = 5) -> None:
+    def __init__(self) -> None:
+        self.cols: dict[tuple[str, str], int] = {}
+        self.n = 0
+        self._rep = np.zeros(0, dtype=np.int64)
+        self._val = np.zeros((0, 0))
+        self._has = np.zeros((0, 0), dtype=bool)
+
+    def add(self, rep: int, kpis: dict[tuple[str, str], float]) -> None:
+        for key in kpis:
+            if key not in self.cols:
+                self.cols[key] = len(self.cols)
+        rows, k = self._val.shape
+        if self.n == rows or len(self.cols) > k:
+            rows2 = max(16, 2 * rows) if self.n == rows else rows
+            k2 = max(len(self.cols), k)
+            val = np.full((rows2, k2), np.nan)
+            has = np.zeros((rows2, k2), dtype=bool)
+            val[:rows, :k] = self._val
+            has[:rows, :k] = self._has
+            rep_ = np.zeros(rows2, dtype=np.int64)
+            rep_[:rows] = self._rep
+            self._val, self._has, self._rep = val, has, rep_
+        i = self.n
+        self._rep[i] = rep
+        for key, v in kpis.items():
+            j = self.cols[key]
+            self._val[i, j] = math.nan if v is None else v
+            self._has[i, j] = True
+        self.n += 1
+
+    def column(self, j: int) -> np.ndarray:
+        """Values of KPI column ``j`` in replication order (replications that have it)."""
+        return self._val[: self.n, j][self._has[: self.n, j]]
+
+    def frame(self) -> pd.DataFrame:
+        """Long frame ``rep``, ``entity``, ``kpi``, ``value`` in replication order."""
+        n, k = self.n, len(self.cols)
+        ent = np.array([e for e, _ in self.cols], dtype=object)
+        kpi = np.array([q for _, q in self.cols], dtype=object)
+        has = self._has[:n, :k].ravel()
+        return pd.DataFrame(
+            {
+                "rep": np.repeat(self._rep[:n], k)[has],
+                "entity": np.tile(ent, n)[has],
+                "kpi": np.tile(kpi, n)[has],
+                "value": self._val[:n, :k].ravel()[has],
+            }
+        )
+
+
+class _Rows:
+    """The first ``cap`` arrays of one shape, stored in one preallocated block (no
+    list of small arrays, and no ``np.stack`` copy when the bands are computed).
+    ``np.empty`` maps large blocks lazily, so rows never filled cost no memory."""
+
+    def __init__(self, cap: int, dtype: Any) -> None:
+        self.cap, self.dtype, self.n = cap, dtype, 0
+        self._a: np.ndarray | None = None
+
+    def add(self, x: np.ndarray) -> None:
+        if self.n >= self.cap:
+            return
+        if self._a is None:
+            self._a = np.empty((self.cap, *x.shape), dtype=self.dtype)
+        self._a[self.n] = x
+        self.n += 1
+
+    def view(self) -> np.ndarray:
+        """The rows filled so far, shape (n, ...)."""
+        return self._a[: self.n] if self._a is not None else np.empty((0,), self.dtype)
+
+    def __len__(self) -> int:
+        return self.n
+
+
+class Aggregator:
+    """Folds replication digests (in replication order) into ensemble statistics.
+
+    Memory is bounded: running sums for means, P(shortage) and the wait histogram;
+    float32 daily paths of the first ``band_reps`` replications for exact quantile
+    bands; one float per replication and KPI (:class:`_KpiTable`)."""
+
+    def __init__(
+        self,
+        sc: Scenario,
+        band_reps: int = 1000,
+        sample_paths: int = 5,
+        expected_reps: int | None = None,
+    ) -> None:
         H = sc.horizon_days
         M, C = len(sc.manufacturers), len(sc.countries)
         self.sc = sc
         self.band_reps = band_reps
         self.sample_paths = sample_paths
         self.n = 0
-        self.kpi_rows: list[tuple[int, str, str, float]] = []
+        self.kpis = _KpiTable()
         self.shortfall = _Moments((H, M))
         self.inventory = _Moments((H, M))
         self.backlog = _Moments((H, C))
         self.exports = _Moments((int(month_index(sc.start, H)[-1]) + 1, C))
         self.short_count = np.zeros((H, M))
-        self.band_short: list[np.ndarray] = []
-        self.band_inv: list[np.ndarray] = []
-        self.band_backlog: list[np.ndarray] = []
-        self.band_exports: list[np.ndarray] = []
+        cap = min(band_reps, expected_reps) if expected_reps else band_reps
+        self._bands = {
+            "short": _Rows(cap, np.float32),
+            "inv": _Rows(cap, np.float32),
+            "backlog": _Rows(cap, np.float32),
+            "exports": _Rows(cap, np.float64),
+        }
         self.samples: list[np.ndarray] = []
         self.wait_hist = np.zeros(int(WAIT_MAX_WD / WAIT_BIN_WD) + 1, dtype=np.int64)
         self.regimes: list[tuple[float, int]] = []
@@ -171,22 +306,42 @@ class Aggregator:
         if self.n == 0:
             self.regimes = list(s.regimes)
         self.n += 1
-        for (entity, kpi), v in s.kpis.items():
-            self.kpi_rows.append((s.rep, entity, kpi, v))
+        self.kpis.add(s.rep, s.kpis)
         self.shortfall.add(s.shortfall)
         self.inventory.add(s.inventory)
         self.backlog.add(s.backlog)
         self.exports.add(s.exports)
         self.short_count += s.shortfall > np.maximum(self._demand_floor, 1e-12)
-        if len(self.band_short) < self.band_reps:
-            self.band_short.append(s.shortfall.astype(np.float32))
-            self.band_inv.append(s.inventory.astype(np.float32))
-            self.band_backlog.append(s.backlog.astype(np.float32))
-            self.band_exports.append(s.exports)
+        b = self._bands
+        b["short"].add(s.shortfall)  # each keeps only its first rows (band_reps)
+        b["inv"].add(s.inventory)
+        b["backlog"].add(s.backlog)
+        b["exports"].add(s.exports)
         if len(self.samples) < self.sample_paths:
             self.samples.append(s.shortfall.astype(np.float32))
         idx = np.minimum((s.wait_wd / WAIT_BIN_WD).astype(np.int64), self.wait_hist.size - 1)
         self.wait_hist += np.bincount(idx, minlength=self.wait_hist.size)
+
+    # daily paths of the first band_reps replications, (reps, days, entities)
+    @property
+    def band_short(self) -> np.ndarray:
+        """Shortfall paths kept for bands, float32 (reps, days, manufacturers)."""
+        return self._bands["short"].view()
+
+    @property
+    def band_inv(self) -> np.ndarray:
+        """Inventory paths kept for bands, float32 (reps, days, manufacturers)."""
+        return self._bands["inv"].view()
+
+    @property
+    def band_backlog(self) -> np.ndarray:
+        """Backlog paths kept for bands, float32 (reps, days, countries)."""
+        return self._bands["backlog"].view()
+
+    @property
+    def band_exports(self) -> np.ndarray:
+        """Monthly exports kept for bands, float64 (reps, months, countries)."""
+        return self._bands["exports"].view()
 
 
 def _t95(n: int) -> float:
@@ -250,23 +405,24 @@ class EnsembleResult:
     @property
     def kpi_reps(self) -> pd.DataFrame:
         """Per-replication KPIs: ``rep``, ``entity``, ``kpi``, ``value``."""
-        return pd.DataFrame(self.agg.kpi_rows, columns=["rep", "entity", "kpi", "value"])
+        return self.agg.kpis.frame()
 
     def kpi_summary(self) -> pd.DataFrame:
         """KPI means with 95% intervals per entity: ``entity``, ``kpi``, ``mean``, ``sd``,
         ``se``, ``ci_low``, ``ci_high``, ``n`` (replications where the KPI is defined —
         e.g. days to first shortage only where a shortage happened), ``share_defined``."""
-        df = self.kpi_reps
+        table = self.agg.kpis
         rows = []
         order = {k: i for i, k in enumerate(MANUFACTURER_KPIS + AUTHORITY_KPIS)}
-        for (entity, kpi), g in df.groupby(["entity", "kpi"], sort=False):
-            st = interval(g["value"].to_numpy(dtype=float))
+        for (entity, kpi), j in table.cols.items():  # straight from the array table:
+            v = table.column(j)  # no long frame of every replication's KPIs
+            st = interval(v)
             rows.append(
                 {
                     "entity": entity,
                     "kpi": kpi,
                     **st,
-                    "share_defined": st["n"] / max(len(g), 1),
+                    "share_defined": st["n"] / max(v.size, 1),
                     "_o": order.get(kpi, 99),
                 }
             )
@@ -297,14 +453,15 @@ class EnsembleResult:
             mom, stack, names = a.backlog, a.band_backlog, [c.id for c in sc.countries]
         else:
             raise ValueError(f"unknown series {series!r}; choose shortfall_t, inventory_t, backlog")
-        q = np.quantile(np.stack(stack), QUANTILES, axis=0)  # (5, H, E)
         mean = mom.mean()
         H = mean.shape[0]
         frames = []
         for j, name in enumerate(names):
+            # one entity at a time: the quantile's working copy stays small
+            q = np.quantile(stack[:, :, j], QUANTILES, axis=0)  # (5, H)
             d = {"date": self.dates, "entity": name, "mean": mean[:, j]}
             for k, bn in enumerate(BAND_NAMES):
-                d[bn] = q[k, :, j]
+                d[bn] = q[k]
             frames.append(pd.DataFrame(d))
         out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         out.attrs["units"] = {
@@ -332,7 +489,7 @@ class EnsembleResult:
         total and per destination. Columns ``month``, ``destination`` (``ALL`` for the
         total), ``mean``, ``p5`` … ``p95``."""
         sc = self.scenario
-        stack = np.stack(self.agg.band_exports)  # (R, months, C)
+        stack = self.agg.band_exports  # (R, months, C)
         months = pd.period_range(pd.Timestamp(sc.start), periods=stack.shape[1], freq="M")
         tot = stack.sum(axis=2)
         rows = []
@@ -434,17 +591,18 @@ def _drive(
     payload: Any,
     reps: int,
     seed: int,
-    workers: int | None,
-    executor: Any,
-    scheduler: str | None,
+    ex: ChunkExecutor,
     progress: ProgressFn | None,
     rep_offset: int = 0,
 ) -> Iterator[Any]:
-    ex = make_executor(executor, workers, scheduler)
+    """Run chunks on ``ex``; yield digests in replication order. A failed replication
+    raises :class:`ReplicationError` as soon as every replication before it is in; the
+    caller closes ``ex`` (which stops workers still running)."""
     chunks = _chunks(reps, ex.workers, rep_offset)
+    results = ex.run(fn, payload, chunks)
     done = 0
     try:
-        for item in _in_order(ex.run(fn, payload, chunks), len(chunks)):
+        for item in _in_order(results, len(chunks)):
             if isinstance(item, _Failed):
                 raise ReplicationError(item.rep, seed, item.detail)
             done += 1
@@ -452,13 +610,7 @@ def _drive(
                 progress(done, reps)
             yield item
     finally:
-        ex.close()
-
-
-def _workers_of(executor: Any, workers: int | None) -> int:
-    from simulator.executors import default_workers
-
-    return 1 if executor == "serial" else (workers or default_workers())
+        results.close()  # type: ignore[attr-defined]  # generator: cancels queued chunks
 
 
 def run_ensemble(
@@ -497,16 +649,17 @@ def run_ensemble(
         raise ValueError(f"reps must be >= 1, got {reps}")
     cb = _progress(progress)
     t0 = time.perf_counter()
-    agg = Aggregator(scenario, band_reps=band_reps)
+    agg = Aggregator(scenario, band_reps=band_reps, expected_reps=reps)
+    ex = make_executor(executor, workers, scheduler)
     try:
-        for s in _drive(_chunk, (scenario, seed), reps, seed, workers, executor, scheduler, cb):
+        for s in _drive(_chunk, (scenario, seed), reps, seed, ex, cb):
             agg.add(s)
+            del s  # fold and forget: only the aggregator's bounded state survives
     finally:
+        ex.close()
         if hasattr(cb, "close"):
             cb.close()  # type: ignore[union-attr]
-    return EnsembleResult(
-        scenario, seed, reps, agg, time.perf_counter() - t0, _workers_of(executor, workers)
-    )
+    return EnsembleResult(scenario, seed, reps, agg, time.perf_counter() - t0, ex.workers)
 
 
 def _progress(progress: ProgressFn | bool | None) -> ProgressFn | None:
@@ -653,23 +806,23 @@ def compare(
         m.id for m in b.manufacturers
     ]
     t0 = time.perf_counter()
-    agg_a, agg_b = Aggregator(a), Aggregator(b)
+    agg_a, agg_b = Aggregator(a, expected_reps=reps), Aggregator(b, expected_reps=reps)
     H, M = a.horizon_days, len(a.manufacturers)
     dmom = _Moments((H, M))
     cb = _progress(progress)
+    ex = make_executor(executor, workers, scheduler)
     try:
-        for sa, sb in _drive(
-            _pair_chunk, (a, b, seed), reps, seed, workers, executor, scheduler, cb
-        ):
+        for sa, sb in _drive(_pair_chunk, (a, b, seed), reps, seed, ex, cb):
             agg_a.add(sa)
             agg_b.add(sb)
             if same_shape:
                 dmom.add(sb.shortfall - sa.shortfall)
     finally:
+        ex.close()
         if hasattr(cb, "close"):
             cb.close()  # type: ignore[union-attr]
     el = time.perf_counter() - t0
-    w = _workers_of(executor, workers)
+    w = ex.workers
     ea = EnsembleResult(a, seed, reps, agg_a, el, w)
     eb = EnsembleResult(b, seed, reps, agg_b, el, w)
     if same_shape:
