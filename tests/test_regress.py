@@ -20,6 +20,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from simulator.kpis import AUTHORITY_KPIS, MANUFACTURER_KPIS
 from simulator.regress import (
     FAIL,
     OK,
@@ -346,22 +347,7 @@ def test_scenario_floor_widens_tolerance(tree: tuple[Path, Path]) -> None:
     assert r.exit_code == 1
     floors = "\n".join(
         f"  {k}: 1.0e+9"
-        for k in (
-            "fill_rate",
-            "shortfall_t",
-            "lost_units",
-            "shortage_days",
-            "days_to_first_shortage",
-            "days_to_recover",
-            "wait_wd_p50",
-            "wait_wd_p90",
-            "wait_wd_p95",
-            "wait_wd_mean",
-            "share_over_limit",
-            "approval_rate",
-            "decided",
-            "days_to_recover.share_defined",
-        )
+        for k in (*MANUFACTURER_KPIS, *AUTHORITY_KPIS, "days_to_recover.share_defined")
     )
     sc.write_text(edited + "tolerances:\n" + floors + "\n", encoding="utf-8")
     r = regress(sc, "--baselines", base, "--workers", 1)
