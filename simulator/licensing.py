@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -222,11 +222,12 @@ class Application:
         self.owner = owner
         self.work_wd = 1.0
         self.screening_wd = 0.0
-        self.u_return: list[float] = []
-        self.resubmit_days: list[float] = []
-        self.u_info: list[float] = []
-        self.info_at: list[float] = []
-        self.info_response_days: list[float] = []
+        # empty until drawn (shared immutable empties: most applications draw none)
+        self.u_return: Sequence[float] = ()
+        self.resubmit_days: Sequence[float] = ()
+        self.u_info: Sequence[float] = ()
+        self.info_at: Sequence[float] = ()
+        self.info_response_days: Sequence[float] = ()
         self.u_approve = 0.0
         self.u_partial = 1.0
         self.partial_fraction = 1.0
@@ -324,13 +325,18 @@ class LicensingAuthority:
         t_accept = env.now
         log.append((t_accept, Ev.ACCEPT, app.id, 0.0, 0.0))
         key, ctrl = app.key, self.policy
-        eff = self.effects(key)
+        # effects in force: looked up again only when the regime has changed (the
+        # per-regime caches make the lookup cheap; this makes it free in steady state)
+        caches, resolve = self._caches, self.book.resolve
+        r = ctrl.current
+        eff = caches[r].get(key) or resolve(r, key)
         info_points: list[float] = []
         if app.u_info:
             p_info = eff.information_request_probability
             info_points = sorted(
                 f for u, f in zip(app.u_info, app.info_at, strict=True) if u < p_info
             )  # fractions of the work at which requests are raised
+        n_info = len(info_points)
         done_frac = 0.0
         used_wd = 0.0  # statutory clock used before the last restart
         clock_start = t_accept  # when the clock (re)started
@@ -343,7 +349,10 @@ class LicensingAuthority:
         while True:
             # --- wait for a reviewer (or the deadline)
             if not pool.try_acquire():
-                req = pool.request(self.effects(key).priority)
+                if ctrl.current != r:
+                    r = ctrl.current
+                    eff = caches[r].get(key) or resolve(r, key)
+                req = pool.request(eff.priority)
                 if binding:
                     yield req | env.timeout(max(0.0, deadline - env.now))
                     if not req.triggered:
@@ -354,12 +363,15 @@ class LicensingAuthority:
                     yield req
             log.append((env.now, Ev.REVIEW_START, app.id, 0.0, 0.0))
             # --- work until the next information request, completion or deadline
-            stop_frac = info_points[k_info] if k_info < len(info_points) else 1.0
+            stop_frac = info_points[k_info] if k_info < n_info else 1.0
             todo = (stop_frac - done_frac) * app.work_wd
             in_review[me] = key
             hit_deadline = False
             while todo > 1e-12:
-                factor = self.effects(key).review_time_factor
+                if ctrl.current != r:
+                    r = ctrl.current
+                    eff = caches[r].get(key) or resolve(r, key)
+                factor = eff.review_time_factor
                 t0 = env.now
                 t_done = clock.add_work(t0, todo * factor)
                 t_end = t_done if t_done < deadline else deadline
@@ -378,7 +390,7 @@ class LicensingAuthority:
             if hit_deadline:
                 outcome_forced = self.rule
                 break
-            if k_info < len(info_points):
+            if k_info < n_info:
                 # stop the clock while the applicant answers
                 k_info += 1
                 used_wd += clock.work_time(env.now) - clock.work_time(clock_start)
@@ -391,7 +403,9 @@ class LicensingAuthority:
                 continue
             break
         # --- decision (held while suspended)
-        eff = self.effects(key)
+        if ctrl.current != r:
+            r = ctrl.current
+            eff = caches[r].get(key) or resolve(r, key)
         if eff.suspend:
             self.n_awaiting_decision += 1
             while eff.suspend:
