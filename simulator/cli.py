@@ -7,6 +7,7 @@ Exit codes: 0 ok; 1 regression/check failed; 2 bad input or usage; 70 internal e
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
@@ -310,7 +311,19 @@ def compare(
     b: Annotated[Path, typer.Argument(help="Alternative scenario.")],
     reps: Annotated[int | None, typer.Option(min=2, help="Replications (default: A's)")] = None,
     seed: Annotated[int | None, typer.Option(min=0)] = None,
-    workers: Annotated[int | None, typer.Option(min=1)] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Worker processes (default: every core)")
+    ] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler, tcp://host:8786")] = None,
+    executor: Annotated[str | None, typer.Option(help="serial | processes | dask")] = None,
+    sets_a: Annotated[
+        list[str] | None,
+        typer.Option("--set-a", help="Override a field of A: key.path=value (repeatable)."),
+    ] = None,
+    sets_b: Annotated[
+        list[str] | None,
+        typer.Option("--set-b", help="Override a field of B: key.path=value (repeatable)."),
+    ] = None,
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Write comparison.json and figures here")
     ] = None,
@@ -318,18 +331,44 @@ def compare(
     quiet: Annotated[bool, typer.Option()] = False,
     debug: Annotated[bool, typer.Option()] = False,
 ) -> None:
-    """Compare two scenarios on the same replications (common random numbers)."""
+    """Compare two scenarios on the same replications (common random numbers).
+
+    A and B may be the same file with different --set-a / --set-b overrides, e.g.
+    ``relsim compare s.yaml s.yaml --set-b authority.reviewers=20``.
+    """
     _DEBUG["on"] = debug
     from simulator.ensemble import compare as compare_fn
     from simulator.output import atomic_dir, manifest, write_json
 
-    sa, la = _load(a, None)
-    sb, lb = _load(b, None)
+    sa, la = _load(a, sets_a)
+    sb, lb = _load(b, sets_b)
     if out_dir is not None and out_dir.exists() and not force:
         raise Fail(f"{out_dir} already exists; use --force to replace it")
+    same_days = sa.horizon_days == sb.horizon_days
+    same_mfrs = [m.id for m in sa.manufacturers] == [m.id for m in sb.manufacturers]
+    if not (same_days and same_mfrs):
+        why = (
+            f"horizons differ ({sa.horizon_days} vs {sb.horizon_days} days)"
+            if not same_days
+            else "their manufacturers differ"
+        )
+        err.print(
+            f"warning: {why}: KPIs are paired where both have them, but there is no "
+            "daily shortfall difference and no difference figures.",
+            markup=False,
+        )
     cb, prog = _progress_cb(quiet)
     try:
-        cmp = compare_fn(sa, sb, reps=reps, seed=seed, workers=workers, progress=cb)
+        cmp = compare_fn(
+            sa,
+            sb,
+            reps=reps,
+            seed=seed,
+            workers=workers,
+            executor=executor,
+            scheduler=scheduler,
+            progress=cb,
+        )
     finally:
         if prog is not None:
             prog.stop()
@@ -365,7 +404,11 @@ def compare(
         out.print(t)
     if out_dir is not None:
         with atomic_dir(out_dir, force) as tmp:
-            write_json(tmp / "comparison.json", cmp.summary_dict())
+            summary = cmp.summary_dict()
+            overrides = {"a": _overrides(sets_a), "b": _overrides(sets_b)}
+            # dates and the like in ISO form, as the user wrote them
+            summary["overrides"] = json.loads(json.dumps(overrides, default=str))
+            write_json(tmp / "comparison.json", summary)
             write_json(
                 tmp / "manifest.json",
                 manifest(
@@ -379,12 +422,13 @@ def compare(
                 ),
             )
             diff.to_csv(tmp / "differences.csv", index=False)
-            cmp.diff_daily.to_csv(tmp / "shortfall_difference_daily.csv", index=False)
             figs = tmp / "figures"
             figs.mkdir()
             import matplotlib.pyplot as plt
 
-            for m in sa.manufacturers:
+            if same_days and same_mfrs:
+                cmp.diff_daily.to_csv(tmp / "shortfall_difference_daily.csv", index=False)
+            for m in sa.manufacturers if same_days and same_mfrs else []:
                 fig = cmp.plot.shortage_difference(manufacturer=m.id)
                 fig.savefig(figs / f"difference_{m.id}.png", dpi=110)
                 plt.close(fig)

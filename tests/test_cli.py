@@ -207,3 +207,44 @@ def test_console_script_is_installed() -> None:
         timeout=60,
     )
     assert r.returncode == 0 and "validate" in r.stdout and "run" in r.stdout
+
+
+def test_compare_one_file_against_an_override(tmp_path: Path) -> None:
+    """The common analyst question "what if there were more reviewers?" without a
+    second file: B = A with --set-b; paired differences and figures are written."""
+    out_dir = tmp_path / "cmp"
+    p = relsim(
+        "compare", str(SMALL), str(SMALL), "--reps", "4", "--workers", "1",
+        "--set-b", "authority.reviewers=30", "--out", str(out_dir), "--quiet",
+    )  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    data = json.loads((out_dir / "comparison.json").read_text())
+    assert data["overrides"] == {"a": {}, "b": {"authority.reviewers": 30}}
+    waits = [k["wait_wd_p50"] for k in data["kpis"].values() if "wait_wd_p50" in k]
+    assert waits and all(w["diff"] < 0 for w in waits), waits  # 30 reviewers: shorter waits
+    assert sorted(f.name for f in (out_dir / "figures").iterdir()) == [
+        "difference_de_plant.png",
+        "difference_us_plant.png",
+    ]
+    assert (out_dir / "shortfall_difference_daily.csv").exists()
+
+
+def test_compare_different_horizons_warns_instead_of_crashing(tmp_path: Path) -> None:
+    out_dir = tmp_path / "cmp"
+    p = relsim(
+        "compare", str(SMALL), str(SMALL), "--reps", "3", "--workers", "1",
+        "--set-b", "end=2025-05-31", "--out", str(out_dir), "--quiet",
+    )  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    assert "horizons differ (122 vs 92 days)" in p.stderr
+    assert "Traceback" not in p.stderr
+    data = json.loads((out_dir / "comparison.json").read_text())
+    assert data["overrides"]["b"] == {"end": "2025-05-31"}
+    assert not (out_dir / "shortfall_difference_daily.csv").exists()
+
+
+def test_compare_bad_override_exits_2_and_names_the_field(tmp_path: Path) -> None:
+    p = relsim("compare", str(SMALL), str(SMALL), "--set-a", "authority.reviewers=-1")
+    assert p.returncode == 2
+    assert "authority.reviewers" in p.stderr and "-1" in p.stderr
+    assert "Traceback" not in p.stderr

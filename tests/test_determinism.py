@@ -198,3 +198,31 @@ def test_background_streams_with_the_same_labels_draw_independently():
     w1 = (first["decided_days"] - first["review_start_days"]).to_numpy()[:100]
     w2 = (second["decided_days"] - second["review_start_days"]).to_numpy()[:100]
     assert not np.allclose(w1, w2)
+
+
+def test_run_leaves_the_garbage_collector_as_it_found_it():
+    """The engine raises the GC thresholds while it runs (speed) and must restore the
+    caller's settings afterwards, also when the run fails."""
+    import gc
+
+    sc = build(supply_chain(days=60))
+    saved = gc.get_threshold()
+    try:
+        gc.set_threshold(1234, 11, 12)
+        sim.run(sc, seed=1)
+        assert gc.get_threshold() == (1234, 11, 12)
+
+        from simulator.world import World
+
+        w = World(sc, 1, 0, None)
+
+        def boom():
+            yield w.env.timeout(1)
+            raise RuntimeError("boom")
+
+        w.env.process(boom())
+        with pytest.raises(RuntimeError, match="boom"):
+            w.run()
+        assert gc.get_threshold() == (1234, 11, 12)
+    finally:
+        gc.set_threshold(*saved)
