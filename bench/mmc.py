@@ -134,6 +134,8 @@ def main() -> None:
         mini.append((tm / n_min, tw / n_min))
         return w
 
+    run(scenario(5_000), seed=99)  # warm-up, untimed: first-call costs (imports,
+    minimal_simpy(5_000, seed=99)  # allocator growth) are not per-application costs
     for i in range(args.repeat):
         # alternate the order (ABBA...) so a drift in the machine's speed hits both alike
         if i % 2 == 0:
