@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
 import numpy as np
@@ -265,6 +265,7 @@ class LicensingAuthority:
         self.policy: PolicyController = _NoPolicy()  # type: ignore[assignment]
         self.pool = ReviewerPool(env, cfg.reviewers)
         self.in_review: dict[simpy.Process, AppKey] = {}
+        self._live: dict[int, Generator[simpy.Event, Any, None]] = {}  # by application id
         self._regime = 0
         self.limit = cfg.statutory_limit_wd
         self.rule = cfg.deadline_rule
@@ -306,7 +307,17 @@ class LicensingAuthority:
         """Start an application's process now."""
         self.n_submitted += 1
         self.n_in_system += 1
-        self.env.process(self._life(app))
+        life = self._life(app)
+        self._live[app.id] = life
+        self.env.process(life)
+
+    def close(self) -> None:
+        """Close the processes of applications still in the system (after a run):
+        their frames, and the applications they hold, are freed at once instead of
+        waiting, in reference cycles with SimPy's events, for a full collection."""
+        for life in self._live.values():
+            life.close()
+        self._live.clear()
 
     def _life(self, app: Application):
         env, clock, log, pool = self.env, self.clock, self.log, self.pool
@@ -428,4 +439,5 @@ class LicensingAuthority:
         self.n_decided += 1
         self.n_in_system -= 1
         log.append((env.now, Ev.DECIDE, app.id, approved_t, code))
+        del self._live[app.id]
         app.on_decision(app, approved_t, eff.licence_validity_days)

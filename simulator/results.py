@@ -133,6 +133,14 @@ class RunResult:
         self.rep = rep
         self._w = world
 
+    def _dispose(self) -> None:
+        """Free the replication's memory at once (ensembles call this after taking the
+        :attr:`summary`); the result is unusable afterwards."""
+        w = self.__dict__.pop("_w", None)
+        self.__dict__.pop("_apps", None)
+        if w is not None:
+            w.dispose()
+
     # ------------------------------------------------------------------ helpers
     @cached_property
     def _apps(self) -> _Apps:

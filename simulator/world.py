@@ -437,11 +437,28 @@ class World:
             self.env.run(until=float(self.horizon))
         return self
 
+    def dispose(self) -> None:
+        """Free this replication's memory now rather than at the next full collection.
+
+        A finished world is a web of reference cycles (suspended SimPy processes, their
+        events and generator frames, components holding each other's bound methods), so
+        reference counting alone never frees it and dead worlds pile up between the
+        rare full collections: +10 MiB of RSS each on the case study, 8 alive after 30
+        replications in one process. Clearing the logs and the components' attributes
+        leaves only small cycles of processes and events. The world, and any
+        :class:`~simulator.results.RunResult` made from it, is unusable afterwards.
+        """
+        self.authority.close()
+        for rows in (self.log, self.glog, self.apps, self.regimes):
+            rows.clear()  # generator frames keep these lists alive through locals
+        for obj in (self.authority, self.controller, self.plants, self):
+            vars(obj).clear()
+
 
 _GC_LOCK = threading.Lock()
 _GC_DEPTH = 0
 _GC_SAVED: tuple[int, int, int] | None = None
-_GC_THRESHOLD = (50_000, 20, 100)
+_GC_THRESHOLD = (50_000, 10, 10)
 """Generation-0 threshold while replications run. The logs keep every event row
 alive until the end of the run, so with CPython's default (700) most young-generation
 collections scan objects that can never be garbage; collecting every 50,000
