@@ -443,8 +443,8 @@ class World:
         A finished world is a web of reference cycles (suspended SimPy processes, their
         events and generator frames, components holding each other's bound methods), so
         reference counting alone never frees it and dead worlds pile up between the
-        rare full collections: +10 MiB of RSS each on the case study, 8 alive after 30
-        replications in one process. Clearing the logs and the components' attributes
+        rare full collections: +10 MiB of RSS each on the case study, up to 8 alive at
+        once in a loop of 30 replications. Clearing the logs and the components' attributes
         leaves only small cycles of processes and events. The world, and any
         :class:`~simulator.results.RunResult` made from it, is unusable afterwards.
         """
@@ -462,8 +462,9 @@ _GC_THRESHOLD = (50_000, 10, 10)
 """Generation-0 threshold while replications run. The logs keep every event row
 alive until the end of the run, so with CPython's default (700) most young-generation
 collections scan objects that can never be garbage; collecting every 50,000
-allocations instead cut the event loop's CPU by ~20% in ``bench/mmc.py``. Cycles are
-still collected (the engine creates few), and the previous thresholds are restored
+allocations instead cut the event loop's CPU by ~20% in ``bench/mmc.py``. The older
+generations keep CPython's 10:10 ratios, so cycles (a finished world is one; see
+:meth:`World.dispose`) are still collected, and the previous thresholds are restored
 when the last concurrent run in the process ends."""
 
 
