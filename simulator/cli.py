@@ -486,10 +486,27 @@ app.command("regress")(regress_command)
 
 
 # ---------------------------------------------------------------------------- entry
+class _Interrupted(KeyboardInterrupt):
+    """Raised by relsim's own SIGINT and SIGTERM handlers; caught like any
+    KeyboardInterrupt.
+
+    A subclass on purpose: CPython 3.11 marks a plain ``KeyboardInterrupt`` that passes
+    through ``exec()`` of a source string (dataclasses and namedtuple build methods that
+    way, e.g. during a lazy import while outputs are written) as unhandled even when it
+    is caught later, and ``python -m simulator`` then kills itself with SIGINT at exit
+    (status -2) instead of returning 130. CPython checks for the exact type, so a
+    subclass is not marked (tests/test_interrupt.py reproduces it).
+    """
+
+
+def _on_sigint(signum: int, frame: Any) -> None:
+    raise _Interrupted
+
+
 def _on_sigterm(signum: int, frame: Any) -> None:
     # once: a second SIGTERM must not interrupt the cleanup the first one started
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    raise KeyboardInterrupt
+    raise _Interrupted
 
 
 def _debug_for_every_command(args: list[str]) -> list[str]:
@@ -511,6 +528,8 @@ def main(argv: list[str] | None = None) -> int:
     unless ``--debug``."""
     os.environ.setdefault("MPLBACKEND", "Agg")
     signal.signal(signal.SIGTERM, _on_sigterm)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not ignored (nohup)
+        signal.signal(signal.SIGINT, _on_sigint)
     args = sys.argv[1:] if argv is None else argv
     _DEBUG["on"] = "--debug" in args
     if _DEBUG["on"]:
@@ -518,7 +537,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rv = app(args=args, prog_name="relsim", standalone_mode=False)
         if rv == EXIT_INTERRUPTED:  # typer turns KeyboardInterrupt into a return of 130
-            raise KeyboardInterrupt
+            raise _Interrupted
         if isinstance(rv, int) and rv:
             return rv
     except ScenarioError as e:

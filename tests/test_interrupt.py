@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -132,6 +133,42 @@ def test_interrupt_while_writing_keeps_the_previous_run(tmp_path: Path) -> None:
         assert [p.name for p in tmp_path.iterdir()] == ["run"]
         return
     pytest.fail("could not interrupt relsim while it was writing its run directory")
+
+
+EXEC_INTERRUPT = textwrap.dedent(
+    """
+    import sys
+    import simulator.load
+
+    def interrupted_inside_exec(*args, **kwargs):
+        # Ctrl-C landing while code built by exec() of a string runs (dataclasses and
+        # namedtuple do that, e.g. in a lazy import while the run directory is written)
+        exec("import os, signal\\nos.kill(os.getpid(), signal.SIGINT)\\nfor _ in range(9): pass")
+
+    simulator.load.load_scenario_located = interrupted_inside_exec
+    from simulator.cli import main
+
+    raise SystemExit(main(sys.argv[1:]))
+    """
+)
+
+
+def test_interrupt_inside_exec_still_exits_130(tmp_path: Path) -> None:
+    """CPython 3.11 remembers a plain KeyboardInterrupt that passed through exec() of a
+    string as unhandled, even once caught, and ``python -m`` then kills itself with
+    SIGINT at exit (status -2; seen in CI about one run in five). relsim's handlers
+    raise a subclass, which CPython does not remember."""
+    (tmp_path / "relsim_exec_interrupt.py").write_text(EXEC_INTERRUPT)
+    proc = subprocess.run(
+        [sys.executable, "-m", "relsim_exec_interrupt", "validate", str(SCENARIO)],
+        cwd=tmp_path,  # run with -m like ``python -m simulator``
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "MPLBACKEND": "Agg"},
+    )
+    assert proc.returncode == 130, f"exit {proc.returncode}\n{proc.stderr}"
+    assert proc.stderr == "relsim: interrupted; no results written\n"
 
 
 def _die_while_sending(payload: object, start: int, stop: int) -> None:
