@@ -550,7 +550,14 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Exit as e:
         return int(e.exit_code or 0)
     except KeyboardInterrupt:
-        err.print("relsim: interrupted; no results written", markup=False)
+        output = sys.modules.get("simulator.output")  # not imported: nothing written
+        done = ", ".join(str(p) for p in getattr(output, "COMMITTED", []))
+        err.print(
+            f"relsim: interrupted after writing {done}"
+            if done
+            else "relsim: interrupted; no results written",
+            markup=False,
+        )
         return EXIT_INTERRUPTED
     except Exception as e:
         # usage errors: click's, or the copy of click vendored by typer >= 0.20

@@ -28,6 +28,7 @@ import os
 import platform
 import shutil
 import signal
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -43,6 +44,11 @@ __all__ = ["OutputExists", "atomic_dir", "scenario_hash", "write_json", "write_r
 
 SMALL_ROWS = 100_000
 """Tables with fewer rows are also written as CSV."""
+
+
+COMMITTED: list[Path] = []
+"""Directories :func:`atomic_dir` has put in place in this process, in order (the CLI
+names them when a late Ctrl-C interrupts it after a directory was committed)."""
 
 
 class OutputExists(FileExistsError):
@@ -96,24 +102,42 @@ def atomic_dir(target: Path, force: bool = False) -> Iterator[Path]:
             old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
             target.rename(old)
         tmp.rename(target)
+        COMMITTED.append(target)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
 
 
 @contextlib.contextmanager
 def _signals_held() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM (delivered on exit) while directories are renamed or
-    removed, so a second Ctrl-C cannot leave a half-removed temporary directory, or the
-    old run renamed away with the new one not yet in its place."""
-    sigmask = getattr(signal, "pthread_sigmask", None)
-    if sigmask is None:  # pragma: no cover - Windows
+    """Hold SIGINT and SIGTERM while directories are renamed or removed, so a second
+    Ctrl-C cannot leave a half-removed temporary directory, or the old run renamed away
+    with the new one not yet in its place. A signal received meanwhile is delivered
+    when the block ends.
+
+    Python-level handlers that only record the signal are swapped in: blocking the
+    signals with ``pthread_sigmask`` is not enough, because it blocks them in the
+    calling thread only — the kernel then hands a Ctrl-C to another thread (numpy's
+    BLAS threads), whose C handler still makes the main thread raise
+    ``KeyboardInterrupt`` in the middle of the block. Off the main thread (where
+    handlers cannot be set, and Python never runs them) this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    received: list[int] = []
+
+    def record(signum: int, frame: Any) -> None:
+        received.append(signum)
+
+    held = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, record) for sig in held}
     try:
         yield
     finally:
-        sigmask(signal.SIG_SETMASK, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+        for sig in dict.fromkeys(received):  # each signal once, in the order received
+            signal.raise_signal(sig)
 
 
 def _table(df: pd.DataFrame, base: Path, csv: bool | None = None) -> None:

@@ -9,6 +9,7 @@ signalling the whole process group (as a terminal does) or only the parent.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -115,9 +116,10 @@ def test_interrupt_while_writing_keeps_the_previous_run(tmp_path: Path) -> None:
     """Ctrl-C while the run directory is being written (``--force`` over an old run):
     the old run stays whole, the half-written one and its temporary sibling vanish."""
     target = tmp_path / "run"
-    target.mkdir()
-    (target / "summary.json").write_text("{}")
     for _attempt in range(3):
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir()
+        (target / "summary.json").write_text("{}")  # the previous run
         proc = _start(target, "--reps", "4", "--workers", "1", "--force", "--quiet")
 
         def writing() -> bool:
@@ -129,6 +131,10 @@ def test_interrupt_while_writing_keeps_the_previous_run(tmp_path: Path) -> None:
         if proc.returncode == 0:  # it finished writing before the signal: try again
             continue
         _assert_clean_interrupt(proc, out, err)
+        if f"interrupted after writing {target}" in err:  # the signal hit the commit
+            assert (target / "manifest.json").exists()  # which finished: try again
+            continue
+        assert "no results written" in err, err
         assert [p.name for p in target.iterdir()] == ["summary.json"]
         assert [p.name for p in tmp_path.iterdir()] == ["run"]
         return
@@ -169,6 +175,54 @@ def test_interrupt_inside_exec_still_exits_130(tmp_path: Path) -> None:
     )
     assert proc.returncode == 130, f"exit {proc.returncode}\n{proc.stderr}"
     assert proc.stderr == "relsim: interrupted; no results written\n"
+
+
+COMMIT_INTERRUPT = textwrap.dedent(
+    """
+    import os, signal, sys, threading
+    from pathlib import Path
+    from simulator import output
+
+    base = Path(sys.argv[1])
+    target = base / "run"
+    target.mkdir()
+    (target / "old.txt").write_text("old")
+    # another thread that does not block signals, as numpy's BLAS threads are
+    threading.Thread(target=threading.Event().wait, daemon=True).start()
+    real_rename = Path.rename
+
+    def rename_then_ctrl_c(self, dest):
+        moved = real_rename(self, dest)
+        os.kill(os.getpid(), signal.SIGINT)  # process-directed, as from a terminal
+        for _ in range(10_000):  # bytecodes in which a handler could raise
+            pass
+        return moved
+
+    Path.rename = rename_then_ctrl_c
+    try:
+        with output.atomic_dir(target, force=True) as tmp:
+            (tmp / "new.txt").write_text("new")
+        print("not interrupted")
+    except KeyboardInterrupt:
+        print("interrupted")
+    print(sorted(p.name for p in base.iterdir()), sorted(p.name for p in target.iterdir()))
+    print([str(p) for p in output.COMMITTED] == [str(target)])
+    """
+)
+
+
+def test_ctrl_c_during_the_commit_waits_for_it(tmp_path: Path) -> None:
+    """Ctrl-C between the renames that replace an old run with the new one is held
+    until both are done, then delivered: the new run is whole, nothing is left over —
+    even when the kernel hands the signal to another thread of the process."""
+    proc = subprocess.run(
+        [sys.executable, "-c", COMMIT_INTERRUPT, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["interrupted", "['run'] ['new.txt']", "True"]
 
 
 def _die_while_sending(payload: object, start: int, stop: int) -> None:
