@@ -112,8 +112,10 @@ def schema(
         out.print(f"{check} is up to date", markup=False)
         return
     if write is not None:
-        write.parent.mkdir(parents=True, exist_ok=True)
-        write.write_text(text, encoding="utf-8")
+        from simulator.output import atomic_file
+
+        with atomic_file(write) as tmp:
+            tmp.write_text(text, encoding="utf-8")
         out.print(f"wrote {write}", markup=False)
         return
     sys.stdout.write(text)
@@ -472,9 +474,11 @@ def calibrate(
     if figure is not None:
         import matplotlib.pyplot as plt
 
+        from simulator.output import atomic_file
+
         fig = ens.plot.exports(observed=observed)
-        figure.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(figure, dpi=110)
+        with atomic_file(figure) as tmp:
+            fig.savefig(tmp, dpi=110, format=figure.suffix.lstrip(".") or "png")
         plt.close(fig)
         out.print(f"wrote {figure}", markup=False)
 

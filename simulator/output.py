@@ -40,7 +40,14 @@ import pandas as pd
 from simulator.schema import Scenario
 from simulator.yamlio import to_yaml
 
-__all__ = ["OutputExists", "atomic_dir", "scenario_hash", "write_json", "write_run_dir"]
+__all__ = [
+    "OutputExists",
+    "atomic_dir",
+    "atomic_file",
+    "scenario_hash",
+    "write_json",
+    "write_run_dir",
+]
 
 SMALL_ROWS = 100_000
 """Tables with fewer rows are also written as CSV."""
@@ -105,6 +112,29 @@ def atomic_dir(target: Path, force: bool = False) -> Iterator[Path]:
         COMMITTED.append(target)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def atomic_file(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``target`` that replaces ``target`` on success.
+
+    Whatever is written to the yielded path (text, JSON, a figure) appears at
+    ``target`` whole or not at all: an error or Ctrl-C while writing removes the
+    temporary file and leaves any previous ``target`` as it was.
+
+    Args:
+        target: Final file; its directory is created if missing.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    try:
+        yield tmp
+        with _signals_held():
+            os.replace(tmp, target)
+    finally:
+        with _signals_held():
+            tmp.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

@@ -308,16 +308,10 @@ def read_baseline(path: Path) -> dict[str, Any]:
 
 def write_baseline(path: Path, data: Mapping[str, Any]) -> None:
     """Write a baseline atomically (temp file + rename), deterministic JSON."""
-    from simulator.output import write_json
+    from simulator.output import atomic_file, write_json
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
+    with atomic_file(path) as tmp:
         write_json(tmp, data)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def check_floor_keys(
@@ -865,6 +859,14 @@ def _table(c: ScenarioCheck, rows: Sequence[Row], exact: bool) -> Any:
     return t
 
 
+def _write_text(target: Path, text: str) -> None:
+    """Replace ``target`` with ``text`` (UTF-8) atomically."""
+    from simulator.output import atomic_file
+
+    with atomic_file(target) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
 def _write_markdown(text: str, target: Path | None) -> list[Path]:
     """Write to ``target`` (replacing it) and append to ``$GITHUB_STEP_SUMMARY``."""
     written = []
@@ -876,7 +878,7 @@ def _write_markdown(text: str, target: Path | None) -> list[Path]:
             with target.open("a", encoding="utf-8") as fh:
                 fh.write(text + "\n")
             return [target]
-        target.write_text(text, encoding="utf-8")
+        _write_text(target, text)
         written.append(target)
     if summary_path is not None:
         with summary_path.open("a", encoding="utf-8") as fh:
@@ -1120,8 +1122,7 @@ def regress_command(
     n_fail = sum(len(c.failures) for c in checks)
     out.print(f"rule: {_rule_text(alpha, m, k, exact)}", markup=False)
     if junit is not None:
-        junit.parent.mkdir(parents=True, exist_ok=True)
-        junit.write_text(junit_xml(checks, exact=exact), encoding="utf-8")
+        _write_text(junit, junit_xml(checks, exact=exact))
         out.print(f"wrote {junit}", markup=False)
     md = markdown_report(checks, alpha=alpha, m=m, k=k, exact=exact, verbose=verbose)
     for p in _write_markdown(md, markdown):
