@@ -145,47 +145,84 @@ def _progress_cb(quiet: bool) -> Any:
 
 
 def _fmt(
-    mean: float | None, lo: float | None, hi: float | None, pct: bool = False, digits: int = 0
+    mean: float | None,
+    lo: float | None,
+    hi: float | None,
+    pct: bool = False,
+    digits: int = 0,
+    sep: str = " ",
 ) -> str:
+    """``mean [lo, hi]``; percentages to 0.1 point; numbers of 10,000 or more to three
+    significant digits with k or M (exact values are in summary.json)."""
     if mean is None:
         return "—"
     if pct:
         s = f"{100 * mean:.1f}%"
         if lo is not None and hi is not None:
-            s += f" [{100 * lo:.1f}, {100 * hi:.1f}]"
+            s += f"{sep}[{100 * lo:.1f}, {100 * hi:.1f}]"
         return s
-    s = f"{mean:,.{digits}f}"
+    values = [mean] if lo is None or hi is None else [mean, lo, hi]
+    if max(abs(v) for v in values) >= 10_000:
+        scale, unit = (1e6, "M") if max(abs(v) for v in values) >= 1e6 else (1e3, "k")
+
+        def fmt(v: float) -> str:
+            x = v / scale
+            return f"{x:.{2 if abs(x) < 10 else 1 if abs(x) < 100 else 0}f}{unit}"
+    else:
+
+        def fmt(v: float) -> str:
+            return f"{v:,.{digits}f}"
+
+    s = fmt(mean)
     if lo is not None and hi is not None:
-        s += f" [{lo:,.{digits}f}, {hi:,.{digits}f}]"
+        s += f"{sep}[{fmt(lo)}, {fmt(hi)}]"
     return s
 
 
-def _summary_table(summary: dict[str, Any], sc: Any) -> Table:
-    t = Table(
-        title=f"{sc.name}: {summary['reps']} replications, seed {summary['seed']} "
-        "(mean [95% interval])",
-        title_justify="left",
-    )
-    t.add_column("manufacturer")
-    t.add_column("fill rate", justify="right")
-    t.add_column("lost units", justify="right")
-    t.add_column("days to first shortage", justify="right")
-    t.add_column("P(any shortage)", justify="right")
-    for m in sc.manufacturers:
-        k = summary["kpis"].get(m.id, {})
+def _summary_table(summary: dict[str, Any], sc: Any, width: int | None = None) -> Table:
+    """The per-manufacturer KPI table; intervals go under the means when a one-line
+    row would not fit in ``width`` columns."""
+    from rich import box
+    from rich.measure import Measurement
 
-        def g(name: str, k: dict[str, Any] = k) -> tuple[Any, Any, Any]:
-            v = k.get(name, {})
-            return v.get("mean"), v.get("ci_low"), v.get("ci_high")
-
-        t.add_row(
-            m.id,
-            _fmt(*g("fill_rate"), pct=True),
-            _fmt(*g("lost_units")),
-            _fmt(*g("days_to_first_shortage")),
-            _fmt(*g("any_shortage"), pct=True),
+    narrow = False
+    while True:
+        sep = "\n" if narrow else " "
+        t = Table(
+            title=f"{sc.name}: {summary['reps']} replications, seed {summary['seed']} "
+            "(mean [95% interval])",
+            title_justify="left",
+            box=None if narrow else box.HEAVY_HEAD,
+            pad_edge=not narrow,
+            leading=int(narrow),  # a blank line between two-line rows
         )
-    return t
+        t.add_column("manufacturer", overflow="fold")
+        for header in (
+            "fill rate",
+            "lost units",
+            "days to first\nshortage" if narrow else "days to first shortage",
+            "P(any\nshortage)" if narrow else "P(any shortage)",
+        ):
+            t.add_column(header, justify="right", no_wrap=True)
+        for m in sc.manufacturers:
+            k = summary["kpis"].get(m.id, {})
+
+            def g(name: str, k: dict[str, Any] = k) -> tuple[Any, Any, Any]:
+                v = k.get(name, {})
+                return v.get("mean"), v.get("ci_low"), v.get("ci_high")
+
+            t.add_row(
+                m.id,
+                _fmt(*g("fill_rate"), pct=True, sep=sep),
+                _fmt(*g("lost_units"), sep=sep),
+                _fmt(*g("days_to_first_shortage"), sep=sep),
+                _fmt(*g("any_shortage"), pct=True, sep=sep),
+            )
+        if narrow or width is None:
+            return t
+        if Measurement.get(out, out.options.update_width(10_000), t).maximum <= width:
+            return t
+        narrow = True
 
 
 def _authority_line(summary: dict[str, Any]) -> str:
@@ -284,7 +321,7 @@ def run(
     summary = ens.summary_dict()
     _warn_estimated(sc)
     if not quiet:
-        out.print(_summary_table(summary, sc))
+        out.print(_summary_table(summary, sc, out.width))
         out.print(_authority_line(summary), markup=False)
     out.print(
         f"wrote {target} ({n} replications in {ens.elapsed_s:.1f} s, {ens.workers} worker(s))",

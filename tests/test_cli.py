@@ -248,3 +248,43 @@ def test_compare_bad_override_exits_2_and_names_the_field(tmp_path: Path) -> Non
     assert p.returncode == 2
     assert "authority.reviewers" in p.stderr and "-1" in p.stderr
     assert "Traceback" not in p.stderr
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_summary_table_fits_the_terminal(width: int) -> None:
+    """The run summary never wraps a number: one line per manufacturer when it fits,
+    the interval under the mean in an 80-column terminal; big counts as 238k."""
+    import io
+
+    from rich.console import Console
+
+    import simulator.cli as cli
+    from simulator.load import load_scenario
+
+    sc = load_scenario(ROOT / "scenarios" / "cn-2025-april-controls.yaml")
+    kpis = {
+        m.id: {
+            "fill_rate": {"mean": 0.566, "ci_low": 0.558, "ci_high": 1.0},
+            "lost_units": {"mean": 237_695.0, "ci_low": 232_105.0, "ci_high": 243_285.0},
+            "days_to_first_shortage": {"mean": 206.0, "ci_low": 204.0, "ci_high": 209.0},
+            "any_shortage": {"mean": 1.0, "ci_low": 1.0, "ci_high": 1.0},
+        }
+        for m in sc.manufacturers
+    }
+    buf = io.StringIO()
+    console = Console(file=buf, width=width, highlight=False)
+    old = cli.out
+    cli.out = console
+    try:
+        console.print(cli._summary_table({"reps": 4, "seed": 1, "kpis": kpis}, sc, width))
+    finally:
+        cli.out = old
+    lines = buf.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= width
+    rows = [line for line in lines if any(m.id in line for m in sc.manufacturers)]
+    assert len(rows) == len(sc.manufacturers)  # ids are never folded
+    assert all("238k" in r for r in rows)
+    if width >= 120:
+        assert all("[232k, 243k]" in r for r in rows)  # one line each
+    else:
+        assert sum("[232k, 243k]" in line for line in lines) == len(sc.manufacturers)
