@@ -431,12 +431,16 @@ def compare(
         ):
             continue
         digits = 3 if r.kpi in ("fill_rate", "approval_rate") else 1
+
+        def num(x: float, digits: int = digits) -> str:
+            return "—" if x != x else f"{x:,.{digits}f}"  # NaN: e.g. never short
+
         t.add_row(
             r.entity,
             r.kpi,
-            f"{r.mean_a:,.{digits}f}",
-            f"{r.mean_b:,.{digits}f}",
-            f"{r.diff:,.{digits}f} [{r.ci_low:,.{digits}f}, {r.ci_high:,.{digits}f}]",
+            num(r.mean_a),
+            num(r.mean_b),
+            "—" if r.diff != r.diff else f"{num(r.diff)} [{num(r.ci_low)}, {num(r.ci_high)}]",
             "—" if r.narrower_x != r.narrower_x else f"{r.narrower_x:.1f}",
         )
     if not quiet:

@@ -367,6 +367,17 @@ class Aggregator:
         return self._bands["exports"].view()
 
 
+def _ratio(independent: float, paired: float) -> float:
+    """How many times narrower (or smaller) the paired figure is: ``inf`` when common
+    random numbers remove all the variance, NaN when there is none to remove (a KPI
+    constant in both scenarios) or too few replications."""
+    if not (math.isfinite(independent) and math.isfinite(paired)):
+        return math.nan
+    if paired > 0:
+        return independent / paired
+    return math.inf if independent > 0 else math.nan
+
+
 def _t95(n: int) -> float:
     """Two-sided 95% Student-t quantile with n-1 degrees of freedom."""
     if n < 2:
@@ -750,16 +761,8 @@ class Comparison:
                     "ci_high": d["ci_high"],
                     "paired_half_width": paired_hw,
                     "independent_half_width": indep_hw,
-                    "narrower_x": indep_hw / paired_hw
-                    if paired_hw and paired_hw > 0
-                    else math.inf
-                    if n > 1
-                    else math.nan,
-                    "variance_reduction": indep_var / dvar
-                    if dvar and dvar > 0
-                    else math.inf
-                    if n > 1
-                    else math.nan,
+                    "narrower_x": _ratio(indep_hw, paired_hw),
+                    "variance_reduction": _ratio(indep_var, dvar),
                     "n": n,
                 }
             )

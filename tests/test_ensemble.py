@@ -131,3 +131,16 @@ def test_finished_replications_free_their_memory_without_a_full_collection():
     kept, freed = retained_per_rep(False), retained_per_rep(True)
     assert kept > 100_000  # the cycles are real: >100 kB per replication otherwise
     assert freed < 0.3 * kept, (freed, kept)
+
+
+def test_narrower_ratio_distinguishes_no_variance_from_all_removed() -> None:
+    """``narrower ×`` in ``relsim compare``: a KPI constant in both scenarios (a
+    manufacturer never short) has no variance to remove — NaN, shown as "—" — while a
+    difference that common random numbers make exactly constant is infinitely
+    narrower."""
+    from simulator.ensemble import _ratio
+
+    assert math.isnan(_ratio(0.0, 0.0))
+    assert _ratio(2.5, 0.0) == math.inf
+    assert _ratio(3.0, 1.5) == 2.0
+    assert math.isnan(_ratio(math.nan, 1.0))
