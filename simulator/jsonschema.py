@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from simulator.schema import Scenario
+from simulator.yamlio import REMOVE
 
 __all__ = ["SCHEMA_PATH", "scenario_json_schema"]
 
@@ -27,14 +28,15 @@ def scenario_json_schema() -> str:
     }
     schema["properties"]["extends"] = {
         "description": "Base scenario file(s), relative to this file; mappings merge key by "
-        "key (this file wins), lists are replaced.",
+        "key (this file wins), lists of items with an id (or, for regimes, a name) merge "
+        "item by item ({id: X, $remove: true} deletes one), other lists are replaced.",
         "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
     }
     # A file that `extends:` another is completed by its base, so nothing is required
     # in it: such files are checked against a copy of every definition with its
     # `required` lists removed (editors would flag inherited fields otherwise).
     defs = schema.get("$defs", {})
-    partial = {f"{name}Partial": _partial(d) for name, d in defs.items()}
+    partial = {f"{name}Partial": _removable(_partial(d)) for name, d in defs.items()}
     top = {
         k: schema.pop(k) for k in ("properties", "required", "additionalProperties") if k in schema
     }
@@ -48,6 +50,18 @@ def scenario_json_schema() -> str:
     schema["then"] = {"$ref": "#/$defs/ScenarioPartial"}
     schema["else"] = {"$ref": "#/$defs/ScenarioFull"}
     return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _removable(node: Any) -> Any:
+    """A named item (one with an ``id`` or a ``name``) of a file that extends another may
+    be ``{id: X, $remove: true}``."""
+    props = node.get("properties") if isinstance(node, dict) else None
+    if isinstance(props, dict) and ("id" in props or "name" in props):
+        props[REMOVE] = {
+            "const": True,
+            "description": "Delete the inherited item with this id (or name).",
+        }
+    return node
 
 
 def _partial(node: Any) -> Any:

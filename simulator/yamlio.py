@@ -7,7 +7,8 @@ field path, what was found and what is allowed. This module:
   remembering the position of every value and key (:func:`load_yaml`);
 * refuses hostile or broken input with a located message: files over a size limit, alias
   bombs, duplicate keys, non-UTF-8 bytes, tab indentation, syntax errors;
-* resolves ``extends:`` (deep merge onto one or more base files) and ``--set`` style
+* resolves ``extends:`` (deep merge onto one or more base files, lists of items with an
+  ``id`` or ``name`` merged item by item) and ``--set`` style
   overrides while keeping positions (:func:`load_located`, :func:`apply_overrides`);
 * validates the plain data with any pydantic model and turns *every* validation error into a
   located :class:`~simulator.errors.Problem` (:func:`validate`).
@@ -497,9 +498,13 @@ def load_located(
     ``extends: base.yaml`` (or a list of files, applied in order; paths relative to the
     including file) deep-merges the file onto its base(s): mappings merge key by key with the
     including file winning (except that a mapping with a different ``kind:`` than the base's,
-    e.g. another distribution, replaces it whole); lists and scalars are replaced whole.
-    Positions follow the winning value, so an inherited value is located in the base file.
-    The ``extends`` key is removed.
+    e.g. another distribution, replaces it whole). Lists whose items are all mappings with
+    an ``id`` (or, for policy regimes, a ``name``), in both files, merge item by item: an
+    item merges onto the inherited item with the same id, in its place; new ids are
+    appended in order; ``{id: X, $remove: true}`` deletes the inherited item. Other lists
+    (and an empty list, which clears) and scalars are replaced whole. Positions follow the
+    winning value, so an inherited value is located in the base file. The ``extends`` key
+    is removed.
 
     Args:
         path: The scenario file.
@@ -573,41 +578,143 @@ def _load_extends(
     return result
 
 
+REMOVE = "$remove"
+"""Key of a list item in an including file that deletes the inherited item with the
+same id (``- {id: us_defense_prime, $remove: true}``)."""
+
+
 def _merge(base: Located, child: Located) -> Located:
-    """Deep-merge ``child`` onto ``base`` (mappings merge, everything else is replaced)."""
+    """Deep-merge ``child`` onto ``base``: mappings merge key by key, lists of named
+    items (every item a mapping with an ``id`` or ``name``) merge item by item, anything
+    else is replaced."""
     out = Located(None, {}, {}, list(dict.fromkeys([*base.files, *child.files])))
-    out.data = _merge_value(base, child, base.data, child.data, (), out)
+    out.data = _merge_value(base, child, base.data, child.data, (), (), (), out)
     return out
 
 
 def _merge_value(
-    base: Located, child: Located, bval: Any, cval: Any, path: tuple[Any, ...], out: Located
+    base: Located,
+    child: Located,
+    bval: Any,
+    cval: Any,
+    bpath: tuple[Any, ...],
+    cpath: tuple[Any, ...],
+    opath: tuple[Any, ...],
+    out: Located,
 ) -> Any:
+    if isinstance(bval, list) and isinstance(cval, list) and _keyed(bval) and _keyed(cval):
+        return _merge_list(base, child, bval, cval, bpath, cpath, opath, out)
     if not (isinstance(bval, dict) and isinstance(cval, dict)) or _other_kind(bval, cval):
-        _copy_positions(child, cval, path, out)
+        _copy_positions(child, cval, cpath, opath, out)
         return cval
-    if path in child.pos:
-        out.pos[path] = child.pos[path]
+    if cpath in child.pos:
+        out.pos[opath] = child.pos[cpath]
     result: dict[str, Any] = {}
     for key, value in bval.items():
-        sub = (*path, key)
+        bsub, csub, osub = (*bpath, key), (*cpath, key), (*opath, key)
         if key in cval:
-            if sub in child.keypos:
-                out.keypos[sub] = child.keypos[sub]
-            result[key] = _merge_value(base, child, value, cval[key], sub, out)
+            if csub in child.keypos:
+                out.keypos[osub] = child.keypos[csub]
+            result[key] = _merge_value(base, child, value, cval[key], bsub, csub, osub, out)
         else:
-            if sub in base.keypos:
-                out.keypos[sub] = base.keypos[sub]
-            _copy_positions(base, value, sub, out)
+            if bsub in base.keypos:
+                out.keypos[osub] = base.keypos[bsub]
+            _copy_positions(base, value, bsub, osub, out)
             result[key] = value
     for key, value in cval.items():
         if key not in bval:
-            sub = (*path, key)
-            if sub in child.keypos:
-                out.keypos[sub] = child.keypos[sub]
-            _copy_positions(child, value, sub, out)
+            csub, osub = (*cpath, key), (*opath, key)
+            if csub in child.keypos:
+                out.keypos[osub] = child.keypos[csub]
+            _copy_positions(child, value, csub, osub, out)
             result[key] = value
     return result
+
+
+def _item_key(item: dict[str, Any]) -> Any:
+    """The name of a list item: its ``id`` (entities) or ``name`` (policy regimes), the
+    same names ``--set manufacturers[us_automaker]...`` selects by."""
+    return item["id"] if "id" in item else item["name"]
+
+
+def _keyed(items: list[Any]) -> bool:
+    """A non-empty list whose items are all mappings with an ``id`` or a ``name``."""
+    return bool(items) and all(isinstance(x, dict) and ("id" in x or "name" in x) for x in items)
+
+
+def _merge_list(
+    base: Located,
+    child: Located,
+    bval: list[Any],
+    cval: list[Any],
+    bpath: tuple[Any, ...],
+    cpath: tuple[Any, ...],
+    opath: tuple[Any, ...],
+    out: Located,
+) -> list[Any]:
+    """Merge a list of named items: an item of the including file merges onto the
+    inherited item of the same name (in the inherited position), new names are appended
+    in order, and ``$remove: true`` deletes the inherited item."""
+    changes: dict[Any, tuple[int, dict[str, Any]]] = {}
+    for ci, item in enumerate(cval):
+        key = _item_key(item)
+        if key in changes:
+            raise ScenarioError(
+                child.problem(
+                    (*cpath, ci),
+                    f"a second item named {key!r} in this list; an including file names "
+                    "each inherited item once",
+                )
+            )
+        changes[key] = (ci, item)
+    inherited = {_item_key(item) for item in bval}
+    result: list[Any] = []
+    if cpath in child.pos:
+        out.pos[opath] = child.pos[cpath]
+    for bi, item in enumerate(bval):
+        key = _item_key(item)
+        osub = (*opath, len(result))
+        if key not in changes:
+            _copy_positions(base, item, (*bpath, bi), osub, out)
+            result.append(item)
+            continue
+        ci, citem = changes[key]
+        if _removes(child, citem, (*cpath, ci)):
+            continue
+        result.append(_merge_value(base, child, item, citem, (*bpath, bi), (*cpath, ci), osub, out))
+    for key, (ci, citem) in changes.items():
+        if key in inherited:
+            continue
+        if REMOVE in citem:
+            raise ScenarioError(
+                child.problem(
+                    (*cpath, ci, REMOVE),
+                    f"nothing named {key!r} is inherited, so there is nothing to remove "
+                    f"(inherited: {', '.join(str(k) for k in sorted(inherited, key=str))})",
+                    key=True,
+                )
+            )
+        _copy_positions(child, citem, (*cpath, ci), (*opath, len(result)), out)
+        result.append(citem)
+    return result
+
+
+def _removes(child: Located, item: dict[str, Any], path: tuple[Any, ...]) -> bool:
+    if REMOVE not in item:
+        return False
+    if item[REMOVE] is not True:
+        raise ScenarioError(child.problem((*path, REMOVE), f"{REMOVE} must be true", item[REMOVE]))
+    extra = sorted(k for k in item if k not in (REMOVE, "id", "name"))
+    if extra:
+        raise ScenarioError(
+            child.problem(
+                (*path, extra[0]),
+                f"an item with {REMOVE}: true is deleted, so it takes only its id or name "
+                f"(found {', '.join(extra)})",
+                key=True,
+            )
+        )
+    return True
 
 
 def _other_kind(bval: dict[str, Any], cval: dict[str, Any]) -> bool:
@@ -620,18 +727,21 @@ def _other_kind(bval: dict[str, Any], cval: dict[str, Any]) -> bool:
     return "kind" in bval and "kind" in cval and bval["kind"] != cval["kind"]
 
 
-def _copy_positions(src: Located, value: Any, path: tuple[Any, ...], out: Located) -> None:
-    if path in src.pos:
-        out.pos[path] = src.pos[path]
+def _copy_positions(
+    src: Located, value: Any, spath: tuple[Any, ...], opath: tuple[Any, ...], out: Located
+) -> None:
+    """Locate ``value`` (at ``spath`` in ``src``) at ``opath`` in ``out``."""
+    if spath in src.pos:
+        out.pos[opath] = src.pos[spath]
     if isinstance(value, dict):
         for key, sub_value in value.items():
-            sub = (*path, key)
-            if sub in src.keypos:
-                out.keypos[sub] = src.keypos[sub]
-            _copy_positions(src, sub_value, sub, out)
+            ssub, osub = (*spath, key), (*opath, key)
+            if ssub in src.keypos:
+                out.keypos[osub] = src.keypos[ssub]
+            _copy_positions(src, sub_value, ssub, osub, out)
     elif isinstance(value, list):
         for i, sub_value in enumerate(value):
-            _copy_positions(src, sub_value, (*path, i), out)
+            _copy_positions(src, sub_value, (*spath, i), (*opath, i), out)
 
 
 # --------------------------------------------------------------------------------------------

@@ -52,3 +52,12 @@ def test_editor_schema_flags_what_the_loader_refuses(validator: Any) -> None:
     assert any("'revewers' was unexpected" in m for m in msgs)
     # a file that extends another may leave required fields to its base
     assert not list(validator.iter_errors({"extends": "base.yaml", "authority": {"reviewers": 3}}))
+
+
+def test_editor_schema_knows_remove_only_in_files_that_extend(validator: Any) -> None:
+    child = {"extends": "base.yaml", "manufacturers": [{"id": "m", "$remove": True}]}
+    assert not list(validator.iter_errors(child))
+    child["manufacturers"][0]["$remove"] = "yes"
+    assert [e.message for e in validator.iter_errors(child)] == ["True was expected"]
+    alone = {"name": "x", "policy": {"regimes": [{"name": "r", "$remove": True}]}}
+    assert any("'$remove' was unexpected" in e.message for e in validator.iter_errors(alone))

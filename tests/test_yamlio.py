@@ -514,7 +514,7 @@ def _timed(fn: Callable[[], Any]) -> float:
 # ------------------------------------------------------------------ extends
 
 
-def test_extends_deep_merges_and_replaces_lists(tmp_path: Path) -> None:
+def test_extends_deep_merges_mappings_and_named_list_items(tmp_path: Path) -> None:
     base = write(tmp_path, GOOD, "base.yaml")
     child = write(
         tmp_path,
@@ -526,6 +526,8 @@ def test_extends_deep_merges_and_replaces_lists(tmp_path: Path) -> None:
         manufacturers:
           - id: solo
             initial_cover_days: 1
+          - id: eu_motors
+            initial_cover_days: 25
         """,
         "child.yaml",
     )
@@ -535,12 +537,96 @@ def test_extends_deep_merges_and_replaces_lists(tmp_path: Path) -> None:
     assert loc.data["name"] == "child"
     assert loc.data["authority"]["reviewers"] == 5
     assert loc.data["authority"]["delay"]["sigma"] == 0.5  # inherited, merged key by key
-    assert loc.data["manufacturers"] == [{"id": "solo", "initial_cover_days": 1}]
+    # items named by id merge onto the inherited item of the same id, in its place;
+    # new ids are appended
+    assert loc.data["manufacturers"] == [
+        {"id": "us_automaker", "initial_cover_days": 30},
+        {
+            "id": "eu_motors",
+            "initial_cover_days": 25,
+            "replenishment": {"review_days": 7, "share": 0.5},
+        },
+        {"id": "solo", "initial_cover_days": 1},
+    ]
     assert loc.data["markets"] == {"eu": {"price": 10}}
     assert loc.pos[("authority", "reviewers")] == (str(child), 4, 14)
     assert loc.pos[("authority", "delay", "sigma")] == (str(base), 8, 12)
-    assert ("manufacturers", 1) not in loc.pos
+    assert loc.pos[("manufacturers", 0, "initial_cover_days")][0] == str(base)
+    assert loc.pos[("manufacturers", 1, "initial_cover_days")] == (str(child), 9, 25)
+    assert loc.pos[("manufacturers", 1, "replenishment", "share")][0] == str(base)
+    assert loc.pos[("manufacturers", 2, "initial_cover_days")] == (str(child), 7, 25)
+    assert ("manufacturers", 3) not in loc.pos
     assert validate(loc, Scenario).name == "child"
+
+
+def test_extends_removes_named_items_and_replaces_other_lists(tmp_path: Path) -> None:
+    write(tmp_path, GOOD, "base.yaml")
+    child = write(
+        tmp_path,
+        """\
+        extends: base.yaml
+        name: child
+        manufacturers:
+          - {id: us_automaker, $remove: true}
+        """,
+        "child.yaml",
+    )
+    assert [m["id"] for m in load_located(child).data["manufacturers"]] == ["eu_motors"]
+    cleared = write(tmp_path, "extends: base.yaml\nname: c\nmanufacturers: []\n", "c.yaml")
+    assert load_located(cleared).data["manufacturers"] == []  # an empty list clears
+    dates = write(
+        tmp_path,
+        "extends: base.yaml\nname: d\ncalendar: {extra_holidays: [2025-03-03]}\n",
+        "d.yaml",
+    )
+    base_dates = write(
+        tmp_path,
+        "extends: d.yaml\nname: e\ncalendar: {extra_holidays: [2025-03-04]}\n",
+        "e.yaml",
+    )
+    # items without an id or name (dates, general licences, rules) replace the list
+    assert load_located(base_dates).data["calendar"]["extra_holidays"] == [date(2025, 3, 4)]
+    assert load_located(dates).data["calendar"]["extra_holidays"] == [date(2025, 3, 3)]
+
+
+@pytest.mark.parametrize(
+    ("items", "where", "message"),
+    [
+        (
+            "  - {id: nobody, $remove: true}",
+            (4, 18),
+            "nothing named 'nobody' is inherited, so there is nothing to remove "
+            "(inherited: eu_motors, us_automaker)",
+        ),
+        (
+            "  - {id: us_automaker, $remove: yes}",
+            (4, 33),
+            "$remove must be true",
+        ),
+        (
+            "  - {id: us_automaker, $remove: true, initial_cover_days: 3}",
+            (4, 39),
+            "an item with $remove: true is deleted, so it takes only its id or name "
+            "(found initial_cover_days)",
+        ),
+        (
+            "  - {id: solo, initial_cover_days: 1}\n  - {id: solo, initial_cover_days: 2}",
+            (5, 5),
+            "a second item named 'solo' in this list",
+        ),
+    ],
+    ids=["remove-unknown", "remove-not-true", "remove-with-fields", "duplicate"],
+)
+def test_extends_list_merge_errors_are_located(
+    tmp_path: Path, items: str, where: tuple[int, int], message: str
+) -> None:
+    write(tmp_path, GOOD, "base.yaml")
+    child = write(
+        tmp_path, f"extends: base.yaml\nname: child\nmanufacturers:\n{items}\n", "child.yaml"
+    )
+    p = only(problems(lambda: load_located(child)))
+    assert (p.file, p.line, p.col) == (str(child), *where)
+    assert message in p.message
 
 
 def test_inherited_error_points_into_base_file(tmp_path: Path) -> None:
