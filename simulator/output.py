@@ -54,8 +54,9 @@ SMALL_ROWS = 100_000
 
 
 COMMITTED: list[Path] = []
-"""Directories :func:`atomic_dir` has put in place in this process, in order (the CLI
-names them when a late Ctrl-C interrupts it after a directory was committed)."""
+"""Directories and files :func:`atomic_dir` and :func:`atomic_file` have put in place in
+this process, in order (the CLI names them when a late Ctrl-C interrupts it after an
+output was committed)."""
 
 
 class OutputExists(FileExistsError):
@@ -132,6 +133,7 @@ def atomic_file(target: Path) -> Iterator[Path]:
         yield tmp
         with _signals_held():
             os.replace(tmp, target)
+            COMMITTED.append(target)
     finally:
         with _signals_held():
             tmp.unlink(missing_ok=True)
