@@ -596,7 +596,8 @@ def main(argv: list[str] | None = None) -> int:
         return int(e.exit_code or 0)
     except KeyboardInterrupt:
         output = sys.modules.get("simulator.output")  # not imported: nothing written
-        done = ", ".join(str(p) for p in getattr(output, "COMMITTED", []))
+        written = [str(p) for p in getattr(output, "COMMITTED", [])]
+        done = ", ".join(written[:3]) + (f" and {len(written) - 3} more" * (len(written) > 3))
         err.print(
             f"relsim: interrupted after writing {done}"
             if done
