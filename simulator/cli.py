@@ -162,12 +162,13 @@ def _fmt(
             s += f"{sep}[{100 * lo:.1f}, {100 * hi:.1f}]"
         return s
     values = [mean] if lo is None or hi is None else [mean, lo, hi]
-    if max(abs(v) for v in values) >= 10_000:
-        scale, unit = (1e6, "M") if max(abs(v) for v in values) >= 1e6 else (1e3, "k")
+    biggest = max(abs(v) for v in values)
+    if biggest >= 10_000:
+        scale, unit = (1e6, "M") if biggest >= 1e6 else (1e3, "k")
 
         def fmt(v: float) -> str:
-            x = v / scale
-            return f"{x:.{2 if abs(x) < 10 else 1 if abs(x) < 100 else 0}f}{unit}"
+            text = f"{v / scale:.3g}"
+            return (text if "e" not in text else f"{v / scale:,.0f}") + unit
     else:
 
         def fmt(v: float) -> str:
@@ -180,49 +181,52 @@ def _fmt(
 
 
 def _summary_table(summary: dict[str, Any], sc: Any, width: int | None = None) -> Table:
-    """The per-manufacturer KPI table; intervals go under the means when a one-line
-    row would not fit in ``width`` columns."""
-    from rich import box
+    """The per-manufacturer KPI table: one line per manufacturer, or, when that would
+    not fit in ``width`` columns, each interval under its mean."""
     from rich.measure import Measurement
 
-    narrow = False
-    while True:
-        sep = "\n" if narrow else " "
-        t = Table(
-            title=f"{sc.name}: {summary['reps']} replications, seed {summary['seed']} "
-            "(mean [95% interval])",
-            title_justify="left",
-            box=None if narrow else box.HEAVY_HEAD,
-            pad_edge=not narrow,
-            leading=int(narrow),  # a blank line between two-line rows
+    table = _kpi_table(summary, sc, narrow=False)
+    unbounded = out.options.update_width(10_000)
+    if width is None or Measurement.get(out, unbounded, table).maximum <= width:
+        return table
+    return _kpi_table(summary, sc, narrow=True)
+
+
+def _kpi_table(summary: dict[str, Any], sc: Any, narrow: bool) -> Table:
+    from rich import box
+
+    sep = "\n" if narrow else " "
+    t = Table(
+        title=f"{sc.name}: {summary['reps']} replications, seed {summary['seed']} "
+        "(mean [95% interval])",
+        title_justify="left",
+        box=None if narrow else box.HEAVY_HEAD,
+        pad_edge=not narrow,
+        leading=int(narrow),  # a blank line between two-line rows
+    )
+    t.add_column("manufacturer", overflow="fold")
+    for header in (
+        "fill rate",
+        "lost units",
+        "days to first\nshortage" if narrow else "days to first shortage",
+        "P(any\nshortage)" if narrow else "P(any shortage)",
+    ):
+        t.add_column(header, justify="right", no_wrap=True)
+    for m in sc.manufacturers:
+        k = summary["kpis"].get(m.id, {})
+
+        def g(name: str, k: dict[str, Any] = k) -> tuple[Any, Any, Any]:
+            v = k.get(name, {})
+            return v.get("mean"), v.get("ci_low"), v.get("ci_high")
+
+        t.add_row(
+            m.id,
+            _fmt(*g("fill_rate"), pct=True, sep=sep),
+            _fmt(*g("lost_units"), sep=sep),
+            _fmt(*g("days_to_first_shortage"), sep=sep),
+            _fmt(*g("any_shortage"), pct=True, sep=sep),
         )
-        t.add_column("manufacturer", overflow="fold")
-        for header in (
-            "fill rate",
-            "lost units",
-            "days to first\nshortage" if narrow else "days to first shortage",
-            "P(any\nshortage)" if narrow else "P(any shortage)",
-        ):
-            t.add_column(header, justify="right", no_wrap=True)
-        for m in sc.manufacturers:
-            k = summary["kpis"].get(m.id, {})
-
-            def g(name: str, k: dict[str, Any] = k) -> tuple[Any, Any, Any]:
-                v = k.get(name, {})
-                return v.get("mean"), v.get("ci_low"), v.get("ci_high")
-
-            t.add_row(
-                m.id,
-                _fmt(*g("fill_rate"), pct=True, sep=sep),
-                _fmt(*g("lost_units"), sep=sep),
-                _fmt(*g("days_to_first_shortage"), sep=sep),
-                _fmt(*g("any_shortage"), pct=True, sep=sep),
-            )
-        if narrow or width is None:
-            return t
-        if Measurement.get(out, out.options.update_width(10_000), t).maximum <= width:
-            return t
-        narrow = True
+    return t
 
 
 def _authority_line(summary: dict[str, Any]) -> str:
