@@ -112,10 +112,9 @@ def schema(
         out.print(f"{check} is up to date", markup=False)
         return
     if write is not None:
-        from simulator.output import atomic_file
+        from simulator.output import write_text_atomic
 
-        with atomic_file(write) as tmp:
-            tmp.write_text(text, encoding="utf-8")
+        write_text_atomic(write, text)
         out.print(f"wrote {write}", markup=False)
         return
     sys.stdout.write(text)

@@ -47,6 +47,7 @@ __all__ = [
     "scenario_hash",
     "write_json",
     "write_run_dir",
+    "write_text_atomic",
 ]
 
 SMALL_ROWS = 100_000
@@ -137,6 +138,13 @@ def atomic_file(target: Path) -> Iterator[Path]:
     finally:
         with _signals_held():
             tmp.unlink(missing_ok=True)
+
+
+def write_text_atomic(target: Path, text: str) -> None:
+    """Replace ``target`` with ``text`` (UTF-8), whole or not at all (see
+    :func:`atomic_file`)."""
+    with atomic_file(target) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 @contextlib.contextmanager

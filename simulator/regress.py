@@ -859,14 +859,6 @@ def _table(c: ScenarioCheck, rows: Sequence[Row], exact: bool) -> Any:
     return t
 
 
-def _write_text(target: Path, text: str) -> None:
-    """Replace ``target`` with ``text`` (UTF-8) atomically."""
-    from simulator.output import atomic_file
-
-    with atomic_file(target) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-
-
 def _write_markdown(text: str, target: Path | None) -> list[Path]:
     """Write to ``target`` (replacing it) and append to ``$GITHUB_STEP_SUMMARY``."""
     written = []
@@ -878,7 +870,9 @@ def _write_markdown(text: str, target: Path | None) -> list[Path]:
             with target.open("a", encoding="utf-8") as fh:
                 fh.write(text + "\n")
             return [target]
-        _write_text(target, text)
+        from simulator.output import write_text_atomic
+
+        write_text_atomic(target, text)
         written.append(target)
     if summary_path is not None:
         with summary_path.open("a", encoding="utf-8") as fh:
@@ -1122,7 +1116,9 @@ def regress_command(
     n_fail = sum(len(c.failures) for c in checks)
     out.print(f"rule: {_rule_text(alpha, m, k, exact)}", markup=False)
     if junit is not None:
-        _write_text(junit, junit_xml(checks, exact=exact))
+        from simulator.output import write_text_atomic
+
+        write_text_atomic(junit, junit_xml(checks, exact=exact))
         out.print(f"wrote {junit}", markup=False)
     md = markdown_report(checks, alpha=alpha, m=m, k=k, exact=exact, verbose=verbose)
     for p in _write_markdown(md, markdown):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from simulator.output import OutputExists, atomic_dir, atomic_file
+from simulator.output import OutputExists, atomic_dir, atomic_file, write_text_atomic
 
 
 def test_atomic_file_replaces_the_target_only_when_written(tmp_path: Path) -> None:
@@ -17,6 +17,9 @@ def test_atomic_file_replaces_the_target_only_when_written(tmp_path: Path) -> No
         tmp.write_text("first")
         assert not target.exists()  # nothing visible until the block ends
     assert target.read_text() == "first"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["report.md"]
+    write_text_atomic(target, "second ✓")
+    assert target.read_text(encoding="utf-8") == "second ✓"
     assert sorted(p.name for p in target.parent.iterdir()) == ["report.md"]
 
 
