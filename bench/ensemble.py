@@ -34,7 +34,8 @@ from pathlib import Path
 from typing import Any
 
 import simulator as sim
-from simulator.ensemble import Aggregator, _chunk
+from simulator.ensemble.aggregate import Aggregator
+from simulator.ensemble.runner import _chunk
 
 ROOT = Path(__file__).resolve().parents[1]
 REALISTIC = ROOT / "scenarios" / "cn-2025-april-controls.yaml"
@@ -82,7 +83,7 @@ def start_dask(workers: int) -> tuple[Any, Any]:
         n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
     )
     client = Client(cluster)
-    client.run(lambda: bool(__import__("simulator.ensemble")))  # warm the workers' imports
+    client.run(lambda: bool(__import__("simulator.ensemble.runner")))  # warm the workers' imports
     print(f"dask LocalCluster start-up (incl. worker imports) {time.perf_counter() - t:.1f} s")
     return client, cluster
 

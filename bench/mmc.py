@@ -22,8 +22,8 @@ import time
 import numpy as np
 import simpy
 
-from simulator.engine import run
-from simulator.schema import Scenario
+from simulator.replication.engine import run
+from simulator.scenario.model import Scenario
 
 C, RHO, MEAN_SERVICE = 4, 0.9, 0.1  # service mean 0.1 day keeps the horizon short
 
@@ -124,7 +124,7 @@ def main() -> None:
     def engine(i: int) -> tuple[int, float]:
         t, c = time.perf_counter(), time.process_time()
         r = run(sc, seed=i)
-        n = r._w._next_app
+        n = r.trace.n_applications
         eng.append(((time.process_time() - c) / n, (time.perf_counter() - t) / n))
         lic = r.licences
         return n, float((lic.review_start_days - lic.accepted_days).mean())

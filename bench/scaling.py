@@ -36,8 +36,8 @@ from typing import Any
 import numpy as np
 
 import simulator as sim
-from simulator.engine import run
-from simulator.world import build_calendar
+from simulator.replication.engine import run
+from simulator.world.calendar import build_calendar
 
 ROOT = Path(__file__).resolve().parents[1]
 REALISTIC = ROOT / "scenarios" / "cn-2025-april-controls.yaml"
@@ -152,7 +152,7 @@ def cost(sc: sim.Scenario, reps: int) -> tuple[float, float, int]:
         r.summary  # noqa: B018 - the ensemble digest is part of a replication's cost
         cpu = min(cpu, time.process_time() - c)
         wall = min(wall, time.perf_counter() - w)
-        apps = r._w._next_app
+        apps = r.trace.n_applications
         del r
     return cpu, wall, apps
 

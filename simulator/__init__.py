@@ -17,24 +17,24 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from simulator.errors import Problem, ScenarioError
+from simulator.errors import Problem, ReplicationError, ScenarioError
 
 __version__ = "0.1.0"
 
 _LAZY = {
-    "run": "simulator.engine",
-    "RunResult": "simulator.results",
-    "load_scenario": "simulator.load",
-    "scenario_from_dict": "simulator.load",
-    "Scenario": "simulator.schema",
-    "run_ensemble": "simulator.ensemble",
-    "compare": "simulator.ensemble",
-    "EnsembleResult": "simulator.ensemble",
-    "Comparison": "simulator.ensemble",
-    "ReplicationError": "simulator.ensemble",
-    "WorkCalendar": "simulator.calendar",
-    "export_fit": "simulator.calibration",
-    "load_observed_exports": "simulator.plotting",
+    "run": "simulator.replication.engine",
+    "RunResult": "simulator.replication.result",
+    "Trace": "simulator.world.trace",
+    "load_scenario": "simulator.scenario.load",
+    "scenario_from_dict": "simulator.scenario.load",
+    "Scenario": "simulator.scenario.model",
+    "run_ensemble": "simulator.ensemble.runner",
+    "compare": "simulator.ensemble.runner",
+    "EnsembleResult": "simulator.ensemble.results",
+    "Comparison": "simulator.ensemble.results",
+    "WorkCalendar": "simulator.world.calendar",
+    "export_fit": "simulator.report.calibration",
+    "load_observed_exports": "simulator.report.observed",
 }
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "RunResult",
     "Scenario",
     "ScenarioError",
+    "Trace",
     "WorkCalendar",
     "__version__",
     "compare",
@@ -57,20 +58,16 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from simulator.calendar import WorkCalendar
-    from simulator.calibration import export_fit
-    from simulator.engine import run
-    from simulator.ensemble import (
-        Comparison,
-        EnsembleResult,
-        ReplicationError,
-        compare,
-        run_ensemble,
-    )
-    from simulator.load import load_scenario, scenario_from_dict
-    from simulator.plotting import load_observed_exports
-    from simulator.results import RunResult
-    from simulator.schema import Scenario
+    from simulator.ensemble.results import Comparison, EnsembleResult
+    from simulator.ensemble.runner import compare, run_ensemble
+    from simulator.replication.engine import run
+    from simulator.replication.result import RunResult
+    from simulator.report.calibration import export_fit
+    from simulator.report.observed import load_observed_exports
+    from simulator.scenario.load import load_scenario, scenario_from_dict
+    from simulator.scenario.model import Scenario
+    from simulator.world.calendar import WorkCalendar
+    from simulator.world.trace import Trace
 
 
 def __getattr__(name: str) -> Any:

@@ -1,4 +1,4 @@
-"""Errors raised for bad scenario input.
+"""Errors relsim raises: bad scenario input, and a failed replication.
 
 A :class:`ScenarioError` carries one :class:`Problem` per defect found, each located
 at ``file:line:col`` with the dotted field path, the offending value and what is
@@ -7,6 +7,7 @@ allowed. The CLI prints ``str(error)`` (one line per problem) and exits 2.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -123,3 +124,63 @@ class FieldProblems(ValueError):
     def __init__(self, problems: list[tuple[tuple, str, Any]]) -> None:
         self.problems = list(problems)
         super().__init__("; ".join(f"{'.'.join(map(str, p))}: {m}" for p, m, _ in self.problems))
+
+
+def did_you_mean(value: Any, choices: Iterable[Any]) -> str:
+    """The one "did you mean" of every message: ``"; did you mean 'x'?"`` or ``""``.
+
+    A choice is suggested when it is within a few edits of ``value`` (insertions,
+    deletions, substitutions and swaps of neighbours; at most 30 % of the longer word's
+    letters, at least one): ``reviewrs`` → ``reviewers``, ``cn2`` → ``cn1``, but not
+    ``kind`` → ``id``. Among equally close choices the first wins.
+
+    Args:
+        value: What was written (anything but a string gets no suggestion).
+        choices: What is allowed, in the order to prefer.
+    """
+    if not isinstance(value, str) or not value:
+        return ""
+    best: tuple[int, str] | None = None
+    for c in dict.fromkeys(str(c) for c in choices):
+        if c == value:
+            continue
+        limit = max(1, int(0.3 * max(len(c), len(value))))
+        if abs(len(c) - len(value)) > limit:
+            continue
+        d = _edits(value.lower(), c.lower())
+        if d <= limit and (best is None or d < best[0]):
+            best = (d, c)
+    return f"; did you mean '{best[1]}'?" if best else ""
+
+
+def _edits(a: str, b: str) -> int:
+    """Optimal-string-alignment distance (Levenshtein plus adjacent swaps)."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[len(b)]
+
+
+class ReplicationError(RuntimeError):
+    """A replication failed; re-run it alone with ``relsim run FILE --rep-index I``.
+
+    Attributes:
+        rep: Replication index.
+        seed: Root seed.
+        detail: The worker's traceback text.
+    """
+
+    def __init__(self, rep: int, seed: int, detail: str) -> None:
+        self.rep, self.seed, self.detail = rep, seed, detail
+        last = detail.strip().splitlines()[-1] if detail.strip() else "error"
+        super().__init__(
+            f"replication {rep} (seed {seed}) failed: {last}; re-run it alone with "
+            f"`relsim run FILE --seed {seed} --rep-index {rep} --debug`"
+        )

@@ -1,0 +1,10 @@
+"""The ``relsim`` command line (stage 6: on top of everything, simulating nothing).
+
+:mod:`.app` holds the typer app and the entry point :func:`main`; each command group is
+a module of its own and registers itself on import.
+"""
+
+from simulator.cli import calibrate, compare, regress, run, validate  # noqa: F401 - register
+from simulator.cli.app import app, main
+
+__all__ = ["app", "main"]

@@ -1,0 +1,194 @@
+"""The ``relsim`` command line's infrastructure: the typer app, consoles, exit codes,
+shared options, and the entry point that maps failures to exit codes. Commands live in
+one module each (:mod:`.validate`, :mod:`.run`, :mod:`.compare`, :mod:`.calibrate`,
+:mod:`.regress`); the CLI never simulates itself: it loads, calls the library, prints
+and writes.
+
+Exit codes: 0 ok; 1 regression/check failed; 2 bad input or usage; 70 internal error;
+130 interrupted (Ctrl-C / SIGTERM).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from simulator.cli.console import err
+from simulator.errors import ScenarioError
+
+app = typer.Typer(
+    name="relsim",
+    help="Simulate rare-earth export-licence delays and the shortages they cause.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 70, 130
+DEBUG = {"on": False}
+"""Whether ``--debug`` was given (tracebacks shown)."""
+
+
+class Fail(Exception):
+    """A handled failure: message and exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_INPUT) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a field: key.path=value (repeatable)."),
+]
+
+
+def overrides_of(items: list[str] | None) -> dict[str, Any]:
+    from simulator.scenario.compose import parse_set_option
+
+    result: dict[str, Any] = {}
+    for text in items or []:
+        key, value = parse_set_option(text)
+        result[key] = value
+    return result
+
+
+def load(path: Path, sets: list[str] | None) -> tuple[Any, Any]:
+    from simulator.scenario.load import load_scenario_located
+
+    return load_scenario_located(path, overrides_of(sets))
+
+
+def observed_for(sc: Any, loc: Any) -> Any:
+    if not sc.observed_exports:
+        return None
+    from simulator.report.observed import load_observed_exports
+
+    base = Path(loc.files[-1]).parent if loc.files else Path(".")
+    path = (base / sc.observed_exports).resolve()
+    if not path.exists():
+        raise Fail(f"{loc.files[-1]}: observed_exports: file not found: {path}")
+    try:
+        return load_observed_exports(path)
+    except (ValueError, OSError) as e:
+        raise Fail(f"{loc.files[-1]}: observed_exports: {e}") from None
+
+
+# ---------------------------------------------------------------------------- entry
+class _Interrupted(KeyboardInterrupt):
+    """Raised by relsim's own SIGINT and SIGTERM handlers; caught like any
+    KeyboardInterrupt.
+
+    A subclass on purpose: CPython 3.11 marks a plain ``KeyboardInterrupt`` that passes
+    through ``exec()`` of a source string (dataclasses and namedtuple build methods that
+    way, e.g. during a lazy import while outputs are written) as unhandled even when it
+    is caught later, and ``python -m simulator`` then kills itself with SIGINT at exit
+    (status -2) instead of returning 130. CPython checks for the exact type, so a
+    subclass is not marked (tests/test_interrupt.py reproduces it).
+    """
+
+
+def _on_sigint(signum: int, frame: Any) -> None:
+    raise _Interrupted
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    # once: a second SIGTERM must not interrupt the cleanup the first one started
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise _Interrupted
+
+
+def _debug_for_every_command(args: list[str]) -> list[str]:
+    """``--debug`` (which the internal-error hint suggests) works with every command: drop
+    it from the arguments of a command that does not declare it (main() reads it)."""
+    try:
+        group: Any = typer.main.get_command(app)
+        name = next(a for a in args if not a.startswith("-"))
+        command = group.commands.get(name)
+    except Exception:  # no command given, or not a group: leave the usage error to typer
+        return args
+    if command is None or any("--debug" in p.opts for p in command.params):
+        return args
+    return [a for a in args if a != "--debug"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: run the app, map failures to exit codes, no tracebacks
+    unless ``--debug``."""
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not ignored (nohup)
+        signal.signal(signal.SIGINT, _on_sigint)
+    args = sys.argv[1:] if argv is None else argv
+    DEBUG["on"] = "--debug" in args
+    if DEBUG["on"]:
+        args = _debug_for_every_command(args)
+    try:
+        rv = app(args=args, prog_name="relsim", standalone_mode=False)
+        if rv == EXIT_INTERRUPTED:  # typer turns KeyboardInterrupt into a return of 130
+            raise _Interrupted
+        if isinstance(rv, int) and rv:
+            return rv
+    except ScenarioError as e:
+        for p in e.problems:
+            err.print(str(p), markup=False)
+        return EXIT_INPUT
+    except Fail as e:
+        err.print(f"relsim: {e}", markup=False)
+        return e.code
+    except typer.Exit as e:
+        return int(e.exit_code or 0)
+    except KeyboardInterrupt:
+        output = sys.modules.get("simulator.report.atomic")  # not imported: nothing written
+        written = [str(p) for p in getattr(output, "COMMITTED", [])]
+        done = ", ".join(written[:3]) + (f" and {len(written) - 3} more" * (len(written) > 3))
+        err.print(
+            f"relsim: interrupted after writing {done}"
+            if done
+            else "relsim: interrupted; no results written",
+            markup=False,
+        )
+        return EXIT_INTERRUPTED
+    except Exception as e:
+        # usage errors: click's, or the copy of click vendored by typer >= 0.20
+        kinds = {c.__name__ for c in type(e).__mro__}
+        if "ClickException" in kinds and hasattr(e, "show"):
+            e.show()
+            return EXIT_INPUT
+        if "Abort" in kinds:
+            err.print("relsim: aborted", markup=False)
+            return EXIT_INTERRUPTED
+        if isinstance(e, OSError) and e.filename and not DEBUG["on"]:
+            # a path the user gave cannot be read or written (e.g. --out in /proc)
+            err.print(f"relsim: {e.strerror or e}: {e.filename}", markup=False)
+            return EXIT_INPUT
+        from simulator.errors import ReplicationError
+
+        if isinstance(e, ReplicationError):
+            err.print(f"relsim: {e}", markup=False)
+            if DEBUG["on"]:
+                err.print(e.detail, markup=False)
+            return EXIT_INTERNAL
+        if DEBUG["on"]:
+            import traceback
+
+            traceback.print_exc()
+        else:
+            err.print(
+                f"relsim: internal error: {type(e).__name__}: {e}\n"
+                "re-run with --debug for the traceback",
+                markup=False,
+            )
+        return EXIT_INTERNAL
+    return EXIT_OK
+
+
+def entry() -> None:  # pragma: no cover
+    """``python -m simulator``."""
+    raise SystemExit(main())

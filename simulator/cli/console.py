@@ -1,0 +1,164 @@
+"""Console formatting shared by the commands: numbers, KPI tables, progress bars."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+__all__ = [
+    "authority_line",
+    "err",
+    "fmt",
+    "out",
+    "progress_bar",
+    "summary_table",
+    "warn_estimated",
+]
+
+_WIDTH = None if sys.stdout.isatty() else 120  # logs and CI: do not wrap at 80 columns
+out = Console(highlight=False, width=_WIDTH)
+"""Standard output."""
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+"""Standard error: problems, warnings, progress."""
+
+
+def progress_bar(quiet: bool) -> Any:
+    if quiet or not sys.stderr.isatty():
+        return None, None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    prog = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    )
+    task = prog.add_task("replications", total=None)
+    prog.start()
+
+    def cb(done: int, total: int) -> None:
+        prog.update(task, completed=done, total=total)
+
+    return cb, prog
+
+
+def fmt(
+    mean: float | None,
+    lo: float | None,
+    hi: float | None,
+    pct: bool = False,
+    digits: int = 0,
+    sep: str = " ",
+) -> str:
+    """``mean [lo, hi]``; percentages to 0.1 point; numbers of 10,000 or more to three
+    significant digits with k or M (exact values are in summary.json)."""
+    if mean is None:
+        return "—"
+    if pct:
+        s = f"{100 * mean:.1f}%"
+        if lo is not None and hi is not None:
+            s += f"{sep}[{100 * lo:.1f}, {100 * hi:.1f}]"
+        return s
+    values = [mean] if lo is None or hi is None else [mean, lo, hi]
+    biggest = max(abs(v) for v in values)
+    if biggest >= 10_000:
+        scale, unit = (1e6, "M") if biggest >= 1e6 else (1e3, "k")
+
+        def fmt(v: float) -> str:
+            text = f"{v / scale:.3g}"
+            return (text if "e" not in text else f"{v / scale:,.0f}") + unit
+    else:
+
+        def fmt(v: float) -> str:
+            return f"{v:,.{digits}f}"
+
+    s = fmt(mean)
+    if lo is not None and hi is not None:
+        s += f"{sep}[{fmt(lo)}, {fmt(hi)}]"
+    return s
+
+
+def summary_table(summary: dict[str, Any], sc: Any, width: int | None = None) -> Table:
+    """The per-manufacturer KPI table: one line per manufacturer, or, when that would
+    not fit in ``width`` columns, each interval under its mean."""
+    from rich.measure import Measurement
+
+    table = kpi_table(summary, sc, narrow=False)
+    unbounded = out.options.update_width(10_000)
+    if width is None or Measurement.get(out, unbounded, table).maximum <= width:
+        return table
+    return kpi_table(summary, sc, narrow=True)
+
+
+def kpi_table(summary: dict[str, Any], sc: Any, narrow: bool) -> Table:
+    from rich import box
+
+    sep = "\n" if narrow else " "
+    t = Table(
+        title=f"{sc.name}: {summary['reps']} replications, seed {summary['seed']} "
+        "(mean [95% interval])",
+        title_justify="left",
+        box=None if narrow else box.HEAVY_HEAD,
+        pad_edge=not narrow,
+        leading=int(narrow),  # a blank line between two-line rows
+    )
+    t.add_column("manufacturer", overflow="fold")
+    for header in (
+        "fill rate",
+        "lost units",
+        "days to first\nshortage" if narrow else "days to first shortage",
+        "P(any\nshortage)" if narrow else "P(any shortage)",
+    ):
+        t.add_column(header, justify="right", no_wrap=True)
+    for m in sc.manufacturers:
+        k = summary["kpis"].get(m.id, {})
+
+        def g(name: str, k: dict[str, Any] = k) -> tuple[Any, Any, Any]:
+            v = k.get(name, {})
+            return v.get("mean"), v.get("ci_low"), v.get("ci_high")
+
+        t.add_row(
+            m.id,
+            fmt(*g("fill_rate"), pct=True, sep=sep),
+            fmt(*g("lost_units"), sep=sep),
+            fmt(*g("days_to_first_shortage"), sep=sep),
+            fmt(*g("any_shortage"), pct=True, sep=sep),
+        )
+    return t
+
+
+def authority_line(summary: dict[str, Any]) -> str:
+    a = summary["kpis"].get("authority", {})
+
+    def m(k: str) -> float | None:
+        return a.get(k, {}).get("mean")
+
+    p50, p90, over = m("wait_wd_p50"), m("wait_wd_p90"), m("share_over_limit")
+    if p50 is None:
+        return "authority: no decisions"
+    text = f"authority: licence wait median {p50:.1f} wd, p90 {p90:.1f} wd"
+    if over is not None:
+        text += f", {100 * over:.1f}% over the statutory limit"
+    appr = m("approval_rate")
+    if appr is not None:
+        text += f", approval rate {100 * appr:.1f}%"
+    return text
+
+
+def warn_estimated(sc: Any) -> None:
+    from simulator.world.calendar import build_calendar
+
+    years = build_calendar(sc).estimated_years
+    if years:
+        err.print(
+            f"note: no official holiday notice yet for {', '.join(map(str, years))}; "
+            "working days there are estimated (statutory holidays by rule, no adjusted "
+            "weekend working days). Add known dates with calendar.extra_holidays / "
+            "extra_workdays.",
+            markup=False,
+        )

@@ -1,0 +1,230 @@
+"""``relsim regress``: KPIs of scenarios against stored baselines (exit 1 if any moved)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from simulator.cli.app import app
+from simulator.regress.baseline import BadInput, baseline_data, write_baseline
+from simulator.regress.judge import DEFAULT_ALPHA, SKIP, Row, ScenarioCheck, judge
+from simulator.regress.reports import (
+    delta_text,
+    describe,
+    junit_xml,
+    markdown_report,
+    rule_text,
+    tolerance_text,
+    write_markdown,
+)
+from simulator.regress.run import prepare, run_check
+
+__all__ = ["regress_command"]
+
+
+def _table(c: ScenarioCheck, rows: Sequence[Row], exact: bool) -> Any:
+    from rich.table import Table
+    from rich.text import Text
+
+    t = Table(
+        title=Text(f"{c.label}: {'all KPIs' if len(rows) == len(c.rows) else 'moved'}"),
+        title_justify="left",
+    )
+    t.add_column("metric", no_wrap=True)
+    for col in ("baseline", "current", "Δ", "tolerance"):
+        t.add_column(col, justify="right", no_wrap=True)
+    t.add_column("status")
+    for r in rows:
+        style = "bold red" if r.failed else ("yellow" if r.status == SKIP else "")
+        status = r.status + (f" ({r.note})" if r.note else "")
+        t.add_row(
+            Text(r.metric),
+            Text(describe(r.base)),
+            Text(describe(r.cur)),
+            Text(delta_text(r)),
+            Text(tolerance_text(r, exact)),
+            Text(status, style=style),
+        )
+    return t
+
+
+@app.command("regress")
+def regress_command(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Scenario files or directories (their *.yaml, not recursive). "
+            "Default: scenarios/*.yaml.",
+            show_default=False,
+        ),
+    ] = None,
+    baselines: Annotated[
+        Path, typer.Option("--baselines", help="Baseline directory (<stem>.json per scenario).")
+    ] = Path("scenarios/baselines"),
+    update: Annotated[
+        bool, typer.Option("--update", help="Rewrite the baselines from this run (exit 0).")
+    ] = False,
+    reps: Annotated[
+        int | None,
+        typer.Option(min=2, help="Replications (default: the baseline's, else the scenario's)."),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(min=0, help="Root seed (default: the baseline's, else the scenario's)."),
+    ] = None,
+    exact: Annotated[
+        bool,
+        typer.Option(
+            "--exact", help="Fail on any difference in the rounded means (same platform)."
+        ),
+    ] = False,
+    alpha: Annotated[
+        float | None,
+        typer.Option(
+            help="Family-wise false-alarm rate over all compared KPIs (default: the "
+            "baselines', else 0.01)."
+        ),
+    ] = None,
+    k: Annotated[
+        float | None,
+        typer.Option(
+            "--k",
+            min=0.0,
+            help="Fixed tolerance multiplier k (instead of one derived from --alpha).",
+        ),
+    ] = None,
+    junit: Annotated[Path | None, typer.Option(help="Write a JUnit XML report here.")] = None,
+    markdown: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write a Markdown report here (also appended to $GITHUB_STEP_SUMMARY when set)."
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Worker processes (default: every core).")
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show every KPI, not only the moved ones.")
+    ] = False,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    """Re-run scenarios and compare their KPIs with stored baselines (exit 1 if any moved).
+
+    Each scenario runs with its baseline's seed and replication count. A KPI moved when
+    |Δ| exceeds both k·√(se_b² + se_c²), with k set for a family-wise false-alarm rate
+    α across all compared KPIs, and its absolute floor (scenario `tolerances:`).
+    """
+    from rich.console import Console
+    from rich.text import Text
+
+    tty = sys.stdout.isatty()
+    out = Console(highlight=False, soft_wrap=True, width=None if tty else 200)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    del debug  # handled by the entry point (main checks for --debug)
+    if alpha is not None and not 0.0 < alpha < 1.0:
+        err.print(f"relsim regress: --alpha must be in (0, 1), got {alpha}", markup=False)
+        raise typer.Exit(2)
+    try:
+        checks, warnings = prepare(paths, baselines, update)
+    except BadInput as e:
+        err.print(f"relsim regress: {e}", markup=False)
+        raise typer.Exit(2) from None
+    for w in warnings:
+        err.print(w, markup=False)
+
+    for c in checks:
+        b = c.baseline or {}
+        n = reps if reps is not None else b.get("reps", c.scenario.reps)
+        s = seed if seed is not None else b.get("seed", c.scenario.seed)
+        err.print(f"running {c.path} ({n} replications, seed {s}) …", markup=False)
+        run_check(c, reps, seed, workers)
+
+    if alpha is None:
+        stored = [
+            float(c.baseline["tolerance"]["alpha"])
+            for c in checks
+            if c.baseline
+            and isinstance(c.baseline.get("tolerance"), dict)
+            and isinstance(c.baseline["tolerance"].get("alpha"), int | float)
+        ]
+        alpha = min(stored) if stored else DEFAULT_ALPHA
+    all_rows = [r for c in checks for r in c.rows]
+    m = judge(all_rows, alpha=alpha, k=k, exact=exact)
+
+    if update:
+        for c in checks:
+            floors = (c.baseline or {}).get("floors")
+            data = baseline_data(
+                c.scenario,
+                scenario_file=c.path,
+                baseline_file=c.baseline_path,
+                seed=c.seed,
+                reps=c.reps,
+                kpis=c.kpis,
+                alpha=alpha,
+                floors=floors,
+            )
+            old = c.baseline_path.read_text(encoding="utf-8") if c.baseline_path.exists() else None
+            write_baseline(c.baseline_path, data)
+            new = c.baseline_path.read_text(encoding="utf-8")
+            what = (
+                "created"
+                if old is None
+                else "unchanged"
+                if old == new
+                else f"updated ({len(c.failures)} KPI(s) had moved beyond tolerance)"
+            )
+            out.print(
+                f"{what}: {c.baseline_path} ({c.reps} replications, seed {c.seed}, "
+                f"{c.elapsed_s:.1f} s)",
+                markup=False,
+            )
+        return
+
+    for c in checks:
+        f = c.failures
+        verdict = "FAIL" if f else "ok"
+        out.print(
+            Text(
+                f"{verdict:4}  {c.path}: {len(f)} of {len(c.rows)} KPIs moved "
+                f"(seed {c.seed}, {c.reps} replications, {c.elapsed_s:.1f} s)",
+                style="bold red" if f else "",
+            )
+        )
+        for note in c.notes:
+            out.print(f"      note: {note}", markup=False)
+        shown = c.rows if verbose else f
+        if shown:
+            out.print(_table(c, shown, exact))
+    n_rows = len(all_rows)
+    failed = [c for c in checks if c.failures]
+    n_fail = sum(len(c.failures) for c in checks)
+    out.print(f"rule: {rule_text(alpha, m, k, exact)}", markup=False)
+    if junit is not None:
+        from simulator.report.atomic import write_text_atomic
+
+        write_text_atomic(junit, junit_xml(checks, exact=exact))
+        out.print(f"wrote {junit}", markup=False)
+    md = markdown_report(checks, alpha=alpha, m=m, k=k, exact=exact, verbose=verbose)
+    for p in write_markdown(md, markdown):
+        out.print(f"wrote {p}", markup=False)
+    if failed:
+        for c in failed:
+            out.print(
+                f"moved in {c.label}: {', '.join(r.metric for r in c.failures)}", markup=False
+            )
+        out.print(
+            Text(
+                f"regress: FAIL — {n_fail} of {n_rows} KPIs moved beyond tolerance "
+                f"in {len(failed)} of {len(checks)} scenario(s)",
+                style="bold red",
+            )
+        )
+        raise typer.Exit(1)
+    out.print(
+        f"regress: ok — {n_rows} KPIs in {len(checks)} scenario(s) within tolerance", markup=False
+    )

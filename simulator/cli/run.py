@@ -1,0 +1,83 @@
+"""``relsim run``: a scenario's ensemble and its run directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from simulator.cli.app import DEBUG, Fail, SetOpt, app, load, observed_for
+from simulator.cli.console import authority_line, out, progress_bar, summary_table, warn_estimated
+
+
+@app.command()
+def run(
+    file: Annotated[Path, typer.Argument(help="Scenario file.")],
+    reps: Annotated[
+        int | None, typer.Option(min=1, help="Replications (default: scenario)")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Root seed (default: scenario)")] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Run directory (default: runs/<scenario file stem>)"),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Worker processes (default: every core)")
+    ] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler, tcp://host:8786")] = None,
+    executor: Annotated[str | None, typer.Option(help="serial | processes | dask")] = None,
+    sets: SetOpt = None,
+    force: Annotated[bool, typer.Option(help="Replace an existing run directory.")] = False,
+    rep_index: Annotated[
+        int | None, typer.Option(min=0, help="Run only this replication (serially, full detail).")
+    ] = None,
+    figures: Annotated[bool, typer.Option(help="Write PNG figures.")] = True,
+    quiet: Annotated[bool, typer.Option(help="No progress bar or table.")] = False,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    """Run a scenario's ensemble and write its run directory."""
+    DEBUG["on"] = debug
+    from simulator.ensemble.runner import run_ensemble
+    from simulator.replication.engine import run as run_one
+    from simulator.report.atomic import OutputExists, atomic_dir
+    from simulator.report.rundir import write_run_dir
+
+    sc, loc = load(file, sets)
+    observed = observed_for(sc, loc)
+    target = out_dir or Path("runs") / file.stem
+    if target.exists() and not force:
+        raise Fail(f"{target} already exists; use --force to replace it, or --out DIR")
+    s = sc.seed if seed is None else seed
+    if rep_index is not None:
+        r = run_one(sc, seed=s, rep=rep_index)
+        with atomic_dir(target, force) as tmp:
+            for name in ("licences", "daily", "authority_daily", "exports", "kpis", "regimes"):
+                getattr(r, name).to_csv(tmp / f"{name}.csv", index=False)
+        out.print(f"replication {rep_index} (seed {s}) ok; wrote {target}", markup=False)
+        return
+    n = sc.reps if reps is None else reps
+    cb, prog = progress_bar(quiet)
+    try:
+        ens = run_ensemble(
+            sc, reps=n, seed=s, workers=workers, executor=executor, scheduler=scheduler, progress=cb
+        )
+    finally:
+        if prog is not None:
+            prog.stop()
+    rep0 = run_one(sc, seed=s, rep=0)
+    try:
+        write_run_dir(
+            target, ens, files=loc.files, rep0=rep0, observed=observed, figures=figures, force=force
+        )
+    except OutputExists as e:
+        raise Fail(str(e)) from None
+    summary = ens.summary_dict()
+    warn_estimated(sc)
+    if not quiet:
+        out.print(summary_table(summary, sc, out.width))
+        out.print(authority_line(summary), markup=False)
+    out.print(
+        f"wrote {target} ({n} replications in {ens.elapsed_s:.1f} s, {ens.workers} worker(s))",
+        markup=False,
+    )

@@ -1,0 +1,99 @@
+"""The digest an ensemble keeps of each replication: KPIs and a few daily series.
+
+:func:`digest` reads a replication's :class:`~simulator.world.trace.Trace` (never the
+world) and returns a small :class:`RepSummary` that travels from worker processes to
+the ensemble's aggregator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from simulator.replication.kpis import ALL_MANUFACTURERS, authority_kpis, manufacturer_kpis
+from simulator.replication.tables import Apps, backlog_by_destination, exports_matrix
+from simulator.world.calendar import WorkCalendar
+from simulator.world.trace import AT_DEADLINE, Trace
+
+if TYPE_CHECKING:  # pragma: no cover
+    from simulator.scenario.model import Scenario
+
+__all__ = ["RepSummary", "digest"]
+
+
+@dataclass
+class RepSummary:
+    """Per-replication digest kept by ensembles (small: KPIs and daily vectors).
+
+    Attributes:
+        rep: Replication index.
+        kpis: ``{(entity, kpi): value}`` for manufacturers and ``authority``.
+        shortfall: Daily shortfall, tonnes, shape (days, manufacturers).
+        inventory: Daily end-of-day inventory, tonnes, shape (days, manufacturers).
+        backlog: Applications pending per day by destination, shape (days, countries).
+        exports: Monthly licensed exports, tonnes, shape (months, countries).
+        wait_wd: Waits of decided applications, working days (for the wait histogram).
+        regimes: Regime changes (:data:`~simulator.world.trace.REGIMES` log).
+    """
+
+    rep: int
+    kpis: dict[tuple[str, str], float]
+    shortfall: np.ndarray
+    inventory: np.ndarray
+    backlog: np.ndarray
+    exports: np.ndarray
+    wait_wd: np.ndarray
+    regimes: np.ndarray
+
+
+def kpis_of(sc: Scenario, trace: Trace, apps: Apps) -> dict[tuple[str, str], float]:
+    """Every KPI of one replication: ``{(entity, kpi): value}`` (see
+    :mod:`simulator.replication.kpis`)."""
+    demand, short = trace.plants["demand_t"], trace.plants["shortfall_t"]
+    kpis: dict[tuple[str, str], float] = {}
+    for i, m in enumerate(sc.manufacturers):
+        for k, v in manufacturer_kpis(
+            demand[:, i],
+            short[:, i],
+            m.kg_per_unit,
+            float(trace.plants_end["backlog_t"][i]),
+            m.unmet_demand == "backlog",
+        ).items():
+            kpis[(m.id, k)] = v
+    if sc.manufacturers:
+        total_demand = float(demand.sum())
+        total_short = float(short.sum())
+        kpis[(ALL_MANUFACTURERS, "fill_rate")] = (
+            1.0 - total_short / total_demand if total_demand > 0 else 1.0
+        )
+        kpis[(ALL_MANUFACTURERS, "shortfall_t")] = total_short
+    dec = apps.decided
+    for k, v in authority_kpis(
+        apps.wait_wd[dec], apps.code[dec] % AT_DEADLINE <= 1, sc.authority.statutory_limit_wd
+    ).items():
+        kpis[("authority", k)] = v
+    return kpis
+
+
+def digest(sc: Scenario, trace: Trace, cal: WorkCalendar, apps: Apps | None = None) -> RepSummary:
+    """The ensemble's digest of one replication (no pandas).
+
+    Args:
+        sc: The scenario.
+        trace: The replication's trace.
+        cal: The scenario's calendar.
+        apps: The decoded applications, if already at hand.
+    """
+    a = apps if apps is not None else Apps(trace, cal)
+    return RepSummary(
+        rep=trace.rep,
+        kpis=kpis_of(sc, trace, a),
+        shortfall=trace.plants["shortfall_t"],
+        inventory=trace.plants["inventory_t"],
+        backlog=backlog_by_destination(sc, trace, a),
+        exports=exports_matrix(sc, trace),
+        wait_wd=a.wait_wd[a.decided].astype(np.float32),
+        regimes=trace.regimes,
+    )

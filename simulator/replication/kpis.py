@@ -1,0 +1,151 @@
+"""Key performance indicators: the one place they are defined.
+
+Manufacturer KPIs (per manufacturer, per replication; day ``d`` = days since start):
+
+``fill_rate``
+    Share of demand served on the day it arose: ``1 − Σ shortfall / Σ demand``
+    (1 when there is no demand). Dimensionless, in [0, 1].
+``shortfall_t``
+    Total demand not served on its day, tonnes: ``Σ shortfall``.
+``lost_units``
+    Production lost, units. Lost-demand plants: ``Σ shortfall × 1000 / kg_per_unit``;
+    backlog plants: units still backlogged at the end of the horizon.
+``shortage_days``
+    Number of days with a shortfall (more than 1e-6 of that day's demand).
+``days_to_first_shortage``
+    Index of the first shortage day (0 = the start date); NaN if never short.
+``any_shortage``
+    1 if the manufacturer was short on any day, else 0 (its ensemble mean is
+    P(any shortage within the horizon)).
+``days_to_recover``
+    Days from the first shortage day to the end of the last one:
+    ``last + 1 − first``; NaN if never short, or still short on the last day (not
+    recovered within the horizon).
+
+Totals (entity ``all_manufacturers``): ``shortfall_t`` summed over manufacturers and
+the demand-weighted ``fill_rate``.
+
+Authority KPIs (all applications, modelled and background, decided within the horizon):
+
+``wait_wd_p50`` / ``wait_wd_p90`` / ``wait_wd_p95`` / ``wait_wd_mean``
+    Quantiles / mean of the wait from submission to decision, working days.
+``share_over_limit``
+    Share of decided applications whose wait exceeded the statutory limit
+    (submission to decision, working days, stopped time included — what applicants
+    experience); NaN without a limit.
+``approval_rate``
+    Approved (in full or in part) / decided, by count.
+``decided``
+    Number of decisions.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = [
+    "ALL_MANUFACTURERS",
+    "AUTHORITY_KPIS",
+    "MANUFACTURER_KPIS",
+    "authority_kpis",
+    "manufacturer_kpis",
+]
+
+ALL_MANUFACTURERS = "all_manufacturers"
+"""Entity name of KPIs summed over every manufacturer (shortfall_t; demand-weighted
+fill_rate)."""
+
+MANUFACTURER_KPIS = (
+    "fill_rate",
+    "shortfall_t",
+    "lost_units",
+    "shortage_days",
+    "days_to_first_shortage",
+    "any_shortage",
+    "days_to_recover",
+)
+AUTHORITY_KPIS = (
+    "wait_wd_p50",
+    "wait_wd_p90",
+    "wait_wd_p95",
+    "wait_wd_mean",
+    "share_over_limit",
+    "approval_rate",
+    "decided",
+)
+
+_REL = 1e-6
+
+
+def manufacturer_kpis(
+    demand: np.ndarray,
+    shortfall: np.ndarray,
+    kg_per_unit: float,
+    backlog_end_t: float = 0.0,
+    backlog_mode: bool = False,
+) -> dict[str, float]:
+    """KPIs of one manufacturer from its daily series.
+
+    Args:
+        demand: Daily demand, tonnes, shape (days,).
+        shortfall: Daily shortfall, tonnes, shape (days,).
+        kg_per_unit: Material per unit, kilograms.
+        backlog_end_t: Backlog at the end, tonnes (backlog plants).
+        backlog_mode: Unmet demand is backlogged rather than lost.
+
+    Returns:
+        Mapping of the names in :data:`MANUFACTURER_KPIS` to values.
+    """
+    total = float(demand.sum())
+    short_total = float(shortfall.sum())
+    short_days = np.flatnonzero(shortfall > _REL * np.maximum(demand, 1e-12))
+    first = float(short_days[0]) if short_days.size else math.nan
+    if short_days.size and short_days[-1] < shortfall.size - 1:
+        recover = float(short_days[-1] + 1 - short_days[0])
+    else:
+        recover = math.nan
+    lost_t = backlog_end_t if backlog_mode else short_total
+    return {
+        "fill_rate": 1.0 - short_total / total if total > 0 else 1.0,
+        "shortfall_t": short_total,
+        "lost_units": lost_t * 1000.0 / kg_per_unit if kg_per_unit > 0 else 0.0,
+        "shortage_days": float(short_days.size),
+        "days_to_first_shortage": first,
+        "any_shortage": 1.0 if short_days.size else 0.0,
+        "days_to_recover": recover,
+    }
+
+
+def authority_kpis(
+    wait_wd: np.ndarray, approved: np.ndarray, limit_wd: float | None
+) -> dict[str, float]:
+    """KPIs of the authority from decided applications.
+
+    Args:
+        wait_wd: Submission-to-decision waits of decided applications, working days.
+        approved: Whether each was approved (fully or partly).
+        limit_wd: Statutory limit, working days (None: no limit).
+
+    Returns:
+        Mapping of the names in :data:`AUTHORITY_KPIS` to values (NaN when nothing
+        was decided).
+    """
+    n = int(wait_wd.size)
+    if n == 0:
+        out = dict.fromkeys(AUTHORITY_KPIS, math.nan)
+        out["decided"] = 0.0
+        return out
+    p50, p90, p95 = np.quantile(wait_wd, [0.5, 0.9, 0.95])
+    return {
+        "wait_wd_p50": float(p50),
+        "wait_wd_p90": float(p90),
+        "wait_wd_p95": float(p95),
+        "wait_wd_mean": float(wait_wd.mean()),
+        "share_over_limit": (
+            float(np.mean(wait_wd > limit_wd + 1e-9)) if limit_wd is not None else math.nan
+        ),
+        "approval_rate": float(np.mean(approved)),
+        "decided": float(n),
+    }

@@ -1,0 +1,7 @@
+"""Stage 5 of the pipeline: results become files a person reads.
+
+Atomic writing (:mod:`.atomic`), the run directory (:mod:`.rundir`), figures
+(:mod:`.plots`, :mod:`.plot_exports`, :mod:`.plot_comparison`, :mod:`.figures`, style
+in :mod:`.plot_style`), observed data (:mod:`.observed`) and calibration against it
+(:mod:`.calibration`).
+"""

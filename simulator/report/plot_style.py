@@ -1,0 +1,336 @@
+"""Shared style and layout helpers of relsim's figures (matplotlib only, headless-safe).
+
+Colours are the Okabe–Ito palette (colour-blind safe); policy regimes are shaded in
+alternating light greys and labelled at the top of the time-series panels.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import matplotlib as mpl
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+if TYPE_CHECKING:  # pragma: no cover
+    from simulator.ensemble.results import EnsembleResult
+
+__all__ = [
+    "DPI",
+    "FIGSIZE",
+    "PALETTE",
+    "SERIES_COLOURS",
+    "arrange_value_labels",
+    "date_axis",
+    "dest_styles",
+    "find_manufacturer",
+    "headroom",
+    "horizon",
+    "legend",
+    "month_mid",
+    "new_axes",
+    "norm_key",
+    "place_labels",
+    "regime_handles",
+    "regime_note",
+    "shade_regimes",
+    "style",
+]
+
+#: Okabe–Ito colour-blind-safe palette.
+PALETTE: dict[str, str] = {
+    "blue": "#0072B2",
+    "orange": "#E69F00",
+    "sky": "#56B4E9",
+    "green": "#009E73",
+    "yellow": "#F0E442",
+    "vermillion": "#D55E00",
+    "purple": "#CC79A7",
+    "black": "#000000",
+    "grey": "#666666",
+}
+#: Colour cycle for categorical series (destinations): Paul Tol's colour-blind-safe
+#: "muted" scheme (nine colours, distinct from the Okabe–Ito blue used for totals and
+#: the black of observed data). After nine, line styles change.
+SERIES_COLOURS: tuple[str, ...] = (
+    "#CC6677",  # rose
+    "#117733",  # green
+    "#332288",  # indigo
+    "#DDAA33",  # sand (darkened for lines on white)
+    "#882255",  # wine
+    "#44AA99",  # teal
+    "#88CCEE",  # cyan
+    "#999933",  # olive
+    "#AA4499",  # purple
+)
+SERIES_DASHES: tuple[Any, ...] = ("-", (0, (5, 2)), (0, (1.5, 1.5)), (0, (6, 2, 1.5, 2)))
+REGIME_SHADES: tuple[str, str] = ("#E4E4E4", "#F6F6F6")
+REGIME_GID = "regime-span"
+REGIME_LABEL_GID = "regime-label"
+REGIME_LINE_GID = "regime-change"
+FIGSIZE = (10.0, 5.5)
+DPI = 110
+
+_STYLE: dict[str, Any] = {
+    "font.size": 10,
+    "axes.titlesize": 12,
+    "axes.labelsize": 10.5,
+    "xtick.labelsize": 9.5,
+    "ytick.labelsize": 9.5,
+    "legend.fontsize": 9,
+    "legend.framealpha": 0.9,
+    "figure.titlesize": 12.5,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.color": "#B0B0B0",
+    "grid.alpha": 0.35,
+    "grid.linewidth": 0.6,
+    "axes.axisbelow": True,
+}
+
+
+# --------------------------------------------------------------------------- helpers
+@contextmanager
+def style() -> Iterator[None]:
+    with mpl.rc_context(_STYLE):
+        yield
+
+
+def new_axes(ax: Axes | None) -> tuple[Figure, Axes]:
+    """Return ``(figure, axes)``: the caller's axes, or a new 10×5.5 in figure."""
+    if ax is not None:
+        parent = ax.figure  # a Figure, or a SubFigure whose .figure is the root Figure
+        return parent.figure, ax  # type: ignore[return-value]
+    fig = Figure(figsize=FIGSIZE, layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def date_axis(ax: Axes, start: pd.Timestamp, end: pd.Timestamp) -> None:
+    """Month ticks (concise labels: ``Jan\\n2025``, ``Feb`` …) and limits ``[start, end]``."""
+    months = max(1, round((end - start).days / 30.4))
+    step = 1 if months <= 15 else 2 if months <= 30 else 3 if months <= 48 else 6
+    loc = mdates.MonthLocator(bymonth=range(1, 13, step))
+    ax.xaxis.set_major_locator(loc)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc, show_offset=False))
+    ax.set_xlim(mdates.date2num(start), mdates.date2num(end))
+
+
+def horizon(ens: EnsembleResult) -> tuple[pd.Timestamp, pd.Timestamp]:
+    start = pd.Timestamp(ens.scenario.start)
+    return start, start + pd.Timedelta(days=ens.scenario.horizon_days)
+
+
+def regime_note(ens: EnsembleResult) -> str:
+    return " (replication 0)" if ens.scenario.policy.switching is not None else ""
+
+
+def shade_regimes(
+    ax: Axes, regimes: pd.DataFrame, *, labels: bool = True, lines: bool = True
+) -> list[Any]:
+    """Shade each regime span (alternating greys), draw lines at changes, and add the
+    regime labels at the top of ``ax`` (positions are fixed by :func:`place_labels`).
+
+    Returns:
+        The label texts (empty when ``labels`` is False).
+    """
+    texts = []
+    for i, r in enumerate(regimes.itertuples(index=False)):
+        x0, x1 = mdates.date2num(r.start), mdates.date2num(r.end)
+        ax.axvspan(
+            x0, x1, facecolor=REGIME_SHADES[i % 2], edgecolor="none", zorder=0, gid=REGIME_GID
+        )
+        if lines and i > 0:
+            ax.axvline(x0, color=PALETTE["grey"], lw=0.9, ls="--", zorder=1.5, gid=REGIME_LINE_GID)
+        if labels:
+            t = ax.text(
+                x0,
+                0.98,
+                f" {r.label or r.regime}",
+                transform=ax.get_xaxis_transform(),
+                ha="left",
+                va="top",
+                fontsize=8.5,
+                color="#333333",
+                zorder=5,
+                clip_on=False,
+                gid=REGIME_LABEL_GID,
+                bbox={
+                    "boxstyle": "square,pad=0.15",
+                    "facecolor": "white",
+                    "edgecolor": "none",
+                    "alpha": 0.75,
+                },
+            )
+            texts.append(t)
+    return texts
+
+
+def place_labels(fig: Figure, ax: Axes, texts: list[Any], max_rows: int = 7) -> float:
+    """Stagger regime labels into rows so that none overlap, keeping them inside ``ax``.
+
+    Labels are left-aligned at their regime's start. A label goes one row below every
+    earlier label it would touch, so a cluster of quick changes reads as a staircase in
+    date order. Labels that would need more than ``max_rows`` rows are hidden (the
+    shading and change lines remain). Measures the texts after running the layout
+    engine (no display needed).
+
+    Returns:
+        The fraction of the axes height (from the top) taken by the label rows.
+    """
+    if not texts:
+        return 0.0
+    fig.draw_without_rendering()
+    axbox = ax.get_window_extent()
+    gap_px = 6.0
+    placed: list[tuple[float, float, int]] = []  # (left px, right px, row)
+    height = 0.0
+    inv = ax.transData.inverted()
+    levels: list[int] = []
+    for t in texts:
+        bb = t.get_window_extent()
+        height = max(height, bb.height)
+        x0, w = bb.x0, bb.width
+        if x0 + w > axbox.x1 - 2:  # keep inside the axes on the right
+            x0 = max(axbox.x0 + 2, axbox.x1 - 2 - w)
+            t.set_x(inv.transform((x0, axbox.y1))[0])
+        x1 = x0 + w
+        touching = [r for (a, b, r) in placed if x0 < b + gap_px and x1 + gap_px > a]
+        level = max(touching) + 1 if touching else 0
+        if level >= max_rows:
+            t.set_visible(False)
+            levels.append(-1)
+            continue
+        placed.append((x0, x1, level))
+        levels.append(level)
+    step = (height + 2.0) / max(axbox.height, 1.0)
+    for t, level in zip(texts, levels, strict=True):
+        if level >= 0:
+            t.set_y(0.985 - level * step)
+    rows = 1 + max((r for *_, r in placed), default=0)
+    return 0.015 + rows * step
+
+
+def arrange_value_labels(fig: Figure, ax: Axes, anns: list[Any], lines_x: list[float]) -> None:
+    """Put each value label right or left of its vertical line, on the first row where it
+    crosses no other marked line and no earlier label (measured after layout)."""
+    fig.draw_without_rendering()
+    axbox = ax.get_window_extent()
+    xs = [float(ax.transData.transform((x, 0))[0]) for x in lines_x]
+    to_pt = 72.0 / fig.dpi
+    placed: list[tuple[float, float, int]] = []
+    for ann in anns:
+        own = float(ax.transData.transform((ann.xy[0], 0))[0])
+        bb = ann.get_window_extent()
+        w, h = bb.width + 4.0, bb.height + 2.0
+        choice = None
+        for row in range(3):
+            for side in (1, -1):
+                x0, x1 = (own + 3, own + 3 + w) if side > 0 else (own - 3 - w, own - 3)
+                if x0 < axbox.x0 or x1 > axbox.x1:
+                    continue
+                if any(x0 - 2 < x < x1 + 2 for x in xs if abs(x - own) > 0.5):
+                    continue
+                if any(r == row and x0 < b and x1 > a for a, b, r in placed):
+                    continue
+                choice = (row, side, x0, x1)
+                break
+            if choice:
+                break
+        row, side, x0, x1 = choice or (len(placed), 1, own + 3, own + 3 + w)
+        placed.append((x0, x1, row))
+        ann.xyann = (4 * side, -4 - row * h * to_pt)
+        ann.set_horizontalalignment("left" if side > 0 else "right")
+
+
+def headroom(ax: Axes, data_max: float, label_frac: float, bottom: float = 0.0) -> None:
+    """Set the y-range so that ``data_max`` stays below the label rows."""
+    if not math.isfinite(data_max) or data_max <= bottom:
+        data_max = bottom + 1.0
+    free = max(0.35, 1.0 - label_frac - 0.03)
+    ax.set_ylim(bottom, bottom + (data_max - bottom) / free)
+
+
+def regime_handles(ens: EnsembleResult, regimes: pd.DataFrame, which: str = "") -> list[Any]:
+    """Legend entries for the regime shading and change lines (``which``: e.g. " (A)")."""
+    if len(regimes) < 1:
+        return []
+    out: list[Any] = [
+        Patch(
+            facecolor=REGIME_SHADES[0],
+            edgecolor="#BBBBBB",
+            label=f"policy regimes{which}{regime_note(ens)}",
+        )
+    ]
+    if len(regimes) > 1:
+        out.append(
+            Line2D([], [], color=PALETTE["grey"], lw=0.9, ls="--", label=f"regime change{which}")
+        )
+    return out
+
+
+def find_manufacturer(ens: EnsembleResult, manufacturer: str | None) -> tuple[int, Any]:
+    mfrs = ens.scenario.manufacturers
+    if not mfrs:
+        raise ValueError(f"scenario {ens.scenario.name!r} has no manufacturers to plot")
+    if manufacturer is None:
+        return 0, mfrs[0]
+    for i, m in enumerate(mfrs):
+        if manufacturer in (m.id, m.name):
+            return i, m
+    known = ", ".join(m.id for m in mfrs)
+    raise ValueError(f"unknown manufacturer {manufacturer!r}; known: {known}")
+
+
+def legend(fig: Figure, ax: Axes, handles: list[Any], owned: bool, ncols: int) -> None:
+    """Legend below the axes (figure level) when we own the figure; else to the right of
+    the caller's ``ax``, so it never hides data or regime labels."""
+    if owned:
+        fig.legend(handles=handles, loc="outside lower center", ncols=ncols, frameon=False)
+    else:
+        ax.legend(
+            handles=handles,
+            loc="upper left",
+            bbox_to_anchor=(1.02, 1.0),
+            borderaxespad=0.0,
+            fontsize=8,
+            frameon=False,
+        )
+
+
+def dest_styles(ens: EnsembleResult) -> dict[str, tuple[str, Any]]:
+    """``{country id: (colour, line style)}``, the same in every figure of a scenario.
+
+    Only countries that receive anything (manufacturers, background streams, lanes) get a
+    style, in the scenario's country order.
+    """
+    sc = ens.scenario
+    used = (
+        {m.country for m in sc.manufacturers}
+        | {b.destination for b in sc.authority.background}
+        | {lane.destination for lane in sc.lanes}
+    )
+    out: dict[str, tuple[str, Any]] = {}
+    n = len(SERIES_COLOURS)
+    for k, c in enumerate(c for c in sc.countries if c.id in used):
+        out[c.id] = (SERIES_COLOURS[k % n], SERIES_DASHES[(k // n) % len(SERIES_DASHES)])
+    return out
+
+
+def month_mid(months: pd.Series | list[str]) -> np.ndarray:
+    """Mid-month matplotlib date numbers for ``'YYYY-MM'`` strings."""
+    ts = pd.PeriodIndex(list(months), freq="M").to_timestamp() + pd.Timedelta(days=14)
+    return np.asarray(mdates.date2num(ts.to_pydatetime()))
+
+
+def norm_key(s: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", s.lower())

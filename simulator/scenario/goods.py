@@ -1,0 +1,80 @@
+"""Goods: countries, products, exporters (Chinese licensed makers and alternative
+suppliers) and transport lanes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import Field
+
+from simulator.scenario.base import Model
+from simulator.scenario.distributions import Constant, DaysDist
+from simulator.scenario.types import Entities, Id, NonNeg
+
+__all__ = ["Country", "Exporter", "Lane", "Product", "RampPoint"]
+
+
+class Country(Model):
+    """A country goods are shipped from or to."""
+
+    id: Id
+    """Short id, e.g. ISO 3166 alpha-2 ``US``."""
+    name: str = ""
+    """Display name."""
+
+
+class Product(Model):
+    """A traded material, e.g. NdFeB magnets or dysprosium oxide."""
+
+    id: Id
+    """Product id."""
+    name: str = ""
+    """Display name."""
+    controlled: bool = True
+    """Exports from a licensed exporter need a licence (unless policy lifts it)."""
+
+
+class RampPoint(Model):
+    """Capacity from a date on (piecewise constant; the last point before t applies)."""
+
+    date: dt.date
+    """From this date."""
+    capacity_t_per_month: NonNeg
+    """Capacity from that date, tonnes per month (30.4375 days)."""
+
+
+class Exporter(Model):
+    """A producer that sells to manufacturers. ``licensed`` exporters (in China) need
+    a licence per order for controlled products; alternative suppliers do not."""
+
+    id: Id
+    """Exporter id."""
+    country: Id
+    """Country id the goods leave from (must be in ``countries``)."""
+    products: Entities[Id] = Field(min_length=1)
+    """Products it sells (ids in ``products``)."""
+    licensed: bool = True
+    """Exports need licences from the authority (a Chinese exporter)."""
+    capacity_t_per_month: NonNeg
+    """Production/dispatch capacity, tonnes per month, for the modelled customers."""
+    ramp: Entities[RampPoint] = []
+    """Capacity changes over time (alternative suppliers ramping up)."""
+    lead_time_days: DaysDist = Constant(value=0)
+    """Time from licence (or order, if unlicensed) to goods ready, calendar days, on
+    top of waiting for capacity."""
+
+
+class Lane(Model):
+    """A transport link between two countries by one mode."""
+
+    id: Id
+    """Lane id."""
+    origin: Id
+    """Origin country id."""
+    destination: Id
+    """Destination country id."""
+    mode: Literal["sea", "rail", "air", "road"] = "sea"
+    """Transport mode."""
+    transit_days: DaysDist
+    """Door-to-door transit time, calendar days."""

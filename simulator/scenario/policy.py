@@ -1,0 +1,171 @@
+"""Policy: regimes of rules that speed licensing up or slow it down, over time.
+
+The semantics of combining rules live with the code that applies them,
+:mod:`simulator.world.policy`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import Field, model_validator
+
+from simulator.errors import FieldProblems
+from simulator.scenario.base import Model
+from simulator.scenario.types import (
+    Days,
+    Entities,
+    Factor,
+    Id,
+    Probability,
+    Selector,
+    ValidDays,
+)
+
+__all__ = [
+    "Effects",
+    "MarkovSwitching",
+    "Policy",
+    "Regime",
+    "RegimeChange",
+    "Rule",
+    "Where",
+]
+
+
+class Where(Model):
+    """Which applications a rule applies to. Each key takes one value or a list; an
+    omitted key matches everything. Specificity = number of keys given."""
+
+    destination: Selector = None
+    """Destination country ids."""
+    product: Selector = None
+    """Product ids."""
+    end_use: Selector = None
+    """End-use labels (e.g. ``civil``, ``defence``)."""
+    exporter: Selector = None
+    """Exporter ids (or background applicant labels)."""
+    applicant: Selector = None
+    """Customer (manufacturer) ids."""
+
+    def specificity(self) -> int:
+        """Number of selector keys given."""
+        return sum(v is not None for v in self.model_dump().values())
+
+
+class Effects(Model):
+    """What a rule does. Unset effects leave the baseline alone."""
+
+    review_time_factor: Factor | None = None
+    """Multiplies review time: 2 = reviews take twice as long ("slow down"); 0.5 = twice
+    as fast. Factors of all matching rules multiply."""
+    capacity_factor: float | None = Field(default=None, ge=0)
+    """Multiplies the number of reviewers (rules without ``where`` only). Factors multiply."""
+    approval_probability: Probability | None = None
+    """Replaces the approval probability."""
+    information_request_probability: Probability | None = None
+    """Replaces the information-request probability."""
+    priority: int | None = Field(default=None, ge=-1000, le=1000)
+    """Queue priority: larger is served first (a "green channel"); baseline 0."""
+    suspend: bool | None = None
+    """Hold all decisions (approve or deny) while in force; reviews may continue."""
+    licence_required: bool | None = None
+    """Whether a licence is needed at all (false before controls or when lifted)."""
+    licence_validity_days: ValidDays | None = None
+    """Replaces licence validity (e.g. 6-month temporary licences)."""
+
+
+class Rule(Effects):
+    """A selector and its effects."""
+
+    where: Where = Where()
+    """Applications the rule applies to (empty: all)."""
+    note: str = ""
+    """Why the rule exists (source)."""
+
+    @model_validator(mode="after")
+    def _capacity_global(self) -> Rule:
+        if self.capacity_factor is not None and self.where.specificity() > 0:
+            raise FieldProblems(
+                [
+                    (
+                        ("capacity_factor",),
+                        "capacity_factor applies to the whole authority; "
+                        "put it in a rule without `where`",
+                        self.capacity_factor,
+                    )
+                ]
+            )
+        return self
+
+
+class Regime(Model):
+    """A named set of rules in force together."""
+
+    name: Id
+    """Regime name."""
+    includes: list[Id] = []
+    """Regimes whose rules come first (own rules are later and win ties)."""
+    rules: list[Rule] = []
+    """Rules."""
+    label: str = ""
+    """Short label for plots."""
+
+
+class RegimeChange(Model):
+    """From ``date`` on, ``regime`` is in force."""
+
+    date: dt.date
+    """First day of the regime."""
+    regime: Id
+    """Regime name."""
+
+
+class MarkovSwitching(Model):
+    """Stochastic switching among named regimes: hold each for an exponential time with
+    the given mean, then move according to ``transitions``."""
+
+    start: dt.date | None = None
+    """From this date (default: scenario start) the chain governs."""
+    initial: Id
+    """Regime at ``start``."""
+    mean_duration_days: dict[Id, Days]
+    """Mean holding time per regime, calendar days (> 0)."""
+    transitions: dict[Id, dict[Id, Probability]]
+    """Next-regime probabilities per regime; each row sums to 1."""
+
+    @model_validator(mode="after")
+    def _rows(self) -> MarkovSwitching:
+        problems = []
+        for name, d in self.mean_duration_days.items():
+            if d <= 0:
+                problems.append((("mean_duration_days", name), "must be > 0", d))
+        for name, row in self.transitions.items():
+            s = sum(row.values())
+            if abs(s - 1.0) > 1e-6:
+                problems.append(
+                    (("transitions", name), f"probabilities must sum to 1 (sum is {s:g})", row)
+                )
+        if problems:
+            raise FieldProblems(problems)
+        return self
+
+
+class Policy(Model):
+    """How Beijing speeds up and slows down: regimes over time."""
+
+    regimes: Entities[Regime] = []
+    """Named rule sets. ``neutral`` (no rules) always exists."""
+    initial: Id = "neutral"
+    """Regime in force at the start."""
+    timeline: Entities[RegimeChange] = []
+    """Dated regime changes, in date order."""
+    switching: MarkovSwitching | None = None
+    """Stochastic regime switching (after the dated timeline's last change)."""
+
+    def regimes_by_name(self) -> dict[str, Regime]:
+        """Every regime by name, in index order: the declared ones, then the built-in
+        ``neutral`` (no rules). Regime indices in traces refer to this order."""
+        out = {r.name: r for r in self.regimes}
+        out.setdefault("neutral", Regime(name="neutral"))
+        return out

@@ -1,0 +1,363 @@
+"""Cross-field rules of the scenario format: one named function per rule, one registry.
+
+A rule looks at a scenario whose fields have each been validated and reports what no
+single field can say: a reference to an id that does not exist, two items with the same
+id, a date outside the horizon, supplier shares that do not sum to 1, a supply cycle.
+Each rule yields ``(path, message, value)``; the path is the data path of the offending
+value (``("manufacturers", 2, "suppliers", 0, "exporter")``), which the loader turns
+into ``file:line:col``. :func:`check_rules` runs every registered rule once, when
+:class:`~simulator.scenario.model.Scenario` is validated.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from simulator.errors import _MISSING, did_you_mean
+from simulator.limits import Limits
+
+if TYPE_CHECKING:  # pragma: no cover
+    from simulator.scenario.model import Scenario
+
+__all__ = ["RULES", "Found", "check_rules", "rule"]
+
+Found = tuple[tuple[Any, ...], str, Any]
+"""``(data path, message, offending value)``."""
+
+RULES: dict[str, Callable[[Scenario], Iterable[Found]]] = {}
+"""Every cross-field rule by name, in the order they run."""
+
+
+def rule(fn: Callable[[Scenario], Iterable[Found]]) -> Callable[[Scenario], Iterable[Found]]:
+    """Register ``fn`` as a cross-field rule under its name."""
+    RULES[fn.__name__] = fn
+    return fn
+
+
+def check_rules(sc: Scenario) -> list[Found]:
+    """Run every rule; return what they found (empty when all is well)."""
+    out: list[Found] = []
+    for fn in RULES.values():
+        out.extend(fn(sc))
+    return out
+
+
+def _unknown(path: tuple[Any, ...], value: str, known: Iterable[str], what: str) -> Found:
+    allowed = sorted(set(known))
+    shown = ", ".join(allowed[:12]) + (", ..." if len(allowed) > 12 else "")
+    hint = did_you_mean(value, allowed)
+    return (path, f"unknown {what}{hint} (known: {shown or 'none'})", value)
+
+
+def _refs(
+    path: tuple[Any, ...], values: str | list[str] | None, known: set[str], what: str
+) -> Iterator[Found]:
+    """Unknown references among ``values`` (one id or a list of them)."""
+    if values is None:
+        return
+    if isinstance(values, str):
+        if values not in known:
+            yield _unknown(path, values, known, what)
+        return
+    for k, v in enumerate(values):
+        if v not in known:
+            yield _unknown((*path, k), v, known, what)
+
+
+def _cycle(graph: dict[str, list[str]]) -> list[str] | None:
+    """A cycle in ``graph`` (as the list of nodes, first repeated last), or None."""
+    color: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(n: str) -> list[str] | None:
+        color[n] = 1
+        stack.append(n)
+        for nxt in graph.get(n, []):
+            if color.get(nxt) == 1:
+                return [*stack[stack.index(nxt) :], nxt]
+            if color.get(nxt) is None and nxt in graph:
+                found = visit(nxt)
+                if found:
+                    return found
+        stack.pop()
+        color[n] = 2
+        return None
+
+    for n in graph:
+        if color.get(n) is None:
+            found = visit(n)
+            if found:
+                return found
+    return None
+
+
+def _regime_names(sc: Scenario) -> set[str]:
+    return {r.name for r in sc.policy.regimes} | {"neutral"}
+
+
+def _good_horizon(sc: Scenario) -> bool:
+    return sc.start <= sc.end and sc.horizon_days <= Limits.MAX_HORIZON_DAYS
+
+
+def _in_horizon(sc: Scenario, path: tuple[Any, ...], d: dt.date | None) -> Iterator[Found]:
+    # a reversed horizon is reported once (at `end`), not again at every dated field
+    if d is not None and sc.start <= sc.end and not (sc.start <= d <= sc.end):
+        yield (path, f"date outside the horizon {sc.start} .. {sc.end}", d)
+
+
+# ------------------------------------------------------------------------------ rules
+
+
+@rule
+def horizon(sc: Scenario) -> Iterator[Found]:
+    """``end`` is not before ``start`` and the horizon is at most 100 years."""
+    if sc.end < sc.start:
+        yield (("end",), f"end is before start ({sc.start})", sc.end)
+    elif sc.horizon_days > Limits.MAX_HORIZON_DAYS:
+        yield (
+            ("end",),
+            f"horizon of {sc.horizon_days} days exceeds the limit of "
+            f"{Limits.MAX_HORIZON_DAYS} days",
+            sc.end,
+        )
+
+
+@rule
+def unique_ids(sc: Scenario) -> Iterator[Found]:
+    """Ids are unique within countries, products, exporters, lanes and manufacturers;
+    regime names are unique and not ``neutral`` (built in)."""
+    for key in ("countries", "products", "exporters", "lanes", "manufacturers"):
+        seen: dict[str, int] = {}
+        for i, item in enumerate(getattr(sc, key)):
+            if item.id in seen:
+                yield ((key, i, "id"), f"duplicate id (also {key}[{seen[item.id]}])", item.id)
+            seen.setdefault(item.id, i)
+    seen_r: dict[str, int] = {}
+    for i, r in enumerate(sc.policy.regimes):
+        if r.name in seen_r:
+            yield (("policy", "regimes", i, "name"), "duplicate regime name", r.name)
+        elif r.name == "neutral":
+            yield (
+                ("policy", "regimes", i, "name"),
+                "'neutral' is built in (no rules); choose another name",
+                r.name,
+            )
+        seen_r.setdefault(r.name, i)
+
+
+@rule
+def calendar_overrides(sc: Scenario) -> Iterator[Found]:
+    """No date is both an extra holiday and an extra working day."""
+    work = set(sc.calendar.extra_workdays)
+    for i, d in enumerate(sc.calendar.extra_holidays):
+        if d in work:
+            yield (
+                ("calendar", "extra_holidays", i),
+                "date is also in calendar.extra_workdays; a day is either a holiday or a "
+                "working day",
+                d,
+            )
+
+
+@rule
+def goods_references(sc: Scenario) -> Iterator[Found]:
+    """Lanes, exporters and background streams name known countries and products."""
+    countries = {c.id for c in sc.countries}
+    products = {p.id for p in sc.products}
+    for i, lane in enumerate(sc.lanes):
+        yield from _refs(("lanes", i, "origin"), lane.origin, countries, "country")
+        yield from _refs(("lanes", i, "destination"), lane.destination, countries, "country")
+    for i, ex in enumerate(sc.exporters):
+        yield from _refs(("exporters", i, "country"), ex.country, countries, "country")
+        yield from _refs(("exporters", i, "products"), ex.products, products, "product")
+    for i, bg in enumerate(sc.authority.background):
+        p = ("authority", "background", i)
+        yield from _refs((*p, "destination"), bg.destination, countries, "country")
+        yield from _refs((*p, "product"), bg.product, products, "product")
+
+
+@rule
+def general_licences(sc: Scenario) -> Iterator[Found]:
+    """General licences name a known exporter and manufacturer and start in the horizon."""
+    exporters = {e.id for e in sc.exporters}
+    manufacturers = {m.id for m in sc.manufacturers}
+    for i, gl in enumerate(sc.authority.general_licences):
+        p = ("authority", "general_licences", i)
+        yield from _refs((*p, "exporter"), gl.exporter, exporters, "exporter")
+        yield from _refs((*p, "customer"), gl.customer, manufacturers, "manufacturer")
+        yield from _in_horizon(sc, (*p, "start"), gl.start)
+
+
+@rule
+def supply_links(sc: Scenario) -> Iterator[Found]:
+    """Manufacturers name known countries, materials and suppliers; each supplier sells
+    the material; a lane exists for every supply link and expedite mode; shares sum
+    to 1."""
+    countries = {c.id for c in sc.countries}
+    products = {p.id for p in sc.products}
+    # every source by (kind, id): the country its goods leave from, what it makes
+    sources: dict[tuple[str, str], tuple[str, list[str], str]] = {
+        ("exporter", e.id): (e.country, list(e.products), f"sells: {', '.join(e.products)}")
+        for e in sc.exporters
+    }
+    for u in sc.manufacturers:
+        made = [u.output_product] if u.output_product else []
+        sources["manufacturer", u.id] = (
+            u.country,
+            made,
+            f"its output_product is {u.output_product!r}",
+        )
+    pairs = {(ln.origin, ln.destination) for ln in sc.lanes}
+    for i, m in enumerate(sc.manufacturers):
+        p = ("manufacturers", i)
+        yield from _refs((*p, "country"), m.country, countries, "country")
+        yield from _refs((*p, "material"), m.material, products, "product")
+        for j, s in enumerate(m.suppliers):
+            kind = "exporter" if s.exporter is not None else "manufacturer"
+            sid = str(s.exporter if s.exporter is not None else s.manufacturer)
+            where = (*p, "suppliers", j, kind)
+            source = sources.get((kind, sid))
+            if source is None:
+                known = [k for (what, k) in sources if what == kind]
+                yield _unknown(where, sid, known, kind)
+                continue
+            origin, makes, what = source
+            if m.material not in makes:
+                verb = "sell" if kind == "exporter" else "make"
+                yield (where, f"{kind} does not {verb} {m.material!r} ({what})", sid)
+            if origin in countries and m.country in countries and (origin, m.country) not in pairs:
+                yield (
+                    where[:-1],
+                    f"no lane from {origin} to {m.country}; add one to `lanes`",
+                    _MISSING,
+                )
+        total = sum(s.share for s in m.suppliers)
+        if abs(total - 1.0) > 1e-6:
+            yield (
+                (*p, "suppliers"),
+                f"supplier shares must sum to 1 (sum is {total:g})",
+                [s.share for s in m.suppliers],
+            )
+        if m.expedite is not None:
+            modes = {ln.mode for ln in sc.lanes if ln.destination == m.country}
+            if m.expedite.mode not in modes:
+                yield (
+                    (*p, "expedite", "mode"),
+                    f"no {m.expedite.mode} lane into {m.country}",
+                    m.expedite.mode,
+                )
+
+
+@rule
+def supply_cycles(sc: Scenario) -> Iterator[Found]:
+    """Multi-tier supply has no cycle (a manufacturer cannot supply itself)."""
+    graph = {
+        m.id: [s.manufacturer for s in m.suppliers if s.manufacturer is not None]
+        for m in sc.manufacturers
+    }
+    cyc = _cycle(graph)
+    if cyc:
+        idx = [m.id for m in sc.manufacturers].index(cyc[0])
+        yield (("manufacturers", idx, "suppliers"), "supply cycle: " + " -> ".join(cyc), cyc[0])
+
+
+@rule
+def regime_references(sc: Scenario) -> Iterator[Found]:
+    """Includes, the initial regime, the timeline and the switching chain name known
+    regimes; includes have no cycle."""
+    pol = sc.policy
+    names = _regime_names(sc)
+    index = {}
+    for i, r in enumerate(pol.regimes):
+        index.setdefault(r.name, i)
+        yield from _refs(("policy", "regimes", i, "includes"), r.includes, names, "regime")
+    cyc = _cycle({r.name: list(r.includes) for r in pol.regimes})
+    if cyc:
+        yield (
+            ("policy", "regimes", index.get(cyc[0], 0), "includes"),
+            "regime include cycle: " + " -> ".join(cyc),
+            cyc[0],
+        )
+    yield from _refs(("policy", "initial"), pol.initial, names, "regime")
+    for i, ch in enumerate(pol.timeline):
+        yield from _refs(("policy", "timeline", i, "regime"), ch.regime, names, "regime")
+    sw = pol.switching
+    if sw is not None:
+        p = ("policy", "switching")
+        yield from _refs((*p, "initial"), sw.initial, names, "regime")
+        for name in sw.mean_duration_days:
+            yield from _refs((*p, "mean_duration_days", name), name, names, "regime")
+        for name, row in sw.transitions.items():
+            yield from _refs((*p, "transitions", name), name, names, "regime")
+            for to in row:
+                yield from _refs((*p, "transitions", name, to), to, names, "regime")
+        for name in dict.fromkeys([*sw.transitions, sw.initial]):
+            if name in names and name not in sw.mean_duration_days:
+                yield (
+                    (*p, "mean_duration_days"),
+                    f"no mean duration for regime {name!r}",
+                    dict(sw.mean_duration_days),
+                )
+
+
+@rule
+def policy_dates(sc: Scenario) -> Iterator[Found]:
+    """Timeline dates fall in the horizon and are in order; the switching chain starts in
+    the horizon."""
+    prev = None
+    for i, ch in enumerate(sc.policy.timeline):
+        p = ("policy", "timeline", i, "date")
+        yield from _in_horizon(sc, p, ch.date)
+        if prev is not None and ch.date < prev:
+            yield (p, f"timeline dates must be in order (previous is {prev})", ch.date)
+        prev = ch.date
+    sw = sc.policy.switching
+    if sw is not None:
+        yield from _in_horizon(sc, ("policy", "switching", "start"), sw.start)
+
+
+@rule
+def rule_selectors(sc: Scenario) -> Iterator[Found]:
+    """Rule selectors name known destinations, products and manufacturers."""
+    known = {
+        "destination": ({c.id for c in sc.countries}, "country"),
+        "product": ({p.id for p in sc.products}, "product"),
+        "applicant": ({m.id for m in sc.manufacturers}, "manufacturer"),
+    }
+    for i, r in enumerate(sc.policy.regimes):
+        for j, ru in enumerate(r.rules):
+            for key, (allowed, what) in known.items():
+                vals = getattr(ru.where, key)
+                p = ("policy", "regimes", i, "rules", j, "where", key)
+                yield from _refs(p, vals, allowed, what)
+
+
+@rule
+def workload(sc: Scenario) -> Iterator[Found]:
+    """The expected background applications and the daily values per series of one
+    replication stay within :attr:`Limits.MAX_APPLICATIONS` and
+    :attr:`Limits.MAX_DAILY_CELLS`."""
+    if not _good_horizon(sc):
+        return
+    days = sc.horizon_days
+    rates = [b.rate_per_wd for b in sc.authority.background]
+    expected = sum(rates) * days
+    if expected > Limits.MAX_APPLICATIONS:
+        yield (
+            ("authority", "background"),
+            f"about {expected:,.0f} background applications per replication (sum of "
+            f"rate_per_wd × {days} days) exceeds the limit of "
+            f"{Limits.MAX_APPLICATIONS:,} (Limits.MAX_APPLICATIONS)",
+            sum(rates),
+        )
+    width = len(sc.manufacturers) + len(sc.countries)
+    if days * width > Limits.MAX_DAILY_CELLS:
+        yield (
+            ("end",),
+            f"{days} days × {width} manufacturers and countries = {days * width:,} daily "
+            f"values per series exceeds the limit of {Limits.MAX_DAILY_CELLS:,} "
+            "(Limits.MAX_DAILY_CELLS); shorten the horizon",
+            sc.end,
+        )

@@ -1,0 +1,302 @@
+"""The relsim command line, through a real subprocess (as users and CI call it)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SMALL = ROOT / "tests" / "data" / "small.yaml"
+
+
+def relsim(
+    *args: str, cwd: Path | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
+    """Run ``python -m simulator ARGS`` and capture its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "simulator", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        timeout=timeout,
+        env={**__import__("os").environ, "MPLBACKEND": "Agg"},
+    )
+
+
+BAD = """\
+name: bad
+start: 2025-01-01
+end: 2025-06-30
+countries: [{id: CN}, {id: US}]
+products: [{id: magnet}]
+authority:
+  revewers: 10
+  review_work_wd: {kind: exponential, mean: 10}
+  information_requests:
+    response_days: {kind: constant, value: -5}
+exporters:
+  - id: cn1
+    country: CN
+    products: [magnet]
+    capacity_t_per_month: lots
+lanes:
+  - {id: l1, origin: CN, destination: US, transit_days: {kind: constant, value: 25}}
+manufacturers:
+  - id: m1
+    country: US
+    material: magnet
+    units_per_day: 100
+    kg_per_unit: 2
+    initial_cover_days: 30
+    suppliers: [{exporter: cn2}]
+"""
+
+
+def test_validate_reports_every_field_error_then_the_cross_field_ones(tmp_path: Path) -> None:
+    """Field problems (types, limits, unknown keys) all come at once; cross-field rules
+    (here a dangling reference) run on a scenario whose fields are valid, so they come
+    once the field problems are fixed, located just the same."""
+    f = tmp_path / "bad.yaml"
+    f.write_text(BAD)
+    r = relsim("validate", str(f))
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr + r.stdout
+    lines = [ln for ln in r.stderr.splitlines() if ln.startswith(str(f))]
+    assert len(lines) == 3, r.stderr
+    misspelt, negative, wrong_type = lines
+    assert misspelt.startswith(f"{f}:7:3: authority.revewers:")
+    assert "did you mean 'reviewers'" in misspelt
+    assert negative.startswith(f"{f}:10:44: authority.information_requests.response_days.value")
+    assert "(got -5)" in negative
+    assert wrong_type.startswith(f"{f}:15:27: exporters[0].capacity_t_per_month")
+    assert "(got 'lots')" in wrong_type
+    fixed = (
+        BAD.replace("revewers", "reviewers")
+        .replace("value: -5", "value: 5")
+        .replace("capacity_t_per_month: lots", "capacity_t_per_month: 100")
+    )
+    f.write_text(fixed)
+    r = relsim("validate", str(f))
+    assert r.returncode == 2, r.stderr
+    (unknown_ref,) = [ln for ln in r.stderr.splitlines() if ln.startswith(str(f))]
+    assert unknown_ref.startswith(f"{f}:25:28: manufacturers[0].suppliers[0].exporter")
+    assert "unknown exporter" in unknown_ref and "did you mean 'cn1'" in unknown_ref
+
+
+def test_validate_accepts_every_shipped_scenario() -> None:
+    files = sorted(
+        str(p) for p in (ROOT / "scenarios").rglob("*.yaml") if "baselines" not in p.parts
+    )
+    assert files, "no scenarios shipped"
+    r = relsim("validate", *files)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("ok  ") == len(files)
+
+
+def test_shipped_scenarios_declare_the_json_schema() -> None:
+    for p in (ROOT / "scenarios").rglob("*.yaml"):
+        if "baselines" in p.parts:
+            continue
+        first = p.read_text(encoding="utf-8").splitlines()[0]
+        rel = Path("../" * (len(p.relative_to(ROOT).parts) - 1)) / "schemas/scenario.schema.json"
+        assert first == f"# yaml-language-server: $schema={rel.as_posix()}", p
+
+
+def test_committed_schema_is_fresh() -> None:
+    r = relsim("schema", "--check", "schemas/scenario.schema.json")
+    assert r.returncode == 0, (
+        r.stderr + "\nregenerate with: relsim schema --write schemas/scenario.schema.json"
+    )
+
+
+def test_set_override_goes_through_validation() -> None:
+    r = relsim("validate", str(SMALL), "--set", "authority.reviewers=abc")
+    assert r.returncode == 2
+    assert "--set authority.reviewers=abc: authority.reviewers:" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_run_writes_a_complete_run_directory(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    r = relsim("run", str(SMALL), "--reps", "4", "--seed", "3", "--out", str(out), "--workers", "1")
+    assert r.returncode == 0, r.stderr
+    for name in (
+        "manifest.json",
+        "summary.json",
+        "scenario.resolved.yaml",
+        "kpi_summary.csv",
+        "kpis_by_rep.parquet",
+        "bands_shortfall.parquet",
+        "exports_monthly.csv",
+        "rep0/licences.parquet",
+        "rep0/daily.parquet",
+        "rep0/exports.csv",
+        "rep0/events.parquet",
+    ):
+        assert (out / name).is_file(), name
+    pngs = list((out / "figures").glob("*.png"))
+    assert any(p.name.startswith("shortage_us_plant") for p in pngs), pngs
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["seed"] == 3 and man["reps"] == 4 and len(man["scenario_hash"]) == 16
+    summ = json.loads((out / "summary.json").read_text())
+    assert set(summ["kpis"]) == {"us_plant", "de_plant", "all_manufacturers", "authority"}
+    fr = summ["kpis"]["us_plant"]["fill_rate"]
+    assert fr["ci_low"] <= fr["mean"] <= fr["ci_high"]
+    # the terminal summary names each manufacturer with its fill rate
+    assert "us_plant" in r.stdout and "fill rate" in r.stdout
+    # the resolved scenario is itself a valid scenario
+    assert relsim("validate", str(out / "scenario.resolved.yaml")).returncode == 0
+
+
+def test_run_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    r = relsim(
+        "run", str(SMALL), "--reps", "2", "--out", str(out), "--workers", "1", "--no-figures"
+    )
+    assert r.returncode == 2
+    assert "already exists" in r.stderr and "--force" in r.stderr
+    assert (out / "keep.txt").read_text() == "mine"
+    r = relsim(
+        "run",
+        str(SMALL),
+        "--reps",
+        "2",
+        "--out",
+        str(out),
+        "--workers",
+        "1",
+        "--no-figures",
+        "--force",
+    )
+    assert r.returncode == 0, r.stderr
+    assert not (out / "keep.txt").exists() and (out / "summary.json").exists()
+
+
+def test_summary_json_is_byte_identical_for_1_and_2_workers(tmp_path: Path) -> None:
+    outs = []
+    for w in ("1", "2"):
+        out = tmp_path / f"w{w}"
+        r = relsim(
+            "run",
+            str(SMALL),
+            "--reps",
+            "12",
+            "--seed",
+            "5",
+            "--out",
+            str(out),
+            "--workers",
+            w,
+            "--no-figures",
+            "--quiet",
+        )
+        assert r.returncode == 0, r.stderr
+        outs.append((out / "summary.json").read_bytes())
+    assert outs[0] == outs[1]
+
+
+def test_rep_index_reruns_one_replication(tmp_path: Path) -> None:
+    out = tmp_path / "one"
+    r = relsim("run", str(SMALL), "--rep-index", "3", "--seed", "5", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert (out / "licences.csv").is_file() and "replication 3" in r.stdout
+
+
+@pytest.mark.skipif(
+    not (Path(sys.executable).parent / "relsim").exists(), reason="no console script"
+)
+def test_console_script_is_installed() -> None:
+    r = subprocess.run(
+        [str(Path(sys.executable).parent / "relsim"), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0 and "validate" in r.stdout and "run" in r.stdout
+
+
+def test_compare_one_file_against_an_override(tmp_path: Path) -> None:
+    """The common analyst question "what if there were more reviewers?" without a
+    second file: B = A with --set-b; paired differences and figures are written."""
+    out_dir = tmp_path / "cmp"
+    p = relsim(
+        "compare", str(SMALL), str(SMALL), "--reps", "4", "--workers", "1",
+        "--set-b", "authority.reviewers=30", "--out", str(out_dir), "--quiet",
+    )  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    data = json.loads((out_dir / "comparison.json").read_text())
+    assert data["overrides"] == {"a": {}, "b": {"authority.reviewers": 30}}
+    waits = [k["wait_wd_p50"] for k in data["kpis"].values() if "wait_wd_p50" in k]
+    assert waits and all(w["diff"] < 0 for w in waits), waits  # 30 reviewers: shorter waits
+    assert sorted(f.name for f in (out_dir / "figures").iterdir()) == [
+        "difference_de_plant.png",
+        "difference_us_plant.png",
+    ]
+    assert (out_dir / "shortfall_difference_daily.csv").exists()
+
+
+def test_compare_different_horizons_warns_instead_of_crashing(tmp_path: Path) -> None:
+    out_dir = tmp_path / "cmp"
+    p = relsim(
+        "compare", str(SMALL), str(SMALL), "--reps", "3", "--workers", "1",
+        "--set-b", "end=2025-05-31", "--out", str(out_dir), "--quiet",
+    )  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    assert "horizons differ (122 vs 92 days)" in p.stderr
+    assert "Traceback" not in p.stderr
+    data = json.loads((out_dir / "comparison.json").read_text())
+    assert data["overrides"]["b"] == {"end": "2025-05-31"}
+    assert not (out_dir / "shortfall_difference_daily.csv").exists()
+
+
+def test_compare_bad_override_exits_2_and_names_the_field(tmp_path: Path) -> None:
+    p = relsim("compare", str(SMALL), str(SMALL), "--set-a", "authority.reviewers=-1")
+    assert p.returncode == 2
+    assert "authority.reviewers" in p.stderr and "-1" in p.stderr
+    assert "Traceback" not in p.stderr
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_summary_table_fits_the_terminal(width: int) -> None:
+    """The run summary never wraps a number: one line per manufacturer when it fits,
+    the interval under the mean in an 80-column terminal; big counts as 238k."""
+    import io
+
+    from rich.console import Console
+
+    import simulator.cli.console as cli
+    from simulator.scenario.load import load_scenario
+
+    sc = load_scenario(ROOT / "scenarios" / "cn-2025-april-controls.yaml")
+    kpis = {
+        m.id: {
+            "fill_rate": {"mean": 0.566, "ci_low": 0.558, "ci_high": 1.0},
+            "lost_units": {"mean": 237_695.0, "ci_low": 232_105.0, "ci_high": 243_285.0},
+            "days_to_first_shortage": {"mean": 206.0, "ci_low": 204.0, "ci_high": 209.0},
+            "any_shortage": {"mean": 1.0, "ci_low": 1.0, "ci_high": 1.0},
+        }
+        for m in sc.manufacturers
+    }
+    buf = io.StringIO()
+    console = Console(file=buf, width=width, highlight=False)
+    old = cli.out
+    cli.out = console
+    try:
+        console.print(cli.summary_table({"reps": 4, "seed": 1, "kpis": kpis}, sc, width))
+    finally:
+        cli.out = old
+    lines = buf.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= width
+    rows = [line for line in lines if any(m.id in line for m in sc.manufacturers)]
+    assert len(rows) == len(sc.manufacturers)  # ids are never folded
+    assert all("238k" in r for r in rows)
+    if width >= 120:
+        assert all("[232k, 243k]" in r for r in rows)  # one line each
+    else:
+        assert sum("[232k, 243k]" in line for line in lines) == len(sc.manufacturers)

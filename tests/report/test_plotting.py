@@ -1,0 +1,307 @@
+"""Plots: every figure has a title, unit-labelled axes and a legend; fan charts carry
+their bands and regime shading; waits mark the statutory limit; exports overlay
+observed data; ``save_figures`` writes PNGs. Headless (Agg), small ensembles."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import builders as b
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.collections import PolyCollection
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+import simulator as sim
+from simulator.report.figures import save_figures
+from simulator.report.observed import load_observed_exports
+from simulator.report.plot_style import REGIME_GID, REGIME_LABEL_GID
+
+# the format of scenarios/data/cn_magnet_exports.csv (blank = not reported)
+OBSERVED_TEXT = """month,total_t,us_t,germany_t,de_t,quality,notes
+2024-12,6100,,,,reported,
+2025-01,6357,,,,reported,record month
+2025-02,3590,,,,derived,"Jan-Feb total minus January"
+2025-03,5323,585,,40,derived,US value derived
+2025-05,1238,46.4,150,,reported,
+"""
+
+
+@pytest.fixture
+def observed_csv(tmp_path: Path) -> Path:
+    p = tmp_path / "observed.csv"
+    p.write_text(OBSERVED_TEXT)
+    return p
+
+
+POLICY: dict[str, Any] = {
+    "regimes": [
+        {
+            "name": "controls",
+            "label": "April controls: licences required",
+            "rules": [{"review_time_factor": 3.0, "information_request_probability": 0.4}],
+        },
+        {"name": "thaw", "label": "Geneva thaw", "rules": [{"review_time_factor": 0.7}]},
+        {"name": "tight", "label": "September scrutiny", "rules": [{"review_time_factor": 2.0}]},
+    ],
+    "timeline": [
+        {"date": "2025-04-04", "regime": "controls"},
+        {"date": "2025-06-10", "regime": "thaw"},
+        {"date": "2025-06-20", "regime": "tight"},  # short span: labels must stagger
+        {"date": "2025-11-10", "regime": "thaw"},
+    ],
+}
+
+
+def _data(name: str = "plot-test", reviewers: int = 2) -> dict[str, Any]:
+    d = b.supply_chain(days=365, reviewers=reviewers, bg_rate=0.4, policy=POLICY)
+    d["name"] = name
+    d["manufacturers"][0]["name"] = "EU auto supplier"
+    d["manufacturers"].append(
+        {**copy.deepcopy(d["manufacturers"][0]), "id": "m2", "name": "", "initial_cover_days": 60}
+    )
+    return d
+
+
+@pytest.fixture(scope="module")
+def ens() -> Any:
+    return sim.run_ensemble(b.build(_data()), reps=6, seed=0, workers=1)
+
+
+@pytest.fixture(autouse=True)
+def _no_leaks() -> Any:
+    yield
+    assert plt.get_fignums() == [], "plotting must not register pyplot figures"
+
+
+def _title(fig: Figure) -> str:
+    sup = fig.get_suptitle()
+    return sup or " ".join(ax.get_title() for ax in fig.axes)
+
+
+def _has_legend(fig: Figure) -> bool:
+    return bool(fig.legends) or any(ax.get_legend() is not None for ax in fig.axes)
+
+
+def _labels(fig: Figure) -> list[str]:
+    handles = [lg.legend_handles for lg in fig.legends] + [
+        ax.get_legend().legend_handles for ax in fig.axes if ax.get_legend() is not None
+    ]
+    return [h.get_label() for h in itertools.chain.from_iterable(handles)]
+
+
+def _spans(ax: Any) -> list[Any]:
+    return [p for p in ax.patches if p.get_gid() == REGIME_GID]
+
+
+# --------------------------------------------------------------------------- fan chart
+def test_shortage_curve_fan_chart(ens: Any) -> None:
+    fig = ens.plot.shortage_curve()
+    assert isinstance(fig, Figure)
+    title = _title(fig)
+    assert "EU auto supplier" in title and "6 replications" in title and "plot-test" in title
+    main, pax = fig.axes[0], fig.axes[1]
+    assert main.get_ylabel() == "shortfall (t/day)"
+    assert "%" in pax.get_ylabel() and "P(shortage" in pax.get_ylabel()
+    assert pax.get_xlabel() == "date"
+    # nested bands (p5–p95, p25–p75) on the main axes
+    assert sum(isinstance(c, PolyCollection) for c in main.collections) >= 2
+    labels = _labels(fig)
+    assert _has_legend(fig)
+    for want in ("5–95%", "25–75%", "median", "mean", "P(shortage on day)"):
+        assert want in labels
+    # one shaded span per regime span, one label each, lines at the changes
+    regimes = ens.regimes()
+    assert len(regimes) == 5
+    assert len(_spans(main)) == len(regimes)
+    texts = [t for t in main.texts if t.get_gid() == REGIME_LABEL_GID]
+    assert [t.get_text().strip() for t in texts] == list(regimes["label"])
+    # labels do not overlap each other and stay inside the axes horizontally
+    fig.draw_without_rendering()
+    boxes = [t.get_window_extent() for t in texts]
+    for b1, b2 in itertools.combinations(boxes, 2):
+        assert not b1.overlaps(b2)
+    axbox = main.get_window_extent()
+    assert all(bx.x0 >= axbox.x0 - 1 and bx.x1 <= axbox.x1 + 1 for bx in boxes)
+    # the p95 band stays below the label rows
+    top_label = min(bx.y0 for bx in boxes)
+    p95 = ens.bands()
+    p95 = float(p95[p95.entity == "m1"]["p95"].max())
+    assert main.transData.transform((0, p95))[1] <= top_label + 1
+
+
+def test_shortage_curve_inventory_and_second_manufacturer(ens: Any) -> None:
+    fig = ens.plot.shortage_curve("m2", series="inventory_t")
+    assert fig.axes[0].get_ylabel() == "inventory (t)"
+    assert _title(fig).startswith("m2 — end-of-day inventory")  # no name: the id
+
+
+def test_shortage_curve_into_given_axes(ens: Any) -> None:
+    fig = Figure(figsize=(8, 4), layout="constrained")
+    ax = fig.add_subplot()
+    out = ens.plot.shortage_curve(manufacturer="EU auto supplier", ax=ax)
+    assert out is fig
+    assert len(fig.axes) == 2  # the twin axis with P(shortage)
+    assert ax.get_title() and _has_legend(fig)
+    assert len(_spans(ax)) == len(ens.regimes())
+
+
+def test_shortage_curve_bad_arguments(ens: Any) -> None:
+    with pytest.raises(ValueError, match="unknown manufacturer 'nope'; known: m1, m2"):
+        ens.plot.shortage_curve("nope")
+    with pytest.raises(ValueError, match="series"):
+        ens.plot.shortage_curve(series="backlog")
+
+
+# --------------------------------------------------------------------------- waits
+def _limit_lines(fig: Figure) -> list[Line2D]:
+    return [
+        ln
+        for ax in fig.axes
+        for ln in ax.lines
+        if str(ln.get_label()).startswith("statutory limit")
+    ]
+
+
+def test_licence_waits_marks_limit(ens: Any) -> None:
+    fig = ens.plot.licence_waits()
+    ax = fig.axes[0]
+    assert "Licence waits" in _title(fig) and "over the 45-wd limit" in _title(fig)
+    assert ax.get_xlabel().endswith("(working days)")
+    assert ax.get_ylabel().endswith("(%)")
+    (limit,) = _limit_lines(fig)
+    assert limit.get_label() == "statutory limit 45 wd"
+    assert limit.get_xdata()[0] == 45
+    labels = _labels(fig)
+    assert any(s.startswith("median ") for s in labels)
+    assert any(s.startswith("p90 ") for s in labels)
+    assert any(s.startswith("over the limit: ") for s in labels)
+    # trimmed to the populated range, not the 400-wd histogram span
+    assert ax.get_xlim()[1] < 200
+
+
+def test_licence_waits_without_limit() -> None:
+    d = _data()
+    d["authority"]["statutory_limit_wd"] = None
+    e = sim.run_ensemble(b.build(d), reps=1, seed=0, workers=1)
+    fig = e.plot.licence_waits()
+    assert _limit_lines(fig) == [] and _has_legend(fig)
+    assert "limit" not in _title(fig)
+
+
+# --------------------------------------------------------------------------- exports
+def test_load_observed_exports(observed_csv: Path) -> None:
+    obs = load_observed_exports(observed_csv)
+    assert list(obs["month"]) == ["2024-12", "2025-01", "2025-02", "2025-03", "2025-05"]
+    assert obs["total_t"].dtype == float and obs["us_t"].dtype == float
+    assert np.isnan(obs.loc[obs.month == "2025-01", "us_t"]).all()
+    assert obs.loc[obs.month == "2025-05", "us_t"].item() == 46.4
+    assert obs.loc[obs.month == "2025-02", "notes"].item() == "Jan-Feb total minus January"
+    assert obs.attrs["units"] == "t/month" and obs.attrs["source"] == str(observed_csv)
+
+
+def test_load_observed_exports_rejects_missing_columns(tmp_path: Path) -> None:
+    p = tmp_path / "bad.csv"
+    p.write_text("month,us_t\n2025-01,3\n")
+    with pytest.raises(ValueError, match="missing column"):
+        load_observed_exports(p)
+
+
+def test_exports_overlays_observed(ens: Any) -> None:
+    obs = pd.DataFrame(
+        {
+            "month": ["2024-12", "2025-02", "2025-03"],
+            "total_t": [9.0, 123.0, 77.0],
+            "de_t": [None, 11.0, None],
+            "quality": ["reported", "reported", "derived"],
+        }
+    )
+    fig = ens.plot.exports(observed=obs, by_destination=True)
+    assert "Monthly licensed exports" in _title(fig) and _has_legend(fig)
+    ax = fig.axes[0]
+    assert ax.get_ylabel() == "licensed exports (t/month)"
+    ys = [list(ln.get_ydata()) for a in fig.axes for ln in a.lines]
+    assert [123.0, 77.0] in ys  # observed line (months outside the horizon dropped)
+    assert [11.0] in ys  # observed DE overlaid on the destination panel
+    labels = _labels(fig)
+    assert "observed total (reported)" in labels and "observed total (derived)" in labels
+    assert "DE" in labels and "simulated total, median" in labels
+
+
+def test_exports_from_path_and_without_observed(ens: Any, observed_csv: Path) -> None:
+    fig = ens.plot.exports(observed_csv, by_destination=True)
+    labels = _labels(fig)
+    assert "observed total (reported)" in labels and "observed total (derived)" in labels
+    ys = [list(ln.get_ydata()) for a in fig.axes for ln in a.lines]
+    assert [6357.0, 3590.0, 5323.0, 1238.0] in ys and [40.0] in ys  # de_t matches DE
+    fig = ens.plot.exports()
+    assert not any("observed" in s for s in _labels(fig))
+    assert fig.axes[0].get_xlabel() == "month"
+
+
+# --------------------------------------------------------------------------- backlog
+def test_backlog(ens: Any) -> None:
+    fig = ens.plot.backlog()
+    ax = fig.axes[0]
+    assert "pending" in _title(fig) and ax.get_ylabel().endswith("(count)")
+    assert _has_legend(fig) and "DE" in _labels(fig)
+    assert len(_spans(ax)) == len(ens.regimes())
+
+
+# --------------------------------------------------------------------------- comparison
+def test_shortage_difference() -> None:
+    a = b.build(_data("baseline", reviewers=2))
+    bb = b.build(_data("more reviewers", reviewers=3))
+    cmp = sim.compare(a, bb, reps=3, seed=0, workers=1)
+    fig = cmp.plot.shortage_difference()
+    title = _title(fig)
+    assert "baseline" in title and "more reviewers" in title and "B − A" in title
+    ax = fig.axes[0]
+    assert ax.get_ylabel() == "Δ shortfall, B − A (t/day)" and ax.get_xlabel() == "date"
+    assert any(list(ln.get_ydata()) == [0, 0] for ln in ax.lines)  # zero line
+    assert "95% interval (paired)" in _labels(fig)
+    assert len(_spans(ax)) == len(cmp.a.regimes())
+
+
+# --------------------------------------------------------------------------- files
+def test_save_figures_writes_pngs(ens: Any, tmp_path: Path, observed_csv: Path) -> None:
+    paths = save_figures(ens, tmp_path / "figures", observed=observed_csv)
+    names = [p.name for p in paths]
+    assert names == [
+        "shortage_m1.png",
+        "shortage_m2.png",
+        "licence_waits.png",
+        "exports.png",
+        "backlog.png",
+    ]
+    for p in paths:
+        data = p.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+
+
+def test_save_figures_without_manufacturers(tmp_path: Path) -> None:
+    sc = b.build(
+        b.authority_only(
+            days=90,
+            reviewers=2,
+            work={"kind": "exponential", "mean": 3},
+            streams=[{"destination": "XX", "rate_per_wd": 0.5}],
+            limit=45,
+        )
+    )
+    e = sim.run_ensemble(sc, reps=2, seed=0, workers=1)
+    paths = save_figures(e, tmp_path)
+    assert [p.name for p in paths] == ["licence_waits.png", "exports.png", "backlog.png"]
+    assert all(p.stat().st_size > 0 for p in paths)
+    with pytest.raises(ValueError, match="no manufacturers"):
+        e.plot.shortage_curve()
