@@ -161,15 +161,18 @@ class Aggregator:
     ) -> None:
         H = sc.horizon_days
         M, C = len(sc.manufacturers), len(sc.countries)
+        P = sum(len(m.bill()) for m in sc.manufacturers)
+        n_months = int(month_index(sc.start, H)[-1]) + 1
         self.sc = sc
         self.band_reps = band_reps
         self.sample_paths = sample_paths
         self.n = 0
         self.kpis = KpiTable()
         self.shortfall = Moments((H, M))
-        self.inventory = Moments((H, M))
+        self.inventory = Moments((H, P))
         self.backlog = Moments((H, C))
-        self.exports = Moments((int(month_index(sc.start, H)[-1]) + 1, C))
+        self.exports = Moments((n_months, C))
+        self.arrivals = Moments((n_months, C))
         self.short_count = np.zeros((H, M))
         cap = min(band_reps, expected_reps) if expected_reps else band_reps
         self._bands = {
@@ -177,6 +180,7 @@ class Aggregator:
             "inv": _Rows(cap, np.float32),
             "backlog": _Rows(cap, np.float32),
             "exports": _Rows(cap, np.float64),
+            "arrivals": _Rows(cap, np.float64),
         }
         self.samples: list[np.ndarray] = []
         self.wait_hist = np.zeros(int(WAIT_MAX_WD / WAIT_BIN_WD) + 1, dtype=np.int64)
@@ -196,12 +200,14 @@ class Aggregator:
         self.inventory.add(s.inventory)
         self.backlog.add(s.backlog)
         self.exports.add(s.exports)
+        self.arrivals.add(s.arrivals)
         self.short_count += s.shortfall > np.maximum(self._demand_floor, 1e-12)
         b = self._bands
         b["short"].add(s.shortfall)  # each keeps only its first rows (band_reps)
         b["inv"].add(s.inventory)
         b["backlog"].add(s.backlog)
         b["exports"].add(s.exports)
+        b["arrivals"].add(s.arrivals)
         if len(self.samples) < self.sample_paths:
             self.samples.append(s.shortfall.astype(np.float32))
         idx = np.minimum((s.wait_wd / WAIT_BIN_WD).astype(np.int64), self.wait_hist.size - 1)
@@ -215,7 +221,7 @@ class Aggregator:
 
     @property
     def band_inv(self) -> np.ndarray:
-        """Inventory paths kept for bands, float32 (reps, days, manufacturers)."""
+        """Inventory paths kept for bands, float32 (reps, days, parts)."""
         return self._bands["inv"].view()
 
     @property
@@ -227,3 +233,8 @@ class Aggregator:
     def band_exports(self) -> np.ndarray:
         """Monthly exports kept for bands, float64 (reps, months, countries)."""
         return self._bands["exports"].view()
+
+    @property
+    def band_arrivals(self) -> np.ndarray:
+        """Monthly arrivals kept for bands, float64 (reps, months, countries)."""
+        return self._bands["arrivals"].view()

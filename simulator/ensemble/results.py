@@ -11,7 +11,7 @@ import pandas as pd
 
 from simulator.ensemble.aggregate import BAND_NAMES, QUANTILES, WAIT_BIN_WD, Aggregator
 from simulator.replication.kpis import AUTHORITY_KPIS, MANUFACTURER_KPIS
-from simulator.replication.tables import regime_frame
+from simulator.replication.tables import part_names, regime_frame
 from simulator.stats import interval, t95
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -102,7 +102,7 @@ class EnsembleResult:
         if series == "shortfall_t":
             mom, stack, names = a.shortfall, a.band_short, [m.id for m in sc.manufacturers]
         elif series == "inventory_t":
-            mom, stack, names = a.inventory, a.band_inv, [m.id for m in sc.manufacturers]
+            mom, stack, names = a.inventory, a.band_inv, part_names(sc)
         elif series == "backlog":
             mom, stack, names = a.backlog, a.band_backlog, [c.id for c in sc.countries]
         else:
@@ -139,11 +139,18 @@ class EnsembleResult:
         )
 
     def exports(self) -> pd.DataFrame:
-        """Monthly licensed exports (through the authority), tonnes: mean and bands of the
-        total and per destination. Columns ``month``, ``destination`` (``ALL`` for the
-        total), ``mean``, ``p5`` … ``p95``."""
+        """Monthly exports through Chinese customs (counted at departure, the customs
+        export date), tonnes: mean and bands of the total and per destination. Columns
+        ``month``, ``destination`` (``ALL`` for the total), ``mean``, ``p5`` … ``p95``."""
+        return self._monthly(self.agg.band_exports)
+
+    def arrivals(self) -> pd.DataFrame:
+        """Monthly arrivals of those exports at their destinations, tonnes (columns as
+        :meth:`exports`)."""
+        return self._monthly(self.agg.band_arrivals)
+
+    def _monthly(self, stack: np.ndarray) -> pd.DataFrame:
         sc = self.scenario
-        stack = self.agg.band_exports  # (R, months, C)
         months = pd.period_range(pd.Timestamp(sc.start), periods=stack.shape[1], freq="M")
         tot = stack.sum(axis=2)
         rows = []

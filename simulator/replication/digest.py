@@ -12,10 +12,22 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from simulator.replication.kpis import ALL_MANUFACTURERS, authority_kpis, manufacturer_kpis
-from simulator.replication.tables import Apps, backlog_by_destination, exports_matrix
+from simulator.replication.kpis import (
+    ALL_MANUFACTURERS,
+    authority_kpis,
+    manufacturer_kpis,
+    part_kpis,
+)
+from simulator.replication.tables import (
+    Apps,
+    backlog_by_destination,
+    flows_by_month,
+    line_shortfall_t,
+    line_t_per_unit,
+    part_names,
+)
 from simulator.world.calendar import WorkCalendar
-from simulator.world.trace import AT_DEADLINE, Trace
+from simulator.world.trace import AT_DEADLINE, G, Trace
 
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.scenario.model import Scenario
@@ -29,11 +41,14 @@ class RepSummary:
 
     Attributes:
         rep: Replication index.
-        kpis: ``{(entity, kpi): value}`` for manufacturers and ``authority``.
-        shortfall: Daily shortfall, tonnes, shape (days, manufacturers).
-        inventory: Daily end-of-day inventory, tonnes, shape (days, manufacturers).
+        kpis: ``{(entity, kpi): value}`` for manufacturers, parts of multi-part lines
+            and ``authority``.
+        shortfall: Daily line shortfall, tonnes, shape (days, manufacturers).
+        inventory: Daily end-of-day inventory per part, tonnes, shape (days, parts).
         backlog: Applications pending per day by destination, shape (days, countries).
-        exports: Monthly licensed exports, tonnes, shape (months, countries).
+        exports: Monthly exports through customs (departures), tonnes,
+            shape (months, countries).
+        arrivals: Monthly arrivals of those exports, tonnes, shape (months, countries).
         wait_wd: Waits of decided applications, working days (for the wait histogram).
         regimes: Regime changes (:data:`~simulator.world.trace.REGIMES` log).
     """
@@ -44,6 +59,7 @@ class RepSummary:
     inventory: np.ndarray
     backlog: np.ndarray
     exports: np.ndarray
+    arrivals: np.ndarray
     wait_wd: np.ndarray
     regimes: np.ndarray
 
@@ -51,20 +67,29 @@ class RepSummary:
 def kpis_of(sc: Scenario, trace: Trace, apps: Apps) -> dict[tuple[str, str], float]:
     """Every KPI of one replication: ``{(entity, kpi): value}`` (see
     :mod:`simulator.replication.kpis`)."""
-    demand, short = trace.plants["demand_t"], trace.plants["shortfall_t"]
+    demand, short = trace.lines["demand_units"], trace.lines["short_units"]
+    tpu = line_t_per_unit(sc)
     kpis: dict[tuple[str, str], float] = {}
     for i, m in enumerate(sc.manufacturers):
         for k, v in manufacturer_kpis(
             demand[:, i],
             short[:, i],
-            m.kg_per_unit,
-            float(trace.plants_end["backlog_t"][i]),
+            float(tpu[i]),
+            float(trace.backlog_end_units[i]),
             m.unmet_demand == "backlog",
         ).items():
             kpis[(m.id, k)] = v
+    names = part_names(sc)
+    owner = [m for m in sc.manufacturers for _ in m.bill()]
+    for p, name in enumerate(names):
+        if owner[p].multi_part:
+            for k, v in part_kpis(
+                trace.parts["demand_t"][:, p], trace.parts["stockout_t"][:, p]
+            ).items():
+                kpis[(name, k)] = v
     if sc.manufacturers:
-        total_demand = float(demand.sum())
-        total_short = float(short.sum())
+        total_demand = float((demand * tpu[None, :]).sum())
+        total_short = float((short * tpu[None, :]).sum())
         kpis[(ALL_MANUFACTURERS, "fill_rate")] = (
             1.0 - total_short / total_demand if total_demand > 0 else 1.0
         )
@@ -90,10 +115,11 @@ def digest(sc: Scenario, trace: Trace, cal: WorkCalendar, apps: Apps | None = No
     return RepSummary(
         rep=trace.rep,
         kpis=kpis_of(sc, trace, a),
-        shortfall=trace.plants["shortfall_t"],
-        inventory=trace.plants["inventory_t"],
+        shortfall=line_shortfall_t(sc, trace),
+        inventory=trace.parts["inventory_t"],
         backlog=backlog_by_destination(sc, trace, a),
-        exports=exports_matrix(sc, trace),
+        exports=flows_by_month(sc, trace, G.DEPARTED),
+        arrivals=flows_by_month(sc, trace, G.ARRIVED),
         wait_wd=a.wait_wd[a.decided].astype(np.float32),
         regimes=trace.regimes,
     )

@@ -1,19 +1,23 @@
 """Key performance indicators: the one place they are defined.
 
-Manufacturer KPIs (per manufacturer, per replication; day ``d`` = days since start):
+Manufacturer KPIs (per production line, per replication; day ``d`` = days since start).
+A line is short on a day when it makes fewer units than demanded, because any one of
+its critical parts ran out (see :mod:`simulator.world.manufacturing`):
 
 ``fill_rate``
-    Share of demand served on the day it arose: ``1 − Σ shortfall / Σ demand``
+    Share of demand made on the day it arose: ``1 − Σ short units / Σ demand units``
     (1 when there is no demand). Dimensionless, in [0, 1].
 ``shortfall_t``
-    Total demand not served on its day, tonnes: ``Σ shortfall``.
+    Material of the demand not made on its day, tonnes: ``Σ short units × tonnes per
+    unit`` (all parts).
 ``lost_units``
-    Production lost, units. Lost-demand plants: ``Σ shortfall × 1000 / kg_per_unit``;
-    backlog plants: units still backlogged at the end of the horizon.
+    Production lost, units. Lost-demand lines: ``Σ short units``; backlog lines: units
+    still backlogged at the end of the horizon.
 ``shortage_days``
     Number of days with a shortfall (more than 1e-6 of that day's demand).
 ``days_to_first_shortage``
-    Index of the first shortage day (0 = the start date); NaN if never short.
+    Index of the first shortage day (0 = the start date): the first line stop; NaN if
+    never short.
 ``any_shortage``
     1 if the manufacturer was short on any day, else 0 (its ensemble mean is
     P(any shortage within the horizon)).
@@ -21,6 +25,11 @@ Manufacturer KPIs (per manufacturer, per replication; day ``d`` = days since sta
     Days from the first shortage day to the end of the last one:
     ``last + 1 − first``; NaN if never short, or still short on the last day (not
     recovered within the horizon).
+
+Part KPIs (entity ``<manufacturer>/<part>``, multi-part lines only) are the same
+day-counting KPIs, plus ``fill_rate`` and ``shortfall_t``, of the part's own stock-outs:
+the days its stock could not cover the day's need, whatever the other parts had
+(:data:`PART_KPIS`).
 
 Totals (entity ``all_manufacturers``): ``shortfall_t`` summed over manufacturers and
 the demand-weighted ``fill_rate``.
@@ -49,8 +58,10 @@ __all__ = [
     "ALL_MANUFACTURERS",
     "AUTHORITY_KPIS",
     "MANUFACTURER_KPIS",
+    "PART_KPIS",
     "authority_kpis",
     "manufacturer_kpis",
+    "part_kpis",
 ]
 
 ALL_MANUFACTURERS = "all_manufacturers"
@@ -61,6 +72,14 @@ MANUFACTURER_KPIS = (
     "fill_rate",
     "shortfall_t",
     "lost_units",
+    "shortage_days",
+    "days_to_first_shortage",
+    "any_shortage",
+    "days_to_recover",
+)
+PART_KPIS = (
+    "fill_rate",
+    "shortfall_t",
     "shortage_days",
     "days_to_first_shortage",
     "any_shortage",
@@ -79,42 +98,68 @@ AUTHORITY_KPIS = (
 _REL = 1e-6
 
 
+def _shortage_days(demand: np.ndarray, short: np.ndarray) -> dict[str, float]:
+    """Shortage days, first shortage day and recovery of one daily series."""
+    short_days = np.flatnonzero(short > _REL * np.maximum(demand, 1e-12))
+    first = float(short_days[0]) if short_days.size else math.nan
+    if short_days.size and short_days[-1] < short.size - 1:
+        recover = float(short_days[-1] + 1 - short_days[0])
+    else:
+        recover = math.nan
+    return {
+        "shortage_days": float(short_days.size),
+        "days_to_first_shortage": first,
+        "any_shortage": 1.0 if short_days.size else 0.0,
+        "days_to_recover": recover,
+    }
+
+
 def manufacturer_kpis(
-    demand: np.ndarray,
-    shortfall: np.ndarray,
-    kg_per_unit: float,
-    backlog_end_t: float = 0.0,
+    demand_units: np.ndarray,
+    short_units: np.ndarray,
+    t_per_unit: float,
+    backlog_end_units: float = 0.0,
     backlog_mode: bool = False,
 ) -> dict[str, float]:
-    """KPIs of one manufacturer from its daily series.
+    """KPIs of one production line from its daily series.
 
     Args:
-        demand: Daily demand, tonnes, shape (days,).
-        shortfall: Daily shortfall, tonnes, shape (days,).
-        kg_per_unit: Material per unit, kilograms.
-        backlog_end_t: Backlog at the end, tonnes (backlog plants).
+        demand_units: Units to make each day, shape (days,).
+        short_units: Units of each day's demand not made that day, shape (days,).
+        t_per_unit: Material of all its parts per unit, tonnes.
+        backlog_end_units: Units still to be made at the end (backlog lines).
         backlog_mode: Unmet demand is backlogged rather than lost.
 
     Returns:
         Mapping of the names in :data:`MANUFACTURER_KPIS` to values.
     """
-    total = float(demand.sum())
-    short_total = float(shortfall.sum())
-    short_days = np.flatnonzero(shortfall > _REL * np.maximum(demand, 1e-12))
-    first = float(short_days[0]) if short_days.size else math.nan
-    if short_days.size and short_days[-1] < shortfall.size - 1:
-        recover = float(short_days[-1] + 1 - short_days[0])
-    else:
-        recover = math.nan
-    lost_t = backlog_end_t if backlog_mode else short_total
+    total = float(demand_units.sum())
+    short_total = float(short_units.sum())
+    return {
+        "fill_rate": 1.0 - short_total / total if total > 0 else 1.0,
+        "shortfall_t": short_total * t_per_unit,
+        "lost_units": backlog_end_units if backlog_mode else short_total,
+        **_shortage_days(demand_units, short_units),
+    }
+
+
+def part_kpis(demand_t: np.ndarray, stockout_t: np.ndarray) -> dict[str, float]:
+    """KPIs of one critical part of a multi-part line from its own stock-outs (the days
+    its stock could not cover the day's need, whatever the other parts had).
+
+    Args:
+        demand_t: The part's material needed each day, tonnes.
+        stockout_t: What its stock could not cover each day, tonnes.
+
+    Returns:
+        Mapping of the names in :data:`PART_KPIS` to values.
+    """
+    total = float(demand_t.sum())
+    short_total = float(stockout_t.sum())
     return {
         "fill_rate": 1.0 - short_total / total if total > 0 else 1.0,
         "shortfall_t": short_total,
-        "lost_units": lost_t * 1000.0 / kg_per_unit if kg_per_unit > 0 else 0.0,
-        "shortage_days": float(short_days.size),
-        "days_to_first_shortage": first,
-        "any_shortage": 1.0 if short_days.size else 0.0,
-        "days_to_recover": recover,
+        **_shortage_days(demand_t, stockout_t),
     }
 
 

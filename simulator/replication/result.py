@@ -18,9 +18,19 @@ import numpy as np
 import pandas as pd
 
 from simulator.replication.digest import RepSummary, digest
-from simulator.replication.tables import Apps, licensed_orders, regime_frame
+from simulator.replication.tables import Apps, regime_frame
 from simulator.world.calendar import WorkCalendar, build_calendar
-from simulator.world.trace import AT_DEADLINE, AUTHORITY_DAILY, OUTCOMES, PLANT_SERIES, Ev, G, Trace
+from simulator.world.trace import (
+    AT_DEADLINE,
+    AUTHORITY_DAILY,
+    LINE_SERIES,
+    OUTCOMES,
+    PART_SERIES,
+    Ev,
+    G,
+    Source,
+    Trace,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.scenario.model import Scenario
@@ -56,16 +66,23 @@ class RunResult:
     def _key_of(self) -> list[tuple[str, str, str, str, str]]:
         """(destination, product, end use, exporter, applicant) of every application."""
         sc, a = self.scenario, self._apps
+        parts = [p for m in sc.manufacturers for p in m.bill()]
+        part_of = self.trace.shipments["part"]
         keys: list[tuple[str, str, str, str, str]] = []
-        for src, idx, ex in zip(
-            a.source.tolist(), a.source_index.tolist(), a.exporter.tolist(), strict=True
+        for src, idx, ex, sid in zip(
+            a.source.tolist(),
+            a.source_index.tolist(),
+            a.exporter.tolist(),
+            a.shipment.tolist(),
+            strict=True,
         ):
-            if src == 0:
+            if src == Source.BACKGROUND:
                 b = sc.authority.background[idx]
                 keys.append((b.destination, b.product, b.end_use, b.exporter, "background"))
             else:
                 m = sc.manufacturers[idx]
-                keys.append((m.country, m.material, m.end_use, sc.exporters[ex].id, m.id))
+                material = parts[int(part_of[sid])].material
+                keys.append((m.country, material, m.end_use, sc.exporters[ex].id, m.id))
         return keys
 
     # ------------------------------------------------------------------ frames
@@ -74,22 +91,29 @@ class RunResult:
         """The event log: authority and goods events, time-ordered.
 
         Columns: ``time_days`` (calendar days since start), ``date``, ``kind``,
-        ``application``, ``order``, ``manufacturer``, ``tonnes``, ``aux`` (the row's
-        ``detail``, see :class:`~simulator.world.trace.Ev` and
-        :class:`~simulator.world.trace.G`).
+        ``application``, ``shipment``, ``manufacturer`` (id; empty for background
+        goods), ``tonnes``, ``detail`` (per kind: see :class:`~simulator.world.trace.Ev`
+        and :class:`~simulator.world.trace.G`).
         """
-        a, g = self.trace.authority, self.trace.goods
+        a, g, ships = self.trace.authority, self.trace.goods, self.trace.shipments
+        owner = np.array([m.id for m in self.scenario.manufacturers] + [""], dtype=object)
+        sid = g["shipment"]
+        is_bg = ships["source"][sid] == Source.BACKGROUND
+        mfr = owner[np.where(is_bg, -1, ships["source_index"][sid])]
+        app_ship = self.trace.applications["shipment"]
         auth = pd.DataFrame(
             {
                 "time_days": a["time_days"],
                 "kind": pd.Categorical.from_codes(a["kind"].astype(int), Ev.NAMES),
                 "application": a["application"].astype(np.int64),
-                "order": -1,
-                "manufacturer": -1,
+                "shipment": app_ship[a["application"]].astype(np.int64)
+                if len(a)
+                else np.zeros(0, np.int64),
+                "manufacturer": "",
                 "tonnes": np.where(
                     (a["kind"] == Ev.DECIDE) | (a["kind"] == Ev.SUBMIT), a["tonnes"], 0.0
                 ),
-                "aux": a["detail"],
+                "detail": a["detail"],
             }
         )
         goods = pd.DataFrame(
@@ -97,10 +121,10 @@ class RunResult:
                 "time_days": g["time_days"],
                 "kind": pd.Categorical.from_codes(g["kind"].astype(int), G.NAMES),
                 "application": -1,
-                "order": g["order"].astype(np.int64),
-                "manufacturer": g["manufacturer"].astype(np.int64),
+                "shipment": sid.astype(np.int64),
+                "manufacturer": mfr,
                 "tonnes": g["tonnes"],
-                "aux": g["detail"],
+                "detail": g["detail"],
             }
         )
         kinds = list(Ev.NAMES) + list(G.NAMES)
@@ -140,7 +164,7 @@ class RunResult:
                 "end_use": [k[2] for k in keys],
                 "exporter": [k[3] for k in keys],
                 "applicant": [k[4] for k in keys],
-                "order": a.order_id,
+                "shipment": a.shipment,
                 "tonnes": a.tonnes,
                 "submitted_days": a.submit,
                 "accepted_days": a.accept,
@@ -149,6 +173,12 @@ class RunResult:
                 "returns": a.returns,
                 "info_requests": a.info_requests,
                 "stopped_days": a.stopped_days,
+                "parked_days": np.where(
+                    np.isnan(a.park),
+                    0.0,
+                    np.where(a.decided, a.decide, float(self.trace.horizon)) - a.park,
+                ),
+                "extended": a.extended > 0,
                 "outcome": outcome,
                 "at_deadline": a.at_deadline,
                 "approved_t": a.approved_t,
@@ -167,19 +197,26 @@ class RunResult:
 
     @cached_property
     def daily(self) -> pd.DataFrame:
-        """Per manufacturer per day: demand, consumed, shortfall, inventory (end of day),
-        on order, backlog — all tonnes."""
+        """Per manufacturer, critical part and day: the part's tonnes (demand, consumed,
+        shortfall of the line, its own stock-out, inventory at the end of the day, on
+        order, backlog) and the line's units (demand, made, short, backlog). A one-part
+        manufacturer has one part, named after its material."""
         sc, tr = self.scenario, self.trace
-        H, n = tr.horizon, len(sc.manufacturers)
+        H = tr.horizon
+        parts = [(m, i, p) for i, m in enumerate(sc.manufacturers) for p in m.bill()]
+        n = len(parts)
+        line = np.array([i for _, i, _ in parts], dtype=np.int64)
         df = pd.DataFrame(
             {
                 "date": np.tile(self._dates(), n),
                 "day": np.tile(np.arange(H), n),
-                "manufacturer": np.repeat([m.id for m in sc.manufacturers], H),
-                **{name: tr.plants[name].T.ravel() for name, _ in PLANT_SERIES},
+                "manufacturer": np.repeat([m.id for m, _, _ in parts], H),
+                "part": np.repeat([p.id for _, _, p in parts], H),
+                **{name: tr.parts[name].T.ravel() for name, _ in PART_SERIES},
+                **{name: tr.lines[name][:, line].T.ravel() for name, _ in LINE_SERIES},
             }
         )
-        df.attrs["units"] = {"*_t": "t"}
+        df.attrs["units"] = {"*_t": "t", "*_units": "units"}
         return df
 
     @cached_property
@@ -199,24 +236,35 @@ class RunResult:
             }
         )
 
-    @cached_property
-    def exports(self) -> pd.DataFrame:
-        """Tonnes shipped per month by origin and destination. ``licensed`` marks exports
-        that passed the licensing authority's controls (background exports and
-        shipments from licensed exporters)."""
-        sc, g = self.scenario, self.trace.goods
-        rows: list[tuple[float, str, str, str, bool, float]] = []
-        licensed = licensed_orders(sc, self.trace)
-        for t, kind, oid, m, q, aux in g.tolist():
-            if kind == G.BG_EXPORT:
-                b = sc.authority.background[int(aux)]
-                rows.append((t, "licensing", b.destination, b.product, True, q))
-            elif kind == G.SHIPPED:
-                lane = sc.lanes[int(aux)]
-                mfr = sc.manufacturers[int(m)]
-                rows.append((t, lane.origin, lane.destination, mfr.material, licensed[oid], q))
+    def _flows(self, kind: int) -> pd.DataFrame:
+        sc, g, ships = self.scenario, self.trace.goods, self.trace.shipments
+        rows = (g["kind"] == kind) & (g["detail"] != -2.0)
+        sid = g["shipment"][rows]
+        exporters = list(sc.exporters)
+        countries = [c.id for c in sc.countries]
+        parts = [p for m in sc.manufacturers for p in m.bill()]
+        origin, product = [], []
+        for s_ in sid.tolist():
+            src, idx, e = (
+                int(ships["source"][s_]),
+                int(ships["source_index"][s_]),
+                int(ships["exporter"][s_]),
+            )
+            if src == Source.BACKGROUND:
+                origin.append("licensing")
+                product.append(sc.authority.background[idx].product)
+                continue
+            origin.append(exporters[e].country if e >= 0 else "")
+            product.append(parts[int(ships["part"][s_])].material)
         df = pd.DataFrame(
-            rows, columns=["time_days", "origin", "destination", "product", "licensed", "tonnes"]
+            {
+                "time_days": g["time_days"][rows],
+                "origin": origin,
+                "destination": [countries[int(d)] for d in ships["destination"][sid]],
+                "product": product,
+                "licensed": ships["via_customs"][sid] == 1,
+                "tonnes": g["tonnes"][rows],
+            }
         )
         df["month"] = (
             (
@@ -231,6 +279,20 @@ class RunResult:
         ].sum()
         out.attrs["units"] = {"tonnes": "t"}
         return out
+
+    @cached_property
+    def exports(self) -> pd.DataFrame:
+        """Tonnes departed per month by origin and destination (for goods through Chinese
+        customs, the customs export date). ``licensed`` marks exports that passed the
+        licensing authority's controls (background exports and shipments from licensed
+        exporters)."""
+        return self._flows(G.DEPARTED)
+
+    @cached_property
+    def arrivals(self) -> pd.DataFrame:
+        """Tonnes arrived per month by origin and destination (same columns as
+        :attr:`exports`)."""
+        return self._flows(G.ARRIVED)
 
     @cached_property
     def regimes(self) -> pd.DataFrame:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.world.calendar import WorkCalendar
-from simulator.world.trace import AT_DEADLINE, Ev, G, Trace
+from simulator.world.trace import AT_DEADLINE, Ev, Trace
 
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.scenario.model import Scenario
@@ -22,9 +22,11 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "Apps",
     "backlog_by_destination",
-    "exports_matrix",
-    "licensed_orders",
+    "flows_by_month",
+    "line_shortfall_t",
+    "line_t_per_unit",
     "month_index",
+    "part_names",
     "regime_frame",
 ]
 
@@ -32,10 +34,11 @@ __all__ = [
 class Apps:
     """Per-application arrays decoded from the authority log (vectorised).
 
-    Attributes (one entry per application, in id order): ``id``, ``source`` (0
-    background, 1 manufacturer), ``source_index``, ``order_id``, ``exporter``,
-    ``tonnes``; times ``submit``, ``accept``, ``review_start``, ``decide`` (calendar
-    days, NaN if it never happened); ``returns``, ``info_requests`` (counts);
+    Attributes (one entry per application, in id order): ``id``, ``source`` (a
+    :class:`~simulator.world.trace.Source` kind), ``source_index``, ``shipment``,
+    ``exporter``, ``tonnes``; times ``submit``, ``accept``, ``review_start``, ``decide``,
+    ``park`` (calendar days, NaN if it never happened); ``returns``, ``info_requests``,
+    ``extended`` (counts);
     ``approved_t``; ``code`` (decision code, -1 undecided), ``decided``,
     ``at_deadline``; ``stopped_days`` / ``stopped_wd`` (clock stopped for information
     requests); ``wait_days`` / ``wait_wd`` (submission to decision); ``clock_wd``
@@ -49,7 +52,7 @@ class Apps:
         self.id = meta["application"].astype(np.int64)
         self.source = meta["source"].astype(np.int64)
         self.source_index = meta["source_index"].astype(np.int64)
-        self.order_id = meta["order"].astype(np.int64)
+        self.shipment = meta["shipment"].astype(np.int64)
         self.exporter = meta["exporter"].astype(np.int64)
         self.tonnes = meta["tonnes"].astype(np.float64)
         log = trace.authority
@@ -69,6 +72,8 @@ class Apps:
         self.accept = first(Ev.ACCEPT)
         self.review_start = first(Ev.REVIEW_START)
         self.decide = first(Ev.DECIDE)
+        self.park = first(Ev.PARK)
+        self.extended = count(Ev.EXTEND)
         self.returns = count(Ev.RETURN)
         self.info_requests = count(Ev.INFO_REQUEST)
         dec = kind == Ev.DECIDE
@@ -102,26 +107,22 @@ class Apps:
             self.clock_wd = w_dec - wt(np.nan_to_num(self.accept)) - stopped_wd
 
 
-def _orders(trace: Trace) -> dict[int, tuple[int, int]]:
-    """Order id -> (manufacturer index, supplier index)."""
-    g = trace.goods
-    rows = g[g["kind"] == G.ORDER]
-    return {
-        int(o): (int(m), int(s))
-        for o, m, s in zip(rows["order"], rows["manufacturer"], rows["detail"], strict=True)
-    }
+def part_names(sc: Scenario) -> list[str]:
+    """Entity name of every part, manufacturer by manufacturer: the manufacturer's id for
+    a one-part line, ``<manufacturer>/<part>`` for the parts of a bill of materials."""
+    return [f"{m.id}/{p.id}" if m.multi_part else m.id for m in sc.manufacturers for p in m.bill()]
 
 
-def licensed_orders(sc: Scenario, trace: Trace) -> dict[int, bool]:
-    """Order id -> whether its goods come from a licensed exporter (not from an
-    alternative supplier or an upstream manufacturer), by supplier, not by country:
-    an unlicensed exporter may share a country with a licensed one."""
-    ex_licensed = {e.id: e.licensed for e in sc.exporters}
-    sup_licensed = [
-        [s.exporter is not None and ex_licensed[s.exporter] for s in m.suppliers]
-        for m in sc.manufacturers
-    ]
-    return {oid: sup_licensed[m][sup] for oid, (m, sup) in _orders(trace).items()}
+def line_t_per_unit(sc: Scenario) -> np.ndarray:
+    """Tonnes of material (all parts) per unit made, per manufacturer."""
+    return np.array(
+        [sum(p.kg_per_unit for p in m.bill()) / 1000.0 for m in sc.manufacturers], dtype=float
+    )
+
+
+def line_shortfall_t(sc: Scenario, trace: Trace) -> np.ndarray:
+    """Daily material of the demand not made, tonnes, per manufacturer (days, lines)."""
+    return trace.lines["short_units"] * line_t_per_unit(sc)[None, :]
 
 
 def month_index(start: dt.date, horizon: int) -> np.ndarray:
@@ -135,13 +136,10 @@ def backlog_by_destination(sc: Scenario, trace: Trace, apps: Apps) -> np.ndarray
     """Applications pending (submitted, undecided) per day and destination country,
     shape (days, countries)."""
     H = trace.horizon
-    cidx = {c.id: i for i, c in enumerate(sc.countries)}
-    bg = np.array([cidx[b.destination] for b in sc.authority.background] or [0], np.int64)
-    mf = np.array([cidx[m.country] for m in sc.manufacturers] or [0], np.int64)
-    dest = np.where(
-        apps.source == 0,
-        bg[np.where(apps.source == 0, apps.source_index, 0)],
-        mf[np.where(apps.source == 1, apps.source_index, 0)],
+    dest = (
+        trace.shipments["destination"].astype(np.int64)[apps.shipment]
+        if apps.n
+        else (np.zeros(0, np.int64))
     )
     out = np.zeros((H + 1, len(sc.countries)))
     sub_day = np.ceil(apps.submit).astype(np.int64).clip(0, H)
@@ -152,33 +150,20 @@ def backlog_by_destination(sc: Scenario, trace: Trace, apps: Apps) -> np.ndarray
     return np.cumsum(out, axis=0)[:H]
 
 
-def exports_matrix(sc: Scenario, trace: Trace) -> np.ndarray:
-    """Licensed exports (through the authority) per month and destination, tonnes,
-    shape (months, countries)."""
+def flows_by_month(sc: Scenario, trace: Trace, kind: int) -> np.ndarray:
+    """Tonnes of Chinese exports (goods through customs) per month and destination,
+    counted at departure (``G.DEPARTED``: the customs export date) or at arrival
+    (``G.ARRIVED``), shape (months, countries). Pipeline goods that left before the start
+    are not exports of the horizon."""
     H = trace.horizon
     months = month_index(sc.start, H)
-    nm = int(months[-1]) + 1
-    cidx = {c.id: i for i, c in enumerate(sc.countries)}
-    licensed = licensed_orders(sc, trace)
-    out = np.zeros((nm, len(sc.countries)))
-    bg_dest = [cidx[b.destination] for b in sc.authority.background]
-    lane_dest = [cidx[ln.destination] for ln in sc.lanes]
-    g = trace.goods
-    for t, kind, oid, q, aux in zip(
-        g["time_days"].tolist(),
-        g["kind"].tolist(),
-        g["order"].tolist(),
-        g["tonnes"].tolist(),
-        g["detail"].tolist(),
-        strict=True,
-    ):
-        if kind == G.BG_EXPORT:
-            c = bg_dest[int(aux)]
-        elif kind == G.SHIPPED and licensed[oid]:
-            c = lane_dest[int(aux)]
-        else:
-            continue
-        out[months[min(int(t), H - 1)], c] += q
+    out = np.zeros((int(months[-1]) + 1, len(sc.countries)))
+    g, ships = trace.goods, trace.shipments
+    rows = (g["kind"] == kind) & (g["detail"] != -2.0)
+    sid = g["shipment"][rows]
+    keep = ships["via_customs"][sid] == 1
+    day = np.minimum(g["time_days"][rows][keep].astype(np.int64), H - 1)
+    np.add.at(out, (months[day], ships["destination"][sid[keep]]), g["tonnes"][rows][keep])
     return out
 
 

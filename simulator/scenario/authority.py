@@ -19,6 +19,7 @@ from simulator.scenario.distributions import (
 from simulator.scenario.types import (
     Entities,
     Id,
+    NonNeg,
     Probability,
     RatePerWd,
     ValidDays,
@@ -32,6 +33,7 @@ __all__ = [
     "GeneralLicence",
     "InformationRequests",
     "Intake",
+    "RateChange",
 ]
 
 
@@ -70,9 +72,21 @@ class Approval(Model):
     """Fraction of the quantity approved in a partial approval, in [0, 1]."""
 
 
+class RateChange(Model):
+    """From ``date`` on, a background stream runs at ``factor`` × its ``rate_per_wd``
+    (until the next change)."""
+
+    date: dt.date
+    """First day of the new rate."""
+    factor: NonNeg
+    """Multiplier of ``rate_per_wd`` from that date (1: the base rate; 0: stopped)."""
+
+
 class BackgroundStream(Model):
-    """Applications from the rest of the world (not modelled downstream) that compete
-    for reviewers: a Poisson process per working day."""
+    """Exports to the rest of the world (not modelled downstream): export contracts
+    arriving as a Poisson process per working day, at a rate that may follow a monthly
+    profile and dated changes. Each lives the same chain as a modelled order: licence
+    (when needed at customs) → production → customs → departure → transit → arrival."""
 
     destination: Id
     """Destination country id."""
@@ -83,9 +97,30 @@ class BackgroundStream(Model):
     exporter: str = "background"
     """Applicant label (policy rules may select on it)."""
     rate_per_wd: RatePerWd
-    """Mean applications per working day."""
+    """Mean export contracts (shipments) per working day at the base rate."""
+    month_factors: list[NonNeg] | None = Field(default=None, min_length=12, max_length=12)
+    """Multipliers of the rate by calendar month, January first (seasonality, e.g. the
+    Spring Festival in February); default 1 every month."""
+    rate_changes: Entities[RateChange] = []
+    """Dated changes of the rate (growth, drift of destination shares), in date order."""
     tonnes: Distribution = Constant(value=1.0)
-    """Quantity per application, tonnes."""
+    """Quantity per shipment, tonnes."""
+    production_days: DaysDist = Constant(value=0)
+    """From the licence (or, when none is needed yet, from the contract) until the goods
+    are presented at customs, calendar days."""
+    transit_days: DaysDist = Constant(value=0)
+    """From departure (the customs export date) to arrival at the destination, calendar
+    days."""
+
+    def rate_factor(self, day: dt.date) -> float:
+        """Multiplier of ``rate_per_wd`` on ``day``: the month's factor times the latest
+        change in force (1 before the first)."""
+        f = 1.0 if self.month_factors is None else self.month_factors[day.month - 1]
+        change = 1.0
+        for ch in self.rate_changes:
+            if ch.date <= day:
+                change = ch.factor
+        return f * change
 
 
 class GeneralLicence(Model):
@@ -113,9 +148,14 @@ class Authority(Model):
     """Reviewer effort per application at normal speed, working days."""
     statutory_limit_wd: WorkingDays | None = Field(default=45, gt=0)
     """Statutory review limit counted from acceptance, working days (null: none)."""
-    deadline_rule: Literal["decide", "approve", "deny", "continue"] = "decide"
-    """At the statutory limit: ``decide`` with the usual odds, ``approve``, ``deny``, or
-    ``continue`` reviewing past the limit."""
+    deadline_rule: Literal["decide", "approve", "deny", "extend", "continue"] = "decide"
+    """At the statutory limit (see :mod:`simulator.world.licensing`): ``decide`` with the
+    usual odds, ``approve``, ``deny``, ``extend`` the limit once by
+    ``deadline_extension_wd`` and decide when that runs out, or ``continue`` reviewing as
+    if there were no limit."""
+    deadline_extension_wd: WorkingDaysDist = Constant(value=0)
+    """With ``deadline_rule: extend``: the extension of the limit, working days (drawn per
+    application)."""
     information_requests: InformationRequests = InformationRequests()
     """Stop-the-clock requests."""
     approval: Approval = Approval()

@@ -4,7 +4,7 @@ suppliers) and transport lanes."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -12,7 +12,7 @@ from simulator.scenario.base import Model
 from simulator.scenario.distributions import Constant, DaysDist
 from simulator.scenario.types import Entities, Id, NonNeg
 
-__all__ = ["Country", "Exporter", "Lane", "Product", "RampPoint"]
+__all__ = ["Country", "Customs", "Exporter", "Lane", "Product", "RampPoint"]
 
 
 class Country(Model):
@@ -78,3 +78,24 @@ class Lane(Model):
     """Transport mode."""
     transit_days: DaysDist
     """Door-to-door transit time, calendar days."""
+
+
+class Customs(Model):
+    """Chinese customs, where every export from a licensed exporter is presented: the
+    licence is checked there (not when the goods were ordered), policy may hold or
+    inspect goods, and the port clears them for departure (the customs export date, on
+    which monthly exports are counted)."""
+
+    handling_days: DaysDist = Constant(value=0)
+    """From presentation at customs to departure (port dwell, container cut-off),
+    calendar days."""
+    release_t_per_day: float | None = Field(default=None, gt=0)
+    """After a customs hold, the port releases held goods at this many tonnes per day per
+    destination, first come first served (null: all at once)."""
+    release_by_destination: dict[Id, Annotated[float, Field(gt=0)]] = {}
+    """Release throughput for particular destinations, tonnes per day (overrides
+    ``release_t_per_day``)."""
+
+    def release_rate(self, destination: str) -> float | None:
+        """Release throughput towards ``destination``, tonnes per day (None: unlimited)."""
+        return self.release_by_destination.get(destination, self.release_t_per_day)

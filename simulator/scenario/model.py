@@ -24,7 +24,7 @@ from simulator.errors import FieldProblems
 from simulator.limits import Limits
 from simulator.scenario.authority import Authority
 from simulator.scenario.base import Model
-from simulator.scenario.goods import Country, Exporter, Lane, Product
+from simulator.scenario.goods import Country, Customs, Exporter, Lane, Product
 from simulator.scenario.manufacturers import Manufacturer
 from simulator.scenario.policy import Policy
 from simulator.scenario.types import Entities
@@ -75,6 +75,8 @@ class Scenario(Model):
     """Exporters and alternative suppliers."""
     lanes: Entities[Lane] = []
     """Transport lanes."""
+    customs: Customs = Customs()
+    """Chinese customs: handling time, release throughput after holds."""
     manufacturers: Entities[Manufacturer] = []
     """Downstream manufacturers."""
     observed_exports: str | None = None

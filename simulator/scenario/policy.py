@@ -12,6 +12,7 @@ from pydantic import Field, model_validator
 
 from simulator.errors import FieldProblems
 from simulator.scenario.base import Model
+from simulator.scenario.distributions import DaysDist
 from simulator.scenario.types import (
     Days,
     Entities,
@@ -24,7 +25,9 @@ from simulator.scenario.types import (
 
 __all__ = [
     "Effects",
+    "Inspection",
     "MarkovSwitching",
+    "Parking",
     "Policy",
     "Regime",
     "RegimeChange",
@@ -53,6 +56,25 @@ class Where(Model):
         return sum(v is not None for v in self.model_dump().values())
 
 
+class Inspection(Model):
+    """Customs inspections of licensed shipments: a share is delayed."""
+
+    probability: Probability = 1.0
+    """Chance that a matching shipment is inspected."""
+    days: DaysDist
+    """Extra time at customs of an inspected shipment, calendar days."""
+
+
+class Parking(Model):
+    """Files that sit: a share of matching applications gets no decision."""
+
+    probability: Probability = 1.0
+    """Chance that a matching application is parked when its review is done."""
+    days: DaysDist | None = None
+    """How long a parked file sits, calendar days; null: until the policy no longer
+    parks it (a regime or overlay change)."""
+
+
 class Effects(Model):
     """What a rule does. Unset effects leave the baseline alone."""
 
@@ -73,6 +95,13 @@ class Effects(Model):
     """Whether a licence is needed at all (false before controls or when lifted)."""
     licence_validity_days: ValidDays | None = None
     """Replaces licence validity (e.g. 6-month temporary licences)."""
+    customs_hold: Probability | None = None
+    """Share of matching licensed shipments held at the port while the rule is in force
+    (1: all); held goods are released when it ends, at the port's release throughput."""
+    inspection: Inspection | None = None
+    """Customs inspections delaying a share of matching shipments."""
+    park: Parking | None = None
+    """A share of matching applications sits undecided after review (files that sit)."""
 
 
 class Rule(Effects):

@@ -19,6 +19,7 @@ from simulator.errors import _MISSING, did_you_mean
 from simulator.limits import Limits
 
 if TYPE_CHECKING:  # pragma: no cover
+    from simulator.scenario.manufacturers import Part
     from simulator.scenario.model import Scenario
 
 __all__ = ["RULES", "Found", "check_rules", "rule"]
@@ -91,6 +92,15 @@ def _cycle(graph: dict[str, list[str]]) -> list[str] | None:
             if found:
                 return found
     return None
+
+
+def part_paths(sc: Scenario, i: int) -> Iterator[tuple[Part, tuple[Any, ...]]]:
+    """The parts of manufacturer ``i`` with the data path of each part's fields: the
+    manufacturer's own path for a one-part line, ``parts[k]`` under it otherwise."""
+    m = sc.manufacturers[i]
+    base = ("manufacturers", i)
+    for k, part in enumerate(m.bill()):
+        yield part, ((*base, "parts", k) if m.multi_part else base)
 
 
 def _regime_names(sc: Scenario) -> set[str]:
@@ -211,56 +221,91 @@ def supply_links(sc: Scenario) -> Iterator[Found]:
         )
     pairs = {(ln.origin, ln.destination) for ln in sc.lanes}
     for i, m in enumerate(sc.manufacturers):
-        p = ("manufacturers", i)
-        yield from _refs((*p, "country"), m.country, countries, "country")
-        yield from _refs((*p, "material"), m.material, products, "product")
-        for j, s in enumerate(m.suppliers):
-            kind = "exporter" if s.exporter is not None else "manufacturer"
-            sid = str(s.exporter if s.exporter is not None else s.manufacturer)
-            where = (*p, "suppliers", j, kind)
-            source = sources.get((kind, sid))
-            if source is None:
-                known = [k for (what, k) in sources if what == kind]
-                yield _unknown(where, sid, known, kind)
-                continue
-            origin, makes, what = source
-            if m.material not in makes:
-                verb = "sell" if kind == "exporter" else "make"
-                yield (where, f"{kind} does not {verb} {m.material!r} ({what})", sid)
-            if origin in countries and m.country in countries and (origin, m.country) not in pairs:
+        yield from _refs(("manufacturers", i, "country"), m.country, countries, "country")
+        for part, p in part_paths(sc, i):
+            yield from _refs((*p, "material"), part.material, products, "product")
+            for j, s in enumerate(part.suppliers):
+                kind = "exporter" if s.exporter is not None else "manufacturer"
+                sid = str(s.exporter if s.exporter is not None else s.manufacturer)
+                where = (*p, "suppliers", j, kind)
+                source = sources.get((kind, sid))
+                if source is None:
+                    known = [k for (what, k) in sources if what == kind]
+                    yield _unknown(where, sid, known, kind)
+                    continue
+                origin, makes, what = source
+                if part.material not in makes:
+                    verb = "sell" if kind == "exporter" else "make"
+                    yield (where, f"{kind} does not {verb} {part.material!r} ({what})", sid)
+                if (
+                    origin in countries
+                    and m.country in countries
+                    and (origin, m.country) not in pairs
+                ):
+                    yield (
+                        where[:-1],
+                        f"no lane from {origin} to {m.country}; add one to `lanes`",
+                        _MISSING,
+                    )
+            total = sum(s.share for s in part.suppliers)
+            if abs(total - 1.0) > 1e-6:
                 yield (
-                    where[:-1],
-                    f"no lane from {origin} to {m.country}; add one to `lanes`",
-                    _MISSING,
+                    (*p, "suppliers"),
+                    f"supplier shares must sum to 1 (sum is {total:g})",
+                    [s.share for s in part.suppliers],
                 )
-        total = sum(s.share for s in m.suppliers)
-        if abs(total - 1.0) > 1e-6:
-            yield (
-                (*p, "suppliers"),
-                f"supplier shares must sum to 1 (sum is {total:g})",
-                [s.share for s in m.suppliers],
-            )
-        if m.expedite is not None:
-            modes = {ln.mode for ln in sc.lanes if ln.destination == m.country}
-            if m.expedite.mode not in modes:
-                yield (
-                    (*p, "expedite", "mode"),
-                    f"no {m.expedite.mode} lane into {m.country}",
-                    m.expedite.mode,
-                )
+            if part.expedite is not None:
+                modes = {ln.mode for ln in sc.lanes if ln.destination == m.country}
+                if part.expedite.mode not in modes:
+                    yield (
+                        (*p, "expedite", "mode"),
+                        f"no {part.expedite.mode} lane into {m.country}",
+                        part.expedite.mode,
+                    )
+            own = [s.exporter for s in part.suppliers if s.exporter is not None]
+            for k, ship in enumerate(part.initial_shipments):
+                sp = (*p, "initial_shipments", k)
+                if ship.exporter is not None and ship.exporter not in own:
+                    yield _unknown((*sp, "exporter"), ship.exporter, own, "exporter of this part")
+                if ship.stage == "at_exporter" and ship.exporter is None and not own:
+                    yield (
+                        (*sp, "stage"),
+                        "goods at an exporter need a part supplied by an exporter",
+                        ship.stage,
+                    )
+                if ship.day > sc.horizon_days and _good_horizon(sc):
+                    yield ((*sp, "day"), f"after the horizon ({sc.horizon_days} days)", ship.day)
 
 
 @rule
 def supply_cycles(sc: Scenario) -> Iterator[Found]:
     """Multi-tier supply has no cycle (a manufacturer cannot supply itself)."""
     graph = {
-        m.id: [s.manufacturer for s in m.suppliers if s.manufacturer is not None]
+        m.id: [s.manufacturer for p in m.bill() for s in p.suppliers if s.manufacturer is not None]
         for m in sc.manufacturers
     }
     cyc = _cycle(graph)
     if cyc:
         idx = [m.id for m in sc.manufacturers].index(cyc[0])
         yield (("manufacturers", idx, "suppliers"), "supply cycle: " + " -> ".join(cyc), cyc[0])
+
+
+@rule
+def background_rates(sc: Scenario) -> Iterator[Found]:
+    """A stream's dated rate changes are in date order; customs release rates name known
+    destinations."""
+    for i, bg in enumerate(sc.authority.background):
+        dates = [ch.date for ch in bg.rate_changes]
+        for k in range(1, len(dates)):
+            if dates[k] < dates[k - 1]:
+                yield (
+                    ("authority", "background", i, "rate_changes", k, "date"),
+                    f"rate changes must be in date order (previous is {dates[k - 1]})",
+                    dates[k],
+                )
+    countries = {c.id for c in sc.countries}
+    for dest in sc.customs.release_by_destination:
+        yield from _refs(("customs", "release_by_destination", dest), dest, countries, "country")
 
 
 @rule

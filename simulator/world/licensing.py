@@ -1,5 +1,8 @@
 """The licensing authority: intake, reviewers, the statutory clock, decisions.
 
+Semantics (the one place they are stated)
+-----------------------------------------
+
 Where does a review's duration come from? ``Application.work_wd`` (drawn from
 ``authority.review_work_wd`` when the application is created) is the reviewer effort
 in working days at normal speed; the regime's ``review_time_factor`` stretches it, the
@@ -14,9 +17,32 @@ Life of an application (one SimPy process each)::
            -> review (work at the regime's speed; re-planned when the regime changes)
               -> information request? reviewer released, clock stopped for the
                  applicant's answer (calendar days), back to the queue
-           -> decision (held while suspended) at completion, or at the statutory
-              limit as ``deadline_rule`` says
-           -> callback to the owner (a manufacturer's order, or background export)
+           -> decision, held while suspended, and possibly parked first (a file that
+              sits), at completion, or at the statutory limit as ``deadline_rule`` says
+           -> callback to the owner (a shipment)
+
+* **Statutory clock.** It runs in working days from acceptance, stops while the
+  applicant answers an information request and restarts at the answer. At the limit
+  (``statutory_limit_wd``) an application still waiting for a reviewer or in review is
+  handled by ``deadline_rule``: ``decide`` (decided at once with the usual odds),
+  ``approve``, ``deny``, ``extend`` (the limit moves once by a drawn
+  ``deadline_extension_wd``, and the application is decided with the usual odds if it
+  is still not done then; it keeps its place in the queue) or ``continue`` (no limit:
+  the review goes on; the wait is still measured against the limit). A decision made at
+  the limit is marked ``at_deadline``.
+* **Suspension.** While a rule suspends decisions, reviewed applications wait; they are
+  re-checked at every policy change.
+* **Parking (files that sit).** When its review is done, an application matched by a
+  rule's ``park`` is parked with no decision if its own uniform draw is below the
+  rule's share: for a drawn ``park.days``, or, without ``days``, until a policy change
+  stops parking it. Parked and suspended files are past review, so the statutory limit
+  no longer decides them: this is how real waits far exceed 45 working days.
+* **Re-planning.** A policy change re-plans reviews in progress whose speed changed:
+  the remaining work is kept, the time to finish it changes. Capacity changes apply to
+  the next assignment (no review is pre-empted).
+* **Event order.** Every wait is one event (a timeout, a reviewer's grant, a policy
+  change), so the order of events at the same instant is the order SimPy schedules
+  them in; the compiled kernel reproduces it.
 """
 
 from __future__ import annotations
@@ -99,14 +125,11 @@ class ReviewerPool:
         return False
 
     def request(self, priority: int) -> simpy.Event:
-        """Return an event that succeeds when a reviewer is assigned."""
+        """Queue for a reviewer (call when :meth:`try_acquire` failed); the returned event
+        succeeds when one is assigned."""
         ev = self.env.event()
-        if self.busy < self.capacity and not self._queue:
-            self.busy += 1
-            ev.succeed()
-        else:
-            self._seq += 1
-            heapq.heappush(self._queue, (-priority, self._seq, ev))
+        self._seq += 1
+        heapq.heappush(self._queue, (-priority, self._seq, ev))
         return ev
 
     def cancel(self, ev: simpy.Event) -> None:
@@ -163,6 +186,8 @@ class Application:
     """
 
     __slots__ = (
+        "extension_wd",
+        "factor",
         "id",
         "info_at",
         "info_response_days",
@@ -175,6 +200,7 @@ class Application:
         "tonnes",
         "u_approve",
         "u_info",
+        "u_park",
         "u_partial",
         "u_return",
         "work_wd",
@@ -204,10 +230,18 @@ class Application:
         self.u_approve = 0.0
         self.u_partial = 1.0
         self.partial_fraction = 1.0
+        self.u_park = 1.0
+        self.extension_wd = 0.0
+        self.factor = 1.0  # review speed in use (for re-planning)
 
 
 class _NoPolicy:
     current = 0
+    changed: Any = None
+
+
+DEADLINE = object()
+"""Value of the wake-up event when the statutory limit, not a reviewer, came first."""
 
 
 class LicensingAuthority:
@@ -218,8 +252,8 @@ class LicensingAuthority:
         cfg: Authority settings.
         clock: Scalar working-time clock.
         book: Compiled policy.
-        policy: Regime controller (current regime, change events).
         log: Rows of the :data:`~simulator.world.trace.AUTHORITY` log.
+        streams: The replication's streams (parking times).
     """
 
     def __init__(
@@ -229,16 +263,17 @@ class LicensingAuthority:
         clock: ScalarClock,
         book: PolicyBook,
         log: list[tuple],
+        streams: Any,
     ) -> None:
         self.env = env
         self.cfg = cfg
         self.clock = clock
         self.book = book
         self.log = log
+        self.streams = streams
         self.policy: PolicyController = _NoPolicy()  # type: ignore[assignment]
         self.pool = ReviewerPool(env, cfg.reviewers)
-        self.in_review: dict[simpy.Process, AppKey] = {}
-        self._regime = 0
+        self.in_review: dict[simpy.Process, Application] = {}
         self.limit = cfg.statutory_limit_wd
         self.rule = cfg.deadline_rule
         self.binding = self.limit is not None and self.rule != "continue"
@@ -252,6 +287,7 @@ class LicensingAuthority:
         self._intake = self._p_return > 0 or not (
             cfg.intake.screening_wd.kind == "constant" and cfg.intake.screening_wd.value == 0
         )
+        self._park: dict[int, Any] = {}  # parking-time samplers by distribution
 
     # -- policy hooks ----------------------------------------------------------------
     def effects(self, key: AppKey) -> Resolved:
@@ -261,18 +297,26 @@ class LicensingAuthority:
         return hit if hit is not None else self.book.resolve(r, key)
 
     def on_regime_change(self, regime: int) -> None:
-        """Apply a new regime: capacity now; re-plan the reviews in progress whose speed
-        changed (work is conserved, time is not); others keep their schedule."""
-        old, self._regime = self._regime, regime
+        """Apply a new policy state: capacity now; re-plan the reviews in progress whose
+        speed changed (work is conserved, time is not); others keep their schedule."""
         self.pool.set_capacity(round(self.cfg.reviewers * self.book.capacity_factor[regime]))
         resolve = self.book.resolve
-        for proc, key in list(self.in_review.items()):
+        for proc, app in list(self.in_review.items()):
             if (
-                resolve(old, key).review_time_factor != resolve(regime, key).review_time_factor
+                resolve(regime, app.key).review_time_factor != app.factor
                 and proc.is_alive
                 and proc.target is not None
             ):
-                proc.interrupt("regime")
+                proc.interrupt("policy")
+
+    def _park_days(self, dist: Any) -> float:
+        s = self._park.get(id(dist))
+        if s is None:
+            from simulator.world.sampling import Sampler
+
+            rng = self.streams.get("authority", "park", str(len(self._park)))
+            s = self._park[id(dist)] = Sampler(dist, rng)
+        return s()
 
     # -- applications ----------------------------------------------------------------
     def submit(self, app: Application) -> None:
@@ -280,6 +324,25 @@ class LicensingAuthority:
         self.n_submitted += 1
         self.n_in_system += 1
         self.env.process(self._life(app))
+
+    def _arm_deadline(self, app: Application, wake: simpy.Event, state: list[Any]) -> None:
+        """At the limit (``state[0]``), wake an application still waiting for a reviewer:
+        with ``extend``, move the limit once and keep its place in the queue."""
+
+        def fire(_e: Any) -> None:
+            if wake.triggered:
+                return
+            if self.rule == "extend" and not state[1]:
+                state[1] = True
+                state[0] = self.clock.add_work(self.env.now, app.extension_wd)
+                self.log.append((self.env.now, Ev.EXTEND, app.id, 0.0, app.extension_wd))
+                self._arm_deadline(app, wake, state)
+                return
+            self.pool.cancel(wake)
+            wake.succeed(DEADLINE)
+
+        ev = self.env.timeout(max(0.0, state[0] - self.env.now))
+        ev.callbacks.append(fire)
 
     def _life(self, app: Application):
         env, clock, log, pool = self.env, self.clock, self.log, self.pool
@@ -298,8 +361,7 @@ class LicensingAuthority:
         t_accept = env.now
         log.append((t_accept, Ev.ACCEPT, app.id, 0.0, 0.0))
         key, ctrl = app.key, self.policy
-        # effects in force: looked up again only when the regime has changed (the
-        # per-regime caches make the lookup cheap; this makes it free in steady state)
+        # effects in force: looked up again only when the policy state has changed
         caches, resolve = self._caches, self.book.resolve
         r = ctrl.current
         eff = caches[r].get(key) or resolve(r, key)
@@ -314,7 +376,9 @@ class LicensingAuthority:
         used_wd = 0.0  # statutory clock used before the last restart
         clock_start = t_accept  # when the clock (re)started
         binding = self.binding
-        deadline = clock.add_work(t_accept, self.limit) if binding else math.inf
+        limit = self.limit if binding else math.inf
+        # [deadline, extended]: shared with the deadline timer while queueing
+        state: list[Any] = [clock.add_work(t_accept, limit) if binding else math.inf, False]
         outcome_forced: str | None = None
         k_info = 0
         me = env.active_process
@@ -325,28 +389,26 @@ class LicensingAuthority:
                 if ctrl.current != r:
                     r = ctrl.current
                     eff = caches[r].get(key) or resolve(r, key)
-                req = pool.request(eff.priority)
+                wake = pool.request(eff.priority)
                 if binding:
-                    yield req | env.timeout(max(0.0, deadline - env.now))
-                    if not req.triggered:
-                        pool.cancel(req)
-                        outcome_forced = self.rule
-                        break
-                else:
-                    yield req
+                    self._arm_deadline(app, wake, state)
+                if (yield wake) is DEADLINE:
+                    outcome_forced = self.rule
+                    break
             log.append((env.now, Ev.REVIEW_START, app.id, 0.0, 0.0))
             # --- work until the next information request, completion or deadline
             stop_frac = info_points[k_info] if k_info < n_info else 1.0
             todo = (stop_frac - done_frac) * app.work_wd
-            in_review[me] = key
+            in_review[me] = app
             hit_deadline = False
             while todo > 1e-12:
                 if ctrl.current != r:
                     r = ctrl.current
                     eff = caches[r].get(key) or resolve(r, key)
-                factor = eff.review_time_factor
+                factor = app.factor = eff.review_time_factor
                 t0 = env.now
                 t_done = clock.add_work(t0, todo * factor)
+                deadline = state[0]
                 t_end = t_done if t_done < deadline else deadline
                 try:
                     yield env.timeout(t_end - t0)
@@ -354,6 +416,12 @@ class LicensingAuthority:
                     todo -= (clock.work_time(env.now) - clock.work_time(t0)) / factor
                     continue
                 if t_end < t_done:
+                    todo -= (clock.work_time(env.now) - clock.work_time(t0)) / factor
+                    if self.rule == "extend" and not state[1]:
+                        state[1] = True
+                        state[0] = clock.add_work(env.now, app.extension_wd)
+                        log.append((env.now, Ev.EXTEND, app.id, 0.0, app.extension_wd))
+                        continue
                     hit_deadline = True
                     break
                 todo = 0.0
@@ -372,18 +440,45 @@ class LicensingAuthority:
                 clock_start = env.now
                 log.append((env.now, Ev.INFO_RESPONSE, app.id, 0.0, 0.0))
                 if binding:
-                    deadline = clock.add_work(env.now, self.limit - used_wd)
+                    total = limit + (app.extension_wd if state[1] else 0.0)
+                    state[0] = clock.add_work(env.now, total - used_wd)
                 continue
             break
-        # --- decision (held while suspended)
+        # --- decision: held while suspended, parked first if a rule parks it
         if ctrl.current != r:
             r = ctrl.current
             eff = caches[r].get(key) or resolve(r, key)
-        if eff.suspend:
-            self.n_awaiting_decision += 1
-            while eff.suspend:
+        parked = False  # its parking is used up (a file sits once)
+        waiting = False
+        while True:
+            if eff.suspend:
+                if not waiting:
+                    waiting = True
+                    self.n_awaiting_decision += 1
                 yield ctrl.changed
                 eff = self.effects(key)
+                continue
+            park = eff.park
+            if parked or park is None or app.u_park >= park.probability:
+                break
+            parked = True
+            if not waiting:
+                waiting = True
+                self.n_awaiting_decision += 1
+            if park.days is not None:
+                days = self._park_days(park.days)
+                log.append((env.now, Ev.PARK, app.id, 0.0, days))
+                yield env.timeout(days)
+            else:
+                log.append((env.now, Ev.PARK, app.id, 0.0, -1.0))
+                while True:  # until a policy change stops parking it (or suspends)
+                    yield ctrl.changed
+                    eff = self.effects(key)
+                    park = eff.park
+                    if eff.suspend or park is None or app.u_park >= park.probability:
+                        break
+            eff = self.effects(key)
+        if waiting:
             self.n_awaiting_decision -= 1
         approve = app.u_approve < eff.approval_probability
         if outcome_forced is not None:

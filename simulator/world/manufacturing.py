@@ -1,46 +1,56 @@
 """Downstream manufacturers, stepped together once a day as numpy vectors.
 
-No SimPy process runs per manufacturer: one daily process (:meth:`Plants.step`)
-consumes, records and decides orders for all of them at once; deliveries are
-callbacks that add to the inventory vector.
+No SimPy process runs per manufacturer: one daily step (:meth:`Plants.step`) makes,
+records and orders for all of them at once; deliveries are callbacks that add to a
+part's inventory.
 
-Daily step for day ``d`` (at time ``d``, using stock that arrived before ``d``)::
+A manufacturer is a production line with one or more critical parts (its bill of
+materials); a one-part line is the special case of one part. Daily step for day ``d``
+(at time ``d``, after every other event of that instant, so goods arriving at ``d`` are
+in stock)::
 
-    demand    = units_per_day × kg_per_unit / 1000 × operating(d) × noise      [t]
-    served    = min(inventory, demand)            shortfall = demand − served
-    lost mode:    shortfall is lost production
-    backlog mode: shortfall joins the backlog; leftover stock then serves the backlog
-    inventory position = inventory + on order − backlog
+    demand_units  = units_per_day × operating(d) × noise                         [units]
+    can_make      = min over the line's parts of inventory_p / tonnes_per_unit_p  [units]
+    made          = min(demand_units, can_make)       short = demand_units − made
+    each part uses made × tonnes_per_unit_p; a plentiful part keeps what is not used
+    lost lines:    short units are lost production
+    backlog lines: short units join the backlog; leftover stock then makes backlog units
+    per part: inventory position = inventory + on order − backlog × tonnes_per_unit
     order-up-to (every review_days):  order S − position,
-        S = mean daily demand × (lead-time estimate + review_days + safety_days)
-    (s, S) (daily):  if position ≤ s = mean demand × (lead-time estimate + safety_days)
-        order up to s + mean demand × order_days
+        S = mean daily need × (lead-time estimate + review_days + safety_days)
+    (s, S) (daily):  if position ≤ s = mean daily need × (lead-time estimate + safety_days)
+        order up to s + mean daily need × order_days
 
-Mean daily demand counts only operating days (``weekdays``: × 5/7). The lead-time
-estimate moves towards each observed order-to-delivery time with weight
-``lead_time.adapt`` (panic ordering when waits grow).
+The line stops (falls short of demand) as soon as any one part runs out, whatever the
+stock of the others. Mean daily need counts only operating days (``weekdays``: × 5/7).
+Each part's lead-time estimate moves towards each observed order-to-delivery time with
+weight ``lead_time.adapt`` (panic ordering when waits grow).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from simulator.scenario.manufacturers import SS, Manufacturer, OrderUpTo
+if TYPE_CHECKING:  # pragma: no cover
+    from simulator.scenario.manufacturers import Manufacturer, Part
 
 __all__ = ["Plants"]
 
 
 class Plants:
-    """State of all manufacturers as vectors, plus daily records.
+    """State of all production lines and their parts as vectors, plus daily records.
 
     Args:
         mfrs: Manufacturers in scenario order.
         horizon: Simulated days.
         weekday0: Weekday (Mon=0) of day 0.
-        noise: Demand multipliers, shape (horizon, n), mean 1 (ones when demand_cv=0).
-        place_order: Called as ``place_order(m, tonnes)`` for each order decided.
+        noise: Demand multipliers, shape (horizon, manufacturers), mean 1 (ones when
+            demand_cv = 0).
+        place_order: Called as ``place_order(part, tonnes)`` for each order decided
+            (``part`` indexes :attr:`parts`).
     """
 
     def __init__(
@@ -51,84 +61,118 @@ class Plants:
         noise: np.ndarray,
         place_order: Callable[[int, float], None],
     ) -> None:
-        n = len(mfrs)
+        M = len(mfrs)
         self.mfrs = mfrs
-        self.n = n
+        self.n = M
         self.horizon = horizon
         self.place_order = place_order
-        base = np.array([m.daily_demand_t() for m in mfrs], dtype=float)
+        self.parts: list[Part] = []
+        line: list[int] = []
+        for m, mfr in enumerate(mfrs):
+            for part in mfr.bill():
+                self.parts.append(part)
+                line.append(m)
+        P = len(self.parts)
+        self.n_parts = P
+        self.line = np.array(line, dtype=np.int64)  # manufacturer of each part
+        # first part of each line, for np.minimum.reduceat (lines have >= 1 part)
+        self.first_part = np.searchsorted(self.line, np.arange(M)) if M else self.line
+        units = np.array([m.units_per_day for m in mfrs], dtype=float)
         weekdays = np.array([m.operating_days == "weekdays" for m in mfrs], dtype=bool)
         day_wd = (weekday0 + np.arange(horizon)) % 7
         operating = np.where(weekdays[None, :], (day_wd < 5)[:, None], True)
-        self.demand = base[None, :] * operating * noise  # (H, n) tonnes
-        self.mean_daily = base * np.where(weekdays, 5.0 / 7.0, 1.0)
+        self.demand_units = units[None, :] * operating * noise  # (H, M) units
+        self.mean_units = units * np.where(weekdays, 5.0 / 7.0, 1.0)
+        # tonnes of each part's material per unit made
+        self.t_per_unit = np.array([p.kg_per_unit / 1000.0 for p in self.parts], dtype=float)
+        self.mean_daily = self.mean_units[self.line] * self.t_per_unit  # (P,) t/day
         self.inventory = (
-            np.array([m.initial_cover_days for m in mfrs], dtype=float) * self.mean_daily
+            np.array([p.initial_cover_days for p in self.parts], dtype=float) * self.mean_daily
         )
         self.initial_inventory = self.inventory.copy()
-        self.on_order = np.zeros(n)
-        self.backlog = np.zeros(n)
-        self.lead_est = np.array([m.lead_time.initial_days for m in mfrs], dtype=float)
-        self.adapt = np.array([m.lead_time.adapt for m in mfrs], dtype=float)
+        self.on_order = np.zeros(P)
+        self.backlog_units = np.zeros(M)
+        self.lead_est = np.array([p.lead_time.initial_days for p in self.parts], dtype=float)
+        self.adapt = np.array([p.lead_time.adapt for p in self.parts], dtype=float)
         self.backlog_mode = np.array([m.unmet_demand == "backlog" for m in mfrs], dtype=bool)
-        pol = [m.replenishment for m in mfrs]
-        self.is_ss = np.array([isinstance(p, SS) for p in pol], dtype=bool)
-        self.review = np.array([p.review_days if isinstance(p, OrderUpTo) else 1 for p in pol])
-        self.safety = np.array([p.safety_days for p in pol], dtype=float)
-        self.order_days = np.array([p.order_days if isinstance(p, SS) else 0.0 for p in pol])
-        self.out_factor = np.array(
-            [
-                m.output_kg_per_unit / m.kg_per_unit
-                if m.output_product and m.kg_per_unit > 0
-                else 0.0
-                for m in mfrs
-            ],
+        pol = [p.replenishment for p in self.parts]
+        self.is_ss = np.array([r.kind == "s_S" for r in pol], dtype=bool)
+        self.review = np.array([getattr(r, "review_days", 1) for r in pol], dtype=np.int64)
+        self.safety = np.array([r.safety_days for r in pol], dtype=float)
+        self.order_days = np.array([getattr(r, "order_days", 0.0) for r in pol], dtype=float)
+        self.out_t_per_unit = np.array(
+            [m.output_kg_per_unit / 1000.0 if m.output_product else 0.0 for m in mfrs],
             dtype=float,
         )
-        self.output_made = np.zeros(n)  # tonnes of output made today (multi-tier)
-        # daily records (H, n)
-        shape = (horizon, n)
-        self.rec_demand = self.demand
-        self.rec_consumed = np.zeros(shape)
-        self.rec_shortfall = np.zeros(shape)
-        self.rec_inventory = np.zeros(shape)
-        self.rec_on_order = np.zeros(shape)
-        self.rec_backlog = np.zeros(shape)
+        self.output_made = np.zeros(M)  # tonnes of output made today (multi-tier)
+        H = horizon
+        self.rec = {
+            "demand_t": self.demand_units[:, self.line] * self.t_per_unit,
+            **{k: np.zeros((H, P)) for k in ("consumed_t", "shortfall_t", "stockout_t")},
+            **{k: np.zeros((H, P)) for k in ("inventory_t", "on_order_t", "backlog_t")},
+        }
+        self.rec_line = {
+            "demand_units": self.demand_units,
+            **{k: np.zeros((H, M)) for k in ("made_units", "short_units", "backlog_units")},
+        }
 
-    def cover_days(self, m: int) -> float:
-        """Days of mean demand the current inventory of ``m`` covers."""
-        md = self.mean_daily[m]
-        return np.inf if md <= 0 else self.inventory[m] / md
+    def cover_days(self, part: int) -> float:
+        """Days of mean need the current inventory of ``part`` covers."""
+        md = self.mean_daily[part]
+        return np.inf if md <= 0 else self.inventory[part] / md
 
-    def receive(self, m: int, tonnes: float, lead_days: float) -> None:
-        """Goods delivered to ``m``; update the lead-time estimate."""
-        self.inventory[m] += tonnes
-        self.on_order[m] -= tonnes
-        a = self.adapt[m]
+    def receive(self, part: int, tonnes: float, lead_days: float) -> None:
+        """Goods delivered for ``part``; update its lead-time estimate."""
+        self.inventory[part] += tonnes
+        self.on_order[part] -= tonnes
+        a = self.adapt[part]
         if a > 0:
-            self.lead_est[m] += a * (lead_days - self.lead_est[m])
+            self.lead_est[part] += a * (lead_days - self.lead_est[part])
 
-    def cancel(self, m: int, tonnes: float) -> None:
+    def expect(self, part: int, tonnes: float) -> None:
+        """Goods ordered before the start are on their way (counted on order)."""
+        self.on_order[part] += tonnes
+
+    def cancel(self, part: int, tonnes: float) -> None:
         """Part of an order will never come (denied, expired)."""
-        self.on_order[m] -= tonnes
+        self.on_order[part] -= tonnes
+
+    def _can_make(self, inv: np.ndarray) -> np.ndarray:
+        """Units each line could make from stock ``inv`` (inf for a line needing nothing)."""
+        tpu = self.t_per_unit
+        with np.errstate(divide="ignore", invalid="ignore"):
+            per_part = np.where(tpu > 0, inv / np.where(tpu > 0, tpu, 1.0), np.inf)
+        return np.minimum.reduceat(per_part, self.first_part)
 
     def step(self, d: int) -> None:
-        """Consume, record and order for day ``d``."""
-        demand = self.demand[d]
-        inv = self.inventory
-        served = np.minimum(inv, demand)
-        short = demand - served
-        inv -= served
-        # backlog mode: leftover stock serves the backlog, then today's shortfall joins it
-        extra = np.where(self.backlog_mode, np.minimum(inv, self.backlog), 0.0)
-        inv -= extra
-        self.backlog += np.where(self.backlog_mode, short - extra, 0.0)
-        consumed = served + extra
-        self.output_made = consumed * self.out_factor
-        self.rec_consumed[d] = consumed
-        self.rec_shortfall[d] = short
-        # order decisions
-        position = inv + self.on_order - self.backlog
+        """Make, record and order for day ``d``."""
+        line, tpu, inv = self.line, self.t_per_unit, self.inventory
+        demand = self.demand_units[d]
+        need = demand[line] * tpu
+        made = np.minimum(demand, self._can_make(inv))
+        short = demand - made
+        use = np.minimum(inv, made[line] * tpu)
+        stockout = np.maximum(need - inv, 0.0)
+        inv -= use
+        # backlog lines: leftover stock makes backlog units, then today's shortfall joins
+        extra = np.where(
+            self.backlog_mode, np.minimum(self.backlog_units, self._can_make(inv)), 0.0
+        )
+        extra_use = np.minimum(inv, extra[line] * tpu)
+        inv -= extra_use
+        self.backlog_units += np.where(self.backlog_mode, short - extra, 0.0)
+        made_all = made + extra
+        self.output_made = made_all * self.out_t_per_unit
+        rec = self.rec
+        rec["consumed_t"][d] = use + extra_use
+        rec["shortfall_t"][d] = short[line] * tpu
+        rec["stockout_t"][d] = stockout
+        rl = self.rec_line
+        rl["made_units"][d] = made_all
+        rl["short_units"][d] = short
+        # order decisions, per part
+        backlog_t = self.backlog_units[line] * tpu
+        position = inv + self.on_order - backlog_t
         md = self.mean_daily
         s_level = md * (self.lead_est + self.safety)
         target = np.where(
@@ -138,10 +182,11 @@ class Plants:
         )
         due = np.where(self.is_ss, position <= s_level, (d % self.review) == 0)
         qty = np.where(due, target - position, 0.0)
-        for m in np.flatnonzero(qty > 1e-9 * np.maximum(md, 1e-12)):
-            q = float(qty[m])
-            self.on_order[m] += q
-            self.place_order(int(m), q)
-        self.rec_inventory[d] = inv
-        self.rec_on_order[d] = self.on_order
-        self.rec_backlog[d] = self.backlog
+        for p in np.flatnonzero(qty > 1e-9 * np.maximum(md, 1e-12)):
+            q = float(qty[p])
+            self.on_order[p] += q
+            self.place_order(int(p), q)
+        rec["inventory_t"][d] = inv
+        rec["on_order_t"][d] = self.on_order
+        rec["backlog_t"][d] = backlog_t
+        rl["backlog_units"][d] = self.backlog_units

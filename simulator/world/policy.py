@@ -31,9 +31,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import simpy
 
+from simulator.world.events import POLICY, At
+
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.scenario.authority import Authority
-    from simulator.scenario.policy import Policy, Regime, Rule
+    from simulator.scenario.policy import Inspection, Parking, Policy, Regime, Rule
 
 __all__ = ["PolicyBook", "PolicyController", "Resolved"]
 
@@ -48,6 +50,9 @@ _OVERRIDES = (
     "suspend",
     "licence_required",
     "licence_validity_days",
+    "customs_hold",
+    "inspection",
+    "park",
 )
 
 
@@ -69,6 +74,12 @@ class Resolved:
     """Licence needed."""
     licence_validity_days: int
     """Validity of a licence granted now, calendar days."""
+    customs_hold: float
+    """Share of shipments held at the port (0: none)."""
+    inspection: Inspection | None
+    """Customs inspections (share and delay), if any."""
+    park: Parking | None
+    """Parking of reviewed files (share and duration), if any."""
 
 
 def _matches(rule: Rule, key: AppKey) -> bool:
@@ -102,12 +113,23 @@ class PolicyBook:
             suspend=False,
             licence_required=True,
             licence_validity_days=authority.licence_validity_days,
+            customs_hold=0.0,
+            inspection=None,
+            park=None,
         )
         self._cache: list[dict[AppKey, Resolved]] = [{} for _ in self.names]
         self.capacity_factor: list[float] = [
             float(np.prod([r.capacity_factor for r in rules if r.capacity_factor is not None]))
             for rules in self.rules
         ]
+        every = [r for rules in self.rules for r in rules]
+        self.max_info_p = max(
+            [authority.information_requests.probability]
+            + [r.information_request_probability or 0.0 for r in every]
+        )
+        """Largest information-request probability any rule can set."""
+        self.max_park_p = max([0.0] + [r.park.probability for r in every if r.park is not None])
+        """Largest parking share any rule can set."""
 
     def _flatten(self, by_name: dict[str, Regime], name: str, seen: tuple[str, ...]) -> list[Rule]:
         if name in seen:  # cycles are refused by validation; guard anyway
@@ -204,19 +226,19 @@ class PolicyController:
         for ch in pol.timeline:
             t = float((ch.date - self._start).days)
             if t > env.now:
-                yield env.timeout(t - env.now)
+                yield At(env, t - env.now, POLICY)
             self._set(book.index[ch.regime])
         sw = pol.switching
         if sw is None:
             return
         t0 = float(((sw.start or self._start) - self._start).days)
         if t0 > env.now:
-            yield env.timeout(t0 - env.now)
+            yield At(env, t0 - env.now, POLICY)
         state = sw.initial
         self._set(book.index[state])
         while env.now < self._horizon:
             hold = self._rng.exponential(sw.mean_duration_days[state])
-            yield env.timeout(hold)
+            yield At(env, hold, POLICY)
             row = sw.transitions.get(state)
             if not row:
                 return

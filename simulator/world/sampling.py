@@ -82,11 +82,11 @@ class AppDraws:
         streams: The replication's streams.
         source: Source name, e.g. ``bg/US/ndfeb/civil/background`` or ``mfr/us_automaker``.
         cfg: Authority settings (the distributions).
-        max_info_p: Largest information-request probability any regime can set (requests
-            are drawn only when it is positive).
+        book: The compiled policy: its largest information-request and parking
+            probabilities (those draws are made only when they can matter).
     """
 
-    def __init__(self, streams: Streams, source: str, cfg: Authority, max_info_p: float) -> None:
+    def __init__(self, streams: Streams, source: str, cfg: Authority, book: Any) -> None:
         def g(attr: str) -> np.random.Generator:
             return streams.get("app", source, attr)
 
@@ -103,7 +103,14 @@ class AppDraws:
         self.n_ret = cfg.intake.max_returns
         self.n_info = cfg.information_requests.max_per_application
         self.any_returns = cfg.intake.return_probability > 0 and self.n_ret > 0
-        self.any_info = max_info_p > 0 and self.n_info > 0
+        self.any_info = book.max_info_p > 0 and self.n_info > 0
+        self.any_park = book.max_park_p > 0
+        self.u_park = Uniforms(g("u_park"))
+        self.extend = (
+            Sampler(cfg.deadline_extension_wd, g("extension"))
+            if cfg.deadline_rule == "extend"
+            else None
+        )
         self.any_partial = cfg.approval.partial_probability > 0
         sw = cfg.intake.screening_wd
         self.screening_used = not (sw.kind == "constant" and sw.value == 0)
@@ -126,6 +133,10 @@ class AppDraws:
             d.info_at = [self.info_at() for _ in range(n)]
             d.info_response_days = [self.response() for _ in range(n)]
         d.u_approve = self.u_approve()
+        if self.any_park:
+            d.u_park = self.u_park()
+        if self.extend is not None:
+            d.extension_wd = self.extend()
         if self.any_partial:
             d.u_partial = self.u_partial()
             d.partial_fraction = self.partial()

@@ -9,13 +9,16 @@ turns them into structured arrays at the end; every table and KPI of
 Logs (one row per event, in time order):
 
 * :data:`AUTHORITY` — the life of each licence application (:class:`Ev` kinds);
-* :data:`GOODS` — orders, refusals, shipments, deliveries and background exports
-  (:class:`G` kinds);
+* :data:`GOODS` — the stages of every shipment, modelled or background: order,
+  licence, customs, hold, departure, arrival (:class:`G` kinds);
 * :data:`APPLICATIONS` — one row per application: who applied, for what;
 * :data:`REGIMES` — every change of policy regime (including the one at time 0).
 
-Daily series (one row per simulated day): :data:`PLANT_SERIES` per manufacturer and
-:data:`AUTHORITY_DAILY` for the authority's queue.
+* :data:`SHIPMENTS` — one row per shipment: where it comes from and goes to.
+
+Daily series (one row per simulated day): :data:`PART_SERIES` per critical part,
+:data:`LINE_SERIES` per manufacturer (its production line) and :data:`AUTHORITY_DAILY`
+for the authority's queue.
 """
 
 from __future__ import annotations
@@ -32,14 +35,17 @@ __all__ = [
     "AUTHORITY",
     "AUTHORITY_DAILY",
     "GOODS",
+    "LINE_SERIES",
     "OUTCOMES",
-    "PLANT_SERIES",
-    "PLANT_STATE",
+    "PART_SERIES",
+    "PART_STATE",
     "REGIMES",
+    "SHIPMENTS",
     "Column",
     "Ev",
     "G",
     "Log",
+    "Source",
     "Trace",
 ]
 
@@ -94,6 +100,12 @@ class Ev:
     """The applicant answered: clock restarted."""
     DECIDE = 6
     """Decided; ``tonnes`` = approved quantity, ``detail`` = decision code."""
+    PARK = 7
+    """Reviewed, then parked with no decision (a file that sits); ``detail`` = the days it
+    is to sit (-1: until the policy stops parking it)."""
+    EXTEND = 8
+    """The statutory limit was extended (``deadline_rule: extend``); ``detail`` = the
+    extension, working days."""
     NAMES = (
         "submit",
         "return",
@@ -102,6 +114,8 @@ class Ev:
         "info_request",
         "info_response",
         "decide",
+        "park",
+        "extend",
     )
 
 
@@ -112,21 +126,52 @@ AT_DEADLINE = 8
 
 
 class G:
-    """Kinds of :data:`GOODS` rows."""
+    """Kinds of :data:`GOODS` rows: the stages of a shipment (see
+    :mod:`simulator.world.goods`)."""
 
     ORDER = 0
-    """A manufacturer's order to one supplier; ``detail`` = supplier index."""
-    DENIED = 1
-    """Tonnes refused by the authority; ``detail`` = application id."""
-    EXPIRED = 2
-    """Licensed tonnes not produced before the licence expired; ``detail`` = exporter index."""
-    SHIPPED = 3
-    """Goods left on a lane; ``detail`` = lane index."""
-    DELIVERED = 4
-    """Goods arrived; ``detail`` = order-to-delivery time, calendar days."""
-    BG_EXPORT = 5
-    """A background export; ``manufacturer`` = -1, ``detail`` = stream index."""
-    NAMES = ("order", "denied", "expired", "shipped", "delivered", "bg_export")
+    """Shipment created: a manufacturer's order to one supplier, a background export
+    contract, or (at time 0) goods already in the pipeline; ``tonnes`` = quantity."""
+    APPLY = 1
+    """A licence was applied for; ``detail`` = application id."""
+    DENIED = 2
+    """Tonnes refused by the authority (cancelled); ``detail`` = application id."""
+    EXPIRED = 3
+    """Licensed tonnes not presented at customs before the licence expired (cancelled)."""
+    PRESENTED = 4
+    """Goods made and presented at customs (the licence is checked here)."""
+    HELD = 5
+    """Held at the port by a customs hold."""
+    RELEASED = 6
+    """Released from a customs hold (departs at the port's release throughput)."""
+    DEPARTED = 7
+    """Departed: the customs export date; ``detail`` = lane index (-1: the background
+    stream's own transit; -2: pipeline goods that left before the start, not an export
+    of the horizon)."""
+    ARRIVED = 8
+    """Arrived at the destination; ``detail`` = order-to-arrival time, calendar days."""
+    NAMES = (
+        "order",
+        "apply",
+        "denied",
+        "expired",
+        "presented",
+        "held",
+        "released",
+        "departed",
+        "arrived",
+    )
+
+
+class Source:
+    """Origins of a shipment (:data:`SHIPMENTS` ``source``)."""
+
+    BACKGROUND = 0
+    """A background export contract; ``source_index`` = stream index."""
+    ORDER = 1
+    """A manufacturer's order; ``source_index`` = manufacturer index."""
+    PIPELINE = 2
+    """Goods in the pipeline at the start (``initial_shipments``)."""
 
 
 AUTHORITY = Log(
@@ -145,10 +190,23 @@ GOODS = Log(
     (
         Column("time_days", "f8", "calendar days since start", "when"),
         Column("kind", "i1", "", "a G kind"),
-        Column("order", "i8", "", "order id (-1: background export)"),
-        Column("manufacturer", "i4", "", "manufacturer index (-1: background export)"),
+        Column("shipment", "i8", "", "shipment id"),
         Column("tonnes", "f8", "t", "quantity"),
         Column("detail", "f8", "", "per kind: see G"),
+    ),
+)
+
+SHIPMENTS = Log(
+    "shipments",
+    (
+        Column("shipment", "i8", "", "shipment id (creation order)"),
+        Column("source", "i1", "", "a Source kind"),
+        Column("source_index", "i4", "", "stream or manufacturer index"),
+        Column("part", "i4", "", "part index over all manufacturers (-1: background)"),
+        Column("exporter", "i4", "", "exporter index (-1: background or upstream plant)"),
+        Column("destination", "i4", "", "destination country index"),
+        Column("via_customs", "i1", "", "1: leaves through Chinese customs (licensed)"),
+        Column("tonnes", "f8", "t", "quantity ordered"),
     ),
 )
 
@@ -156,9 +214,9 @@ APPLICATIONS = Log(
     "applications",
     (
         Column("application", "i8", "", "application id (creation order)"),
-        Column("source", "i1", "", "0 background stream, 1 manufacturer"),
+        Column("source", "i1", "", "a Source kind of its shipment"),
         Column("source_index", "i4", "", "stream or manufacturer index"),
-        Column("order", "i8", "", "the manufacturer's order id (-1: background)"),
+        Column("shipment", "i8", "", "the shipment it licenses"),
         Column("exporter", "i4", "", "exporter index (-1: background)"),
         Column("tonnes", "f8", "t", "quantity applied for"),
     ),
@@ -172,28 +230,36 @@ REGIMES = Log(
     ),
 )
 
-PLANT_SERIES = (
-    ("demand_t", "demand of the day"),
-    ("consumed_t", "material used (today's demand and backlog served)"),
-    ("shortfall_t", "demand not served on its day"),
+PART_SERIES = (
+    ("demand_t", "the part's material needed for the day's demand"),
+    ("consumed_t", "material used (today's demand and backlog made)"),
+    ("shortfall_t", "material of the day's demand not used because the line made less"),
+    ("stockout_t", "the day's need this part's own stock could not cover"),
     ("inventory_t", "stock at the end of the day"),
     ("on_order_t", "ordered, not yet delivered or cancelled"),
-    ("backlog_t", "unmet demand waiting to be made up (backlog plants)"),
+    ("backlog_t", "the part's material for unmet demand still to be made (backlog lines)"),
 )
-"""Per manufacturer and day, tonnes: ``(name, meaning)``."""
+"""Per part and day, tonnes: ``(name, meaning)``. A one-part manufacturer has one part."""
 
-PLANT_STATE = (
+LINE_SERIES = (
+    ("demand_units", "units to make that day"),
+    ("made_units", "units made (today's demand and backlog)"),
+    ("short_units", "units of the day's demand not made"),
+    ("backlog_units", "units still to be made (backlog lines)"),
+)
+"""Per manufacturer (production line) and day, units: ``(name, meaning)``."""
+
+PART_STATE = (
     ("initial_inventory_t", "stock at the start"),
     ("inventory_t", "stock at the end of the horizon"),
     ("on_order_t", "ordered, not yet delivered or cancelled, at the end"),
-    ("backlog_t", "unmet demand still to be made up at the end (backlog plants)"),
 )
-"""Per manufacturer, tonnes: ``(name, meaning)``."""
+"""Per part, tonnes: ``(name, meaning)``."""
 
 AUTHORITY_DAILY = (
     ("queued", "applications waiting for a reviewer"),
     ("in_review", "applications a reviewer works on"),
-    ("awaiting_decision", "reviewed, decision held (suspended)"),
+    ("awaiting_decision", "reviewed, no decision yet (suspended or parked)"),
     ("in_system", "submitted, not yet decided"),
 )
 """Per day, at the start of the day, counts: ``(name, meaning)``."""
@@ -209,18 +275,21 @@ class Trace:
         horizon: Simulated days.
         authority: :data:`AUTHORITY` log.
         goods: :data:`GOODS` log.
+        shipments: :data:`SHIPMENTS` table.
         applications: :data:`APPLICATIONS` table.
         regimes: :data:`REGIMES` log.
         regime_names: Regime name per index.
         regime_labels: Regime label per index (for plots).
-        plants: Daily series per manufacturer, ``{name: array (days, manufacturers)}``
-            for every name in :data:`PLANT_SERIES`.
+        parts: Daily series per part, ``{name: array (days, parts)}`` for every name in
+            :data:`PART_SERIES` (parts in scenario order, manufacturer by manufacturer).
+        lines: Daily series per manufacturer, ``{name: array (days, manufacturers)}`` for
+            every name in :data:`LINE_SERIES`.
         authority_daily: Daily counts, ``{name: array (days,)}`` for every name in
             :data:`AUTHORITY_DAILY`.
-        plants_end: State per manufacturer, tonnes, ``{name: array (manufacturers,)}``
-            for every name in :data:`PLANT_STATE`: at the start (initial inventory) and at
-            the end of the horizon (after the last daily step, so deliveries on the last
-            day are in it).
+        parts_end: State per part, tonnes, ``{name: array (parts,)}`` for every name in
+            :data:`PART_STATE`: at the start (initial inventory) and at the end of the
+            horizon (after the last daily step, so deliveries on the last day are in it).
+        backlog_end_units: Units still to be made per manufacturer at the end.
     """
 
     seed: int
@@ -228,13 +297,16 @@ class Trace:
     horizon: int
     authority: np.ndarray
     goods: np.ndarray
+    shipments: np.ndarray
     applications: np.ndarray
     regimes: np.ndarray
     regime_names: tuple[str, ...]
     regime_labels: tuple[str, ...]
-    plants: dict[str, np.ndarray]
+    parts: dict[str, np.ndarray]
+    lines: dict[str, np.ndarray]
     authority_daily: dict[str, np.ndarray]
-    plants_end: dict[str, np.ndarray]
+    parts_end: dict[str, np.ndarray]
+    backlog_end_units: np.ndarray
 
     @property
     def n_applications(self) -> int:

@@ -1,18 +1,22 @@
 """The wiring: builds one replication's world from a scenario, runs it, returns a Trace.
 
-Everything that connects the components lives here: background load feeding the
-authority, manufacturers' orders becoming applications (or going straight to an
-exporter when no licence is needed), decisions releasing goods to exporters,
-exporters to lanes, lanes to inventories, and upstream manufacturers supplying
-downstream ones. The world writes the logs declared in :mod:`simulator.world.trace`
-and hands on only the :class:`~simulator.world.trace.Trace`; the world itself (SimPy
-environment, processes, components) is dropped after the run.
+Everything that connects the components lives here: background contracts and
+manufacturers' orders become shipments (:mod:`simulator.world.goods`), shipments that
+need a licence become applications to the authority (:mod:`simulator.world.licensing`)
+and its decisions come back to them, policy changes reach the authority and the port,
+deliveries reach the plants (:mod:`simulator.world.manufacturing`), and upstream
+manufacturers supply downstream ones. The world writes the logs declared in
+:mod:`simulator.world.trace` and hands on only the
+:class:`~simulator.world.trace.Trace`; the world itself is dropped after the run.
+
+Events at the same instant run in the order of :mod:`simulator.world.events`: policy
+changes, then everything else in the order it was scheduled, then the plants' daily
+step.
 """
 
 from __future__ import annotations
 
 import gc
-import math
 import threading
 from collections import deque
 from typing import TYPE_CHECKING, Any
@@ -20,9 +24,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import simpy
 
+from simulator.world.background import arrival_times
 from simulator.world.calendar import WorkCalendar, build_calendar
+from simulator.world.events import DAILY, At
+from simulator.world.goods import Goods, Shipment, SourceDraws
 from simulator.world.licensing import AppKey, Application, LicensingAuthority, ScalarClock
-from simulator.world.logistics import CapacityQueue, LaneTable
 from simulator.world.manufacturing import Plants
 from simulator.world.policy import PolicyBook, PolicyController
 from simulator.world.rng import Streams
@@ -32,9 +38,12 @@ from simulator.world.trace import (
     AUTHORITY,
     AUTHORITY_DAILY,
     GOODS,
-    PLANT_SERIES,
+    LINE_SERIES,
+    PART_SERIES,
     REGIMES,
+    SHIPMENTS,
     G,
+    Source,
     Trace,
 )
 
@@ -61,17 +70,6 @@ def simulate(
     return World(scenario, seed, rep, calendar).run()
 
 
-class _Order:
-    __slots__ = ("id", "m", "sup", "t", "tonnes")
-
-    def __init__(self, oid: int, m: int, sup: int, tonnes: float, t: float) -> None:
-        self.id = oid
-        self.m = m
-        self.sup = sup
-        self.tonnes = tonnes
-        self.t = t
-
-
 class World:
     """One replication's world.
 
@@ -92,13 +90,13 @@ class World:
         # rows of the logs declared in simulator.world.trace, in their column order
         self.log: list[tuple] = []  # AUTHORITY
         self.glog: list[tuple] = []  # GOODS
+        self.ships: list[tuple] = []  # SHIPMENTS
         self.apps: list[tuple] = []  # APPLICATIONS
         self.regimes: list[tuple[float, int]] = []  # REGIMES
         self._next_app = 0
-        self._next_order = 0
         self.book = book = PolicyBook(sc.policy, sc.authority)
         self.authority = auth = LicensingAuthority(
-            env, sc.authority, ScalarClock(cal, float(H)), book, self.log
+            env, sc.authority, ScalarClock(cal, float(H)), book, self.log, streams
         )
         self.controller = PolicyController(
             env,
@@ -107,33 +105,15 @@ class World:
             sc.start,
             float(H),
             streams.get("regime"),
-            auth.on_regime_change,
+            self._policy_changed,
             self.regimes,
         )
         auth.policy = self.controller
         auth.on_regime_change(self.controller.current)
-        # goods
-        self.products = {p.id: p for p in sc.products}
+        self.controlled = {p.id: p.controlled for p in sc.products}
         self.ex_index = {e.id: i for i, e in enumerate(sc.exporters)}
         self.m_index = {m.id: i for i, m in enumerate(sc.manufacturers)}
-        self.capacity = [CapacityQueue(e, sc.start) for e in sc.exporters]
-        self.lanes = LaneTable(sc.lanes)
-        self.countries = {c.id: i for i, c in enumerate(sc.countries)}
-        self._lane_samplers: dict[tuple[int, int], Sampler] = {}
-        self._lead_samplers: dict[tuple[int, int], Sampler] = {}
-        self._max_info_p = max(
-            [sc.authority.information_requests.probability]
-            + [
-                r.information_request_probability or 0.0
-                for reg in sc.policy.regimes
-                for r in reg.rules
-            ]
-        )
-        self._mdraws = [
-            AppDraws(streams, f"mfr/{m.id}", sc.authority, self._max_info_p)
-            for m in sc.manufacturers
-        ]
-        # General licences indexed by (exporter, customer) so that an order checks only
+        # General licences indexed by (exporter, customer) so that a shipment checks only
         # its own pair's licences (bench/scaling.py: a scan of every licence per order
         # grew quadratically when manufacturers and their licences scale together).
         self._general: dict[tuple[int, int], list[tuple[float, float]]] = {}
@@ -142,79 +122,171 @@ class World:
             self._general.setdefault(
                 (self.ex_index[g.exporter], self.m_index[g.customer]), []
             ).append((t0, t0 + g.valid_days))
-        self._backorders: list[deque[list[Any]]] = [deque() for _ in sc.manufacturers]
-        self._out_stock = np.zeros(len(sc.manufacturers))  # finished output, tonnes
-        noise = np.ones((H, len(sc.manufacturers)))
+        M = len(sc.manufacturers)
+        noise = np.ones((H, M))
         for i, m in enumerate(sc.manufacturers):
             if m.demand_cv > 0:
                 k = 1.0 / m.demand_cv**2
                 noise[:, i] = streams.get("demand", m.id).gamma(k, 1.0 / k, H)
-        self.plants = Plants(sc.manufacturers, H, sc.start.weekday(), noise, self._place_order)
-        self.auth_daily = np.zeros((H, 4))  # queue, in review, awaiting decision, in system
+        self.plants = plants = Plants(
+            sc.manufacturers, H, sc.start.weekday(), noise, self._place_order
+        )
+        self.goods = Goods(
+            env,
+            sc,
+            self.glog,
+            self.ships,
+            auth.effects,
+            self._needs_licence,
+            self._apply,
+            plants,
+            streams,
+        )
+        # per part: the manufacturer, its draws of applications and customs
+        self._part_owner = [int(m) for m in plants.line]
+        self._part_apps: list[AppDraws] = []
+        self._part_customs: list[SourceDraws] = []
+        for p, part in enumerate(plants.parts):
+            mfr = sc.manufacturers[self._part_owner[p]]
+            name = mfr.id if not mfr.multi_part else f"{mfr.id}/{part.id}"
+            self._part_apps.append(AppDraws(streams, f"mfr/{name}", sc.authority, book))
+            self._part_customs.append(SourceDraws(streams, ("mfr", name), sc))
+        self._backorders: list[deque[list[Any]]] = [deque() for _ in range(M)]
+        self._out_stock = np.zeros(M)  # finished output of each line, tonnes
+        self.auth_daily = np.zeros((H, len(AUTHORITY_DAILY)))
+        names = background_names(sc.authority.background)
+        self._bg_names = names
+        self._bg_apps = [AppDraws(streams, "bg/" + "/".join(n), sc.authority, book) for n in names]
+        self._pipeline()
         env.process(self._background())
         env.process(self._daily())
 
+    # ------------------------------------------------------------------ licences
+    def _needs_licence(self, sh: Shipment) -> bool:
+        """Whether shipment ``sh`` needs a licence now (see :mod:`simulator.world.goods`)."""
+        if not self.controlled[sh.key[1]] or not self.authority.effects(sh.key).licence_required:
+            return False
+        if sh.source == Source.BACKGROUND or sh.exporter < 0:
+            return True
+        t = self.env.now
+        pair = (sh.exporter, sh.index)
+        return not any(t0 <= t < t1 for t0, t1 in self._general.get(pair, ()))
+
+    def _apply(self, sh: Shipment) -> None:
+        """Submit an application for shipment ``sh``."""
+        aid = self._next_app
+        self._next_app += 1
+        self.apps.append((aid, sh.source, sh.index, sh.id, sh.exporter, sh.tonnes))
+        self.glog.append((self.env.now, G.APPLY, sh.id, sh.tonnes, float(aid)))
+        if sh.source == Source.BACKGROUND:
+            draws = self._bg_apps[sh.index]
+        else:
+            draws = self._part_apps[sh.part]
+        app = Application(aid, sh.key, sh.tonnes, self._decided, sh)
+        self.authority.submit(draws.fill(app))
+
+    def _decided(self, app: Application, approved_t: float, validity: float) -> None:
+        self.goods.licensed(app.owner, approved_t, validity)
+
+    def _policy_changed(self, regime: int) -> None:
+        """A policy change reaches the authority (capacity, re-planned reviews) and the
+        port (held goods re-checked)."""
+        self.authority.on_regime_change(regime)
+        self.goods.recheck_holds()
+
     # ------------------------------------------------------------------ background
     def _background(self):
-        sc, env, cal = self.sc, self.env, self.cal
-        w_end = float(cal.work_time(float(self.horizon)))
+        sc, env = self.sc, self.env
+        streams = sc.authority.background
+        names = self._bg_names
         times, idx = [], []
-        names = background_names(sc.authority.background)
-        for k, bg in enumerate(sc.authority.background):
-            if bg.rate_per_wd <= 0:
-                continue
+        for k, bg in enumerate(streams):
             rng = self.streams.get("background", *names[k], "arrivals")
-            mean = 1.0 / bg.rate_per_wd
-            n = int(bg.rate_per_wd * w_end + 6 * math.sqrt(bg.rate_per_wd * w_end) + 16)
-            w = np.cumsum(rng.exponential(mean, n))
-            while w[-1] < w_end:
-                w = np.concatenate([w, w[-1] + np.cumsum(rng.exponential(mean, n))])
-            w = w[w < w_end]
-            times.append(cal.calendar_time(w) if not cal.all_working else w)
-            idx.append(np.full(w.size, k))
-        if not times:
+            t = arrival_times(bg, self.cal, self.horizon, rng)
+            times.append(t)
+            idx.append(np.full(t.size, k))
+        if not times or not sum(t.size for t in times):
             return
         t_all = np.concatenate(times)
         k_all = np.concatenate(idx)
         order = np.argsort(t_all, kind="stable")
-        streams = sc.authority.background
-        draws = [
-            AppDraws(self.streams, "bg/" + "/".join(names[k]), sc.authority, self._max_info_p)
-            for k in range(len(streams))
-        ]
         tonnes = [
             Sampler(b.tonnes, self.streams.get("background", *names[k], "tonnes"))
+            for k, b in enumerate(streams)
+        ]
+        draws = [
+            SourceDraws(
+                self.streams,
+                ("bg", *names[k]),
+                sc,
+                production=b.production_days,
+                transit=b.transit_days,
+            )
             for k, b in enumerate(streams)
         ]
         keys: list[AppKey] = [
             (b.destination, b.product, b.end_use, b.exporter, "background") for b in streams
         ]
-        auth, glog, apps = self.authority, self.glog, self.apps
-        on_decision = self._bg_decided
+        goods = self.goods
         for t, k in zip(t_all[order].tolist(), k_all[order].tolist(), strict=True):
             if t > env.now:
                 yield env.timeout(t - env.now)
-            q = tonnes[k]()
-            key = keys[k]
-            if not auth.effects(key).licence_required:
-                glog.append((env.now, G.BG_EXPORT, -1, -1, q, k))
-                continue
-            aid = self._next_app
-            self._next_app = aid + 1
-            apps.append((aid, 0, k, -1, -1, q))
-            auth.submit(draws[k].fill(Application(aid, key, q, on_decision, k)))
-
-    def _bg_decided(self, app: Application, approved_t: float, validity: float) -> None:
-        if approved_t > 0:
-            self.glog.append((self.env.now, G.BG_EXPORT, -1, -1, approved_t, app.owner))
+            sh = goods.new(Source.BACKGROUND, k, keys[k], tonnes[k](), origin="", draws=draws[k])
+            goods.start(sh)
 
     # ------------------------------------------------------------------ manufacturers
+    def _pipeline(self) -> None:
+        """Goods ordered before the start: at the exporter (presented at customs on their
+        day) or in transit (arriving on their day)."""
+        sc, goods, plants = self.sc, self.goods, self.plants
+        for p, part in enumerate(plants.parts):
+            m = self._part_owner[p]
+            mfr = sc.manufacturers[m]
+            for ship in part.initial_shipments:
+                q = (
+                    ship.tonnes
+                    if ship.tonnes is not None
+                    else ((ship.days_of_demand or 0.0) * plants.mean_daily[p])
+                )
+                if q <= 0:
+                    continue
+                plants.expect(p, q)
+                own = [s.exporter for s in part.suppliers if s.exporter is not None]
+                ex_id = ship.exporter or (own[0] if own else None)
+                e = self.ex_index[ex_id] if ex_id is not None else -1
+                ex = sc.exporters[e] if e >= 0 else None
+                key: AppKey = (mfr.country, part.material, mfr.end_use, ex.id if ex else "", mfr.id)
+                origin = ex.country if ex else mfr.country
+                if ship.stage == "in_transit":
+                    sh = goods.new(
+                        Source.PIPELINE, m, key, q, origin=origin, draws=None, part=p, exporter=e
+                    )
+                    self.glog.append((0.0, G.DEPARTED, sh.id, q, -2.0))
+                    goods.at(ship.day, lambda sh=sh, q=q: goods.arrive(sh, q))
+                    continue
+                customs = ex is not None and ex.licensed
+                sh = goods.new(
+                    Source.PIPELINE,
+                    m,
+                    key,
+                    q,
+                    origin=origin,
+                    draws=self._part_customs[p] if customs else None,
+                    part=p,
+                    exporter=e,
+                )
+                sh.made = True
+                if customs:
+                    goods.at(ship.day, lambda sh=sh: goods.present(sh))
+                else:
+                    goods.at(ship.day, lambda sh=sh: goods.depart(sh))
+
     def _daily(self):
-        env, plants, pool, auth = self.env, self.plants, self.authority.pool, self.authority
-        multi_tier = bool(np.any(plants.out_factor > 0))
+        env, plants, auth = self.env, self.plants, self.authority
+        pool = auth.pool
+        multi_tier = bool(np.any(plants.out_t_per_unit > 0))
         for d in range(self.horizon):
-            if d > env.now:
-                yield env.timeout(d - env.now)
+            yield At(env, d - env.now, DAILY)  # after every other event of instant d
             self.auth_daily[d] = (
                 pool.waiting,
                 pool.busy,
@@ -226,115 +298,61 @@ class World:
             if multi_tier:
                 self._fill_backorders()
 
-    def _place_order(self, m: int, tonnes: float) -> None:
-        sc, env = self.sc, self.env
+    def _place_order(self, p: int, tonnes: float) -> None:
+        """Part ``p``'s order: one shipment per supplier share."""
+        sc, goods = self.sc, self.goods
+        m = self._part_owner[p]
         mfr = sc.manufacturers[m]
-        for j, sup in enumerate(mfr.suppliers):
+        part = self.plants.parts[p]
+        for sup in part.suppliers:
             q = tonnes * sup.share
             if q <= 0:
                 continue
-            oid = self._next_order
-            self._next_order += 1
-            order = _Order(oid, m, j, q, env.now)
-            self.glog.append((env.now, G.ORDER, oid, m, q, j))
             if sup.manufacturer is not None:
-                self._backorders[self.m_index[sup.manufacturer]].append([order, q])
+                u = self.m_index[sup.manufacturer]
+                key: AppKey = (mfr.country, part.material, mfr.end_use, "", mfr.id)
+                sh = goods.new(
+                    Source.ORDER,
+                    m,
+                    key,
+                    q,
+                    origin=sc.manufacturers[u].country,
+                    draws=None,
+                    part=p,
+                )
+                self._backorders[u].append([sh, q])
                 continue
             e = self.ex_index[sup.exporter]
             ex = sc.exporters[e]
-            key: AppKey = (mfr.country, mfr.material, mfr.end_use, ex.id, mfr.id)
-            needs = (
-                ex.licensed
-                and self.products[mfr.material].controlled
-                and self.authority.effects(key).licence_required
-                and not self._general_covers(e, m, env.now)
+            key = (mfr.country, part.material, mfr.end_use, ex.id, mfr.id)
+            sh = goods.new(
+                Source.ORDER,
+                m,
+                key,
+                q,
+                origin=ex.country,
+                draws=self._part_customs[p] if ex.licensed else None,
+                part=p,
+                exporter=e,
             )
-            if needs:
-                aid = self._next_app
-                self._next_app += 1
-                self.apps.append((aid, 1, m, oid, e, q))
-                app = Application(aid, key, q, self._order_decided, order)
-                self.authority.submit(self._mdraws[m].fill(app))
-            else:
-                self._produce(order, e, q, math.inf)
-
-    def _general_covers(self, e: int, m: int, t: float) -> bool:
-        return any(t0 <= t < t1 for t0, t1 in self._general.get((e, m), ()))
-
-    def _order_decided(self, app: Application, approved_t: float, validity: float) -> None:
-        order: _Order = app.owner
-        denied = order.tonnes - approved_t
-        if denied > 1e-12:
-            self.glog.append((self.env.now, G.DENIED, order.id, order.m, denied, app.id))
-            self.plants.cancel(order.m, denied)
-        if approved_t > 0:
-            e = self.ex_index[self.sc.manufacturers[order.m].suppliers[order.sup].exporter]
-            self._produce(order, e, approved_t, self.env.now + validity)
-
-    def _produce(self, order: _Order, e: int, tonnes: float, expiry: float) -> None:
-        env = self.env
-        cq = self.capacity[e]
-        finish = cq.finish_time(env.now, tonnes)
-        if finish > expiry:
-            self.glog.append((env.now, G.EXPIRED, order.id, order.m, tonnes, e))
-            self.plants.cancel(order.m, tonnes)
-            return
-        cq.commit(finish)
-        if finish == math.inf:
-            return  # capacity never suffices: goods stay on order at the exporter
-        key = (e, order.m)
-        lead = self._lead_samplers.get(key)
-        if lead is None:
-            ex, mfr = self.sc.exporters[e], self.sc.manufacturers[order.m]
-            lead = self._lead_samplers[key] = Sampler(
-                ex.lead_time_days, self.streams.get("exporter", ex.id, mfr.id)
-            )
-        ready = finish + lead()
-        origin = self.sc.exporters[e].country
-        self._at(ready, lambda: self._depart(order, origin, tonnes))
-
-    def _at(self, t: float, fn: Any) -> None:
-        ev = self.env.timeout(max(0.0, t - self.env.now))
-        ev.callbacks.append(lambda _e: fn())
-
-    def _depart(self, order: _Order, origin: str, tonnes: float) -> None:
-        m = order.m
-        mfr = self.sc.manufacturers[m]
-        mode = None
-        if mfr.expedite is not None and self.plants.cover_days(m) < mfr.expedite.below_cover_days:
-            mode = mfr.expedite.mode
-        lane = self.lanes.pick(origin, mfr.country, mode)
-        key = (lane, m)
-        s = self._lane_samplers.get(key)
-        if s is None:
-            s = self._lane_samplers[key] = Sampler(
-                self.sc.lanes[lane].transit_days,
-                self.streams.get("transit", self.sc.lanes[lane].id, mfr.id),
-            )
-        transit = s()
-        now = self.env.now
-        self.glog.append((now, G.SHIPPED, order.id, m, tonnes, lane))
-        self._at(now + transit, lambda: self._arrive(order, tonnes))
-
-    def _arrive(self, order: _Order, tonnes: float) -> None:
-        now = self.env.now
-        self.glog.append((now, G.DELIVERED, order.id, order.m, tonnes, now - order.t))
-        self.plants.receive(order.m, tonnes, now - order.t)
+            goods.start(sh)
 
     def _fill_backorders(self) -> None:
+        """Upstream lines ship what they made today to their customers, first come first
+        served."""
         self._out_stock += self.plants.output_made
         for u in np.flatnonzero(self._out_stock > 0):
             stock = float(self._out_stock[u])
             q = self._backorders[u]
             while q and stock > 1e-12:
-                order, left = q[0]
+                sh, left = q[0]
                 take = min(left, stock)
                 stock -= take
                 if take >= left - 1e-12:
                     q.popleft()
                 else:
                     q[0][1] = left - take
-                self._depart(order, self.sc.manufacturers[u].country, take)
+                self.goods.depart(sh, take)
             self._out_stock[u] = stock
 
     # ------------------------------------------------------------------ run
@@ -349,21 +367,23 @@ class World:
             horizon=self.horizon,
             authority=AUTHORITY.array(self.log),
             goods=GOODS.array(self.glog),
+            shipments=SHIPMENTS.array(self.ships),
             applications=APPLICATIONS.array(self.apps),
             regimes=REGIMES.array(self.regimes),
             regime_names=tuple(self.book.names),
             regime_labels=tuple(self.book.labels),
-            plants={name: getattr(p, "rec_" + name[:-2]) for name, _ in PLANT_SERIES},
+            parts={name: p.rec[name] for name, _ in PART_SERIES},
+            lines={name: p.rec_line[name] for name, _ in LINE_SERIES},
             authority_daily={
                 name: self.auth_daily[:, j].astype(np.int64)
                 for j, (name, _) in enumerate(AUTHORITY_DAILY)
             },
-            plants_end={
+            parts_end={
                 "initial_inventory_t": p.initial_inventory.copy(),
                 "inventory_t": p.inventory.copy(),
                 "on_order_t": p.on_order.copy(),
-                "backlog_t": p.backlog.copy(),
             },
+            backlog_end_units=p.backlog_units.copy(),
         )
 
 

@@ -13,21 +13,23 @@ import simulator as sim
 from simulator.replication.kpis import (
     AUTHORITY_KPIS,
     MANUFACTURER_KPIS,
+    PART_KPIS,
     authority_kpis,
     manufacturer_kpis,
+    part_kpis,
 )
 
 # ------------------------------------------------------------------ manufacturer KPIs
 
 
 def test_manufacturer_kpis_lost_mode_recovered():
-    demand = np.array([2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0])
+    demand = np.array([2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0])  # units
     short = np.array([0.0, 0.0, 0.5, 2.0, 0.0, 1.0, 0.0, 0.0])
-    k = manufacturer_kpis(demand, short, kg_per_unit=0.5)
+    k = manufacturer_kpis(demand, short, t_per_unit=0.0005)  # 0.5 kg per unit
     assert set(k) == set(MANUFACTURER_KPIS)
     assert k["fill_rate"] == pytest.approx(1 - 3.5 / 16)
-    assert k["shortfall_t"] == pytest.approx(3.5)
-    assert k["lost_units"] == pytest.approx(3.5 * 1000 / 0.5)  # 7000 units
+    assert k["shortfall_t"] == pytest.approx(3.5 * 0.0005)
+    assert k["lost_units"] == pytest.approx(3.5)
     assert k["shortage_days"] == 3  # days 2, 3, 5
     assert k["days_to_first_shortage"] == 2
     assert k["days_to_recover"] == 4  # first short day 2 .. end of last short day 5
@@ -35,7 +37,7 @@ def test_manufacturer_kpis_lost_mode_recovered():
 
 def test_manufacturer_kpis_never_short():
     demand = np.array([1.0, 0.0, 1.0])
-    k = manufacturer_kpis(demand, np.zeros(3), kg_per_unit=2.0)
+    k = manufacturer_kpis(demand, np.zeros(3), t_per_unit=0.002)
     assert k["fill_rate"] == 1.0 and k["shortfall_t"] == 0.0 and k["lost_units"] == 0.0
     assert k["shortage_days"] == 0
     assert math.isnan(k["days_to_first_shortage"])
@@ -45,7 +47,7 @@ def test_manufacturer_kpis_never_short():
 def test_manufacturer_kpis_still_short_at_the_end():
     demand = np.ones(5)
     short = np.array([0.0, 1.0, 0.0, 0.2, 1.0])
-    k = manufacturer_kpis(demand, short, kg_per_unit=1.0)
+    k = manufacturer_kpis(demand, short, t_per_unit=0.001)
     assert k["days_to_first_shortage"] == 1
     assert k["shortage_days"] == 3
     assert math.isnan(k["days_to_recover"]), "not recovered within the horizon"
@@ -54,28 +56,40 @@ def test_manufacturer_kpis_still_short_at_the_end():
 def test_manufacturer_kpis_backlog_mode_counts_only_what_is_still_owed():
     demand = np.ones(6)
     short = np.array([0.0, 1.0, 1.0, 0.0, 0.0, 0.0])  # made up later from deliveries
-    k = manufacturer_kpis(demand, short, kg_per_unit=0.25, backlog_end_t=0.5, backlog_mode=True)
-    assert k["shortfall_t"] == pytest.approx(2.0)
+    k = manufacturer_kpis(
+        demand, short, t_per_unit=0.00025, backlog_end_units=0.5, backlog_mode=True
+    )
+    assert k["shortfall_t"] == pytest.approx(2.0 * 0.00025)
     assert k["fill_rate"] == pytest.approx(1 - 2 / 6)
-    assert k["lost_units"] == pytest.approx(0.5 * 1000 / 0.25)  # 2000 units still owed
+    assert k["lost_units"] == pytest.approx(0.5)  # units still owed
     assert k["days_to_recover"] == 2
-    k0 = manufacturer_kpis(demand, short, kg_per_unit=0.25, backlog_end_t=0.0, backlog_mode=True)
+    k0 = manufacturer_kpis(demand, short, 0.00025, backlog_end_units=0.0, backlog_mode=True)
     assert k0["lost_units"] == 0.0
 
 
 def test_manufacturer_kpis_edge_cases():
-    # no demand at all: fill rate 1 by definition; kg_per_unit 0: no units
-    k = manufacturer_kpis(np.zeros(4), np.zeros(4), kg_per_unit=0.0)
+    # no demand at all: fill rate 1 by definition
+    k = manufacturer_kpis(np.zeros(4), np.zeros(4), t_per_unit=0.0)
     assert k["fill_rate"] == 1.0 and k["lost_units"] == 0.0
     # rounding noise below 1e-6 of the day's demand is not a shortage day
-    k = manufacturer_kpis(np.full(3, 10.0), np.array([0.0, 1e-9, 0.0]), kg_per_unit=1.0)
+    k = manufacturer_kpis(np.full(3, 10.0), np.array([0.0, 1e-9, 0.0]), t_per_unit=0.001)
     assert k["shortage_days"] == 0 and math.isnan(k["days_to_first_shortage"])
     # a single short day that is the last day: not recovered
-    k = manufacturer_kpis(np.ones(3), np.array([0.0, 0.0, 1.0]), kg_per_unit=1.0)
+    k = manufacturer_kpis(np.ones(3), np.array([0.0, 0.0, 1.0]), t_per_unit=0.001)
     assert k["days_to_first_shortage"] == 2 and math.isnan(k["days_to_recover"])
     # short on day 0 only: recovered after one day
-    k = manufacturer_kpis(np.ones(3), np.array([1.0, 0.0, 0.0]), kg_per_unit=1.0)
+    k = manufacturer_kpis(np.ones(3), np.array([1.0, 0.0, 0.0]), t_per_unit=0.001)
     assert k["days_to_first_shortage"] == 0 and k["days_to_recover"] == 1
+
+
+def test_part_kpis_count_the_part_s_own_stockouts():
+    need = np.full(4, 2.0)
+    stockout = np.array([0.0, 2.0, 1.0, 0.0])
+    k = part_kpis(need, stockout)
+    assert set(k) == set(PART_KPIS)
+    assert k["fill_rate"] == pytest.approx(1 - 3 / 8)
+    assert k["shortfall_t"] == 3.0 and k["shortage_days"] == 2
+    assert k["days_to_first_shortage"] == 1 and k["days_to_recover"] == 2
 
 
 # ------------------------------------------------------------------ authority KPIs

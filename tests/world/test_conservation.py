@@ -1,14 +1,20 @@
 """Property tests: material and demand are conserved in random small scenarios.
 
-For every manufacturer, whatever the policy, calendar, replenishment rule or supplier
-mix:
+Whatever the policy (slow-downs, suspensions, customs holds and inspections, parked
+files, controls starting mid-run), calendar, replenishment rule, bill of materials,
+pipeline at the start or supplier mix, at every day of the run:
 
-* tonnes ordered = delivered + in transit + awaiting a licence + at the exporter
-  (approved or unlicensed, not yet shipped) + denied + expired, and the engine's own
-  ``on_order`` equals the undelivered, un-cancelled part;
-* inventory is never negative, and initial + delivered − consumed = final inventory;
-* lost mode: demand = consumed + shortfall every day; backlog mode: cumulative demand
-  = cumulative consumption + backlog every day.
+* every shipment's tonnes are in exactly one place: ordered = arrived + at sea +
+  at customs (awaiting a licence, handled, held, queued for release) + at the exporter
+  (awaiting a licence or being made) + cancelled (denied, expired), none negative, and
+  its stages come in order (ordered → presented → [held → released] → departed →
+  arrived);
+* the plants' own ``on_order`` of each part equals its shipments' tonnes ordered, not
+  cancelled and not arrived, every day;
+* inventory is never negative, and initial + arrived − consumed = inventory every day;
+* lost lines: demand = made + short every day; backlog lines: cumulative demand =
+  cumulative made + backlog every day; a line never makes more than its scarcest part
+  allows.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import simulator as sim
+from simulator.world.trace import G
 
 TOL = 1e-6  # tonnes
 
@@ -50,7 +57,7 @@ def scenarios(draw) -> dict[str, Any]:
         {
             "id": "cn1",
             "country": "CN",
-            "products": ["magnet"],
+            "products": ["magnet", "coil"],
             "capacity_t_per_month": draw(st.floats(20, 600)),
             "lead_time_days": _dist(draw, 0.5, 10),
         }
@@ -61,7 +68,7 @@ def scenarios(draw) -> dict[str, Any]:
             {
                 "id": "alt1",
                 "country": "AU",
-                "products": ["magnet"],
+                "products": ["magnet", "coil"],
                 "licensed": False,
                 "capacity_t_per_month": draw(st.sampled_from([0.0, 5.0, 20.0])),
                 "ramp": [{"date": iso(ramp_day), "capacity_t_per_month": draw(st.floats(0, 200))}],
@@ -108,15 +115,9 @@ def scenarios(draw) -> dict[str, Any]:
             sups = [{"exporter": "alt1"}]
         else:
             sups = [{"exporter": "cn1"}]
-        m = {
-            "id": f"m{i}",
-            "country": draw(st.sampled_from(["DE", "US"])),
+        part = {
             "material": "magnet",
-            "end_use": draw(st.sampled_from(["civil", "defence"])),
-            "units_per_day": draw(st.floats(50, 3000)),
             "kg_per_unit": draw(st.floats(0.2, 3)),
-            "demand_cv": draw(st.sampled_from([0.0, 0.3])),
-            "operating_days": draw(st.sampled_from(["all", "weekdays"])),
             "initial_cover_days": draw(st.floats(0, 60)),
             "replenishment": repl,
             "lead_time": {
@@ -124,10 +125,33 @@ def scenarios(draw) -> dict[str, Any]:
                 "adapt": draw(st.sampled_from([0.0, 0.3])),
             },
             "suppliers": sups,
-            "unmet_demand": draw(st.sampled_from(["lost", "backlog"])),
         }
         if draw(st.booleans()):
-            m["expedite"] = {"mode": "air", "below_cover_days": draw(st.floats(1, 20))}
+            part["initial_shipments"] = [
+                {
+                    "stage": draw(st.sampled_from(["in_transit", "at_exporter"])),
+                    "day": draw(st.floats(0, days / 2)),
+                    "days_of_demand": draw(st.floats(1, 20)),
+                }
+            ]
+        if draw(st.booleans()):
+            part["expedite"] = {"mode": "air", "below_cover_days": draw(st.floats(1, 20))}
+        m = {
+            "id": f"m{i}",
+            "country": draw(st.sampled_from(["DE", "US"])),
+            "end_use": draw(st.sampled_from(["civil", "defence"])),
+            "units_per_day": draw(st.floats(50, 3000)),
+            "demand_cv": draw(st.sampled_from([0.0, 0.3])),
+            "operating_days": draw(st.sampled_from(["all", "weekdays"])),
+            "unmet_demand": draw(st.sampled_from(["lost", "backlog"])),
+        }
+        if draw(st.booleans()):  # a bill of materials: a second, independently supplied part
+            coil = dict(part, material="coil", kg_per_unit=draw(st.floats(0.1, 1)))
+            coil["initial_cover_days"] = draw(st.floats(0, 60))
+            coil.pop("initial_shipments", None)
+            m["parts"] = [dict(part, id="magnet"), dict(coil, id="coil")]
+        else:
+            m.update(part)
         mfrs.append(m)
     d0 = draw(st.integers(0, days - 1))
     d1 = draw(st.integers(d0, days - 1))
@@ -138,6 +162,15 @@ def scenarios(draw) -> dict[str, Any]:
         slow_rule["suspend"] = True
     if draw(st.booleans()):
         slow_rule["licence_validity_days"] = draw(st.integers(1, 30))
+    if draw(st.booleans()):
+        slow_rule["customs_hold"] = draw(st.floats(0.2, 1))
+    if draw(st.booleans()):
+        slow_rule["inspection"] = {"probability": draw(st.floats(0, 1)), "days": _dist(draw, 1, 10)}
+    if draw(st.booleans()):
+        park: dict[str, Any] = {"probability": draw(st.floats(0.1, 1))}
+        if draw(st.booleans()):
+            park["days"] = _dist(draw, 1, 60)
+        slow_rule["park"] = park
     rules = [slow_rule]
     if draw(st.booleans()):
         rules.append({"where": {"end_use": "defence"}, "approval_probability": 0.0})
@@ -147,12 +180,19 @@ def scenarios(draw) -> dict[str, Any]:
         "end": iso(days - 1),
         "calendar": draw(st.sampled_from([{"all_working": True}, {"country": "CN"}])),
         "countries": [{"id": c} for c in ("CN", "AU", "DE", "US")],
-        "products": [{"id": "magnet"}],
+        "products": [{"id": "magnet"}, {"id": "coil"}],
+        "customs": {
+            "handling_days": _dist(draw, 0.5, 5),
+            "release_t_per_day": draw(st.sampled_from([None, 2.0, 50.0])),
+        },
         "authority": {
             "reviewers": draw(st.integers(1, 6)),
             "review_work_wd": _dist(draw, 0.5, 20),
             "statutory_limit_wd": draw(st.sampled_from([45, 20, None])),
-            "deadline_rule": draw(st.sampled_from(["decide", "approve", "deny", "continue"])),
+            "deadline_rule": draw(
+                st.sampled_from(["decide", "approve", "deny", "extend", "continue"])
+            ),
+            "deadline_extension_wd": _dist(draw, 1, 30),
             "intake": {
                 "return_probability": draw(st.floats(0, 0.5)),
                 "resubmit_days": _dist(draw, 1, 20),
@@ -174,11 +214,21 @@ def scenarios(draw) -> dict[str, Any]:
                     "destination": "US",
                     "product": "magnet",
                     "rate_per_wd": draw(st.one_of(st.just(0.0), st.floats(0.01, 2))),
+                    "production_days": _dist(draw, 0.5, 20),
+                    "transit_days": _dist(draw, 1, 30),
+                    "month_factors": draw(
+                        st.one_of(st.none(), st.lists(st.floats(0, 2), min_size=12, max_size=12))
+                    ),
                 }
             ],
         },
         "policy": {
-            "regimes": [{"name": "slow", "rules": rules}],
+            "regimes": [
+                {"name": "slow", "rules": rules},
+                {"name": "open", "rules": [{"licence_required": False}]},
+            ],
+            # controls begin mid-run (licence at customs for goods already ordered)
+            "initial": draw(st.sampled_from(["neutral", "open"])),
             "timeline": [
                 {"date": iso(d0), "regime": "slow"},
                 {"date": iso(d1), "regime": "neutral"},
@@ -190,109 +240,115 @@ def scenarios(draw) -> dict[str, Any]:
     }
 
 
-def _by_order(ev: pd.DataFrame, kind: str) -> pd.Series:
-    return ev[ev["kind"] == kind].groupby("order")["tonnes"].sum()
+def _per_day(g: pd.DataFrame, H: int, kinds: tuple[str, ...], by: str) -> pd.DataFrame:
+    """Tonnes of goods events of ``kinds`` per day (events in (d − 1, d] count for day d:
+    the daily step at time d runs after every other event of its instant) and ``by``
+    group, cumulated, shape (days, groups)."""
+    e = g[g["kind"].isin(kinds)]
+    day = np.ceil(e["time_days"].to_numpy()).clip(0).astype(int)
+    t = pd.DataFrame({"day": day, "grp": e[by].to_numpy(), "tonnes": e["tonnes"].to_numpy()})
+    t = t[t["day"] < H]  # after the last daily record
+    return (
+        t.pivot_table(index="day", columns="grp", values="tonnes", aggfunc="sum")
+        .reindex(range(H), fill_value=0.0)
+        .fillna(0.0)
+        .cumsum()
+    )
 
 
 def check_conservation(res: sim.RunResult) -> None:
     sc, tr = res.scenario, res.trace
-    end = tr.plants_end
-    on_order, inventory = end["on_order_t"], end["inventory_t"]
-    initial, backlog_end = end["initial_inventory_t"], end["backlog_t"]
-    ev = res.events
-    goods = ev[ev["order"] >= 0]
-    orders = goods[goods["kind"] == "order"].set_index("order")
-    assert orders.index.is_unique
-    lic = res.licences
-    mlic = lic[lic["source"] == "manufacturer"].set_index("order")
-    assert mlic.index.is_unique, "an order produced two applications"
-    per = pd.DataFrame({"m": orders["manufacturer"], "ordered": orders["tonnes"]})
-    for kind in ("denied", "expired", "shipped", "delivered"):
-        per[kind] = _by_order(goods, kind).reindex(per.index, fill_value=0.0)
-    per["licensed"] = per.index.isin(mlic.index)
-    per["pending"] = 0.0
-    per["approved"] = per["ordered"]  # unlicensed orders go straight to the exporter
-    if len(mlic):
-        li = mlic.reindex(per.index[per["licensed"]])
-        pend = li["outcome"] == "pending"
-        np.testing.assert_allclose(li["tonnes"], per.loc[li.index, "ordered"], atol=TOL)
-        per.loc[li.index, "pending"] = np.where(pend, li["tonnes"], 0.0)
-        per.loc[li.index, "approved"] = np.where(pend, 0.0, li["approved_t"])
-        dec = li[~pend]
-        np.testing.assert_allclose(
-            per.loc[dec.index, "denied"],
-            dec["tonnes"] - dec["approved_t"],
-            atol=TOL,
-            err_msg="denied tonnes != applied - approved",
-        )
-    per["at_exporter"] = per["approved"] - per["expired"] - per["shipped"]
-    per["in_transit"] = per["shipped"] - per["delivered"]
-    for col in ("at_exporter", "in_transit", "pending", "denied", "expired", "delivered"):
-        bad = per[per[col] < -TOL]
-        assert bad.empty, f"negative {col}:\n{bad}"
-    total = per[["delivered", "in_transit", "pending", "at_exporter", "denied", "expired"]].sum(
-        axis=1
-    )
-    np.testing.assert_allclose(total, per["ordered"], atol=TOL, err_msg="order not conserved")
-    # an expired licence means nothing of that order was shipped
-    exp = per[per["expired"] > TOL]
-    assert (exp["shipped"] <= TOL).all()
-
-    daily = res.daily
-    n = len(sc.manufacturers)
     H = tr.horizon
+    ships = pd.DataFrame(tr.shipments)
+    g = pd.DataFrame(tr.goods)
+    g["kind"] = pd.Categorical.from_codes(g["kind"], G.NAMES)
+    g = g.merge(ships[["shipment", "part", "via_customs"]], on="shipment", how="left")
+    assert g["part"].notna().all(), "goods event of an unknown shipment"
+
+    # -- every shipment: stages in order, no stage negative, ordered = sum of places
+    for sid, ev in g.groupby("shipment", sort=False):
+        kinds = list(ev["kind"])
+        assert kinds[0] == "order" and kinds.count("order") == 1, (sid, kinds)
+        t = dict.fromkeys(G.NAMES, None)
+        for k, time in zip(kinds, ev["time_days"], strict=True):
+            t[k] = time if t[k] is None else t[k]
+        q = ev.groupby("kind", observed=False)["tonnes"].sum()
+        ordered, cancelled = q["order"], q["denied"] + q["expired"]
+        departed, arrived = q["departed"], q["arrived"]
+        assert cancelled <= ordered + TOL and departed <= ordered - cancelled + TOL, (sid, kinds)
+        assert arrived <= departed + TOL, (sid, kinds)
+        if (
+            int(ev["via_customs"].iloc[0])
+            and t["departed"] is not None
+            and ev["detail"][ev["kind"] == "departed"].max() != -2.0
+        ):
+            assert t["presented"] is not None and t["presented"] <= t["departed"] + 1e-9
+        if t["released"] is not None:
+            assert t["held"] is not None and t["held"] <= t["released"] + 1e-9
+        if t["arrived"] is not None:
+            assert t["departed"] is not None and t["departed"] <= t["arrived"] + 1e-9
+        if "held" in kinds and "released" not in kinds:
+            assert departed == 0, (sid, kinds)
+
+    # -- the plants' own accounting agrees with the goods log every day
+    d = res.daily
+    n_parts = len(tr.parts["demand_t"][0]) if H else 0
+    ordered = _per_day(g[g["part"] >= 0], H, ("order",), "part")
+    cancelled = _per_day(g[g["part"] >= 0], H, ("denied", "expired"), "part")
+    arrived = _per_day(g[g["part"] >= 0], H, ("arrived",), "part")
+    for p in range(n_parts):
+        oo = tr.parts["on_order_t"][:, p]
+        expect = np.zeros(H)
+        for frame, sign in ((ordered, 1), (cancelled, -1), (arrived, -1)):
+            if p in frame.columns:
+                expect += sign * frame[p].to_numpy()
+        scale = max(1.0, float(np.max(np.abs(expect), initial=0.0)))
+        np.testing.assert_allclose(oo, expect, atol=TOL * scale, err_msg=f"part {p} on order")
+        inv = tr.parts["inventory_t"][:, p]
+        assert (inv >= -TOL).all(), f"part {p}: negative inventory {inv.min()}"
+        got = arrived[p].to_numpy() if p in arrived.columns else np.zeros(H)
+        balance = (
+            tr.parts_end["initial_inventory_t"][p] + got - np.cumsum(tr.parts["consumed_t"][:, p])
+        )
+        np.testing.assert_allclose(
+            inv, balance, atol=TOL * max(1.0, float(got[-1])), err_msg=f"part {p} inventory"
+        )
+    assert (tr.parts_end["on_order_t"] >= -TOL).all()
+
+    # -- lines: demand is made, lost or backlogged; never more than the scarcest part
+    lines = tr.lines
     for i, m in enumerate(sc.manufacturers):
-        p = per[per["m"] == i]
-        d = daily[daily["manufacturer"] == m.id]
-        assert len(d) == H
-        ordered = p["ordered"].sum()
-        undelivered = ordered - p[["delivered", "denied", "expired"]].sum().sum()
-        outstanding = p[["in_transit", "pending", "at_exporter"]].sum().sum()
-        assert abs(on_order[i] - undelivered) < TOL * max(1.0, ordered), (
-            f"{m.id}: engine on_order {on_order[i]} != ordered - delivered - denied"
-            f" - expired = {undelivered}"
-        )
-        assert abs(outstanding - undelivered) < TOL * max(1.0, ordered)
-        # inventory
-        inv = d["inventory_t"].to_numpy()
-        assert (inv >= -TOL).all(), f"{m.id}: negative inventory {inv.min()}"
-        assert inventory[i] >= -TOL
-        consumed = d["consumed_t"].to_numpy()
-        delivered = p["delivered"].sum()
-        balance = initial[i] + delivered - consumed.sum()
-        assert abs(balance - inventory[i]) < TOL * max(1.0, delivered), (
-            f"{m.id}: initial + delivered - consumed = {balance}, final inventory {inventory[i]}"
-        )
-        demand, short = d["demand_t"].to_numpy(), d["shortfall_t"].to_numpy()
-        backlog = d["backlog_t"].to_numpy()
-        assert (consumed >= -TOL).all() and (short >= -TOL).all()
+        dem, made, short = (lines[k][:, i] for k in ("demand_units", "made_units", "short_units"))
+        backlog = lines["backlog_units"][:, i]
+        assert (made >= -TOL).all() and (short >= -TOL).all()
         if m.unmet_demand == "lost":
-            np.testing.assert_allclose(consumed + short, demand, atol=TOL)
+            np.testing.assert_allclose(made + short, dem, atol=TOL * max(1.0, dem.max(initial=0)))
             assert (backlog == 0).all()
         else:
             np.testing.assert_allclose(
-                np.cumsum(demand),
-                np.cumsum(consumed) + backlog,
-                atol=TOL * H,
-                err_msg=f"{m.id}: backlog does not account for unmet demand",
+                np.cumsum(dem), np.cumsum(made) + backlog, atol=TOL * H * max(1.0, dem.max())
             )
-            assert (backlog >= -TOL).all()
-            assert abs(demand.sum() - consumed.sum() - backlog_end[i]) < TOL * H
-        # on_order column: last recorded value + later changes = final state
-        assert d["on_order_t"].to_numpy()[-1] >= -TOL
-    assert per["m"].isin(range(n)).all()
-    # exports frame totals what was shipped
+        rows = d[d["manufacturer"] == m.id]
+        for part in m.bill():
+            pr = rows[rows["part"] == part.id]
+            assert len(pr) == H
+            tpu = part.kg_per_unit / 1000.0
+            np.testing.assert_allclose(
+                pr["consumed_t"].to_numpy(), made * tpu, atol=TOL * max(1.0, tpu * dem.max())
+            )
+    # exports count departures through customs only; every decision once
     ex = res.exports
-    shipped = ex.loc[ex["origin"] != "licensing", "tonnes"].sum()
-    assert abs(shipped - per["shipped"].sum()) < TOL * max(1.0, shipped)
-    # every application decided at most once; decisions never precede submission
+    dep = g[(g["kind"] == "departed") & (g["detail"] != -2.0)]
+    assert ex["tonnes"].sum() == pytest.approx(dep["tonnes"].sum(), abs=TOL)
+    lic = res.licences
     decided = lic[lic["outcome"] != "pending"]
     assert (decided["decided_days"] >= decided["submitted_days"] - 1e-9).all()
+    ev = res.events
     assert (ev.loc[ev["kind"] == "decide", "application"].value_counts() <= 1).all()
 
 
 @settings(
-    max_examples=25,
+    max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -346,7 +402,7 @@ def test_conservation_check_sees_denials_expiries_and_shortages():
     res = sim.run(sim.scenario_from_dict(data), seed=1)
     check_conservation(res)
     kinds = res.events["kind"].value_counts()
-    for k in ("denied", "expired", "shipped", "delivered"):
+    for k in ("denied", "expired", "departed", "arrived"):
         assert kinds.get(k, 0) > 0, f"no {k} events: scenario does not exercise them"
     lic = res.licences
     assert (lic["outcome"] == "partial").any() and (lic["outcome"] == "pending").any()
@@ -375,15 +431,15 @@ def test_exports_flag_licensed_shipments_by_supplier_not_by_country():
     ]
     res = sim.run(sim.scenario_from_dict(data), seed=2)
     ev, lic = res.events, res.licences
-    shipped = ev[ev["kind"] == "shipped"]
-    from_licensed = shipped["order"].isin(lic["order"])
+    departed = ev[ev["kind"] == "departed"]
+    from_licensed = departed["shipment"].isin(lic["shipment"])
     assert from_licensed.any() and (~from_licensed).any()
     ex = res.exports
     assert ex.loc[ex["licensed"], "tonnes"].sum() == pytest.approx(
-        shipped.loc[from_licensed, "tonnes"].sum()
+        departed.loc[from_licensed, "tonnes"].sum()
     )
     assert ex.loc[~ex["licensed"], "tonnes"].sum() == pytest.approx(
-        shipped.loc[~from_licensed, "tonnes"].sum()
+        departed.loc[~from_licensed, "tonnes"].sum()
     )
-    # the ensemble digest counts licensed exports only
+    # the ensemble digest counts exports through Chinese customs only
     assert res.summary.exports.sum() == pytest.approx(ex.loc[ex["licensed"], "tonnes"].sum())

@@ -1,0 +1,32 @@
+"""Event priorities of the world: what happens first when events share an instant.
+
+SimPy processes events in order of (time, priority, order scheduled). relsim uses
+three priorities: policy changes (:data:`POLICY`) before anything else at the same
+instant, then everything else (:data:`NORMAL`, SimPy's timeouts and grants) in the order
+it was scheduled, then the plants' daily step (:data:`DAILY`), so goods arriving at
+midnight are in stock for that day's step. The compiled kernel keeps the same order.
+"""
+
+from __future__ import annotations
+
+import simpy
+
+__all__ = ["DAILY", "NORMAL", "POLICY", "At"]
+
+POLICY = -1
+"""Priority of policy changes (regimes, overlays)."""
+NORMAL = simpy.events.NORMAL
+"""SimPy's priority of timeouts and succeeded events."""
+DAILY = 2
+"""Priority of the plants' daily step."""
+
+
+class At(simpy.events.Event):
+    """An event ``delay`` from now with an explicit ``priority`` (SimPy's timeouts all
+    have normal priority)."""
+
+    def __init__(self, env: simpy.Environment, delay: float, priority: int) -> None:
+        super().__init__(env)
+        self._ok = True
+        self._value = None
+        env.schedule(self, priority, delay)

@@ -1,0 +1,408 @@
+"""Goods on their way: one physical chain for every export, modelled or background.
+
+Semantics (the one place they are stated)
+-----------------------------------------
+A **shipment** is a manufacturer's order to one supplier, a background export contract,
+or goods already in the pipeline at the start. A shipment from a *licensed* exporter
+(in China) lives this chain::
+
+    order ─▶ [licence, if one is needed now] ─▶ production ─▶ presented at customs
+          ─▶ [licence, if one is needed now and the goods have none] ─▶ handling
+          (+ inspection) ─▶ [customs hold] ─▶ [release queue] ─▶ departure ─▶ transit
+          ─▶ arrival
+
+* **Licence at customs.** A licence is needed when the goods are *presented at
+  customs* for export, whatever the date of their order: goods ordered before controls
+  begin but presented after them join the licence queue and wait at the exporter for the
+  decision. An exporter that knows at ordering time that a licence will be needed applies
+  then and makes the goods once approved. A licence is needed when the product is
+  controlled, the policy in force requires one for the shipment's (destination, product,
+  end use, exporter, applicant), and no general licence covers the exporter–customer
+  pair at that moment.
+* **Licence validity.** Goods must be presented at customs before the licence expires:
+  licensed tonnes not made in time expire (cancelled). Goods presented in time may leave
+  later (handling, holds).
+* **Production.** Modelled exporters make orders first come, first served at their
+  capacity (:mod:`simulator.world.logistics`), then take their lead time; background
+  contracts take their stream's ``production_days``; pipeline goods are presented on
+  their declared day.
+* **Customs.** Handling takes ``customs.handling_days``; a rule's ``inspection`` delays a
+  share of matching shipments further. At the end of handling, a rule's
+  ``customs_hold`` holds a share of matching shipments at the port (each shipment draws
+  one uniform when it is created and is held while that draw is below the share in
+  force); held goods are re-checked at every policy change and released when no longer
+  held.
+* **Release throughput.** Per destination, the port releases held goods first come,
+  first served at ``customs.release_t_per_day`` (or its per-destination override): a
+  released backlog drains at that pace, and goods reaching the port while it drains
+  queue behind it. With no backlog, goods depart at the end of handling.
+* **Departure** is the customs export date: monthly exports are counted here. Modelled
+  goods take a lane (by mode, with expedite-by-air when the part's cover is low);
+  background goods take their stream's ``transit_days``.
+* Goods from unlicensed exporters (alternative suppliers outside China) and from
+  upstream manufacturers skip Chinese customs: order → production → departure →
+  transit → arrival.
+
+Random draws of a shipment (customs handling time, hold and inspection uniforms, and a
+background shipment's production and transit times) are made when it is created, from
+generators named after its source, so the same shipment draws the same in every policy
+variant (common random numbers).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from simulator.world.logistics import CapacityQueue, LaneTable
+from simulator.world.sampling import Sampler, Uniforms
+from simulator.world.trace import G, Source
+
+if TYPE_CHECKING:  # pragma: no cover
+    from simulator.scenario.model import Scenario
+    from simulator.world.licensing import AppKey
+    from simulator.world.manufacturing import Plants
+    from simulator.world.rng import Streams
+
+__all__ = ["Goods", "Shipment", "SourceDraws"]
+
+
+class SourceDraws:
+    """Customs draws of one shipment source (a background stream, a manufacturer's
+    part), made as each of its shipments is created.
+
+    Args:
+        streams: The replication's streams.
+        name: The source's stream name.
+        sc: The scenario (customs handling time).
+        production: Production time of background shipments (None for modelled ones).
+        transit: Transit time of background shipments (None for modelled ones).
+    """
+
+    def __init__(
+        self,
+        streams: Streams,
+        name: tuple[str, ...],
+        sc: Scenario,
+        production: Any = None,
+        transit: Any = None,
+    ) -> None:
+        def g(attr: str) -> Any:
+            return streams.get("goods", *name, attr)
+
+        self.handling = Sampler(sc.customs.handling_days, g("handling"))
+        self.u_hold = Uniforms(g("u_hold"))
+        self.u_inspect = Uniforms(g("u_inspect"))
+        self.production = None if production is None else Sampler(production, g("production"))
+        self.transit = None if transit is None else Sampler(transit, g("transit"))
+        self._streams, self._name = streams, name
+        self._inspect: dict[int, Sampler] = {}
+
+    def inspection(self, dist: Any) -> float:
+        """An inspection time from ``dist`` (one generator per distribution in force)."""
+        s = self._inspect.get(id(dist))
+        if s is None:
+            rng = self._streams.get("goods", *self._name, "inspection", str(len(self._inspect)))
+            s = self._inspect[id(dist)] = Sampler(dist, rng)
+        return s()
+
+
+class Shipment:
+    """One shipment and its state.
+
+    Attributes:
+        id: Shipment id (creation order).
+        source: A :class:`~simulator.world.trace.Source` kind.
+        index: Stream or manufacturer index.
+        key: What policy rules select on (destination, product, end use, exporter,
+            applicant).
+        tonnes: Quantity still on its way (after partial approvals), tonnes.
+        part: Part index (-1: background).
+        exporter: Exporter index (-1: background or an upstream manufacturer).
+        origin: Country it leaves from.
+        customs: Whether it goes through Chinese customs.
+        t_order: When it was ordered, calendar days (0 for pipeline goods).
+        expiry: Expiry of its licence, calendar days (None: it has none).
+        made: Whether it has been made (at or past customs).
+        draws: Its source's draws (customs only).
+        handling: Customs handling time, calendar days.
+        u_hold: Uniform deciding customs holds.
+        u_inspect: Uniform deciding inspections.
+        production: Background: production time, calendar days.
+        transit: Background: transit time, calendar days.
+    """
+
+    __slots__ = (
+        "customs",
+        "draws",
+        "expiry",
+        "exporter",
+        "handling",
+        "id",
+        "index",
+        "key",
+        "made",
+        "origin",
+        "part",
+        "production",
+        "source",
+        "t_order",
+        "tonnes",
+        "transit",
+        "u_hold",
+        "u_inspect",
+    )
+
+    def __init__(self, sid: int, source: int, index: int, key: AppKey, tonnes: float) -> None:
+        self.id = sid
+        self.source = source
+        self.index = index
+        self.key = key
+        self.tonnes = tonnes
+        self.part = -1
+        self.exporter = -1
+        self.origin = ""
+        self.customs = False
+        self.t_order = 0.0
+        self.expiry: float | None = None
+        self.made = False
+        self.draws: SourceDraws | None = None
+        self.handling = 0.0
+        self.u_hold = 1.0
+        self.u_inspect = 1.0
+        self.production = 0.0
+        self.transit = 0.0
+
+
+class Goods:
+    """The goods chain of one replication (see the module docstring).
+
+    Args:
+        env: SimPy environment.
+        sc: The scenario.
+        log: Rows of the :data:`~simulator.world.trace.GOODS` log.
+        shipments: Rows of the :data:`~simulator.world.trace.SHIPMENTS` table.
+        effects: ``effects(key)`` → the policy effects in force now.
+        needs_licence: ``needs_licence(shipment)`` → whether it needs a licence now.
+        apply: ``apply(shipment)`` submits a licence application for it; the decision
+            comes back through :meth:`licensed`.
+        plants: The manufacturers (deliveries, cancellations, cover).
+        streams: The replication's streams.
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        sc: Scenario,
+        log: list[tuple],
+        shipments: list[tuple],
+        effects: Callable[[AppKey], Any],
+        needs_licence: Callable[[Shipment], bool],
+        apply: Callable[[Shipment], None],
+        plants: Plants,
+        streams: Streams,
+    ) -> None:
+        self.env, self.sc, self.streams = env, sc, streams
+        self.log, self.rows = log, shipments
+        self.effects, self.needs_licence, self.apply = effects, needs_licence, apply
+        self.plants = plants
+        self.capacity = [CapacityQueue(e, sc.start) for e in sc.exporters]
+        self.lanes = LaneTable(sc.lanes)
+        self.country = {c.id: i for i, c in enumerate(sc.countries)}
+        self._next = 0
+        self._lead: dict[tuple[int, int], Sampler] = {}
+        self._transit: dict[tuple[int, int], Sampler] = {}
+        self.held: list[Shipment] = []
+        self._port_free: dict[str, float] = {}  # per destination: release queue busy until
+
+    # ------------------------------------------------------------------ creation
+    def new(
+        self,
+        source: int,
+        index: int,
+        key: AppKey,
+        tonnes: float,
+        *,
+        origin: str,
+        draws: SourceDraws | None,
+        part: int = -1,
+        exporter: int = -1,
+    ) -> Shipment:
+        """Create a shipment now (and log it); ``draws`` given means it goes through
+        customs and draws its customs attributes now."""
+        sh = Shipment(self._next, source, index, key, tonnes)
+        self._next += 1
+        sh.part, sh.exporter, sh.origin = part, exporter, origin
+        sh.t_order = self.env.now
+        if draws is not None:
+            sh.customs, sh.draws = True, draws
+            sh.handling = draws.handling()
+            sh.u_hold = draws.u_hold()
+            sh.u_inspect = draws.u_inspect()
+            if draws.production is not None:
+                sh.production = draws.production()
+            if draws.transit is not None:
+                sh.transit = draws.transit()
+        self.rows.append(
+            (sh.id, source, index, part, exporter, self.country[key[0]], int(sh.customs), tonnes)
+        )
+        self.log.append((self.env.now, G.ORDER, sh.id, tonnes, 0.0))
+        return sh
+
+    # ------------------------------------------------------------------ the chain
+    def at(self, t: float, fn: Callable[[], None]) -> None:
+        """Call ``fn`` at time ``t`` (a timeout with a callback; no process)."""
+        ev = self.env.timeout(max(0.0, t - self.env.now))
+        ev.callbacks.append(lambda _e: fn())
+
+    def start(self, sh: Shipment) -> None:
+        """A new order or contract: apply first if a licence is needed now, else make it."""
+        if sh.customs and self.needs_licence(sh):
+            self.apply(sh)
+        else:
+            self.produce(sh)
+
+    def licensed(self, sh: Shipment, approved_t: float, validity_days: float) -> None:
+        """The authority decided ``sh``'s application: cancel what was refused, go on
+        with what was approved (to production or, if already made, to handling)."""
+        denied = sh.tonnes - approved_t
+        if denied > 1e-12:
+            self.log.append((self.env.now, G.DENIED, sh.id, denied, -1.0))
+            self._cancel(sh, denied)
+        sh.tonnes = approved_t
+        if approved_t <= 0:
+            return
+        sh.expiry = self.env.now + validity_days
+        if sh.made:
+            self.handle(sh)
+        else:
+            self.produce(sh)
+
+    def produce(self, sh: Shipment) -> None:
+        """Make the goods; present them at customs (or, without customs, ship them)."""
+        now = self.env.now
+        if sh.source == Source.BACKGROUND:
+            ready: float | None = now + sh.production
+        else:
+            ready = self._make(sh)
+        if ready is None:
+            return  # capacity never suffices: the goods stay on order at the exporter
+        if sh.expiry is not None and ready > sh.expiry:
+            self.log.append((now, G.EXPIRED, sh.id, sh.tonnes, 0.0))
+            self._cancel(sh, sh.tonnes)
+            return
+        self.at(ready, (lambda: self.present(sh)) if sh.customs else (lambda: self.depart(sh)))
+
+    def _make(self, sh: Shipment) -> float | None:
+        """Book the exporter's capacity; when the goods are ready (None: never)."""
+        cq = self.capacity[sh.exporter]
+        finish = cq.finish_time(self.env.now, sh.tonnes)
+        if sh.expiry is not None and finish > sh.expiry:
+            return finish  # expires; capacity is not booked for goods never made
+        cq.commit(finish)
+        if finish == math.inf:
+            return None
+        key = (sh.exporter, sh.part)
+        lead = self._lead.get(key)
+        if lead is None:
+            ex = self.sc.exporters[sh.exporter]
+            mfr = self.sc.manufacturers[sh.index]
+            name = (ex.id, mfr.id)
+            if mfr.multi_part:
+                name = (*name, self.plants.parts[sh.part].id)
+            lead = self._lead[key] = Sampler(ex.lead_time_days, self.streams.get("exporter", *name))
+        return finish + lead()
+
+    def present(self, sh: Shipment) -> None:
+        """The goods reach customs: a licence is checked here, then they are handled."""
+        sh.made = True
+        self.log.append((self.env.now, G.PRESENTED, sh.id, sh.tonnes, 0.0))
+        if sh.expiry is None and self.needs_licence(sh):
+            self.apply(sh)  # the goods wait at the exporter for the decision
+            return
+        self.handle(sh)
+
+    def handle(self, sh: Shipment) -> None:
+        """Customs handling (+ inspection), then the hold check."""
+        t = sh.handling
+        insp = self.effects(sh.key).inspection
+        if insp is not None and sh.u_inspect < insp.probability and sh.draws is not None:
+            t += sh.draws.inspection(insp.days)
+        self.at(self.env.now + t, lambda: self.clear(sh))
+
+    def clear(self, sh: Shipment) -> None:
+        """End of handling: held at the port, or released for departure."""
+        hold = self.effects(sh.key).customs_hold
+        if hold and sh.u_hold < hold:
+            self.log.append((self.env.now, G.HELD, sh.id, sh.tonnes, 0.0))
+            self.held.append(sh)
+            return
+        self.release(sh, held=False)
+
+    def recheck_holds(self) -> None:
+        """After a policy change: release the held shipments no longer held, in the order
+        they were held."""
+        if not self.held:
+            return
+        keep: list[Shipment] = []
+        for sh in self.held:
+            hold = self.effects(sh.key).customs_hold
+            if hold and sh.u_hold < hold:
+                keep.append(sh)
+            else:
+                self.log.append((self.env.now, G.RELEASED, sh.id, sh.tonnes, 0.0))
+                self.release(sh, held=True)
+        self.held = keep
+
+    def release(self, sh: Shipment, held: bool) -> None:
+        """Through the port's release queue (while it drains a backlog) to departure."""
+        now = self.env.now
+        dest = sh.key[0]
+        rate = self.sc.customs.release_rate(dest)
+        busy = self._port_free.get(dest, -math.inf)
+        if rate is None or (not held and busy <= now):
+            self.depart(sh)
+            return
+        done = max(now, busy) + sh.tonnes / rate
+        self._port_free[dest] = done
+        self.at(done, lambda: self.depart(sh))
+
+    def depart(self, sh: Shipment, tonnes: float | None = None) -> None:
+        """Departure (the customs export date): take a lane, or the stream's transit.
+        ``tonnes``: a part of the shipment (an upstream plant ships what it has made)."""
+        now = self.env.now
+        q = sh.tonnes if tonnes is None else tonnes
+        if sh.source == Source.BACKGROUND:
+            self.log.append((now, G.DEPARTED, sh.id, q, -1.0))
+            self.at(now + sh.transit, lambda: self.arrive(sh, q))
+            return
+        mfr = self.sc.manufacturers[sh.index]
+        part = self.plants.parts[sh.part]
+        mode = None
+        if part.expedite is not None and self.plants.cover_days(sh.part) < (
+            part.expedite.below_cover_days
+        ):
+            mode = part.expedite.mode
+        lane = self.lanes.pick(sh.origin, mfr.country, mode)
+        key = (lane, sh.part)
+        s = self._transit.get(key)
+        if s is None:
+            ln = self.sc.lanes[lane]
+            name = (ln.id, mfr.id) + ((part.id,) if mfr.multi_part else ())
+            s = self._transit[key] = Sampler(ln.transit_days, self.streams.get("transit", *name))
+        self.log.append((now, G.DEPARTED, sh.id, q, float(lane)))
+        self.at(now + s(), lambda: self.arrive(sh, q))
+
+    def arrive(self, sh: Shipment, tonnes: float) -> None:
+        """Arrival: a manufacturer's part stock grows."""
+        now = self.env.now
+        self.log.append((now, G.ARRIVED, sh.id, tonnes, now - sh.t_order))
+        if sh.part >= 0:
+            self.plants.receive(sh.part, tonnes, now - sh.t_order)
+
+    def _cancel(self, sh: Shipment, tonnes: float) -> None:
+        if sh.part >= 0:
+            self.plants.cancel(sh.part, tonnes)
