@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -21,15 +21,27 @@ def calibrate(
     seed: Annotated[int | None, typer.Option(min=0)] = None,
     workers: Annotated[int | None, typer.Option(min=1)] = None,
     figure: Annotated[Path | None, typer.Option(help="Write the overlay figure (PNG).")] = None,
+    targets: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="Targets file: print every target (observed, simulated median and 90% "
+            "band, error, within tolerance).",
+        ),
+    ] = None,
     sets: SetOpt = None,
     debug: Annotated[bool, typer.Option()] = False,
 ) -> None:
-    """Observed vs simulated monthly licensed exports: median, 90% band, error per month."""
+    """Observed vs simulated: monthly exports (median, 90% band, error per month), or
+    every target of a targets file."""
     DEBUG["on"] = debug
     from simulator.ensemble.runner import run_ensemble
     from simulator.report.calibration import export_fit
 
     sc, loc = load(file, sets)
+    if targets is not None:
+        _targets_table(sc, targets, reps, seed, workers)
+        return
     observed = observed_for(sc, loc)
     if observed is None:
         raise Fail(f"{file}: set `observed_exports:` (a CSV of month,total_t,...) to calibrate")
@@ -55,3 +67,49 @@ def calibrate(
             fig.savefig(tmp, dpi=110, format=figure.suffix.lstrip(".") or "png")
         plt.close(fig)
         out.print(f"wrote {figure}", markup=False)
+
+
+def _targets_table(
+    sc: Any, path: Path, reps: int | None, seed: int | None, workers: int | None
+) -> None:
+    from simulator.report.targets import evaluate, load_targets, observe_ensemble
+
+    tg = load_targets(path)
+    n = sc.reps if reps is None else reps
+    cb, prog = progress_bar(False)
+    try:
+        values = observe_ensemble(sc, list(tg.targets), n, seed, workers, progress=cb)
+    finally:
+        if prog is not None:
+            prog.stop()
+    rows = evaluate(list(tg.targets), values)
+    s = sc.seed if seed is None else seed
+    out.print(
+        f"{sc.name}: {len(rows)} targets from {path}, {n} replications, seed {s}", markup=False
+    )
+    out.print(targets_text(rows), markup=False)
+
+
+def targets_text(rows: list[dict[str, Any]]) -> str:
+    """The calibration table as fixed-width text."""
+
+    def num(x: float) -> str:
+        if x != x:
+            return "—"
+        return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+    head = (
+        f"{'target':30} {'observed':>9} {'median':>9} {'5%':>9} {'95%':>9} "
+        f"{'error':>8} {'tolerance':>12}  ok"
+    )
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        err = r["relative_error"]
+        e = "—" if err != err else f"{100 * err:+.0f}%"
+        lines.append(
+            f"{r['id']:30} {num(r['observed']):>9} {num(r['median']):>9} {num(r['p5']):>9} "
+            f"{num(r['p95']):>9} {e:>8} {r['tolerance']:>12}  {'yes' if r['ok'] else 'NO'}"
+        )
+    ok = sum(r["ok"] for r in rows)
+    lines += ["", f"{ok} of {len(rows)} targets within tolerance ({100 * ok / len(rows):.0f}%)"]
+    return "\n".join(lines)

@@ -34,7 +34,7 @@ from simulator.world.world import simulate
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.scenario.model import Scenario
 
-__all__ = ["FAULT_ENV", "MAX_CHUNK", "ReplicationError", "compare", "run_ensemble"]
+__all__ = ["FAULT_ENV", "MAX_CHUNK", "ReplicationError", "compare", "drive", "run_ensemble"]
 
 MAX_CHUNK = 20
 """Largest chunk, replications (≈20 s of the realistic scenario on one core)."""
@@ -159,7 +159,7 @@ def _in_order(results: Iterator[tuple[int, list[Any]]], n_chunks: int) -> Iterat
 ProgressFn = Callable[[int, int], None]
 
 
-def _drive(
+def drive(
     fn: Any,
     payload: Any,
     reps: int,
@@ -225,7 +225,7 @@ def run_ensemble(
     agg = Aggregator(scenario, band_reps=band_reps, expected_reps=reps)
     ex = make_executor(executor, workers, scheduler)
     try:
-        for s in _drive(_chunk, (scenario, seed), reps, seed, ex, cb):
+        for s in drive(_chunk, (scenario, seed), reps, seed, ex, cb):
             agg.add(s)
             del s  # fold and forget: only the aggregator's bounded state survives
     finally:
@@ -296,7 +296,7 @@ def compare(
     cb = _progress(progress)
     ex = make_executor(executor, workers, scheduler)
     try:
-        for sa, sb in _drive(_pair_chunk, (a, b, seed), reps, seed, ex, cb):
+        for sa, sb in drive(_pair_chunk, (a, b, seed), reps, seed, ex, cb):
             agg_a.add(sa)
             agg_b.add(sb)
             if same_shape:

@@ -33,7 +33,7 @@ def save_figures(
 
     Files: ``shortage_<manufacturer id>.png`` per manufacturer (none without
     manufacturers), ``licence_waits.png``, ``exports.png`` (with ``observed`` overlaid),
-    ``backlog.png``.
+    ``arrivals.png``, ``backlog.png``.
 
     Args:
         ens: The ensemble.
@@ -55,6 +55,7 @@ def save_figures(
     jobs += [
         ("licence_waits.png", plots.licence_waits),
         ("exports.png", lambda: plots.exports(obs, by_destination=True)),
+        ("arrivals.png", lambda: plots.arrivals(by_destination=True)),
         ("backlog.png", plots.backlog),
     ]
     paths: list[Path] = []

@@ -38,14 +38,28 @@ class ExportsPlots:
 
     ens: EnsembleResult
 
+    def arrivals(self, by_destination: bool = True, ax: Axes | None = None) -> Figure:
+        """Monthly arrivals of Chinese exports at their destinations: median and 5–95%
+        band of the total, and the median per destination (no observed data exist).
+
+        Args:
+            by_destination: Also draw the median per destination (see :meth:`exports`).
+            ax: Axes to draw into; default: a new figure.
+
+        Returns:
+            The figure.
+        """
+        return self._flows(None, by_destination, ax, arrivals=True)
+
     def exports(
         self,
         observed: pd.DataFrame | str | Path | None = None,
         by_destination: bool = False,
         ax: Axes | None = None,
     ) -> Figure:
-        """Monthly licensed exports: median and 5–95% band of the total, optionally the
-        median per destination, with observed data overlaid.
+        """Monthly exports through Chinese customs (counted at departure, the customs
+        export date): median and 5–95% band of the total, optionally the median per
+        destination, with observed data overlaid.
 
         ``Scenario.observed_exports`` is relative to the scenario file, which the result
         does not know: pass ``load_observed_exports(path)`` (as the CLI does) or a path.
@@ -64,8 +78,18 @@ class ExportsPlots:
         Returns:
             The figure.
         """
+        return self._flows(observed, by_destination, ax, arrivals=False)
+
+    def _flows(
+        self,
+        observed: pd.DataFrame | str | Path | None,
+        by_destination: bool,
+        ax: Axes | None,
+        arrivals: bool,
+    ) -> Figure:
         ens = self.ens
-        ex = ens.exports()
+        ex = ens.arrivals() if arrivals else ens.exports()
+        what = "arrivals" if arrivals else "exports"
         obs = observed_frame(observed)
         if obs is not None:
             obs = obs[obs["month"].isin(set(ex["month"]))]
@@ -74,7 +98,10 @@ class ExportsPlots:
         blue = PALETTE["blue"]
         start, end = horizon(ens)
         owned = ax is None
-        title = f"Monthly licensed exports, {ens.reps} replications ({ens.scenario.name})"
+        title = (
+            f"Monthly {'arrivals of Chinese exports' if arrivals else 'exports at Chinese customs'}"
+            f", {ens.reps} replications ({ens.scenario.name})"
+        )
         with style():
             if owned and by_destination:
                 fig = Figure(figsize=(FIGSIZE[0], FIGSIZE[1] + 1.5), layout="constrained")
@@ -100,7 +127,7 @@ class ExportsPlots:
                 dmax = self._by_destination(dax, ex, obs, dhandles)
             date_axis(ax, start, end)
             ax.set_ylim(0, max(ymax, dmax if dax is ax else 0.0, 1e-9) * 1.1)
-            ax.set_ylabel("licensed exports (t/month)")
+            ax.set_ylabel(f"{what} (t/month)")
             if dax is not ax:
                 date_axis(dax, start, end)
                 dax.set_ylim(0, max(dmax, 1e-9) * 1.1)

@@ -11,7 +11,8 @@ Layout::
     bands_inventory.parquet  the same for inventory (t)
     bands_backlog.parquet    applications pending per destination
     p_shortage.parquet       P(shortage on day d) per manufacturer
-    exports_monthly.csv      licensed exports per month: mean and bands
+    exports_monthly.csv      exports at Chinese customs per month: mean and bands
+    arrivals_monthly.csv     arrivals of those exports per month: mean and bands
     wait_histogram.csv       submission-to-decision waits, working days
     rep0/                    replication 0 in full: licences, daily, exports, events, kpis
     figures/*.png            fan charts, licence waits, exports
@@ -141,6 +142,7 @@ def write_run_dir(
         _table(ens.bands("backlog"), tmp / "bands_backlog", csv=False)
         _table(ens.p_shortage(), tmp / "p_shortage", csv=False)
         ens.exports().to_csv(tmp / "exports_monthly.csv", index=False)
+        ens.arrivals().to_csv(tmp / "arrivals_monthly.csv", index=False)
         ens.wait_histogram().query("count > 0").to_csv(tmp / "wait_histogram.csv", index=False)
         if rep0 is not None:
             d = tmp / "rep0"
@@ -149,6 +151,7 @@ def write_run_dir(
             _table(rep0.daily, d / "daily")
             _table(rep0.authority_daily, d / "authority_daily")
             _table(rep0.exports, d / "exports")
+            _table(rep0.arrivals, d / "arrivals")
             _table(rep0.events, d / "events", csv=False)
             rep0.kpis.to_csv(d / "kpis.csv", index=False)
             rep0.regimes.to_csv(d / "regimes.csv", index=False)

@@ -24,7 +24,14 @@ from simulator.scenario.dump import plain
 from simulator.scenario.located import Located, Pos
 from simulator.scenario.reading import NULL_WORDS, Builder, compose_text, load_yaml
 
-__all__ = ["REMOVE", "apply_overrides", "load_located", "parse_set_option"]
+__all__ = [
+    "EXTENSION_PREFIX",
+    "REMOVE",
+    "apply_overrides",
+    "drop_extensions",
+    "load_located",
+    "parse_set_option",
+]
 
 _OVERRIDE_TOKEN = re.compile(r"\[([^\]]*)\]|([^.\[\]]+)|(\.)")
 
@@ -68,7 +75,7 @@ def load_located(
         ScenarioError: Any file fails to load, an extends target is missing or cyclic, or an
             override path is invalid.
     """
-    loc = _load_extends(str(path), [], {}, max_bytes, max_nodes)
+    loc = drop_extensions(_load_extends(str(path), [], {}, max_bytes, max_nodes))
     if overrides:
         loc = apply_overrides(loc, overrides, origin)
     return loc
@@ -124,6 +131,29 @@ def _load_extends(
     result = _merge(merged, child)
     cache[real] = result
     return result
+
+
+EXTENSION_PREFIX = "x-"
+"""Top-level keys starting with this are not part of the scenario: a place to define YAML
+anchors shared by several items (``x-defaults: &bg {...}`` then ``<<: *bg``)."""
+
+
+def drop_extensions(loc: Located) -> Located:
+    """The data without its top-level ``x-`` keys (and their positions)."""
+    if not isinstance(loc.data, dict) or not any(
+        isinstance(k, str) and k.startswith(EXTENSION_PREFIX) for k in loc.data
+    ):
+        return loc
+
+    def keep(p: tuple[Any, ...]) -> bool:
+        return not (p and isinstance(p[0], str) and p[0].startswith(EXTENSION_PREFIX))
+
+    return Located(
+        {k: v for k, v in loc.data.items() if keep((k,))},
+        {p: v for p, v in loc.pos.items() if keep(p)},
+        {p: v for p, v in loc.keypos.items() if keep(p)},
+        loc.files,
+    )
 
 
 REMOVE = "$remove"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from simulator.scenario.compose import REMOVE
+from simulator.scenario.compose import EXTENSION_PREFIX, REMOVE
 from simulator.scenario.model import Scenario
 
 __all__ = ["SCHEMA_PATH", "scenario_json_schema"]
@@ -40,6 +40,8 @@ def scenario_json_schema() -> str:
     top = {
         k: schema.pop(k) for k in ("properties", "required", "additionalProperties") if k in schema
     }
+    # top-level `x-` keys are free: a place for YAML anchors (compose.EXTENSION_PREFIX)
+    top["patternProperties"] = {f"^{EXTENSION_PREFIX}": {}}
     schema["$defs"] = {
         **defs,
         **partial,

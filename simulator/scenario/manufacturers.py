@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from simulator.errors import FieldProblems
+from simulator.errors import _MISSING, FieldProblems
 from simulator.limits import Limits
 from simulator.scenario.base import Model
 from simulator.scenario.types import Days, Entities, Id, NonNeg, Probability, Tonnes
@@ -214,7 +214,7 @@ class Manufacturer(Model):
                             (given[0],),
                             "a manufacturer with `parts` lists its material and supply per "
                             "part; move this field into its part",
-                            getattr(self, given[0]),
+                            _MISSING,
                         )
                     ]
                 )

@@ -87,6 +87,7 @@ class SourceDraws:
         streams: Streams,
         name: tuple[str, ...],
         sc: Scenario,
+        book: Any,
         production: Any = None,
         transit: Any = None,
     ) -> None:
@@ -98,16 +99,10 @@ class SourceDraws:
         self.u_inspect = Uniforms(g("u_inspect"))
         self.production = None if production is None else Sampler(production, g("production"))
         self.transit = None if transit is None else Sampler(transit, g("transit"))
-        self._streams, self._name = streams, name
-        self._inspect: dict[int, Sampler] = {}
-
-    def inspection(self, dist: Any) -> float:
-        """An inspection time from ``dist`` (one generator per distribution in force)."""
-        s = self._inspect.get(id(dist))
-        if s is None:
-            rng = self._streams.get("goods", *self._name, "inspection", str(len(self._inspect)))
-            s = self._inspect[id(dist)] = Sampler(dist, rng)
-        return s()
+        self.inspection = [
+            Sampler(d, g(f"inspection/{k}")) for k, d in enumerate(book.inspection_dists)
+        ]
+        """One inspection time per distinct inspection distribution of the policy."""
 
 
 class Shipment:
@@ -128,6 +123,7 @@ class Shipment:
         expiry: Expiry of its licence, calendar days (None: it has none).
         made: Whether it has been made (at or past customs).
         draws: Its source's draws (customs only).
+        inspection: Inspection times, one per distinct inspection distribution.
         handling: Customs handling time, calendar days.
         u_hold: Uniform deciding customs holds.
         u_inspect: Uniform deciding inspections.
@@ -143,6 +139,7 @@ class Shipment:
         "handling",
         "id",
         "index",
+        "inspection",
         "key",
         "made",
         "origin",
@@ -175,6 +172,7 @@ class Shipment:
         self.u_inspect = 1.0
         self.production = 0.0
         self.transit = 0.0
+        self.inspection: list[float] = []
 
 
 class Goods:
@@ -191,6 +189,7 @@ class Goods:
             comes back through :meth:`licensed`.
         plants: The manufacturers (deliveries, cancellations, cover).
         streams: The replication's streams.
+        book: The compiled policy (its inspection-time distributions).
     """
 
     def __init__(
@@ -204,8 +203,9 @@ class Goods:
         apply: Callable[[Shipment], None],
         plants: Plants,
         streams: Streams,
+        book: Any,
     ) -> None:
-        self.env, self.sc, self.streams = env, sc, streams
+        self.env, self.sc, self.streams, self.book = env, sc, streams, book
         self.log, self.rows = log, shipments
         self.effects, self.needs_licence, self.apply = effects, needs_licence, apply
         self.plants = plants
@@ -246,6 +246,7 @@ class Goods:
                 sh.production = draws.production()
             if draws.transit is not None:
                 sh.transit = draws.transit()
+            sh.inspection = [s() for s in draws.inspection]
         self.rows.append(
             (sh.id, source, index, part, exporter, self.country[key[0]], int(sh.customs), tonnes)
         )
@@ -329,8 +330,8 @@ class Goods:
         """Customs handling (+ inspection), then the hold check."""
         t = sh.handling
         insp = self.effects(sh.key).inspection
-        if insp is not None and sh.u_inspect < insp.probability and sh.draws is not None:
-            t += sh.draws.inspection(insp.days)
+        if insp is not None and sh.u_inspect < insp.probability:
+            t += sh.inspection[self.book.inspection_index(insp.days)]
         self.at(self.env.now + t, lambda: self.clear(sh))
 
     def clear(self, sh: Shipment) -> None:
@@ -401,7 +402,9 @@ class Goods:
         now = self.env.now
         self.log.append((now, G.ARRIVED, sh.id, tonnes, now - sh.t_order))
         if sh.part >= 0:
-            self.plants.receive(sh.part, tonnes, now - sh.t_order)
+            # pipeline goods were ordered before the start: no lead time to learn from
+            lead = None if sh.source == Source.PIPELINE else now - sh.t_order
+            self.plants.receive(sh.part, tonnes, lead)
 
     def _cancel(self, sh: Shipment, tonnes: float) -> None:
         if sh.part >= 0:

@@ -194,6 +194,7 @@ class Application:
         "key",
         "on_decision",
         "owner",
+        "park_days",
         "partial_fraction",
         "resubmit_days",
         "screening_wd",
@@ -231,6 +232,7 @@ class Application:
         self.u_partial = 1.0
         self.partial_fraction = 1.0
         self.u_park = 1.0
+        self.park_days: Sequence[float] = ()
         self.extension_wd = 0.0
         self.factor = 1.0  # review speed in use (for re-planning)
 
@@ -253,7 +255,6 @@ class LicensingAuthority:
         clock: Scalar working-time clock.
         book: Compiled policy.
         log: Rows of the :data:`~simulator.world.trace.AUTHORITY` log.
-        streams: The replication's streams (parking times).
     """
 
     def __init__(
@@ -263,14 +264,12 @@ class LicensingAuthority:
         clock: ScalarClock,
         book: PolicyBook,
         log: list[tuple],
-        streams: Any,
     ) -> None:
         self.env = env
         self.cfg = cfg
         self.clock = clock
         self.book = book
         self.log = log
-        self.streams = streams
         self.policy: PolicyController = _NoPolicy()  # type: ignore[assignment]
         self.pool = ReviewerPool(env, cfg.reviewers)
         self.in_review: dict[simpy.Process, Application] = {}
@@ -287,7 +286,6 @@ class LicensingAuthority:
         self._intake = self._p_return > 0 or not (
             cfg.intake.screening_wd.kind == "constant" and cfg.intake.screening_wd.value == 0
         )
-        self._park: dict[int, Any] = {}  # parking-time samplers by distribution
 
     # -- policy hooks ----------------------------------------------------------------
     def effects(self, key: AppKey) -> Resolved:
@@ -308,15 +306,6 @@ class LicensingAuthority:
                 and proc.target is not None
             ):
                 proc.interrupt("policy")
-
-    def _park_days(self, dist: Any) -> float:
-        s = self._park.get(id(dist))
-        if s is None:
-            from simulator.world.sampling import Sampler
-
-            rng = self.streams.get("authority", "park", str(len(self._park)))
-            s = self._park[id(dist)] = Sampler(dist, rng)
-        return s()
 
     # -- applications ----------------------------------------------------------------
     def submit(self, app: Application) -> None:
@@ -466,7 +455,7 @@ class LicensingAuthority:
                 waiting = True
                 self.n_awaiting_decision += 1
             if park.days is not None:
-                days = self._park_days(park.days)
+                days = app.park_days[self.book.park_index(park.days)]
                 log.append((env.now, Ev.PARK, app.id, 0.0, days))
                 yield env.timeout(days)
             else:

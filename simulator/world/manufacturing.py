@@ -121,12 +121,14 @@ class Plants:
         md = self.mean_daily[part]
         return np.inf if md <= 0 else self.inventory[part] / md
 
-    def receive(self, part: int, tonnes: float, lead_days: float) -> None:
-        """Goods delivered for ``part``; update its lead-time estimate."""
+    def receive(self, part: int, tonnes: float, lead_days: float | None) -> None:
+        """Goods delivered for ``part``; update its lead-time estimate with the observed
+        order-to-delivery time (None: nothing to learn, e.g. goods ordered before the
+        start)."""
         self.inventory[part] += tonnes
         self.on_order[part] -= tonnes
         a = self.adapt[part]
-        if a > 0:
+        if a > 0 and lead_days is not None:
             self.lead_est[part] += a * (lead_days - self.lead_est[part])
 
     def expect(self, part: int, tonnes: float) -> None:

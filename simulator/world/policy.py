@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import simpy
@@ -130,6 +130,20 @@ class PolicyBook:
         """Largest information-request probability any rule can set."""
         self.max_park_p = max([0.0] + [r.park.probability for r in every if r.park is not None])
         """Largest parking share any rule can set."""
+        self.park_dists = _distinct([r.park.days for r in every if r.park and r.park.days])
+        """Every distinct distribution of parking times (each application draws one value
+        from each when it is created, so its parking time does not depend on the order
+        files are parked in)."""
+        self.inspection_dists = _distinct([r.inspection.days for r in every if r.inspection])
+        """Every distinct distribution of inspection times (drawn per shipment likewise)."""
+
+    def park_index(self, dist: Any) -> int:
+        """Index of a parking-time distribution in :attr:`park_dists`."""
+        return self.park_dists.index(dist)
+
+    def inspection_index(self, dist: Any) -> int:
+        """Index of an inspection-time distribution in :attr:`inspection_dists`."""
+        return self.inspection_dists.index(dist)
 
     def _flatten(self, by_name: dict[str, Regime], name: str, seen: tuple[str, ...]) -> list[Rule]:
         if name in seen:  # cycles are refused by validation; guard anyway
@@ -171,6 +185,15 @@ class PolicyBook:
         )
         cache[key] = res
         return res
+
+
+def _distinct(items: list[Any]) -> list[Any]:
+    """``items`` without repeats (by equality), in first-seen order."""
+    out: list[Any] = []
+    for x in items:
+        if x not in out:
+            out.append(x)
+    return out
 
 
 class PolicyController:

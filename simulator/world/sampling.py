@@ -106,6 +106,7 @@ class AppDraws:
         self.any_info = book.max_info_p > 0 and self.n_info > 0
         self.any_park = book.max_park_p > 0
         self.u_park = Uniforms(g("u_park"))
+        self.park_days = [Sampler(d, g(f"park_days/{k}")) for k, d in enumerate(book.park_dists)]
         self.extend = (
             Sampler(cfg.deadline_extension_wd, g("extension"))
             if cfg.deadline_rule == "extend"
@@ -135,6 +136,7 @@ class AppDraws:
         d.u_approve = self.u_approve()
         if self.any_park:
             d.u_park = self.u_park()
+            d.park_days = [s() for s in self.park_days]
         if self.extend is not None:
             d.extension_wd = self.extend()
         if self.any_partial:

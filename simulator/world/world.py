@@ -96,7 +96,7 @@ class World:
         self._next_app = 0
         self.book = book = PolicyBook(sc.policy, sc.authority)
         self.authority = auth = LicensingAuthority(
-            env, sc.authority, ScalarClock(cal, float(H)), book, self.log, streams
+            env, sc.authority, ScalarClock(cal, float(H)), book, self.log
         )
         self.controller = PolicyController(
             env,
@@ -141,6 +141,7 @@ class World:
             self._apply,
             plants,
             streams,
+            book,
         )
         # per part: the manufacturer, its draws of applications and customs
         self._part_owner = [int(m) for m in plants.line]
@@ -150,7 +151,7 @@ class World:
             mfr = sc.manufacturers[self._part_owner[p]]
             name = mfr.id if not mfr.multi_part else f"{mfr.id}/{part.id}"
             self._part_apps.append(AppDraws(streams, f"mfr/{name}", sc.authority, book))
-            self._part_customs.append(SourceDraws(streams, ("mfr", name), sc))
+            self._part_customs.append(SourceDraws(streams, ("mfr", name), sc, book))
         self._backorders: list[deque[list[Any]]] = [deque() for _ in range(M)]
         self._out_stock = np.zeros(M)  # finished output of each line, tonnes
         self.auth_daily = np.zeros((H, len(AUTHORITY_DAILY)))
@@ -219,6 +220,7 @@ class World:
                 self.streams,
                 ("bg", *names[k]),
                 sc,
+                self.book,
                 production=b.production_days,
                 transit=b.transit_days,
             )

@@ -227,9 +227,9 @@ def test_exports_overlays_observed(ens: Any) -> None:
         }
     )
     fig = ens.plot.exports(observed=obs, by_destination=True)
-    assert "Monthly licensed exports" in _title(fig) and _has_legend(fig)
+    assert "Monthly exports at Chinese customs" in _title(fig) and _has_legend(fig)
     ax = fig.axes[0]
-    assert ax.get_ylabel() == "licensed exports (t/month)"
+    assert ax.get_ylabel() == "exports (t/month)"
     ys = [list(ln.get_ydata()) for a in fig.axes for ln in a.lines]
     assert [123.0, 77.0] in ys  # observed line (months outside the horizon dropped)
     assert [11.0] in ys  # observed DE overlaid on the destination panel
@@ -282,6 +282,7 @@ def test_save_figures_writes_pngs(ens: Any, tmp_path: Path, observed_csv: Path) 
         "shortage_m2.png",
         "licence_waits.png",
         "exports.png",
+        "arrivals.png",
         "backlog.png",
     ]
     for p in paths:
@@ -301,7 +302,12 @@ def test_save_figures_without_manufacturers(tmp_path: Path) -> None:
     )
     e = sim.run_ensemble(sc, reps=2, seed=0, workers=1)
     paths = save_figures(e, tmp_path)
-    assert [p.name for p in paths] == ["licence_waits.png", "exports.png", "backlog.png"]
+    assert [p.name for p in paths] == [
+        "licence_waits.png",
+        "exports.png",
+        "arrivals.png",
+        "backlog.png",
+    ]
     assert all(p.stat().st_size > 0 for p in paths)
     with pytest.raises(ValueError, match="no manufacturers"):
         e.plot.shortage_curve()

@@ -14,7 +14,11 @@ from simulator.scenario.jsonschema import SCHEMA_PATH, scenario_json_schema
 from simulator.scenario.reading import load_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = sorted(p for p in (ROOT / "scenarios").rglob("*.yaml") if "baselines" not in p.parts)
+SCENARIOS = sorted(
+    p
+    for p in (ROOT / "scenarios").rglob("*.yaml")
+    if not {"baselines", "calibration"} & set(p.parts)
+)
 
 
 def _plain(x: Any) -> Any:

@@ -1,0 +1,355 @@
+"""Calibration targets: what a scenario should reproduce, read from a file, checked.
+
+A targets file (YAML, located errors like a scenario) lists observed facts with a
+tolerance each, and optionally the free parameters a fit may move::
+
+    scenario: ../cn-2025-april-controls.yaml      # relative to this file
+    targets:
+      - id: exports_2025_05
+        kind: monthly_exports                      # see KINDS
+        month: 2025-05
+        observed: 1238                             # tonnes
+        tolerance: {relative: 0.25}                # or {absolute: x} or {range: [lo, hi]}
+        source: "cn_magnet_exports.csv 2025-05"
+    parameters:                                    # for `relsim fit`
+      - {path: authority.reviewers, low: 500, high: 900}
+
+Each target is observed in every replication (:func:`observe`); the table
+(:func:`evaluate`) gives the median and 90 % band over replications, the error of the
+median and whether the median is within tolerance.
+
+Target kinds (:data:`KINDS`; destinations are country ids, none = all):
+
+``monthly_exports`` / ``monthly_arrivals``
+    Tonnes departing (customs export date) / arriving in ``month``.
+``export_ratio``
+    Exports of ``month`` over the mean of ``months``.
+``export_share``
+    Share of ``month``'s exports going to ``destinations``.
+``applications``
+    Applications submitted in [``submitted_from``, ``submitted_until``].
+``approved_share``
+    Of those, the share approved (fully or partly) by ``by``.
+``over_limit_share``
+    Of those, the share whose wait exceeds the statutory limit by ``by`` (decided after
+    more than the limit, or still undecided with more than the limit elapsed).
+``median_wait_days``
+    Median calendar days from submission to decision of those decided by ``by``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from simulator.scenario.base import Model
+from simulator.scenario.types import Entities, Id
+
+if TYPE_CHECKING:  # pragma: no cover
+    from simulator.replication.tables import Apps
+    from simulator.scenario.model import Scenario
+    from simulator.world.calendar import WorkCalendar
+    from simulator.world.trace import Trace
+
+__all__ = [
+    "KINDS",
+    "Parameter",
+    "Target",
+    "Targets",
+    "evaluate",
+    "load_targets",
+    "observe",
+    "observe_ensemble",
+]
+
+KINDS = (
+    "monthly_exports",
+    "monthly_arrivals",
+    "export_ratio",
+    "export_share",
+    "applications",
+    "approved_share",
+    "over_limit_share",
+    "median_wait_days",
+)
+
+
+class Tolerance(Model):
+    """How close the simulated median must be: give exactly one."""
+
+    relative: float | None = Field(default=None, gt=0)
+    """Within this share of the observed value (0.25 = ±25 %)."""
+    absolute: float | None = Field(default=None, gt=0)
+    """Within this amount of the observed value (unit of the target)."""
+    range: tuple[float, float] | None = None
+    """Within [low, high] (for targets given as a bound, e.g. a share below 5 %)."""
+
+    @model_validator(mode="after")
+    def _one(self) -> Tolerance:
+        given = [k for k in ("relative", "absolute", "range") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of `relative`, `absolute` or `range`")
+        if self.range is not None and self.range[0] > self.range[1]:
+            raise ValueError(f"range low {self.range[0]} is above high {self.range[1]}")
+        return self
+
+    def ok(self, observed: float, value: float) -> bool:
+        """Whether ``value`` is within tolerance of ``observed``."""
+        if not math.isfinite(value):
+            return False
+        if self.range is not None:
+            return self.range[0] <= value <= self.range[1]
+        if self.relative is not None:
+            return abs(value - observed) <= self.relative * abs(observed)
+        return abs(value - observed) <= float(self.absolute or 0.0)
+
+    def text(self) -> str:
+        """Short text, e.g. ``±25%``, ``±0.08``, ``[0.15, 0.40]``."""
+        if self.range is not None:
+            return f"[{self.range[0]:g}, {self.range[1]:g}]"
+        if self.relative is not None:
+            return f"±{100 * self.relative:g}%"
+        return f"±{self.absolute:g}"
+
+
+class Target(Model):
+    """One observed fact the scenario should reproduce."""
+
+    id: Id
+    """Target id."""
+    kind: Literal[KINDS]  # type: ignore[valid-type]
+    """What is measured (see the module documentation)."""
+    observed: float
+    """The observed value (tonnes, share or days, by kind)."""
+    tolerance: Tolerance
+    """How close the simulated median must be."""
+    month: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}$")
+    """Month ``YYYY-MM`` (monthly kinds)."""
+    months: list[str] | None = None
+    """Base months of ``export_ratio``."""
+    destinations: list[Id] | None = None
+    """Destination countries (none: all)."""
+    submitted_from: dt.date | None = None
+    """First submission day counted (application kinds)."""
+    submitted_until: dt.date | None = None
+    """Last submission day counted (application kinds)."""
+    by: dt.date | None = None
+    """Day on which outcomes are read (application kinds)."""
+    source: str = ""
+    """Where the observed value comes from."""
+    note: str = ""
+    """How the target is read, if not obvious."""
+
+    @model_validator(mode="after")
+    def _fields(self) -> Target:
+        need = {
+            "monthly_exports": ("month",),
+            "monthly_arrivals": ("month",),
+            "export_ratio": ("month", "months"),
+            "export_share": ("month", "destinations"),
+            "applications": ("submitted_from", "submitted_until"),
+            "approved_share": ("submitted_from", "submitted_until", "by"),
+            "over_limit_share": ("submitted_from", "submitted_until", "by"),
+            "median_wait_days": ("submitted_from", "submitted_until", "by"),
+        }[self.kind]
+        missing = [k for k in need if getattr(self, k) is None]
+        if missing:
+            raise ValueError(f"a {self.kind} target needs {', '.join(missing)}")
+        return self
+
+
+class Parameter(Model):
+    """A free parameter a fit may move: a scenario path and its range."""
+
+    path: str
+    """Dotted path into the scenario, as for ``--set`` (e.g. ``authority.reviewers``)."""
+    low: float
+    """Lowest value."""
+    high: float
+    """Highest value."""
+    integer: bool = False
+    """Whole numbers only."""
+    note: str = ""
+    """Why it is free and what constrains it."""
+
+
+class Targets(Model):
+    """A calibration: the targets and the free parameters."""
+
+    scenario: str | None = None
+    """Scenario file the targets belong to (relative to the targets file)."""
+    targets: Entities[Target] = Field(min_length=1)
+    """The targets."""
+    parameters: Entities[Parameter] = Field(default_factory=list)
+    """Free parameters (for ``relsim fit``)."""
+
+
+def load_targets(path: str | Path) -> Targets:
+    """Read and validate a targets file (problems located at ``file:line:col``)."""
+    from simulator.scenario.reading import load_yaml
+    from simulator.scenario.translate import validate
+
+    return validate(load_yaml(path), Targets)
+
+
+# ------------------------------------------------------------------------ observing
+
+
+def _month_pos(sc: Scenario, month: str) -> int:
+    y, m = (int(x) for x in month.split("-"))
+    return (y - sc.start.year) * 12 + (m - sc.start.month)
+
+
+def _day(sc: Scenario, d: dt.date) -> float:
+    return float((d - sc.start).days)
+
+
+def observe(
+    sc: Scenario, trace: Trace, cal: WorkCalendar, apps: Apps, targets: list[Target]
+) -> np.ndarray:
+    """Each target's value in one replication (NaN where undefined)."""
+    from simulator.replication.tables import flows_by_month
+    from simulator.world.trace import G
+
+    cidx = {c.id: i for i, c in enumerate(sc.countries)}
+    exports = flows_by_month(sc, trace, G.DEPARTED)
+    arrivals = None
+    dest_of_app = trace.shipments["destination"][apps.shipment] if apps.n else np.zeros(0, int)
+    out = np.full(len(targets), np.nan)
+    for k, t in enumerate(targets):
+        cols = (
+            slice(None)
+            if t.destinations is None
+            else [cidx[d] for d in t.destinations if d in cidx]
+        )
+        if t.kind in ("monthly_exports", "export_ratio", "export_share", "monthly_arrivals"):
+            m = _month_pos(sc, str(t.month))
+            if t.kind == "monthly_arrivals":
+                if arrivals is None:
+                    arrivals = flows_by_month(sc, trace, G.ARRIVED)
+                src = arrivals
+            else:
+                src = exports
+            if not 0 <= m < src.shape[0]:
+                continue
+            if t.kind in ("monthly_exports", "monthly_arrivals"):
+                out[k] = src[m, cols].sum()
+            elif t.kind == "export_ratio":
+                base = [_month_pos(sc, b) for b in t.months or []]
+                base = [b for b in base if 0 <= b < src.shape[0]]
+                denom = np.mean([src[b].sum() for b in base]) if base else math.nan
+                out[k] = src[m].sum() / denom if denom > 0 else math.nan
+            else:
+                total = src[m].sum()
+                out[k] = src[m, cols].sum() / total if total > 0 else math.nan
+            continue
+        lo, hi = _day(sc, t.submitted_from), _day(sc, t.submitted_until) + 1  # type: ignore[arg-type]
+        sel = (apps.submit >= lo) & (apps.submit < hi)
+        if t.destinations is not None:
+            sel &= np.isin(dest_of_app, cols)
+        if t.kind == "applications":
+            out[k] = float(sel.sum())
+            continue
+        n = int(sel.sum())
+        if n == 0:
+            continue
+        by = _day(sc, t.by) + 1  # type: ignore[arg-type]  # end of that day
+        decided_by = sel & apps.decided & (apps.decide < by)
+        if t.kind == "approved_share":
+            approved = decided_by & (apps.code % 8 <= 1)
+            out[k] = approved.sum() / n
+        elif t.kind == "median_wait_days":
+            waits = apps.wait_days[decided_by]
+            out[k] = float(np.median(waits)) if waits.size else math.nan
+        else:  # over_limit_share
+            limit = sc.authority.statutory_limit_wd
+            if limit is None:
+                continue
+            end = np.where(decided_by, apps.decide, min(by, float(trace.horizon)))
+            waited = cal.work_time(np.clip(end, 0, None)) - cal.work_time(
+                np.clip(np.nan_to_num(apps.submit), 0, None)
+            )
+            out[k] = float(np.mean(waited[sel] > limit + 1e-9))
+    return out
+
+
+def evaluate(targets: list[Target], values: np.ndarray) -> list[dict[str, Any]]:
+    """The calibration table: per target the observed value, simulated median, 5 % and
+    95 % over replications (``values``: replications × targets), error and verdict."""
+    rows = []
+    for k, t in enumerate(targets):
+        v = values[:, k]
+        v = v[np.isfinite(v)]
+        med = float(np.median(v)) if v.size else math.nan
+        p5, p95 = (float(x) for x in np.quantile(v, [0.05, 0.95])) if v.size else (math.nan,) * 2
+        err = med - t.observed
+        rows.append(
+            {
+                "id": t.id,
+                "kind": t.kind,
+                "observed": t.observed,
+                "median": med,
+                "p5": p5,
+                "p95": p95,
+                "error": err,
+                "relative_error": err / t.observed if t.observed else math.nan,
+                "tolerance": t.tolerance.text(),
+                "ok": t.tolerance.ok(t.observed, med),
+                "source": t.source,
+            }
+        )
+    return rows
+
+
+def _observe_chunk(payload: tuple[Any, int, list[Target]], start: int, stop: int) -> list[Any]:
+    """Run replications ``start .. stop-1`` and observe the targets in each."""
+    from simulator.ensemble.runner import _Failed
+    from simulator.replication.tables import Apps
+    from simulator.world.calendar import build_calendar
+    from simulator.world.world import simulate
+
+    sc, seed, targets = payload
+    cal = build_calendar(sc)
+    out: list[Any] = []
+    for rep in range(start, stop):
+        try:
+            trace = simulate(sc, seed, rep, cal)
+            out.append(observe(sc, trace, cal, Apps(trace, cal), targets))
+        except Exception:
+            import traceback
+
+            out.append(_Failed(rep, traceback.format_exc()))
+            break
+    return out
+
+
+def observe_ensemble(
+    scenario: Scenario,
+    targets: list[Target],
+    reps: int,
+    seed: int | None = None,
+    workers: int | None = None,
+    executor: Any = None,
+    progress: Any = None,
+) -> np.ndarray:
+    """Run ``reps`` replications and observe every target in each.
+
+    Returns:
+        Values, shape (replications, targets), in replication order (the same for any
+        executor).
+    """
+    from simulator.ensemble.executors import make_executor
+    from simulator.ensemble.runner import drive
+
+    seed = scenario.seed if seed is None else int(seed)
+    ex = make_executor(executor, workers)
+    try:
+        rows = list(drive(_observe_chunk, (scenario, seed, targets), reps, seed, ex, progress))
+    finally:
+        ex.close()
+    return np.array(rows, dtype=float).reshape(reps, len(targets))
