@@ -1,0 +1,142 @@
+"""Calibration targets (:mod:`simulator.report.targets`): reading, observing, judging."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from builders import authority_only, build
+
+from simulator.errors import ScenarioError
+from simulator.report.targets import Target, Tolerance, evaluate, load_targets, observe_ensemble
+
+ROOT = Path(__file__).resolve().parents[2]
+CASE = ROOT / "scenarios" / "calibration" / "cn-2025-targets.yaml"
+
+
+def test_the_case_study_targets_load_and_cite_their_sources() -> None:
+    t = load_targets(CASE)
+    assert len(t.targets) >= 40
+    assert all(x.source for x in t.targets), "every target names its source"
+    kinds = {x.kind for x in t.targets}
+    assert {"monthly_exports", "approved_share", "over_limit_share"} <= kinds
+
+
+def test_a_bad_targets_file_is_refused_at_file_line_col(tmp_path: Path) -> None:
+    f = tmp_path / "t.yaml"
+    f.write_text(
+        "targets:\n"
+        "  - {id: a, kind: monthly_exports, observed: 1, tolerance: {relative: 0.1}}\n"
+        "  - {id: b, kind: monthly_export, month: 2025-01, observed: 1,"
+        " tolerance: {relative: 0.1}}\n"
+    )
+    with pytest.raises(ScenarioError) as e:
+        load_targets(f)
+    text = str(e.value)
+    assert f"{f}:2:5: targets[0]: a monthly_exports target needs month" in text
+    assert "monthly_export" in text and "did you mean 'monthly_exports'" in text
+
+
+def test_tolerances_judge_the_median() -> None:
+    assert Tolerance(relative=0.25).ok(100, 124) and not Tolerance(relative=0.25).ok(100, 126)
+    assert Tolerance(absolute=0.08).ok(0.5, 0.43) and not Tolerance(absolute=0.08).ok(0.5, 0.41)
+    assert Tolerance(range=(0.0, 0.05)).ok(0.03, 0.049)
+    assert not Tolerance(range=(0.0, 0.05)).ok(0.03, float("nan"))
+    with pytest.raises(ValueError):
+        Tolerance(relative=0.1, absolute=1)
+
+
+def test_observed_values_match_a_hand_computed_queue() -> None:
+    """One destination, every application approved after exactly 2 working days of
+    review, 1 t each, no production or port time: exports of a month are the month's
+    decisions; every application is decided within the limit; the median wait is 2
+    days (all-working calendar)."""
+    sc = build(
+        authority_only(
+            days=90,
+            reviewers=100,
+            work={"kind": "constant", "value": 2},
+            limit=45,
+            streams=[{"destination": "XX", "rate_per_wd": 3.0}],
+        )
+    )
+    targets = [
+        Target(
+            id="jan",
+            kind="monthly_exports",
+            month="2025-01",
+            observed=90,
+            tolerance=Tolerance(relative=0.3),
+        ),
+        Target(
+            id="approved",
+            kind="approved_share",
+            submitted_from="2025-01-01",
+            submitted_until="2025-02-26",
+            by="2025-03-31",
+            observed=1.0,
+            tolerance=Tolerance(absolute=1e-9),
+        ),
+        Target(
+            id="late",
+            kind="over_limit_share",
+            submitted_from="2025-01-01",
+            submitted_until="2025-02-26",
+            by="2025-03-31",
+            observed=0.0,
+            tolerance=Tolerance(absolute=1e-9),
+        ),
+        Target(
+            id="wait",
+            kind="median_wait_days",
+            submitted_from="2025-01-01",
+            submitted_until="2025-02-26",
+            by="2025-03-31",
+            observed=2.0,
+            tolerance=Tolerance(absolute=1e-9),
+        ),
+    ]
+    values = observe_ensemble(sc, targets, reps=6, seed=0, workers=1)
+    assert values.shape == (6, 4)
+    # January departures: decisions of Jan 1..31 (submitted Dec 30 .. Jan 29), ~3 a day
+    assert np.all(np.abs(values[:, 0] - 90) < 40)
+    rows = {r["id"]: r for r in evaluate(targets, values)}
+    assert rows["approved"]["ok"] and rows["late"]["ok"] and rows["wait"]["ok"]
+    assert rows["wait"]["median"] == pytest.approx(2.0)
+
+
+def test_relsim_calibrate_prints_every_target(tmp_path: Path) -> None:
+    f = tmp_path / "t.yaml"
+    f.write_text(
+        "targets:\n"
+        "  - {id: feb, kind: monthly_exports, month: 2025-02, observed: 50,"
+        " tolerance: {relative: 0.5}, source: test}\n"
+        "  - {id: wait, kind: median_wait_days, submitted_from: 2025-01-01,"
+        " submitted_until: 2025-02-28, by: 2025-03-31, observed: 10,"
+        " tolerance: {range: [0, 1]}, source: test}\n"
+    )
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "simulator",
+            "calibrate",
+            str(ROOT / "tests" / "data" / "small.yaml"),
+            "--targets",
+            str(f),
+            "--reps",
+            "3",
+            "--workers",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "feb " in r.stdout and "wait " in r.stdout
+    assert "targets within tolerance" in r.stdout
