@@ -8,6 +8,8 @@ Public surface::
     ens = sim.run_ensemble(sc, reps=200, seed=0)   # EnsembleResult: bands + intervals
     ens.plot.shortage_curve(manufacturer="eu_auto_supplier")
     cmp = sim.compare(sc_a, sc_b, reps=200)        # paired, common random numbers
+    print(sim.diff(sc_a, sc_b))                    # what differs between two scenarios
+    print(sim.explain(sc, "2025-09-15", destination="DE"))  # rules in force on a day
 
 Heavy modules (pandas, SimPy, matplotlib) load on first use, so the CLI starts fast.
 """
@@ -35,6 +37,8 @@ _LAZY = {
     "WorkCalendar": "simulator.world.calendar",
     "export_fit": "simulator.report.calibration",
     "load_observed_exports": "simulator.report.observed",
+    "explain": "simulator.world.explain",
+    "diff": "simulator.scenario.diff",
 }
 
 __all__ = [
@@ -49,6 +53,8 @@ __all__ = [
     "WorkCalendar",
     "__version__",
     "compare",
+    "diff",
+    "explain",
     "export_fit",
     "load_observed_exports",
     "load_scenario",
@@ -64,9 +70,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from simulator.replication.result import RunResult
     from simulator.report.calibration import export_fit
     from simulator.report.observed import load_observed_exports
+    from simulator.scenario.diff import diff
     from simulator.scenario.load import load_scenario, scenario_from_dict
     from simulator.scenario.model import Scenario
     from simulator.world.calendar import WorkCalendar
+    from simulator.world.explain import explain
     from simulator.world.trace import Trace
 
 

@@ -4,7 +4,14 @@
 a module of its own and registers itself on import.
 """
 
-from simulator.cli import calibrate, compare, regress, run, validate  # noqa: F401 - register
+from simulator.cli import (  # noqa: F401 - register
+    calibrate,
+    compare,
+    explain,
+    regress,
+    run,
+    validate,
+)
 from simulator.cli.app import app, main
 
 __all__ = ["app", "main"]

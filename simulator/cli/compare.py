@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from simulator.cli.app import DEBUG, Fail, app, load, overrides_of
-from simulator.cli.console import err, out, progress_bar
+from simulator.cli.console import comparison_table, err, out, progress_bar
 
 
 # ---------------------------------------------------------------------------- compare
@@ -38,11 +37,19 @@ def compare(
     ] = None,
     force: Annotated[bool, typer.Option()] = False,
     quiet: Annotated[bool, typer.Option()] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Also show how much the pairing narrowed each interval."
+        ),
+    ] = False,
     debug: Annotated[bool, typer.Option()] = False,
 ) -> None:
     """Compare two scenarios on the same replications (common random numbers).
 
-    A and B may be the same file with different --set-a / --set-b overrides, e.g.
+    Prints what differs between A and B (as `relsim diff` does), then B − A per
+    manufacturer and for the authority overall and per destination. A and B may be the
+    same file with different --set-a / --set-b overrides, e.g.
     ``relsim compare s.yaml s.yaml --set-b authority.reviewers=20``.
     """
     DEBUG["on"] = debug
@@ -83,39 +90,13 @@ def compare(
         if prog is not None:
             prog.stop()
     diff = cmp.differences()
-    t = Table(
-        title=f"{sb.name} − {sa.name}: paired over {cmp.a.reps} replications "
-        "(common random numbers)",
-        title_justify="left",
-    )
-    for col in ("entity", "kpi", "A", "B", "B − A [95% interval]", "narrower ×"):
-        t.add_column(col, justify="left" if col in ("entity", "kpi") else "right")
-    for r in diff.itertuples(index=False):
-        if r.kpi not in (
-            "fill_rate",
-            "shortfall_t",
-            "lost_units",
-            "days_to_first_shortage",
-            "wait_wd_p50",
-            "wait_wd_p90",
-            "approval_rate",
-        ):
-            continue
-        digits = 3 if r.kpi in ("fill_rate", "approval_rate") else 1
-
-        def num(x: float, digits: int = digits) -> str:
-            return "—" if x != x else f"{x:,.{digits}f}"  # NaN: e.g. never short
-
-        t.add_row(
-            r.entity,
-            r.kpi,
-            num(r.mean_a),
-            num(r.mean_b),
-            "—" if r.diff != r.diff else f"{num(r.diff)} [{num(r.ci_low)}, {num(r.ci_high)}]",
-            "—" if r.narrower_x != r.narrower_x else f"{r.narrower_x:.1f}",
-        )
+    scen_diff = cmp.scenario_diff()
     if not quiet:
-        out.print(t)
+        out.print(scen_diff.render(limit=40), markup=False, highlight=False, soft_wrap=True)
+        if not scen_diff:
+            err.print("warning: A and B are the same scenario: every difference is 0", markup=False)
+        out.print()
+        out.print(comparison_table(diff, sa, sb, cmp.a.reps, verbose=verbose))
     if out_dir is not None:
         with atomic_dir(out_dir, force) as tmp:
             summary = cmp.summary_dict()
@@ -142,6 +123,10 @@ def compare(
 
             if same_days and same_mfrs:
                 cmp.diff_daily.to_csv(tmp / "shortfall_difference_daily.csv", index=False)
+            for which, ens in (("a", cmp.a), ("b", cmp.b)):
+                fig = ens.plot.policy_timeline()
+                fig.savefig(figs / f"policy_timeline_{which}.png", dpi=110)
+                plt.close(fig)
             for m in sa.manufacturers if same_days and same_mfrs else []:
                 fig = cmp.plot.shortage_difference(manufacturer=m.id)
                 fig.savefig(figs / f"difference_{m.id}.png", dpi=110)

@@ -10,8 +10,10 @@ from rich.table import Table
 
 __all__ = [
     "authority_line",
+    "comparison_table",
     "err",
     "fmt",
+    "fmt_diff",
     "out",
     "progress_bar",
     "summary_table",
@@ -162,3 +164,98 @@ def warn_estimated(sc: Any) -> None:
             "extra_workdays.",
             markup=False,
         )
+
+
+_CMP_ROWS = (
+    ("fill_rate", "fill rate", True),
+    ("lost_units", "lost units", False),
+    ("days_to_first_shortage", "days to first shortage", False),
+    ("any_shortage", "P(any shortage)", True),
+)
+_CMP_AUTHORITY = (
+    ("wait_wd_p50", "median wait, wd", False),
+    ("wait_wd_p90", "p90 wait, wd", False),
+    ("approval_rate", "approval rate", True),
+)
+
+
+def fmt_diff(
+    mean: float | None, lo: float | None, hi: float | None, pct: bool = False, digits: int = 0
+) -> str:
+    """A difference B − A with its interval: signed; rates in percentage points."""
+    if mean is None:
+        return "—"
+    if pct:
+
+        def one(v: float) -> str:
+            return f"{round(100 * v, 1) + 0.0:+.1f}"  # + 0.0: no "-0.0"
+
+        s = f"{one(mean)} pp"
+        return s if lo is None or hi is None else f"{s} [{one(lo)}, {one(hi)}]"
+    s = fmt(mean, lo, hi, digits=digits)
+    return s if s.startswith("-") else "+" + s
+
+
+def comparison_table(differences: Any, sa: Any, sb: Any, reps: int, verbose: bool = False) -> Table:
+    """The paired comparison as ``relsim compare`` prints it: manufacturers, then the
+    authority overall and per destination (where a slowdown aimed at one country lands,
+    and what the shared reviewer pool passes on to others). ``verbose`` adds the
+    ``narrower ×`` column (how much common random numbers narrowed each interval)."""
+    from rich import box
+
+    rows = {(r.entity, r.kpi): r for r in differences.itertuples(index=False)}
+
+    def clean(x: float) -> float | None:
+        return None if x != x else float(x)  # NaN: e.g. never short
+
+    caption = (
+        "B − A with its 95% interval over paired replications; rates in percentage "
+        "points (pp); wd = Chinese working days; — = never happened in any replication"
+    )
+    if verbose:
+        caption += (
+            ". narrower ×: how many times narrower the paired interval is than "
+            "independent seeds would give for the same replications"
+        )
+    t = Table(
+        title=f"B “{sb.name}” − A “{sa.name}”: {reps} paired replications (common random numbers)",
+        title_justify="left",
+        caption=caption,
+        caption_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
+    t.add_column("", overflow="fold")
+    t.add_column("kpi")
+    for col in ("A", "B", "B − A [95% interval]", *(("narrower ×",) if verbose else ())):
+        t.add_column(col, justify="right", no_wrap=True)
+
+    def add(entity: str, label: str, kpi: str, name: str, pct: bool, first: bool) -> None:
+        r = rows.get((entity, kpi))
+        if r is None:
+            return
+        digits = 1 if kpi.startswith("wait") else 0
+        cells = [
+            label if first else "",
+            name,
+            fmt(clean(r.mean_a), None, None, pct=pct, digits=digits),
+            fmt(clean(r.mean_b), None, None, pct=pct, digits=digits),
+            fmt_diff(clean(r.diff), clean(r.ci_low), clean(r.ci_high), pct=pct, digits=digits),
+        ]
+        if verbose:
+            cells.append("—" if r.narrower_x != r.narrower_x else f"{r.narrower_x:.1f}")
+        t.add_row(*cells)
+
+    mfrs = [m.id for m in sa.manufacturers]
+    mfrs += [m.id for m in sb.manufacturers if m.id not in mfrs]
+    for m in mfrs:
+        for i, (kpi, name, pct) in enumerate(_CMP_ROWS):
+            add(m, m, kpi, name, pct, i == 0)
+        t.add_section()
+    by_dest = sorted({e for e, _ in rows if e.startswith("authority/")})
+    entities = ["authority", *by_dest]
+    for e in entities:
+        label = "authority (all)" if e == "authority" else "  → " + e.split("/", 1)[1]
+        kpis = _CMP_AUTHORITY if e == "authority" else (_CMP_AUTHORITY[0], _CMP_AUTHORITY[2])
+        for i, (kpi, name, pct) in enumerate(kpis):
+            add(e, label, kpi, name, pct, i == 0)
+    return t

@@ -3,12 +3,31 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from simulator.cli.app import DEBUG, Fail, SetOpt, app, load, observed_for
+from simulator.cli.app import DEBUG, Fail, SetOpt, app, load, observed_for, overrides_of
 from simulator.cli.console import authority_line, out, progress_bar, summary_table, warn_estimated
+
+
+def _overrides_record(file: Path, sets: list[str] | None) -> dict[str, Any] | None:
+    """The ``--set`` overrides and what they changed in the file's scenario (for the
+    manifest); None without overrides."""
+    if not sets:
+        return None
+    import json
+
+    from simulator.errors import ScenarioError
+    from simulator.scenario.diff import diff
+
+    overrides = json.loads(json.dumps(overrides_of(sets), default=str))
+    try:
+        plain, _ = load(file, None)
+    except ScenarioError:  # the file is valid only with its overrides
+        return {"overrides": overrides}
+    with_sets, _ = load(file, sets)
+    return {"overrides": overrides, "overrides_changed": diff(plain, with_sets).to_list()}
 
 
 @app.command()
@@ -68,7 +87,14 @@ def run(
     rep0 = run_one(sc, seed=s, rep=0)
     try:
         write_run_dir(
-            target, ens, files=loc.files, rep0=rep0, observed=observed, figures=figures, force=force
+            target,
+            ens,
+            files=loc.files,
+            rep0=rep0,
+            observed=observed,
+            figures=figures,
+            force=force,
+            extra=_overrides_record(file, sets),
         )
     except OutputExists as e:
         raise Fail(str(e)) from None

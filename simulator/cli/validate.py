@@ -16,18 +16,34 @@ from simulator.errors import ScenarioError
 # ---------------------------------------------------------------------------- validate
 @app.command()
 def validate(
-    files: Annotated[list[Path], typer.Argument(help="Scenario files.")],
+    files: Annotated[list[Path], typer.Argument(help="Scenario files.", metavar="FILE...")],
     sets: SetOpt = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict", help="Treat warnings (parts of a scenario that do nothing) as errors."
+        ),
+    ] = False,
 ) -> None:
-    """Check scenario files; print every problem at file:line:col."""
+    """Check scenario files; print every problem at file:line:col, and warnings for parts
+    that do nothing (a regime never scheduled, an overlay outside the horizon, a rule
+    that matches nothing)."""
+    from simulator.scenario.warnings import scenario_warnings
+
     bad = 0
     for f in files:
         try:
-            sc, _ = load(f, sets)
+            sc, loc = load(f, sets)
         except ScenarioError as e:
             bad += 1
             for p in e.problems:
                 err.print(str(p), markup=False)
+            continue
+        warned = scenario_warnings(sc, loc)
+        for p in warned:
+            err.print(f"warning: {p}", markup=False)
+        if warned and strict:
+            bad += 1
             continue
         out.print(
             f"ok  {f}  ({sc.name}: {sc.start}..{sc.end}, "
@@ -35,7 +51,8 @@ def validate(
             markup=False,
         )
     if bad:
-        err.print(f"{bad} of {len(files)} file(s) invalid", markup=False)
+        what = "invalid or with warnings (--strict)" if strict else "invalid"
+        err.print(f"{bad} of {len(files)} file(s) {what}", markup=False)
         raise typer.Exit(EXIT_INPUT)
 
 

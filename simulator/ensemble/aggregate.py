@@ -21,7 +21,7 @@ import pandas as pd
 
 from simulator.replication.digest import RepSummary
 from simulator.replication.tables import month_index
-from simulator.world.trace import REGIMES
+from simulator.world.trace import OVERLAYS, REGIMES
 
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.scenario.model import Scenario
@@ -185,6 +185,7 @@ class Aggregator:
         self.samples: list[np.ndarray] = []
         self.wait_hist = np.zeros(int(WAIT_MAX_WD / WAIT_BIN_WD) + 1, dtype=np.int64)
         self.regimes: np.ndarray = REGIMES.empty()  # regime changes of replication 0
+        self.overlays: np.ndarray = OVERLAYS.empty()  # overlay edges of replication 0
         by_name = sc.policy.regimes_by_name()
         self.regime_names = tuple(by_name)
         self.regime_labels = tuple(r.label or n for n, r in by_name.items())
@@ -194,6 +195,7 @@ class Aggregator:
         """Fold one replication (call in replication order)."""
         if self.n == 0:
             self.regimes = s.regimes
+            self.overlays = s.overlays
         self.n += 1
         self.kpis.add(s.rep, s.kpis)
         self.shortfall.add(s.shortfall)

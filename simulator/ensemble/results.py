@@ -11,7 +11,7 @@ import pandas as pd
 
 from simulator.ensemble.aggregate import BAND_NAMES, QUANTILES, WAIT_BIN_WD, Aggregator
 from simulator.replication.kpis import AUTHORITY_KPIS, MANUFACTURER_KPIS
-from simulator.replication.tables import part_names, regime_frame
+from simulator.replication.tables import overlay_frame, part_names, regime_frame
 from simulator.stats import interval, t95
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -196,6 +196,12 @@ class EnsembleResult:
             self.scenario, self.agg.regimes, self.agg.regime_names, self.agg.regime_labels
         )
 
+    def overlays(self) -> pd.DataFrame:
+        """Overlay spans of replication 0 (dated overlays are the same in every
+        replication; pulses are random): ``start``, ``end`` (exclusive), ``overlay``,
+        ``label``, ``kind``."""
+        return overlay_frame(self.scenario, self.agg.overlays)
+
     def to_frame(self) -> pd.DataFrame:
         """Everything per day in one tidy frame: ``date``, ``entity``, ``series``,
         ``stat``, ``value`` (series: shortfall_t, inventory_t, backlog, p_shortage)."""
@@ -293,13 +299,22 @@ class Comparison:
             )
         return pd.DataFrame(rows)
 
+    def scenario_diff(self) -> Any:
+        """What differs between the two scenarios (:func:`simulator.diff`): check that a
+        comparison compares what you meant it to."""
+        from simulator.scenario.diff import diff
+
+        return diff(self.a.scenario, self.b.scenario)
+
     def summary_dict(self) -> dict[str, Any]:
-        """Content of ``comparison.json``."""
+        """Content of ``comparison.json``: both names, seed, replications, what differs
+        between the scenarios, and every KPI's paired difference."""
         out: dict[str, Any] = {
             "a": self.a.scenario.name,
             "b": self.b.scenario.name,
             "seed": self.a.seed,
             "reps": self.a.reps,
+            "scenario_differences": self.scenario_diff().to_list(),
             "kpis": {},
         }
         for r in self.differences().itertuples(index=False):

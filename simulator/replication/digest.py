@@ -14,6 +14,7 @@ import numpy as np
 
 from simulator.replication.kpis import (
     ALL_MANUFACTURERS,
+    AUTHORITY,
     authority_kpis,
     manufacturer_kpis,
     part_kpis,
@@ -51,6 +52,7 @@ class RepSummary:
         arrivals: Monthly arrivals of those exports, tonnes, shape (months, countries).
         wait_wd: Waits of decided applications, working days (for the wait histogram).
         regimes: Regime changes (:data:`~simulator.world.trace.REGIMES` log).
+        overlays: Overlay edges (:data:`~simulator.world.trace.OVERLAYS` log).
     """
 
     rep: int
@@ -62,6 +64,7 @@ class RepSummary:
     arrivals: np.ndarray
     wait_wd: np.ndarray
     regimes: np.ndarray
+    overlays: np.ndarray
 
 
 def kpis_of(sc: Scenario, trace: Trace, apps: Apps) -> dict[tuple[str, str], float]:
@@ -95,10 +98,17 @@ def kpis_of(sc: Scenario, trace: Trace, apps: Apps) -> dict[tuple[str, str], flo
         )
         kpis[(ALL_MANUFACTURERS, "shortfall_t")] = total_short
     dec = apps.decided
-    for k, v in authority_kpis(
-        apps.wait_wd[dec], apps.code[dec] % AT_DEADLINE <= 1, sc.authority.statutory_limit_wd
-    ).items():
+    approved = apps.code % AT_DEADLINE <= 1
+    limit = sc.authority.statutory_limit_wd
+    for k, v in authority_kpis(apps.wait_wd[dec], approved[dec], limit).items():
         kpis[("authority", k)] = v
+    # per destination: where a slowdown aimed at one country lands, and what the shared
+    # reviewer pool passes on to the others
+    dest = trace.shipments["destination"].astype(np.int64)[apps.shipment]
+    for c in np.unique(dest).tolist():
+        sel = dec & (dest == c)
+        for k, v in authority_kpis(apps.wait_wd[sel], approved[sel], limit).items():
+            kpis[(f"{AUTHORITY}/{sc.countries[c].id}", k)] = v
     return kpis
 
 
@@ -122,4 +132,5 @@ def digest(sc: Scenario, trace: Trace, cal: WorkCalendar, apps: Apps | None = No
         arrivals=flows_by_month(sc, trace, G.ARRIVED),
         wait_wd=a.wait_wd[a.decided].astype(np.float32),
         regimes=trace.regimes,
+        overlays=trace.overlays,
     )

@@ -46,6 +46,10 @@ Authority KPIs (all applications, modelled and background, decided within the ho
     Approved (in full or in part) / decided, by count.
 ``decided``
     Number of decisions.
+
+The same KPIs per destination country (entity ``authority/<country>``, for every
+country applications were made for): where a slowdown aimed at one destination lands,
+and the waits the shared reviewer pool passes on to the others.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ import numpy as np
 
 __all__ = [
     "ALL_MANUFACTURERS",
+    "AUTHORITY",
     "AUTHORITY_KPIS",
     "MANUFACTURER_KPIS",
     "PART_KPIS",
@@ -64,6 +69,8 @@ __all__ = [
     "part_kpis",
 ]
 
+AUTHORITY = "authority"
+"""Entity name of the authority's KPIs (``authority/<country>``: per destination)."""
 ALL_MANUFACTURERS = "all_manufacturers"
 """Entity name of KPIs summed over every manufacturer (shortfall_t; demand-weighted
 fill_rate)."""

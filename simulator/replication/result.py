@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.replication.digest import RepSummary, digest
-from simulator.replication.tables import Apps, regime_frame
+from simulator.replication.tables import Apps, overlay_frame, regime_frame
 from simulator.world.calendar import WorkCalendar, build_calendar
 from simulator.world.trace import (
     AT_DEADLINE,
@@ -299,6 +299,12 @@ class RunResult:
         """Regime timeline: ``start``/``end`` dates (end exclusive), ``regime``, ``label``."""
         tr = self.trace
         return regime_frame(self.scenario, tr.regimes, tr.regime_names, tr.regime_labels)
+
+    @cached_property
+    def overlays(self) -> pd.DataFrame:
+        """Overlay spans: ``start``/``end`` dates (end exclusive), ``overlay`` index,
+        ``label``, ``kind`` (``dated`` or ``pulse``)."""
+        return overlay_frame(self.scenario, self.trace.overlays)
 
     @cached_property
     def summary(self) -> RepSummary:

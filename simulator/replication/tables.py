@@ -167,6 +167,38 @@ def flows_by_month(sc: Scenario, trace: Trace, kind: int) -> np.ndarray:
     return out
 
 
+def overlay_frame(sc: Scenario, log: np.ndarray) -> pd.DataFrame:
+    """Overlay spans (``start``, ``end`` exclusive, ``overlay`` index, ``label``, ``kind``
+    ``dated`` or ``pulse``) from the :data:`~simulator.world.trace.OVERLAYS` log; an
+    overlay still on at the end of the horizon ends there."""
+    start = pd.Timestamp(sc.start)
+    layers = sc.policy.layers()
+    n_dated = len(sc.policy.overlays)
+    opened: dict[int, float] = {}
+    spans: list[tuple[float, float, int]] = []
+    for t, i, on in zip(
+        log["time_days"].tolist(), log["overlay"].tolist(), log["on"].tolist(), strict=True
+    ):
+        if on:
+            opened[i] = t
+        elif i in opened:
+            spans.append((opened.pop(i), t, i))
+    spans += [(t, float(sc.horizon_days), i) for i, t in opened.items()]
+    spans.sort()
+    rows = [
+        {
+            "start": start + pd.Timedelta(days=t0),
+            "end": start + pd.Timedelta(days=t1),
+            "overlay": i,
+            "label": getattr(layers[i], "label", "") or f"overlay {i}",
+            "kind": "dated" if i < n_dated else "pulse",
+        }
+        for t0, t1, i in spans
+        if t1 > t0
+    ]
+    return pd.DataFrame(rows, columns=["start", "end", "overlay", "label", "kind"])
+
+
 def regime_frame(
     sc: Scenario, changes: np.ndarray, names: tuple[str, ...], labels: tuple[str, ...]
 ) -> pd.DataFrame:

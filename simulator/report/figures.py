@@ -33,7 +33,7 @@ def save_figures(
 
     Files: ``shortage_<manufacturer id>.png`` per manufacturer (none without
     manufacturers), ``licence_waits.png``, ``exports.png`` (with ``observed`` overlaid),
-    ``arrivals.png``, ``backlog.png``.
+    ``arrivals.png``, ``backlog.png``, ``policy_timeline.png``.
 
     Args:
         ens: The ensemble.
@@ -57,6 +57,7 @@ def save_figures(
         ("exports.png", lambda: plots.exports(obs, by_destination=True)),
         ("arrivals.png", lambda: plots.arrivals(by_destination=True)),
         ("backlog.png", plots.backlog),
+        ("policy_timeline.png", plots.policy_timeline),
     ]
     paths: list[Path] = []
     for name, make in jobs:

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -51,7 +50,8 @@ class ComparisonPlots:
             ax: Axes to draw into; default: a new figure.
 
         Returns:
-            The figure (regimes of A shaded; B's regime changes dotted where they differ).
+            The figure: A's regimes shaded grey; where B's policy (regime or overlays)
+            differs from A's, hatched in vermillion with B's label in the legend.
 
         Raises:
             ValueError: Unknown manufacturer, or the scenarios differ in horizon or
@@ -70,7 +70,7 @@ class ComparisonPlots:
         x = mdates.date2num(pd.DatetimeIndex(d["date"]).to_pydatetime()) + 0.5
         mean = d["diff_shortfall_t"].to_numpy(dtype=float)
         hw = d["half_width"].to_numpy(dtype=float)
-        ra, rb = a.regimes(), b.regimes()
+        ra = a.regimes()
         start, end = horizon(a)
         col = PALETTE["purple"]
         owned = ax is None
@@ -105,23 +105,7 @@ class ComparisonPlots:
                 ax.axhline(0, color=PALETTE["black"], lw=1.0, zorder=2.5, label="no difference")
             )
             handles += regime_handles(a, ra, " (A)")
-            changes_a = set(ra["start"].iloc[1:])
-            extra_b = [t for t in rb["start"].iloc[1:] if t not in changes_a]
-            for t in extra_b:
-                ax.axvline(
-                    mdates.date2num(t), color=PALETTE["vermillion"], lw=1.0, ls=":", zorder=1.6
-                )
-            if extra_b:
-                handles.append(
-                    Line2D(
-                        [],
-                        [],
-                        color=PALETTE["vermillion"],
-                        lw=1.0,
-                        ls=":",
-                        label="regime change (B only)",
-                    )
-                )
+            handles += _shade_b_policy(ax, cmp)
             date_axis(ax, start, end)
             ax.set_xlabel("date")
             ax.set_ylabel("Δ shortfall, B − A (t/day)")
@@ -142,3 +126,35 @@ class ComparisonPlots:
             free = max(0.35, 1.0 - frac - 0.03)
             ax.set_ylim(lo, lo + (hi_v + pad - lo) / free)
         return fig
+
+
+def _shade_b_policy(ax: Axes, cmp: Comparison) -> list[Any]:
+    """Hatch the spans where B's regimes or overlays differ from A's; legend entries
+    name B's policy there (at most six distinct labels, the rest summarised)."""
+    from simulator.report.plot_policy import differing_spans, policy_rows
+
+    a, b = cmp.a, cmp.b
+    start, _ = horizon(a)
+    spans = differing_spans(policy_rows(a), policy_rows(b), start, a.scenario.horizon_days)
+    col = PALETTE["vermillion"]
+    labels: list[str] = []
+    for s, e, label, _pace in spans:
+        ax.axvspan(
+            mdates.date2num(s),
+            mdates.date2num(e),
+            facecolor="none",
+            edgecolor=col,
+            hatch="///",
+            lw=0.0,
+            alpha=0.45,
+            zorder=0.5,
+        )
+        if label not in labels:
+            labels.append(label)
+    shown = labels[:6]
+    if len(labels) > 6:
+        shown.append(f"… {len(labels) - 6} more")
+    return [
+        Patch(facecolor="none", edgecolor=col, hatch="///", alpha=0.6, label=f"B's own: {lab}")
+        for lab in shown
+    ]

@@ -292,10 +292,20 @@ def find_manufacturer(ens: EnsembleResult, manufacturer: str | None) -> tuple[in
 
 
 def legend(fig: Figure, ax: Axes, handles: list[Any], owned: bool, ncols: int) -> None:
-    """Legend below the axes (figure level) when we own the figure; else to the right of
+    """Legend below the axes (figure level) when we own the figure, in at most ``ncols``
+    columns and as many rows as it takes to fit the figure's width; else to the right of
     the caller's ``ax``, so it never hides data or regime labels."""
     if owned:
-        fig.legend(handles=handles, loc="outside lower center", ncols=ncols, frameon=False)
+        # as many columns as fit the figure's width: a legend is never clipped
+        width = fig.get_window_extent().width
+        for n in range(max(1, ncols), 0, -1):
+            leg = fig.legend(handles=handles, loc="outside lower center", ncols=n, frameon=False)
+            if n == 1:
+                break
+            fig.draw_without_rendering()
+            if leg.get_window_extent().width <= 0.98 * width:
+                break
+            leg.remove()
     else:
         ax.legend(
             handles=handles,

@@ -12,6 +12,7 @@ Accessors::
     ens.plot.licence_waits()                      # wait distribution vs 45 wd
     ens.plot.exports(load_observed_exports("data/cn_magnet_exports.csv"))
     ens.plot.backlog()
+    ens.plot.policy_timeline()                    # regimes and overlays, by pace
     cmp = sim.compare(a, b, reps=200)
     cmp.plot.shortage_difference()                # paired B − A with 95% band
     save_figures(ens, Path("out/figures"))        # the PNGs of a run directory
@@ -39,6 +40,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 from simulator.report.observed import load_observed_exports
 from simulator.report.plot_exports import ExportsPlots
+from simulator.report.plot_policy import PolicyPlots
 from simulator.report.plot_style import (
     FIGSIZE,
     PALETTE,
@@ -60,7 +62,7 @@ __all__ = ["EnsemblePlots", "load_observed_exports"]
 
 
 # --------------------------------------------------------------------------- ensembles
-class EnsemblePlots(ExportsPlots):
+class EnsemblePlots(ExportsPlots, PolicyPlots):
     """Plots of an :class:`~simulator.ensemble.EnsembleResult` (``ens.plot``).
 
     Args:

@@ -105,6 +105,7 @@ def write_run_dir(
     observed: pd.DataFrame | None = None,
     figures: bool = True,
     force: bool = False,
+    extra: dict[str, Any] | None = None,
 ) -> Path:
     """Write an ensemble's run directory atomically.
 
@@ -116,6 +117,8 @@ def write_run_dir(
         observed: Observed monthly exports to overlay on the exports figure.
         figures: Write PNG figures.
         force: Replace an existing directory.
+        extra: More provenance for ``manifest.json`` (e.g. the ``--set`` overrides and
+            what they changed).
 
     Returns:
         The directory written.
@@ -131,6 +134,7 @@ def write_run_dir(
                 files=files,
                 workers=ens.workers,
                 elapsed_s=ens.elapsed_s,
+                extra=extra,
             ),
         )
         (tmp / "scenario.resolved.yaml").write_text(to_yaml(scenario_data(sc)), encoding="utf-8")
@@ -155,6 +159,7 @@ def write_run_dir(
             _table(rep0.events, d / "events", csv=False)
             rep0.kpis.to_csv(d / "kpis.csv", index=False)
             rep0.regimes.to_csv(d / "regimes.csv", index=False)
+            rep0.overlays.to_csv(d / "overlays.csv", index=False)
         if figures:
             from simulator.report.figures import save_figures
 

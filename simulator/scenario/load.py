@@ -11,7 +11,7 @@ from simulator.scenario.located import Located
 from simulator.scenario.model import Scenario
 from simulator.scenario.translate import validate
 
-__all__ = ["load_scenario", "load_scenario_located", "scenario_from_dict"]
+__all__ = ["load_scenario", "load_scenario_located", "override_label", "scenario_from_dict"]
 
 
 def load_scenario_located(
@@ -24,13 +24,26 @@ def load_scenario_located(
         overrides: Dotted-path overrides, e.g. ``{"authority.reviewers": 30}``.
 
     Returns:
-        The scenario and its located data (after ``extends:`` and overrides).
+        The scenario and its located data (after ``extends:`` and overrides). With
+        overrides (other than ``name``), the name gets them appended: ``case [authority.
+        reviewers=30]``.
 
     Raises:
         ScenarioError: With every problem found, each at ``file:line:col``.
     """
     loc = load_located(path, overrides)
+    if overrides and "name" not in overrides and isinstance(loc.data.get("name"), str):
+        # a run with overrides is a different scenario: say so in its name (and so in
+        # every figure title and table that names it)
+        loc.data["name"] = f"{loc.data['name']} [{override_label(overrides)}]"
     return validate(loc, Scenario), loc
+
+
+def override_label(overrides: Mapping[str, Any]) -> str:
+    """Overrides as short text, ``key=value, …`` (values in YAML flow style)."""
+    from simulator.scenario.diff import format_value
+
+    return ", ".join(f"{k}={format_value(v, 40)}" for k, v in overrides.items())
 
 
 def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
@@ -67,4 +80,6 @@ def scenario_from_dict(
     loc = Located(data=dict(data), pos={}, keypos={}, files=[name])
     if overrides:
         loc = apply_overrides(loc, overrides, origin="override")
+        if "name" not in overrides and isinstance(loc.data.get("name"), str):
+            loc.data["name"] = f"{loc.data['name']} [{override_label(overrides)}]"
     return validate(loc, Scenario)

@@ -7,6 +7,7 @@ The semantics of combining rules live with the code that applies them,
 from __future__ import annotations
 
 import datetime as dt
+from typing import ClassVar
 
 from pydantic import Field, model_validator
 
@@ -27,8 +28,10 @@ __all__ = [
     "Effects",
     "Inspection",
     "MarkovSwitching",
+    "Overlay",
     "Parking",
     "Policy",
+    "Pulse",
     "Regime",
     "RegimeChange",
     "Rule",
@@ -128,6 +131,13 @@ class Rule(Effects):
         return self
 
 
+_PERIOD_HINT = (
+    "a regime has no dates of its own: to put rules in force for a period, add "
+    "`policy.overlays: [{from: D1, until: D2, where: {...}, <effect>: ...}]` (layered over "
+    "whatever regime is active), or schedule the regime in `policy.timeline`"
+)
+
+
 class Regime(Model):
     """A named set of rules in force together."""
 
@@ -140,9 +150,19 @@ class Regime(Model):
     label: str = ""
     """Short label for plots."""
 
+    unknown_key_hints: ClassVar[dict[str, str]] = dict.fromkeys(
+        ("start", "from", "until", "end", "date"), _PERIOD_HINT
+    )
+
 
 class RegimeChange(Model):
-    """From ``date`` on, ``regime`` is in force."""
+    """From ``date`` on, ``regime`` is in force (until the next change)."""
+
+    unknown_key_hints: ClassVar[dict[str, str]] = dict.fromkeys(
+        ("until", "end", "to"),
+        "a timeline entry lasts until the next one; for a period layered over the regimes, "
+        "add `policy.overlays: [{from: D1, until: D2, where: {...}, <effect>: ...}]`",
+    )
 
     date: dt.date
     """First day of the regime."""
@@ -180,8 +200,45 @@ class MarkovSwitching(Model):
         return self
 
 
+class Overlay(Rule):
+    """Rules in force for a period, layered over whatever regime is active: its effects
+    combine with the regime's rules as any rule does (factors multiply; otherwise the
+    most specific rule wins, and an overlay counts after the regime's rules)."""
+
+    from_: dt.date = Field(alias="from")
+    """First day in force."""
+    until: dt.date
+    """Last day in force (inclusive)."""
+    label: str = ""
+    """Short label for plots."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Overlay:
+        if self.until < self.from_:
+            raise FieldProblems([(("until",), f"is before `from` ({self.from_})", self.until)])
+        return self
+
+
+class Pulse(Rule):
+    """A stochastic overlay ("three steps forward, two steps back"): off for an
+    exponential time with mean ``365 / rate_per_year`` days, then on for a drawn
+    ``duration_days``, again and again, within [``from``, ``until``]."""
+
+    rate_per_year: float = Field(gt=0, le=365)
+    """Mean pulses per year of time off (one every ``365 / rate_per_year`` days)."""
+    duration_days: DaysDist
+    """How long each pulse lasts, calendar days."""
+    from_: dt.date | None = Field(default=None, alias="from")
+    """First day a pulse may start (default: the scenario start)."""
+    until: dt.date | None = None
+    """Last day a pulse may be in force (default: the scenario end)."""
+    label: str = ""
+    """Short label for plots."""
+
+
 class Policy(Model):
-    """How Beijing speeds up and slows down: regimes over time."""
+    """How Beijing speeds up and slows down: regimes over time, and overlays layered
+    over them."""
 
     regimes: Entities[Regime] = []
     """Named rule sets. ``neutral`` (no rules) always exists."""
@@ -191,6 +248,15 @@ class Policy(Model):
     """Dated regime changes, in date order."""
     switching: MarkovSwitching | None = None
     """Stochastic regime switching (after the dated timeline's last change)."""
+    overlays: Entities[Overlay] = []
+    """Rules in force for a period, layered over the active regime (``from`` .. ``until``)."""
+    pulses: Entities[Pulse] = []
+    """Stochastic overlays: rules switched on and off at random."""
+
+    def layers(self) -> list[Overlay | Pulse]:
+        """Every overlay, dated ones first, then pulses; overlay indices in traces refer to
+        this order."""
+        return [*self.overlays, *self.pulses]
 
     def regimes_by_name(self) -> dict[str, Regime]:
         """Every regime by name, in index order: the declared ones, then the built-in

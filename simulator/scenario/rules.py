@@ -363,20 +363,29 @@ def policy_dates(sc: Scenario) -> Iterator[Found]:
         yield from _in_horizon(sc, ("policy", "switching", "start"), sw.start)
 
 
+def selector_rules(sc: Scenario) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    """Every rule with a selector, with its data path: regimes' rules, overlays, pulses."""
+    for i, r in enumerate(sc.policy.regimes):
+        for j, ru in enumerate(r.rules):
+            yield ("policy", "regimes", i, "rules", j), ru
+    for i, ov in enumerate(sc.policy.overlays):
+        yield ("policy", "overlays", i), ov
+    for i, pu in enumerate(sc.policy.pulses):
+        yield ("policy", "pulses", i), pu
+
+
 @rule
 def rule_selectors(sc: Scenario) -> Iterator[Found]:
-    """Rule selectors name known destinations, products and manufacturers."""
+    """Rule selectors (in regimes, overlays and pulses) name known destinations, products
+    and manufacturers."""
     known = {
         "destination": ({c.id for c in sc.countries}, "country"),
         "product": ({p.id for p in sc.products}, "product"),
-        "applicant": ({m.id for m in sc.manufacturers}, "manufacturer"),
+        "applicant": ({m.id for m in sc.manufacturers} | {"background"}, "manufacturer"),
     }
-    for i, r in enumerate(sc.policy.regimes):
-        for j, ru in enumerate(r.rules):
-            for key, (allowed, what) in known.items():
-                vals = getattr(ru.where, key)
-                p = ("policy", "regimes", i, "rules", j, "where", key)
-                yield from _refs(p, vals, allowed, what)
+    for path, ru in selector_rules(sc):
+        for key, (allowed, what) in known.items():
+            yield from _refs((*path, "where", key), getattr(ru.where, key), allowed, what)
 
 
 @rule

@@ -155,6 +155,11 @@ def _convert_error(loc: Located, model: type[BaseModel], err: Mapping[str, Any])
         message = f"unknown key '{name}'"
         if allowed:
             message += did_you_mean(name, allowed) + f" (allowed: {', '.join(allowed)})"
+        for tp in _types_at(model, eloc[:-1]):
+            hint = getattr(tp, "unknown_key_hints", {}).get(name) if _is_model(tp) else None
+            if hint:
+                message += f"; {hint}"
+                break
         return [_located(loc, path, message, value, key=True)]
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         disc = str(ctx.get("discriminator", "")).strip("'\"")

@@ -1,213 +1,49 @@
-"""Policy throttles: regimes of rules that speed up or slow down licensing.
+"""Policy throttles: regimes of rules that speed up or slow down licensing, and overlays
+layered over them.
 
-Combination semantics (the one place they are defined)
-------------------------------------------------------
-At any moment exactly one regime is in force. Its rules are its included regimes'
-rules (in ``includes`` order, recursively) followed by its own. For an application
-with attributes (destination, product, end use, exporter, applicant):
+How rules combine into effects is defined once, in :mod:`simulator.world.effects`.
 
-* a rule **matches** when every selector it gives contains the application's value
-  (an omitted selector matches everything);
-* **factors multiply**: ``review_time_factor`` of all matching rules multiply
-  (baseline 1); ``capacity_factor`` of all rules (they have no selector) multiply;
-* **every other effect** (approval probability, information-request probability,
-  priority, suspension, licence requirement, licence validity) is set by the most
-  specific matching rule that sets it (specificity = number of selectors given);
-  among equally specific rules, the later one wins;
-* an effect no matching rule sets keeps the authority's baseline.
-
-A regime change takes effect at once: reviews in progress are re-planned at the new
-speed (remaining work is conserved, time is not), capacity changes apply to the next
-reviewer assignment (no review is pre-empted), suspended decisions are re-checked.
+A *policy state* is a regime plus the set of active overlays. Every change of state (a
+regime change, an overlay starting or ending; all changes of one instant count as one)
+takes effect at once: reviews in progress are re-planned at the new speed (remaining
+work is conserved, time is not), capacity changes apply to the next reviewer
+assignment (no review is pre-empted), suspended decisions, parked files and held goods
+are re-checked.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import simpy
 
+from simulator.world.effects import PolicyBook, Resolved
 from simulator.world.events import POLICY, At
 
 if TYPE_CHECKING:  # pragma: no cover
-    from simulator.scenario.authority import Authority
-    from simulator.scenario.policy import Inspection, Parking, Policy, Regime, Rule
+    from simulator.scenario.policy import Policy
 
 __all__ = ["PolicyBook", "PolicyController", "Resolved"]
 
-AppKey = tuple[str, str, str, str, str]
-"""(destination, product, end_use, exporter, applicant)."""
-
-_SELECTORS = ("destination", "product", "end_use", "exporter", "applicant")
-_OVERRIDES = (
-    "approval_probability",
-    "information_request_probability",
-    "priority",
-    "suspend",
-    "licence_required",
-    "licence_validity_days",
-    "customs_hold",
-    "inspection",
-    "park",
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Resolved:
-    """The effects in force for one application under one regime."""
-
-    review_time_factor: float
-    """Review time multiplier (2 = twice as slow)."""
-    approval_probability: float
-    """Chance of approval."""
-    information_request_probability: float
-    """Chance of each information request."""
-    priority: int
-    """Queue priority (larger first)."""
-    suspend: bool
-    """Decisions held."""
-    licence_required: bool
-    """Licence needed."""
-    licence_validity_days: int
-    """Validity of a licence granted now, calendar days."""
-    customs_hold: float
-    """Share of shipments held at the port (0: none)."""
-    inspection: Inspection | None
-    """Customs inspections (share and delay), if any."""
-    park: Parking | None
-    """Parking of reviewed files (share and duration), if any."""
-
-
-def _matches(rule: Rule, key: AppKey) -> bool:
-    w = rule.where
-    for sel, value in zip(_SELECTORS, key, strict=True):
-        allowed = getattr(w, sel)
-        if allowed is not None and value not in allowed:
-            return False
-    return True
-
-
-class PolicyBook:
-    """Regimes compiled for fast look-up, with a per-regime cache of resolved effects.
-
-    Args:
-        policy: The scenario's policy.
-        authority: Baseline values for effects no rule sets.
-    """
-
-    def __init__(self, policy: Policy, authority: Authority) -> None:
-        by_name = policy.regimes_by_name()
-        self.names: list[str] = list(by_name)
-        self.index: dict[str, int] = {n: i for i, n in enumerate(self.names)}
-        self.labels: list[str] = [by_name[n].label or n for n in self.names]
-        self.rules: list[list[Rule]] = [self._flatten(by_name, n, ()) for n in self.names]
-        self._base = Resolved(
-            review_time_factor=1.0,
-            approval_probability=authority.approval.probability,
-            information_request_probability=authority.information_requests.probability,
-            priority=0,
-            suspend=False,
-            licence_required=True,
-            licence_validity_days=authority.licence_validity_days,
-            customs_hold=0.0,
-            inspection=None,
-            park=None,
-        )
-        self._cache: list[dict[AppKey, Resolved]] = [{} for _ in self.names]
-        self.capacity_factor: list[float] = [
-            float(np.prod([r.capacity_factor for r in rules if r.capacity_factor is not None]))
-            for rules in self.rules
-        ]
-        every = [r for rules in self.rules for r in rules]
-        self.max_info_p = max(
-            [authority.information_requests.probability]
-            + [r.information_request_probability or 0.0 for r in every]
-        )
-        """Largest information-request probability any rule can set."""
-        self.max_park_p = max([0.0] + [r.park.probability for r in every if r.park is not None])
-        """Largest parking share any rule can set."""
-        self.park_dists = _distinct([r.park.days for r in every if r.park and r.park.days])
-        """Every distinct distribution of parking times (each application draws one value
-        from each when it is created, so its parking time does not depend on the order
-        files are parked in)."""
-        self.inspection_dists = _distinct([r.inspection.days for r in every if r.inspection])
-        """Every distinct distribution of inspection times (drawn per shipment likewise)."""
-
-    def park_index(self, dist: Any) -> int:
-        """Index of a parking-time distribution in :attr:`park_dists`."""
-        return self.park_dists.index(dist)
-
-    def inspection_index(self, dist: Any) -> int:
-        """Index of an inspection-time distribution in :attr:`inspection_dists`."""
-        return self.inspection_dists.index(dist)
-
-    def _flatten(self, by_name: dict[str, Regime], name: str, seen: tuple[str, ...]) -> list[Rule]:
-        if name in seen:  # cycles are refused by validation; guard anyway
-            return []
-        reg = by_name[name]
-        out: list[Rule] = []
-        for inc in reg.includes:
-            out.extend(self._flatten(by_name, inc, (*seen, name)))
-        out.extend(reg.rules)
-        return out
-
-    def resolve(self, regime: int, key: AppKey) -> Resolved:
-        """Return the effects in force for ``key`` under regime index ``regime``."""
-        cache = self._cache[regime]
-        hit = cache.get(key)
-        if hit is not None:
-            return hit
-        factor = 1.0
-        chosen: dict[str, tuple[int, int, object]] = {}
-        for order, rule in enumerate(self.rules[regime]):
-            if not _matches(rule, key):
-                continue
-            if rule.review_time_factor is not None:
-                factor *= rule.review_time_factor
-            spec = rule.where.specificity()
-            for eff in _OVERRIDES:
-                v = getattr(rule, eff)
-                if v is None:
-                    continue
-                prev = chosen.get(eff)
-                if prev is None or (spec, order) >= (prev[0], prev[1]):
-                    chosen[eff] = (spec, order, v)
-        base = self._base
-        res = Resolved(
-            review_time_factor=factor,
-            **{
-                eff: (chosen[eff][2] if eff in chosen else getattr(base, eff)) for eff in _OVERRIDES
-            },
-        )
-        cache[key] = res
-        return res
-
-
-def _distinct(items: list[Any]) -> list[Any]:
-    """``items`` without repeats (by equality), in first-seen order."""
-    out: list[Any] = []
-    for x in items:
-        if x not in out:
-            out.append(x)
-    return out
-
 
 class PolicyController:
-    """Switches regimes over simulated time (dated timeline, then optional Markov chain).
+    """Changes the policy state over simulated time: the dated timeline of regimes and
+    the dated overlays (all changes of one instant applied together), then the optional
+    Markov chain of regimes, and the stochastic pulses.
 
     Args:
         env: SimPy environment.
-        book: Compiled regimes.
+        book: Compiled policy.
         policy: The scenario's policy.
         start: Scenario start date (time 0).
         horizon: Simulated days.
-        rng: Generator of the regime chain.
-        on_change: Called with the new regime index after each change.
-        log: Receives ``(time, regime index)`` for every change, including time 0.
+        streams: ``streams(*names)`` → a generator (the regime chain, each pulse).
+        on_change: Called with the new state id after each change.
+        log: Receives ``(time, regime index)`` for every regime change, including time 0.
+        layer_log: Receives ``(time, overlay index, 1 on / 0 off)`` for every overlay edge.
     """
 
     def __init__(
@@ -217,54 +53,120 @@ class PolicyController:
         policy: Policy,
         start: dt.date,
         horizon: float,
-        rng: np.random.Generator,
+        streams: Callable[..., np.random.Generator],
         on_change: Callable[[int], None],
         log: list[tuple[float, int]],
+        layer_log: list[tuple[float, int, int]],
     ) -> None:
         self.env = env
         self.book = book
-        self.current = book.index[policy.initial]
         self._on_change = on_change
         self._log = log
+        self._layer_log = layer_log
         self._horizon = horizon
-        self._rng = rng
         self._policy = policy
         self._start = start
+        self.regime = book.index[policy.initial]
+        self.layers: set[int] = set()
+        # dated changes: time -> (new regime or None, overlays on, overlays off)
+        dated: dict[float, tuple[list[int], set[int], set[int]]] = {}
+        for ch in policy.timeline:
+            dated.setdefault(self._t(ch.date), ([], set(), set()))[0].append(book.index[ch.regime])
+        for i, ov in enumerate(policy.overlays):
+            t_on, t_off = max(0.0, self._t(ov.from_)), self._t(ov.until) + 1.0
+            if t_off <= 0 or t_on >= horizon:
+                continue  # outside the horizon (validation warns)
+            if t_on <= 0:
+                self.layers.add(i)
+            else:
+                dated.setdefault(t_on, ([], set(), set()))[1].add(i)
+            if t_off < horizon:
+                dated.setdefault(t_off, ([], set(), set()))[2].add(i)
+        self._dated = sorted(dated.items())
+        self.current = book.state(self.regime, tuple(sorted(self.layers)))
         self.changed: simpy.Event = env.event()
-        """Succeeds (and is replaced) at every regime change."""
-        log.append((0.0, self.current))
+        """Succeeds (and is replaced) at every change of state."""
+        log.append((0.0, self.regime))
+        for i in sorted(self.layers):
+            layer_log.append((0.0, i, 1))
+        self._chain_rng = streams("regime")
         env.process(self._run())
+        n_dated = len(policy.overlays)
+        for k, pulse in enumerate(policy.pulses):
+            idx = n_dated + k
+            env.process(
+                self._pulse(
+                    idx, pulse, streams("pulse", str(k), "off"), streams("pulse", str(k), "on")
+                )
+            )
 
-    def _set(self, idx: int) -> None:
-        if idx == self.current:
+    def _t(self, d: dt.date) -> float:
+        return float((d - self._start).days)
+
+    def _apply(self, regime: int | None, on: set[int], off: set[int]) -> None:
+        """Apply the changes of one instant as one change of state."""
+        now = self.env.now
+        if regime is not None and regime != self.regime:
+            self.regime = regime
+            self._log.append((now, regime))
+        for i in sorted(off & self.layers):
+            self.layers.discard(i)
+            self._layer_log.append((now, i, 0))
+        for i in sorted(on - self.layers):
+            self.layers.add(i)
+            self._layer_log.append((now, i, 1))
+        sid = self.book.state(self.regime, tuple(sorted(self.layers)))
+        if sid == self.current:
             return
-        self.current = idx
-        self._log.append((self.env.now, idx))
+        self.current = sid
         ev, self.changed = self.changed, self.env.event()
-        self._on_change(idx)
-        ev.succeed(idx)
+        self._on_change(sid)
+        ev.succeed(sid)
 
     def _run(self):
         env, book, pol = self.env, self.book, self._policy
-        for ch in pol.timeline:
-            t = float((ch.date - self._start).days)
+        for t, (regimes, on, off) in self._dated:
             if t > env.now:
                 yield At(env, t - env.now, POLICY)
-            self._set(book.index[ch.regime])
+            self._apply(regimes[-1] if regimes else None, on, off)
         sw = pol.switching
         if sw is None:
             return
-        t0 = float(((sw.start or self._start) - self._start).days)
+        t_last = self._t(pol.timeline[-1].date) if pol.timeline else 0.0
+        t0 = max(self._t(sw.start or self._start), t_last)
         if t0 > env.now:
             yield At(env, t0 - env.now, POLICY)
         state = sw.initial
-        self._set(book.index[state])
+        self._apply(book.index[state], set(), set())
+        rng = self._chain_rng
         while env.now < self._horizon:
-            hold = self._rng.exponential(sw.mean_duration_days[state])
+            hold = rng.exponential(sw.mean_duration_days[state])
             yield At(env, hold, POLICY)
             row = sw.transitions.get(state)
             if not row:
                 return
             names = list(row)
-            state = names[int(self._rng.choice(len(names), p=np.asarray(list(row.values()))))]
-            self._set(book.index[state])
+            state = names[int(rng.choice(len(names), p=np.asarray(list(row.values()))))]
+            self._apply(book.index[state], set(), set())
+
+    def _pulse(self, idx: int, pulse: Any, off_rng: np.random.Generator, on_rng: Any):
+        """A stochastic overlay: off for an exponential time, on for a drawn duration."""
+        from simulator.world.sampling import Sampler
+
+        env = self.env
+        lo = max(0.0, self._t(pulse.from_)) if pulse.from_ else 0.0
+        hi = min(self._horizon, self._t(pulse.until) + 1.0) if pulse.until else self._horizon
+        duration = Sampler(pulse.duration_days, on_rng)
+        mean_off = 365.0 / pulse.rate_per_year
+        t = lo
+        while True:
+            t += off_rng.exponential(mean_off)
+            if t >= hi:
+                return
+            yield At(env, t - env.now, POLICY)
+            self._apply(None, {idx}, set())
+            t = min(hi, env.now + duration())
+            if t >= self._horizon:
+                return
+            yield At(env, t - env.now, POLICY)
+            self._apply(None, set(), {idx})

@@ -12,7 +12,8 @@ Logs (one row per event, in time order):
 * :data:`GOODS` — the stages of every shipment, modelled or background: order,
   licence, customs, hold, departure, arrival (:class:`G` kinds);
 * :data:`APPLICATIONS` — one row per application: who applied, for what;
-* :data:`REGIMES` — every change of policy regime (including the one at time 0).
+* :data:`REGIMES` — every change of policy regime (including the one at time 0);
+* :data:`OVERLAYS` — every overlay starting or ending.
 
 * :data:`SHIPMENTS` — one row per shipment: where it comes from and goes to.
 
@@ -37,6 +38,7 @@ __all__ = [
     "GOODS",
     "LINE_SERIES",
     "OUTCOMES",
+    "OVERLAYS",
     "PART_SERIES",
     "PART_STATE",
     "REGIMES",
@@ -230,6 +232,15 @@ REGIMES = Log(
     ),
 )
 
+OVERLAYS = Log(
+    "overlays",
+    (
+        Column("time_days", "f8", "calendar days since start", "when"),
+        Column("overlay", "i4", "", "overlay index (dated overlays, then pulses)"),
+        Column("on", "i1", "", "1: starts, 0: ends"),
+    ),
+)
+
 PART_SERIES = (
     ("demand_t", "the part's material needed for the day's demand"),
     ("consumed_t", "material used (today's demand and backlog made)"),
@@ -278,6 +289,7 @@ class Trace:
         shipments: :data:`SHIPMENTS` table.
         applications: :data:`APPLICATIONS` table.
         regimes: :data:`REGIMES` log.
+        overlays: :data:`OVERLAYS` log (overlays in force at time 0 start at 0).
         regime_names: Regime name per index.
         regime_labels: Regime label per index (for plots).
         parts: Daily series per part, ``{name: array (days, parts)}`` for every name in
@@ -300,6 +312,7 @@ class Trace:
     shipments: np.ndarray
     applications: np.ndarray
     regimes: np.ndarray
+    overlays: np.ndarray
     regime_names: tuple[str, ...]
     regime_labels: tuple[str, ...]
     parts: dict[str, np.ndarray]

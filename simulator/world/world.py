@@ -39,6 +39,7 @@ from simulator.world.trace import (
     AUTHORITY_DAILY,
     GOODS,
     LINE_SERIES,
+    OVERLAYS,
     PART_SERIES,
     REGIMES,
     SHIPMENTS,
@@ -93,6 +94,7 @@ class World:
         self.ships: list[tuple] = []  # SHIPMENTS
         self.apps: list[tuple] = []  # APPLICATIONS
         self.regimes: list[tuple[float, int]] = []  # REGIMES
+        self.layers: list[tuple[float, int, int]] = []  # OVERLAYS
         self._next_app = 0
         self.book = book = PolicyBook(sc.policy, sc.authority)
         self.authority = auth = LicensingAuthority(
@@ -104,9 +106,10 @@ class World:
             sc.policy,
             sc.start,
             float(H),
-            streams.get("regime"),
+            streams.get,
             self._policy_changed,
             self.regimes,
+            self.layers,
         )
         auth.policy = self.controller
         auth.on_regime_change(self.controller.current)
@@ -372,6 +375,7 @@ class World:
             shipments=SHIPMENTS.array(self.ships),
             applications=APPLICATIONS.array(self.apps),
             regimes=REGIMES.array(self.regimes),
+            overlays=OVERLAYS.array(self.layers),
             regime_names=tuple(self.book.names),
             regime_labels=tuple(self.book.labels),
             parts={name: p.rec[name] for name, _ in PART_SERIES},

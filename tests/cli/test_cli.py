@@ -148,7 +148,15 @@ def test_run_writes_a_complete_run_directory(tmp_path: Path) -> None:
     man = json.loads((out / "manifest.json").read_text())
     assert man["seed"] == 3 and man["reps"] == 4 and len(man["scenario_hash"]) == 16
     summ = json.loads((out / "summary.json").read_text())
-    assert set(summ["kpis"]) == {"us_plant", "de_plant", "all_manufacturers", "authority"}
+    assert set(summ["kpis"]) == {
+        "us_plant",
+        "de_plant",
+        "all_manufacturers",
+        "authority",
+        "authority/US",
+        "authority/DE",
+    }
+    assert (out / "figures" / "policy_timeline.png").is_file()
     fr = summ["kpis"]["us_plant"]["fill_rate"]
     assert fr["ci_low"] <= fr["mean"] <= fr["ci_high"]
     # the terminal summary names each manufacturer with its fill rate
@@ -242,8 +250,37 @@ def test_compare_one_file_against_an_override(tmp_path: Path) -> None:
     assert sorted(f.name for f in (out_dir / "figures").iterdir()) == [
         "difference_de_plant.png",
         "difference_us_plant.png",
+        "policy_timeline_a.png",
+        "policy_timeline_b.png",
     ]
     assert (out_dir / "shortfall_difference_daily.csv").exists()
+    # what differs is stored, and the override is in B's name
+    changed = {d["path"]: d for d in data["scenario_differences"]}
+    assert sorted(changed) == ["authority.reviewers", "name"]
+    assert changed["authority.reviewers"]["b"] == 30
+    assert data["b"].endswith("[authority.reviewers=30]")
+
+
+def test_compare_prints_what_differs_and_waits_per_destination(tmp_path: Path) -> None:
+    p = relsim(
+        "compare", str(SMALL), str(SMALL), "--reps", "3", "--workers", "1",
+        "--set-b", "authority.reviewers=30",
+    )  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[0].startswith("2 differences")
+    assert any(x.split()[:4] == ["authority.reviewers", "6", "→", "30"] for x in lines), lines
+    assert any("→ DE" in x and "median wait, wd" in x for x in lines), p.stdout
+    assert any("→ US" in x for x in lines)
+    assert "narrower" not in p.stdout  # behind -v
+    assert "percentage" in p.stdout  # the caption explains the units
+    v = relsim(
+        "compare", str(SMALL), str(SMALL), "--reps", "3", "--workers", "1",
+        "--set-b", "authority.reviewers=30", "-v",
+    )  # fmt: skip
+    assert "narrower ×" in v.stdout and "independent seeds" in v.stdout
+    same = relsim("compare", str(SMALL), str(SMALL), "--reps", "2", "--workers", "1")
+    assert "same scenario" in same.stdout and "every difference is 0" in same.stderr
 
 
 def test_compare_different_horizons_warns_instead_of_crashing(tmp_path: Path) -> None:

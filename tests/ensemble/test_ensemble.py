@@ -93,7 +93,10 @@ def test_common_random_numbers_make_paired_intervals_3x_narrower() -> None:
 def test_worker_memory_stays_flat_across_replications(monkeypatch: pytest.MonkeyPatch):
     """A finished SimPy world is a web of reference cycles; a worker collects them every
     GC_EVERY replications, so what it holds after 40 more replications is what it held
-    after 10 (a world's worth would be > 100 kB each)."""
+    after 10. Measured on this scenario: without the collections the 40 replications
+    leave ~25 MB behind (~640 kB a world); with them, < 0.2 MB, which is CPython's free
+    lists (up to 2,000 small tuples each, emptied only by a full collection) still
+    counted as allocated by tracemalloc."""
     import tracemalloc
 
     from simulator.ensemble import runner
@@ -110,7 +113,7 @@ def test_worker_memory_stays_flat_across_replications(monkeypatch: pytest.Monkey
         after_50 = tracemalloc.get_traced_memory()[0]
     finally:
         tracemalloc.stop()
-    assert after_50 - after_10 < 100_000, (after_10, after_50)
+    assert after_50 - after_10 < 1_000_000, (after_10, after_50)
 
 
 def test_narrower_ratio_distinguishes_no_variance_from_all_removed() -> None:

@@ -284,6 +284,7 @@ def test_save_figures_writes_pngs(ens: Any, tmp_path: Path, observed_csv: Path) 
         "exports.png",
         "arrivals.png",
         "backlog.png",
+        "policy_timeline.png",
     ]
     for p in paths:
         data = p.read_bytes()
@@ -307,7 +308,57 @@ def test_save_figures_without_manufacturers(tmp_path: Path) -> None:
         "exports.png",
         "arrivals.png",
         "backlog.png",
+        "policy_timeline.png",
     ]
     assert all(p.stat().st_size > 0 for p in paths)
     with pytest.raises(ValueError, match="no manufacturers"):
         e.plot.shortage_curve()
+
+
+def test_policy_timeline_rows_and_colours_follow_the_direction_of_each_policy() -> None:
+    """A regime that slows reviews ×2 is drawn red, an overlay that speeds them ×2 blue,
+    each on its own row with its label and pace; the neutral start is white."""
+    from matplotlib.patches import Rectangle
+
+    from simulator.report.plot_policy import policy_rows
+
+    sc = b.build(
+        b.authority_only(
+            days=120,
+            reviewers=4,
+            work={"kind": "constant", "value": 2},
+            streams=[{"destination": "XX", "rate_per_wd": 0.5}],
+            policy={
+                "regimes": [
+                    {"name": "slow", "label": "slow-down", "rules": [{"review_time_factor": 2}]}
+                ],
+                "timeline": [{"date": b.day(b.START, 30), "regime": "slow"}],
+                "overlays": [
+                    {
+                        "from": b.day(b.START, 60),
+                        "until": b.day(b.START, 89),
+                        "review_time_factor": 0.5,
+                        "label": "fast lane",
+                    }
+                ],
+            },
+        )
+    )
+    e = sim.run_ensemble(sc, reps=2, seed=0, workers=1)
+    rows = policy_rows(e)
+    assert [(r["label"], r["kind"]) for r in rows] == [
+        ("neutral", "regime"),
+        ("slow-down", "regime"),
+        ("fast lane", "dated"),
+    ]
+    assert [round(r["pace"], 6) for r in rows] == [1.0, 0.5, 2.0]
+    fig = e.plot.policy_timeline()
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["neutral  ×1", "slow-down  ×0.5", "overlay: fast lane  ×2"]
+    bars = [p for p in ax.patches if isinstance(p, Rectangle)]
+    by_row = {round(p.get_y() + p.get_height() / 2): p.get_facecolor() for p in bars}
+    red, blue = by_row[1], by_row[2]
+    assert red[0] > red[2] + 0.2  # more red than blue
+    assert blue[2] > blue[0] + 0.2
+    assert abs(by_row[0][0] - by_row[0][2]) < 0.05  # neutral: white-grey

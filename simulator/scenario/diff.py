@@ -1,0 +1,213 @@
+"""``diff``: what differs between two resolved scenarios, as paths with both values.
+
+Paths are written the way ``--set`` takes them (``authority.reviewers``,
+``policy.regimes.eu_rules.rules.0.approval_probability``): list items with an ``id`` or
+``name`` are matched by it (so reordering them is no difference and an added regime
+is one line); in other lists equal items are aligned and the rest compared by position
+(an entry appended to a timeline is one line, with B's index). Scenarios are compared
+after ``extends:``, overrides and defaults, so two files that say the same thing
+differently do not differ.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from simulator.scenario.model import Scenario
+
+__all__ = ["ABSENT", "Difference", "ScenarioDiff", "diff", "format_value"]
+
+
+class _Absent:
+    """A value that one side does not have (an added or removed item or key)."""
+
+    def __repr__(self) -> str:
+        return "(absent)"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+ABSENT: Any = _Absent()
+"""Stands for a value one side does not have."""
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One path whose value differs."""
+
+    path: str
+    """The field, as ``--set`` takes it."""
+    a: Any
+    """A's value (:data:`ABSENT` if A does not have it)."""
+    b: Any
+    """B's value (:data:`ABSENT` if B does not have it)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form (absent values are omitted: ``{"path", "a"?, "b"?}``)."""
+        out: dict[str, Any] = {"path": self.path}
+        if self.a is not ABSENT:
+            out["a"] = _jsonable(self.a)
+        if self.b is not ABSENT:
+            out["b"] = _jsonable(self.b)
+        return out
+
+
+class ScenarioDiff(list[Difference]):
+    """The differences between two scenarios, in path order of A (B's additions last).
+
+    A list of :class:`Difference`; ``str()`` of it is the text ``relsim diff`` prints.
+    """
+
+    a_name: str = "A"
+    b_name: str = "B"
+
+    def paths(self) -> list[str]:
+        """The changed paths."""
+        return [d.path for d in self]
+
+    def to_list(self) -> list[dict[str, Any]]:
+        """JSON-friendly form."""
+        return [d.to_dict() for d in self]
+
+    def render(self, limit: int = 200) -> str:
+        """The differences as aligned text, at most ``limit`` lines of them."""
+        if not self:
+            return f"{self.b_name} and {self.a_name} are the same scenario (resolved)"
+        width = min(60, max(len(d.path) for d in self))
+        lines = [f"{len(self)} difference{'s' * (len(self) != 1)}: path  A → B"]
+        for d in self[:limit]:
+            lines.append(f"  {d.path:<{width}}  {format_value(d.a)} → {format_value(d.b)}")
+        if len(self) > limit:
+            lines.append(f"  … {len(self) - limit} more (relsim diff A B lists them all)")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+def diff(a: Scenario, b: Scenario) -> ScenarioDiff:
+    """List what differs between two resolved scenarios.
+
+    Args:
+        a: First scenario (e.g. the baseline).
+        b: Second scenario.
+
+    Returns:
+        A :class:`ScenarioDiff`: every leaf path whose value differs, with both values;
+        items and keys only one side has appear once with :data:`ABSENT` on the other.
+    """
+    from simulator.scenario.dump import plain
+
+    out = ScenarioDiff(_walk(plain(a), plain(b), ()))
+    out.a_name, out.b_name = a.name, b.name
+    return out
+
+
+def _key_of(item: Any) -> Any:
+    if isinstance(item, dict):
+        return item.get("id", item.get("name"))
+    return None
+
+
+def _by_key(items: list[Any]) -> dict[Any, Any] | None:
+    """Items by their id/name, or None if any lacks one or ids repeat."""
+    keys = [_key_of(x) for x in items]
+    if not items or any(k is None for k in keys) or len(set(map(str, keys))) != len(keys):
+        return None
+    return {str(k): x for k, x in zip(keys, items, strict=True)}
+
+
+def _walk(a: Any, b: Any, path: tuple[Any, ...]) -> Iterator[Difference]:
+    # recursion follows the scenario model's nesting, which the schema bounds
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in a:
+            yield from _walk(a[k], b.get(k, ABSENT), (*path, k))
+        for k in b:
+            if k not in a:
+                yield Difference(_fmt((*path, k)), ABSENT, b[k])
+        return
+    if isinstance(a, list) and isinstance(b, list):
+        ka, kb = _by_key(a), _by_key(b)
+        if ka is not None and kb is not None:
+            for k, x in ka.items():
+                yield from _walk(x, kb.get(k, ABSENT), (*path, k))
+            for k, y in kb.items():
+                if k not in ka:
+                    yield Difference(_fmt((*path, k)), ABSENT, y)
+            return
+        yield from _walk_list(a, b, path)
+        return
+    if a is ABSENT or b is ABSENT or not _same(a, b):
+        yield Difference(_fmt(path), a, b)
+
+
+def _walk_list(a: list[Any], b: list[Any], path: tuple[Any, ...]) -> Iterator[Difference]:
+    """Lists without ids: items that are equal and in the same order are aligned
+    (longest matching blocks), the rest compared pairwise by position within each
+    changed block; the surplus of one side is absent on the other."""
+    import difflib
+
+    ra, rb = [repr(x) for x in a], [repr(x) for x in b]
+    ops = difflib.SequenceMatcher(a=ra, b=rb, autojunk=False).get_opcodes()
+    for tag, i1, i2, j1, j2 in ops:
+        if tag == "equal":
+            continue
+        n = min(i2 - i1, j2 - j1)
+        for k in range(n):
+            yield from _walk(a[i1 + k], b[j1 + k], (*path, i1 + k))
+        for i in range(i1 + n, i2):
+            yield Difference(_fmt((*path, i)), a[i], ABSENT)
+        for j in range(j1 + n, j2):
+            yield Difference(_fmt((*path, j)), ABSENT, b[j])
+
+
+def _same(a: Any, b: Any) -> bool:
+    if type(a) is not type(b) and not (
+        isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool)
+    ):
+        return False
+    return bool(a == b)
+
+
+def _fmt(path: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in path)
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, dict):  # unset (null) fields of an added or removed item say nothing
+        return {str(k): _jsonable(x) for k, x in v.items() if x is not None}
+    if isinstance(v, list | tuple):
+        return [_jsonable(x) for x in v]
+    return v
+
+
+def format_value(v: Any, width: int = 70) -> str:
+    """A value as short one-line text (YAML flow style), cut at ``width`` characters."""
+    if v is ABSENT:
+        return "(absent)"
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, dict):  # unset (null) fields say nothing: leave them out
+        text = (
+            "{"
+            + ", ".join(f"{k}: {format_value(x, width)}" for k, x in v.items() if x is not None)
+            + "}"
+        )
+    elif isinstance(v, list):
+        text = "[" + ", ".join(format_value(x, width) for x in v) + "]"
+    else:
+        text = str(v)
+    return text if len(text) <= width else text[: width - 1] + "…"

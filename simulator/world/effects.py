@@ -1,0 +1,257 @@
+"""Policy effects: which rules are in force in a policy state and what they add up to for
+one application (pure: no simulation, used by the world and by ``relsim explain``).
+
+Combination semantics (the one place they are defined)
+------------------------------------------------------
+At any moment exactly one regime is in force, and any number of overlays (dated
+``policy.overlays`` between their ``from`` and ``until``, stochastic ``policy.pulses``
+while a pulse lasts). The rules in force are the regime's — its included regimes'
+rules (in ``includes`` order, recursively) followed by its own — then each active
+overlay's, in declaration order (dated overlays, then pulses). For an application
+with attributes (destination, product, end use, exporter, applicant):
+
+* a rule **matches** when every selector it gives contains the application's value
+  (an omitted selector matches everything);
+* **factors multiply**: ``review_time_factor`` of all matching rules multiply
+  (baseline 1); ``capacity_factor`` of all rules (they have no selector) multiply;
+* **every other effect** (approval probability, information-request probability,
+  priority, suspension, licence requirement, licence validity, customs holds,
+  inspections, parking) is set by the most
+  specific matching rule that sets it (specificity = number of selectors given);
+  among equally specific rules, the later one wins;
+* an effect no matching rule sets keeps the authority's baseline.
+
+A *policy state* is a regime plus the set of active overlays; :class:`PolicyBook`
+numbers the states met in a run and caches the effects resolved in each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from simulator.scenario.authority import Authority
+    from simulator.scenario.policy import Inspection, Parking, Policy, Regime, Rule
+
+__all__ = [
+    "EFFECTS",
+    "SELECTORS",
+    "AppKey",
+    "PolicyBook",
+    "Resolved",
+    "capacity",
+    "combine",
+    "matches",
+    "select",
+]
+
+AppKey = tuple[str, str, str, str, str]
+"""(destination, product, end_use, exporter, applicant)."""
+
+SELECTORS = ("destination", "product", "end_use", "exporter", "applicant")
+"""The attributes of an application, in :data:`AppKey` order."""
+EFFECTS = (
+    "approval_probability",
+    "information_request_probability",
+    "priority",
+    "suspend",
+    "licence_required",
+    "licence_validity_days",
+    "customs_hold",
+    "inspection",
+    "park",
+)
+"""Effects set by the most specific matching rule (``review_time_factor`` multiplies)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """The effects in force for one application under one regime."""
+
+    review_time_factor: float
+    """Review time multiplier (2 = twice as slow)."""
+    approval_probability: float
+    """Chance of approval."""
+    information_request_probability: float
+    """Chance of each information request."""
+    priority: int
+    """Queue priority (larger first)."""
+    suspend: bool
+    """Decisions held."""
+    licence_required: bool
+    """Licence needed."""
+    licence_validity_days: int
+    """Validity of a licence granted now, calendar days."""
+    customs_hold: float
+    """Share of shipments held at the port (0: none)."""
+    inspection: Inspection | None
+    """Customs inspections (share and delay), if any."""
+    park: Parking | None
+    """Parking of reviewed files (share and duration), if any."""
+
+
+def matches(rule: Rule, key: AppKey) -> bool:
+    """Whether every selector ``rule`` gives contains the application's value."""
+    w = rule.where
+    for sel, value in zip(SELECTORS, key, strict=True):
+        allowed = getattr(w, sel)
+        if allowed is not None and value not in allowed:
+            return False
+    return True
+
+
+class PolicyBook:
+    """Policy states compiled for fast look-up, each with a cache of resolved effects.
+
+    A state is a regime plus a set of active overlays; states are numbered as they are
+    first met (the regimes alone, with no overlay, are states ``0 .. len(names) - 1``,
+    in regime order).
+
+    Args:
+        policy: The scenario's policy.
+        authority: Baseline values for effects no rule sets.
+    """
+
+    def __init__(self, policy: Policy, authority: Authority) -> None:
+        by_name = policy.regimes_by_name()
+        self.names: list[str] = list(by_name)
+        self.index: dict[str, int] = {n: i for i, n in enumerate(self.names)}
+        self.labels: list[str] = [by_name[n].label or n for n in self.names]
+        self.regime_rules: list[list[Rule]] = [self._flatten(by_name, n, ()) for n in self.names]
+        self.layers: list[Rule] = list(policy.layers())
+        """Every overlay (dated, then pulses); their indices name them in states."""
+        self.layer_labels: list[str] = [
+            getattr(o, "label", "") or f"overlay {i}" for i, o in enumerate(self.layers)
+        ]
+        self.base = Resolved(
+            review_time_factor=1.0,
+            approval_probability=authority.approval.probability,
+            information_request_probability=authority.information_requests.probability,
+            priority=0,
+            suspend=False,
+            licence_required=True,
+            licence_validity_days=authority.licence_validity_days,
+            customs_hold=0.0,
+            inspection=None,
+            park=None,
+        )
+        self.states: list[tuple[int, tuple[int, ...]]] = [(r, ()) for r in range(len(self.names))]
+        """State id → (regime index, active overlay indices)."""
+        self._state_id = {st: i for i, st in enumerate(self.states)}
+        self.rules: list[list[Rule]] = list(self.regime_rules)
+        """State id → the rules in force, in order."""
+        self._cache: list[dict[AppKey, Resolved]] = [{} for _ in self.states]
+        self.capacity_factor: list[float] = [capacity(rules) for rules in self.rules]
+        every = [r for rules in self.regime_rules for r in rules] + self.layers
+        self.max_info_p = max(
+            [authority.information_requests.probability]
+            + [r.information_request_probability or 0.0 for r in every]
+        )
+        """Largest information-request probability any rule can set."""
+        self.max_park_p = max([0.0] + [r.park.probability for r in every if r.park is not None])
+        """Largest parking share any rule can set."""
+        self.park_dists = _distinct([r.park.days for r in every if r.park and r.park.days])
+        """Every distinct distribution of parking times (each application draws one value
+        from each when it is created, so its parking time does not depend on the order
+        files are parked in)."""
+        self.inspection_dists = _distinct([r.inspection.days for r in every if r.inspection])
+        """Every distinct distribution of inspection times (drawn per shipment likewise)."""
+
+    def state(self, regime: int, layers: tuple[int, ...] = ()) -> int:
+        """The id of the state ``regime`` + active ``layers`` (sorted overlay indices)."""
+        key = (regime, layers)
+        sid = self._state_id.get(key)
+        if sid is None:
+            sid = len(self.states)
+            self.states.append(key)
+            self._state_id[key] = sid
+            rules = self.regime_rules[regime] + [self.layers[i] for i in layers]
+            self.rules.append(rules)
+            self._cache.append({})
+            self.capacity_factor.append(capacity(rules))
+        return sid
+
+    def park_index(self, dist: Any) -> int:
+        """Index of a parking-time distribution in :attr:`park_dists`."""
+        return self.park_dists.index(dist)
+
+    def inspection_index(self, dist: Any) -> int:
+        """Index of an inspection-time distribution in :attr:`inspection_dists`."""
+        return self.inspection_dists.index(dist)
+
+    def _flatten(self, by_name: dict[str, Regime], name: str, seen: tuple[str, ...]) -> list[Rule]:
+        if name in seen:  # cycles are refused by validation; guard anyway
+            return []
+        reg = by_name[name]
+        out: list[Rule] = []
+        for inc in reg.includes:
+            out.extend(self._flatten(by_name, inc, (*seen, name)))
+        out.extend(reg.rules)
+        return out
+
+    def resolve(self, state: int, key: AppKey) -> Resolved:
+        """Return the effects in force for ``key`` in policy state ``state``."""
+        cache = self._cache[state]
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+        res = combine(self.rules[state], key, self.base)
+        cache[key] = res
+        return res
+
+
+def select(rules: list[Rule], key: AppKey) -> tuple[list[int], dict[str, int]]:
+    """Which of ``rules`` (in order) decide each effect for ``key``.
+
+    Returns:
+        The indices of the matching rules whose ``review_time_factor`` multiplies, and for
+        each other effect set by a matching rule, the index of the rule that sets it.
+    """
+    factors: list[int] = []
+    chosen: dict[str, tuple[int, int]] = {}
+    for order, rule in enumerate(rules):
+        if not matches(rule, key):
+            continue
+        if rule.review_time_factor is not None:
+            factors.append(order)
+        spec = rule.where.specificity()
+        for eff in EFFECTS:
+            if getattr(rule, eff) is None:
+                continue
+            prev = chosen.get(eff)
+            if prev is None or (spec, order) >= prev:
+                chosen[eff] = (spec, order)
+    return factors, {eff: order for eff, (_, order) in chosen.items()}
+
+
+def combine(rules: list[Rule], key: AppKey, base: Resolved) -> Resolved:
+    """The effects of ``rules`` (in order) for ``key`` over ``base`` (see the module
+    documentation for the semantics)."""
+    factors, chosen = select(rules, key)
+    factor = 1.0
+    for i in factors:
+        factor *= rules[i].review_time_factor  # type: ignore[operator]
+    return Resolved(
+        review_time_factor=factor,
+        **{
+            eff: (getattr(rules[chosen[eff]], eff) if eff in chosen else getattr(base, eff))
+            for eff in EFFECTS
+        },
+    )
+
+
+def capacity(rules: list[Rule]) -> float:
+    """Product of the ``capacity_factor`` of ``rules`` (1 when none sets one)."""
+    return float(np.prod([r.capacity_factor for r in rules if r.capacity_factor is not None]))
+
+
+def _distinct(items: list[Any]) -> list[Any]:
+    """``items`` without repeats (by equality), in first-seen order."""
+    out: list[Any] = []
+    for x in items:
+        if x not in out:
+            out.append(x)
+    return out

@@ -1,0 +1,144 @@
+"""Warnings: parts of a valid scenario that silently do nothing (``relsim validate``
+prints them and exits 0; ``--strict`` exits 2)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from builders import START, build, day, supply_chain
+
+from simulator.scenario.warnings import check_warnings
+
+
+def _paths(sc) -> list[tuple]:
+    return [p for p, _, _ in check_warnings(sc)]
+
+
+def test_a_clean_scenario_has_no_warnings():
+    assert check_warnings(build(supply_chain())) == []
+
+
+def test_a_regime_nothing_schedules_is_warned_about():
+    sc = build(
+        supply_chain(
+            policy={
+                "regimes": [
+                    {"name": "used", "includes": ["base"]},
+                    {"name": "base", "rules": [{"approval_probability": 0.5}]},
+                    {"name": "orphan", "rules": [{"review_time_factor": 2}]},
+                ],
+                "timeline": [{"date": day(START, 10), "regime": "used"}],
+            }
+        )
+    )
+    found = check_warnings(sc)
+    assert [p for p, _, _ in found] == [("policy", "regimes", 2, "name")]
+    assert "never in force" in found[0][1] and found[0][2] == "orphan"
+
+
+def test_regimes_of_a_switching_chain_are_scheduled():
+    sc = build(
+        supply_chain(
+            policy={
+                "regimes": [{"name": "a"}, {"name": "b"}],
+                "switching": {
+                    "initial": "a",
+                    "mean_duration_days": {"a": 10, "b": 10},
+                    "transitions": {"a": {"b": 1.0}, "b": {"a": 1.0}},
+                },
+            }
+        )
+    )
+    assert _paths(sc) == []
+
+
+def test_an_overlay_outside_the_horizon_is_warned_about():
+    sc = build(
+        supply_chain(
+            days=100,
+            policy={
+                "overlays": [
+                    {"from": day(START, 200), "until": day(START, 230), "suspend": True},
+                    {"from": day(START, 10), "until": day(START, 20), "suspend": True},
+                    {"from": "2024-01-01", "until": "2024-02-01", "suspend": True},
+                ]
+            },
+        )
+    )
+    assert _paths(sc) == [("policy", "overlays", 0), ("policy", "overlays", 2)]
+
+
+def test_a_selector_that_matches_nothing_is_warned_about():
+    sc = build(
+        supply_chain(
+            policy={
+                "overlays": [
+                    # JP: no stream, manufacturer or lane goes there
+                    {
+                        "from": day(START, 1),
+                        "until": day(START, 5),
+                        "where": {"destination": "JP"},
+                        "suspend": True,
+                    },
+                    # one of two values matches (US background): fine
+                    {
+                        "from": day(START, 1),
+                        "until": day(START, 5),
+                        "where": {"destination": ["JP", "US"]},
+                        "suspend": True,
+                    },
+                    {
+                        "from": day(START, 1),
+                        "until": day(START, 5),
+                        "where": {"product": "dysprosium"},
+                        "suspend": True,
+                    },
+                ]
+            }
+        )
+        | {
+            "countries": [{"id": "CN"}, {"id": "DE"}, {"id": "US"}, {"id": "JP"}],
+            "products": [{"id": "magnet"}, {"id": "dysprosium"}],
+        }
+    )
+    found = check_warnings(sc)
+    assert [p for p, _, _ in found] == [
+        ("policy", "overlays", 0, "where", "destination"),
+        ("policy", "overlays", 2, "where", "product"),
+    ]
+    assert "matches nothing" in found[0][1] and "JP" in found[0][1]
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "simulator", *args], capture_output=True, text=True, cwd=cwd
+    )
+
+
+def test_validate_prints_located_warnings_and_strict_fails(tmp_path: Path):
+    f = tmp_path / "s.yaml"
+    f.write_text(
+        "name: s\nstart: 2025-01-01\nend: 2025-03-31\n"
+        "countries: [{id: CN}, {id: US}]\nproducts: [{id: magnet}]\n"
+        "authority:\n  reviewers: 2\n  review_work_wd: {kind: constant, value: 3}\n"
+        "  background: [{destination: US, product: magnet, rate_per_wd: 1}]\n"
+        "policy:\n  regimes:\n    - name: forgotten\n      rules: [{suspend: true}]\n",
+        encoding="utf-8",
+    )
+    r = _cli("validate", str(f), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert f"warning: {f}:12:13: policy.regimes[0].name" in r.stderr, r.stderr
+    assert "never in force" in r.stderr
+    r = _cli("validate", "--strict", str(f), cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert "with warnings (--strict)" in r.stderr
+
+
+def test_the_shipped_scenarios_have_no_warnings():
+    root = Path(__file__).resolve().parents[2]
+    files = sorted(str(p) for p in (root / "scenarios").glob("*.yaml"))
+    files += sorted(str(p) for p in (root / "scenarios" / "examples").glob("*.yaml"))
+    r = _cli("validate", "--strict", *files, cwd=root)
+    assert r.returncode == 0, r.stderr
