@@ -2,7 +2,7 @@
 
 Each regime (in order of first appearance) and each overlay gets a row; its spans are
 coloured by its *pace* against the authority's baseline
-(:func:`simulator.world.explain.pace`: approvals per unit of time, a heuristic for
+(:func:`simulator.world.effects.pace`: approvals per unit of time, a heuristic for
 direction, not a model output) on a diverging scale: red slower, blue faster.
 """
 
@@ -42,7 +42,7 @@ def policy_rows(ens: EnsembleResult) -> list[dict[str, Any]]:
     """The rows of the policy timeline of replication 0: one per regime in order of first
     appearance, then one per overlay that was in force; each ``{"label", "kind"
     ("regime" | "dated" | "pulse"), "pace", "spans": [(start, end), …]}``."""
-    from simulator.world.explain import policy_paces
+    from simulator.world.effects import policy_paces
 
     sc = ens.scenario
     paces, layer_paces = policy_paces(sc)

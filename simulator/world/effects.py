@@ -34,17 +34,22 @@ import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.scenario.authority import Authority
+    from simulator.scenario.model import Scenario
     from simulator.scenario.policy import Inspection, Parking, Policy, Regime, Rule
 
 __all__ = [
     "EFFECTS",
+    "PACE_CLIP",
     "SELECTORS",
     "AppKey",
     "PolicyBook",
     "Resolved",
+    "application_keys",
     "capacity",
     "combine",
     "matches",
+    "pace",
+    "policy_paces",
     "select",
 ]
 
@@ -255,3 +260,95 @@ def _distinct(items: list[Any]) -> list[Any]:
         if x not in out:
             out.append(x)
     return out
+
+
+def application_keys(sc: Scenario) -> list[AppKey]:
+    """Every application key the scenario can produce (background streams; manufacturers'
+    parts from licensed exporters), in a stable order."""
+    out: dict[AppKey, None] = {}
+    for b in sc.authority.background:
+        out[(b.destination, b.product, b.end_use, b.exporter, "background")] = None
+    licensed = {e.id for e in sc.exporters if e.licensed}
+    for m in sc.manufacturers:
+        for part in m.bill():
+            for s in part.suppliers:
+                if s.exporter is not None and s.exporter in licensed:
+                    out[(m.country, part.material, m.end_use, s.exporter, m.id)] = None
+            for ship in part.initial_shipments:
+                if ship.exporter is not None and ship.exporter in licensed:
+                    out[(m.country, part.material, m.end_use, ship.exporter, m.id)] = None
+    return list(out)
+
+
+# ------------------------------------------------------------------------------ pace
+PACE_CLIP = 4.0
+"""Paces are shown within [1/4, 4] of the baseline (suspension: 1/4; no licence: 4)."""
+
+
+def pace(
+    res: Resolved,
+    base: Resolved,
+    capacity_factor: float = 1.0,
+    review_wd: float = 1.0,
+    response_days: float = 0.0,
+) -> float:
+    """How fast licences come out under ``res`` relative to ``base``: approvals per unit of
+    time, ``approval × capacity × (1 − parked share) × (1 − held share) / (review time
+    factor × review_wd + information-request probability × response_days)``, over the
+    same for the baseline; within [1/4, 4] (suspended: 1/4; no licence needed: 4).
+
+    A heuristic for colouring timelines (slow-down below 1, speed-up above), not a model
+    output: queueing makes the real effect non-linear.
+    """
+    if not res.licence_required:
+        return PACE_CLIP
+    if res.suspend:
+        return 1.0 / PACE_CLIP
+
+    def raw(r: Resolved, cap: float) -> float:
+        park = r.park.probability if r.park is not None else 0.0
+        took = r.review_time_factor * review_wd + r.information_request_probability * response_days
+        return r.approval_probability * cap * (1 - park) * (1 - r.customs_hold) / max(took, 1e-9)
+
+    b = raw(base, 1.0)
+    x = raw(res, capacity_factor)
+    if b <= 0:
+        return 1.0 if x <= 0 else PACE_CLIP
+    return float(min(PACE_CLIP, max(1.0 / PACE_CLIP, x / b)))
+
+
+def policy_paces(sc: Scenario) -> tuple[dict[str, float], list[float]]:
+    """The pace (see :func:`pace`) of every regime and every overlay against the
+    authority's baseline, as a geometric mean over the applications they touch.
+
+    Returns:
+        ``({regime name: pace}, [pace of each overlay, in policy.layers() order])``;
+        a regime's pace is over every application the scenario can make, an overlay's
+        over those its selector matches (1 when it matches none).
+    """
+    import math
+
+    book = PolicyBook(sc.policy, sc.authority)
+    base = book.base
+    keys = application_keys(sc) or [("", "", "", "", "")]
+    auth = sc.authority
+    review, response = auth.review_work_wd.mean(), auth.information_requests.response_days.mean()
+
+    def geo(values: list[float]) -> float:
+        return math.exp(sum(math.log(v) for v in values) / len(values)) if values else 1.0
+
+    regimes = {}
+    for name, r in book.index.items():
+        sid = book.state(r)
+        cap = book.capacity_factor[sid]
+        regimes[name] = geo([pace(book.resolve(sid, k), base, cap, review, response) for k in keys])
+    layers = []
+    for ov in book.layers:
+        hit = [k for k in keys if matches(ov, k)]
+        cap = ov.capacity_factor if ov.capacity_factor is not None else 1.0
+        layers.append(
+            geo([pace(combine([ov], k, base), base, cap, review, response) for k in hit])
+            if hit
+            else 1.0
+        )
+    return regimes, layers

@@ -19,8 +19,8 @@ from simulator.world.effects import (
     AppKey,
     PolicyBook,
     Resolved,
+    application_keys,
     capacity,
-    combine,
     matches,
     select,
 )
@@ -166,7 +166,7 @@ def explain(
             "shown as the policy would stand on that date"
         )
 
-    keys = _keys(scenario)
+    keys = application_keys(scenario)
     picked = [k for k in keys if all(k[SELECTORS.index(s)] == v for s, v in asked.items())]
     if not picked:
         picked = [tuple(asked.get(s, "") for s in SELECTORS)]  # type: ignore[misc]
@@ -217,23 +217,6 @@ def explain(
         general_licences=gls,
         notes=notes,
     )
-
-
-def _keys(sc: Scenario) -> list[AppKey]:
-    """Every application key the scenario can produce, in a stable order."""
-    out: dict[AppKey, None] = {}
-    for b in sc.authority.background:
-        out[(b.destination, b.product, b.end_use, b.exporter, "background")] = None
-    licensed = {e.id for e in sc.exporters if e.licensed}
-    for m in sc.manufacturers:
-        for part in m.bill():
-            for s in part.suppliers:
-                if s.exporter is not None and s.exporter in licensed:
-                    out[(m.country, part.material, m.end_use, s.exporter, m.id)] = None
-            for ship in part.initial_shipments:
-                if ship.exporter is not None and ship.exporter in licensed:
-                    out[(m.country, part.material, m.end_use, ship.exporter, m.id)] = None
-    return list(out)
 
 
 def _regimes_on(sc: Scenario, date: dt.date) -> tuple[list[str], str]:
@@ -478,77 +461,3 @@ def _short(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:g}"
     return str(v)
-
-
-# ------------------------------------------------------------------------------ pace
-PACE_CLIP = 4.0
-"""Paces are shown within [1/4, 4] of the baseline (suspension: 1/4; no licence: 4)."""
-
-
-def pace(
-    res: Resolved,
-    base: Resolved,
-    capacity_factor: float = 1.0,
-    review_wd: float = 1.0,
-    response_days: float = 0.0,
-) -> float:
-    """How fast licences come out under ``res`` relative to ``base``: approvals per unit of
-    time, ``approval × capacity × (1 − parked share) × (1 − held share) / (review time
-    factor × review_wd + information-request probability × response_days)``, over the
-    same for the baseline; within [1/4, 4] (suspended: 1/4; no licence needed: 4).
-
-    A heuristic for colouring timelines (slow-down below 1, speed-up above), not a model
-    output: queueing makes the real effect non-linear.
-    """
-    if not res.licence_required:
-        return PACE_CLIP
-    if res.suspend:
-        return 1.0 / PACE_CLIP
-
-    def raw(r: Resolved, cap: float) -> float:
-        park = r.park.probability if r.park is not None else 0.0
-        took = r.review_time_factor * review_wd + r.information_request_probability * response_days
-        return r.approval_probability * cap * (1 - park) * (1 - r.customs_hold) / max(took, 1e-9)
-
-    b = raw(base, 1.0)
-    x = raw(res, capacity_factor)
-    if b <= 0:
-        return 1.0 if x <= 0 else PACE_CLIP
-    return float(min(PACE_CLIP, max(1.0 / PACE_CLIP, x / b)))
-
-
-def policy_paces(sc: Scenario) -> tuple[dict[str, float], list[float]]:
-    """The pace (see :func:`pace`) of every regime and every overlay against the
-    authority's baseline, as a geometric mean over the applications they touch.
-
-    Returns:
-        ``({regime name: pace}, [pace of each overlay, in policy.layers() order])``;
-        a regime's pace is over every application the scenario can make, an overlay's
-        over those its selector matches (1 when it matches none).
-    """
-    import math
-
-    book = PolicyBook(sc.policy, sc.authority)
-    base = book.base
-    keys = _keys(sc) or [("", "", "", "", "")]
-    auth = sc.authority
-    review, response = auth.review_work_wd.mean(), auth.information_requests.response_days.mean()
-
-    def geo(values: list[float]) -> float:
-        return math.exp(sum(math.log(v) for v in values) / len(values)) if values else 1.0
-
-    regimes = {}
-    for name, r in book.index.items():
-        sid = book.state(r)
-        cap = book.capacity_factor[sid]
-        regimes[name] = geo([pace(book.resolve(sid, k), base, cap, review, response) for k in keys])
-    layers = []
-    for ov in book.layers:
-        hit = [k for k in keys if matches(ov, k)]
-        cap = ov.capacity_factor if ov.capacity_factor is not None else 1.0
-        layers.append(
-            geo([pace(combine([ov], k, base), base, cap, review, response) for k in hit])
-            if hit
-            else 1.0
-        )
-    return regimes, layers

@@ -11,7 +11,7 @@ import pytest
 from builders import START, build, day, supply_chain
 
 import simulator as sim
-from simulator.world.explain import pace
+from simulator.world.effects import pace
 
 
 def _tiny() -> sim.Scenario:
