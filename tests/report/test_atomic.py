@@ -9,6 +9,8 @@ import pytest
 
 from simulator.report.atomic import OutputExists, atomic_dir, atomic_file, write_text_atomic
 
+RUN = '{"tool": "relsim", "command": "run"}'  # the manifest of a run directory
+
 
 def test_atomic_file_replaces_the_target_only_when_written(tmp_path: Path) -> None:
     target = tmp_path / "sub" / "report.md"
@@ -36,15 +38,16 @@ def test_atomic_file_failure_keeps_the_previous_file(tmp_path: Path) -> None:
 def test_atomic_dir_failure_keeps_the_previous_run(tmp_path: Path) -> None:
     target = tmp_path / "run"
     target.mkdir()
+    (target / "manifest.json").write_text(RUN)
     (target / "summary.json").write_text("{}")
     with pytest.raises(ValueError), atomic_dir(target, force=True) as tmp:
         (tmp / "manifest.json").write_text("{")
         raise ValueError("a replication failed")
-    assert [p.name for p in target.iterdir()] == ["summary.json"]
+    assert sorted(p.name for p in target.iterdir()) == ["manifest.json", "summary.json"]
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
     with pytest.raises(OutputExists, match="use --force"), atomic_dir(target):
         pass
     with atomic_dir(target, force=True) as tmp:
-        (tmp / "manifest.json").write_text("{}")
+        (tmp / "manifest.json").write_text(RUN)
     assert [p.name for p in target.iterdir()] == ["manifest.json"]
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
