@@ -7,6 +7,9 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+
+from simulator.errors import clean
 
 __all__ = [
     "authority_line",
@@ -100,8 +103,11 @@ def kpi_table(summary: dict[str, Any], sc: Any, narrow: bool) -> Table:
 
     sep = "\n" if narrow else " "
     t = Table(
-        title=f"{sc.name}: {summary['reps']} replications, seed {summary['seed']} "
-        "(mean [95% interval])",
+        # a Text: the scenario's name is shown as written, never read as markup
+        title=Text(
+            f"{clean(sc.name)}: {summary['reps']} replications, seed {summary['seed']} "
+            "(mean [95% interval])"
+        ),
         title_justify="left",
         box=None if narrow else box.HEAVY_HEAD,
         pad_edge=not narrow,
@@ -123,7 +129,7 @@ def kpi_table(summary: dict[str, Any], sc: Any, narrow: bool) -> Table:
             return v.get("mean"), v.get("ci_low"), v.get("ci_high")
 
         t.add_row(
-            m.id,
+            Text(clean(m.id)),
             fmt(*g("fill_rate"), pct=True, sep=sep),
             fmt(*g("lost_units"), sep=sep),
             fmt(*g("days_to_first_shortage"), sep=sep),
