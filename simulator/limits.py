@@ -103,5 +103,11 @@ class Limits:
     """Longest ``--set`` key path."""
     MAX_SET_PATH_PARTS = 32
     """Most names and indices in one ``--set`` key path."""
+    MAX_SET_VALUE_NODES = 10_000
+    """Most YAML nodes in one ``--set`` value (a flow list or mapping)."""
+    MAX_SET_VALUE_DEPTH = 50
+    """Deepest nesting of one ``--set`` value."""
+    MAX_MANIFEST_BYTES = 1_000_000
+    """Largest ``manifest.json`` read to tell a relsim output directory (``--force``)."""
     SCHEDULER_TIMEOUT_S = 10.0
     """Seconds to wait for a Dask scheduler (``--scheduler``) to answer."""

@@ -57,7 +57,6 @@ MANIFEST = "manifest.json"
 """The file that makes a directory a relsim output."""
 TOOL = "relsim"
 """The ``tool`` every relsim manifest names."""
-_MANIFEST_BYTES = 1_000_000
 
 COMMITTED: list[Path] = []
 """Directories and files :func:`atomic_dir` and :func:`atomic_file` have put in place in
@@ -87,10 +86,11 @@ def is_relsim_output(path: Path) -> bool:
     path = Path(path)
     if path.is_symlink() or not path.is_dir():
         return False
+    from simulator.limits import Limits
     from simulator.scenario.reading import UnreadableFile, read_limited
 
     try:
-        data = json.loads(read_limited(path / MANIFEST, _MANIFEST_BYTES, "JSON file"))
+        data = json.loads(read_limited(path / MANIFEST, Limits.MAX_MANIFEST_BYTES, "JSON file"))
     except (UnreadableFile, ValueError):
         return False
     return isinstance(data, dict) and data.get("tool") == TOOL

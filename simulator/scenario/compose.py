@@ -463,10 +463,10 @@ def parse_set_option(text: str) -> tuple[str, Any]:
 
 
 def _parse_value(text: str, label: str) -> Any:
-    root = compose_text(text, label, 10_000)
+    root = compose_text(text, label, Limits.MAX_SET_VALUE_NODES)
     if root is None:
         return None
-    builder = Builder(label, 10_000, 50)
+    builder = Builder(label, Limits.MAX_SET_VALUE_NODES, Limits.MAX_SET_VALUE_DEPTH)
     return builder.run(root)
 
 
