@@ -97,6 +97,23 @@ QUICK = ["--reps", "2", "--workers", "1", "--no-figures", "--quiet"]
 
 
 # ------------------------------------------------------------------------------ worlds
+def devices(folder: Path) -> tuple[Path, Path]:
+    """Character devices the cases write to: private nodes of /dev/null and /dev/full
+    in ``folder`` when we may make them (as root — where a regression that replaced the
+    device with a regular file would break the machine's real /dev/null), else the
+    real ones (which a user without root cannot replace)."""
+    folder.mkdir(exist_ok=True)
+    made = []
+    for name, minor in (("null", 3), ("full", 7)):
+        node = folder / name
+        try:
+            os.mknod(node, stat.S_IFCHR | 0o666, os.makedev(1, minor))
+            made.append(node)
+        except (OSError, AttributeError):
+            made.append(Path("/dev") / name)
+    return made[0], made[1]
+
+
 @dataclass
 class World:
     """The folders of one case."""
@@ -104,17 +121,21 @@ class World:
     project: Path
     home: Path
     tmp: Path
+    null: Path = Path("/dev/null")
+    full: Path = Path("/dev/full")
 
     def fill(self, text: str) -> str:
         return (
             text.replace("@PROJECT@", str(self.project))
             .replace("@HOME@", str(self.home))
             .replace("@TMP@", str(self.tmp))
+            .replace("@NULL@", str(self.null))
+            .replace("@FULL@", str(self.full))
         )
 
 
 def make_world(base: Path) -> World:
-    w = World(base / "project", base / "home", base / "tmp")
+    w = World(base / "project", base / "home", base / "tmp", *devices(base / "dev"))
     shutil.copytree(HERE / "project", w.project)
     for f in w.project.rglob("*.yaml"):
         f.write_text(w.fill(f.read_text("utf-8")), "utf-8")
