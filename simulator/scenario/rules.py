@@ -104,6 +104,11 @@ def part_paths(sc: Scenario, i: int) -> Iterator[tuple[Part, tuple[Any, ...]]]:
         yield part, ((*base, "parts", k) if m.multi_part else base)
 
 
+def _count(x: float) -> str:
+    """A count for a message: ``12,345``, or ``3e+300`` when it has too many digits."""
+    return f"{x:,.0f}" if x < 1e15 else f"{x:.3g}"
+
+
 def _regime_names(sc: Scenario) -> set[str]:
     return {r.name for r in sc.policy.regimes} | {"neutral"}
 
@@ -422,7 +427,7 @@ def workload(sc: Scenario) -> Iterator[Found]:
         where = ("authority", "background") if background >= orders else ("manufacturers",)
         yield (
             where,
-            f"up to {expected:,.0f} licence applications per replication ({background:,.0f} "
+            f"up to {_count(expected)} licence applications per replication ({_count(background)} "
             f"background: the streams' highest rates × {days} days; up to {orders:,} orders "
             f"of the manufacturers) exceeds the limit of {Limits.MAX_APPLICATIONS:,} "
             "(Limits.MAX_APPLICATIONS)",
@@ -461,7 +466,7 @@ def regime_changes(sc: Scenario) -> Iterator[Found]:
     if expected > Limits.MAX_REGIME_CHANGES:
         yield (
             ("policy", "switching", "mean_duration_days", name),
-            f"about {expected:,.0f} regime changes per replication ({days} days / this "
+            f"about {_count(expected)} regime changes per replication ({days} days / this "
             f"mean holding time) exceeds the limit of {Limits.MAX_REGIME_CHANGES:,} "
             "(Limits.MAX_REGIME_CHANGES); use longer holding times",
             means[name],

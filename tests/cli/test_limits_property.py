@@ -5,10 +5,13 @@ any number of knobs to a limit of :class:`~simulator.limits.Limits` — exactly 
 just beyond — together: quantities (tonnes, units per day, their products), reviewers
 and capacity factors, review-time factors and their product, durations, holding
 times, transition sums, dates at the calendar's ends, coefficients of variation, the
-seed. Each scenario is validated through the CLI; if validate exits 0, run must exit
-0 and write finite KPIs with fill rates in [0, 1]; if not, validate must have said why
-(exit 2, no internal error). Both run in this process (:func:`simulator.cli.main`), so
-the property costs seconds, not minutes.
+seed, customs release rates, holds, inspections, parked files, monthly rate factors,
+deadline extensions, initial shipments (the workload limits only beyond them: a
+replication at :attr:`~simulator.limits.Limits.MAX_APPLICATIONS` takes minutes). Each
+scenario is validated through the CLI; if validate exits 0, run must exit 0 and write
+finite KPIs with fill rates in [0, 1]; if not, validate must have said why (exit 2,
+no internal error). Both run in this process (:func:`simulator.cli.main`), so the
+property costs seconds, not minutes.
 """
 
 from __future__ import annotations
@@ -176,6 +179,48 @@ def _knobs(beyond: bool) -> dict[str, Any]:
             "approval",
             "partial_fraction",
             {"kind": "uniform", "low": 0.5, "high": _limit(1.0, b)},
+        ),
+        "customs-release-tiny": ("customs", {"release_t_per_day": 5e-324}),
+        "customs-release-huge": ("customs", {"release_t_per_day": 1e308}),
+        "customs-hold": ("policy", "regimes", 0, "rules", 1, {"customs_hold": 1.0}),
+        "inspection": (
+            "policy",
+            "regimes",
+            0,
+            "rules",
+            1,
+            {
+                "inspection": {
+                    "probability": 1.0,
+                    "days": {"kind": "constant", "value": _limit(D, b)},
+                }
+            },
+        ),
+        "park": ("policy", "regimes", 0, "rules", 1, {"park": {"probability": 1.0}}),
+        "month-factors": (
+            "authority",
+            "background",
+            0,
+            "month_factors",
+            [1e300 if b else 10.0] * 12,  # at the workload limit a run takes minutes
+        ),
+        "rate-change": (
+            "authority",
+            "background",
+            0,
+            "rate_changes",
+            [{"date": dt.date(2025, 1, 5), "factor": 1e-300}],
+        ),
+        "deadline-extension": (
+            "authority",
+            "deadline_extension_wd",
+            {"kind": "constant", "value": _limit(D, b)},
+        ),
+        "initial-shipment": (
+            "manufacturers",
+            0,
+            "initial_shipments",
+            [{"stage": "in_transit", "day": 3, "tonnes": _limit(T, b)}],
         ),
         "seed": ("seed", Limits.MAX_SEED + int(b)),
         "reps": ("reps", Limits.MAX_REPS + int(b)),
