@@ -206,34 +206,43 @@ def atomic_dir(target: Path, force: bool = False) -> Iterator[Path]:
 
 
 def _commit_dir(tmp: Path, target: Path, force: bool) -> None:
-    """Rename ``tmp`` to ``target`` (signals held by the caller): an existing relsim
-    output is moved aside first when ``force``; anything else at ``target`` is kept."""
-    old = None
+    """Rename ``tmp`` to ``target`` (signals held by the caller), never over anything
+    that is there. With ``force``, a relsim output found there is first moved aside (and
+    removed once ``tmp`` is in place) — again if another forced run put its own there
+    meanwhile; anything else found there is kept and this output refused."""
+    aside: list[Path] = []
     try:
-        if force and (target.exists() or target.is_symlink()):
-            check_dir_target(target, force)  # still a relsim output?
+        for _ in range(_COMMIT_ATTEMPTS):
+            try:
+                _rename_noreplace(tmp, target)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                    raise OutputRefused(f"cannot write {target}: {_reason(exc)}") from None
+                if not force:
+                    raise OutputExists(
+                        f"{target} appeared while this run was computed (another relsim "
+                        "run?); it was kept and this run's results were not written; use "
+                        "--force to replace it, or --out DIR"
+                    ) from None
+            check_dir_target(target, force)  # still (or again) a relsim output?
             old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
-            target.rename(old)
-        try:
-            _rename_noreplace(tmp, target)
-        except OSError as exc:
-            if old is not None:
-                with contextlib.suppress(OSError):
-                    _rename_noreplace(old, target)
-                    old = None
-            if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
-                raise OutputExists(
-                    f"{target} appeared while this run was computed (another relsim run?); "
-                    "it was kept and this run's results were not written; use --force to "
-                    "replace it, or --out DIR"
-                ) from None
-            raise OutputRefused(f"cannot write {target}: {_reason(exc)}") from None
+            try:
+                target.rename(old)
+            except FileNotFoundError:  # another forced run moved it meanwhile
+                continue
+            aside.append(old)
+        else:
+            raise OutputRefused(f"{target} kept changing while this run was written; retry")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     COMMITTED.append(target)
-    if old is not None:
+    for old in aside:
         shutil.rmtree(old, ignore_errors=True)
+
+
+_COMMIT_ATTEMPTS = 20
 
 
 _RENAME_NOREPLACE = 1

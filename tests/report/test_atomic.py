@@ -139,3 +139,24 @@ def test_atomic_file_writes_through_links_and_devices(tmp_path: Path) -> None:
     assert got == [b"through the pipe"]
     left = sorted(p.name for p in tmp_path.iterdir() if p != null)
     assert left == ["fifo", "link.md", "real.md"]
+
+
+def test_forced_commit_replaces_the_run_another_forced_run_put_in_place(tmp_path: Path) -> None:
+    """Two --force runs over one run directory: whichever commits last wins, whole,
+    and neither leaves the other's or the old directory behind."""
+    target = tmp_path / "run"
+    target.mkdir()
+    (target / "manifest.json").write_text(RUN)
+    with atomic_dir(target, force=True) as tmp:
+        (tmp / "manifest.json").write_text('{"tool": "relsim", "seed": 1}')
+        # meanwhile the other forced run moves the old run aside and commits its own
+        target.rename(tmp_path / ".run.old-other")
+        target.mkdir()
+        (target / "manifest.json").write_text('{"tool": "relsim", "seed": 2}')
+    assert json.loads((target / "manifest.json").read_text())["seed"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".run.old-other", "run"]
+    refused = pytest.raises(OutputRefused, match="is not a relsim run directory")
+    with refused, atomic_dir(target, force=True):
+        (target / "manifest.json").unlink()  # now someone else's directory
+    assert [p.name for p in target.iterdir()] == []  # kept, as it was
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".run.old-other", "run"]
