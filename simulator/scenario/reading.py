@@ -140,6 +140,7 @@ def load_yaml(
     max_nodes: int = Limits.MAX_YAML_NODES,
     max_depth: int = Limits.MAX_YAML_DEPTH,
     fields: Collection[str] | None = None,
+    kind: str = "relsim scenario",
 ) -> Located:
     """Load one YAML file as plain data with the position of every value and key.
 
@@ -155,6 +156,7 @@ def load_yaml(
             none of whose keys is one of them (or ``extends``) is refused as "not a
             relsim scenario" with no key or value quoted: it is some other file (a
             credentials file, a kubeconfig), whose contents must not reach a terminal.
+        kind: What the file should be, for that message.
 
     Returns:
         The located data; its top level is always a mapping.
@@ -199,22 +201,23 @@ def load_yaml(
         )
     builder.check(root)
     if fields is not None:
-        _looks_like(root, name, fields)
+        _looks_like(root, name, fields, kind)
     data = builder.build(root)
     return Located(data, builder.pos, builder.keypos, [name])
 
 
-def _looks_like(root: MappingNode, name: str, fields: Collection[str]) -> None:
+def _looks_like(root: MappingNode, name: str, fields: Collection[str], kind: str) -> None:
     """Refuse a mapping none of whose top-level keys is a field of the format."""
     keys = [k.value for k, _ in root.value if isinstance(k, ScalarNode)]
     known = set(fields) | {"extends"}
     if any(k in known for k in keys):
         return
-    shown = ", ".join(f for f in ("name", "start", "end", "authority", "extends") if f in known)
+    usual = [f for f in ("name", "start", "end", "authority", "extends") if f in known]
+    shown = ", ".join(usual if len(usual) > 1 else sorted(known)[:5])
     raise fail(
         name,
-        f"does not look like a relsim scenario: none of its {len(keys)} top-level key(s) is "
-        f"a scenario field (such as {shown}); its contents are not shown",
+        f"does not look like a {kind}: none of its {len(keys)} top-level key(s) is one of "
+        f"its fields (such as {shown}); its contents are not shown",
     )
 
 
