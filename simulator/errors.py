@@ -3,16 +3,54 @@
 A :class:`ScenarioError` carries one :class:`Problem` per defect found, each located
 at ``file:line:col`` with the dotted field path, the offending value and what is
 allowed. The CLI prints ``str(error)`` (one line per problem) and exits 2.
+
+Text that came from a user's file (names, keys, values, file names) may hold escape
+sequences or other control characters; :func:`clean` shows them as ``\\x1b``-style
+escapes, so a message can never drive the terminal it is printed on. Quoted values are
+cut to :data:`QUOTE_CHARS` characters.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 _MISSING: Any = object()
+
+QUOTE_CHARS = 60
+"""Quoted values in messages are cut to this many characters."""
+
+# C0 and C1 controls (ESC, CR, BEL, newline, ...), DEL, the Unicode line separators and
+# the bidirectional formatting characters that reorder what a terminal shows
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def clean(text: str, limit: int | None = None) -> str:
+    """``text`` safe to print on a terminal: control characters (escape sequences, carriage
+    returns, bidirectional overrides) shown as ``\\x1b``-style escapes, and cut to
+    ``limit`` characters (with ``...``) when given.
+
+    Args:
+        text: Anything that may hold text from a user's file or command line.
+        limit: Longest result, characters (None: no limit).
+    """
+    text = _UNSAFE.sub(_escape, str(text))
+    if limit is not None and len(text) > limit:
+        text = text[: max(limit - 3, 0)] + "..."
+    return text
+
+
+def clean_lines(text: str) -> str:
+    """:func:`clean` each line of a multi-line message (the line breaks are kept)."""
+    return "\n".join(clean(line) for line in str(text).split("\n"))
 
 
 @dataclass(frozen=True)
@@ -50,10 +88,10 @@ class Problem:
         text += self.message
         if self.value is not _MISSING:
             text += f" (got {_short_repr(self.value)})"
-        return text
+        return clean(text)
 
 
-def _short_repr(value: Any, limit: int = 60) -> str:
+def _short_repr(value: Any, limit: int = QUOTE_CHARS) -> str:
     # spelled as in YAML where Python's repr would puzzle a scenario author
     if value is None:
         return "null"
@@ -63,8 +101,7 @@ def _short_repr(value: Any, limit: int = 60) -> str:
         return ".nan"
     if isinstance(value, float) and value in (float("inf"), float("-inf")):
         return ".inf" if value > 0 else "-.inf"
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return clean(repr(value), limit)
 
 
 def format_path(path: tuple[Any, ...] | list[Any]) -> str:
@@ -184,3 +221,26 @@ class ReplicationError(RuntimeError):
             f"replication {rep} (seed {seed}) failed: {last}; re-run it alone with "
             f"`relsim run FILE --seed {seed} --rep-index {rep} --debug`"
         )
+
+
+class ClusterLost(RuntimeError):
+    """The Dask cluster lost its workers (or its scheduler) before every replication
+    ran; the CLI prints the message and exits 1.
+
+    Attributes:
+        done: Replications finished (``0 .. done - 1``, in order).
+        reps: Replications asked for.
+    """
+
+    def __init__(self, done: int, reps: int, cause: str) -> None:
+        self.done, self.reps = done, reps
+        missing = f"replication {done}" if done == reps - 1 else f"replications {done}..{reps - 1}"
+        super().__init__(
+            f"the Dask cluster stopped answering ({clean(cause, 120)}): {missing} of {reps} "
+            "did not run, nothing was written; restart the workers and run again"
+        )
+
+
+class SchedulerUnreachable(ValueError):
+    """A Dask scheduler address is malformed or does not answer in time (the CLI exits 2
+    naming ``--scheduler``)."""

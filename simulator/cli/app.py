@@ -4,8 +4,14 @@ one module each (:mod:`.validate`, :mod:`.run`, :mod:`.compare`, :mod:`.calibrat
 :mod:`.regress`); the CLI never simulates itself: it loads, calls the library, prints
 and writes.
 
-Exit codes: 0 ok; 1 regression/check failed; 2 bad input or usage; 70 internal error;
-130 interrupted (Ctrl-C / SIGTERM).
+Exit codes: 0 ok; 1 regression/check failed, or the Dask cluster went away before every
+replication ran; 2 bad input or usage (one line naming the file or option, no
+traceback); 70 internal error (a defect; ``--debug`` shows the traceback); 130
+interrupted (Ctrl-C, SIGTERM or SIGHUP).
+
+Everything printed that may hold text from a file or an option goes through
+:func:`simulator.errors.clean` (control characters and escape sequences shown as
+escapes) and is printed without markup interpretation.
 """
 
 from __future__ import annotations
@@ -13,13 +19,15 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from simulator.cli.console import err
-from simulator.errors import ScenarioError
+from simulator.errors import ScenarioError, clean, clean_lines
+from simulator.limits import Limits
 
 app = typer.Typer(
     name="relsim",
@@ -47,6 +55,42 @@ SetOpt = Annotated[
     list[str] | None,
     typer.Option("--set", help="Override a field: key.path=value (repeatable)."),
 ]
+AllowOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--allow-path",
+        help="Also read files a scenario names (extends:, observed_exports:) under this "
+        "folder; by default only the scenario's own folder (repeatable).",
+    ),
+]
+RepsOpt = Annotated[
+    int | None,
+    typer.Option(min=1, max=Limits.MAX_REPS, help="Replications (default: scenario)."),
+]
+SeedOpt = Annotated[
+    int | None,
+    typer.Option(min=0, max=Limits.MAX_SEED, help="Root seed (default: scenario)."),
+]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        max=Limits.MAX_WORKERS,
+        help="Worker processes (default: every core; never more than replications).",
+    ),
+]
+
+
+class Executor(StrEnum):
+    """Where replications run (``--executor``)."""
+
+    serial = "serial"
+    processes = "processes"
+    dask = "dask"
+
+
+ExecutorOpt = Annotated[Executor | None, typer.Option(help="Where replications run.")]
+SchedulerOpt = Annotated[str | None, typer.Option(help="Dask scheduler, tcp://host:8786.")]
 
 
 def overrides_of(items: list[str] | None) -> dict[str, Any]:
@@ -59,25 +103,36 @@ def overrides_of(items: list[str] | None) -> dict[str, Any]:
     return result
 
 
-def load(path: Path, sets: list[str] | None) -> tuple[Any, Any]:
+def load(path: Path, sets: list[str] | None, allow: list[Path] | None = None) -> tuple[Any, Any]:
+    """Load and validate a scenario file with ``--set`` options; its data files are
+    checked too (:func:`observed_for`), so what ``validate`` accepts, ``run`` reads."""
     from simulator.scenario.load import load_scenario_located
 
-    return load_scenario_located(path, overrides_of(sets))
+    sc, loc = load_scenario_located(path, overrides_of(sets), allow=allow or ())
+    observed_for(sc, loc, allow, path)
+    return sc, loc
 
 
-def observed_for(sc: Any, loc: Any) -> Any:
-    if not sc.observed_exports:
+def observed_for(
+    sc: Any, loc: Any, allow: list[Path] | None = None, path: Path | None = None
+) -> Any:
+    """The scenario's observed exports (None when it names none).
+
+    Raises:
+        ScenarioError: Located at ``observed_exports``: outside the allowed folders, not
+            a regular file, too large, or not a table of month,total_t (never quoting it).
+    """
+    from simulator.scenario.load import data_file
+
+    target = data_file(sc, loc, allow=allow or (), path=path)
+    if target is None:
         return None
     from simulator.report.observed import load_observed_exports
 
-    base = Path(loc.files[-1]).parent if loc.files else Path(".")
-    path = (base / sc.observed_exports).resolve()
-    if not path.exists():
-        raise Fail(f"{loc.files[-1]}: observed_exports: file not found: {path}")
     try:
-        return load_observed_exports(path)
+        return load_observed_exports(target)
     except (ValueError, OSError) as e:
-        raise Fail(f"{loc.files[-1]}: observed_exports: {e}") from None
+        raise ScenarioError(loc.problem(("observed_exports",), str(e))) from None
 
 
 # ---------------------------------------------------------------------------- entry
@@ -99,8 +154,10 @@ def _on_sigint(signum: int, frame: Any) -> None:
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
-    # once: a second SIGTERM must not interrupt the cleanup the first one started
+    # once: a second SIGTERM (or SIGHUP) must not interrupt the cleanup the first started
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     raise _Interrupted
 
 
@@ -123,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     unless ``--debug``."""
     os.environ.setdefault("MPLBACKEND", "Agg")
     signal.signal(signal.SIGTERM, _on_sigterm)
+    if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) is signal.SIG_DFL:
+        signal.signal(signal.SIGHUP, _on_sigterm)  # the terminal closed (not under nohup)
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not ignored (nohup)
         signal.signal(signal.SIGINT, _on_sigint)
     args = sys.argv[1:] if argv is None else argv
@@ -140,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
             err.print(str(p), markup=False)
         return EXIT_INPUT
     except Fail as e:
-        err.print(f"relsim: {e}", markup=False)
+        err.print(f"relsim: {clean_lines(str(e))}", markup=False)
         return e.code
     except typer.Exit as e:
         return int(e.exit_code or 0)
@@ -159,21 +218,33 @@ def main(argv: list[str] | None = None) -> int:
         # usage errors: click's, or the copy of click vendored by typer >= 0.20
         kinds = {c.__name__ for c in type(e).__mro__}
         if "ClickException" in kinds and hasattr(e, "show"):
+            if hasattr(e, "message"):
+                e.message = clean(e.message, 300)  # e.g. a 5,000-digit --reps
             e.show()
             return EXIT_INPUT
         if "Abort" in kinds:
             err.print("relsim: aborted", markup=False)
             return EXIT_INTERRUPTED
+        from simulator.errors import ClusterLost, ReplicationError, SchedulerUnreachable
+        from simulator.report.atomic import OutputRefused
+
+        if isinstance(e, OutputRefused):
+            err.print(f"relsim: {clean_lines(str(e))}", markup=False)
+            return EXIT_INPUT
+        if isinstance(e, SchedulerUnreachable):
+            err.print(f"relsim: --scheduler: {clean(str(e))}", markup=False)
+            return EXIT_INPUT
+        if isinstance(e, ClusterLost):
+            err.print(f"relsim: {clean(str(e))}", markup=False)
+            return EXIT_FAIL
         if isinstance(e, OSError) and e.filename and not DEBUG["on"]:
             # a path the user gave cannot be read or written (e.g. --out in /proc)
-            err.print(f"relsim: {e.strerror or e}: {e.filename}", markup=False)
+            err.print(f"relsim: {clean(e.strerror or str(e))}: {clean(e.filename)}", markup=False)
             return EXIT_INPUT
-        from simulator.errors import ReplicationError
-
         if isinstance(e, ReplicationError):
-            err.print(f"relsim: {e}", markup=False)
+            err.print(f"relsim: {clean(str(e), 1000)}", markup=False)
             if DEBUG["on"]:
-                err.print(e.detail, markup=False)
+                err.print(clean_lines(e.detail), markup=False)
             return EXIT_INTERNAL
         if DEBUG["on"]:
             import traceback
@@ -181,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         else:
             err.print(
-                f"relsim: internal error: {type(e).__name__}: {e}\n"
+                f"relsim: internal error: {type(e).__name__}: {clean(str(e), 500)}\n"
                 "re-run with --debug for the traceback",
                 markup=False,
             )

@@ -1,4 +1,4 @@
-"""``relsim calibrate``: observed vs simulated monthly exports."""
+"""``relsim calibrate``: observed vs simulated monthly exports, or calibration targets."""
 
 from __future__ import annotations
 
@@ -7,8 +7,20 @@ from typing import Annotated, Any
 
 import typer
 
-from simulator.cli.app import DEBUG, Fail, SetOpt, app, load, observed_for
+from simulator.cli.app import (
+    DEBUG,
+    AllowOpt,
+    Fail,
+    SeedOpt,
+    SetOpt,
+    WorkersOpt,
+    app,
+    load,
+    observed_for,
+)
 from simulator.cli.console import out, progress_bar
+from simulator.errors import clean
+from simulator.limits import Limits
 
 
 # ---------------------------------------------------------------------------- calibrate
@@ -16,11 +28,14 @@ from simulator.cli.console import out, progress_bar
 def calibrate(
     file: Annotated[Path, typer.Argument(help="Scenario with observed_exports set.")],
     reps: Annotated[
-        int | None, typer.Option(min=2, help="Replications (default: scenario)")
+        int | None,
+        typer.Option(min=2, max=Limits.MAX_REPS, help="Replications (default: scenario)"),
     ] = None,
-    seed: Annotated[int | None, typer.Option(min=0)] = None,
-    workers: Annotated[int | None, typer.Option(min=1)] = None,
-    figure: Annotated[Path | None, typer.Option(help="Write the overlay figure (PNG).")] = None,
+    seed: SeedOpt = None,
+    workers: WorkersOpt = None,
+    figure: Annotated[
+        Path | None, typer.Option(help="Write the overlay figure (.png, .pdf, .svg, ...).")
+    ] = None,
     targets: Annotated[
         Path | None,
         typer.Option(
@@ -30,21 +45,28 @@ def calibrate(
         ),
     ] = None,
     sets: SetOpt = None,
+    allow: AllowOpt = None,
     debug: Annotated[bool, typer.Option()] = False,
 ) -> None:
     """Observed vs simulated: monthly exports (median, 90% band, error per month), or
     every target of a targets file."""
     DEBUG["on"] = debug
     from simulator.ensemble.runner import run_ensemble
+    from simulator.report.atomic import check_file_target
     from simulator.report.calibration import export_fit
 
-    sc, loc = load(file, sets)
+    sc, loc = load(file, sets, allow)
     if targets is not None:
         _targets_table(sc, targets, reps, seed, workers)
         return
-    observed = observed_for(sc, loc)
+    observed = observed_for(sc, loc, allow, file)
     if observed is None:
-        raise Fail(f"{file}: set `observed_exports:` (a CSV of month,total_t,...) to calibrate")
+        raise Fail(
+            f"{clean(file)}: set `observed_exports:` (a CSV of month,total_t,...) to calibrate"
+        )
+    if figure is not None:  # before the ensemble runs, not after
+        fmt = _figure_format(figure)
+        check_file_target(figure)
     cb, prog = progress_bar(False)
     try:
         ens = run_ensemble(sc, reps=reps, seed=seed, workers=workers, progress=cb)
@@ -53,7 +75,8 @@ def calibrate(
             prog.stop()
     fit = export_fit(ens, observed)
     out.print(
-        f"{sc.name}: monthly licensed exports, {ens.reps} replications, seed {ens.seed}",
+        f"{clean(sc.name, 200)}: monthly licensed exports, {ens.reps} replications, "
+        f"seed {ens.seed}",
         markup=False,
     )
     out.print(fit.to_text(), markup=False)
@@ -64,9 +87,24 @@ def calibrate(
 
         fig = ens.plot.exports(observed=observed)
         with atomic_file(figure) as tmp:
-            fig.savefig(tmp, dpi=110, format=figure.suffix.lstrip(".") or "png")
+            fig.savefig(tmp, dpi=110, format=fmt)
         plt.close(fig)
-        out.print(f"wrote {figure}", markup=False)
+        out.print(f"wrote {clean(figure)}", markup=False)
+
+
+def _figure_format(figure: Path) -> str:
+    """The image format of ``--figure`` from its extension (none: PNG), or a usage
+    error listing the formats matplotlib writes."""
+    from matplotlib.figure import Figure
+
+    fmt = figure.suffix.lstrip(".").lower() or "png"
+    known = Figure().canvas.get_supported_filetypes()
+    if fmt not in known:
+        raise Fail(
+            f"--figure {clean(figure)}: unsupported image format {clean(repr(fmt), 20)}; "
+            f"use one of {', '.join('.' + k for k in sorted(known))}"
+        )
+    return fmt
 
 
 def _targets_table(
@@ -85,7 +123,9 @@ def _targets_table(
     rows = evaluate(list(tg.targets), values)
     s = sc.seed if seed is None else seed
     out.print(
-        f"{sc.name}: {len(rows)} targets from {path}, {n} replications, seed {s}", markup=False
+        f"{clean(sc.name, 200)}: {len(rows)} targets from {clean(path)}, {n} replications, "
+        f"seed {s}",
+        markup=False,
     )
     out.print(targets_text(rows), markup=False)
 

@@ -8,8 +8,20 @@ from typing import Annotated
 
 import typer
 
-from simulator.cli.app import DEBUG, Fail, app, load, overrides_of
+from simulator.cli.app import (
+    DEBUG,
+    AllowOpt,
+    ExecutorOpt,
+    SchedulerOpt,
+    SeedOpt,
+    WorkersOpt,
+    app,
+    load,
+    overrides_of,
+)
 from simulator.cli.console import comparison_table, err, out, progress_bar
+from simulator.errors import clean, clean_lines
+from simulator.limits import Limits
 
 
 # ---------------------------------------------------------------------------- compare
@@ -17,13 +29,14 @@ from simulator.cli.console import comparison_table, err, out, progress_bar
 def compare(
     a: Annotated[Path, typer.Argument(help="Baseline scenario.")],
     b: Annotated[Path, typer.Argument(help="Alternative scenario.")],
-    reps: Annotated[int | None, typer.Option(min=2, help="Replications (default: A's)")] = None,
-    seed: Annotated[int | None, typer.Option(min=0)] = None,
-    workers: Annotated[
-        int | None, typer.Option(min=1, help="Worker processes (default: every core)")
+    reps: Annotated[
+        int | None,
+        typer.Option(min=2, max=Limits.MAX_REPS, help="Replications (default: A's)"),
     ] = None,
-    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler, tcp://host:8786")] = None,
-    executor: Annotated[str | None, typer.Option(help="serial | processes | dask")] = None,
+    seed: SeedOpt = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    executor: ExecutorOpt = None,
     sets_a: Annotated[
         list[str] | None,
         typer.Option("--set-a", help="Override a field of A: key.path=value (repeatable)."),
@@ -35,7 +48,10 @@ def compare(
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Write comparison.json and figures here")
     ] = None,
-    force: Annotated[bool, typer.Option()] = False,
+    allow: AllowOpt = None,
+    force: Annotated[
+        bool, typer.Option(help="Replace an existing relsim output directory (only those).")
+    ] = False,
     quiet: Annotated[bool, typer.Option()] = False,
     verbose: Annotated[
         bool,
@@ -54,13 +70,13 @@ def compare(
     """
     DEBUG["on"] = debug
     from simulator.ensemble.runner import compare as compare_fn
-    from simulator.report.atomic import atomic_dir, write_json
+    from simulator.report.atomic import atomic_dir, check_dir_target, write_json
     from simulator.report.rundir import manifest
 
-    sa, la = load(a, sets_a)
-    sb, lb = load(b, sets_b)
-    if out_dir is not None and out_dir.exists() and not force:
-        raise Fail(f"{out_dir} already exists; use --force to replace it")
+    sa, la = load(a, sets_a, allow)
+    sb, lb = load(b, sets_b, allow)
+    if out_dir is not None:
+        check_dir_target(out_dir, force)  # before the work; the commit checks again
     same_days = sa.horizon_days == sb.horizon_days
     same_mfrs = [m.id for m in sa.manufacturers] == [m.id for m in sb.manufacturers]
     if not (same_days and same_mfrs):
@@ -82,7 +98,7 @@ def compare(
             reps=reps,
             seed=seed,
             workers=workers,
-            executor=executor,
+            executor=executor.value if executor is not None else None,
             scheduler=scheduler,
             progress=cb,
         )
@@ -92,7 +108,9 @@ def compare(
     diff = cmp.differences()
     scen_diff = cmp.scenario_diff()
     if not quiet:
-        out.print(scen_diff.render(limit=40), markup=False, highlight=False, soft_wrap=True)
+        out.print(
+            clean_lines(scen_diff.render(limit=40)), markup=False, highlight=False, soft_wrap=True
+        )
         if not scen_diff:
             err.print("warning: A and B are the same scenario: every difference is 0", markup=False)
         out.print()
@@ -131,4 +149,4 @@ def compare(
                 fig = cmp.plot.shortage_difference(manufacturer=m.id)
                 fig.savefig(figs / f"difference_{m.id}.png", dpi=110)
                 plt.close(fig)
-        out.print(f"wrote {out_dir}", markup=False)
+        out.print(f"wrote {clean(out_dir)}", markup=False)

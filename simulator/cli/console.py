@@ -7,6 +7,9 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+
+from simulator.errors import clean
 
 __all__ = [
     "authority_line",
@@ -102,8 +105,11 @@ def kpi_table(summary: dict[str, Any], sc: Any, narrow: bool) -> Table:
 
     sep = "\n" if narrow else " "
     t = Table(
-        title=f"{sc.name}: {summary['reps']} replications, seed {summary['seed']} "
-        "(mean [95% interval])",
+        # a Text: the scenario's name is shown as written, never read as markup
+        title=Text(
+            f"{clean(sc.name)}: {summary['reps']} replications, seed {summary['seed']} "
+            "(mean [95% interval])"
+        ),
         title_justify="left",
         box=None if narrow else box.HEAVY_HEAD,
         pad_edge=not narrow,
@@ -125,7 +131,7 @@ def kpi_table(summary: dict[str, Any], sc: Any, narrow: bool) -> Table:
             return v.get("mean"), v.get("ci_low"), v.get("ci_high")
 
         t.add_row(
-            m.id,
+            Text(clean(m.id)),
             fmt(*g("fill_rate"), pct=True, sep=sep),
             fmt(*g("lost_units"), sep=sep),
             fmt(*g("days_to_first_shortage"), sep=sep),
@@ -205,7 +211,7 @@ def comparison_table(differences: Any, sa: Any, sb: Any, reps: int, verbose: boo
 
     rows = {(r.entity, r.kpi): r for r in differences.itertuples(index=False)}
 
-    def clean(x: float) -> float | None:
+    def num(x: float) -> float | None:
         return None if x != x else float(x)  # NaN: e.g. never short
 
     caption = (
@@ -218,7 +224,10 @@ def comparison_table(differences: Any, sa: Any, sb: Any, reps: int, verbose: boo
             "independent seeds would give for the same replications"
         )
     t = Table(
-        title=f"B “{sb.name}” − A “{sa.name}”: {reps} paired replications (common random numbers)",
+        title=Text(
+            f"B − A over {reps} paired replications (common random numbers)\n"
+            f"A: {clean(sa.name, 120)}\nB: {clean(sb.name, 120)}"
+        ),
         title_justify="left",
         caption=caption,
         caption_justify="left",
@@ -234,12 +243,12 @@ def comparison_table(differences: Any, sa: Any, sb: Any, reps: int, verbose: boo
         if r is None:
             return
         digits = 1 if kpi.startswith("wait") else 0
-        cells = [
-            label if first else "",
+        cells: list[Any] = [
+            Text(clean(label)) if first else "",
             name,
-            fmt(clean(r.mean_a), None, None, pct=pct, digits=digits),
-            fmt(clean(r.mean_b), None, None, pct=pct, digits=digits),
-            fmt_diff(clean(r.diff), clean(r.ci_low), clean(r.ci_high), pct=pct, digits=digits),
+            fmt(num(r.mean_a), None, None, pct=pct, digits=digits),
+            fmt(num(r.mean_b), None, None, pct=pct, digits=digits),
+            fmt_diff(num(r.diff), num(r.ci_low), num(r.ci_high), pct=pct, digits=digits),
         ]
         if verbose:
             cells.append("—" if r.narrower_x != r.narrower_x else f"{r.narrower_x:.1f}")

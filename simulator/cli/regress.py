@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -9,7 +10,9 @@ from typing import Annotated, Any
 
 import typer
 
-from simulator.cli.app import app
+from simulator.cli.app import AllowOpt, WorkersOpt, app
+from simulator.errors import clean, clean_lines
+from simulator.limits import Limits
 from simulator.regress.baseline import BadInput, baseline_data, write_baseline
 from simulator.regress.judge import DEFAULT_ALPHA, SKIP, Row, ScenarioCheck, judge
 from simulator.regress.reports import (
@@ -70,11 +73,19 @@ def regress_command(
     ] = False,
     reps: Annotated[
         int | None,
-        typer.Option(min=2, help="Replications (default: the baseline's, else the scenario's)."),
+        typer.Option(
+            min=2,
+            max=Limits.MAX_REPS,
+            help="Replications (default: the baseline's, else the scenario's).",
+        ),
     ] = None,
     seed: Annotated[
         int | None,
-        typer.Option(min=0, help="Root seed (default: the baseline's, else the scenario's)."),
+        typer.Option(
+            min=0,
+            max=Limits.MAX_SEED,
+            help="Root seed (default: the baseline's, else the scenario's).",
+        ),
     ] = None,
     exact: Annotated[
         bool,
@@ -104,9 +115,8 @@ def regress_command(
             help="Write a Markdown report here (also appended to $GITHUB_STEP_SUMMARY when set)."
         ),
     ] = None,
-    workers: Annotated[
-        int | None, typer.Option(min=1, help="Worker processes (default: every core).")
-    ] = None,
+    workers: WorkersOpt = None,
+    allow: AllowOpt = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show every KPI, not only the moved ones.")
     ] = False,
@@ -125,22 +135,34 @@ def regress_command(
     out = Console(highlight=False, soft_wrap=True, width=None if tty else 200)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     del debug  # handled by the entry point (main checks for --debug)
-    if alpha is not None and not 0.0 < alpha < 1.0:
+    if alpha is not None and not 0.0 < alpha < 1.0:  # NaN fails this too
         err.print(f"relsim regress: --alpha must be in (0, 1), got {alpha}", markup=False)
         raise typer.Exit(2)
+    if k is not None and not math.isfinite(k):  # an infinite k would pass every KPI
+        err.print(f"relsim regress: --k must be a finite number, got {k}", markup=False)
+        raise typer.Exit(2)
+    from simulator.report.atomic import OutputRefused, check_file_target
+
+    try:  # before anything runs
+        for target in (junit, markdown):
+            if target is not None:
+                check_file_target(target)
+    except OutputRefused as e:
+        err.print(f"relsim regress: {clean(str(e))}", markup=False)
+        raise typer.Exit(2) from None
     try:
-        checks, warnings = prepare(paths, baselines, update)
+        checks, warnings = prepare(paths, baselines, update, allow or ())
     except BadInput as e:
-        err.print(f"relsim regress: {e}", markup=False)
+        err.print(f"relsim regress: {clean_lines(str(e))}", markup=False)
         raise typer.Exit(2) from None
     for w in warnings:
-        err.print(w, markup=False)
+        err.print(clean_lines(w), markup=False)
 
     for c in checks:
         b = c.baseline or {}
         n = reps if reps is not None else b.get("reps", c.scenario.reps)
         s = seed if seed is not None else b.get("seed", c.scenario.seed)
-        err.print(f"running {c.path} ({n} replications, seed {s}) …", markup=False)
+        err.print(f"running {clean(c.path)} ({n} replications, seed {s}) …", markup=False)
         run_check(c, reps, seed, workers)
 
     if alpha is None:
@@ -196,7 +218,7 @@ def regress_command(
             )
         )
         for note in c.notes:
-            out.print(f"      note: {note}", markup=False)
+            out.print(f"      note: {clean(note, 300)}", markup=False)
         shown = c.rows if verbose else f
         if shown:
             out.print(_table(c, shown, exact))

@@ -8,9 +8,10 @@ from typing import Annotated
 
 import typer
 
-from simulator.cli.app import EXIT_FAIL, EXIT_INPUT, SetOpt, app, load
+from simulator.cli.app import EXIT_FAIL, EXIT_INPUT, AllowOpt, Fail, SetOpt, app, load
 from simulator.cli.console import err, out
-from simulator.errors import ScenarioError
+from simulator.errors import ScenarioError, clean
+from simulator.limits import Limits
 
 
 # ---------------------------------------------------------------------------- validate
@@ -18,6 +19,7 @@ from simulator.errors import ScenarioError
 def validate(
     files: Annotated[list[Path], typer.Argument(help="Scenario files.", metavar="FILE...")],
     sets: SetOpt = None,
+    allow: AllowOpt = None,
     strict: Annotated[
         bool,
         typer.Option(
@@ -25,15 +27,16 @@ def validate(
         ),
     ] = False,
 ) -> None:
-    """Check scenario files; print every problem at file:line:col, and warnings for parts
-    that do nothing (a regime never scheduled, an overlay outside the horizon, a rule
-    that matches nothing)."""
+    """Check scenario files and the data files they name; print every problem at
+    file:line:col, and warnings for parts that do nothing (a regime never scheduled, an
+    overlay outside the horizon, a rule that matches nothing). What validate accepts,
+    run runs."""
     from simulator.scenario.warnings import scenario_warnings
 
     bad = 0
     for f in files:
         try:
-            sc, loc = load(f, sets)
+            sc, loc = load(f, sets, allow)
         except ScenarioError as e:
             bad += 1
             for p in e.problems:
@@ -46,7 +49,7 @@ def validate(
             bad += 1
             continue
         out.print(
-            f"ok  {f}  ({sc.name}: {sc.start}..{sc.end}, "
+            f"ok  {clean(f)}  ({clean(sc.name, 200)}: {sc.start}..{sc.end}, "
             f"{len(sc.manufacturers)} manufacturers, {len(sc.policy.regimes)} regimes)",
             markup=False,
         )
@@ -67,18 +70,29 @@ def schema(
 
     text = scenario_json_schema()
     if check is not None:
-        current = check.read_text(encoding="utf-8") if check.exists() else ""
+        from simulator.scenario.reading import UnreadableFile, read_limited
+
+        try:
+            current = read_limited(check, Limits.MAX_SCENARIO_BYTES, "JSON file").decode(
+                "utf-8", "replace"
+            )
+        except UnreadableFile as e:
+            if not check.exists() or "not found" in str(e):
+                current = ""
+            else:
+                raise Fail(f"--check {check}: {e}") from None
         if current != text:
             err.print(
-                f"{check} is stale; regenerate with `relsim schema --write {check}`", markup=False
+                f"{clean(check)} is stale; regenerate with `relsim schema --write {clean(check)}`",
+                markup=False,
             )
             raise typer.Exit(EXIT_FAIL)
-        out.print(f"{check} is up to date", markup=False)
+        out.print(f"{clean(check)} is up to date", markup=False)
         return
     if write is not None:
         from simulator.report.atomic import write_text_atomic
 
         write_text_atomic(write, text)
-        out.print(f"wrote {write}", markup=False)
+        out.print(f"wrote {clean(write)}", markup=False)
         return
     sys.stdout.write(text)

@@ -13,26 +13,46 @@ many replications run), while every worker always has work queued.
 
 If the consumer stops early (a failed replication, Ctrl-C), queued chunks are
 cancelled and local worker processes are terminated at once rather than waited for.
+If the parent dies without stopping them (SIGKILL, the out-of-memory killer), local
+workers exit too: on Linux the kernel sends them SIGKILL (``PR_SET_PDEATHSIG``), and
+everywhere a watchdog thread ends a worker whose parent has changed
+(:func:`_die_with_parent`).
+
+Never more workers than :attr:`Limits.MAX_WORKERS`, nor than there are replications
+(:func:`make_executor`). A Dask scheduler that does not answer within
+:attr:`Limits.SCHEDULER_TIMEOUT_S`, or a cluster left without workers that long while
+chunks wait, ends the run with an error instead of a hang.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
+import ctypes
 import multiprocessing as mp
 import os
 import queue
 import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
+from simulator.errors import SchedulerUnreachable
+from simulator.limits import Limits
+
 __all__ = [
     "ChunkExecutor",
+    "ClusterStalled",
     "DaskExecutor",
     "FuturesExecutor",
     "ProcessExecutor",
     "SerialExecutor",
     "default_workers",
+    "is_cluster_failure",
     "make_executor",
+    "worker_count",
 ]
 
 ChunkFn = Callable[[Any, int, int], Any]
@@ -70,7 +90,10 @@ class ChunkExecutor(Protocol):
 
 
 def _windowed(
-    submit: Callable[[int, int], Any], chunks: Sequence[tuple[int, int]], window: int
+    submit: Callable[[int, int], Any],
+    chunks: Sequence[tuple[int, int]],
+    window: int,
+    watch: Callable[[], None] | None = None,
 ) -> Iterator[tuple[int, Any]]:
     """Submit chunks through a bounded window and yield ``(index, result)`` as they finish.
 
@@ -78,7 +101,8 @@ def _windowed(
     ``cancel`` (``concurrent.futures`` and Dask futures both qualify). Chunk ``j`` is
     submitted only when ``j < lo + window``, ``lo`` being the oldest unfinished chunk; a
     finished future is dropped as soon as its result is yielded. On early exit every
-    outstanding future is cancelled.
+    outstanding future is cancelled. ``watch()``, when given, is called every second
+    while no chunk finishes (it raises to end a run that can no longer progress).
     """
     done: queue.SimpleQueue[int] = queue.SimpleQueue()
     inflight: dict[int, Any] = {}
@@ -96,7 +120,15 @@ def _windowed(
     try:
         fill()
         while inflight:
-            i = done.get()
+            if watch is None:
+                i = done.get()
+            else:
+                while True:
+                    try:
+                        i = done.get(timeout=1.0)
+                        break
+                    except queue.Empty:
+                        watch()
             result = inflight.pop(i).result()  # re-raises a worker-side exception
             finished.add(i)
             while lo in finished:
@@ -128,9 +160,12 @@ class SerialExecutor:
 
 
 _PAYLOAD: Any = None
+_PR_SET_PDEATHSIG = 1
+PARENT_POLL_S = 1.0
+"""How often a worker's watchdog checks that its parent is alive, seconds."""
 
 
-def _init_worker(payload: Any) -> None:
+def _init_worker(payload: Any, parent: int) -> None:
     global _PAYLOAD
     _PAYLOAD = payload
     # Ctrl-C reaches the whole process group: only the parent handles it (and then
@@ -139,6 +174,36 @@ def _init_worker(payload: Any) -> None:
     # inside the pool's queue code and leave it (and the parent's exit) hanging.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    _die_with_parent(parent)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Make this worker exit when process ``parent`` dies (killed with SIGKILL, by the
+    out-of-memory killer, ...), instead of living on holding its pipes.
+
+    On Linux the kernel sends SIGKILL at the parent's death (``prctl(PR_SET_PDEATHSIG)``;
+    the pool starts workers from the thread that submits, which lives as long as the
+    pool). A daemon thread polling ``os.getppid()`` every :data:`PARENT_POLL_S` is the
+    portable fallback (and covers a parent that died before the ``prctl``).
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):  # pragma: no cover - no prctl: the watchdog
+            pass
+    if os.getppid() != parent:
+        os._exit(1)  # the parent died before we were set up
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_POLL_S)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="relsim-parent-watch", daemon=True).start()
 
 
 def _call_with_global(fn: ChunkFn, a: int, b: int) -> Any:
@@ -166,7 +231,7 @@ class ProcessExecutor:
             max_workers=self.workers,
             mp_context=mp.get_context(_start_method()),
             initializer=_init_worker,
-            initargs=(payload,),
+            initargs=(payload, os.getpid()),
         )
         self._pool = pool
         completed = False
@@ -271,7 +336,12 @@ class DaskExecutor:
         workers: int | None = None,
         submit_kwargs: dict[str, Any] | None = None,
     ) -> None:
-        from distributed import Client, LocalCluster
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:  # pragma: no cover - dask is optional
+            raise SchedulerUnreachable(
+                "Dask is not installed; install it with pip install 'relsim[dask]'"
+            ) from None
 
         self._own: list[Any] = []
         if client is None:
@@ -285,7 +355,7 @@ class DaskExecutor:
                 self._own.append(cluster)
                 client = Client(cluster)
             else:
-                client = Client(address)
+                client = _connect(Client, address)
             self._own.insert(0, client)
         self.client = client
         self.submit_kwargs = dict(submit_kwargs or {})
@@ -298,22 +368,94 @@ class DaskExecutor:
         """Scatter the payload to every worker once, then submit chunks through the
         bounded window."""
         # a one-element list: scatter would otherwise split a tuple payload into parts
-        [fut_payload] = self.client.scatter([payload], broadcast=True, hash=False)
+        [fut_payload] = self.client.scatter(
+            [payload], broadcast=True, hash=False, timeout=Limits.SCHEDULER_TIMEOUT_S
+        )
         kw = {"pure": False, **self.submit_kwargs}
         try:
             yield from _windowed(
                 lambda a, b: self.client.submit(fn, fut_payload, a, b, **kw),
                 chunks,
                 window_for(self.workers),
+                self._watch,
             )
         finally:
-            fut_payload.release()
+            with _quiet():
+                fut_payload.release()
+
+    _idle_since: float | None = None
+
+    def _watch(self) -> None:
+        """Called while no chunk finishes: raise once the cluster has had no worker
+        (or no answering scheduler) for :attr:`Limits.SCHEDULER_TIMEOUT_S` seconds."""
+        try:
+            alive = bool(self.client.scheduler_info().get("workers"))
+            alive = alive and self.client.status == "running"
+        except Exception:  # the scheduler is gone
+            alive = False
+        if alive:
+            self._idle_since = None
+            return
+        now = time.monotonic()
+        if self._idle_since is None:
+            self._idle_since = now
+        elif now - self._idle_since > Limits.SCHEDULER_TIMEOUT_S:
+            self._idle_since = None
+            raise ClusterStalled(
+                f"no worker for {Limits.SCHEDULER_TIMEOUT_S:g} s (Limits.SCHEDULER_TIMEOUT_S)"
+            )
 
     def close(self) -> None:
         """Close the client and cluster we started (not one passed in)."""
         for obj in self._own:
             obj.close()
         self._own = []
+
+
+class ClusterStalled(RuntimeError):
+    """A Dask cluster has had no worker for too long (see :meth:`DaskExecutor._watch`)."""
+
+
+def _what(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class _quiet(contextlib.suppress):
+    """Suppress anything a closing or lost Dask client raises while we clean up."""
+
+    def __init__(self) -> None:
+        super().__init__(Exception)
+
+
+def _connect(client_cls: Any, address: str) -> Any:
+    """``Client(address)``, or :class:`SchedulerUnreachable` naming the address when it
+    is malformed or no scheduler answers within :attr:`Limits.SCHEDULER_TIMEOUT_S`."""
+    from simulator.errors import clean
+
+    shown = clean(repr(address), 120)
+    try:
+        return client_cls(address, timeout=Limits.SCHEDULER_TIMEOUT_S)
+    except (ValueError, TypeError) as exc:
+        raise SchedulerUnreachable(
+            f"{shown} is not a scheduler address such as tcp://host:8786 ({clean(_what(exc), 160)})"
+        ) from None
+    except (OSError, TimeoutError) as exc:
+        raise SchedulerUnreachable(
+            f"no Dask scheduler answered at {shown} within {Limits.SCHEDULER_TIMEOUT_S:g} s "
+            f"({clean(_what(exc), 160)})"
+        ) from None
+
+
+def is_cluster_failure(ex: Any, exc: BaseException) -> bool:
+    """Whether ``exc``, raised while collecting results from executor ``ex``, means the
+    Dask cluster went away (cancelled futures, a closed connection, a killed worker, no
+    workers) rather than a defect."""
+    if not isinstance(ex, DaskExecutor):
+        return False
+    if isinstance(exc, ClusterStalled | cf.CancelledError | OSError | TimeoutError):
+        return True
+    return type(exc).__module__.split(".")[0] == "distributed"
 
 
 def _is_dask_client(obj: Any) -> bool:
@@ -333,8 +475,31 @@ def _dask_client_executor(obj: Any) -> Any:
     return obj._client if isinstance(obj, ClientExecutor) else None
 
 
+def worker_count(workers: int | None, reps: int | None = None) -> int | None:
+    """The number of local workers to start: ``workers`` (None: every usable core), never
+    more than ``reps`` replications.
+
+    Raises:
+        ValueError: ``workers`` is below 1 or above :attr:`Limits.MAX_WORKERS`.
+    """
+    if workers is not None:
+        if isinstance(workers, bool) or not isinstance(workers, int):
+            raise TypeError(f"workers must be a whole number, got {workers!r}")
+        if not 1 <= workers <= Limits.MAX_WORKERS:
+            raise ValueError(
+                f"workers must be between 1 and {Limits.MAX_WORKERS} "
+                f"(Limits.MAX_WORKERS), got {workers}"
+            )
+    if reps is None:
+        return workers
+    return max(1, min(workers or default_workers(), reps))
+
+
 def make_executor(
-    executor: Any = None, workers: int | None = None, scheduler: str | None = None
+    executor: Any = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    reps: int | None = None,
 ) -> ChunkExecutor:
     """Choose an executor.
 
@@ -343,12 +508,19 @@ def make_executor(
             ``"processes"``, ``"dask"`` (LocalCluster), a ``distributed.Client``, a
             ``concurrent.futures.Executor`` (``client.get_executor()`` runs through the
             client, with the scenario scattered once), or a :class:`ChunkExecutor`.
-        workers: Number of workers (default: every core).
+        workers: Number of workers (default: every core), at most
+            :attr:`Limits.MAX_WORKERS`.
         scheduler: Dask scheduler address; implies Dask.
+        reps: Replications to run: no more local workers than this are started.
 
     Returns:
         An executor; call ``close()`` when done.
+
+    Raises:
+        ValueError: ``workers`` is out of range or ``executor`` an unknown name.
+        SchedulerUnreachable: ``scheduler`` is malformed or does not answer.
     """
+    workers = worker_count(workers, reps)
     if scheduler is not None:
         return DaskExecutor(address=scheduler)
     if executor is None:

@@ -23,9 +23,15 @@ import numpy as np
 import pandas as pd
 
 from simulator.ensemble.aggregate import Aggregator, Moments
-from simulator.ensemble.executors import ChunkExecutor, make_executor
+from simulator.ensemble.executors import (
+    ChunkExecutor,
+    _what,
+    is_cluster_failure,
+    make_executor,
+)
 from simulator.ensemble.results import Comparison, EnsembleResult
-from simulator.errors import ReplicationError
+from simulator.errors import ClusterLost, ReplicationError
+from simulator.limits import Limits
 from simulator.replication.digest import RepSummary, digest
 from simulator.stats import t95
 from simulator.world.calendar import build_calendar
@@ -174,8 +180,17 @@ def drive(
     chunks = _chunks(reps, ex.workers, rep_offset)
     results = ex.run(fn, payload, chunks)
     done = 0
+    items = _in_order(results, len(chunks))
     try:
-        for item in _in_order(results, len(chunks)):
+        while True:
+            try:
+                item = next(items)
+            except StopIteration:
+                break
+            except Exception as exc:
+                if is_cluster_failure(ex, exc):  # not a defect: the cluster went away
+                    raise ClusterLost(rep_offset + done, rep_offset + reps, _what(exc)) from exc
+                raise
             if isinstance(item, _Failed):
                 raise ReplicationError(item.rep, seed, item.detail)
             done += 1
@@ -214,16 +229,18 @@ def run_ensemble(
         The :class:`EnsembleResult`; identical for a seed whatever the executor.
 
     Raises:
+        ValueError: ``reps``, ``seed`` or ``workers`` is out of range
+            (:class:`~simulator.limits.Limits`).
         ReplicationError: A replication failed (its index and seed are named).
+        ClusterLost: The Dask cluster went away before every replication ran.
     """
-    reps = scenario.reps if reps is None else int(reps)
-    seed = scenario.seed if seed is None else int(seed)
-    if reps < 1:
-        raise ValueError(f"reps must be >= 1, got {reps}")
+    reps, seed = _checked(
+        scenario.reps if reps is None else reps, scenario.seed if seed is None else seed
+    )
+    ex = make_executor(executor, workers, scheduler, reps=reps)
     cb = _progress(progress)
     t0 = time.perf_counter()
     agg = Aggregator(scenario, band_reps=band_reps, expected_reps=reps)
-    ex = make_executor(executor, workers, scheduler)
     try:
         for s in drive(_chunk, (scenario, seed), reps, seed, ex, cb):
             agg.add(s)
@@ -233,6 +250,19 @@ def run_ensemble(
         if hasattr(cb, "close"):
             cb.close()  # type: ignore[union-attr]
     return EnsembleResult(scenario, seed, reps, agg, time.perf_counter() - t0, ex.workers)
+
+
+def _checked(reps: Any, seed: Any) -> tuple[int, int]:
+    """``reps`` and ``seed`` as whole numbers within :class:`Limits`, or ValueError."""
+    for name, value, low, high in (
+        ("reps", reps, 1, Limits.MAX_REPS),
+        ("seed", seed, 0, Limits.MAX_SEED),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer):
+            raise ValueError(f"{name} must be a whole number, got {value!r}")
+        if not low <= value <= high:
+            raise ValueError(f"{name} must be between {low} and {high:,} (Limits), got {value}")
+    return int(reps), int(seed)
 
 
 def _progress(progress: ProgressFn | bool | None) -> ProgressFn | None:
@@ -284,8 +314,7 @@ def compare(
     Returns:
         The :class:`Comparison`.
     """
-    reps = a.reps if reps is None else int(reps)
-    seed = a.seed if seed is None else int(seed)
+    reps, seed = _checked(a.reps if reps is None else reps, a.seed if seed is None else seed)
     same_shape = a.horizon_days == b.horizon_days and [m.id for m in a.manufacturers] == [
         m.id for m in b.manufacturers
     ]
@@ -293,8 +322,8 @@ def compare(
     agg_a, agg_b = Aggregator(a, expected_reps=reps), Aggregator(b, expected_reps=reps)
     H, M = a.horizon_days, len(a.manufacturers)
     dmom = Moments((H, M))
+    ex = make_executor(executor, workers, scheduler, reps=reps)
     cb = _progress(progress)
-    ex = make_executor(executor, workers, scheduler)
     try:
         for sa, sb in drive(_pair_chunk, (a, b, seed), reps, seed, ex, cb):
             agg_a.add(sa)

@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from simulator.errors import clean
+from simulator.limits import Limits
 from simulator.regress.judge import SHARE
 from simulator.replication.kpis import AUTHORITY_KPIS, MANUFACTURER_KPIS
 from simulator.stats import bonferroni_k, sig
@@ -109,20 +111,49 @@ class BadInput(Exception):
     """Bad input: the message is printed and the command exits 2."""
 
 
+class _NotANumber(ValueError):
+    pass
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotANumber(name)
+
+
 def read_baseline(path: Path) -> dict[str, Any]:
-    """Read and check a baseline file.
+    """Read and check a baseline file: a regular JSON file of at most
+    :attr:`Limits.MAX_BASELINE_BYTES`, with a whole ``seed`` and ``reps`` within
+    :class:`Limits`, and for every KPI a whole ``n`` (0 .. reps), a finite ``mean``
+    (null only when n = 0) and a finite ``se`` >= 0 (null only when n <= 1).
+
+    A baseline that fails any check is bad input, never a pass: a NaN mean would make
+    every comparison with it come out "within tolerance".
 
     Raises:
-        BadInput: Unreadable, not JSON, or missing required fields.
+        BadInput: Why (naming the file and the JSON path, never quoting values).
     """
+    from simulator.scenario.reading import UnreadableFile, read_limited
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as e:
+        raw = read_limited(path, Limits.MAX_BASELINE_BYTES, "JSON file")
+    except UnreadableFile as e:
         raise BadInput(f"{path}: cannot read baseline: {e}") from None
+    try:
+        data = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
+    except UnicodeDecodeError:
+        raise BadInput(f"{path}: baseline is not UTF-8 text; regenerate it with --update") from None
     except json.JSONDecodeError as e:
         raise BadInput(
             f"{path}:{e.lineno}:{e.colno}: baseline is not valid JSON: {e.msg}; "
             "regenerate it with --update"
+        ) from None
+    except _NotANumber as e:
+        raise BadInput(
+            f"{path}: baseline holds {e} (not a number); regenerate it with --update"
+        ) from None
+    except (ValueError, RecursionError):  # a 5,000-digit number, 100,000 nested lists
+        raise BadInput(
+            f"{path}: baseline holds a number too long or nesting too deep; regenerate it "
+            "with --update"
         ) from None
     if not isinstance(data, dict):
         raise BadInput(f"{path}: baseline must be a JSON object")
@@ -131,19 +162,62 @@ def read_baseline(path: Path) -> dict[str, Any]:
         raise BadInput(f"{path}: baseline lacks {', '.join(missing)}; regenerate it with --update")
     if data.get("format", BASELINE_FORMAT) != BASELINE_FORMAT:
         raise BadInput(
-            f"{path}: baseline format {data.get('format')!r} is not "
+            f"{path}: baseline format {clean(repr(data.get('format')), 20)} is not "
             f"{BASELINE_FORMAT}; regenerate it with --update"
         )
-    if not isinstance(data["kpis"], dict) or not all(
-        isinstance(v, dict) for v in data["kpis"].values()
-    ):
-        raise BadInput(f"{path}: `kpis` must map entity -> kpi -> {{mean, se, n}}")
-    floors = data.get("floors", {})
-    if not isinstance(floors, dict) or not all(
-        isinstance(v, int | float) and not isinstance(v, bool) for v in floors.values()
-    ):
-        raise BadInput(f"{path}: `floors` must map KPI keys to numbers")
+    problems = _baseline_problems(data)
+    if problems:
+        shown = problems[:5] + ([f"{len(problems) - 5} more"] if len(problems) > 5 else [])
+        raise BadInput(f"{path}: bad baseline ({'; '.join(shown)}); regenerate it with --update")
     return data
+
+
+def _whole(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _baseline_problems(data: dict[str, Any]) -> list[str]:
+    """What is wrong with a parsed baseline, as ``json.path: what`` (no values)."""
+    out: list[str] = []
+    if not _whole(data["seed"], 0, Limits.MAX_SEED):
+        out.append(f"seed: must be a whole number 0 .. {Limits.MAX_SEED}")
+    if not _whole(data["reps"], 1, Limits.MAX_REPS):
+        out.append(f"reps: must be a whole number 1 .. {Limits.MAX_REPS:,} (Limits.MAX_REPS)")
+    reps = data["reps"] if _whole(data["reps"], 1, Limits.MAX_REPS) else Limits.MAX_REPS
+    for key in ("scenario_hash", "version", "scenario", "scenario_file"):
+        if key in data and not (isinstance(data[key], str) and len(data[key]) <= 200):
+            out.append(f"{key}: must be a short string")
+    tol = data.get("tolerance", {})
+    if not isinstance(tol, dict):
+        out.append("tolerance: must be an object")
+    elif "alpha" in tol and not (_finite(tol["alpha"]) and 0 < tol["alpha"] < 1):
+        out.append("tolerance.alpha: must be a number between 0 and 1")
+    kpis = data["kpis"]
+    if not isinstance(kpis, dict) or not all(isinstance(v, dict) for v in kpis.values()):
+        return [*out, "kpis: must map entity -> kpi -> {mean, se, n}"]
+    for entity, ks in kpis.items():
+        for kpi, stat in ks.items():
+            where = clean(f"kpis.{entity}.{kpi}", 80)
+            if not isinstance(stat, dict):
+                out.append(f"{where}: must be an object {{mean, se, n}}")
+                continue
+            n = stat.get("n")
+            if not _whole(n, 0, reps):
+                out.append(f"{where}.n: must be a whole number 0 .. reps")
+                continue
+            mean, se = stat.get("mean"), stat.get("se")
+            if not (_finite(mean) or (mean is None and n == 0)):
+                out.append(f"{where}.mean: must be a finite number (null only when n is 0)")
+            if not ((_finite(se) and se >= 0) or (se is None and n <= 1)):
+                out.append(f"{where}.se: must be a finite number >= 0 (null only when n <= 1)")
+    floors = data.get("floors", {})
+    if not isinstance(floors, dict) or not all(_finite(v) and v >= 0 for v in floors.values()):
+        out.append("floors: must map KPI keys to finite numbers >= 0")
+    return out
 
 
 def write_baseline(path: Path, data: Mapping[str, Any]) -> None:
@@ -169,7 +243,10 @@ def check_floor_keys(
     problems = []
     for key, value in floors.items():
         if not isinstance(value, int | float) or value < 0 or not math.isfinite(value):
-            problems.append(f"{where}: {key}: floor must be a finite number >= 0, got {value!r}")
+            problems.append(
+                f"{where}: {clean(key, 80)}: floor must be a finite number >= 0, "
+                f"got {clean(repr(value), 40)}"
+            )
             continue
         base = key.removesuffix("." + SHARE)
         if base in known:
@@ -181,6 +258,7 @@ def check_floor_keys(
         close = difflib.get_close_matches(base, choices, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         problems.append(
-            f"{where}: unknown KPI key {key!r} (use kpi, entity.kpi, or either with .{SHARE}){hint}"
+            f"{where}: unknown KPI key {clean(repr(key), 80)} (use kpi, entity.kpi, or either "
+            f"with .{SHARE}){hint}"
         )
     return problems

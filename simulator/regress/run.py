@@ -65,8 +65,24 @@ def _entities(sc: Scenario) -> list[str]:
 
 
 def prepare(
-    paths: Sequence[Path] | None, baselines: Path, update: bool
+    paths: Sequence[Path] | None,
+    baselines: Path,
+    update: bool,
+    allow: Sequence[Path] = (),
 ) -> tuple[list[ScenarioCheck], list[str]]:
+    """Load every scenario and its baseline (checked: see
+    :func:`~simulator.regress.baseline.read_baseline`).
+
+    Args:
+        paths: Scenario files or directories (default ``scenarios/``).
+        baselines: Baseline directory.
+        update: Baselines will be rewritten (a missing or bad one is not an error).
+        allow: Folders besides each scenario's own it may read files from.
+
+    Raises:
+        BadInput: A path, a baseline or a floor is bad.
+        ScenarioError: A scenario is invalid.
+    """
     from simulator.scenario.load import load_scenario_located
 
     files = expand_paths(paths)
@@ -82,7 +98,7 @@ def prepare(
     checks = []
     warnings: list[str] = []
     for f in files:
-        sc, _ = load_scenario_located(f)  # ScenarioError propagates (exit 2)
+        sc, _ = load_scenario_located(f, allow=allow)  # ScenarioError propagates (exit 2)
         bpath = baselines / f"{f.stem}.json"
         base = None
         if bpath.exists():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pandas as pd
@@ -23,14 +24,28 @@ def load_observed_exports(path: str | Path) -> pd.DataFrame:
 
     Returns:
         Frame sorted by month: ``month`` (``'YYYY-MM'`` str), ``total_t`` (float, t/month),
-        per-destination ``*_t`` (float, NaN where missing), other columns unchanged;
+        per-destination ``*_t`` (float, NaN where missing or not finite), other columns unchanged;
         ``attrs["units"] = "t/month"`` and ``attrs["source"]``.
 
     Raises:
-        ValueError: The file lacks ``month`` or ``total_t``, or a month is unreadable.
+        ValueError: The file is not a regular file of at most ``Limits.MAX_DATA_BYTES``,
+            not a CSV table, lacks ``month`` or ``total_t``, or a month is unreadable.
+            The message never quotes the file's contents (it may not be the data file
+            it was meant to be).
     """
+    from simulator.limits import Limits
+    from simulator.scenario.reading import UnreadableFile, read_limited
+
     path = Path(path)
-    df = pd.read_csv(path, dtype={"month": str}, comment=None)
+    try:
+        raw = read_limited(path, Limits.MAX_DATA_BYTES, "CSV file")
+    except UnreadableFile as e:
+        raise ValueError(f"{path}: {e}") from None
+    try:
+        df = pd.read_csv(io.BytesIO(raw), dtype={"month": str}, comment=None)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        # pandas quotes what it could not parse: never show a data file's contents
+        raise ValueError(f"{path}: not a CSV table of month,total_t,... (unreadable)") from None
     out = _normalise_observed(df, str(path))
     out.attrs["source"] = str(path)
     return out
@@ -41,18 +56,18 @@ def _normalise_observed(df: pd.DataFrame, where: str = "observed exports") -> pd
     if missing:
         raise ValueError(
             f"{where}: missing column(s) {', '.join(missing)}; need month,total_t"
-            f" (have {', '.join(map(str, df.columns))})"
+            f" (the file has {len(df.columns)} column(s), not shown)"
         )
     df = df.copy()
-    try:
-        df["month"] = pd.PeriodIndex(
-            pd.to_datetime(df["month"].astype(str), format="mixed"), freq="M"
-        ).astype(str)
-    except (ValueError, TypeError) as e:
-        raise ValueError(f"{where}: unreadable month value ({e})") from None
+    months = pd.to_datetime(df["month"].astype(str), format="mixed", errors="coerce")
+    if months.isna().any():
+        row = int(months.isna().to_numpy().argmax()) + 2  # 1-based, after the header
+        raise ValueError(f"{where}: line {row}: month is not a date such as 2025-04")
+    df["month"] = pd.PeriodIndex(months, freq="M").astype(str)
     for c in df.columns:
         if c.endswith("_t"):
-            df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
+            values = pd.to_numeric(df[c], errors="coerce").astype(float)
+            df[c] = values.where(values.abs() < float("inf"))  # .inf/1e400: not reported
     df = df.sort_values("month", kind="stable").reset_index(drop=True)
     df.attrs["units"] = "t/month"
     return df

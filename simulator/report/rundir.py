@@ -2,7 +2,7 @@
 
 Layout::
 
-    manifest.json            versions, seed, reps, scenario hash, files, timing
+    manifest.json            "tool": "relsim", versions, seed, reps, scenario hash, files, timing
     scenario.resolved.yaml   the scenario after extends/overrides, as validated
     summary.json             KPI mean, 95% interval, se and n per entity (deterministic)
     kpi_summary.csv          the same as a table
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from simulator.report.atomic import atomic_dir, write_json
+from simulator.report.atomic import TOOL, atomic_dir, write_json
 from simulator.scenario.dump import to_yaml
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -77,7 +77,7 @@ def manifest(
 
     estimated = list(build_calendar(sc).estimated_years)
     return {
-        "tool": "relsim",
+        "tool": TOOL,  # what makes a directory a relsim output (atomic.is_relsim_output)
         "version": __version__,
         "command": command,
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),

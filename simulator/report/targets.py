@@ -194,7 +194,9 @@ def load_targets(path: str | Path) -> Targets:
     from simulator.scenario.reading import load_yaml
     from simulator.scenario.translate import validate
 
-    return validate(load_yaml(path), Targets)
+    # a file with none of the fields is refused without quoting it (it may be a secret)
+    fields = [n for f, i in Targets.model_fields.items() for n in (f, i.alias) if n]
+    return validate(load_yaml(path, fields=fields, kind="relsim targets file"), Targets)
 
 
 # ------------------------------------------------------------------------ observing

@@ -13,7 +13,8 @@ from simulator.scenario.base import Model
 from simulator.scenario.distributions import (
     Constant,
     DaysDist,
-    Distribution,
+    FractionDist,
+    TonnesDist,
     WorkingDaysDist,
 )
 from simulator.scenario.types import (
@@ -68,7 +69,7 @@ class Approval(Model):
     """Chance a reviewed application is approved (in full or in part)."""
     partial_probability: Probability = 0.0
     """Among approvals, the chance that only part of the quantity is approved."""
-    partial_fraction: Distribution = Constant(value=0.5)
+    partial_fraction: FractionDist = Constant(value=0.5)
     """Fraction of the quantity approved in a partial approval, in [0, 1]."""
 
 
@@ -103,7 +104,7 @@ class BackgroundStream(Model):
     Spring Festival in February); default 1 every month."""
     rate_changes: Entities[RateChange] = []
     """Dated changes of the rate (growth, drift of destination shares), in date order."""
-    tonnes: Distribution = Constant(value=1.0)
+    tonnes: TonnesDist = Constant(value=1.0)
     """Quantity per shipment, tonnes."""
     production_days: DaysDist = Constant(value=0)
     """From the licence (or, when none is needed yet, from the contract) until the goods

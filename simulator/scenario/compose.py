@@ -5,6 +5,13 @@ named items (with an ``id``, or a ``name`` for regimes) merge item by item. ``--
 key.path=value`` options set values by dotted path, with ``[index]`` or ``[id]`` for
 list items. Every value keeps the position it came from, so a problem found after
 composing is still reported at ``file:line:col`` (or at the ``--set`` option).
+
+Containment: every file ``extends:`` names must resolve (symbolic links followed)
+inside the folder of the scenario file named on the command line, or inside a folder
+allowed explicitly (``--allow-path``, ``allow=``); anything else is refused with a
+located problem naming the path, before it is opened (:func:`scenario_roots`,
+:func:`outside_roots`). Chains are at most :attr:`Limits.MAX_EXTENDS_DEPTH` deep and
+:attr:`Limits.MAX_EXTENDS_FILES` files wide.
 """
 
 from __future__ import annotations
@@ -12,14 +19,16 @@ from __future__ import annotations
 import copy
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from simulator.errors import Problem, ScenarioError, format_path
+from simulator.errors import Problem, ScenarioError, clean, format_path
+from simulator.limits import Limits
 from simulator.scenario.dump import plain
 from simulator.scenario.located import Located, Pos
 from simulator.scenario.reading import NULL_WORDS, Builder, compose_text, load_yaml
@@ -30,8 +39,51 @@ __all__ = [
     "apply_overrides",
     "drop_extensions",
     "load_located",
+    "outside_roots",
     "parse_set_option",
+    "scenario_roots",
 ]
+
+LABEL_CHARS = 200
+"""A ``--set`` option is named in messages by at most this many characters."""
+
+
+# --------------------------------------------------------------------------------------------
+# Containment
+
+
+def scenario_roots(path: str | Path, allow: Sequence[str | Path] = ()) -> list[str]:
+    """Folders a scenario may read files from: its own folder (of the file as named,
+    not of a symbolic link's target), then the allowed ones; each fully resolved.
+
+    Args:
+        path: The scenario file named on the command line.
+        allow: Further folders (``--allow-path``).
+    """
+    own = os.path.realpath(os.path.dirname(os.path.abspath(path)))
+    return list(dict.fromkeys([own, *(os.path.realpath(a) for a in allow)]))
+
+
+def outside_roots(path: str | Path, roots: Sequence[str]) -> str | None:
+    """None when ``path`` (symbolic links resolved) lies inside one of ``roots``; else
+    a sentence saying where it leads, for a message.
+
+    Args:
+        path: A file a scenario refers to.
+        roots: From :func:`scenario_roots`.
+    """
+    real = os.path.realpath(path)
+    for root in roots:
+        prefix = root if root.endswith(os.sep) else root + os.sep
+        if real == root or real.startswith(prefix):
+            return None
+    via = "" if real == os.path.abspath(path) else f" (a symbolic link to {real})"
+    allowed = " or ".join(roots)
+    return (
+        f"{path}{via} is outside {allowed}; a scenario reads files only under its own "
+        "folder (add one with --allow-path DIR)"
+    )
+
 
 _OVERRIDE_TOKEN = re.compile(r"\[([^\]]*)\]|([^.\[\]]+)|(\.)")
 
@@ -40,13 +92,26 @@ _OVERRIDE_TOKEN = re.compile(r"\[([^\]]*)\]|([^.\[\]]+)|(\.)")
 # extends
 
 
+@dataclass
+class _Reader:
+    """What every step of one ``extends:`` resolution shares."""
+
+    roots: list[str]
+    fields: Collection[str] | None
+    max_bytes: int
+    max_nodes: int
+    cache: dict[str, Located] = field(default_factory=dict)
+
+
 def load_located(
     path: str | Path,
     overrides: Mapping[str, Any] | None = None,
     *,
     origin: str = "--set",
-    max_bytes: int = 5_000_000,
-    max_nodes: int = 200_000,
+    max_bytes: int = Limits.MAX_SCENARIO_BYTES,
+    max_nodes: int = Limits.MAX_YAML_NODES,
+    allow: Sequence[str | Path] = (),
+    fields: Collection[str] | None = None,
 ) -> Located:
     """Load a scenario file, resolve ``extends:`` and apply overrides.
 
@@ -67,31 +132,33 @@ def load_located(
         origin: Prefix naming where overrides came from in messages.
         max_bytes: Per-file size limit (see :func:`load_yaml`).
         max_nodes: Per-file node limit (see :func:`load_yaml`).
+        allow: Folders besides the scenario's own that ``extends:`` may reach.
+        fields: Top-level keys of the format; a file with none of them is refused
+            without quoting it (see :func:`load_yaml`).
 
     Returns:
         The merged, overridden data with positions; ``files`` lists every file read.
 
     Raises:
-        ScenarioError: Any file fails to load, an extends target is missing or cyclic, or an
-            override path is invalid.
+        ScenarioError: Any file fails to load, an extends target is outside the allowed
+            folders, missing or cyclic, the chain is too long, or an override path is
+            invalid.
     """
-    loc = drop_extensions(_load_extends(str(path), [], {}, max_bytes, max_nodes))
+    reader = _Reader(scenario_roots(path, allow), fields, max_bytes, max_nodes)
+    loc = drop_extensions(_load_extends(str(path), [], reader))
     if overrides:
         loc = apply_overrides(loc, overrides, origin)
     return loc
 
 
-def _load_extends(
-    name: str,
-    chain: list[tuple[str, str]],
-    cache: dict[str, Located],
-    max_bytes: int,
-    max_nodes: int,
-) -> Located:
+def _load_extends(name: str, chain: list[tuple[str, str]], reader: _Reader) -> Located:
     real = os.path.realpath(name)
+    cache = reader.cache
     if real in cache:
         return cache[real]
-    loc = load_yaml(name, max_bytes=max_bytes, max_nodes=max_nodes)
+    loc = load_yaml(
+        name, max_bytes=reader.max_bytes, max_nodes=reader.max_nodes, fields=reader.fields
+    )
     data = loc.data
     if "extends" not in data:
         cache[real] = loc
@@ -104,12 +171,39 @@ def _load_extends(
     else:
         items = [(("extends",), value)]
     merged: Located | None = None
+    if len(items) > Limits.MAX_EXTENDS_FILES:
+        raise ScenarioError(
+            loc.problem(
+                ("extends",),
+                f"extends lists {len(items)} files; at most {Limits.MAX_EXTENDS_FILES} "
+                "(Limits.MAX_EXTENDS_FILES)",
+            )
+        )
+    if len(chain) >= Limits.MAX_EXTENDS_DEPTH:
+        raise ScenarioError(
+            loc.problem(
+                ("extends",),
+                f"extends chain is more than {Limits.MAX_EXTENDS_DEPTH} files deep "
+                "(Limits.MAX_EXTENDS_DEPTH)",
+            )
+        )
     for where, target in items:
         if not isinstance(target, str) or not target.strip():
             raise ScenarioError(
                 loc.problem(where, "extends must be a file name or a list of file names", target)
             )
+        if len(cache) + len(chain) >= Limits.MAX_EXTENDS_FILES:
+            raise ScenarioError(
+                loc.problem(
+                    where,
+                    f"extends reaches more than {Limits.MAX_EXTENDS_FILES} files "
+                    "(Limits.MAX_EXTENDS_FILES)",
+                )
+            )
         base_name = os.path.normpath(os.path.join(os.path.dirname(name), target))
+        away = outside_roots(base_name, reader.roots)
+        if away is not None:
+            raise ScenarioError(loc.problem(where, f"extends: {away}"))
         base_real = os.path.realpath(base_name)
         reals = [r for r, _ in chain]
         if base_real in reals:
@@ -119,7 +213,7 @@ def _load_extends(
         if not os.path.isfile(base_name):
             what = "is not a file" if os.path.exists(base_name) else "file not found"
             raise ScenarioError(loc.problem(where, f"extends: {what}: {base_name}"))
-        base = _load_extends(base_name, chain, cache, max_bytes, max_nodes)
+        base = _load_extends(base_name, chain, reader)
         merged = base if merged is None else _merge(merged, base)
     assert merged is not None
     child = Located(
@@ -346,7 +440,7 @@ def parse_set_option(text: str) -> tuple[str, Any]:
     """
     key, sep, raw = text.partition("=")
     key = key.strip()
-    label = f"--set {text}"
+    label = f"--set {clean(text, LABEL_CHARS)}"
     if not sep:
         raise ScenarioError(Problem("expected KEY=VALUE, e.g. authority.reviewers=30", "", label))
     if not key:
@@ -369,10 +463,10 @@ def parse_set_option(text: str) -> tuple[str, Any]:
 
 
 def _parse_value(text: str, label: str) -> Any:
-    root = compose_text(text, label, 10_000)
+    root = compose_text(text, label, Limits.MAX_SET_VALUE_NODES)
     if root is None:
         return None
-    builder = Builder(label, 10_000, 50)
+    builder = Builder(label, Limits.MAX_SET_VALUE_NODES, Limits.MAX_SET_VALUE_DEPTH)
     return builder.run(root)
 
 
@@ -402,7 +496,8 @@ def apply_overrides(
     """
     out = Located(copy.deepcopy(loc.data), dict(loc.pos), dict(loc.keypos), list(loc.files))
     for text, value in overrides.items():
-        label = f"{origin} {text}={_render(value)}" if origin else f"{text}={_render(value)}"
+        label = clean(f"{text}={_render(value)}", LABEL_CHARS)
+        label = f"{origin} {label}" if origin else label
         _apply_one(out, text, copy.deepcopy(value), label)
     return out
 
@@ -425,14 +520,25 @@ def _render(value: Any) -> str:
 
 
 def _parse_override_path(text: str, label: str) -> list[str]:
-    """Split ``a.b[0][x].c`` into ``["a", "b", "0", "x", "c"]``."""
+    """Split ``a.b[0][x].c`` into ``["a", "b", "0", "x", "c"]`` (at most
+    :attr:`Limits.MAX_SET_PATH_PARTS` parts of :attr:`Limits.MAX_SET_PATH_CHARS`
+    characters in all)."""
+    if len(text) > Limits.MAX_SET_PATH_CHARS:
+        raise ScenarioError(
+            Problem(
+                f"the path is {len(text):,} characters long; at most "
+                f"{Limits.MAX_SET_PATH_CHARS} (Limits.MAX_SET_PATH_CHARS)",
+                "",
+                label,
+            )
+        )
     tokens: list[str] = []
     pos = 0
     expect_name = True
     bad = ScenarioError(
         Problem(
-            f"cannot read the path {text!r}: use names separated by dots, with [index] or "
-            "[id] for list elements, e.g. manufacturers[0].initial_cover_days",
+            f"cannot read the path {clean(repr(text), 80)}: use names separated by dots, "
+            "with [index] or [id] for list elements, e.g. manufacturers[0].initial_cover_days",
             "",
             label,
         )
@@ -441,6 +547,15 @@ def _parse_override_path(text: str, label: str) -> list[str]:
         match = _OVERRIDE_TOKEN.match(text, pos)
         if match is None:
             raise bad
+        if len(tokens) > Limits.MAX_SET_PATH_PARTS:
+            raise ScenarioError(
+                Problem(
+                    f"the path has more than {Limits.MAX_SET_PATH_PARTS} parts "
+                    "(Limits.MAX_SET_PATH_PARTS); no scenario field is nested that deep",
+                    "",
+                    label,
+                )
+            )
         bracket, name, dot = match.groups()
         if dot is not None:
             if expect_name:

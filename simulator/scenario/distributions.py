@@ -26,7 +26,7 @@ from pydantic import Field, model_validator
 from simulator.errors import FieldProblems
 from simulator.limits import Limits
 from simulator.scenario.base import Model
-from simulator.scenario.types import bounded_duration
+from simulator.scenario.types import bounded_dist, bounded_duration, fraction_dist
 
 __all__ = [
     "Constant",
@@ -34,8 +34,10 @@ __all__ = [
     "Distribution",
     "Empirical",
     "Exponential",
+    "FractionDist",
     "Gamma",
     "Lognormal",
+    "TonnesDist",
     "Triangular",
     "Uniform",
     "WorkingDaysDist",
@@ -245,3 +247,12 @@ DaysDist = Annotated[Distribution, bounded_duration("days")]
 """A distribution of durations in calendar days (every parameter at most 36,600)."""
 WorkingDaysDist = Annotated[Distribution, bounded_duration("working days")]
 """A distribution of durations in Chinese working days (every parameter at most 36,600)."""
+TonnesDist = Annotated[
+    Distribution,
+    bounded_dist(
+        Limits.MAX_TONNES, f"exceeds the limit of {Limits.MAX_TONNES:g} tonnes (Limits.MAX_TONNES)"
+    ),
+]
+"""A distribution of quantities in tonnes (every parameter at most 1e9)."""
+FractionDist = Annotated[Distribution, fraction_dist()]
+"""A distribution of fractions in [0, 1] (constant, bounds, values and mean at most 1)."""

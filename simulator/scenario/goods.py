@@ -10,7 +10,7 @@ from pydantic import Field
 
 from simulator.scenario.base import Model
 from simulator.scenario.distributions import Constant, DaysDist
-from simulator.scenario.types import Entities, Id, NonNeg
+from simulator.scenario.types import Entities, Id, TonnesPerMonth
 
 __all__ = ["Country", "Customs", "Exporter", "Lane", "Product", "RampPoint"]
 
@@ -40,7 +40,7 @@ class RampPoint(Model):
 
     date: dt.date
     """From this date."""
-    capacity_t_per_month: NonNeg
+    capacity_t_per_month: TonnesPerMonth
     """Capacity from that date, tonnes per month (30.4375 days)."""
 
 
@@ -56,7 +56,7 @@ class Exporter(Model):
     """Products it sells (ids in ``products``)."""
     licensed: bool = True
     """Exports need licences from the authority (a Chinese exporter)."""
-    capacity_t_per_month: NonNeg
+    capacity_t_per_month: TonnesPerMonth
     """Production/dispatch capacity, tonnes per month, for the modelled customers."""
     ramp: Entities[RampPoint] = []
     """Capacity changes over time (alternative suppliers ramping up)."""

@@ -9,7 +9,15 @@ from pydantic import AfterValidator, Field, model_validator
 from simulator.errors import _MISSING, FieldProblems
 from simulator.limits import Limits
 from simulator.scenario.base import Model
-from simulator.scenario.types import Days, Entities, Id, NonNeg, Probability, Tonnes
+from simulator.scenario.types import (
+    Days,
+    Entities,
+    Id,
+    NonNeg,
+    Probability,
+    Tonnes,
+    UnitsPerDay,
+)
 
 __all__ = [
     "SS",
@@ -171,7 +179,7 @@ class Manufacturer(Model):
     """Country id of the plant."""
     end_use: str = "civil"
     """End-use label of its licence applications (e.g. ``defence``)."""
-    units_per_day: float = Field(ge=0)
+    units_per_day: UnitsPerDay
     """Production at full supply, units per operating day."""
     demand_cv: DemandCV = 0.0
     """Coefficient of variation of daily demand (gamma noise; 0: constant)."""

@@ -57,8 +57,8 @@ class Scenario(Model):
     """First simulated day."""
     end: dt.date
     """Last simulated day (inclusive)."""
-    seed: int = Field(default=0, ge=0)
-    """Default seed."""
+    seed: int = Field(default=0, ge=0, le=Limits.MAX_SEED)
+    """Default seed (0 .. 2**64 - 1)."""
     reps: int = Field(default=100, ge=1, le=Limits.MAX_REPS)
     """Default number of replications."""
     calendar: CalendarSpec = CalendarSpec()

@@ -7,11 +7,13 @@ The semantics of combining rules live with the code that applies them,
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import ClassVar
 
 from pydantic import Field, model_validator
 
-from simulator.errors import FieldProblems
+from simulator.errors import _MISSING, FieldProblems
+from simulator.limits import Limits
 from simulator.scenario.base import Model
 from simulator.scenario.distributions import DaysDist
 from simulator.scenario.types import (
@@ -179,21 +181,35 @@ class MarkovSwitching(Model):
     initial: Id
     """Regime at ``start``."""
     mean_duration_days: dict[Id, Days]
-    """Mean holding time per regime, calendar days (> 0)."""
+    """Mean holding time per regime, calendar days (at least
+    :attr:`~simulator.limits.Limits.MIN_HOLDING_DAYS`, 1 day)."""
     transitions: dict[Id, dict[Id, Probability]]
-    """Next-regime probabilities per regime; each row sums to 1."""
+    """Next-regime probabilities per regime; each row sums to 1 (within 1e-9)."""
 
     @model_validator(mode="after")
     def _rows(self) -> MarkovSwitching:
         problems = []
         for name, d in self.mean_duration_days.items():
-            if d <= 0:
-                problems.append((("mean_duration_days", name), "must be > 0", d))
-        for name, row in self.transitions.items():
-            s = sum(row.values())
-            if abs(s - 1.0) > 1e-6:
+            if d < Limits.MIN_HOLDING_DAYS:
                 problems.append(
-                    (("transitions", name), f"probabilities must sum to 1 (sum is {s:g})", row)
+                    (
+                        ("mean_duration_days", name),
+                        f"must be at least {Limits.MIN_HOLDING_DAYS:g} day "
+                        "(Limits.MIN_HOLDING_DAYS): every switch re-plans the reviews in "
+                        "progress",
+                        d,
+                    )
+                )
+        for name, row in self.transitions.items():
+            s = math.fsum(row.values())
+            if abs(s - 1.0) > Limits.TRANSITION_SUM_TOLERANCE:
+                problems.append(
+                    (
+                        ("transitions", name),
+                        f"probabilities must sum to 1 within "
+                        f"{Limits.TRANSITION_SUM_TOLERANCE:g} (sum is {s:.12g})",
+                        _MISSING,
+                    )
                 )
         if problems:
             raise FieldProblems(problems)

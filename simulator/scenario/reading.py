@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import os
 import re
+import stat
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +32,17 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from simulator.errors import Problem, ScenarioError, format_path
+from simulator.limits import Limits
 from simulator.scenario.located import Located, Pos, fail
 
-__all__ = ["NULL_WORDS", "Builder", "compose_text", "load_yaml"]
+__all__ = [
+    "NULL_WORDS",
+    "Builder",
+    "UnreadableFile",
+    "compose_text",
+    "load_yaml",
+    "read_limited",
+]
 
 _Loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -52,12 +62,85 @@ _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 # Loading one file
 
 
+class UnreadableFile(ValueError):
+    """A file relsim refuses to read (missing, not a regular file, too large); the
+    message says why without quoting anything from the file."""
+
+
+_KINDS = (
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def read_limited(path: str | Path, max_bytes: int, what: str = "file") -> bytes:
+    """Read a regular file of at most ``max_bytes`` bytes.
+
+    Devices (``/dev/zero`` reads without end), named pipes (opening one blocks until a
+    writer comes), sockets and directories are refused before anything is read; so is
+    a file over the size limit, also when its size is not known in advance (``/proc``).
+
+    Args:
+        path: The file.
+        max_bytes: Largest size accepted, bytes.
+        what: What the file should be, for messages (``"YAML file"``).
+
+    Returns:
+        The file's bytes.
+
+    Raises:
+        UnreadableFile: Why it was refused (the message names no content).
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise UnreadableFile("file not found") from None
+    except IsADirectoryError:
+        raise UnreadableFile(f"is a directory, not a {what}") from None
+    except OSError as exc:
+        raise UnreadableFile(f"cannot read file: {exc.strerror or exc}") from None
+    try:
+        st = os.fstat(fd)
+    except OSError as exc:  # pragma: no cover - defensive
+        os.close(fd)
+        raise UnreadableFile(f"cannot read file: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise UnreadableFile(f"is a directory, not a {what}")
+        kind = next((name for test, name in _KINDS if test(st.st_mode)), "not a regular file")
+        raise UnreadableFile(f"is {kind}, not a {what}; relsim reads regular files only")
+    with os.fdopen(fd, "rb", buffering=0) as fh:
+        size = st.st_size
+        if size > max_bytes:
+            raise UnreadableFile(f"file is {size:,} bytes; the limit is {max_bytes:,} bytes")
+        chunks: list[bytes] = []
+        total = 0
+        try:
+            while total <= max_bytes:
+                chunk = fh.read(min(1 << 20, max_bytes + 1 - total))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                total += len(chunk)
+        except OSError as exc:
+            raise UnreadableFile(f"cannot read file: {exc.strerror or exc}") from None
+    if total > max_bytes:
+        raise UnreadableFile(f"file is over {max_bytes:,} bytes; the limit is {max_bytes:,} bytes")
+    return b"".join(chunks)
+
+
 def load_yaml(
     path: str | Path,
     *,
-    max_bytes: int = 5_000_000,
-    max_nodes: int = 200_000,
-    max_depth: int = 100,
+    max_bytes: int = Limits.MAX_SCENARIO_BYTES,
+    max_nodes: int = Limits.MAX_YAML_NODES,
+    max_depth: int = Limits.MAX_YAML_DEPTH,
+    fields: Collection[str] | None = None,
+    kind: str = "relsim scenario",
 ) -> Located:
     """Load one YAML file as plain data with the position of every value and key.
 
@@ -69,29 +152,25 @@ def load_yaml(
         max_nodes: Refuse documents with more nodes than this, counting every repetition
             through aliases (defends against "billion laughs" alias bombs).
         max_depth: Refuse documents nested deeper than this.
+        fields: Top-level keys of the format (scenario fields). When given, a mapping
+            none of whose keys is one of them (or ``extends``) is refused as "not a
+            relsim scenario" with no key or value quoted: it is some other file (a
+            credentials file, a kubeconfig), whose contents must not reach a terminal.
+        kind: What the file should be, for that message.
 
     Returns:
         The located data; its top level is always a mapping.
 
     Raises:
-        ScenarioError: The file is missing, too large, not UTF-8, empty, not valid YAML, uses
-            tags or duplicate keys, exceeds a limit, or its top level is not a mapping.
+        ScenarioError: The file is missing, not a regular file, too large, not UTF-8,
+            empty, not valid YAML, uses tags or duplicate keys, exceeds a limit, its top
+            level is not a mapping or it does not look like a scenario.
     """
     name = str(path)
     try:
-        size = os.stat(path).st_size
-        if size > max_bytes:
-            raise fail(name, f"file is {size:,} bytes; the limit is {max_bytes:,} bytes")
-        with open(path, "rb") as fh:
-            raw = fh.read(max_bytes + 1)
-    except FileNotFoundError:
-        raise fail(name, "file not found") from None
-    except IsADirectoryError:
-        raise fail(name, "is a directory, not a YAML file") from None
-    except OSError as exc:
-        raise fail(name, f"cannot read file: {exc.strerror or exc}") from None
-    if len(raw) > max_bytes:
-        raise fail(name, f"file is over {max_bytes:,} bytes; the limit is {max_bytes:,} bytes")
+        raw = read_limited(path, max_bytes, "YAML file")
+    except UnreadableFile as exc:
+        raise fail(name, str(exc)) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -120,8 +199,26 @@ def load_yaml(
             root.start_mark.line + 1,
             root.start_mark.column + 1,
         )
-    data = builder.run(root)
+    builder.check(root)
+    if fields is not None:
+        _looks_like(root, name, fields, kind)
+    data = builder.build(root)
     return Located(data, builder.pos, builder.keypos, [name])
+
+
+def _looks_like(root: MappingNode, name: str, fields: Collection[str], kind: str) -> None:
+    """Refuse a mapping none of whose top-level keys is a field of the format."""
+    keys = [k.value for k, _ in root.value if isinstance(k, ScalarNode)]
+    known = set(fields) | {"extends"}
+    if any(k in known for k in keys):
+        return
+    usual = [f for f in ("name", "start", "end", "authority", "extends") if f in known]
+    shown = ", ".join(usual if len(usual) > 1 else sorted(known)[:5])
+    raise fail(
+        name,
+        f"does not look like a {kind}: none of its {len(keys)} top-level key(s) is one of "
+        f"its fields (such as {shown}); its contents are not shown",
+    )
 
 
 _NODE_EVENTS = (yaml.ScalarEvent, yaml.AliasEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent)
@@ -165,21 +262,39 @@ def compose_text(text: str, name: str, max_nodes: int) -> Node | None:
         raise fail(
             name, f"character #x{char:04x} is not allowed in YAML ({exc.reason})", line, col
         ) from None
-    except yaml.YAMLError as exc:  # pragma: no cover - defensive
-        raise fail(name, f"YAML error: {exc}") from None
+    except yaml.YAMLError:  # pragma: no cover - defensive
+        raise fail(name, "YAML error (unreadable document)") from None
     except RecursionError:  # pragma: no cover - only with the pure-Python parser
         raise fail(name, "YAML is nested too deeply") from None
 
 
+_QUOTED = re.compile(r"'([^']*)'")
+
+
+def _redact(text: str) -> str:
+    """PyYAML quotes what it found (an alias name, a tag, an escape); keep single
+    characters, escapes and token names, drop anything longer: a file that failed to
+    parse is not necessarily a scenario, and its text must not reach a terminal."""
+
+    def keep(m: re.Match[str]) -> str:
+        inner = m.group(1)
+        if len(inner) <= 1 or inner.startswith(("\\", "<")):
+            return m.group(0)
+        return m.group(0) if not any(c.isalnum() for c in inner) else "'…'"
+
+    return _QUOTED.sub(keep, text)
+
+
 def _syntax_message(exc: yaml.MarkedYAMLError, text: str) -> str:
-    problem = (exc.problem or "invalid YAML").strip()
+    problem = _redact((exc.problem or "invalid YAML").strip())
+    context = _redact(exc.context) if exc.context else None
     message = f"YAML syntax error: {problem}"
     cmark, pmark = exc.context_mark, exc.problem_mark
-    if exc.context:
+    if context:
         if problem.startswith("but "):
-            message = f"YAML syntax error: {exc.context}, {problem}"
+            message = f"YAML syntax error: {context}, {problem}"
         elif cmark is not None and (pmark is None or cmark.line != pmark.line):
-            message += f" ({exc.context} at line {cmark.line + 1}, column {cmark.column + 1})"
+            message += f" ({context} at line {cmark.line + 1}, column {cmark.column + 1})"
     if pmark is not None:
         lines = text.splitlines()
         line = lines[pmark.line] if pmark.line < len(lines) else ""
@@ -213,11 +328,21 @@ class Builder:
         self._active: set[int] = set()
 
     def run(self, root: Node) -> Any:
+        """Check the size of ``root`` (:meth:`check`), then build its data."""
+        self.check(root)
+        return self.build(root)
+
+    def check(self, root: Node) -> None:
+        """Refuse a document too large or too deep once aliases are expanded (nothing
+        of the document is quoted)."""
         try:
             self._size(root, 0)
         except RecursionError:  # pragma: no cover - guarded by max_depth
             raise fail(self.file, "YAML is nested too deeply") from None
         self._sizes.clear()
+
+    def build(self, root: Node) -> Any:
+        """Plain data of a checked document, or every problem found in it."""
         data = self._build(root, ())
         if self.problems:
             raise ScenarioError(self.problems)

@@ -12,6 +12,7 @@ into ``file:line:col``. :func:`check_rules` runs every registered rule once, whe
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -103,6 +104,11 @@ def part_paths(sc: Scenario, i: int) -> Iterator[tuple[Part, tuple[Any, ...]]]:
         yield part, ((*base, "parts", k) if m.multi_part else base)
 
 
+def _count(x: float) -> str:
+    """A count for a message: ``12,345``, or ``3e+300`` when it has too many digits."""
+    return f"{x:,.0f}" if x < 1e15 else f"{x:.3g}"
+
+
 def _regime_names(sc: Scenario) -> set[str]:
     return {r.name for r in sc.policy.regimes} | {"neutral"}
 
@@ -122,7 +128,21 @@ def _in_horizon(sc: Scenario, path: tuple[Any, ...], d: dt.date | None) -> Itera
 
 @rule
 def horizon(sc: Scenario) -> Iterator[Found]:
-    """``end`` is not before ``start`` and the horizon is at most 100 years."""
+    """``end`` is not before ``start``, the horizon is at most 100 years and lies
+    between :attr:`Limits.EARLIEST_DATE` and :attr:`Limits.LATEST_DATE`."""
+    if sc.start < Limits.EARLIEST_DATE:
+        yield (
+            ("start",),
+            f"start is before {Limits.EARLIEST_DATE} (Limits.EARLIEST_DATE)",
+            sc.start,
+        )
+    if sc.end > Limits.LATEST_DATE:
+        yield (
+            ("end",),
+            f"end is after {Limits.LATEST_DATE} (Limits.LATEST_DATE): the working-day "
+            "calendar must reach 100 years of working days past it",
+            sc.end,
+        )
     if sc.end < sc.start:
         yield (("end",), f"end is before start ({sc.start})", sc.end)
     elif sc.horizon_days > Limits.MAX_HORIZON_DAYS:
@@ -338,12 +358,13 @@ def regime_references(sc: Scenario) -> Iterator[Found]:
             yield from _refs((*p, "transitions", name), name, names, "regime")
             for to in row:
                 yield from _refs((*p, "transitions", name, to), to, names, "regime")
-        for name in dict.fromkeys([*sw.transitions, sw.initial]):
+        reachable = [to for row in sw.transitions.values() for to, q in row.items() if q > 0]
+        for name in dict.fromkeys([*sw.transitions, sw.initial, *reachable]):
             if name in names and name not in sw.mean_duration_days:
                 yield (
                     (*p, "mean_duration_days"),
-                    f"no mean duration for regime {name!r}",
-                    dict(sw.mean_duration_days),
+                    f"no mean duration for regime {name!r} (the chain can enter it)",
+                    _MISSING,
                 )
 
 
@@ -390,21 +411,36 @@ def rule_selectors(sc: Scenario) -> Iterator[Found]:
 
 @rule
 def workload(sc: Scenario) -> Iterator[Found]:
-    """The expected background applications and the daily values per series of one
-    replication stay within :attr:`Limits.MAX_APPLICATIONS` and
+    """The expected licence applications (background streams at their highest rate, and
+    the most orders the manufacturers' parts can place) and the daily values per series
+    of one replication stay within :attr:`Limits.MAX_APPLICATIONS` and
     :attr:`Limits.MAX_DAILY_CELLS`."""
     if not _good_horizon(sc):
         return
     days = sc.horizon_days
-    rates = [b.rate_per_wd for b in sc.authority.background]
-    expected = sum(rates) * days
+    # the highest rate a stream reaches: its busiest month after its largest change
+    rates = [
+        b.rate_per_wd
+        * (max(b.month_factors) if b.month_factors else 1.0)
+        * max([1.0, *(ch.factor for ch in b.rate_changes)])
+        for b in sc.authority.background
+    ]
+    background = math.fsum(rates) * days
+    orders = 0
+    for m in sc.manufacturers:
+        for part in m.bill():
+            review = getattr(part.replenishment, "review_days", 1)
+            orders += -(-days // review) * len(part.suppliers)
+    expected = background + orders
     if expected > Limits.MAX_APPLICATIONS:
+        where = ("authority", "background") if background >= orders else ("manufacturers",)
         yield (
-            ("authority", "background"),
-            f"about {expected:,.0f} background applications per replication (sum of "
-            f"rate_per_wd × {days} days) exceeds the limit of "
-            f"{Limits.MAX_APPLICATIONS:,} (Limits.MAX_APPLICATIONS)",
-            sum(rates),
+            where,
+            f"up to {_count(expected)} licence applications per replication ({_count(background)} "
+            f"background: the streams' highest rates × {days} days; up to {orders:,} orders "
+            f"of the manufacturers) exceeds the limit of {Limits.MAX_APPLICATIONS:,} "
+            "(Limits.MAX_APPLICATIONS)",
+            sum(rates) if background >= orders else _MISSING,
         )
     width = len(sc.manufacturers) + len(sc.countries)
     if days * width > Limits.MAX_DAILY_CELLS:
@@ -415,3 +451,108 @@ def workload(sc: Scenario) -> Iterator[Found]:
             "(Limits.MAX_DAILY_CELLS); shorten the horizon",
             sc.end,
         )
+
+
+@rule
+def regime_changes(sc: Scenario) -> Iterator[Found]:
+    """The Markov chain changes regime at most :attr:`Limits.MAX_REGIME_CHANGES` times
+    per replication in expectation (days it governs / shortest mean holding time of a
+    regime it can enter)."""
+    sw = sc.policy.switching
+    if sw is None or not _good_horizon(sc) or not sw.mean_duration_days:
+        return
+    first = sw.start or sc.start
+    if not sc.start <= first <= sc.end:
+        return  # reported by policy_dates
+    days = (sc.end - first).days + 1
+    states = {sw.initial, *sw.transitions}
+    states |= {to for row in sw.transitions.values() for to, q in row.items() if q > 0}
+    means = {n: d for n, d in sw.mean_duration_days.items() if n in states and d > 0}
+    if not means:
+        return
+    name = min(means, key=lambda n: means[n])
+    expected = days / means[name]
+    if expected > Limits.MAX_REGIME_CHANGES:
+        yield (
+            ("policy", "switching", "mean_duration_days", name),
+            f"about {_count(expected)} regime changes per replication ({days} days / this "
+            f"mean holding time) exceeds the limit of {Limits.MAX_REGIME_CHANGES:,} "
+            "(Limits.MAX_REGIME_CHANGES); use longer holding times",
+            means[name],
+        )
+
+
+def _flat_rules(sc: Scenario) -> dict[str, list[tuple[int, int, Any]]]:
+    """Every regime's rules as the world applies them: its includes' (recursively, in
+    order) then its own, each as ``(regime index, rule index, rule)``."""
+    regimes = sc.policy.regimes
+    index = {r.name: i for i, r in enumerate(regimes)}
+
+    def flat(name: str, seen: tuple[str, ...]) -> list[tuple[int, int, Any]]:
+        if name in seen or name not in index:  # cycles and unknown names are reported
+            return []
+        i = index[name]
+        out = [x for inc in regimes[i].includes for x in flat(inc, (*seen, name))]
+        return out + [(i, j, ru) for j, ru in enumerate(regimes[i].rules)]
+
+    return {r.name: flat(r.name, ()) for r in regimes}
+
+
+@rule
+def regime_effects(sc: Scenario) -> Iterator[Found]:
+    """Multiplied over a regime's rules (its includes' too), the reviewers after
+    ``capacity_factor`` stay within :attr:`Limits.MAX_REVIEWERS`, and the review-time
+    factors stay within 1/:attr:`Limits.MAX_COMBINED_FACTOR` ..
+    :attr:`Limits.MAX_COMBINED_FACTOR`."""
+    reviewers = sc.authority.reviewers
+    top = Limits.MAX_COMBINED_FACTOR
+    for name, rules in _flat_rules(sc).items():
+        caps = [(i, j, ru.capacity_factor) for i, j, ru in rules if ru.capacity_factor is not None]
+        if caps:
+            factor = math.prod(c for _, _, c in caps)
+            effective = reviewers * factor if math.isfinite(factor) else math.inf
+            if not math.isfinite(effective) or effective > Limits.MAX_REVIEWERS:
+                i, j, c = caps[-1]
+                yield (
+                    ("policy", "regimes", i, "rules", j, "capacity_factor"),
+                    f"regime {name!r} would have {effective:.3g} reviewers ({reviewers} × "
+                    f"its capacity factors); the limit is {Limits.MAX_REVIEWERS:,} "
+                    "(Limits.MAX_REVIEWERS)",
+                    c,
+                )
+        factors = [(i, j, ru.review_time_factor) for i, j, ru in rules]
+        factors = [(i, j, f) for i, j, f in factors if f is not None]
+        slow = math.prod(max(f, 1.0) for _, _, f in factors)
+        fast = math.prod(min(f, 1.0) for _, _, f in factors)
+        if slow > top or fast < 1.0 / top:
+            i, j, f = max(factors, key=lambda x: abs(math.log(x[2])))
+            what = f"{slow:.3g} times slower" if slow > top else f"{1 / fast:.3g} times faster"
+            yield (
+                ("policy", "regimes", i, "rules", j, "review_time_factor"),
+                f"the review-time factors of regime {name!r} multiply to reviews {what}; "
+                f"the limit is {top:g} either way (Limits.MAX_COMBINED_FACTOR)",
+                f,
+            )
+
+
+@rule
+def quantities(sc: Scenario) -> Iterator[Found]:
+    """Products of finite fields stay finite and within :attr:`Limits.MAX_TONNES`: each
+    part's daily demand (``units_per_day`` × its ``kg_per_unit``) and a manufacturer's
+    daily output (``units_per_day`` × ``output_kg_per_unit``)."""
+    for i, m in enumerate(sc.manufacturers):
+        checks = [(part.kg_per_unit, (*path, "kg_per_unit"), "demand") for part, path in
+                  part_paths(sc, i)]  # fmt: skip
+        if m.output_product:
+            checks.append(
+                (m.output_kg_per_unit, ("manufacturers", i, "output_kg_per_unit"), "output")
+            )
+        for per_unit, path, what in checks:
+            tonnes = m.units_per_day * per_unit / 1000.0
+            if not math.isfinite(tonnes) or tonnes > Limits.MAX_TONNES:
+                yield (
+                    path,
+                    f"daily {what} of {tonnes:.3g} t (units_per_day × {path[-1]} / 1000) "
+                    f"exceeds the limit of {Limits.MAX_TONNES:g} t (Limits.MAX_TONNES)",
+                    per_unit,
+                )

@@ -11,7 +11,15 @@ from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from simulator.errors import _MISSING, FieldProblems, Problem, ScenarioError, did_you_mean
+from simulator.errors import (
+    _MISSING,
+    QUOTE_CHARS,
+    FieldProblems,
+    Problem,
+    ScenarioError,
+    clean,
+    did_you_mean,
+)
 from simulator.scenario.located import Located, problem_at
 
 __all__ = ["MAX_PROBLEMS", "validate"]
@@ -150,9 +158,11 @@ def _convert_error(loc: Located, model: type[BaseModel], err: Mapping[str, Any])
         name = eloc[-1] if eloc else "?"
         return [_located(loc, path, f"required field '{name}' is missing", _MISSING)]
     if kind == "extra_forbidden":
+        # the key is named (cut short), its value never: an unknown key's value is not
+        # part of any scenario, and a file read by mistake may hold secrets there
         name = str(eloc[-1]) if eloc else "?"
         allowed = _allowed_names(model, eloc[:-1])
-        message = f"unknown key '{name}'"
+        message = f"unknown key '{clean(name, 40)}'"
         if allowed:
             message += did_you_mean(name, allowed) + f" (allowed: {', '.join(allowed)})"
         for tp in _types_at(model, eloc[:-1]):
@@ -160,7 +170,7 @@ def _convert_error(loc: Located, model: type[BaseModel], err: Mapping[str, Any])
             if hint:
                 message += f"; {hint}"
                 break
-        return [_located(loc, path, message, value, key=True)]
+        return [_located(loc, path, message, _MISSING, key=True)]
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         disc = str(ctx.get("discriminator", "")).strip("'\"")
         tags = re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
@@ -171,7 +181,9 @@ def _convert_error(loc: Located, model: type[BaseModel], err: Mapping[str, Any])
         if kind == "union_tag_not_found" or not isinstance(node, dict) or disc not in node:
             return [_located(loc, path, f"required field '{disc}' is missing{allowed}", _MISSING)]
         tag = node[disc]
-        message = f"unknown {disc} {str(tag)!r}" + did_you_mean(str(tag), tags)
+        message = f"unknown {disc} {clean(repr(str(tag)), QUOTE_CHARS)}" + did_you_mean(
+            str(tag), tags
+        )
         return [_located(loc, (*path, disc), message + allowed, tag)]
 
     for prefix in ("Value error, ", "Assertion failed, "):

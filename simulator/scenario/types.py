@@ -27,10 +27,14 @@ __all__ = [
     "RatePerWd",
     "Selector",
     "Tonnes",
+    "TonnesPerMonth",
+    "UnitsPerDay",
     "ValidDays",
     "WorkingDays",
     "at_most",
+    "bounded_dist",
     "bounded_duration",
+    "fraction_dist",
 ]
 
 T = TypeVar("T")
@@ -41,8 +45,6 @@ Probability = Annotated[float, Field(ge=0, le=1)]
 """A probability or share, in [0, 1]."""
 NonNeg = Annotated[float, Field(ge=0)]
 """A non-negative number."""
-Tonnes = Annotated[float, Field(ge=0)]
-"""Metric tonnes, >= 0."""
 
 
 def _duration_limit(unit: str) -> Any:
@@ -68,6 +70,25 @@ def at_most(limit: float, what: str) -> Any:
 
     return AfterValidator(check)
 
+
+Tonnes = Annotated[
+    float,
+    Field(ge=0, json_schema_extra={"maximum": Limits.MAX_TONNES}),
+    at_most(Limits.MAX_TONNES, "tonnes (Limits.MAX_TONNES)"),
+]
+"""Metric tonnes, 0 .. 1e9."""
+TonnesPerMonth = Annotated[
+    float,
+    Field(ge=0, json_schema_extra={"maximum": Limits.MAX_TONNES}),
+    at_most(Limits.MAX_TONNES, "tonnes per month (Limits.MAX_TONNES)"),
+]
+"""A capacity in tonnes per month, 0 .. 1e9."""
+UnitsPerDay = Annotated[
+    float,
+    Field(ge=0, json_schema_extra={"maximum": Limits.MAX_UNITS_PER_DAY}),
+    at_most(Limits.MAX_UNITS_PER_DAY, "units per day (Limits.MAX_UNITS_PER_DAY)"),
+]
+"""Production in units per day, 0 .. 1e12."""
 
 _MAX = {"maximum": Limits.MAX_DURATION_DAYS}
 Days = Annotated[float, Field(ge=0, json_schema_extra=_MAX), _duration_limit("days")]
@@ -137,22 +158,49 @@ _DIST_PARAMS = ("value", "low", "mode", "high", "mean_value", "sd")
 _DIST_KEYS = {"mean_value": "mean"}
 
 
-def bounded_duration(unit: str) -> Any:
-    """An ``AfterValidator`` for a distribution of durations: every parameter (value,
-    bounds, mean, sd, listed values) at most :attr:`Limits.MAX_DURATION_DAYS`."""
+def bounded_dist(limit: float, message: str) -> Any:
+    """An ``AfterValidator`` for a distribution: every parameter (value, bounds, mean,
+    sd, listed values) at most ``limit``; a problem says "``message``" at each."""
 
     def check(dist: Any) -> Any:
         problems: list[tuple[tuple[Any, ...], str, Any]] = []
-        message = (
-            f"exceeds the limit of {Limits.MAX_DURATION_DAYS:,} {unit} for any duration "
-            "(Limits.MAX_DURATION_DAYS, 100 years)"
-        )
         for attr in _DIST_PARAMS:
             v = getattr(dist, attr, None)
-            if isinstance(v, int | float) and v > Limits.MAX_DURATION_DAYS:
+            if isinstance(v, int | float) and v > limit:
                 problems.append(((_DIST_KEYS.get(attr, attr),), message, v))
         for i, v in enumerate(getattr(dist, "values", None) or ()):
-            if v > Limits.MAX_DURATION_DAYS:
+            if v > limit:
+                problems.append((("values", i), message, v))
+        if problems:
+            raise FieldProblems(problems)
+        return dist
+
+    return AfterValidator(check)
+
+
+def bounded_duration(unit: str) -> Any:
+    """An ``AfterValidator`` for a distribution of durations: every parameter (value,
+    bounds, mean, sd, listed values) at most :attr:`Limits.MAX_DURATION_DAYS`."""
+    return bounded_dist(
+        Limits.MAX_DURATION_DAYS,
+        f"exceeds the limit of {Limits.MAX_DURATION_DAYS:,} {unit} for any duration "
+        "(Limits.MAX_DURATION_DAYS, 100 years)",
+    )
+
+
+def fraction_dist() -> Any:
+    """An ``AfterValidator`` for a distribution of fractions: a constant, bounds, listed
+    values or a mean above 1 are refused (draws are used in [0, 1])."""
+
+    def check(dist: Any) -> Any:
+        problems: list[tuple[tuple[Any, ...], str, Any]] = []
+        message = "a fraction must be at most 1"
+        for attr in ("value", "high", "mean_value"):
+            v = getattr(dist, attr, None)
+            if isinstance(v, int | float) and v > 1:
+                problems.append(((_DIST_KEYS.get(attr, attr),), message, v))
+        for i, v in enumerate(getattr(dist, "values", None) or ()):
+            if v > 1:
                 problems.append((("values", i), message, v))
         if problems:
             raise FieldProblems(problems)

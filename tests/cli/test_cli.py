@@ -187,8 +187,18 @@ def test_run_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
         "--no-figures",
         "--force",
     )
+    # --force replaces only a relsim run directory: this one is the user's, and kept
+    assert r.returncode == 2, r.stderr
+    assert "is not a relsim run directory" in r.stderr and str(out) in r.stderr
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    assert (out / "keep.txt").read_text() == "mine"
+    run = tmp_path / "a-run"
+    common = ("--reps", "2", "--workers", "1", "--no-figures", "--quiet")
+    assert relsim("run", str(SMALL), *common, "--out", str(run)).returncode == 0
+    r = relsim("run", str(SMALL), *common, "--seed", "3", "--out", str(run), "--force")
     assert r.returncode == 0, r.stderr
-    assert not (out / "keep.txt").exists() and (out / "summary.json").exists()
+    assert json.loads((run / "manifest.json").read_text())["seed"] == 3  # replaced
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-run", "run"]  # nothing left over
 
 
 def test_summary_json_is_byte_identical_for_1_and_2_workers(tmp_path: Path) -> None:

@@ -221,6 +221,11 @@ def test_malformed_observed_exports_is_bad_input(main: Main, tmp_path: Path) -> 
         "--quiet",
         "--out",
         str(tmp_path / "run"),
+        "--allow-path",
+        str(SCENARIO.parent),  # the base it extends is outside tmp_path
     )
     assert code == 2, err
-    assert "obs.csv" in err and "internal error" not in err
+    assert f"{f}:2:19: observed_exports: " in err and "obs.csv" in err
+    assert "missing column(s) month, total_t" in err and "internal error" not in err
+    assert "a,b" not in err  # the file's header is not quoted
+    assert not (tmp_path / "run").exists()

@@ -119,7 +119,8 @@ def test_interrupt_while_writing_keeps_the_previous_run(tmp_path: Path) -> None:
     for _attempt in range(3):
         shutil.rmtree(target, ignore_errors=True)
         target.mkdir()
-        (target / "summary.json").write_text("{}")  # the previous run
+        (target / "manifest.json").write_text('{"tool": "relsim"}')  # the previous run
+        (target / "summary.json").write_text("{}")
         proc = _start(target, "--reps", "4", "--workers", "1", "--force", "--quiet")
 
         def writing() -> bool:
@@ -135,7 +136,7 @@ def test_interrupt_while_writing_keeps_the_previous_run(tmp_path: Path) -> None:
             assert (target / "manifest.json").exists()  # which finished: try again
             continue
         assert "no results written" in err, err
-        assert [p.name for p in target.iterdir()] == ["summary.json"]
+        assert sorted(p.name for p in target.iterdir()) == ["manifest.json", "summary.json"]
         assert [p.name for p in tmp_path.iterdir()] == ["run"]
         return
     pytest.fail("could not interrupt relsim while it was writing its run directory")
@@ -186,6 +187,7 @@ COMMIT_INTERRUPT = textwrap.dedent(
     base = Path(sys.argv[1])
     target = base / "run"
     target.mkdir()
+    (target / "manifest.json").write_text('{"tool": "relsim"}')  # an earlier run
     (target / "old.txt").write_text("old")
     # another thread that does not block signals, as numpy's BLAS threads are
     threading.Thread(target=threading.Event().wait, daemon=True).start()

@@ -221,3 +221,86 @@ def test_window_bounds_chunks_in_flight() -> None:
                 gate.set()
     assert sorted(got) == list(range(40))
     assert max_ahead < window
+
+
+# ------------------------------------------------------------------ limits, parent death, Dask
+def test_workers_never_exceed_replications_or_the_limit(small: sim.Scenario) -> None:
+    from simulator.limits import Limits
+
+    ens = sim.run_ensemble(small, reps=2, seed=SEED, workers=Limits.MAX_WORKERS)
+    assert ens.workers == 2  # not 256 processes for 2 replications
+    with pytest.raises(ValueError, match="between 1 and 256"):
+        make_executor(workers=Limits.MAX_WORKERS + 1)
+    with pytest.raises(ValueError, match="reps must be between 1 and 1,000,000"):
+        sim.run_ensemble(small, reps=Limits.MAX_REPS + 1, workers=1)
+    with pytest.raises(ValueError, match="seed must be between"):
+        sim.run_ensemble(small, reps=2, seed=-1, workers=1)
+
+
+WATCHDOG = """
+import os, sys, time
+from simulator.ensemble import executors
+executors.sys = type("nolinux", (), {"platform": "other"})  # no prctl: the watchdog alone
+executors.PARENT_POLL_S = 0.2
+r, w = os.pipe()
+if os.fork() == 0:  # the parent that will die
+    if os.fork() == 0:  # its worker
+        executors._die_with_parent(os.getppid())
+        os.write(w, b"%d\\n" % os.getpid())
+        time.sleep(60)
+        os._exit(0)
+    time.sleep(0.5)
+    os._exit(0)  # dies without stopping its worker
+pid = int(os.read(r, 100))
+deadline = time.monotonic() + 5
+while time.monotonic() < deadline:
+    try:
+        state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        state = "gone"
+    if state in ("gone", "Z"):
+        print("gone")
+        break
+    time.sleep(0.05)
+else:
+    os.kill(pid, 9)
+    print("alive")
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="uses /proc and fork")
+def test_worker_watchdog_ends_a_worker_whose_parent_died() -> None:
+    """Where PR_SET_PDEATHSIG is missing, the watchdog thread alone ends a worker within
+    a poll or two of its parent's death."""
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-c", WATCHDOG], capture_output=True, text=True, timeout=60)
+    assert r.stdout.strip() == "gone", r.stdout + r.stderr
+
+
+def test_lost_dask_cluster_names_the_replications_not_run(small: sim.Scenario) -> None:
+    """The cluster goes away mid-ensemble: a ClusterLost naming the replications that
+    did not run, not a cryptic cancelled future (and not a hang)."""
+    distributed = pytest.importorskip("distributed")
+    from simulator.errors import ClusterLost
+
+    cluster = distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0"
+    )
+    client = distributed.Client(cluster)
+
+    def lose_cluster(done: int, total: int) -> None:
+        if done == 1:
+            cluster.close()
+
+    t0 = time.perf_counter()
+    try:
+        with pytest.raises(ClusterLost) as err:
+            sim.run_ensemble(small, reps=40, seed=SEED, executor=client, progress=lose_cluster)
+    finally:
+        client.close()
+        cluster.close()
+    assert err.value.done >= 1 and err.value.reps == 40
+    assert f"replications {err.value.done}..39 of 40 did not run" in str(err.value)
+    assert time.perf_counter() - t0 < 60

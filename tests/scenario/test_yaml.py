@@ -608,7 +608,11 @@ def test_extends_list_applied_in_order_and_relative_to_includer(tmp_path: Path) 
     child = write(
         tmp_path, "extends: [../bases/base.yaml, ../bases/more.yaml]\nname: x\n", "runs/x.yaml"
     )
-    loc = load_located(child)
+    # bases/ is outside the scenario's folder (runs/): read only when allowed
+    p = only(problems(lambda: load_located(child)))
+    assert p.message.startswith(f"extends: {tmp_path / 'bases' / 'base.yaml'} is outside ")
+    assert (p.file, p.line, p.col, p.path) == (str(child), 1, 11, "extends[0]")
+    loc = load_located(child, allow=[tmp_path / "bases"])
     assert loc.data["authority"]["reviewers"] == 8
     assert loc.data["authority"]["delay"]["kind"] == "lognormal"
     assert len(loc.files) == 3 and loc.files[-1] == str(child)
