@@ -1,0 +1,197 @@
+"""The compiled kernel's entry: scenario + seed + replication → the same
+:class:`~simulator.world.trace.Trace` as the SimPy engine's :func:`simulator.world.simulate`.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, namedtuple
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from simulator.world.trace import (
+    APPLICATIONS,
+    AUTHORITY,
+    AUTHORITY_DAILY,
+    GOODS,
+    LINE_SERIES,
+    OVERLAYS,
+    PART_SERIES,
+    REGIMES,
+    SHIPMENTS,
+    Trace,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from simulator.kernel.plan import Plan
+    from simulator.scenario.model import Scenario
+    from simulator.world.calendar import WorkCalendar
+
+__all__ = ["simulate_kernel"]
+
+_PLANS: OrderedDict[int, tuple[Any, Any, Plan]] = OrderedDict()
+_MAX_PLANS = 8
+
+State = namedtuple(
+    "State",
+    [
+        "I",
+        "F",
+        "AI",
+        "AF",
+        "PTS",
+        "RQ",
+        "SI",
+        "SF",
+        "CNT",
+        "XF",
+        "PV",
+        "MV",
+        "BO",
+        "REC",
+        "RECL",
+        "DEM",
+        "AD",
+    ],
+)
+"""The kernel's mutable state, packed by dimension (columns: :mod:`simulator.kernel.loop`)."""
+
+
+def _plan(sc: Scenario, cal: WorkCalendar) -> Plan:
+    from simulator.kernel.plan import build_plan
+
+    key = id(sc)
+    hit = _PLANS.get(key)
+    if hit is not None and hit[0] is sc and hit[1] is cal:
+        _PLANS.move_to_end(key)
+        return hit[2]
+    plan = build_plan(sc, cal)
+    _PLANS[key] = (sc, cal, plan)
+    while len(_PLANS) > _MAX_PLANS:
+        _PLANS.popitem(last=False)
+    return plan
+
+
+def _state(plan: Plan, n_arr: int, n_sources: int, demand: np.ndarray) -> Any:
+    from simulator.kernel import loop as lp
+
+    st = plan.static
+    H = st.H
+    P = st.part_line.size
+    M = st.mean_units.size
+    ship_cap = n_arr + int(plan.part_bound.sum()) + 1
+    app_cap = ship_cap  # at most one application per shipment
+    req_cap = app_cap * (1 + st.n_info) + 1  # one reviewer request per queueing
+    i8 = np.int64
+    AI = np.zeros((app_cap, lp.N_AI), dtype=i8)
+    AI[:, lp.A_TOKEN] = -1
+    AF = np.zeros((app_cap, lp.N_AF))
+    AF[:, lp.AF_FACTOR] = 1.0
+    SI = np.zeros((ship_cap, lp.N_SI), dtype=i8)
+    SI[:, lp.SH_BO_NEXT] = -1
+    n_cnt = max(n_sources, len(plan.lead_pairs), len(plan.transit_pairs), 1)
+    XF = np.zeros((2, max(st.ex_country.size, st.release_rate.size, 1)))
+    XF[1, :] = -np.inf  # per destination: the port's release queue is busy until
+    PV = np.zeros((3, P))
+    PV[0] = st.init_inventory
+    PV[2] = st.lead_init
+    return State(
+        I=np.zeros(17, dtype=i8),
+        F=np.zeros(1),
+        AI=AI,
+        AF=AF,
+        PTS=np.zeros((app_cap, max(st.n_info, 1))),
+        RQ=np.zeros((req_cap, 4), dtype=i8),
+        SI=SI,
+        SF=np.zeros((ship_cap, lp.N_SF)),
+        CNT=np.zeros((4, n_cnt), dtype=i8),
+        XF=XF,
+        PV=PV,
+        MV=np.zeros((3, M)),
+        BO=np.full((2, max(M, 1)), -1, dtype=i8),
+        REC=np.zeros((6, H, P)),
+        RECL=np.zeros((3, H, M)),
+        DEM=demand,
+        AD=np.zeros((H, 4), dtype=i8),
+    )
+
+
+def simulate_kernel(
+    sc: Scenario, seed: int, rep: int = 0, cal: WorkCalendar | None = None
+) -> Trace:
+    """Run replication ``rep`` of ``seed`` on the compiled kernel.
+
+    Args:
+        sc: A validated scenario.
+        seed: Root seed.
+        rep: Replication index.
+        cal: The scenario's calendar, if already built.
+
+    Returns:
+        The replication's :class:`~simulator.world.trace.Trace`, identical to the SimPy
+        engine's.
+    """
+    from simulator.kernel.columns import log_columns
+    from simulator.kernel.loop import run_loop
+    from simulator.kernel.plan import replication_inputs
+    from simulator.world.calendar import build_calendar
+
+    cal = cal if cal is not None else build_calendar(sc)
+    plan = _plan(sc, cal)
+    draws, sizes, (regimes, layers) = replication_inputs(plan, cal, seed, rep)
+    st = plan.static
+    H = st.H
+    M = st.mean_units.size
+    # Plants.__init__: demand per day and line
+    weekdays = np.array([m.operating_days == "weekdays" for m in sc.manufacturers], dtype=bool)
+    units = np.array([m.units_per_day for m in sc.manufacturers], dtype=float)
+    day_wd = (sc.start.weekday() + np.arange(H)) % 7
+    operating = np.where(weekdays[None, :], (day_wd < 5)[:, None], True)
+    demand = units[None, :] * operating * sizes["noise"] if M else np.zeros((H, 0))
+    K = _state(
+        plan, draws.n_arr, sizes["n_sources"], np.ascontiguousarray(demand, dtype=np.float64)
+    )
+    err, alog, glog, ships, apps = run_loop(plan.kernel, draws, K)
+    if err:
+        raise RuntimeError(f"kernel: {err} inconsistent event(s); please report this scenario")
+    line, tpu = st.part_line, st.t_per_unit
+    lines = {
+        "demand_units": demand,
+        "made_units": K.RECL[0],
+        "short_units": K.RECL[1],
+        "backlog_units": K.RECL[2],
+    }
+    parts = {
+        "demand_t": demand[:, line] * tpu,
+        "consumed_t": K.REC[0],
+        "shortfall_t": K.REC[1],
+        "stockout_t": K.REC[2],
+        "inventory_t": K.REC[3],
+        "on_order_t": K.REC[4],
+        "backlog_t": K.REC[5],
+    }
+    book = plan.book
+    return Trace(
+        seed=seed,
+        rep=rep,
+        horizon=H,
+        authority=log_columns(AUTHORITY, alog),
+        goods=log_columns(GOODS, glog),
+        shipments=log_columns(SHIPMENTS, ships),
+        applications=log_columns(APPLICATIONS, apps),
+        regimes=REGIMES.array(regimes),
+        overlays=OVERLAYS.array(layers),
+        regime_names=tuple(book.names),
+        regime_labels=tuple(book.labels),
+        parts={name: parts[name] for name, _ in PART_SERIES},
+        lines={name: lines[name] for name, _ in LINE_SERIES},
+        authority_daily={
+            name: K.AD[:, j].astype(np.int64) for j, (name, _) in enumerate(AUTHORITY_DAILY)
+        },
+        parts_end={
+            "initial_inventory_t": st.init_inventory.copy(),
+            "inventory_t": K.PV[0].copy(),
+            "on_order_t": K.PV[1].copy(),
+        },
+        backlog_end_units=K.MV[0].copy(),
+    )
