@@ -149,9 +149,11 @@ def simulate_kernel(
     operating = np.where(weekdays[None, :], (day_wd < 5)[:, None], True)
     demand = units[None, :] * operating * sizes["noise"] if M else np.zeros((H, 0))
     K = _state(
-        plan, draws.n_arr, sizes["n_sources"], np.ascontiguousarray(demand, dtype=np.float64)
+        plan, draws[0].n_arr, sizes["n_sources"], np.ascontiguousarray(demand, dtype=np.float64)
     )
-    err, alog, glog, ships, apps = run_loop(plan.kernel, draws, K)
+    S, SA = plan.kernel
+    D, DA = draws
+    err, alog, glog, ships, apps = run_loop(S, SA, D, DA, K)
     if err:
         raise RuntimeError(f"kernel: {err} inconsistent event(s); please report this scenario")
     line, tpu = st.part_line, st.t_per_unit

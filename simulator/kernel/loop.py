@@ -280,7 +280,9 @@ def deadline_fire(S, D, AF, AI, DF, F, I, L_alog, L_heap, RQ, S_cum, S_working, 
         return
     if S.rule == R_EXTEND and not AI[a, A_EXTENDED]:
         AI[a, A_EXTENDED] = True
-        AF[a, AF_DEADLINE] = add_work(S, D, S_cum, S_working, F[F_NOW], DF[D.o_extension + AI[a, A_DRAW]])
+        AF[a, AF_DEADLINE] = add_work(
+            S, D, S_cum, S_working, F[F_NOW], DF[D.o_extension + AI[a, A_DRAW]]
+        )
         alog(S, D, F, L_alog, EV_EXTEND, a, 0.0, DF[D.o_extension + AI[a, A_DRAW]])
         arm_deadline(S, D, AF, F, I, L_heap, a, req)
         return
@@ -293,12 +295,42 @@ def deadline_fire(S, D, AF, AI, DF, F, I, L_alog, L_heap, RQ, S_cum, S_working, 
 
 # ---------------------------------------------------------------------------- policy
 @njit(cache=True)
-def policy_changed(S, D, AF, AI, CNT, DF, DI, EFF, F, I, L_gen_start, L_glog, L_heap, L_held, L_pool, L_waiters, PV, RQ, SF, SI, S_LI, S_PF, S_PI, S_lane_of, S_release_rate, S_transit_of, XF, state):
+def policy_changed(
+    S,
+    D,
+    CAPV,
+    AF,
+    AI,
+    CNT,
+    DF,
+    DI,
+    EFF,
+    F,
+    I,
+    L_gen_start,
+    L_glog,
+    L_heap,
+    L_held,
+    L_pool,
+    L_waiters,
+    PV,
+    RQ,
+    SF,
+    SI,
+    S_LI,
+    S_PF,
+    S_PI,
+    S_lane_of,
+    S_release_rate,
+    S_transit_of,
+    XF,
+    state,
+):
     """PolicyController._apply → World._policy_changed → authority and port; then the
     ``changed`` event succeeds."""
     I[I_STATE] = state
     # authority.on_regime_change: capacity now (dispatch), then re-plan reviews
-    I[I_CAP] = D.capacity[state]
+    I[I_CAP] = CAPV[state]
     pool_dispatch(S, D, F, I, L_heap, L_pool, RQ)
     n = I[I_NAPP]
     m = 0
@@ -320,7 +352,29 @@ def policy_changed(S, D, AF, AI, CNT, DF, DI, EFF, F, I, L_gen_start, L_glog, L_
             if EFF[state, AI[a, A_CLASS], E_RTF] != AF[a, AF_FACTOR]:
                 schedule(S, D, I, L_heap, F[F_NOW], P_URGENT, EV_INTERRUPT, a, 0, 0.0)
     # goods.recheck_holds
-    recheck_holds(S, D, CNT, DF, DI, EFF, F, I, L_glog, L_heap, L_held, PV, SF, SI, S_LI, S_PF, S_PI, S_lane_of, S_release_rate, S_transit_of, XF)
+    recheck_holds(
+        S,
+        D,
+        CNT,
+        DF,
+        DI,
+        EFF,
+        F,
+        I,
+        L_glog,
+        L_heap,
+        L_held,
+        PV,
+        SF,
+        SI,
+        S_LI,
+        S_PF,
+        S_PI,
+        S_lane_of,
+        S_release_rate,
+        S_transit_of,
+        XF,
+    )
     # ctrl.changed succeeds; a new one replaces it
     g = I[I_GEN]
     schedule(S, D, I, L_heap, F[F_NOW], P_NORMAL, EV_CHANGED, g, 0, 0.0)
@@ -355,7 +409,36 @@ def world_apply(S, D, AF, AI, CNT, DI, F, I, L_apps, L_glog, L_heap, SF, SI, sh)
 
 
 @njit(cache=True)
-def app_run(S, D, AF, AI, CNT, DF, DI, EFF, F, I, L_alog, L_glog, L_heap, L_pool, L_waiters, PTS, PV, RQ, SF, SI, S_EXI, S_cap_rates, S_cap_times, S_cum, S_working, XF, a, lab):
+def app_run(
+    S,
+    D,
+    AF,
+    AI,
+    CNT,
+    DF,
+    DI,
+    EFF,
+    F,
+    I,
+    L_alog,
+    L_glog,
+    L_heap,
+    L_pool,
+    L_waiters,
+    PTS,
+    PV,
+    RQ,
+    SF,
+    SI,
+    S_EXI,
+    S_cap_rates,
+    S_cap_times,
+    S_cum,
+    S_working,
+    XF,
+    a,
+    lab,
+):
     """Resume application ``a``'s process at label ``lab`` until it waits again."""
     d = AI[a, A_DRAW]
     cls = AI[a, A_CLASS]
@@ -373,7 +456,18 @@ def app_run(S, D, AF, AI, CNT, DF, DI, EFF, F, I, L_alog, L_glog, L_heap, L_pool
         elif lab == L_INTAKE:
             s = DF[D.o_screening + d]
             if s > 0:
-                AI[a, A_TOKEN] = timeout(S, D, F, I, L_heap, add_work(S, D, S_cum, S_working, now, s) - now, EV_APP_TIMEOUT, a, L_SCREENED, 0.0)
+                AI[a, A_TOKEN] = timeout(
+                    S,
+                    D,
+                    F,
+                    I,
+                    L_heap,
+                    add_work(S, D, S_cum, S_working, now, s) - now,
+                    EV_APP_TIMEOUT,
+                    a,
+                    L_SCREENED,
+                    0.0,
+                )
                 AI[a, A_PC] = L_SCREENED
                 return
             lab = L_SCREENED
@@ -381,7 +475,18 @@ def app_run(S, D, AF, AI, CNT, DF, DI, EFF, F, I, L_alog, L_glog, L_heap, L_pool
             r = AI[a, A_RETURNS]
             if r < n_ret and DF[D.o_u_return + d * n_ret + r] < S.p_return:
                 alog(S, D, F, L_alog, EV_RETURN, a, 0.0, 0.0)
-                AI[a, A_TOKEN] = timeout(S, D, F, I, L_heap, DF[D.o_resubmit + d * n_ret + r], EV_APP_TIMEOUT, a, L_RESUBMITTED, 0.0)
+                AI[a, A_TOKEN] = timeout(
+                    S,
+                    D,
+                    F,
+                    I,
+                    L_heap,
+                    DF[D.o_resubmit + d * n_ret + r],
+                    EV_APP_TIMEOUT,
+                    a,
+                    L_RESUBMITTED,
+                    0.0,
+                )
                 AI[a, A_PC] = L_RESUBMITTED
                 return
             lab = L_ACCEPT
@@ -413,7 +518,9 @@ def app_run(S, D, AF, AI, CNT, DF, DI, EFF, F, I, L_alog, L_glog, L_heap, L_pool
             AF[a, AF_DONE] = 0.0
             AF[a, AF_USED] = 0.0
             AF[a, AF_CSTART] = t_accept
-            AF[a, AF_DEADLINE] = add_work(S, D, S_cum, S_working, t_accept, S.limit) if S.binding else math.inf
+            AF[a, AF_DEADLINE] = (
+                add_work(S, D, S_cum, S_working, t_accept, S.limit) if S.binding else math.inf
+            )
             AI[a, A_EXTENDED] = False
             AI[a, A_FORCED] = -1
             AI[a, A_K] = 0
@@ -461,18 +568,23 @@ def app_run(S, D, AF, AI, CNT, DF, DI, EFF, F, I, L_alog, L_glog, L_heap, L_pool
                 AF[a, AF_T0] = t0
                 AF[a, AF_TDONE] = t_done
                 AF[a, AF_TEND] = t_end
-                AI[a, A_TOKEN] = timeout(S, D, F, I, L_heap, t_end - t0, EV_APP_TIMEOUT, a, L_WORK_DONE, 0.0)
+                AI[a, A_TOKEN] = timeout(
+                    S, D, F, I, L_heap, t_end - t0, EV_APP_TIMEOUT, a, L_WORK_DONE, 0.0
+                )
                 AI[a, A_PC] = L_WORK_DONE
                 return
             lab = L_AFTER_WORK
         elif lab == L_WORK_DONE:
             if AF[a, AF_TEND] < AF[a, AF_TDONE]:
-                AF[a, AF_TODO] -= (work_time(S, D, S_cum, S_working, now) - work_time(S, D, S_cum, S_working, AF[a, AF_T0])) / AF[
-                    a, AF_FACTOR
-                ]
+                AF[a, AF_TODO] -= (
+                    work_time(S, D, S_cum, S_working, now)
+                    - work_time(S, D, S_cum, S_working, AF[a, AF_T0])
+                ) / AF[a, AF_FACTOR]
                 if S.rule == R_EXTEND and not AI[a, A_EXTENDED]:
                     AI[a, A_EXTENDED] = True
-                    AF[a, AF_DEADLINE] = add_work(S, D, S_cum, S_working, now, DF[D.o_extension + d])
+                    AF[a, AF_DEADLINE] = add_work(
+                        S, D, S_cum, S_working, now, DF[D.o_extension + d]
+                    )
                     alog(S, D, F, L_alog, EV_EXTEND, a, 0.0, DF[D.o_extension + d])
                     lab = L_WORK
                     continue
@@ -482,7 +594,10 @@ def app_run(S, D, AF, AI, CNT, DF, DI, EFF, F, I, L_alog, L_glog, L_heap, L_pool
                 AF[a, AF_TODO] = 0.0
                 lab = L_WORK
         elif lab == L_INTERRUPTED:
-            AF[a, AF_TODO] -= (work_time(S, D, S_cum, S_working, now) - work_time(S, D, S_cum, S_working, AF[a, AF_T0])) / AF[a, AF_FACTOR]
+            AF[a, AF_TODO] -= (
+                work_time(S, D, S_cum, S_working, now)
+                - work_time(S, D, S_cum, S_working, AF[a, AF_T0])
+            ) / AF[a, AF_FACTOR]
             lab = L_WORK
         elif lab == L_AFTER_WORK:
             AI[a, A_INREV] = False
@@ -497,9 +612,22 @@ def app_run(S, D, AF, AI, CNT, DF, DI, EFF, F, I, L_alog, L_glog, L_heap, L_pool
             k = AI[a, A_K]
             if k < AI[a, A_NPTS]:
                 AI[a, A_K] = k + 1
-                AF[a, AF_USED] += work_time(S, D, S_cum, S_working, now) - work_time(S, D, S_cum, S_working, AF[a, AF_CSTART])
+                AF[a, AF_USED] += work_time(S, D, S_cum, S_working, now) - work_time(
+                    S, D, S_cum, S_working, AF[a, AF_CSTART]
+                )
                 alog(S, D, F, L_alog, EV_INFO_REQ, a, AF[a, AF_USED], 0.0)
-                AI[a, A_TOKEN] = timeout(S, D, F, I, L_heap, DF[D.o_response + d * n_info + k], EV_APP_TIMEOUT, a, L_INFO_DONE, 0.0)
+                AI[a, A_TOKEN] = timeout(
+                    S,
+                    D,
+                    F,
+                    I,
+                    L_heap,
+                    DF[D.o_response + d * n_info + k],
+                    EV_APP_TIMEOUT,
+                    a,
+                    L_INFO_DONE,
+                    0.0,
+                )
                 AI[a, A_PC] = L_INFO_DONE
                 return
             lab = L_DECISION
@@ -538,7 +666,9 @@ def app_run(S, D, AF, AI, CNT, DF, DI, EFF, F, I, L_alog, L_glog, L_heap, L_pool
             if pi >= 0:
                 days = DF[D.o_park_days + d * S.n_park_dists + pi]
                 alog(S, D, F, L_alog, EV_PARK, a, 0.0, days)
-                AI[a, A_TOKEN] = timeout(S, D, F, I, L_heap, days, EV_APP_TIMEOUT, a, L_PARK_DONE, 0.0)
+                AI[a, A_TOKEN] = timeout(
+                    S, D, F, I, L_heap, days, EV_APP_TIMEOUT, a, L_PARK_DONE, 0.0
+                )
                 AI[a, A_PC] = L_PARK_DONE
                 return
             alog(S, D, F, L_alog, EV_PARK, a, 0.0, -1.0)
@@ -584,7 +714,28 @@ def app_run(S, D, AF, AI, CNT, DF, DI, EFF, F, I, L_alog, L_glog, L_heap, L_pool
             I[I_INSYS] -= 1
             alog(S, D, F, L_alog, EV_DECIDE, a, approved_t, float(code))
             AI[a, A_PC] = L_DONE
-            goods_licensed(S, D, CNT, DF, DI, EFF, F, I, L_glog, L_heap, PV, SF, SI, S_EXI, S_cap_rates, S_cap_times, XF, AI[a, A_SHIP], approved_t, EFF[e, cls, E_VALIDITY])
+            goods_licensed(
+                S,
+                D,
+                CNT,
+                DF,
+                DI,
+                EFF,
+                F,
+                I,
+                L_glog,
+                L_heap,
+                PV,
+                SF,
+                SI,
+                S_EXI,
+                S_cap_rates,
+                S_cap_times,
+                XF,
+                AI[a, A_SHIP],
+                approved_t,
+                EFF[e, cls, E_VALIDITY],
+            )
             return
         else:
             I[I_ERR] += 1
@@ -608,7 +759,27 @@ def needs_licence(S, D, EFF, F, I, SI, S_GL, S_class_controlled, sh):
 
 
 @njit(cache=True)
-def goods_new(S, D, CNT, DI, F, I, L_glog, L_ships, SF, SI, src, index, cls, tonnes, origin, dsrc, part, exporter, dest):
+def goods_new(
+    S,
+    D,
+    CNT,
+    DI,
+    F,
+    I,
+    L_glog,
+    L_ships,
+    SF,
+    SI,
+    src,
+    index,
+    cls,
+    tonnes,
+    origin,
+    dsrc,
+    part,
+    exporter,
+    dest,
+):
     """Goods.new: a shipment now; ``dsrc`` >= 0: it goes through customs and draws."""
     sh = I[I_NSHIP]
     I[I_NSHIP] = sh + 1
@@ -638,15 +809,78 @@ def goods_new(S, D, CNT, DI, F, I, L_glog, L_ships, SF, SI, src, index, cls, ton
 
 
 @njit(cache=True)
-def goods_start(S, D, AF, AI, CNT, DF, DI, EFF, F, I, L_apps, L_glog, L_heap, PV, SF, SI, S_EXI, S_GL, S_cap_rates, S_cap_times, S_class_controlled, XF, sh):
+def goods_start(
+    S,
+    D,
+    AF,
+    AI,
+    CNT,
+    DF,
+    DI,
+    EFF,
+    F,
+    I,
+    L_apps,
+    L_glog,
+    L_heap,
+    PV,
+    SF,
+    SI,
+    S_EXI,
+    S_GL,
+    S_cap_rates,
+    S_cap_times,
+    S_class_controlled,
+    XF,
+    sh,
+):
     if SI[sh, SH_CUSTOMS] and needs_licence(S, D, EFF, F, I, SI, S_GL, S_class_controlled, sh):
         world_apply(S, D, AF, AI, CNT, DI, F, I, L_apps, L_glog, L_heap, SF, SI, sh)
     else:
-        produce(S, D, CNT, DF, DI, F, I, L_glog, L_heap, PV, SF, SI, S_EXI, S_cap_rates, S_cap_times, XF, sh)
+        produce(
+            S,
+            D,
+            CNT,
+            DF,
+            DI,
+            F,
+            I,
+            L_glog,
+            L_heap,
+            PV,
+            SF,
+            SI,
+            S_EXI,
+            S_cap_rates,
+            S_cap_times,
+            XF,
+            sh,
+        )
 
 
 @njit(cache=True)
-def goods_licensed(S, D, CNT, DF, DI, EFF, F, I, L_glog, L_heap, PV, SF, SI, S_EXI, S_cap_rates, S_cap_times, XF, sh, approved_t, validity):
+def goods_licensed(
+    S,
+    D,
+    CNT,
+    DF,
+    DI,
+    EFF,
+    F,
+    I,
+    L_glog,
+    L_heap,
+    PV,
+    SF,
+    SI,
+    S_EXI,
+    S_cap_rates,
+    S_cap_times,
+    XF,
+    sh,
+    approved_t,
+    validity,
+):
     now = F[F_NOW]
     denied = SF[sh, SF_TONNES] - approved_t
     if denied > 1e-12:
@@ -659,11 +893,31 @@ def goods_licensed(S, D, CNT, DF, DI, EFF, F, I, L_glog, L_heap, PV, SF, SI, S_E
     if SI[sh, SH_MADE]:
         handle(S, D, DF, EFF, F, I, L_heap, SI, sh)
     else:
-        produce(S, D, CNT, DF, DI, F, I, L_glog, L_heap, PV, SF, SI, S_EXI, S_cap_rates, S_cap_times, XF, sh)
+        produce(
+            S,
+            D,
+            CNT,
+            DF,
+            DI,
+            F,
+            I,
+            L_glog,
+            L_heap,
+            PV,
+            SF,
+            SI,
+            S_EXI,
+            S_cap_rates,
+            S_cap_times,
+            XF,
+            sh,
+        )
 
 
 @njit(cache=True)
-def produce(S, D, CNT, DF, DI, F, I, L_glog, L_heap, PV, SF, SI, S_EXI, S_cap_rates, S_cap_times, XF, sh):
+def produce(
+    S, D, CNT, DF, DI, F, I, L_glog, L_heap, PV, SF, SI, S_EXI, S_cap_rates, S_cap_times, XF, sh
+):
     now = F[F_NOW]
     if SI[sh, SH_SRC] == SRC_BACKGROUND:
         ready = now + DF[D.o_production + SI[sh, SH_DRAW]]
@@ -719,10 +973,31 @@ def make(S, D, CNT, DF, DI, F, SF, SI, S_EXI, S_cap_rates, S_cap_times, XF, sh):
 
 
 @njit(cache=True)
-def present(S, D, AF, AI, CNT, DF, DI, EFF, F, I, L_apps, L_glog, L_heap, SF, SI, S_GL, S_class_controlled, sh):
+def present(
+    S,
+    D,
+    AF,
+    AI,
+    CNT,
+    DF,
+    DI,
+    EFF,
+    F,
+    I,
+    L_apps,
+    L_glog,
+    L_heap,
+    SF,
+    SI,
+    S_GL,
+    S_class_controlled,
+    sh,
+):
     SI[sh, SH_MADE] = True
     glog(S, D, F, L_glog, G_PRESENTED, sh, SF[sh, SF_TONNES], 0.0)
-    if math.isnan(SF[sh, SF_EXPIRY]) and needs_licence(S, D, EFF, F, I, SI, S_GL, S_class_controlled, sh):
+    if math.isnan(SF[sh, SF_EXPIRY]) and needs_licence(
+        S, D, EFF, F, I, SI, S_GL, S_class_controlled, sh
+    ):
         world_apply(S, D, AF, AI, CNT, DI, F, I, L_apps, L_glog, L_heap, SF, SI, sh)
         return
     handle(S, D, DF, EFF, F, I, L_heap, SI, sh)
@@ -741,17 +1016,84 @@ def handle(S, D, DF, EFF, F, I, L_heap, SI, sh):
 
 
 @njit(cache=True)
-def clear(S, D, CNT, DF, DI, EFF, F, I, L_glog, L_heap, L_held, PV, SF, SI, S_LI, S_PF, S_PI, S_lane_of, S_release_rate, S_transit_of, XF, sh):
+def clear(
+    S,
+    D,
+    CNT,
+    DF,
+    DI,
+    EFF,
+    F,
+    I,
+    L_glog,
+    L_heap,
+    L_held,
+    PV,
+    SF,
+    SI,
+    S_LI,
+    S_PF,
+    S_PI,
+    S_lane_of,
+    S_release_rate,
+    S_transit_of,
+    XF,
+    sh,
+):
     hold = EFF[I[I_STATE], SI[sh, SH_CLASS], E_HOLD]
     if hold != 0.0 and DF[D.o_u_hold + SI[sh, SH_DRAW]] < hold:
         glog(S, D, F, L_glog, G_HELD, sh, SF[sh, SF_TONNES], 0.0)
         L_held.append(sh)
         return
-    release(S, D, CNT, DF, DI, F, I, L_glog, L_heap, PV, SF, SI, S_LI, S_PF, S_PI, S_lane_of, S_release_rate, S_transit_of, XF, sh, False)
+    release(
+        S,
+        D,
+        CNT,
+        DF,
+        DI,
+        F,
+        I,
+        L_glog,
+        L_heap,
+        PV,
+        SF,
+        SI,
+        S_LI,
+        S_PF,
+        S_PI,
+        S_lane_of,
+        S_release_rate,
+        S_transit_of,
+        XF,
+        sh,
+        False,
+    )
 
 
 @njit(cache=True)
-def recheck_holds(S, D, CNT, DF, DI, EFF, F, I, L_glog, L_heap, L_held, PV, SF, SI, S_LI, S_PF, S_PI, S_lane_of, S_release_rate, S_transit_of, XF):
+def recheck_holds(
+    S,
+    D,
+    CNT,
+    DF,
+    DI,
+    EFF,
+    F,
+    I,
+    L_glog,
+    L_heap,
+    L_held,
+    PV,
+    SF,
+    SI,
+    S_LI,
+    S_PF,
+    S_PI,
+    S_lane_of,
+    S_release_rate,
+    S_transit_of,
+    XF,
+):
     if len(L_held) == 0:
         return
     old = L_held[:]
@@ -765,19 +1107,82 @@ def recheck_holds(S, D, CNT, DF, DI, EFF, F, I, L_glog, L_heap, L_held, PV, SF, 
             keep.append(sh)
         else:
             glog(S, D, F, L_glog, G_RELEASED, sh, SF[sh, SF_TONNES], 0.0)
-            release(S, D, CNT, DF, DI, F, I, L_glog, L_heap, PV, SF, SI, S_LI, S_PF, S_PI, S_lane_of, S_release_rate, S_transit_of, XF, sh, True)
+            release(
+                S,
+                D,
+                CNT,
+                DF,
+                DI,
+                F,
+                I,
+                L_glog,
+                L_heap,
+                PV,
+                SF,
+                SI,
+                S_LI,
+                S_PF,
+                S_PI,
+                S_lane_of,
+                S_release_rate,
+                S_transit_of,
+                XF,
+                sh,
+                True,
+            )
     for sh in keep:
         L_held.append(sh)
 
 
 @njit(cache=True)
-def release(S, D, CNT, DF, DI, F, I, L_glog, L_heap, PV, SF, SI, S_LI, S_PF, S_PI, S_lane_of, S_release_rate, S_transit_of, XF, sh, held):
+def release(
+    S,
+    D,
+    CNT,
+    DF,
+    DI,
+    F,
+    I,
+    L_glog,
+    L_heap,
+    PV,
+    SF,
+    SI,
+    S_LI,
+    S_PF,
+    S_PI,
+    S_lane_of,
+    S_release_rate,
+    S_transit_of,
+    XF,
+    sh,
+    held,
+):
     now = F[F_NOW]
     dest = SI[sh, SH_DEST]
     rate = S_release_rate[dest]
     busy = XF[1, dest]
     if rate < 0.0 or (not held and busy <= now):
-        depart(S, D, CNT, DF, DI, F, I, L_glog, L_heap, PV, SI, S_LI, S_PF, S_PI, S_lane_of, S_transit_of, sh, SF[sh, SF_TONNES])
+        depart(
+            S,
+            D,
+            CNT,
+            DF,
+            DI,
+            F,
+            I,
+            L_glog,
+            L_heap,
+            PV,
+            SI,
+            S_LI,
+            S_PF,
+            S_PI,
+            S_lane_of,
+            S_transit_of,
+            sh,
+            SF[sh, SF_TONNES],
+        )
         return
     done = max(now, busy) + SF[sh, SF_TONNES] / rate
     XF[1, dest] = done
@@ -785,7 +1190,26 @@ def release(S, D, CNT, DF, DI, F, I, L_glog, L_heap, PV, SF, SI, S_LI, S_PF, S_P
 
 
 @njit(cache=True)
-def depart(S, D, CNT, DF, DI, F, I, L_glog, L_heap, PV, SI, S_LI, S_PF, S_PI, S_lane_of, S_transit_of, sh, q):
+def depart(
+    S,
+    D,
+    CNT,
+    DF,
+    DI,
+    F,
+    I,
+    L_glog,
+    L_heap,
+    PV,
+    SI,
+    S_LI,
+    S_PF,
+    S_PI,
+    S_lane_of,
+    S_transit_of,
+    sh,
+    q,
+):
     now = F[F_NOW]
     if SI[sh, SH_SRC] == SRC_BACKGROUND:
         glog(S, D, F, L_glog, G_DEPARTED, sh, q, -1.0)
@@ -805,7 +1229,17 @@ def depart(S, D, CNT, DF, DI, F, I, L_glog, L_heap, PV, SI, S_LI, S_PF, S_PI, S_
     i = CNT[3, pair]
     CNT[3, pair] = i + 1
     glog(S, D, F, L_glog, G_DEPARTED, sh, q, float(lane))
-    at(S, D, F, I, L_heap, now + DF[D.o_transit + DI[D.i_transit_base + pair] + i], sh, GA_ARRIVE, q)
+    at(
+        S,
+        D,
+        F,
+        I,
+        L_heap,
+        now + DF[D.o_transit + DI[D.i_transit_base + pair] + i],
+        sh,
+        GA_ARRIVE,
+        q,
+    )
 
 
 @njit(cache=True)
@@ -831,14 +1265,105 @@ def cancel(S, D, PV, SI, sh, tonnes):
 
 # ---------------------------------------------------------------------------- manufacturers
 @njit(cache=True)
-def goods_event(S, D, AF, AI, CNT, DF, DI, EFF, F, I, L_apps, L_glog, L_heap, L_held, PV, SF, SI, S_GL, S_LI, S_PF, S_PI, S_class_controlled, S_lane_of, S_release_rate, S_transit_of, XF, sh, action, x):
+def goods_event(
+    S,
+    D,
+    AF,
+    AI,
+    CNT,
+    DF,
+    DI,
+    EFF,
+    F,
+    I,
+    L_apps,
+    L_glog,
+    L_heap,
+    L_held,
+    PV,
+    SF,
+    SI,
+    S_GL,
+    S_LI,
+    S_PF,
+    S_PI,
+    S_class_controlled,
+    S_lane_of,
+    S_release_rate,
+    S_transit_of,
+    XF,
+    sh,
+    action,
+    x,
+):
     """A goods callback (Goods.at) fires."""
     if action == GA_PRESENT:
-        present(S, D, AF, AI, CNT, DF, DI, EFF, F, I, L_apps, L_glog, L_heap, SF, SI, S_GL, S_class_controlled, sh)
+        present(
+            S,
+            D,
+            AF,
+            AI,
+            CNT,
+            DF,
+            DI,
+            EFF,
+            F,
+            I,
+            L_apps,
+            L_glog,
+            L_heap,
+            SF,
+            SI,
+            S_GL,
+            S_class_controlled,
+            sh,
+        )
     elif action == GA_DEPART:
-        depart(S, D, CNT, DF, DI, F, I, L_glog, L_heap, PV, SI, S_LI, S_PF, S_PI, S_lane_of, S_transit_of, sh, SF[sh, SF_TONNES])
+        depart(
+            S,
+            D,
+            CNT,
+            DF,
+            DI,
+            F,
+            I,
+            L_glog,
+            L_heap,
+            PV,
+            SI,
+            S_LI,
+            S_PF,
+            S_PI,
+            S_lane_of,
+            S_transit_of,
+            sh,
+            SF[sh, SF_TONNES],
+        )
     elif action == GA_CLEAR:
-        clear(S, D, CNT, DF, DI, EFF, F, I, L_glog, L_heap, L_held, PV, SF, SI, S_LI, S_PF, S_PI, S_lane_of, S_release_rate, S_transit_of, XF, sh)
+        clear(
+            S,
+            D,
+            CNT,
+            DF,
+            DI,
+            EFF,
+            F,
+            I,
+            L_glog,
+            L_heap,
+            L_held,
+            PV,
+            SF,
+            SI,
+            S_LI,
+            S_PF,
+            S_PI,
+            S_lane_of,
+            S_release_rate,
+            S_transit_of,
+            XF,
+            sh,
+        )
     else:
         arrive(S, D, F, L_glog, PV, SF, SI, S_PF, sh, x)
 
@@ -858,7 +1383,39 @@ def can_make(S, D, S_PF, S_PI, inv, out):
 
 
 @njit(cache=True)
-def place_order(S, D, AF, AI, BO, CNT, DF, DI, EFF, F, I, L_apps, L_glog, L_heap, L_ships, PV, SF, SI, S_EXI, S_GL, S_LI, S_PI, S_SUPF, S_SUPI, S_cap_rates, S_cap_times, S_class_controlled, S_sup_start, XF, p, tonnes):
+def place_order(
+    S,
+    D,
+    AF,
+    AI,
+    BO,
+    CNT,
+    DF,
+    DI,
+    EFF,
+    F,
+    I,
+    L_apps,
+    L_glog,
+    L_heap,
+    L_ships,
+    PV,
+    SF,
+    SI,
+    S_EXI,
+    S_GL,
+    S_LI,
+    S_PI,
+    S_SUPF,
+    S_SUPI,
+    S_cap_rates,
+    S_cap_times,
+    S_class_controlled,
+    S_sup_start,
+    XF,
+    p,
+    tonnes,
+):
     m = S_PI[0, p]
     for s in range(S_sup_start[p], S_sup_start[p + 1]):
         q = tonnes * S_SUPF[0, s]
@@ -868,16 +1425,80 @@ def place_order(S, D, AF, AI, BO, CNT, DF, DI, EFF, F, I, L_apps, L_glog, L_heap
         dest = S_LI[2, m]
         if S_SUPI[1, s] >= 0:
             u = S_SUPI[1, s]
-            sh = goods_new(S, D, CNT, DI, F, I, L_glog, L_ships, SF, SI, SRC_ORDER, m, cls, q, S_LI[2, u], -1, p, -1, dest)
+            sh = goods_new(
+                S,
+                D,
+                CNT,
+                DI,
+                F,
+                I,
+                L_glog,
+                L_ships,
+                SF,
+                SI,
+                SRC_ORDER,
+                m,
+                cls,
+                q,
+                S_LI[2, u],
+                -1,
+                p,
+                -1,
+                dest,
+            )
             SI[sh, SH_LEAD] = -1
             bo_push(S, D, BO, SF, SI, u, sh, q)
             continue
         e = S_SUPI[0, s]
         n_bg = S.n_bgs
         dsrc = n_bg + p if S_EXI[1, e] else -1
-        sh = goods_new(S, D, CNT, DI, F, I, L_glog, L_ships, SF, SI, SRC_ORDER, m, cls, q, S_EXI[0, e], dsrc, p, e, dest)
+        sh = goods_new(
+            S,
+            D,
+            CNT,
+            DI,
+            F,
+            I,
+            L_glog,
+            L_ships,
+            SF,
+            SI,
+            SRC_ORDER,
+            m,
+            cls,
+            q,
+            S_EXI[0, e],
+            dsrc,
+            p,
+            e,
+            dest,
+        )
         SI[sh, SH_LEAD] = S_SUPI[3, s]
-        goods_start(S, D, AF, AI, CNT, DF, DI, EFF, F, I, L_apps, L_glog, L_heap, PV, SF, SI, S_EXI, S_GL, S_cap_rates, S_cap_times, S_class_controlled, XF, sh)
+        goods_start(
+            S,
+            D,
+            AF,
+            AI,
+            CNT,
+            DF,
+            DI,
+            EFF,
+            F,
+            I,
+            L_apps,
+            L_glog,
+            L_heap,
+            PV,
+            SF,
+            SI,
+            S_EXI,
+            S_GL,
+            S_cap_rates,
+            S_cap_times,
+            S_class_controlled,
+            XF,
+            sh,
+        )
 
 
 @njit(cache=True)
@@ -892,7 +1513,27 @@ def bo_push(S, D, BO, SF, SI, u, sh, q):
 
 
 @njit(cache=True)
-def fill_backorders(S, D, BO, CNT, DF, DI, F, I, L_glog, L_heap, MV, PV, SF, SI, S_LI, S_PF, S_PI, S_lane_of, S_transit_of):
+def fill_backorders(
+    S,
+    D,
+    BO,
+    CNT,
+    DF,
+    DI,
+    F,
+    I,
+    L_glog,
+    L_heap,
+    MV,
+    PV,
+    SF,
+    SI,
+    S_LI,
+    S_PF,
+    S_PI,
+    S_lane_of,
+    S_transit_of,
+):
     M = S.M
     for u in range(M):
         MV[2, u] += MV[1, u]
@@ -911,12 +1552,68 @@ def fill_backorders(S, D, BO, CNT, DF, DI, F, I, L_glog, L_heap, MV, PV, SF, SI,
                     BO[1, u] = -1
             else:
                 SF[sh, SF_BO_LEFT] = left - take
-            depart(S, D, CNT, DF, DI, F, I, L_glog, L_heap, PV, SI, S_LI, S_PF, S_PI, S_lane_of, S_transit_of, sh, take)
+            depart(
+                S,
+                D,
+                CNT,
+                DF,
+                DI,
+                F,
+                I,
+                L_glog,
+                L_heap,
+                PV,
+                SI,
+                S_LI,
+                S_PF,
+                S_PI,
+                S_lane_of,
+                S_transit_of,
+                sh,
+                take,
+            )
         MV[2, u] = stock
 
 
 @njit(cache=True)
-def plants_step(S, D, AF, AI, BO, CNT, DEM, DF, DI, EFF, F, I, L_apps, L_glog, L_heap, L_ships, MV, PV, REC, RECL, SF, SI, S_EXI, S_GL, S_LF, S_LI, S_PF, S_PI, S_SUPF, S_SUPI, S_cap_rates, S_cap_times, S_class_controlled, S_sup_start, XF, d):
+def plants_step(
+    S,
+    D,
+    AF,
+    AI,
+    BO,
+    CNT,
+    DEM,
+    DF,
+    DI,
+    EFF,
+    F,
+    I,
+    L_apps,
+    L_glog,
+    L_heap,
+    L_ships,
+    MV,
+    PV,
+    REC,
+    RECL,
+    SF,
+    SI,
+    S_EXI,
+    S_GL,
+    S_LF,
+    S_LI,
+    S_PF,
+    S_PI,
+    S_SUPF,
+    S_SUPI,
+    S_cap_rates,
+    S_cap_times,
+    S_class_controlled,
+    S_sup_start,
+    XF,
+    d,
+):
     """Plants.step for day ``d`` (same arithmetic as the numpy version)."""
     P = S.P
     M = S.M
@@ -983,7 +1680,39 @@ def plants_step(S, D, AF, AI, BO, CNT, DEM, DF, DI, EFF, F, I, L_apps, L_glog, L
         if qty[p] > 1e-9 * max(S_PF[1, p], 1e-12):
             q = qty[p]
             PV[1, p] += q
-            place_order(S, D, AF, AI, BO, CNT, DF, DI, EFF, F, I, L_apps, L_glog, L_heap, L_ships, PV, SF, SI, S_EXI, S_GL, S_LI, S_PI, S_SUPF, S_SUPI, S_cap_rates, S_cap_times, S_class_controlled, S_sup_start, XF, p, q)
+            place_order(
+                S,
+                D,
+                AF,
+                AI,
+                BO,
+                CNT,
+                DF,
+                DI,
+                EFF,
+                F,
+                I,
+                L_apps,
+                L_glog,
+                L_heap,
+                L_ships,
+                PV,
+                SF,
+                SI,
+                S_EXI,
+                S_GL,
+                S_LI,
+                S_PI,
+                S_SUPF,
+                S_SUPI,
+                S_cap_rates,
+                S_cap_times,
+                S_class_controlled,
+                S_sup_start,
+                XF,
+                p,
+                q,
+            )
     for p in range(P):
         REC[3, d, p] = inv[p]
         REC[4, d, p] = PV[1, p]
@@ -994,7 +1723,33 @@ def plants_step(S, D, AF, AI, BO, CNT, DEM, DF, DI, EFF, F, I, L_apps, L_glog, L
 
 # ---------------------------------------------------------------------------- the run
 @njit(cache=True)
-def background_step(S, D, AF, AI, CNT, DF, DI, EFF, F, I, L_apps, L_glog, L_heap, L_ships, PV, SF, SI, S_BGI, S_EXI, S_GL, S_cap_rates, S_cap_times, S_class_controlled, XF, resumed):
+def background_step(
+    S,
+    D,
+    AF,
+    AI,
+    CNT,
+    DF,
+    DI,
+    EFF,
+    F,
+    I,
+    L_apps,
+    L_glog,
+    L_heap,
+    L_ships,
+    PV,
+    SF,
+    SI,
+    S_BGI,
+    S_EXI,
+    S_GL,
+    S_cap_rates,
+    S_cap_times,
+    S_class_controlled,
+    XF,
+    resumed,
+):
     """World._background: create the contracts due now; sleep until the next (on being
     woken, the contract it slept for is created without comparing times again)."""
     n = D.n_arr
@@ -1008,9 +1763,53 @@ def background_step(S, D, AF, AI, CNT, DF, DI, EFF, F, I, L_apps, L_glog, L_heap
         resumed = False
         k = DI[D.i_bg_k + i]
         I[I_BGPOS] = i + 1
-        sh = goods_new(S, D, CNT, DI, F, I, L_glog, L_ships, SF, SI, SRC_BACKGROUND, k, S_BGI[0, k], DF[D.o_bg_tonnes + i], -1, k, -1, -1, S_BGI[1, k])
+        sh = goods_new(
+            S,
+            D,
+            CNT,
+            DI,
+            F,
+            I,
+            L_glog,
+            L_ships,
+            SF,
+            SI,
+            SRC_BACKGROUND,
+            k,
+            S_BGI[0, k],
+            DF[D.o_bg_tonnes + i],
+            -1,
+            k,
+            -1,
+            -1,
+            S_BGI[1, k],
+        )
         SI[sh, SH_LEAD] = -1
-        goods_start(S, D, AF, AI, CNT, DF, DI, EFF, F, I, L_apps, L_glog, L_heap, PV, SF, SI, S_EXI, S_GL, S_cap_rates, S_cap_times, S_class_controlled, XF, sh)
+        goods_start(
+            S,
+            D,
+            AF,
+            AI,
+            CNT,
+            DF,
+            DI,
+            EFF,
+            F,
+            I,
+            L_apps,
+            L_glog,
+            L_heap,
+            PV,
+            SF,
+            SI,
+            S_EXI,
+            S_GL,
+            S_cap_rates,
+            S_cap_times,
+            S_class_controlled,
+            XF,
+            sh,
+        )
 
 
 Lists = namedtuple(
@@ -1019,7 +1818,7 @@ Lists = namedtuple(
 
 
 @njit(cache=True)
-def run_loop(S, D, K):
+def run_loop(S, SA, D, DA, K):
     """Run the replication; returns (inconsistencies, the four logs as column arrays)."""
     heap = [(0.0, 0, 0, 0, 0, 0, 0.0)]
     heap.pop()
@@ -1039,7 +1838,7 @@ def run_loop(S, D, K):
     waiters.pop()
     gen_start = [0]
     L = Lists(heap, pool, alog, glog, ships, apps, held, waiters, gen_start)
-    err = _loop(S, D, K, L)
+    err = _loop(S, SA, D, DA, K, L)
     return err, _rows5(alog), _rows5(glog), _rows_ships(ships), _rows_apps(apps)
 
 
@@ -1080,7 +1879,7 @@ def _rows_apps(rows):
 
 
 @njit(cache=True)
-def _loop(S, D, K, L):
+def _loop(S, SA, D, DA, K, L):
     """Process events until the end of the horizon."""
     AD = K.AD
     AF = K.AF
@@ -1088,9 +1887,9 @@ def _loop(S, D, K, L):
     BO = K.BO
     CNT = K.CNT
     DEM = K.DEM
-    DF = D.DF
-    DI = D.DI
-    EFF = D.effects
+    DF = DA.DF
+    DI = DA.DI
+    EFF = DA.effects
     F = K.F
     I = K.I
     L_alog = L.alog
@@ -1110,31 +1909,32 @@ def _loop(S, D, K, L):
     RQ = K.RQ
     SF = K.SF
     SI = K.SI
-    S_BGI = S.BGI
-    S_EXI = S.EXI
-    S_GL = S.GL
-    S_LF = S.LF
-    S_LI = S.LI
-    S_PF = S.PF
-    S_PI = S.PI
-    S_PIPF = S.PIPF
-    S_PIPI = S.PIPI
-    S_SUPF = S.SUPF
-    S_SUPI = S.SUPI
-    S_cap_rates = S.cap_rates
-    S_cap_times = S.cap_times
-    S_class_controlled = S.class_controlled
-    S_cum = S.cum
-    S_lane_of = S.lane_of
-    S_release_rate = S.release_rate
-    S_sup_start = S.sup_start
-    S_transit_of = S.transit_of
-    S_working = S.working
+    S_BGI = SA.BGI
+    S_EXI = SA.EXI
+    S_GL = SA.GL
+    S_LF = SA.LF
+    S_LI = SA.LI
+    S_PF = SA.PF
+    S_PI = SA.PI
+    S_PIPF = SA.PIPF
+    S_PIPI = SA.PIPI
+    S_SUPF = SA.SUPF
+    S_SUPI = SA.SUPI
+    S_cap_rates = SA.cap_rates
+    S_cap_times = SA.cap_times
+    S_class_controlled = SA.class_controlled
+    S_cum = SA.cum
+    S_lane_of = SA.lane_of
+    S_release_rate = SA.release_rate
+    S_sup_start = SA.sup_start
+    S_transit_of = SA.transit_of
+    S_working = SA.working
     XF = K.XF
+    CAPV = DA.capacity
     H = S.H
     # World.__init__: the authority takes the initial policy state (no one waits yet)
     I[I_STATE] = D.state0
-    I[I_CAP] = D.capacity[D.state0]
+    I[I_CAP] = CAPV[D.state0]
     pool_dispatch(S, D, F, I, L_heap, L_pool, RQ)
     # policy changes (pre-computed by the policy controller): their own priority
     for j in range(D.n_pol):
@@ -1149,13 +1949,53 @@ def _loop(S, D, K, L):
         e = S_PIPI[2, j]
         dest = S_LI[2, m]
         if S_PIPI[1, j]:
-            sh = goods_new(S, D, CNT, DI, F, I, L_glog, L_ships, SF, SI, SRC_PIPELINE, m, S_PIPI[4, j], q, S_PIPI[3, j], -1, p, e, dest)
+            sh = goods_new(
+                S,
+                D,
+                CNT,
+                DI,
+                F,
+                I,
+                L_glog,
+                L_ships,
+                SF,
+                SI,
+                SRC_PIPELINE,
+                m,
+                S_PIPI[4, j],
+                q,
+                S_PIPI[3, j],
+                -1,
+                p,
+                e,
+                dest,
+            )
             SI[sh, SH_LEAD] = -1
             L_glog.append((0.0, G_DEPARTED, sh, q, -2.0))
             at(S, D, F, I, L_heap, S_PIPF[1, j], sh, GA_ARRIVE, q)
             continue
         dsrc = n_bg + p if S_PIPI[5, j] else -1
-        sh = goods_new(S, D, CNT, DI, F, I, L_glog, L_ships, SF, SI, SRC_PIPELINE, m, S_PIPI[4, j], q, S_PIPI[3, j], dsrc, p, e, dest)
+        sh = goods_new(
+            S,
+            D,
+            CNT,
+            DI,
+            F,
+            I,
+            L_glog,
+            L_ships,
+            SF,
+            SI,
+            SRC_PIPELINE,
+            m,
+            S_PIPI[4, j],
+            q,
+            S_PIPI[3, j],
+            dsrc,
+            p,
+            e,
+            dest,
+        )
         SI[sh, SH_LEAD] = -1
         SI[sh, SH_MADE] = True
         at(S, D, F, I, L_heap, S_PIPF[1, j], sh, GA_PRESENT if S_PIPI[5, j] else GA_DEPART, 0.0)
@@ -1193,13 +2033,99 @@ def _loop(S, D, K, L):
             lo = L_gen_start[a]
             hi = L_gen_start[a + 1] if a + 1 < len(L_gen_start) else len(L_waiters)
         elif kind == EV_GOODS:
-            goods_event(S, D, AF, AI, CNT, DF, DI, EFF, F, I, L_apps, L_glog, L_heap, L_held, PV, SF, SI, S_GL, S_LI, S_PF, S_PI, S_class_controlled, S_lane_of, S_release_rate, S_transit_of, XF, a, b, x)
+            goods_event(
+                S,
+                D,
+                AF,
+                AI,
+                CNT,
+                DF,
+                DI,
+                EFF,
+                F,
+                I,
+                L_apps,
+                L_glog,
+                L_heap,
+                L_held,
+                PV,
+                SF,
+                SI,
+                S_GL,
+                S_LI,
+                S_PF,
+                S_PI,
+                S_class_controlled,
+                S_lane_of,
+                S_release_rate,
+                S_transit_of,
+                XF,
+                a,
+                b,
+                x,
+            )
         elif kind == EV_DL_TIMER:
             deadline_fire(S, D, AF, AI, DF, F, I, L_alog, L_heap, RQ, S_cum, S_working, a, b)
         elif kind == EV_BG or kind == EV_BG_INIT:
-            background_step(S, D, AF, AI, CNT, DF, DI, EFF, F, I, L_apps, L_glog, L_heap, L_ships, PV, SF, SI, S_BGI, S_EXI, S_GL, S_cap_rates, S_cap_times, S_class_controlled, XF, kind == EV_BG)
+            background_step(
+                S,
+                D,
+                AF,
+                AI,
+                CNT,
+                DF,
+                DI,
+                EFF,
+                F,
+                I,
+                L_apps,
+                L_glog,
+                L_heap,
+                L_ships,
+                PV,
+                SF,
+                SI,
+                S_BGI,
+                S_EXI,
+                S_GL,
+                S_cap_rates,
+                S_cap_times,
+                S_class_controlled,
+                XF,
+                kind == EV_BG,
+            )
         elif kind == EV_POLICY:
-            policy_changed(S, D, AF, AI, CNT, DF, DI, EFF, F, I, L_gen_start, L_glog, L_heap, L_held, L_pool, L_waiters, PV, RQ, SF, SI, S_LI, S_PF, S_PI, S_lane_of, S_release_rate, S_transit_of, XF, DI[D.i_pol_state + a])
+            policy_changed(
+                S,
+                D,
+                CAPV,
+                AF,
+                AI,
+                CNT,
+                DF,
+                DI,
+                EFF,
+                F,
+                I,
+                L_gen_start,
+                L_glog,
+                L_heap,
+                L_held,
+                L_pool,
+                L_waiters,
+                PV,
+                RQ,
+                SF,
+                SI,
+                S_LI,
+                S_PF,
+                S_PI,
+                S_lane_of,
+                S_release_rate,
+                S_transit_of,
+                XF,
+                DI[D.i_pol_state + a],
+            )
         elif kind == EV_DAILY:
             d = a
             AD[d, 0] = len(L_pool) - I[I_NCANCEL]
@@ -1207,9 +2133,66 @@ def _loop(S, D, K, L):
             AD[d, 2] = I[I_AWAIT]
             AD[d, 3] = I[I_INSYS]
             if S.M > 0:
-                plants_step(S, D, AF, AI, BO, CNT, DEM, DF, DI, EFF, F, I, L_apps, L_glog, L_heap, L_ships, MV, PV, REC, RECL, SF, SI, S_EXI, S_GL, S_LF, S_LI, S_PF, S_PI, S_SUPF, S_SUPI, S_cap_rates, S_cap_times, S_class_controlled, S_sup_start, XF, d)
+                plants_step(
+                    S,
+                    D,
+                    AF,
+                    AI,
+                    BO,
+                    CNT,
+                    DEM,
+                    DF,
+                    DI,
+                    EFF,
+                    F,
+                    I,
+                    L_apps,
+                    L_glog,
+                    L_heap,
+                    L_ships,
+                    MV,
+                    PV,
+                    REC,
+                    RECL,
+                    SF,
+                    SI,
+                    S_EXI,
+                    S_GL,
+                    S_LF,
+                    S_LI,
+                    S_PF,
+                    S_PI,
+                    S_SUPF,
+                    S_SUPI,
+                    S_cap_rates,
+                    S_cap_times,
+                    S_class_controlled,
+                    S_sup_start,
+                    XF,
+                    d,
+                )
             if multi_tier:
-                fill_backorders(S, D, BO, CNT, DF, DI, F, I, L_glog, L_heap, MV, PV, SF, SI, S_LI, S_PF, S_PI, S_lane_of, S_transit_of)
+                fill_backorders(
+                    S,
+                    D,
+                    BO,
+                    CNT,
+                    DF,
+                    DI,
+                    F,
+                    I,
+                    L_glog,
+                    L_heap,
+                    MV,
+                    PV,
+                    SF,
+                    SI,
+                    S_LI,
+                    S_PF,
+                    S_PI,
+                    S_lane_of,
+                    S_transit_of,
+                )
             if d + 1 < H:
                 schedule(S, D, I, L_heap, t + ((d + 1) - t), P_DAILY, EV_DAILY, d + 1, 0, 0.0)
         elif kind == EV_DAILY_INIT and H > 0:
@@ -1218,5 +2201,34 @@ def _loop(S, D, K, L):
             if kind == EV_CHANGED:
                 a = L_waiters[j]
                 lab = AI[a, A_PC]
-            app_run(S, D, AF, AI, CNT, DF, DI, EFF, F, I, L_alog, L_glog, L_heap, L_pool, L_waiters, PTS, PV, RQ, SF, SI, S_EXI, S_cap_rates, S_cap_times, S_cum, S_working, XF, a, lab)
+            app_run(
+                S,
+                D,
+                AF,
+                AI,
+                CNT,
+                DF,
+                DI,
+                EFF,
+                F,
+                I,
+                L_alog,
+                L_glog,
+                L_heap,
+                L_pool,
+                L_waiters,
+                PTS,
+                PV,
+                RQ,
+                SF,
+                SI,
+                S_EXI,
+                S_cap_rates,
+                S_cap_times,
+                S_cum,
+                S_working,
+                XF,
+                a,
+                lab,
+            )
     return I[I_ERR]

@@ -91,6 +91,7 @@ class Plan:
     capacity: np.ndarray
     static: Any
     kernel: Any
+    """(KStatic, KArrays): the scalars and arrays the compiled loop reads."""
     n_states_built: int
     bg_names: list[tuple[str, ...]]
     part_names: list[str]
@@ -507,6 +508,13 @@ KStatic = namedtuple(
         "n_bgs",
         "n_gl",
         "n_pipe",
+    ],
+)
+"""The kernel's scalars of the scenario (no arrays: a tuple holding arrays costs a
+reference count per array at every compiled call it is passed to)."""
+KArrays = namedtuple(
+    "KArrays",
+    [
         "cum",
         "working",
         "class_controlled",
@@ -567,6 +575,7 @@ def pack_static(st: Any) -> Any:
         n_bgs=int(st.bg_class.size),
         n_gl=int(st.gl_ex.size),
         n_pipe=int(st.pipe_part.size),
+    ), KArrays(
         cum=st.cum,
         working=st.working,
         class_controlled=st.class_controlled,
@@ -652,11 +661,11 @@ INT_DRAWS = (
     "pol_state",
 )
 """Integer inputs, concatenated in ``DI`` (offset ``i_<name>``)."""
+DrawArrays = namedtuple("DrawArrays", ["DF", "DI", "effects", "capacity"])
+"""A replication's arrays: float draws, integer inputs, effects table, capacity per state."""
 Draws = namedtuple(
     "Draws",
-    ["DF", "DI", "effects", "capacity", "state0", "n_pol", "n_arr"]
-    + [f"o_{x}" for x in FLOAT_DRAWS]
-    + [f"i_{x}" for x in INT_DRAWS],
+    ["state0", "n_pol", "n_arr"] + [f"o_{x}" for x in FLOAT_DRAWS] + [f"i_{x}" for x in INT_DRAWS],
 )
 
 
@@ -673,7 +682,9 @@ def pack_draws(floats: dict[str, np.ndarray], ints: dict[str, np.ndarray], **sca
         pos += ints[name].size
     DF = np.concatenate([np.asarray(floats[n], dtype=np.float64).ravel() for n in FLOAT_DRAWS])
     DI = np.concatenate([np.asarray(ints[n], dtype=np.int64).ravel() for n in INT_DRAWS])
-    return Draws(DF=DF, DI=DI, **scalars, **fo, **io)
+    effects = scalars.pop("effects")
+    capacity = scalars.pop("capacity")
+    return Draws(**scalars, **fo, **io), DrawArrays(DF, DI, effects, capacity)
 
 
 def replication_inputs(plan: Plan, cal: WorkCalendar, seed: int, rep: int) -> tuple[Any, Any]:
