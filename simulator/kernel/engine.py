@@ -52,6 +52,15 @@ State = namedtuple(
         "RECL",
         "DEM",
         "AD",
+        "heap",
+        "pool",
+        "alog",
+        "glog",
+        "ships",
+        "apps",
+        "held",
+        "waiters",
+        "gen_start",
     ],
 )
 """The kernel's mutable state, packed by dimension (columns: :mod:`simulator.kernel.loop`)."""
@@ -72,7 +81,31 @@ def _plan(sc: Scenario, cal: WorkCalendar) -> Plan:
     return plan
 
 
-def _state(plan: Plan, n_arr: int, n_sources: int, demand: np.ndarray) -> Any:
+_FULL_BITS = ((1, "heap"), (2, "waiters"), (4, "alog"), (8, "glog"))
+"""``I[I_FULL]`` bits (:mod:`simulator.kernel.loop`) and the arrays they name."""
+
+
+def _cols5(rows: np.ndarray) -> tuple[np.ndarray, ...]:
+    """A log's rows (time, kind, id, tonnes, detail) as columns."""
+    return (
+        rows[:, 0].copy(),
+        rows[:, 1].astype(np.int64),
+        rows[:, 2].astype(np.int64),
+        rows[:, 3].copy(),
+        rows[:, 4].copy(),
+    )
+
+
+def _state(
+    plan: Plan,
+    n_arr: int,
+    n_sources: int,
+    n_pol: int,
+    demand: np.ndarray,
+    caps: dict[str, int] | None = None,
+) -> Any:
+    """A replication's state; ``caps``: sizes of the arrays that may run out (heap,
+    waiters, alog, glog), estimated if not given."""
     from simulator.kernel import loop as lp
 
     st = plan.static
@@ -92,11 +125,19 @@ def _state(plan: Plan, n_arr: int, n_sources: int, demand: np.ndarray) -> Any:
     n_cnt = max(n_sources, len(plan.lead_pairs), len(plan.transit_pairs), 1)
     XF = np.zeros((2, max(st.ex_country.size, st.release_rate.size, 1)))
     XF[1, :] = -np.inf  # per destination: the port's release queue is busy until
+    if caps is None:
+        per_app = 8 + 3 * st.n_info + 2 * st.n_ret
+        caps = {
+            "heap": 1024 + 2 * ship_cap + H + n_pol,
+            "waiters": 64 + app_cap,
+            "alog": 64 + app_cap * per_app,
+            "glog": 64 + 10 * ship_cap,
+        }
     PV = np.zeros((3, P))
     PV[0] = st.init_inventory
     PV[2] = st.lead_init
     return State(
-        I=np.zeros(17, dtype=i8),
+        I=np.zeros(lp.N_I, dtype=i8),
         F=np.zeros(1),
         AI=AI,
         AF=AF,
@@ -113,7 +154,16 @@ def _state(plan: Plan, n_arr: int, n_sources: int, demand: np.ndarray) -> Any:
         RECL=np.zeros((3, H, M)),
         DEM=demand,
         AD=np.zeros((H, 4), dtype=i8),
-    )
+        heap=np.empty((caps["heap"], lp.N_H)),
+        pool=np.empty((req_cap, 3), dtype=i8),
+        alog=np.empty((caps["alog"], 5)),
+        glog=np.empty((caps["glog"], 5)),
+        ships=np.empty((ship_cap, 8)),
+        apps=np.empty((app_cap, 6)),
+        held=np.empty(ship_cap, dtype=i8),
+        waiters=np.empty(caps["waiters"], dtype=i8),
+        gen_start=np.zeros(n_pol + 2, dtype=i8),
+    ), caps
 
 
 def simulate_kernel(
@@ -132,6 +182,7 @@ def simulate_kernel(
         engine's.
     """
     from simulator.kernel.columns import log_columns
+    from simulator.kernel import loop as lp
     from simulator.kernel.loop import run_loop
     from simulator.kernel.plan import replication_inputs
     from simulator.world.calendar import build_calendar
@@ -148,14 +199,29 @@ def simulate_kernel(
     day_wd = (sc.start.weekday() + np.arange(H)) % 7
     operating = np.where(weekdays[None, :], (day_wd < 5)[:, None], True)
     demand = units[None, :] * operating * sizes["noise"] if M else np.zeros((H, 0))
-    K = _state(
-        plan, draws[0].n_arr, sizes["n_sources"], np.ascontiguousarray(demand, dtype=np.float64)
-    )
+    demand = np.ascontiguousarray(demand, dtype=np.float64)
     S, SA = plan.kernel
     D, DA = draws
-    err, alog, glog, ships, apps = run_loop(S, SA, D, DA, K)
+    caps = None
+    while True:
+        K, caps = _state(plan, D.n_arr, sizes["n_sources"], D.n_pol, demand, caps)
+        err = run_loop(S, SA, D, DA, K)
+        full = int(K.I[lp.I_FULL])
+        if not full:
+            break
+        # an array ran out: enlarge it and run again (same draws, same result)
+        for bit, name in _FULL_BITS:
+            if full & bit:
+                caps[name] *= 2
     if err:
         raise RuntimeError(f"kernel: {err} inconsistent event(s); please report this scenario")
+    I = K.I
+    alog = _cols5(K.alog[: I[lp.I_AN]])
+    glog = _cols5(K.glog[: I[lp.I_GN]])
+    ships = K.ships[: I[lp.I_NSHIP]]
+    ships = (ships[:, :7].astype(np.int64), ships[:, 7].copy())
+    apps = K.apps[: I[lp.I_NAPP]]
+    apps = (apps[:, :5].astype(np.int64), apps[:, 5].copy())
     line, tpu = st.part_line, st.t_per_unit
     lines = {
         "demand_units": demand,

@@ -21,12 +21,12 @@ the reference, so the two engines' traces are identical
 
 from __future__ import annotations
 
-import heapq
 import math
-from collections import namedtuple
 
 import numpy as np
 from numba import njit
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 # event priorities (simulator.world.events) and kinds
 P_POLICY, P_URGENT, P_NORMAL, P_DAILY = -1, 0, 1, 2
@@ -160,8 +160,42 @@ N_SF = 4
     I_BGPOS,
     I_REVSEQ,
     I_ERR,
-) = range(17)
+    I_HN,
+    I_PN,
+    I_AN,
+    I_GN,
+    I_NHELD,
+    I_NWAIT,
+    I_FULL,
+) = range(24)
+N_I = 24
+# I[I_FULL] bits: which preallocated array ran out (the engine enlarges it and reruns)
+FULL_HEAP, FULL_WAIT, FULL_ALOG, FULL_GLOG = 1, 2, 4, 8
+# event heap rows (floats; the integers in them are exact): the key, then the payload
+H_T, H_PRIO, H_SEQ, H_KIND, H_A, H_B, H_X = range(7)
+N_H = 7
 F_NOW = 0
+
+
+# ---------------------------------------------------------------------------- borrowed arrays
+@intrinsic
+def _borrow(typingctx, arr):
+    """The same array without its owner (a null meminfo): passing it to a compiled call
+    costs no atomic reference count. Valid while the caller holds the original."""
+
+    def codegen(context, builder, sig, args):
+        src = context.make_array(sig.args[0])(context, builder, args[0])
+        out = context.make_array(sig.return_type)(context, builder)
+        out.meminfo = cgutils.get_null_value(out.meminfo.type)
+        out.parent = cgutils.get_null_value(out.parent.type)
+        out.nitems = src.nitems
+        out.itemsize = src.itemsize
+        out.data = src.data
+        out.shape = src.shape
+        out.strides = src.strides
+        return out._getvalue()
+
+    return arr(arr), codegen
 
 
 # ---------------------------------------------------------------------------- clock
@@ -201,9 +235,80 @@ def add_work(S, D, S_cum, S_working, t, w):
 # ---------------------------------------------------------------------------- events
 @njit(cache=True)
 def schedule(S, D, I, L_heap, t, prio, kind, a, b, x):
+    """Push an event; the heap is ordered by ``(t, prio, seq)``, all distinct (``seq``)."""
     seq = I[I_SEQ]
     I[I_SEQ] = seq + 1
-    heapq.heappush(L_heap, (t, prio, seq, kind, a, b, x))
+    n = I[I_HN]
+    if n >= L_heap.shape[0]:
+        I[I_FULL] |= FULL_HEAP
+        return
+    fp = float(prio)
+    fs = float(seq)
+    i = n
+    while i > 0:
+        j = (i - 1) >> 1
+        pt = L_heap[j, H_T]
+        if t < pt or (
+            t == pt
+            and (fp < L_heap[j, H_PRIO] or (fp == L_heap[j, H_PRIO] and fs < L_heap[j, H_SEQ]))
+        ):
+            for c in range(N_H):
+                L_heap[i, c] = L_heap[j, c]
+            i = j
+        else:
+            break
+    L_heap[i, H_T] = t
+    L_heap[i, H_PRIO] = fp
+    L_heap[i, H_SEQ] = fs
+    L_heap[i, H_KIND] = kind
+    L_heap[i, H_A] = a
+    L_heap[i, H_B] = b
+    L_heap[i, H_X] = x
+    I[I_HN] = n + 1
+
+
+@njit(cache=True)
+def heap_pop(I, L_heap):
+    """Remove the heap's first row (read it before)."""
+    n = I[I_HN] - 1
+    I[I_HN] = n
+    if n == 0:
+        return
+    t = L_heap[n, H_T]
+    fp = L_heap[n, H_PRIO]
+    fs = L_heap[n, H_SEQ]
+    i = 0
+    while True:
+        c = 2 * i + 1
+        if c >= n:
+            break
+        r = c + 1
+        if r < n:
+            ct, rt = L_heap[c, H_T], L_heap[r, H_T]
+            if rt < ct or (
+                rt == ct
+                and (
+                    L_heap[r, H_PRIO] < L_heap[c, H_PRIO]
+                    or (
+                        L_heap[r, H_PRIO] == L_heap[c, H_PRIO]
+                        and L_heap[r, H_SEQ] < L_heap[c, H_SEQ]
+                    )
+                )
+            ):
+                c = r
+        ct = L_heap[c, H_T]
+        if ct < t or (
+            ct == t
+            and (L_heap[c, H_PRIO] < fp or (L_heap[c, H_PRIO] == fp and L_heap[c, H_SEQ] < fs))
+        ):
+            for k in range(N_H):
+                L_heap[i, k] = L_heap[c, k]
+            i = c
+        else:
+            break
+    if i != n:
+        for k in range(N_H):
+            L_heap[i, k] = L_heap[n, k]
 
 
 @njit(cache=True)
@@ -222,22 +327,39 @@ def at(S, D, F, I, L_heap, t, a, action, x):
 
 
 @njit(cache=True)
-def alog(S, D, F, L_alog, kind, app, tonnes, detail):
-    L_alog.append((F[F_NOW], kind, app, tonnes, detail))
+def alog(S, D, F, I, L_alog, kind, app, tonnes, detail):
+    n = I[I_AN]
+    if n >= L_alog.shape[0]:
+        I[I_FULL] |= FULL_ALOG
+        return
+    L_alog[n, 0] = F[F_NOW]
+    L_alog[n, 1] = kind
+    L_alog[n, 2] = app
+    L_alog[n, 3] = tonnes
+    L_alog[n, 4] = detail
+    I[I_AN] = n + 1
 
 
 @njit(cache=True)
-def glog(S, D, F, L_glog, kind, sh, tonnes, detail):
-    L_glog.append((F[F_NOW], kind, sh, tonnes, detail))
+def glog(S, D, F, I, L_glog, kind, sh, tonnes, detail):
+    n = I[I_GN]
+    if n >= L_glog.shape[0]:
+        I[I_FULL] |= FULL_GLOG
+        return
+    L_glog[n, 0] = F[F_NOW]
+    L_glog[n, 1] = kind
+    L_glog[n, 2] = sh
+    L_glog[n, 3] = tonnes
+    L_glog[n, 4] = detail
+    I[I_GN] = n + 1
 
 
 # ---------------------------------------------------------------------------- reviewer pool
 @njit(cache=True)
 def pool_dispatch(S, D, F, I, L_heap, L_pool, RQ):
-    q = L_pool
-    while len(q) > 0 and I[I_BUSY] < I[I_CAP]:
-        item = heapq.heappop(q)
-        req = item[2]
+    while I[I_PN] > 0 and I[I_BUSY] < I[I_CAP]:
+        req = L_pool[0, 2]
+        pool_pop(I, L_pool)
         if RQ[req, R_CANCEL]:
             RQ[req, R_CANCEL] = False
             I[I_NCANCEL] -= 1
@@ -250,7 +372,7 @@ def pool_dispatch(S, D, F, I, L_heap, L_pool, RQ):
 
 @njit(cache=True)
 def pool_try_acquire(S, D, I, L_pool):
-    if I[I_BUSY] < I[I_CAP] and len(L_pool) == 0:
+    if I[I_BUSY] < I[I_CAP] and I[I_PN] == 0:
         I[I_BUSY] += 1
         return True
     return False
@@ -264,8 +386,58 @@ def pool_request(S, D, I, L_pool, RQ, a, priority):
     RQ[req, R_TRIG] = False
     RQ[req, R_CANCEL] = False
     I[I_POOLSEQ] += 1
-    heapq.heappush(L_pool, (-priority, I[I_POOLSEQ], req))
+    pool_push(I, L_pool, -priority, I[I_POOLSEQ], req)
     return req
+
+
+@njit(cache=True)
+def pool_push(I, Q, k0, k1, req):
+    """Push a request on the reviewers' queue, ordered by ``(-priority, seq)``."""
+    n = I[I_PN]
+    i = n
+    while i > 0:
+        j = (i - 1) >> 1
+        if k0 < Q[j, 0] or (k0 == Q[j, 0] and k1 < Q[j, 1]):
+            Q[i, 0] = Q[j, 0]
+            Q[i, 1] = Q[j, 1]
+            Q[i, 2] = Q[j, 2]
+            i = j
+        else:
+            break
+    Q[i, 0] = k0
+    Q[i, 1] = k1
+    Q[i, 2] = req
+    I[I_PN] = n + 1
+
+
+@njit(cache=True)
+def pool_pop(I, Q):
+    """Remove the queue's first row."""
+    n = I[I_PN] - 1
+    I[I_PN] = n
+    if n == 0:
+        return
+    k0 = Q[n, 0]
+    k1 = Q[n, 1]
+    i = 0
+    while True:
+        c = 2 * i + 1
+        if c >= n:
+            break
+        r = c + 1
+        if r < n and (Q[r, 0] < Q[c, 0] or (Q[r, 0] == Q[c, 0] and Q[r, 1] < Q[c, 1])):
+            c = r
+        if Q[c, 0] < k0 or (Q[c, 0] == k0 and Q[c, 1] < k1):
+            Q[i, 0] = Q[c, 0]
+            Q[i, 1] = Q[c, 1]
+            Q[i, 2] = Q[c, 2]
+            i = c
+        else:
+            break
+    if i != n:
+        Q[i, 0] = Q[n, 0]
+        Q[i, 1] = Q[n, 1]
+        Q[i, 2] = Q[n, 2]
 
 
 @njit(cache=True)
@@ -283,7 +455,7 @@ def deadline_fire(S, D, AF, AI, DF, F, I, L_alog, L_heap, RQ, S_cum, S_working, 
         AF[a, AF_DEADLINE] = add_work(
             S, D, S_cum, S_working, F[F_NOW], DF[D.o_extension + AI[a, A_DRAW]]
         )
-        alog(S, D, F, L_alog, EV_EXTEND, a, 0.0, DF[D.o_extension + AI[a, A_DRAW]])
+        alog(S, D, F, I, L_alog, EV_EXTEND, a, 0.0, DF[D.o_extension + AI[a, A_DRAW]])
         arm_deadline(S, D, AF, F, I, L_heap, a, req)
         return
     RQ[req, R_CANCEL] = True
@@ -379,12 +551,17 @@ def policy_changed(
     g = I[I_GEN]
     schedule(S, D, I, L_heap, F[F_NOW], P_NORMAL, EV_CHANGED, g, 0, 0.0)
     I[I_GEN] = g + 1
-    L_gen_start.append(len(L_waiters))
+    L_gen_start[g + 1] = I[I_NWAIT]
 
 
 @njit(cache=True)
-def wait_changed(S, D, L_waiters, a):
-    L_waiters.append(a)
+def wait_changed(S, D, I, L_waiters, a):
+    n = I[I_NWAIT]
+    if n >= L_waiters.size:
+        I[I_FULL] |= FULL_WAIT
+        return
+    L_waiters[n] = a
+    I[I_NWAIT] = n + 1
 
 
 # ---------------------------------------------------------------------------- applications
@@ -400,8 +577,13 @@ def world_apply(S, D, AF, AI, CNT, DI, F, I, L_apps, L_glog, L_heap, SF, SI, sh)
     AI[a, A_CLASS] = SI[sh, SH_CLASS]
     AI[a, A_SHIP] = sh
     AF[a, AF_TONNES] = SF[sh, SF_TONNES]
-    L_apps.append((a, SI[sh, SH_SRC], SI[sh, SH_INDEX], sh, SI[sh, SH_EX], SF[sh, SF_TONNES]))
-    glog(S, D, F, L_glog, G_APPLY, sh, SF[sh, SF_TONNES], float(a))
+    L_apps[a, 0] = a
+    L_apps[a, 1] = SI[sh, SH_SRC]
+    L_apps[a, 2] = SI[sh, SH_INDEX]
+    L_apps[a, 3] = sh
+    L_apps[a, 4] = SI[sh, SH_EX]
+    L_apps[a, 5] = SF[sh, SF_TONNES]
+    glog(S, D, F, I, L_glog, G_APPLY, sh, SF[sh, SF_TONNES], float(a))
     # authority.submit
     I[I_NSUB] += 1
     I[I_INSYS] += 1
@@ -447,7 +629,7 @@ def app_run(
     while True:
         now = F[F_NOW]
         if lab == L_START:
-            alog(S, D, F, L_alog, EV_SUBMIT, a, AF[a, AF_TONNES], 0.0)
+            alog(S, D, F, I, L_alog, EV_SUBMIT, a, AF[a, AF_TONNES], 0.0)
             if S.intake:
                 AI[a, A_RETURNS] = 0
                 lab = L_INTAKE
@@ -474,7 +656,7 @@ def app_run(
         elif lab == L_SCREENED:
             r = AI[a, A_RETURNS]
             if r < n_ret and DF[D.o_u_return + d * n_ret + r] < S.p_return:
-                alog(S, D, F, L_alog, EV_RETURN, a, 0.0, 0.0)
+                alog(S, D, F, I, L_alog, EV_RETURN, a, 0.0, 0.0)
                 AI[a, A_TOKEN] = timeout(
                     S,
                     D,
@@ -495,7 +677,7 @@ def app_run(
             lab = L_INTAKE
         elif lab == L_ACCEPT:
             t_accept = now
-            alog(S, D, F, L_alog, EV_ACCEPT, a, 0.0, 0.0)
+            alog(S, D, F, I, L_alog, EV_ACCEPT, a, 0.0, 0.0)
             r = I[I_STATE]
             AI[a, A_R] = r
             AI[a, A_EFF] = r
@@ -544,7 +726,7 @@ def app_run(
             else:
                 lab = L_REVIEW
         elif lab == L_REVIEW:
-            alog(S, D, F, L_alog, EV_REVIEW_START, a, 0.0, 0.0)
+            alog(S, D, F, I, L_alog, EV_REVIEW_START, a, 0.0, 0.0)
             k = AI[a, A_K]
             stop = PTS[a, k] if k < AI[a, A_NPTS] else 1.0
             AF[a, AF_STOP] = stop
@@ -585,7 +767,7 @@ def app_run(
                     AF[a, AF_DEADLINE] = add_work(
                         S, D, S_cum, S_working, now, DF[D.o_extension + d]
                     )
-                    alog(S, D, F, L_alog, EV_EXTEND, a, 0.0, DF[D.o_extension + d])
+                    alog(S, D, F, I, L_alog, EV_EXTEND, a, 0.0, DF[D.o_extension + d])
                     lab = L_WORK
                     continue
                 AI[a, A_HIT] = True
@@ -615,7 +797,7 @@ def app_run(
                 AF[a, AF_USED] += work_time(S, D, S_cum, S_working, now) - work_time(
                     S, D, S_cum, S_working, AF[a, AF_CSTART]
                 )
-                alog(S, D, F, L_alog, EV_INFO_REQ, a, AF[a, AF_USED], 0.0)
+                alog(S, D, F, I, L_alog, EV_INFO_REQ, a, AF[a, AF_USED], 0.0)
                 AI[a, A_TOKEN] = timeout(
                     S,
                     D,
@@ -633,7 +815,7 @@ def app_run(
             lab = L_DECISION
         elif lab == L_INFO_DONE:
             AF[a, AF_CSTART] = now
-            alog(S, D, F, L_alog, EV_INFO_RESP, a, 0.0, 0.0)
+            alog(S, D, F, I, L_alog, EV_INFO_RESP, a, 0.0, 0.0)
             if S.binding:
                 total = S.limit + (DF[D.o_extension + d] if AI[a, A_EXTENDED] else 0.0)
                 AF[a, AF_DEADLINE] = add_work(S, D, S_cum, S_working, now, total - AF[a, AF_USED])
@@ -652,7 +834,7 @@ def app_run(
                     AI[a, A_WAITING] = True
                     I[I_AWAIT] += 1
                 AI[a, A_PC] = L_SUSPEND_CHANGED
-                wait_changed(S, D, L_waiters, a)
+                wait_changed(S, D, I, L_waiters, a)
                 return
             pp = EFF[e, cls, E_PARK_P]
             if AI[a, A_PARKED] or pp < 0.0 or DF[D.o_u_park + d] >= pp:
@@ -665,17 +847,17 @@ def app_run(
             pi = int(EFF[e, cls, E_PARK_I])
             if pi >= 0:
                 days = DF[D.o_park_days + d * S.n_park_dists + pi]
-                alog(S, D, F, L_alog, EV_PARK, a, 0.0, days)
+                alog(S, D, F, I, L_alog, EV_PARK, a, 0.0, days)
                 AI[a, A_TOKEN] = timeout(
                     S, D, F, I, L_heap, days, EV_APP_TIMEOUT, a, L_PARK_DONE, 0.0
                 )
                 AI[a, A_PC] = L_PARK_DONE
                 return
-            alog(S, D, F, L_alog, EV_PARK, a, 0.0, -1.0)
+            alog(S, D, F, I, L_alog, EV_PARK, a, 0.0, -1.0)
             lab = L_PARK_WAIT
         elif lab == L_PARK_WAIT:
             AI[a, A_PC] = L_PARK_CHANGED
-            wait_changed(S, D, L_waiters, a)
+            wait_changed(S, D, I, L_waiters, a)
             return
         elif lab == L_SUSPEND_CHANGED:
             AI[a, A_EFF] = I[I_STATE]
@@ -712,7 +894,7 @@ def app_run(
             approved_t = AF[a, AF_TONNES] * frac if approve else 0.0
             I[I_NDEC] += 1
             I[I_INSYS] -= 1
-            alog(S, D, F, L_alog, EV_DECIDE, a, approved_t, float(code))
+            alog(S, D, F, I, L_alog, EV_DECIDE, a, approved_t, float(code))
             AI[a, A_PC] = L_DONE
             goods_licensed(
                 S,
@@ -803,8 +985,15 @@ def goods_new(
         SI[sh, SH_DRAW] = j
     else:
         SI[sh, SH_DRAW] = -1
-    L_ships.append((sh, src, index, part, exporter, dest, 1 if dsrc >= 0 else 0, tonnes))
-    glog(S, D, F, L_glog, G_ORDER, sh, tonnes, 0.0)
+    L_ships[sh, 0] = sh
+    L_ships[sh, 1] = src
+    L_ships[sh, 2] = index
+    L_ships[sh, 3] = part
+    L_ships[sh, 4] = exporter
+    L_ships[sh, 5] = dest
+    L_ships[sh, 6] = 1 if dsrc >= 0 else 0
+    L_ships[sh, 7] = tonnes
+    glog(S, D, F, I, L_glog, G_ORDER, sh, tonnes, 0.0)
     return sh
 
 
@@ -884,7 +1073,7 @@ def goods_licensed(
     now = F[F_NOW]
     denied = SF[sh, SF_TONNES] - approved_t
     if denied > 1e-12:
-        glog(S, D, F, L_glog, G_DENIED, sh, denied, -1.0)
+        glog(S, D, F, I, L_glog, G_DENIED, sh, denied, -1.0)
         cancel(S, D, PV, SI, sh, denied)
     SF[sh, SF_TONNES] = approved_t
     if approved_t <= 0:
@@ -927,7 +1116,7 @@ def produce(
             return  # capacity never suffices
     exp = SF[sh, SF_EXPIRY]
     if not math.isnan(exp) and ready > exp:
-        glog(S, D, F, L_glog, G_EXPIRED, sh, SF[sh, SF_TONNES], 0.0)
+        glog(S, D, F, I, L_glog, G_EXPIRED, sh, SF[sh, SF_TONNES], 0.0)
         cancel(S, D, PV, SI, sh, SF[sh, SF_TONNES])
         return
     at(S, D, F, I, L_heap, ready, sh, GA_PRESENT if SI[sh, SH_CUSTOMS] else GA_DEPART, 0.0)
@@ -994,7 +1183,7 @@ def present(
     sh,
 ):
     SI[sh, SH_MADE] = True
-    glog(S, D, F, L_glog, G_PRESENTED, sh, SF[sh, SF_TONNES], 0.0)
+    glog(S, D, F, I, L_glog, G_PRESENTED, sh, SF[sh, SF_TONNES], 0.0)
     if math.isnan(SF[sh, SF_EXPIRY]) and needs_licence(
         S, D, EFF, F, I, SI, S_GL, S_class_controlled, sh
     ):
@@ -1042,8 +1231,9 @@ def clear(
 ):
     hold = EFF[I[I_STATE], SI[sh, SH_CLASS], E_HOLD]
     if hold != 0.0 and DF[D.o_u_hold + SI[sh, SH_DRAW]] < hold:
-        glog(S, D, F, L_glog, G_HELD, sh, SF[sh, SF_TONNES], 0.0)
-        L_held.append(sh)
+        glog(S, D, F, I, L_glog, G_HELD, sh, SF[sh, SF_TONNES], 0.0)
+        L_held[I[I_NHELD]] = sh
+        I[I_NHELD] += 1
         return
     release(
         S,
@@ -1094,19 +1284,19 @@ def recheck_holds(
     S_transit_of,
     XF,
 ):
-    if len(L_held) == 0:
+    n = I[I_NHELD]
+    if n == 0:
         return
-    old = L_held[:]
-    while len(L_held) > 0:
-        L_held.pop()
-    keep = [0]
-    keep.pop()
-    for sh in old:
+    # in place, in order (a release holds nothing new)
+    w = 0
+    for j in range(n):
+        sh = L_held[j]
         hold = EFF[I[I_STATE], SI[sh, SH_CLASS], E_HOLD]
         if hold != 0.0 and DF[D.o_u_hold + SI[sh, SH_DRAW]] < hold:
-            keep.append(sh)
+            L_held[w] = sh
+            w += 1
         else:
-            glog(S, D, F, L_glog, G_RELEASED, sh, SF[sh, SF_TONNES], 0.0)
+            glog(S, D, F, I, L_glog, G_RELEASED, sh, SF[sh, SF_TONNES], 0.0)
             release(
                 S,
                 D,
@@ -1130,8 +1320,7 @@ def recheck_holds(
                 sh,
                 True,
             )
-    for sh in keep:
-        L_held.append(sh)
+    I[I_NHELD] = w
 
 
 @njit(cache=True)
@@ -1212,7 +1401,7 @@ def depart(
 ):
     now = F[F_NOW]
     if SI[sh, SH_SRC] == SRC_BACKGROUND:
-        glog(S, D, F, L_glog, G_DEPARTED, sh, q, -1.0)
+        glog(S, D, F, I, L_glog, G_DEPARTED, sh, q, -1.0)
         at(S, D, F, I, L_heap, now + DF[D.o_transit_bg + SI[sh, SH_DRAW]], sh, GA_ARRIVE, q)
         return
     p = SI[sh, SH_PART]
@@ -1228,7 +1417,7 @@ def depart(
     pair = S_transit_of[lane, p]
     i = CNT[3, pair]
     CNT[3, pair] = i + 1
-    glog(S, D, F, L_glog, G_DEPARTED, sh, q, float(lane))
+    glog(S, D, F, I, L_glog, G_DEPARTED, sh, q, float(lane))
     at(
         S,
         D,
@@ -1243,9 +1432,9 @@ def depart(
 
 
 @njit(cache=True)
-def arrive(S, D, F, L_glog, PV, SF, SI, S_PF, sh, tonnes):
+def arrive(S, D, F, I, L_glog, PV, SF, SI, S_PF, sh, tonnes):
     now = F[F_NOW]
-    glog(S, D, F, L_glog, G_ARRIVED, sh, tonnes, now - SF[sh, SF_TORDER])
+    glog(S, D, F, I, L_glog, G_ARRIVED, sh, tonnes, now - SF[sh, SF_TORDER])
     p = SI[sh, SH_PART]
     if p >= 0:
         PV[0, p] += tonnes
@@ -1365,7 +1554,7 @@ def goods_event(
             sh,
         )
     else:
-        arrive(S, D, F, L_glog, PV, SF, SI, S_PF, sh, x)
+        arrive(S, D, F, I, L_glog, PV, SF, SI, S_PF, sh, x)
 
 
 @njit(cache=True)
@@ -1812,125 +2001,60 @@ def background_step(
         )
 
 
-Lists = namedtuple(
-    "Lists", ["heap", "pool", "alog", "glog", "ships", "apps", "held", "waiters", "gen_start"]
-)
-
-
 @njit(cache=True)
 def run_loop(S, SA, D, DA, K):
-    """Run the replication; returns (inconsistencies, the four logs as column arrays)."""
-    heap = [(0.0, 0, 0, 0, 0, 0, 0.0)]
-    heap.pop()
-    pool = [(0, 0, 0)]
-    pool.pop()
-    alog = [(0.0, 0, 0, 0.0, 0.0)]
-    alog.pop()
-    glog = [(0.0, 0, 0, 0.0, 0.0)]
-    glog.pop()
-    ships = [(0, 0, 0, 0, 0, 0, 0, 0.0)]
-    ships.pop()
-    apps = [(0, 0, 0, 0, 0, 0.0)]
-    apps.pop()
-    held = [0]
-    held.pop()
-    waiters = [0]
-    waiters.pop()
-    gen_start = [0]
-    L = Lists(heap, pool, alog, glog, ships, apps, held, waiters, gen_start)
-    err = _loop(S, SA, D, DA, K, L)
-    return err, _rows5(alog), _rows5(glog), _rows_ships(ships), _rows_apps(apps)
-
-
-@njit(cache=True)
-def _rows5(rows):
-    n = len(rows)
-    a, b, c = np.empty(n), np.empty(n, np.int64), np.empty(n, np.int64)
-    d, e = np.empty(n), np.empty(n)
-    for i in range(n):
-        r = rows[i]
-        a[i], b[i], c[i], d[i], e[i] = r[0], r[1], r[2], r[3], r[4]
-    return a, b, c, d, e
-
-
-@njit(cache=True)
-def _rows_ships(rows):
-    n = len(rows)
-    ints = np.empty((n, 7), np.int64)
-    last = np.empty(n)
-    for i in range(n):
-        r = rows[i]
-        ints[i, 0], ints[i, 1], ints[i, 2], ints[i, 3] = r[0], r[1], r[2], r[3]
-        ints[i, 4], ints[i, 5], ints[i, 6] = r[4], r[5], r[6]
-        last[i] = r[7]
-    return ints, last
-
-
-@njit(cache=True)
-def _rows_apps(rows):
-    n = len(rows)
-    ints = np.empty((n, 5), np.int64)
-    last = np.empty(n)
-    for i in range(n):
-        r = rows[i]
-        ints[i, 0], ints[i, 1], ints[i, 2], ints[i, 3], ints[i, 4] = r[0], r[1], r[2], r[3], r[4]
-        last[i] = r[5]
-    return ints, last
-
-
-@njit(cache=True)
-def _loop(S, SA, D, DA, K, L):
-    """Process events until the end of the horizon."""
-    AD = K.AD
-    AF = K.AF
-    AI = K.AI
-    BO = K.BO
-    CNT = K.CNT
-    DEM = K.DEM
-    DF = DA.DF
-    DI = DA.DI
-    EFF = DA.effects
-    F = K.F
-    I = K.I
-    L_alog = L.alog
-    L_apps = L.apps
-    L_gen_start = L.gen_start
-    L_glog = L.glog
-    L_heap = L.heap
-    L_held = L.held
-    L_pool = L.pool
-    L_ships = L.ships
-    L_waiters = L.waiters
-    MV = K.MV
-    PTS = K.PTS
-    PV = K.PV
-    REC = K.REC
-    RECL = K.RECL
-    RQ = K.RQ
-    SF = K.SF
-    SI = K.SI
-    S_BGI = SA.BGI
-    S_EXI = SA.EXI
-    S_GL = SA.GL
-    S_LF = SA.LF
-    S_LI = SA.LI
-    S_PF = SA.PF
-    S_PI = SA.PI
-    S_PIPF = SA.PIPF
-    S_PIPI = SA.PIPI
-    S_SUPF = SA.SUPF
-    S_SUPI = SA.SUPI
-    S_cap_rates = SA.cap_rates
-    S_cap_times = SA.cap_times
-    S_class_controlled = SA.class_controlled
-    S_cum = SA.cum
-    S_lane_of = SA.lane_of
-    S_release_rate = SA.release_rate
-    S_sup_start = SA.sup_start
-    S_transit_of = SA.transit_of
-    S_working = SA.working
-    XF = K.XF
-    CAPV = DA.capacity
+    """Run the replication on the state ``K`` (:func:`simulator.kernel.engine.state`);
+    returns the number of inconsistent events (0). ``K.I[I_FULL]`` says which array ran out."""
+    AD = _borrow(K.AD)
+    AF = _borrow(K.AF)
+    AI = _borrow(K.AI)
+    BO = _borrow(K.BO)
+    CNT = _borrow(K.CNT)
+    DEM = _borrow(K.DEM)
+    DF = _borrow(DA.DF)
+    DI = _borrow(DA.DI)
+    EFF = _borrow(DA.effects)
+    F = _borrow(K.F)
+    I = _borrow(K.I)
+    L_alog = _borrow(K.alog)
+    L_apps = _borrow(K.apps)
+    L_gen_start = _borrow(K.gen_start)
+    L_glog = _borrow(K.glog)
+    L_heap = _borrow(K.heap)
+    L_held = _borrow(K.held)
+    L_pool = _borrow(K.pool)
+    L_ships = _borrow(K.ships)
+    L_waiters = _borrow(K.waiters)
+    MV = _borrow(K.MV)
+    PTS = _borrow(K.PTS)
+    PV = _borrow(K.PV)
+    REC = _borrow(K.REC)
+    RECL = _borrow(K.RECL)
+    RQ = _borrow(K.RQ)
+    SF = _borrow(K.SF)
+    SI = _borrow(K.SI)
+    S_BGI = _borrow(SA.BGI)
+    S_EXI = _borrow(SA.EXI)
+    S_GL = _borrow(SA.GL)
+    S_LF = _borrow(SA.LF)
+    S_LI = _borrow(SA.LI)
+    S_PF = _borrow(SA.PF)
+    S_PI = _borrow(SA.PI)
+    S_PIPF = _borrow(SA.PIPF)
+    S_PIPI = _borrow(SA.PIPI)
+    S_SUPF = _borrow(SA.SUPF)
+    S_SUPI = _borrow(SA.SUPI)
+    S_cap_rates = _borrow(SA.cap_rates)
+    S_cap_times = _borrow(SA.cap_times)
+    S_class_controlled = _borrow(SA.class_controlled)
+    S_cum = _borrow(SA.cum)
+    S_lane_of = _borrow(SA.lane_of)
+    S_release_rate = _borrow(SA.release_rate)
+    S_sup_start = _borrow(SA.sup_start)
+    S_transit_of = _borrow(SA.transit_of)
+    S_working = _borrow(SA.working)
+    XF = _borrow(K.XF)
+    CAPV = _borrow(DA.capacity)
     H = S.H
     # World.__init__: the authority takes the initial policy state (no one waits yet)
     I[I_STATE] = D.state0
@@ -1971,7 +2095,7 @@ def _loop(S, SA, D, DA, K, L):
                 dest,
             )
             SI[sh, SH_LEAD] = -1
-            L_glog.append((0.0, G_DEPARTED, sh, q, -2.0))
+            glog(S, D, F, I, L_glog, G_DEPARTED, sh, q, -2.0)  # now = 0
             at(S, D, F, I, L_heap, S_PIPF[1, j], sh, GA_ARRIVE, q)
             continue
         dsrc = n_bg + p if S_PIPI[5, j] else -1
@@ -2006,16 +2130,21 @@ def _loop(S, SA, D, DA, K, L):
     for m in range(S.M):
         if S_LF[1, m] > 0:
             multi_tier = True
-    while len(L_heap) > 0:
-        ev = heapq.heappop(L_heap)
-        t, kind, a, b, x = ev[0], ev[3], ev[4], ev[5], ev[6]
+    while I[I_HN] > 0 and I[I_FULL] == 0:
+        t = L_heap[0, H_T]
+        seq = int(L_heap[0, H_SEQ])
+        kind = int(L_heap[0, H_KIND])
+        a = int(L_heap[0, H_A])
+        b = int(L_heap[0, H_B])
+        x = L_heap[0, H_X]
+        heap_pop(I, L_heap)
         F[F_NOW] = t
         if kind == EV_UNTIL:
             break
         # processes resumed by this event: (application, label), one call site below
         lo, hi, lab = 0, 0, -1
         if kind == EV_APP_TIMEOUT:
-            if AI[a, A_TOKEN] == ev[2]:
+            if AI[a, A_TOKEN] == seq:
                 AI[a, A_TOKEN] = -1
                 lab, hi = b, 1
         elif kind == EV_WAKE:
@@ -2031,7 +2160,7 @@ def _loop(S, SA, D, DA, K, L):
                 I[I_ERR] += 1
         elif kind == EV_CHANGED:
             lo = L_gen_start[a]
-            hi = L_gen_start[a + 1] if a + 1 < len(L_gen_start) else len(L_waiters)
+            hi = L_gen_start[a + 1] if a + 1 <= I[I_GEN] else I[I_NWAIT]
         elif kind == EV_GOODS:
             goods_event(
                 S,
@@ -2128,7 +2257,7 @@ def _loop(S, SA, D, DA, K, L):
             )
         elif kind == EV_DAILY:
             d = a
-            AD[d, 0] = len(L_pool) - I[I_NCANCEL]
+            AD[d, 0] = I[I_PN] - I[I_NCANCEL]
             AD[d, 1] = I[I_BUSY]
             AD[d, 2] = I[I_AWAIT]
             AD[d, 3] = I[I_INSYS]
