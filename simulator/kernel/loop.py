@@ -24,9 +24,25 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
+
+
+def _inner(fn):
+    """A compiled function called only from compiled code: cached on disk, no Python
+    wrapper, and one version per argument *types* (a constant argument does not make a
+    version of its own, as numba's literal dispatch otherwise would: a third of the
+    compile time)."""
+    disp = njit(cache=True, no_cpython_wrapper=True)(fn)
+    get_template = disp.get_call_template
+
+    def get_call_template(args, kws):
+        return get_template(tuple(types.unliteral(a) for a in args), kws)
+
+    disp.get_call_template = get_call_template
+    return disp
+
 
 # event priorities (simulator.world.events) and kinds
 P_POLICY, P_URGENT, P_NORMAL, P_DAILY = -1, 0, 1, 2
@@ -199,7 +215,7 @@ def _borrow(typingctx, arr):
 
 
 # ---------------------------------------------------------------------------- clock
-@njit(cache=True)
+@_inner
 def work_time(S, D, S_cum, S_working, t):
     if S.identity:
         return t
@@ -209,7 +225,7 @@ def work_time(S, D, S_cum, S_working, t):
     return S_cum[k]
 
 
-@njit(cache=True)
+@_inner
 def calendar_time(S, D, S_cum, w):
     r = np.rint(w)
     if 0.0 < w - r <= SNAP_EPS:
@@ -220,7 +236,7 @@ def calendar_time(S, D, S_cum, w):
     return k + (w - S_cum[k])
 
 
-@njit(cache=True)
+@_inner
 def add_work(S, D, S_cum, S_working, t, w):
     if S.identity:
         return t + w
@@ -233,7 +249,7 @@ def add_work(S, D, S_cum, S_working, t, w):
 
 
 # ---------------------------------------------------------------------------- events
-@njit(cache=True)
+@_inner
 def schedule(S, D, I, L_heap, t, prio, kind, a, b, x):
     """Push an event; the heap is ordered by ``(t, prio, seq)``, all distinct (``seq``)."""
     seq = I[I_SEQ]
@@ -267,7 +283,7 @@ def schedule(S, D, I, L_heap, t, prio, kind, a, b, x):
     I[I_HN] = n + 1
 
 
-@njit(cache=True)
+@_inner
 def heap_pop(I, L_heap):
     """Remove the heap's first row (read it before)."""
     n = I[I_HN] - 1
@@ -311,7 +327,7 @@ def heap_pop(I, L_heap):
             L_heap[i, k] = L_heap[n, k]
 
 
-@njit(cache=True)
+@_inner
 def timeout(S, D, F, I, L_heap, delay, kind, a, b, x):
     """A NORMAL event ``delay`` after now (SimPy's ``env.timeout``); returns its seq."""
     seq = I[I_SEQ]
@@ -319,14 +335,14 @@ def timeout(S, D, F, I, L_heap, delay, kind, a, b, x):
     return seq
 
 
-@njit(cache=True)
+@_inner
 def at(S, D, F, I, L_heap, t, a, action, x):
     """Goods.at: a callback at time ``t`` (``max(0, t - now)`` from now)."""
     now = F[F_NOW]
     timeout(S, D, F, I, L_heap, max(0.0, t - now), EV_GOODS, a, action, x)
 
 
-@njit(cache=True)
+@_inner
 def alog(S, D, F, I, L_alog, kind, app, tonnes, detail):
     n = I[I_AN]
     if n >= L_alog.shape[0]:
@@ -340,7 +356,7 @@ def alog(S, D, F, I, L_alog, kind, app, tonnes, detail):
     I[I_AN] = n + 1
 
 
-@njit(cache=True)
+@_inner
 def glog(S, D, F, I, L_glog, kind, sh, tonnes, detail):
     n = I[I_GN]
     if n >= L_glog.shape[0]:
@@ -355,7 +371,7 @@ def glog(S, D, F, I, L_glog, kind, sh, tonnes, detail):
 
 
 # ---------------------------------------------------------------------------- reviewer pool
-@njit(cache=True)
+@_inner
 def pool_dispatch(S, D, F, I, L_heap, L_pool, RQ):
     while I[I_PN] > 0 and I[I_BUSY] < I[I_CAP]:
         req = L_pool[0, 2]
@@ -370,7 +386,7 @@ def pool_dispatch(S, D, F, I, L_heap, L_pool, RQ):
         schedule(S, D, I, L_heap, F[F_NOW], P_NORMAL, EV_WAKE, req, 0, 0.0)
 
 
-@njit(cache=True)
+@_inner
 def pool_try_acquire(S, D, I, L_pool):
     if I[I_BUSY] < I[I_CAP] and I[I_PN] == 0:
         I[I_BUSY] += 1
@@ -378,7 +394,7 @@ def pool_try_acquire(S, D, I, L_pool):
     return False
 
 
-@njit(cache=True)
+@_inner
 def pool_request(S, D, I, L_pool, RQ, a, priority):
     req = I[I_NREQ]
     I[I_NREQ] = req + 1
@@ -390,7 +406,7 @@ def pool_request(S, D, I, L_pool, RQ, a, priority):
     return req
 
 
-@njit(cache=True)
+@_inner
 def pool_push(I, Q, k0, k1, req):
     """Push a request on the reviewers' queue, ordered by ``(-priority, seq)``."""
     n = I[I_PN]
@@ -410,7 +426,7 @@ def pool_push(I, Q, k0, k1, req):
     I[I_PN] = n + 1
 
 
-@njit(cache=True)
+@_inner
 def pool_pop(I, Q):
     """Remove the queue's first row."""
     n = I[I_PN] - 1
@@ -440,13 +456,13 @@ def pool_pop(I, Q):
         Q[i, 2] = Q[n, 2]
 
 
-@njit(cache=True)
+@_inner
 def arm_deadline(S, D, AF, F, I, L_heap, a, req):
     now = F[F_NOW]
     timeout(S, D, F, I, L_heap, max(0.0, AF[a, AF_DEADLINE] - now), EV_DL_TIMER, a, req, 0.0)
 
 
-@njit(cache=True)
+@_inner
 def deadline_fire(S, D, AF, AI, DF, F, I, L_alog, L_heap, RQ, S_cum, S_working, a, req):
     if RQ[req, R_TRIG]:
         return
@@ -466,7 +482,7 @@ def deadline_fire(S, D, AF, AI, DF, F, I, L_alog, L_heap, RQ, S_cum, S_working, 
 
 
 # ---------------------------------------------------------------------------- policy
-@njit(cache=True)
+@_inner
 def policy_changed(
     S,
     D,
@@ -554,7 +570,7 @@ def policy_changed(
     L_gen_start[g + 1] = I[I_NWAIT]
 
 
-@njit(cache=True)
+@_inner
 def wait_changed(S, D, I, L_waiters, a):
     n = I[I_NWAIT]
     if n >= L_waiters.size:
@@ -565,7 +581,7 @@ def wait_changed(S, D, I, L_waiters, a):
 
 
 # ---------------------------------------------------------------------------- applications
-@njit(cache=True)
+@_inner
 def world_apply(S, D, AF, AI, CNT, DI, F, I, L_apps, L_glog, L_heap, SF, SI, sh):
     """World._apply: submit an application for shipment ``sh``."""
     a = I[I_NAPP]
@@ -590,7 +606,7 @@ def world_apply(S, D, AF, AI, CNT, DI, F, I, L_apps, L_glog, L_heap, SF, SI, sh)
     schedule(S, D, I, L_heap, F[F_NOW], P_URGENT, EV_APP_INIT, a, 0, 0.0)
 
 
-@njit(cache=True)
+@_inner
 def app_run(
     S,
     D,
@@ -925,7 +941,7 @@ def app_run(
 
 
 # ---------------------------------------------------------------------------- goods
-@njit(cache=True)
+@_inner
 def needs_licence(S, D, EFF, F, I, SI, S_GL, S_class_controlled, sh):
     cls = SI[sh, SH_CLASS]
     if not S_class_controlled[cls] or EFF[I[I_STATE], cls, E_LICENCE] == 0.0:
@@ -940,7 +956,7 @@ def needs_licence(S, D, EFF, F, I, SI, S_GL, S_class_controlled, sh):
     return True
 
 
-@njit(cache=True)
+@_inner
 def goods_new(
     S,
     D,
@@ -997,7 +1013,7 @@ def goods_new(
     return sh
 
 
-@njit(cache=True)
+@_inner
 def goods_start(
     S,
     D,
@@ -1047,7 +1063,7 @@ def goods_start(
         )
 
 
-@njit(cache=True)
+@_inner
 def goods_licensed(
     S,
     D,
@@ -1103,7 +1119,7 @@ def goods_licensed(
         )
 
 
-@njit(cache=True)
+@_inner
 def produce(
     S, D, CNT, DF, DI, F, I, L_glog, L_heap, PV, SF, SI, S_EXI, S_cap_rates, S_cap_times, XF, sh
 ):
@@ -1122,7 +1138,7 @@ def produce(
     at(S, D, F, I, L_heap, ready, sh, GA_PRESENT if SI[sh, SH_CUSTOMS] else GA_DEPART, 0.0)
 
 
-@njit(cache=True)
+@_inner
 def finish_time(S, D, S_EXI, S_cap_rates, S_cap_times, XF, e, now, tonnes):
     t = max(now, XF[0, e])
     left = tonnes
@@ -1144,7 +1160,7 @@ def finish_time(S, D, S_EXI, S_cap_rates, S_cap_times, XF, e, now, tonnes):
         i += 1
 
 
-@njit(cache=True)
+@_inner
 def make(S, D, CNT, DF, DI, F, SF, SI, S_EXI, S_cap_rates, S_cap_times, XF, sh):
     """Goods._make: book capacity; the ready time (NaN: never)."""
     e = SI[sh, SH_EX]
@@ -1161,7 +1177,7 @@ def make(S, D, CNT, DF, DI, F, SF, SI, S_EXI, S_cap_rates, S_cap_times, XF, sh):
     return fin + DF[D.o_lead + DI[D.i_lead_base + pair] + i]
 
 
-@njit(cache=True)
+@_inner
 def present(
     S,
     D,
@@ -1192,7 +1208,7 @@ def present(
     handle(S, D, DF, EFF, F, I, L_heap, SI, sh)
 
 
-@njit(cache=True)
+@_inner
 def handle(S, D, DF, EFF, F, I, L_heap, SI, sh):
     j = SI[sh, SH_DRAW]
     t = DF[D.o_handling + j]
@@ -1204,7 +1220,7 @@ def handle(S, D, DF, EFF, F, I, L_heap, SI, sh):
     at(S, D, F, I, L_heap, F[F_NOW] + t, sh, GA_CLEAR, 0.0)
 
 
-@njit(cache=True)
+@_inner
 def clear(
     S,
     D,
@@ -1260,7 +1276,7 @@ def clear(
     )
 
 
-@njit(cache=True)
+@_inner
 def recheck_holds(
     S,
     D,
@@ -1323,7 +1339,7 @@ def recheck_holds(
     I[I_NHELD] = w
 
 
-@njit(cache=True)
+@_inner
 def release(
     S,
     D,
@@ -1378,7 +1394,7 @@ def release(
     at(S, D, F, I, L_heap, done, sh, GA_DEPART, 0.0)
 
 
-@njit(cache=True)
+@_inner
 def depart(
     S,
     D,
@@ -1431,7 +1447,7 @@ def depart(
     )
 
 
-@njit(cache=True)
+@_inner
 def arrive(S, D, F, I, L_glog, PV, SF, SI, S_PF, sh, tonnes):
     now = F[F_NOW]
     glog(S, D, F, I, L_glog, G_ARRIVED, sh, tonnes, now - SF[sh, SF_TORDER])
@@ -1445,7 +1461,7 @@ def arrive(S, D, F, I, L_glog, PV, SF, SI, S_PF, sh, tonnes):
             PV[2, p] += ad * (lead - PV[2, p])
 
 
-@njit(cache=True)
+@_inner
 def cancel(S, D, PV, SI, sh, tonnes):
     p = SI[sh, SH_PART]
     if p >= 0:
@@ -1453,7 +1469,7 @@ def cancel(S, D, PV, SI, sh, tonnes):
 
 
 # ---------------------------------------------------------------------------- manufacturers
-@njit(cache=True)
+@_inner
 def goods_event(
     S,
     D,
@@ -1557,7 +1573,7 @@ def goods_event(
         arrive(S, D, F, I, L_glog, PV, SF, SI, S_PF, sh, x)
 
 
-@njit(cache=True)
+@_inner
 def can_make(S, D, S_PF, S_PI, inv, out):
     """Units each line could make from stock ``inv`` (inf for a line needing nothing)."""
     for m in range(out.size):
@@ -1571,7 +1587,7 @@ def can_make(S, D, S_PF, S_PI, inv, out):
     return out
 
 
-@njit(cache=True)
+@_inner
 def place_order(
     S,
     D,
@@ -1690,7 +1706,7 @@ def place_order(
         )
 
 
-@njit(cache=True)
+@_inner
 def bo_push(S, D, BO, SF, SI, u, sh, q):
     SF[sh, SF_BO_LEFT] = q
     SI[sh, SH_BO_NEXT] = -1
@@ -1701,7 +1717,7 @@ def bo_push(S, D, BO, SF, SI, u, sh, q):
     BO[1, u] = sh
 
 
-@njit(cache=True)
+@_inner
 def fill_backorders(
     S,
     D,
@@ -1764,7 +1780,7 @@ def fill_backorders(
         MV[2, u] = stock
 
 
-@njit(cache=True)
+@_inner
 def plants_step(
     S,
     D,
@@ -1911,7 +1927,7 @@ def plants_step(
 
 
 # ---------------------------------------------------------------------------- the run
-@njit(cache=True)
+@_inner
 def background_step(
     S,
     D,
