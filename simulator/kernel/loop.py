@@ -29,6 +29,12 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 
+def _inline(fn):
+    """A small compiled function inlined where it is called (numba IR inlining): no call,
+    no arguments to pass, compiled only as part of its callers."""
+    return njit(inline="always", no_cpython_wrapper=True)(fn)
+
+
 def _inner(fn):
     """A compiled function called only from compiled code: cached on disk, no Python
     wrapper, and one version per argument *types* (a constant argument does not make a
@@ -581,7 +587,7 @@ def wait_changed(S, D, I, L_waiters, a):
 
 
 # ---------------------------------------------------------------------------- applications
-@_inner
+@_inline
 def world_apply(S, D, AF, AI, CNT, DI, F, I, L_apps, L_glog, L_heap, SF, SI, sh):
     """World._apply: submit an application for shipment ``sh``."""
     a = I[I_NAPP]
@@ -1013,7 +1019,7 @@ def goods_new(
     return sh
 
 
-@_inner
+@_inline
 def goods_start(
     S,
     D,
@@ -1063,7 +1069,7 @@ def goods_start(
         )
 
 
-@_inner
+@_inline
 def goods_licensed(
     S,
     D,
@@ -1119,7 +1125,7 @@ def goods_licensed(
         )
 
 
-@_inner
+@_inline
 def produce(
     S, D, CNT, DF, DI, F, I, L_glog, L_heap, PV, SF, SI, S_EXI, S_cap_rates, S_cap_times, XF, sh
 ):
@@ -1160,7 +1166,7 @@ def finish_time(S, D, S_EXI, S_cap_rates, S_cap_times, XF, e, now, tonnes):
         i += 1
 
 
-@_inner
+@_inline
 def make(S, D, CNT, DF, DI, F, SF, SI, S_EXI, S_cap_rates, S_cap_times, XF, sh):
     """Goods._make: book capacity; the ready time (NaN: never)."""
     e = SI[sh, SH_EX]
@@ -1177,7 +1183,7 @@ def make(S, D, CNT, DF, DI, F, SF, SI, S_EXI, S_cap_rates, S_cap_times, XF, sh):
     return fin + DF[D.o_lead + DI[D.i_lead_base + pair] + i]
 
 
-@_inner
+@_inline
 def present(
     S,
     D,
@@ -1208,7 +1214,7 @@ def present(
     handle(S, D, DF, EFF, F, I, L_heap, SI, sh)
 
 
-@_inner
+@_inline
 def handle(S, D, DF, EFF, F, I, L_heap, SI, sh):
     j = SI[sh, SH_DRAW]
     t = DF[D.o_handling + j]
@@ -1220,7 +1226,7 @@ def handle(S, D, DF, EFF, F, I, L_heap, SI, sh):
     at(S, D, F, I, L_heap, F[F_NOW] + t, sh, GA_CLEAR, 0.0)
 
 
-@_inner
+@_inline
 def clear(
     S,
     D,
@@ -1339,7 +1345,7 @@ def recheck_holds(
     I[I_NHELD] = w
 
 
-@_inner
+@_inline
 def release(
     S,
     D,
@@ -1394,7 +1400,7 @@ def release(
     at(S, D, F, I, L_heap, done, sh, GA_DEPART, 0.0)
 
 
-@_inner
+@_inline
 def depart(
     S,
     D,
@@ -1447,7 +1453,7 @@ def depart(
     )
 
 
-@_inner
+@_inline
 def arrive(S, D, F, I, L_glog, PV, SF, SI, S_PF, sh, tonnes):
     now = F[F_NOW]
     glog(S, D, F, I, L_glog, G_ARRIVED, sh, tonnes, now - SF[sh, SF_TORDER])
@@ -1469,7 +1475,7 @@ def cancel(S, D, PV, SI, sh, tonnes):
 
 
 # ---------------------------------------------------------------------------- manufacturers
-@_inner
+@_inline
 def goods_event(
     S,
     D,
