@@ -85,17 +85,6 @@ _FULL_BITS = ((1, "heap"), (2, "waiters"), (4, "alog"), (8, "glog"))
 """``I[I_FULL]`` bits (:mod:`simulator.kernel.loop`) and the arrays they name."""
 
 
-def _cols5(rows: np.ndarray) -> tuple[np.ndarray, ...]:
-    """A log's rows (time, kind, id, tonnes, detail) as columns."""
-    return (
-        rows[:, 0].copy(),
-        rows[:, 1].astype(np.int64),
-        rows[:, 2].astype(np.int64),
-        rows[:, 3].copy(),
-        rows[:, 4].copy(),
-    )
-
-
 def _state(
     plan: Plan,
     n_arr: int,
@@ -216,12 +205,6 @@ def simulate_kernel(
     if err:
         raise RuntimeError(f"kernel: {err} inconsistent event(s); please report this scenario")
     I = K.I
-    alog = _cols5(K.alog[: I[lp.I_AN]])
-    glog = _cols5(K.glog[: I[lp.I_GN]])
-    ships = K.ships[: I[lp.I_NSHIP]]
-    ships = (ships[:, :7].astype(np.int64), ships[:, 7].copy())
-    apps = K.apps[: I[lp.I_NAPP]]
-    apps = (apps[:, :5].astype(np.int64), apps[:, 5].copy())
     line, tpu = st.part_line, st.t_per_unit
     lines = {
         "demand_units": demand,
@@ -243,10 +226,10 @@ def simulate_kernel(
         seed=seed,
         rep=rep,
         horizon=H,
-        authority=log_columns(AUTHORITY, alog),
-        goods=log_columns(GOODS, glog),
-        shipments=log_columns(SHIPMENTS, ships),
-        applications=log_columns(APPLICATIONS, apps),
+        authority=log_columns(AUTHORITY, K.alog[: I[lp.I_AN]]),
+        goods=log_columns(GOODS, K.glog[: I[lp.I_GN]]),
+        shipments=log_columns(SHIPMENTS, K.ships[: I[lp.I_NSHIP]]),
+        applications=log_columns(APPLICATIONS, K.apps[: I[lp.I_NAPP]]),
         regimes=REGIMES.array(regimes),
         overlays=OVERLAYS.array(layers),
         regime_names=tuple(book.names),

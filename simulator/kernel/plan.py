@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import namedtuple
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -52,21 +53,33 @@ N_EFF = 12
 
 
 # ---------------------------------------------------------------------------- draws
-def draw_blocks(dist: Distribution, rng: np.random.Generator, n: int) -> np.ndarray:
+Rng = np.random.Generator | Callable[[], np.random.Generator]
+"""A generator, or a function making it (a generator costs ~20 µs to seed: made only
+when something is drawn from it)."""
+
+
+def _gen(rng: Rng) -> np.random.Generator:
+    return rng if isinstance(rng, np.random.Generator) else rng()
+
+
+def draw_blocks(dist: Distribution, rng: Rng, n: int) -> np.ndarray:
     """The first ``n`` values a :class:`~simulator.world.sampling.Sampler` of ``dist`` on
-    ``rng`` hands out (drawn in the same blocks; constants are not drawn)."""
+    ``rng`` hands out (drawn in the same blocks; constants are not drawn). ``rng``: a
+    generator, or a function making it (called only if something is drawn)."""
     if dist.kind == "constant":
         return np.full(n, float(dist.value))
     if n <= 0:
         return np.zeros(0)
+    rng = _gen(rng)
     blocks = [dist.draw(rng, BLOCK) for _ in range(-(-n // BLOCK))]
     return np.asarray(np.concatenate(blocks)[:n], dtype=np.float64)
 
 
-def uniform_blocks(rng: np.random.Generator, n: int) -> np.ndarray:
+def uniform_blocks(rng: Rng, n: int) -> np.ndarray:
     """The first ``n`` values a :class:`~simulator.world.sampling.Uniforms` hands out."""
     if n <= 0:
         return np.zeros(0)
+    rng = _gen(rng)
     return np.concatenate([rng.random(BLOCK) for _ in range(-(-n // BLOCK))])[:n]
 
 
@@ -765,8 +778,8 @@ def replication_inputs(plan: Plan, cal: WorkCalendar, seed: int, rep: int) -> tu
     for s, (app_name, ship_name, k) in enumerate(sources):
         n = int(bounds[s])
 
-        def g(attr: str, app_name: str = app_name) -> np.random.Generator:
-            return streams.get("app", app_name, attr)
+        def g(attr: str, app_name: str = app_name) -> Callable[[], np.random.Generator]:
+            return lambda: streams.get("app", app_name, attr)
 
         A["work"].append(draw_blocks(auth.review_work_wd, g("work"), n))
         A["screening"].append(
@@ -805,8 +818,10 @@ def replication_inputs(plan: Plan, cal: WorkCalendar, seed: int, rep: int) -> tu
             A["u_partial"].append(np.ones(n))
             A["partial"].append(np.ones(n))
 
-        def gg(attr: str, ship_name: tuple[str, ...] = ship_name) -> np.random.Generator:
-            return streams.get("goods", *ship_name, attr)
+        def gg(
+            attr: str, ship_name: tuple[str, ...] = ship_name
+        ) -> Callable[[], np.random.Generator]:
+            return lambda: streams.get("goods", *ship_name, attr)
 
         A["handling"].append(draw_blocks(sc.customs.handling_days, gg("handling"), n))
         A["u_hold"].append(uniform_blocks(gg("u_hold"), n))
