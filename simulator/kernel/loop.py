@@ -468,7 +468,7 @@ def arm_deadline(S, D, AF, F, I, L_heap, a, req):
     timeout(S, D, F, I, L_heap, max(0.0, AF[a, AF_DEADLINE] - now), EV_DL_TIMER, a, req, 0.0)
 
 
-@_inner
+@_inline
 def deadline_fire(S, D, AF, AI, DF, F, I, L_alog, L_heap, RQ, S_cum, S_working, a, req):
     if RQ[req, R_TRIG]:
         return
@@ -587,7 +587,7 @@ def wait_changed(S, D, I, L_waiters, a):
 
 
 # ---------------------------------------------------------------------------- applications
-@_inline
+@_inner
 def world_apply(S, D, AF, AI, CNT, DI, F, I, L_apps, L_glog, L_heap, SF, SI, sh):
     """World._apply: submit an application for shipment ``sh``."""
     a = I[I_NAPP]
@@ -612,7 +612,7 @@ def world_apply(S, D, AF, AI, CNT, DI, F, I, L_apps, L_glog, L_heap, SF, SI, sh)
     schedule(S, D, I, L_heap, F[F_NOW], P_URGENT, EV_APP_INIT, a, 0, 0.0)
 
 
-@_inner
+@_inline
 def app_run(
     S,
     D,
@@ -1125,7 +1125,7 @@ def goods_licensed(
         )
 
 
-@_inline
+@_inner
 def produce(
     S, D, CNT, DF, DI, F, I, L_glog, L_heap, PV, SF, SI, S_EXI, S_cap_rates, S_cap_times, XF, sh
 ):
@@ -1933,7 +1933,7 @@ def plants_step(
 
 
 # ---------------------------------------------------------------------------- the run
-@_inner
+@_inline
 def background_step(
     S,
     D,
