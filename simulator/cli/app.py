@@ -90,6 +90,23 @@ class Executor(StrEnum):
 
 
 ExecutorOpt = Annotated[Executor | None, typer.Option(help="Where replications run.")]
+
+
+class Engine(StrEnum):
+    """What simulates the replications (``--engine``)."""
+
+    kernel = "kernel"
+    simpy = "simpy"
+
+
+EngineOpt = Annotated[
+    Engine,
+    typer.Option(
+        help="kernel: the compiled event kernel (fast; compiled once per machine and "
+        "cached, see README); simpy: the readable SimPy reference model (~15x slower). "
+        "Both give identical results.",
+    ),
+]
 SchedulerOpt = Annotated[str | None, typer.Option(help="Dask scheduler, tcp://host:8786.")]
 
 

@@ -10,6 +10,8 @@ import typer
 from simulator.cli.app import (
     DEBUG,
     AllowOpt,
+    Engine,
+    EngineOpt,
     Fail,
     SeedOpt,
     SetOpt,
@@ -33,6 +35,7 @@ def calibrate(
     ] = None,
     seed: SeedOpt = None,
     workers: WorkersOpt = None,
+    engine: EngineOpt = Engine.kernel,
     figure: Annotated[
         Path | None, typer.Option(help="Write the overlay figure (.png, .pdf, .svg, ...).")
     ] = None,
@@ -57,7 +60,7 @@ def calibrate(
 
     sc, loc = load(file, sets, allow)
     if targets is not None:
-        _targets_table(sc, targets, reps, seed, workers)
+        _targets_table(sc, targets, reps, seed, workers, engine.value)
         return
     observed = observed_for(sc, loc, allow, file)
     if observed is None:
@@ -69,7 +72,9 @@ def calibrate(
         check_file_target(figure)
     cb, prog = progress_bar(False)
     try:
-        ens = run_ensemble(sc, reps=reps, seed=seed, workers=workers, progress=cb)
+        ens = run_ensemble(
+            sc, reps=reps, seed=seed, workers=workers, progress=cb, engine=engine.value
+        )
     finally:
         if prog is not None:
             prog.stop()
@@ -108,7 +113,7 @@ def _figure_format(figure: Path) -> str:
 
 
 def _targets_table(
-    sc: Any, path: Path, reps: int | None, seed: int | None, workers: int | None
+    sc: Any, path: Path, reps: int | None, seed: int | None, workers: int | None, engine: str
 ) -> None:
     from simulator.report.targets import evaluate, load_targets, observe_ensemble
 
@@ -116,7 +121,9 @@ def _targets_table(
     n = sc.reps if reps is None else reps
     cb, prog = progress_bar(False)
     try:
-        values = observe_ensemble(sc, list(tg.targets), n, seed, workers, progress=cb)
+        values = observe_ensemble(
+            sc, list(tg.targets), n, seed, workers, progress=cb, engine=engine
+        )
     finally:
         if prog is not None:
             prog.stop()

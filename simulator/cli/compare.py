@@ -11,6 +11,8 @@ import typer
 from simulator.cli.app import (
     DEBUG,
     AllowOpt,
+    Engine,
+    EngineOpt,
     ExecutorOpt,
     SchedulerOpt,
     SeedOpt,
@@ -37,6 +39,7 @@ def compare(
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
     executor: ExecutorOpt = None,
+    engine: EngineOpt = Engine.kernel,
     sets_a: Annotated[
         list[str] | None,
         typer.Option("--set-a", help="Override a field of A: key.path=value (repeatable)."),
@@ -101,6 +104,7 @@ def compare(
             executor=executor.value if executor is not None else None,
             scheduler=scheduler,
             progress=cb,
+            engine=engine.value,
         )
     finally:
         if prog is not None:

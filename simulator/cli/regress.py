@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from simulator.cli.app import AllowOpt, WorkersOpt, app
+from simulator.cli.app import AllowOpt, Engine, EngineOpt, WorkersOpt, app
 from simulator.errors import clean, clean_lines
 from simulator.limits import Limits
 from simulator.regress.baseline import BadInput, baseline_data, write_baseline
@@ -116,6 +116,7 @@ def regress_command(
         ),
     ] = None,
     workers: WorkersOpt = None,
+    engine: EngineOpt = Engine.kernel,
     allow: AllowOpt = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show every KPI, not only the moved ones.")
@@ -163,7 +164,7 @@ def regress_command(
         n = reps if reps is not None else b.get("reps", c.scenario.reps)
         s = seed if seed is not None else b.get("seed", c.scenario.seed)
         err.print(f"running {clean(c.path)} ({n} replications, seed {s}) …", markup=False)
-        run_check(c, reps, seed, workers)
+        run_check(c, reps, seed, workers, engine.value)
 
     if alpha is None:
         stored = [

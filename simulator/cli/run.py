@@ -11,6 +11,8 @@ import typer
 from simulator.cli.app import (
     DEBUG,
     AllowOpt,
+    Engine,
+    EngineOpt,
     ExecutorOpt,
     RepsOpt,
     SchedulerOpt,
@@ -60,6 +62,7 @@ def run(
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
     executor: ExecutorOpt = None,
+    engine: EngineOpt = Engine.kernel,
     sets: SetOpt = None,
     allow: AllowOpt = None,
     force: Annotated[
@@ -91,7 +94,7 @@ def run(
     s = sc.seed if seed is None else seed
     if rep_index is not None:
         t0 = time.perf_counter()
-        r = run_one(sc, seed=s, rep=rep_index)
+        r = run_one(sc, seed=s, rep=rep_index, engine=engine.value)
         with atomic_dir(target, force) as tmp:
             write_json(
                 tmp / "manifest.json",
@@ -121,11 +124,12 @@ def run(
             executor=executor.value if executor is not None else None,
             scheduler=scheduler,
             progress=cb,
+            engine=engine.value,
         )
     finally:
         if prog is not None:
             prog.stop()
-    rep0 = run_one(sc, seed=s, rep=0)
+    rep0 = run_one(sc, seed=s, rep=0, engine=engine.value)
     write_run_dir(
         target,
         ens,

@@ -10,6 +10,7 @@ arrive, so a seed gives identical results for any number of workers.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import math
 import os
@@ -33,9 +34,9 @@ from simulator.ensemble.results import Comparison, EnsembleResult
 from simulator.errors import ClusterLost, ReplicationError
 from simulator.limits import Limits
 from simulator.replication.digest import RepSummary, digest
+from simulator.replication.engine import DEFAULT_ENGINE, ENGINES, Simulate, simulator_for
 from simulator.stats import t95
 from simulator.world.calendar import build_calendar
-from simulator.world.world import simulate
 
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.scenario.model import Scenario
@@ -70,12 +71,15 @@ def _inject_fault(rep: int, faults: frozenset[int]) -> None:
         raise RuntimeError(f"fault injected in replication {rep} ({FAULT_ENV})")
 
 
-GC_EVERY = 10
-"""A worker runs a full garbage collection after every this many replications."""
+GC_EVERY = {"simpy": 10, "kernel": 200}
+"""A worker runs a full garbage collection after every this many replications of an
+engine (the kernel leaves almost no reference cycles: only its policy controller's)."""
 _since_gc = 0
 
 
-def _digest(scenario: Scenario, seed: int, rep: int, cal: Any) -> RepSummary:
+def _digest(
+    scenario: Scenario, seed: int, rep: int, cal: Any, sim: Simulate, gc_every: int
+) -> RepSummary:
     """Simulate one replication and keep only its digest (the trace is dropped).
 
     A finished SimPy world is a web of reference cycles (processes, their events and
@@ -84,27 +88,38 @@ def _digest(scenario: Scenario, seed: int, rep: int, cal: Any) -> RepSummary:
     case study (100 replications in one worker), RSS climbs to 355 MiB without help
     and stays at 245 MiB with a full collection every :data:`GC_EVERY` replications,
     whose ~30 ms per 10 replications (< 1 % of their CPU) is repaid by the smaller heap.
+    ``sim`` is the engine's simulate function; ``gc_every``: see :data:`GC_EVERY`.
     """
     global _since_gc
-    out = digest(scenario, simulate(scenario, seed, rep, cal), cal)
+    out = digest(scenario, sim(scenario, seed, rep, cal), cal)
     _since_gc += 1
-    if _since_gc >= GC_EVERY:
+    if _since_gc >= gc_every:
         _since_gc = 0
         gc.collect()
     return out
 
 
-def _chunk(payload: tuple[Scenario, int], start: int, stop: int) -> list[RepSummary | _Failed]:
+def _engine_of(rest: tuple[Any, ...]) -> tuple[Simulate, int]:
+    """The simulate function and GC period of a payload's engine (default if absent)."""
+    engine = rest[0] if rest else DEFAULT_ENGINE
+    return simulator_for(engine), GC_EVERY[engine]
+
+
+def _chunk(
+    payload: tuple[Scenario, int] | tuple[Scenario, int, str], start: int, stop: int
+) -> list[RepSummary | _Failed]:
     """Run replications ``start .. stop-1`` and return their digests; a failed
-    replication becomes a :class:`_Failed` carrying its traceback and ends the chunk."""
-    scenario, seed = payload
+    replication becomes a :class:`_Failed` carrying its traceback and ends the chunk.
+    ``payload``: ``(scenario, seed[, engine])``."""
+    scenario, seed, *rest = payload
+    sim, gc_every = _engine_of(tuple(rest))
     cal = build_calendar(scenario)
     faults = _fault_reps()
     out: list[RepSummary | _Failed] = []
     for rep in range(start, stop):
         try:
             _inject_fault(rep, faults)
-            out.append(_digest(scenario, seed, rep, cal))
+            out.append(_digest(scenario, seed, rep, cal, sim, gc_every))
         except Exception:
             out.append(_Failed(rep, traceback.format_exc()))
             break  # the ensemble stops here: don't run the rest of the chunk
@@ -112,16 +127,24 @@ def _chunk(payload: tuple[Scenario, int], start: int, stop: int) -> list[RepSumm
 
 
 def _pair_chunk(
-    payload: tuple[Scenario, Scenario, int], start: int, stop: int
+    payload: tuple[Scenario, Scenario, int] | tuple[Scenario, Scenario, int, str],
+    start: int,
+    stop: int,
 ) -> list[tuple[RepSummary, RepSummary] | _Failed]:
-    a, b, seed = payload
+    a, b, seed, *rest = payload
+    sim, gc_every = _engine_of(tuple(rest))
     ca, cb = build_calendar(a), build_calendar(b)
     faults = _fault_reps()
     out: list[tuple[RepSummary, RepSummary] | _Failed] = []
     for rep in range(start, stop):
         try:
             _inject_fault(rep, faults)
-            out.append((_digest(a, seed, rep, ca), _digest(b, seed, rep, cb)))
+            out.append(
+                (
+                    _digest(a, seed, rep, ca, sim, gc_every),
+                    _digest(b, seed, rep, cb, sim, gc_every),
+                )
+            )
         except Exception:
             out.append(_Failed(rep, traceback.format_exc()))
             break
@@ -211,6 +234,7 @@ def run_ensemble(
     scheduler: str | None = None,
     progress: ProgressFn | bool | None = None,
     band_reps: int = 1000,
+    engine: str = DEFAULT_ENGINE,
 ) -> EnsembleResult:
     """Run ``reps`` replications and aggregate them.
 
@@ -224,25 +248,29 @@ def run_ensemble(
         scheduler: Dask scheduler address (``tcp://host:8786``).
         progress: A callback ``(done, total)``, True for a tqdm bar, or None.
         band_reps: Replications kept for exact quantile bands.
+        engine: ``"kernel"`` (compiled, the default) or ``"simpy"`` (the reference
+            model); the same results.
 
     Returns:
-        The :class:`EnsembleResult`; identical for a seed whatever the executor.
+        The :class:`EnsembleResult`; identical for a seed whatever the executor and
+        the engine.
 
     Raises:
-        ValueError: ``reps``, ``seed`` or ``workers`` is out of range
-            (:class:`~simulator.limits.Limits`).
+        ValueError: ``reps``, ``seed``, ``workers`` or ``engine`` is out of range
+            (:class:`~simulator.limits.Limits`, :data:`ENGINES`).
         ReplicationError: A replication failed (its index and seed are named).
         ClusterLost: The Dask cluster went away before every replication ran.
     """
     reps, seed = _checked(
         scenario.reps if reps is None else reps, scenario.seed if seed is None else seed
     )
+    _prepare(engine, scenario, seed)
     ex = make_executor(executor, workers, scheduler, reps=reps)
     cb = _progress(progress)
     t0 = time.perf_counter()
     agg = Aggregator(scenario, band_reps=band_reps, expected_reps=reps)
     try:
-        for s in drive(_chunk, (scenario, seed), reps, seed, ex, cb):
+        for s in drive(_chunk, (scenario, seed, engine), reps, seed, ex, cb):
             agg.add(s)
             del s  # fold and forget: only the aggregator's bounded state survives
     finally:
@@ -250,6 +278,18 @@ def run_ensemble(
         if hasattr(cb, "close"):
             cb.close()  # type: ignore[union-attr]
     return EnsembleResult(scenario, seed, reps, agg, time.perf_counter() - t0, ex.workers)
+
+
+def _prepare(engine: str, scenario: Scenario, seed: int) -> None:
+    """Check ``engine``; for the kernel, compile it (or load its on-disk cache) here by
+    running replication 0 once, before workers start: forked workers inherit the
+    compiled code, others find it in the cache instead of each compiling it at once. A
+    failure is left for the workers to report (with its replication)."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if engine == "kernel":
+        with contextlib.suppress(Exception):  # the worker running replication 0 reports it
+            simulator_for(engine)(scenario, seed, 0, build_calendar(scenario))
 
 
 def _checked(reps: Any, seed: Any) -> tuple[int, int]:
@@ -295,6 +335,7 @@ def compare(
     *,
     scheduler: str | None = None,
     progress: ProgressFn | bool | None = None,
+    engine: str = DEFAULT_ENGINE,
 ) -> Comparison:
     """Run two scenarios on the same replications (common random numbers) and pair them.
 
@@ -310,11 +351,13 @@ def compare(
         executor: See :func:`run_ensemble`.
         scheduler: Dask scheduler address.
         progress: Progress callback or True.
+        engine: See :func:`run_ensemble`.
 
     Returns:
         The :class:`Comparison`.
     """
     reps, seed = _checked(a.reps if reps is None else reps, a.seed if seed is None else seed)
+    _prepare(engine, a, seed)
     same_shape = a.horizon_days == b.horizon_days and [m.id for m in a.manufacturers] == [
         m.id for m in b.manufacturers
     ]
@@ -325,7 +368,7 @@ def compare(
     ex = make_executor(executor, workers, scheduler, reps=reps)
     cb = _progress(progress)
     try:
-        for sa, sb in drive(_pair_chunk, (a, b, seed), reps, seed, ex, cb):
+        for sa, sb in drive(_pair_chunk, (a, b, seed, engine), reps, seed, ex, cb):
             agg_a.add(sa)
             agg_b.add(sb)
             if same_shape:

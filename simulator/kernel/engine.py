@@ -170,8 +170,8 @@ def simulate_kernel(
         The replication's :class:`~simulator.world.trace.Trace`, identical to the SimPy
         engine's.
     """
-    from simulator.kernel.columns import log_columns
     from simulator.kernel import loop as lp
+    from simulator.kernel.columns import log_columns
     from simulator.kernel.loop import run_loop
     from simulator.kernel.plan import replication_inputs
     from simulator.world.calendar import build_calendar
@@ -204,7 +204,7 @@ def simulate_kernel(
                 caps[name] *= 2
     if err:
         raise RuntimeError(f"kernel: {err} inconsistent event(s); please report this scenario")
-    I = K.I
+    iv = K.I
     line, tpu = st.part_line, st.t_per_unit
     lines = {
         "demand_units": demand,
@@ -226,10 +226,10 @@ def simulate_kernel(
         seed=seed,
         rep=rep,
         horizon=H,
-        authority=log_columns(AUTHORITY, K.alog[: I[lp.I_AN]]),
-        goods=log_columns(GOODS, K.glog[: I[lp.I_GN]]),
-        shipments=log_columns(SHIPMENTS, K.ships[: I[lp.I_NSHIP]]),
-        applications=log_columns(APPLICATIONS, K.apps[: I[lp.I_NAPP]]),
+        authority=log_columns(AUTHORITY, K.alog[: iv[lp.I_AN]]),
+        goods=log_columns(GOODS, K.glog[: iv[lp.I_GN]]),
+        shipments=log_columns(SHIPMENTS, K.ships[: iv[lp.I_NSHIP]]),
+        applications=log_columns(APPLICATIONS, K.apps[: iv[lp.I_NAPP]]),
         regimes=REGIMES.array(regimes),
         overlays=OVERLAYS.array(layers),
         regime_names=tuple(book.names),

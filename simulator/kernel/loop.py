@@ -191,7 +191,7 @@ N_SF = 4
     I_FULL,
 ) = range(24)
 N_I = 24
-# I[I_FULL] bits: which preallocated array ran out (the engine enlarges it and reruns)
+# IV[I_FULL] bits: which preallocated array ran out (the engine enlarges it and reruns)
 FULL_HEAP, FULL_WAIT, FULL_ALOG, FULL_GLOG = 1, 2, 4, 8
 # event heap rows (floats; the integers in them are exact): the key, then the payload
 H_T, H_PRIO, H_SEQ, H_KIND, H_A, H_B, H_X = range(7)
@@ -256,13 +256,13 @@ def add_work(S, D, S_cum, S_working, t, w):
 
 # ---------------------------------------------------------------------------- events
 @_inner
-def schedule(S, D, I, L_heap, t, prio, kind, a, b, x):
+def schedule(S, D, IV, L_heap, t, prio, kind, a, b, x):
     """Push an event; the heap is ordered by ``(t, prio, seq)``, all distinct (``seq``)."""
-    seq = I[I_SEQ]
-    I[I_SEQ] = seq + 1
-    n = I[I_HN]
+    seq = IV[I_SEQ]
+    IV[I_SEQ] = seq + 1
+    n = IV[I_HN]
     if n >= L_heap.shape[0]:
-        I[I_FULL] |= FULL_HEAP
+        IV[I_FULL] |= FULL_HEAP
         return
     fp = float(prio)
     fs = float(seq)
@@ -286,14 +286,14 @@ def schedule(S, D, I, L_heap, t, prio, kind, a, b, x):
     L_heap[i, H_A] = a
     L_heap[i, H_B] = b
     L_heap[i, H_X] = x
-    I[I_HN] = n + 1
+    IV[I_HN] = n + 1
 
 
 @_inner
-def heap_pop(I, L_heap):
+def heap_pop(IV, L_heap):
     """Remove the heap's first row (read it before)."""
-    n = I[I_HN] - 1
-    I[I_HN] = n
+    n = IV[I_HN] - 1
+    IV[I_HN] = n
     if n == 0:
         return
     t = L_heap[n, H_T]
@@ -334,88 +334,88 @@ def heap_pop(I, L_heap):
 
 
 @_inner
-def timeout(S, D, F, I, L_heap, delay, kind, a, b, x):
+def timeout(S, D, F, IV, L_heap, delay, kind, a, b, x):
     """A NORMAL event ``delay`` after now (SimPy's ``env.timeout``); returns its seq."""
-    seq = I[I_SEQ]
-    schedule(S, D, I, L_heap, F[F_NOW] + delay, P_NORMAL, kind, a, b, x)
+    seq = IV[I_SEQ]
+    schedule(S, D, IV, L_heap, F[F_NOW] + delay, P_NORMAL, kind, a, b, x)
     return seq
 
 
 @_inner
-def at(S, D, F, I, L_heap, t, a, action, x):
+def at(S, D, F, IV, L_heap, t, a, action, x):
     """Goods.at: a callback at time ``t`` (``max(0, t - now)`` from now)."""
     now = F[F_NOW]
-    timeout(S, D, F, I, L_heap, max(0.0, t - now), EV_GOODS, a, action, x)
+    timeout(S, D, F, IV, L_heap, max(0.0, t - now), EV_GOODS, a, action, x)
 
 
 @_inner
-def alog(S, D, F, I, L_alog, kind, app, tonnes, detail):
-    n = I[I_AN]
+def alog(S, D, F, IV, L_alog, kind, app, tonnes, detail):
+    n = IV[I_AN]
     if n >= L_alog.shape[0]:
-        I[I_FULL] |= FULL_ALOG
+        IV[I_FULL] |= FULL_ALOG
         return
     L_alog[n, 0] = F[F_NOW]
     L_alog[n, 1] = kind
     L_alog[n, 2] = app
     L_alog[n, 3] = tonnes
     L_alog[n, 4] = detail
-    I[I_AN] = n + 1
+    IV[I_AN] = n + 1
 
 
 @_inner
-def glog(S, D, F, I, L_glog, kind, sh, tonnes, detail):
-    n = I[I_GN]
+def glog(S, D, F, IV, L_glog, kind, sh, tonnes, detail):
+    n = IV[I_GN]
     if n >= L_glog.shape[0]:
-        I[I_FULL] |= FULL_GLOG
+        IV[I_FULL] |= FULL_GLOG
         return
     L_glog[n, 0] = F[F_NOW]
     L_glog[n, 1] = kind
     L_glog[n, 2] = sh
     L_glog[n, 3] = tonnes
     L_glog[n, 4] = detail
-    I[I_GN] = n + 1
+    IV[I_GN] = n + 1
 
 
 # ---------------------------------------------------------------------------- reviewer pool
 @_inner
-def pool_dispatch(S, D, F, I, L_heap, L_pool, RQ):
-    while I[I_PN] > 0 and I[I_BUSY] < I[I_CAP]:
+def pool_dispatch(S, D, F, IV, L_heap, L_pool, RQ):
+    while IV[I_PN] > 0 and IV[I_BUSY] < IV[I_CAP]:
         req = L_pool[0, 2]
-        pool_pop(I, L_pool)
+        pool_pop(IV, L_pool)
         if RQ[req, R_CANCEL]:
             RQ[req, R_CANCEL] = False
-            I[I_NCANCEL] -= 1
+            IV[I_NCANCEL] -= 1
             continue
-        I[I_BUSY] += 1
+        IV[I_BUSY] += 1
         RQ[req, R_TRIG] = True
         RQ[req, R_VAL] = 0
-        schedule(S, D, I, L_heap, F[F_NOW], P_NORMAL, EV_WAKE, req, 0, 0.0)
+        schedule(S, D, IV, L_heap, F[F_NOW], P_NORMAL, EV_WAKE, req, 0, 0.0)
 
 
 @_inner
-def pool_try_acquire(S, D, I, L_pool):
-    if I[I_BUSY] < I[I_CAP] and I[I_PN] == 0:
-        I[I_BUSY] += 1
+def pool_try_acquire(S, D, IV, L_pool):
+    if IV[I_BUSY] < IV[I_CAP] and IV[I_PN] == 0:
+        IV[I_BUSY] += 1
         return True
     return False
 
 
 @_inner
-def pool_request(S, D, I, L_pool, RQ, a, priority):
-    req = I[I_NREQ]
-    I[I_NREQ] = req + 1
+def pool_request(S, D, IV, L_pool, RQ, a, priority):
+    req = IV[I_NREQ]
+    IV[I_NREQ] = req + 1
     RQ[req, R_APP] = a
     RQ[req, R_TRIG] = False
     RQ[req, R_CANCEL] = False
-    I[I_POOLSEQ] += 1
-    pool_push(I, L_pool, -priority, I[I_POOLSEQ], req)
+    IV[I_POOLSEQ] += 1
+    pool_push(IV, L_pool, -priority, IV[I_POOLSEQ], req)
     return req
 
 
 @_inner
-def pool_push(I, Q, k0, k1, req):
+def pool_push(IV, Q, k0, k1, req):
     """Push a request on the reviewers' queue, ordered by ``(-priority, seq)``."""
-    n = I[I_PN]
+    n = IV[I_PN]
     i = n
     while i > 0:
         j = (i - 1) >> 1
@@ -429,14 +429,14 @@ def pool_push(I, Q, k0, k1, req):
     Q[i, 0] = k0
     Q[i, 1] = k1
     Q[i, 2] = req
-    I[I_PN] = n + 1
+    IV[I_PN] = n + 1
 
 
 @_inner
-def pool_pop(I, Q):
+def pool_pop(IV, Q):
     """Remove the queue's first row."""
-    n = I[I_PN] - 1
-    I[I_PN] = n
+    n = IV[I_PN] - 1
+    IV[I_PN] = n
     if n == 0:
         return
     k0 = Q[n, 0]
@@ -463,13 +463,13 @@ def pool_pop(I, Q):
 
 
 @_inner
-def arm_deadline(S, D, AF, F, I, L_heap, a, req):
+def arm_deadline(S, D, AF, F, IV, L_heap, a, req):
     now = F[F_NOW]
-    timeout(S, D, F, I, L_heap, max(0.0, AF[a, AF_DEADLINE] - now), EV_DL_TIMER, a, req, 0.0)
+    timeout(S, D, F, IV, L_heap, max(0.0, AF[a, AF_DEADLINE] - now), EV_DL_TIMER, a, req, 0.0)
 
 
 @_inline
-def deadline_fire(S, D, AF, AI, DF, F, I, L_alog, L_heap, RQ, S_cum, S_working, a, req):
+def deadline_fire(S, D, AF, AI, DF, F, IV, L_alog, L_heap, RQ, S_cum, S_working, a, req):
     if RQ[req, R_TRIG]:
         return
     if S.rule == R_EXTEND and not AI[a, A_EXTENDED]:
@@ -477,14 +477,14 @@ def deadline_fire(S, D, AF, AI, DF, F, I, L_alog, L_heap, RQ, S_cum, S_working, 
         AF[a, AF_DEADLINE] = add_work(
             S, D, S_cum, S_working, F[F_NOW], DF[D.o_extension + AI[a, A_DRAW]]
         )
-        alog(S, D, F, I, L_alog, EV_EXTEND, a, 0.0, DF[D.o_extension + AI[a, A_DRAW]])
-        arm_deadline(S, D, AF, F, I, L_heap, a, req)
+        alog(S, D, F, IV, L_alog, EV_EXTEND, a, 0.0, DF[D.o_extension + AI[a, A_DRAW]])
+        arm_deadline(S, D, AF, F, IV, L_heap, a, req)
         return
     RQ[req, R_CANCEL] = True
-    I[I_NCANCEL] += 1
+    IV[I_NCANCEL] += 1
     RQ[req, R_TRIG] = True
     RQ[req, R_VAL] = 1
-    schedule(S, D, I, L_heap, F[F_NOW], P_NORMAL, EV_WAKE, req, 0, 0.0)
+    schedule(S, D, IV, L_heap, F[F_NOW], P_NORMAL, EV_WAKE, req, 0, 0.0)
 
 
 # ---------------------------------------------------------------------------- policy
@@ -500,7 +500,7 @@ def policy_changed(
     DI,
     EFF,
     F,
-    I,
+    IV,
     L_gen_start,
     L_glog,
     L_heap,
@@ -522,11 +522,11 @@ def policy_changed(
 ):
     """PolicyController._apply → World._policy_changed → authority and port; then the
     ``changed`` event succeeds."""
-    I[I_STATE] = state
+    IV[I_STATE] = state
     # authority.on_regime_change: capacity now (dispatch), then re-plan reviews
-    I[I_CAP] = CAPV[state]
-    pool_dispatch(S, D, F, I, L_heap, L_pool, RQ)
-    n = I[I_NAPP]
+    IV[I_CAP] = CAPV[state]
+    pool_dispatch(S, D, F, IV, L_heap, L_pool, RQ)
+    n = IV[I_NAPP]
     m = 0
     for a in range(n):
         if AI[a, A_INREV]:
@@ -544,7 +544,7 @@ def policy_changed(
         for jj in range(m):
             a = apps[idx[jj]]
             if EFF[state, AI[a, A_CLASS], E_RTF] != AF[a, AF_FACTOR]:
-                schedule(S, D, I, L_heap, F[F_NOW], P_URGENT, EV_INTERRUPT, a, 0, 0.0)
+                schedule(S, D, IV, L_heap, F[F_NOW], P_URGENT, EV_INTERRUPT, a, 0, 0.0)
     # goods.recheck_holds
     recheck_holds(
         S,
@@ -554,7 +554,7 @@ def policy_changed(
         DI,
         EFF,
         F,
-        I,
+        IV,
         L_glog,
         L_heap,
         L_held,
@@ -570,28 +570,28 @@ def policy_changed(
         XF,
     )
     # ctrl.changed succeeds; a new one replaces it
-    g = I[I_GEN]
-    schedule(S, D, I, L_heap, F[F_NOW], P_NORMAL, EV_CHANGED, g, 0, 0.0)
-    I[I_GEN] = g + 1
-    L_gen_start[g + 1] = I[I_NWAIT]
+    g = IV[I_GEN]
+    schedule(S, D, IV, L_heap, F[F_NOW], P_NORMAL, EV_CHANGED, g, 0, 0.0)
+    IV[I_GEN] = g + 1
+    L_gen_start[g + 1] = IV[I_NWAIT]
 
 
 @_inner
-def wait_changed(S, D, I, L_waiters, a):
-    n = I[I_NWAIT]
+def wait_changed(S, D, IV, L_waiters, a):
+    n = IV[I_NWAIT]
     if n >= L_waiters.size:
-        I[I_FULL] |= FULL_WAIT
+        IV[I_FULL] |= FULL_WAIT
         return
     L_waiters[n] = a
-    I[I_NWAIT] = n + 1
+    IV[I_NWAIT] = n + 1
 
 
 # ---------------------------------------------------------------------------- applications
 @_inner
-def world_apply(S, D, AF, AI, CNT, DI, F, I, L_apps, L_glog, L_heap, SF, SI, sh):
+def world_apply(S, D, AF, AI, CNT, DI, F, IV, L_apps, L_glog, L_heap, SF, SI, sh):
     """World._apply: submit an application for shipment ``sh``."""
-    a = I[I_NAPP]
-    I[I_NAPP] = a + 1
+    a = IV[I_NAPP]
+    IV[I_NAPP] = a + 1
     src = SI[sh, SH_DSRC]
     i = CNT[0, src]
     CNT[0, src] = i + 1
@@ -605,11 +605,11 @@ def world_apply(S, D, AF, AI, CNT, DI, F, I, L_apps, L_glog, L_heap, SF, SI, sh)
     L_apps[a, 3] = sh
     L_apps[a, 4] = SI[sh, SH_EX]
     L_apps[a, 5] = SF[sh, SF_TONNES]
-    glog(S, D, F, I, L_glog, G_APPLY, sh, SF[sh, SF_TONNES], float(a))
+    glog(S, D, F, IV, L_glog, G_APPLY, sh, SF[sh, SF_TONNES], float(a))
     # authority.submit
-    I[I_NSUB] += 1
-    I[I_INSYS] += 1
-    schedule(S, D, I, L_heap, F[F_NOW], P_URGENT, EV_APP_INIT, a, 0, 0.0)
+    IV[I_NSUB] += 1
+    IV[I_INSYS] += 1
+    schedule(S, D, IV, L_heap, F[F_NOW], P_URGENT, EV_APP_INIT, a, 0, 0.0)
 
 
 @_inline
@@ -623,7 +623,7 @@ def app_run(
     DI,
     EFF,
     F,
-    I,
+    IV,
     L_alog,
     L_glog,
     L_heap,
@@ -651,7 +651,7 @@ def app_run(
     while True:
         now = F[F_NOW]
         if lab == L_START:
-            alog(S, D, F, I, L_alog, EV_SUBMIT, a, AF[a, AF_TONNES], 0.0)
+            alog(S, D, F, IV, L_alog, EV_SUBMIT, a, AF[a, AF_TONNES], 0.0)
             if S.intake:
                 AI[a, A_RETURNS] = 0
                 lab = L_INTAKE
@@ -664,7 +664,7 @@ def app_run(
                     S,
                     D,
                     F,
-                    I,
+                    IV,
                     L_heap,
                     add_work(S, D, S_cum, S_working, now, s) - now,
                     EV_APP_TIMEOUT,
@@ -678,12 +678,12 @@ def app_run(
         elif lab == L_SCREENED:
             r = AI[a, A_RETURNS]
             if r < n_ret and DF[D.o_u_return + d * n_ret + r] < S.p_return:
-                alog(S, D, F, I, L_alog, EV_RETURN, a, 0.0, 0.0)
+                alog(S, D, F, IV, L_alog, EV_RETURN, a, 0.0, 0.0)
                 AI[a, A_TOKEN] = timeout(
                     S,
                     D,
                     F,
-                    I,
+                    IV,
                     L_heap,
                     DF[D.o_resubmit + d * n_ret + r],
                     EV_APP_TIMEOUT,
@@ -699,8 +699,8 @@ def app_run(
             lab = L_INTAKE
         elif lab == L_ACCEPT:
             t_accept = now
-            alog(S, D, F, I, L_alog, EV_ACCEPT, a, 0.0, 0.0)
-            r = I[I_STATE]
+            alog(S, D, F, IV, L_alog, EV_ACCEPT, a, 0.0, 0.0)
+            r = IV[I_STATE]
             AI[a, A_R] = r
             AI[a, A_EFF] = r
             npts = 0
@@ -730,14 +730,14 @@ def app_run(
             AI[a, A_K] = 0
             lab = L_QUEUE
         elif lab == L_QUEUE:
-            if not pool_try_acquire(S, D, I, L_pool):
-                if I[I_STATE] != AI[a, A_R]:
-                    AI[a, A_R] = I[I_STATE]
+            if not pool_try_acquire(S, D, IV, L_pool):
+                if IV[I_STATE] != AI[a, A_R]:
+                    AI[a, A_R] = IV[I_STATE]
                     AI[a, A_EFF] = AI[a, A_R]
-                req = pool_request(S, D, I, L_pool, RQ, a, int(EFF[AI[a, A_EFF], cls, E_PRIORITY]))
+                req = pool_request(S, D, IV, L_pool, RQ, a, int(EFF[AI[a, A_EFF], cls, E_PRIORITY]))
                 AI[a, A_REQ] = req
                 if S.binding:
-                    arm_deadline(S, D, AF, F, I, L_heap, a, req)
+                    arm_deadline(S, D, AF, F, IV, L_heap, a, req)
                 AI[a, A_PC] = L_WOKEN
                 return  # resumed by EV_WAKE
             lab = L_REVIEW
@@ -748,20 +748,20 @@ def app_run(
             else:
                 lab = L_REVIEW
         elif lab == L_REVIEW:
-            alog(S, D, F, I, L_alog, EV_REVIEW_START, a, 0.0, 0.0)
+            alog(S, D, F, IV, L_alog, EV_REVIEW_START, a, 0.0, 0.0)
             k = AI[a, A_K]
             stop = PTS[a, k] if k < AI[a, A_NPTS] else 1.0
             AF[a, AF_STOP] = stop
             AF[a, AF_TODO] = (stop - AF[a, AF_DONE]) * DF[D.o_work + d]
             AI[a, A_INREV] = True
-            AI[a, A_INREV_ORD] = I[I_REVSEQ]
-            I[I_REVSEQ] += 1
+            AI[a, A_INREV_ORD] = IV[I_REVSEQ]
+            IV[I_REVSEQ] += 1
             AI[a, A_HIT] = False
             lab = L_WORK
         elif lab == L_WORK:
             if AF[a, AF_TODO] > 1e-12:
-                if I[I_STATE] != AI[a, A_R]:
-                    AI[a, A_R] = I[I_STATE]
+                if IV[I_STATE] != AI[a, A_R]:
+                    AI[a, A_R] = IV[I_STATE]
                     AI[a, A_EFF] = AI[a, A_R]
                 factor = EFF[AI[a, A_EFF], cls, E_RTF]
                 AF[a, AF_FACTOR] = factor
@@ -773,7 +773,7 @@ def app_run(
                 AF[a, AF_TDONE] = t_done
                 AF[a, AF_TEND] = t_end
                 AI[a, A_TOKEN] = timeout(
-                    S, D, F, I, L_heap, t_end - t0, EV_APP_TIMEOUT, a, L_WORK_DONE, 0.0
+                    S, D, F, IV, L_heap, t_end - t0, EV_APP_TIMEOUT, a, L_WORK_DONE, 0.0
                 )
                 AI[a, A_PC] = L_WORK_DONE
                 return
@@ -789,7 +789,7 @@ def app_run(
                     AF[a, AF_DEADLINE] = add_work(
                         S, D, S_cum, S_working, now, DF[D.o_extension + d]
                     )
-                    alog(S, D, F, I, L_alog, EV_EXTEND, a, 0.0, DF[D.o_extension + d])
+                    alog(S, D, F, IV, L_alog, EV_EXTEND, a, 0.0, DF[D.o_extension + d])
                     lab = L_WORK
                     continue
                 AI[a, A_HIT] = True
@@ -807,8 +807,8 @@ def app_run(
             AI[a, A_INREV] = False
             AF[a, AF_DONE] = AF[a, AF_STOP]
             # pool.release
-            I[I_BUSY] -= 1
-            pool_dispatch(S, D, F, I, L_heap, L_pool, RQ)
+            IV[I_BUSY] -= 1
+            pool_dispatch(S, D, F, IV, L_heap, L_pool, RQ)
             if AI[a, A_HIT]:
                 AI[a, A_FORCED] = S.rule
                 lab = L_DECISION
@@ -819,12 +819,12 @@ def app_run(
                 AF[a, AF_USED] += work_time(S, D, S_cum, S_working, now) - work_time(
                     S, D, S_cum, S_working, AF[a, AF_CSTART]
                 )
-                alog(S, D, F, I, L_alog, EV_INFO_REQ, a, AF[a, AF_USED], 0.0)
+                alog(S, D, F, IV, L_alog, EV_INFO_REQ, a, AF[a, AF_USED], 0.0)
                 AI[a, A_TOKEN] = timeout(
                     S,
                     D,
                     F,
-                    I,
+                    IV,
                     L_heap,
                     DF[D.o_response + d * n_info + k],
                     EV_APP_TIMEOUT,
@@ -837,14 +837,14 @@ def app_run(
             lab = L_DECISION
         elif lab == L_INFO_DONE:
             AF[a, AF_CSTART] = now
-            alog(S, D, F, I, L_alog, EV_INFO_RESP, a, 0.0, 0.0)
+            alog(S, D, F, IV, L_alog, EV_INFO_RESP, a, 0.0, 0.0)
             if S.binding:
                 total = S.limit + (DF[D.o_extension + d] if AI[a, A_EXTENDED] else 0.0)
                 AF[a, AF_DEADLINE] = add_work(S, D, S_cum, S_working, now, total - AF[a, AF_USED])
             lab = L_QUEUE
         elif lab == L_DECISION:
-            if I[I_STATE] != AI[a, A_R]:
-                AI[a, A_R] = I[I_STATE]
+            if IV[I_STATE] != AI[a, A_R]:
+                AI[a, A_R] = IV[I_STATE]
                 AI[a, A_EFF] = AI[a, A_R]
             AI[a, A_PARKED] = False
             AI[a, A_WAITING] = False
@@ -854,9 +854,9 @@ def app_run(
             if EFF[e, cls, E_SUSPEND] != 0.0:
                 if not AI[a, A_WAITING]:
                     AI[a, A_WAITING] = True
-                    I[I_AWAIT] += 1
+                    IV[I_AWAIT] += 1
                 AI[a, A_PC] = L_SUSPEND_CHANGED
-                wait_changed(S, D, I, L_waiters, a)
+                wait_changed(S, D, IV, L_waiters, a)
                 return
             pp = EFF[e, cls, E_PARK_P]
             if AI[a, A_PARKED] or pp < 0.0 or DF[D.o_u_park + d] >= pp:
@@ -865,40 +865,40 @@ def app_run(
             AI[a, A_PARKED] = True
             if not AI[a, A_WAITING]:
                 AI[a, A_WAITING] = True
-                I[I_AWAIT] += 1
+                IV[I_AWAIT] += 1
             pi = int(EFF[e, cls, E_PARK_I])
             if pi >= 0:
                 days = DF[D.o_park_days + d * S.n_park_dists + pi]
-                alog(S, D, F, I, L_alog, EV_PARK, a, 0.0, days)
+                alog(S, D, F, IV, L_alog, EV_PARK, a, 0.0, days)
                 AI[a, A_TOKEN] = timeout(
-                    S, D, F, I, L_heap, days, EV_APP_TIMEOUT, a, L_PARK_DONE, 0.0
+                    S, D, F, IV, L_heap, days, EV_APP_TIMEOUT, a, L_PARK_DONE, 0.0
                 )
                 AI[a, A_PC] = L_PARK_DONE
                 return
-            alog(S, D, F, I, L_alog, EV_PARK, a, 0.0, -1.0)
+            alog(S, D, F, IV, L_alog, EV_PARK, a, 0.0, -1.0)
             lab = L_PARK_WAIT
         elif lab == L_PARK_WAIT:
             AI[a, A_PC] = L_PARK_CHANGED
-            wait_changed(S, D, I, L_waiters, a)
+            wait_changed(S, D, IV, L_waiters, a)
             return
         elif lab == L_SUSPEND_CHANGED:
-            AI[a, A_EFF] = I[I_STATE]
+            AI[a, A_EFF] = IV[I_STATE]
             lab = L_DEC_LOOP
         elif lab == L_PARK_CHANGED:
-            e = I[I_STATE]
+            e = IV[I_STATE]
             AI[a, A_EFF] = e
             pp = EFF[e, cls, E_PARK_P]
             if EFF[e, cls, E_SUSPEND] != 0.0 or pp < 0.0 or DF[D.o_u_park + d] >= pp:
-                AI[a, A_EFF] = I[I_STATE]
+                AI[a, A_EFF] = IV[I_STATE]
                 lab = L_DEC_LOOP
             else:
                 lab = L_PARK_WAIT
         elif lab == L_PARK_DONE:
-            AI[a, A_EFF] = I[I_STATE]
+            AI[a, A_EFF] = IV[I_STATE]
             lab = L_DEC_LOOP
         elif lab == L_DECIDE:
             if AI[a, A_WAITING]:
-                I[I_AWAIT] -= 1
+                IV[I_AWAIT] -= 1
             e = AI[a, A_EFF]
             approve = DF[D.o_u_approve + d] < EFF[e, cls, E_APPROVE]
             forced = AI[a, A_FORCED]
@@ -914,9 +914,9 @@ def app_run(
                 AT_DEADLINE if forced >= 0 else 0
             )
             approved_t = AF[a, AF_TONNES] * frac if approve else 0.0
-            I[I_NDEC] += 1
-            I[I_INSYS] -= 1
-            alog(S, D, F, I, L_alog, EV_DECIDE, a, approved_t, float(code))
+            IV[I_NDEC] += 1
+            IV[I_INSYS] -= 1
+            alog(S, D, F, IV, L_alog, EV_DECIDE, a, approved_t, float(code))
             AI[a, A_PC] = L_DONE
             goods_licensed(
                 S,
@@ -926,7 +926,7 @@ def app_run(
                 DI,
                 EFF,
                 F,
-                I,
+                IV,
                 L_glog,
                 L_heap,
                 PV,
@@ -942,15 +942,15 @@ def app_run(
             )
             return
         else:
-            I[I_ERR] += 1
+            IV[I_ERR] += 1
             return
 
 
 # ---------------------------------------------------------------------------- goods
 @_inner
-def needs_licence(S, D, EFF, F, I, SI, S_GL, S_class_controlled, sh):
+def needs_licence(S, D, EFF, F, IV, SI, S_GL, S_class_controlled, sh):
     cls = SI[sh, SH_CLASS]
-    if not S_class_controlled[cls] or EFF[I[I_STATE], cls, E_LICENCE] == 0.0:
+    if not S_class_controlled[cls] or EFF[IV[I_STATE], cls, E_LICENCE] == 0.0:
         return False
     if SI[sh, SH_SRC] == SRC_BACKGROUND or SI[sh, SH_EX] < 0:
         return True
@@ -969,7 +969,7 @@ def goods_new(
     CNT,
     DI,
     F,
-    I,
+    IV,
     L_glog,
     L_ships,
     SF,
@@ -985,8 +985,8 @@ def goods_new(
     dest,
 ):
     """Goods.new: a shipment now; ``dsrc`` >= 0: it goes through customs and draws."""
-    sh = I[I_NSHIP]
-    I[I_NSHIP] = sh + 1
+    sh = IV[I_NSHIP]
+    IV[I_NSHIP] = sh + 1
     SI[sh, SH_SRC] = src
     SI[sh, SH_INDEX] = index
     SI[sh, SH_CLASS] = cls
@@ -1015,7 +1015,7 @@ def goods_new(
     L_ships[sh, 5] = dest
     L_ships[sh, 6] = 1 if dsrc >= 0 else 0
     L_ships[sh, 7] = tonnes
-    glog(S, D, F, I, L_glog, G_ORDER, sh, tonnes, 0.0)
+    glog(S, D, F, IV, L_glog, G_ORDER, sh, tonnes, 0.0)
     return sh
 
 
@@ -1030,7 +1030,7 @@ def goods_start(
     DI,
     EFF,
     F,
-    I,
+    IV,
     L_apps,
     L_glog,
     L_heap,
@@ -1045,8 +1045,8 @@ def goods_start(
     XF,
     sh,
 ):
-    if SI[sh, SH_CUSTOMS] and needs_licence(S, D, EFF, F, I, SI, S_GL, S_class_controlled, sh):
-        world_apply(S, D, AF, AI, CNT, DI, F, I, L_apps, L_glog, L_heap, SF, SI, sh)
+    if SI[sh, SH_CUSTOMS] and needs_licence(S, D, EFF, F, IV, SI, S_GL, S_class_controlled, sh):
+        world_apply(S, D, AF, AI, CNT, DI, F, IV, L_apps, L_glog, L_heap, SF, SI, sh)
     else:
         produce(
             S,
@@ -1055,7 +1055,7 @@ def goods_start(
             DF,
             DI,
             F,
-            I,
+            IV,
             L_glog,
             L_heap,
             PV,
@@ -1078,7 +1078,7 @@ def goods_licensed(
     DI,
     EFF,
     F,
-    I,
+    IV,
     L_glog,
     L_heap,
     PV,
@@ -1095,14 +1095,14 @@ def goods_licensed(
     now = F[F_NOW]
     denied = SF[sh, SF_TONNES] - approved_t
     if denied > 1e-12:
-        glog(S, D, F, I, L_glog, G_DENIED, sh, denied, -1.0)
+        glog(S, D, F, IV, L_glog, G_DENIED, sh, denied, -1.0)
         cancel(S, D, PV, SI, sh, denied)
     SF[sh, SF_TONNES] = approved_t
     if approved_t <= 0:
         return
     SF[sh, SF_EXPIRY] = now + validity
     if SI[sh, SH_MADE]:
-        handle(S, D, DF, EFF, F, I, L_heap, SI, sh)
+        handle(S, D, DF, EFF, F, IV, L_heap, SI, sh)
     else:
         produce(
             S,
@@ -1111,7 +1111,7 @@ def goods_licensed(
             DF,
             DI,
             F,
-            I,
+            IV,
             L_glog,
             L_heap,
             PV,
@@ -1127,7 +1127,7 @@ def goods_licensed(
 
 @_inner
 def produce(
-    S, D, CNT, DF, DI, F, I, L_glog, L_heap, PV, SF, SI, S_EXI, S_cap_rates, S_cap_times, XF, sh
+    S, D, CNT, DF, DI, F, IV, L_glog, L_heap, PV, SF, SI, S_EXI, S_cap_rates, S_cap_times, XF, sh
 ):
     now = F[F_NOW]
     if SI[sh, SH_SRC] == SRC_BACKGROUND:
@@ -1138,10 +1138,10 @@ def produce(
             return  # capacity never suffices
     exp = SF[sh, SF_EXPIRY]
     if not math.isnan(exp) and ready > exp:
-        glog(S, D, F, I, L_glog, G_EXPIRED, sh, SF[sh, SF_TONNES], 0.0)
+        glog(S, D, F, IV, L_glog, G_EXPIRED, sh, SF[sh, SF_TONNES], 0.0)
         cancel(S, D, PV, SI, sh, SF[sh, SF_TONNES])
         return
-    at(S, D, F, I, L_heap, ready, sh, GA_PRESENT if SI[sh, SH_CUSTOMS] else GA_DEPART, 0.0)
+    at(S, D, F, IV, L_heap, ready, sh, GA_PRESENT if SI[sh, SH_CUSTOMS] else GA_DEPART, 0.0)
 
 
 @_inner
@@ -1194,7 +1194,7 @@ def present(
     DI,
     EFF,
     F,
-    I,
+    IV,
     L_apps,
     L_glog,
     L_heap,
@@ -1205,25 +1205,25 @@ def present(
     sh,
 ):
     SI[sh, SH_MADE] = True
-    glog(S, D, F, I, L_glog, G_PRESENTED, sh, SF[sh, SF_TONNES], 0.0)
+    glog(S, D, F, IV, L_glog, G_PRESENTED, sh, SF[sh, SF_TONNES], 0.0)
     if math.isnan(SF[sh, SF_EXPIRY]) and needs_licence(
-        S, D, EFF, F, I, SI, S_GL, S_class_controlled, sh
+        S, D, EFF, F, IV, SI, S_GL, S_class_controlled, sh
     ):
-        world_apply(S, D, AF, AI, CNT, DI, F, I, L_apps, L_glog, L_heap, SF, SI, sh)
+        world_apply(S, D, AF, AI, CNT, DI, F, IV, L_apps, L_glog, L_heap, SF, SI, sh)
         return
-    handle(S, D, DF, EFF, F, I, L_heap, SI, sh)
+    handle(S, D, DF, EFF, F, IV, L_heap, SI, sh)
 
 
 @_inline
-def handle(S, D, DF, EFF, F, I, L_heap, SI, sh):
+def handle(S, D, DF, EFF, F, IV, L_heap, SI, sh):
     j = SI[sh, SH_DRAW]
     t = DF[D.o_handling + j]
     cls = SI[sh, SH_CLASS]
-    st = I[I_STATE]
+    st = IV[I_STATE]
     ip = EFF[st, cls, E_INSP_P]
     if ip >= 0.0 and DF[D.o_u_inspect + j] < ip:
         t += DF[D.o_inspection + j * S.n_insp_dists + int(EFF[st, cls, E_INSP_I])]
-    at(S, D, F, I, L_heap, F[F_NOW] + t, sh, GA_CLEAR, 0.0)
+    at(S, D, F, IV, L_heap, F[F_NOW] + t, sh, GA_CLEAR, 0.0)
 
 
 @_inline
@@ -1235,7 +1235,7 @@ def clear(
     DI,
     EFF,
     F,
-    I,
+    IV,
     L_glog,
     L_heap,
     L_held,
@@ -1251,11 +1251,11 @@ def clear(
     XF,
     sh,
 ):
-    hold = EFF[I[I_STATE], SI[sh, SH_CLASS], E_HOLD]
+    hold = EFF[IV[I_STATE], SI[sh, SH_CLASS], E_HOLD]
     if hold != 0.0 and DF[D.o_u_hold + SI[sh, SH_DRAW]] < hold:
-        glog(S, D, F, I, L_glog, G_HELD, sh, SF[sh, SF_TONNES], 0.0)
-        L_held[I[I_NHELD]] = sh
-        I[I_NHELD] += 1
+        glog(S, D, F, IV, L_glog, G_HELD, sh, SF[sh, SF_TONNES], 0.0)
+        L_held[IV[I_NHELD]] = sh
+        IV[I_NHELD] += 1
         return
     release(
         S,
@@ -1264,7 +1264,7 @@ def clear(
         DF,
         DI,
         F,
-        I,
+        IV,
         L_glog,
         L_heap,
         PV,
@@ -1291,7 +1291,7 @@ def recheck_holds(
     DI,
     EFF,
     F,
-    I,
+    IV,
     L_glog,
     L_heap,
     L_held,
@@ -1306,19 +1306,19 @@ def recheck_holds(
     S_transit_of,
     XF,
 ):
-    n = I[I_NHELD]
+    n = IV[I_NHELD]
     if n == 0:
         return
     # in place, in order (a release holds nothing new)
     w = 0
     for j in range(n):
         sh = L_held[j]
-        hold = EFF[I[I_STATE], SI[sh, SH_CLASS], E_HOLD]
+        hold = EFF[IV[I_STATE], SI[sh, SH_CLASS], E_HOLD]
         if hold != 0.0 and DF[D.o_u_hold + SI[sh, SH_DRAW]] < hold:
             L_held[w] = sh
             w += 1
         else:
-            glog(S, D, F, I, L_glog, G_RELEASED, sh, SF[sh, SF_TONNES], 0.0)
+            glog(S, D, F, IV, L_glog, G_RELEASED, sh, SF[sh, SF_TONNES], 0.0)
             release(
                 S,
                 D,
@@ -1326,7 +1326,7 @@ def recheck_holds(
                 DF,
                 DI,
                 F,
-                I,
+                IV,
                 L_glog,
                 L_heap,
                 PV,
@@ -1342,7 +1342,7 @@ def recheck_holds(
                 sh,
                 True,
             )
-    I[I_NHELD] = w
+    IV[I_NHELD] = w
 
 
 @_inline
@@ -1353,7 +1353,7 @@ def release(
     DF,
     DI,
     F,
-    I,
+    IV,
     L_glog,
     L_heap,
     PV,
@@ -1381,7 +1381,7 @@ def release(
             DF,
             DI,
             F,
-            I,
+            IV,
             L_glog,
             L_heap,
             PV,
@@ -1397,7 +1397,7 @@ def release(
         return
     done = max(now, busy) + SF[sh, SF_TONNES] / rate
     XF[1, dest] = done
-    at(S, D, F, I, L_heap, done, sh, GA_DEPART, 0.0)
+    at(S, D, F, IV, L_heap, done, sh, GA_DEPART, 0.0)
 
 
 @_inline
@@ -1408,7 +1408,7 @@ def depart(
     DF,
     DI,
     F,
-    I,
+    IV,
     L_glog,
     L_heap,
     PV,
@@ -1423,8 +1423,8 @@ def depart(
 ):
     now = F[F_NOW]
     if SI[sh, SH_SRC] == SRC_BACKGROUND:
-        glog(S, D, F, I, L_glog, G_DEPARTED, sh, q, -1.0)
-        at(S, D, F, I, L_heap, now + DF[D.o_transit_bg + SI[sh, SH_DRAW]], sh, GA_ARRIVE, q)
+        glog(S, D, F, IV, L_glog, G_DEPARTED, sh, q, -1.0)
+        at(S, D, F, IV, L_heap, now + DF[D.o_transit_bg + SI[sh, SH_DRAW]], sh, GA_ARRIVE, q)
         return
     p = SI[sh, SH_PART]
     mode = -1
@@ -1439,12 +1439,12 @@ def depart(
     pair = S_transit_of[lane, p]
     i = CNT[3, pair]
     CNT[3, pair] = i + 1
-    glog(S, D, F, I, L_glog, G_DEPARTED, sh, q, float(lane))
+    glog(S, D, F, IV, L_glog, G_DEPARTED, sh, q, float(lane))
     at(
         S,
         D,
         F,
-        I,
+        IV,
         L_heap,
         now + DF[D.o_transit + DI[D.i_transit_base + pair] + i],
         sh,
@@ -1454,9 +1454,9 @@ def depart(
 
 
 @_inline
-def arrive(S, D, F, I, L_glog, PV, SF, SI, S_PF, sh, tonnes):
+def arrive(S, D, F, IV, L_glog, PV, SF, SI, S_PF, sh, tonnes):
     now = F[F_NOW]
-    glog(S, D, F, I, L_glog, G_ARRIVED, sh, tonnes, now - SF[sh, SF_TORDER])
+    glog(S, D, F, IV, L_glog, G_ARRIVED, sh, tonnes, now - SF[sh, SF_TORDER])
     p = SI[sh, SH_PART]
     if p >= 0:
         PV[0, p] += tonnes
@@ -1486,7 +1486,7 @@ def goods_event(
     DI,
     EFF,
     F,
-    I,
+    IV,
     L_apps,
     L_glog,
     L_heap,
@@ -1519,7 +1519,7 @@ def goods_event(
             DI,
             EFF,
             F,
-            I,
+            IV,
             L_apps,
             L_glog,
             L_heap,
@@ -1537,7 +1537,7 @@ def goods_event(
             DF,
             DI,
             F,
-            I,
+            IV,
             L_glog,
             L_heap,
             PV,
@@ -1559,7 +1559,7 @@ def goods_event(
             DI,
             EFF,
             F,
-            I,
+            IV,
             L_glog,
             L_heap,
             L_held,
@@ -1576,7 +1576,7 @@ def goods_event(
             sh,
         )
     else:
-        arrive(S, D, F, I, L_glog, PV, SF, SI, S_PF, sh, x)
+        arrive(S, D, F, IV, L_glog, PV, SF, SI, S_PF, sh, x)
 
 
 @_inner
@@ -1605,7 +1605,7 @@ def place_order(
     DI,
     EFF,
     F,
-    I,
+    IV,
     L_apps,
     L_glog,
     L_heap,
@@ -1642,7 +1642,7 @@ def place_order(
                 CNT,
                 DI,
                 F,
-                I,
+                IV,
                 L_glog,
                 L_ships,
                 SF,
@@ -1669,7 +1669,7 @@ def place_order(
             CNT,
             DI,
             F,
-            I,
+            IV,
             L_glog,
             L_ships,
             SF,
@@ -1695,7 +1695,7 @@ def place_order(
             DI,
             EFF,
             F,
-            I,
+            IV,
             L_apps,
             L_glog,
             L_heap,
@@ -1732,7 +1732,7 @@ def fill_backorders(
     DF,
     DI,
     F,
-    I,
+    IV,
     L_glog,
     L_heap,
     MV,
@@ -1770,7 +1770,7 @@ def fill_backorders(
                 DF,
                 DI,
                 F,
-                I,
+                IV,
                 L_glog,
                 L_heap,
                 PV,
@@ -1799,7 +1799,7 @@ def plants_step(
     DI,
     EFF,
     F,
-    I,
+    IV,
     L_apps,
     L_glog,
     L_heap,
@@ -1902,7 +1902,7 @@ def plants_step(
                 DI,
                 EFF,
                 F,
-                I,
+                IV,
                 L_apps,
                 L_glog,
                 L_heap,
@@ -1944,7 +1944,7 @@ def background_step(
     DI,
     EFF,
     F,
-    I,
+    IV,
     L_apps,
     L_glog,
     L_heap,
@@ -1964,23 +1964,23 @@ def background_step(
     """World._background: create the contracts due now; sleep until the next (on being
     woken, the contract it slept for is created without comparing times again)."""
     n = D.n_arr
-    while I[I_BGPOS] < n:
-        i = I[I_BGPOS]
+    while IV[I_BGPOS] < n:
+        i = IV[I_BGPOS]
         t = DF[D.o_bg_t + i]
         now = F[F_NOW]
         if t > now and not resumed:
-            timeout(S, D, F, I, L_heap, t - now, EV_BG, 0, 0, 0.0)
+            timeout(S, D, F, IV, L_heap, t - now, EV_BG, 0, 0, 0.0)
             return
         resumed = False
         k = DI[D.i_bg_k + i]
-        I[I_BGPOS] = i + 1
+        IV[I_BGPOS] = i + 1
         sh = goods_new(
             S,
             D,
             CNT,
             DI,
             F,
-            I,
+            IV,
             L_glog,
             L_ships,
             SF,
@@ -2006,7 +2006,7 @@ def background_step(
             DI,
             EFF,
             F,
-            I,
+            IV,
             L_apps,
             L_glog,
             L_heap,
@@ -2026,7 +2026,7 @@ def background_step(
 @njit(cache=True)
 def run_loop(S, SA, D, DA, K):
     """Run the replication on the state ``K`` (:func:`simulator.kernel.engine.state`);
-    returns the number of inconsistent events (0). ``K.I[I_FULL]`` says which array ran out."""
+    returns the number of inconsistent events (0). ``K.IV[I_FULL]`` says which array ran out."""
     AD = _borrow(K.AD)
     AF = _borrow(K.AF)
     AI = _borrow(K.AI)
@@ -2037,7 +2037,7 @@ def run_loop(S, SA, D, DA, K):
     DI = _borrow(DA.DI)
     EFF = _borrow(DA.effects)
     F = _borrow(K.F)
-    I = _borrow(K.I)
+    IV = _borrow(K.I)
     L_alog = _borrow(K.alog)
     L_apps = _borrow(K.apps)
     L_gen_start = _borrow(K.gen_start)
@@ -2079,12 +2079,12 @@ def run_loop(S, SA, D, DA, K):
     CAPV = _borrow(DA.capacity)
     H = S.H
     # World.__init__: the authority takes the initial policy state (no one waits yet)
-    I[I_STATE] = D.state0
-    I[I_CAP] = CAPV[D.state0]
-    pool_dispatch(S, D, F, I, L_heap, L_pool, RQ)
+    IV[I_STATE] = D.state0
+    IV[I_CAP] = CAPV[D.state0]
+    pool_dispatch(S, D, F, IV, L_heap, L_pool, RQ)
     # policy changes (pre-computed by the policy controller): their own priority
     for j in range(D.n_pol):
-        schedule(S, D, I, L_heap, DF[D.o_pol_t + j], DI[D.i_pol_prio + j], EV_POLICY, j, 0, 0.0)
+        schedule(S, D, IV, L_heap, DF[D.o_pol_t + j], DI[D.i_pol_prio + j], EV_POLICY, j, 0, 0.0)
     # World._pipeline: goods ordered before the start
     n_bg = S.n_bgs
     for j in range(S.n_pipe):
@@ -2101,7 +2101,7 @@ def run_loop(S, SA, D, DA, K):
                 CNT,
                 DI,
                 F,
-                I,
+                IV,
                 L_glog,
                 L_ships,
                 SF,
@@ -2117,8 +2117,8 @@ def run_loop(S, SA, D, DA, K):
                 dest,
             )
             SI[sh, SH_LEAD] = -1
-            glog(S, D, F, I, L_glog, G_DEPARTED, sh, q, -2.0)  # now = 0
-            at(S, D, F, I, L_heap, S_PIPF[1, j], sh, GA_ARRIVE, q)
+            glog(S, D, F, IV, L_glog, G_DEPARTED, sh, q, -2.0)  # now = 0
+            at(S, D, F, IV, L_heap, S_PIPF[1, j], sh, GA_ARRIVE, q)
             continue
         dsrc = n_bg + p if S_PIPI[5, j] else -1
         sh = goods_new(
@@ -2127,7 +2127,7 @@ def run_loop(S, SA, D, DA, K):
             CNT,
             DI,
             F,
-            I,
+            IV,
             L_glog,
             L_ships,
             SF,
@@ -2144,22 +2144,22 @@ def run_loop(S, SA, D, DA, K):
         )
         SI[sh, SH_LEAD] = -1
         SI[sh, SH_MADE] = True
-        at(S, D, F, I, L_heap, S_PIPF[1, j], sh, GA_PRESENT if S_PIPI[5, j] else GA_DEPART, 0.0)
-    schedule(S, D, I, L_heap, 0.0, P_URGENT, EV_BG_INIT, 0, 0, 0.0)
-    schedule(S, D, I, L_heap, 0.0, P_URGENT, EV_DAILY_INIT, 0, 0, 0.0)
-    schedule(S, D, I, L_heap, float(H), P_URGENT, EV_UNTIL, 0, 0, 0.0)
+        at(S, D, F, IV, L_heap, S_PIPF[1, j], sh, GA_PRESENT if S_PIPI[5, j] else GA_DEPART, 0.0)
+    schedule(S, D, IV, L_heap, 0.0, P_URGENT, EV_BG_INIT, 0, 0, 0.0)
+    schedule(S, D, IV, L_heap, 0.0, P_URGENT, EV_DAILY_INIT, 0, 0, 0.0)
+    schedule(S, D, IV, L_heap, float(H), P_URGENT, EV_UNTIL, 0, 0, 0.0)
     multi_tier = False
     for m in range(S.M):
         if S_LF[1, m] > 0:
             multi_tier = True
-    while I[I_HN] > 0 and I[I_FULL] == 0:
+    while IV[I_HN] > 0 and IV[I_FULL] == 0:
         t = L_heap[0, H_T]
         seq = int(L_heap[0, H_SEQ])
         kind = int(L_heap[0, H_KIND])
         a = int(L_heap[0, H_A])
         b = int(L_heap[0, H_B])
         x = L_heap[0, H_X]
-        heap_pop(I, L_heap)
+        heap_pop(IV, L_heap)
         F[F_NOW] = t
         if kind == EV_UNTIL:
             break
@@ -2179,10 +2179,10 @@ def run_loop(S, SA, D, DA, K):
                 AI[a, A_TOKEN] = -1
                 lab, hi = L_INTERRUPTED, 1
             else:
-                I[I_ERR] += 1
+                IV[I_ERR] += 1
         elif kind == EV_CHANGED:
             lo = L_gen_start[a]
-            hi = L_gen_start[a + 1] if a + 1 <= I[I_GEN] else I[I_NWAIT]
+            hi = L_gen_start[a + 1] if a + 1 <= IV[I_GEN] else IV[I_NWAIT]
         elif kind == EV_GOODS:
             goods_event(
                 S,
@@ -2194,7 +2194,7 @@ def run_loop(S, SA, D, DA, K):
                 DI,
                 EFF,
                 F,
-                I,
+                IV,
                 L_apps,
                 L_glog,
                 L_heap,
@@ -2216,8 +2216,8 @@ def run_loop(S, SA, D, DA, K):
                 x,
             )
         elif kind == EV_DL_TIMER:
-            deadline_fire(S, D, AF, AI, DF, F, I, L_alog, L_heap, RQ, S_cum, S_working, a, b)
-        elif kind == EV_BG or kind == EV_BG_INIT:
+            deadline_fire(S, D, AF, AI, DF, F, IV, L_alog, L_heap, RQ, S_cum, S_working, a, b)
+        elif kind in (EV_BG, EV_BG_INIT):
             background_step(
                 S,
                 D,
@@ -2228,7 +2228,7 @@ def run_loop(S, SA, D, DA, K):
                 DI,
                 EFF,
                 F,
-                I,
+                IV,
                 L_apps,
                 L_glog,
                 L_heap,
@@ -2257,7 +2257,7 @@ def run_loop(S, SA, D, DA, K):
                 DI,
                 EFF,
                 F,
-                I,
+                IV,
                 L_gen_start,
                 L_glog,
                 L_heap,
@@ -2279,10 +2279,10 @@ def run_loop(S, SA, D, DA, K):
             )
         elif kind == EV_DAILY:
             d = a
-            AD[d, 0] = I[I_PN] - I[I_NCANCEL]
-            AD[d, 1] = I[I_BUSY]
-            AD[d, 2] = I[I_AWAIT]
-            AD[d, 3] = I[I_INSYS]
+            AD[d, 0] = IV[I_PN] - IV[I_NCANCEL]
+            AD[d, 1] = IV[I_BUSY]
+            AD[d, 2] = IV[I_AWAIT]
+            AD[d, 3] = IV[I_INSYS]
             if S.M > 0:
                 plants_step(
                     S,
@@ -2296,7 +2296,7 @@ def run_loop(S, SA, D, DA, K):
                     DI,
                     EFF,
                     F,
-                    I,
+                    IV,
                     L_apps,
                     L_glog,
                     L_heap,
@@ -2331,7 +2331,7 @@ def run_loop(S, SA, D, DA, K):
                     DF,
                     DI,
                     F,
-                    I,
+                    IV,
                     L_glog,
                     L_heap,
                     MV,
@@ -2345,9 +2345,9 @@ def run_loop(S, SA, D, DA, K):
                     S_transit_of,
                 )
             if d + 1 < H:
-                schedule(S, D, I, L_heap, t + ((d + 1) - t), P_DAILY, EV_DAILY, d + 1, 0, 0.0)
+                schedule(S, D, IV, L_heap, t + ((d + 1) - t), P_DAILY, EV_DAILY, d + 1, 0, 0.0)
         elif kind == EV_DAILY_INIT and H > 0:
-            schedule(S, D, I, L_heap, t + (0 - t), P_DAILY, EV_DAILY, 0, 0, 0.0)
+            schedule(S, D, IV, L_heap, t + (0 - t), P_DAILY, EV_DAILY, 0, 0, 0.0)
         for j in range(lo, hi):
             if kind == EV_CHANGED:
                 a = L_waiters[j]
@@ -2362,7 +2362,7 @@ def run_loop(S, SA, D, DA, K):
                 DI,
                 EFF,
                 F,
-                I,
+                IV,
                 L_alog,
                 L_glog,
                 L_heap,
@@ -2382,4 +2382,4 @@ def run_loop(S, SA, D, DA, K):
                 a,
                 lab,
             )
-    return I[I_ERR]
+    return IV[I_ERR]

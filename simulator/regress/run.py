@@ -125,8 +125,15 @@ def prepare(
     return checks, warnings
 
 
-def run_check(c: ScenarioCheck, reps: int | None, seed: int | None, workers: int | None) -> None:
-    """Run the scenario's ensemble and compare it with its baseline (if any)."""
+def run_check(
+    c: ScenarioCheck,
+    reps: int | None,
+    seed: int | None,
+    workers: int | None,
+    engine: str = "kernel",
+) -> None:
+    """Run the scenario's ensemble (on ``engine``, see
+    :func:`simulator.ensemble.runner.run_ensemble`) and compare it with its baseline."""
     from simulator import __version__
     from simulator.ensemble.runner import run_ensemble
     from simulator.report.rundir import scenario_hash
@@ -147,7 +154,7 @@ def run_check(c: ScenarioCheck, reps: int | None, seed: int | None, workers: int
         if b.get("version") not in (None, __version__):
             c.notes.append(f"baseline made with relsim {b.get('version')} (now {__version__})")
     t0 = time.perf_counter()
-    ens = run_ensemble(c.scenario, reps=c.reps, seed=c.seed, workers=workers)
+    ens = run_ensemble(c.scenario, reps=c.reps, seed=c.seed, workers=workers, engine=engine)
     c.elapsed_s = time.perf_counter() - t0
     c.kpis = current_kpis(ens)
     if c.baseline is not None:

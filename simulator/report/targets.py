@@ -308,14 +308,20 @@ def evaluate(targets: list[Target], values: np.ndarray) -> list[dict[str, Any]]:
     return rows
 
 
-def _observe_chunk(payload: tuple[Any, int, list[Target]], start: int, stop: int) -> list[Any]:
-    """Run replications ``start .. stop-1`` and observe the targets in each."""
+def _observe_chunk(
+    payload: tuple[Any, int, list[Target]] | tuple[Any, int, list[Target], str],
+    start: int,
+    stop: int,
+) -> list[Any]:
+    """Run replications ``start .. stop-1`` and observe the targets in each.
+    ``payload``: ``(scenario, seed, targets[, engine])``."""
     from simulator.ensemble.runner import _Failed
+    from simulator.replication.engine import DEFAULT_ENGINE, simulator_for
     from simulator.replication.tables import Apps
     from simulator.world.calendar import build_calendar
-    from simulator.world.world import simulate
 
-    sc, seed, targets = payload
+    sc, seed, targets, *rest = payload
+    simulate = simulator_for(rest[0] if rest else DEFAULT_ENGINE)
     cal = build_calendar(sc)
     out: list[Any] = []
     for rep in range(start, stop):
@@ -338,20 +344,24 @@ def observe_ensemble(
     workers: int | None = None,
     executor: Any = None,
     progress: Any = None,
+    engine: str = "kernel",
 ) -> np.ndarray:
-    """Run ``reps`` replications and observe every target in each.
+    """Run ``reps`` replications and observe every target in each (``engine``: see
+    :func:`simulator.ensemble.runner.run_ensemble`).
 
     Returns:
         Values, shape (replications, targets), in replication order (the same for any
         executor).
     """
     from simulator.ensemble.executors import make_executor
-    from simulator.ensemble.runner import drive
+    from simulator.ensemble.runner import _prepare, drive
 
     seed = scenario.seed if seed is None else int(seed)
+    _prepare(engine, scenario, seed)
     ex = make_executor(executor, workers)
     try:
-        rows = list(drive(_observe_chunk, (scenario, seed, targets), reps, seed, ex, progress))
+        payload = (scenario, seed, targets, engine)
+        rows = list(drive(_observe_chunk, payload, reps, seed, ex, progress))
     finally:
         ex.close()
     return np.array(rows, dtype=float).reshape(reps, len(targets))
