@@ -1,14 +1,16 @@
 """Benchmark: M/M/4 at rho = 0.9, 200,000 applications.
 
-Runs the relsim engine on an all-working-days calendar with neutral policy (the
-authority as a plain M/M/c queue) and a minimal hand-written SimPy model of the same
-queue, in the same process, and prints times, the ratio engine / minimal SimPy,
-and (if installed: ``pip install ciw``, not a project dependency) Ciw on the same
-queue. Mean waits are printed next to Erlang C as a sanity check. Times are CPU
+Runs relsim's two engines — the compiled kernel and the SimPy reference — on an
+all-working-days calendar with neutral policy (the authority as a plain M/M/c queue),
+a minimal hand-written SimPy model of the same queue and a plain pure-Python ``heapq``
+event loop of it, in the same process, and prints times per application and their
+ratios; and (if installed: ``pip install ciw``, not a project dependency) Ciw on the
+same queue. Mean waits are printed next to Erlang C as a sanity check. Times are CPU
 seconds (``time.process_time``: robust to other load on a shared machine) with wall
-seconds in brackets, per application; the three run interleaved (engine and SimPy
-in alternating order), and both the best of ``--repeat`` and the median of the
-paired per-repeat ratios are printed.
+seconds in brackets, per application; the models run interleaved (the order rotating
+from repeat to repeat), and both the best of ``--repeat`` and the median of the paired
+per-repeat ratios are printed. The kernel's times include drawing its random numbers
+and building the trace; it is compiled (or loaded from its cache) before timing.
 
 Usage: python bench/mmc.py [--apps N] [--repeat R] [--quick]
 """
@@ -16,8 +18,11 @@ Usage: python bench/mmc.py [--apps N] [--repeat R] [--quick]
 from __future__ import annotations
 
 import argparse
+import heapq
 import math
 import time
+from collections import deque
+from typing import Any
 
 import numpy as np
 import simpy
@@ -89,6 +94,43 @@ def minimal_simpy(n_apps: int, seed: int) -> tuple[float, float, float]:
     return time.process_time() - c, time.perf_counter() - t, float(np.mean(waits))
 
 
+def heapq_loop(n_apps: int, seed: int) -> tuple[float, float, float]:
+    """The same queue as a plain event loop: a heap of (time, seq, kind, customer), a
+    FIFO of waiting customers, a count of free reviewers."""
+    lam = RHO * C / MEAN_SERVICE
+    rng = np.random.default_rng(seed)
+    gaps = rng.exponential(1 / lam, n_apps).tolist()
+    service = rng.exponential(MEAN_SERVICE, n_apps).tolist()
+    t, c = time.perf_counter(), time.process_time()
+    heap: list[tuple[float, int, int, int]] = [(gaps[0], 0, 0, 0)]
+    seq = 1
+    free = C
+    queue: deque[tuple[int, float]] = deque()
+    waits: list[float] = []
+    push, pop = heapq.heappush, heapq.heappop
+    while heap:
+        now, _, kind, i = pop(heap)
+        if kind == 0:  # arrival of customer i
+            if i + 1 < n_apps:
+                push(heap, (now + gaps[i + 1], seq, 0, i + 1))
+                seq += 1
+            if free:
+                free -= 1
+                waits.append(0.0)
+                push(heap, (now + service[i], seq, 1, i))
+                seq += 1
+            else:
+                queue.append((i, now))
+        elif queue:  # a departure: the next waiting customer starts
+            j, t0 = queue.popleft()
+            waits.append(now - t0)
+            push(heap, (now + service[j], seq, 1, j))
+            seq += 1
+        else:
+            free += 1
+    return time.process_time() - c, time.perf_counter() - t, float(np.mean(waits))
+
+
 def ciw_time(n_apps: int, seed: int) -> tuple[float, float] | None:
     try:
         import ciw
@@ -108,9 +150,10 @@ def ciw_time(n_apps: int, seed: int) -> tuple[float, float] | None:
 
 
 def main() -> None:
+    """Run the benchmark and print its figures."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--apps", type=int, default=200_000)
-    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="50,000 applications, once")
     args = ap.parse_args()
     if args.quick:
@@ -118,65 +161,76 @@ def main() -> None:
     sc = scenario(args.apps)
     lam = RHO * C / MEAN_SERVICE
     wq = erlang_c_wq(C, lam, 1 / MEAN_SERVICE)
-    eng, mini, ciws = [], [], []  # (CPU s, wall s) per application
     n_min = args.apps
+    times: dict[str, list[tuple[float, float]]] = {}  # (CPU s, wall s) per application
+    waits: dict[str, float] = {}
 
-    def engine(i: int) -> tuple[int, float]:
+    def engine(name: str, which: str, i: int) -> None:
         t, c = time.perf_counter(), time.process_time()
-        r = run(sc, seed=i)
+        r = run(sc, seed=i, engine=which)
         n = r.trace.n_applications
-        eng.append(((time.process_time() - c) / n, (time.perf_counter() - t) / n))
+        times.setdefault(name, []).append(
+            ((time.process_time() - c) / n, (time.perf_counter() - t) / n)
+        )
         lic = r.licences
-        return n, float((lic.review_start_days - lic.accepted_days).mean())
+        waits[name] = float((lic.review_start_days - lic.accepted_days).mean())
 
-    def minimal(i: int) -> float:
-        tm, tw, w = minimal_simpy(n_min, seed=i)
-        mini.append((tm / n_min, tw / n_min))
-        return w
+    def loop(name: str, fn: Any, i: int) -> None:
+        tm, tw, w = fn(n_min, seed=i)
+        times.setdefault(name, []).append((tm / n_min, tw / n_min))
+        waits[name] = w
 
-    run(scenario(5_000), seed=99)  # warm-up, untimed: first-call costs (imports,
-    minimal_simpy(5_000, seed=99)  # allocator growth) are not per-application costs
+    models = {
+        "kernel": lambda i: engine("kernel", "kernel", i),
+        "simpy engine": lambda i: engine("simpy engine", "simpy", i),
+        "minimal SimPy": lambda i: loop("minimal SimPy", minimal_simpy, i),
+        "heapq loop": lambda i: loop("heapq loop", heapq_loop, i),
+    }
+    # warm-up, untimed: first-call costs (compiling or loading the kernel, imports,
+    # allocator growth) are not per-application costs
+    run(scenario(5_000), seed=99, engine="kernel")
+    run(scenario(5_000), seed=99, engine="simpy")
+    minimal_simpy(5_000, seed=99)
+    heapq_loop(5_000, seed=99)
+    names = list(models)
     for i in range(args.repeat):
-        # alternate the order (ABBA...) so a drift in the machine's speed hits both alike
-        if i % 2 == 0:
-            n, w_eng = engine(i)
-            w_min = minimal(i)
-        else:
-            w_min = minimal(i)
-            n, w_eng = engine(i)
+        order = names[i % len(names) :] + names[: i % len(names)]  # rotate the order
+        for name in order:
+            models[name](i)
         cw = ciw_time(n_min, seed=i)
         if cw is not None:
-            ciws.append((cw[0] / n_min, cw[1] / n_min))
+            times.setdefault("Ciw", []).append((cw[0] / n_min, cw[1] / n_min))
         print(
-            f"rep {i}: engine {n} applications {eng[-1][0] * n:.2f} s ({eng[-1][1] * n:.2f}) "
-            f"Wq {w_eng:.4f} d; minimal SimPy {n_min} {mini[-1][0] * n_min:.2f} s "
-            f"({mini[-1][1] * n_min:.2f}) Wq {w_min:.4f} d; "
-            + (f"Ciw {cw[0]:.2f} s ({cw[1]:.2f}); " if cw is not None else "")
-            + f"Erlang C Wq {wq:.4f} d",
+            f"repeat {i}: "
+            + "; ".join(
+                f"{k} {times[k][-1][0] * 1e6:.2f} us ({times[k][-1][1] * 1e6:.2f}) "
+                f"Wq {waits.get(k, float('nan')):.4f} d"
+                for k in times
+            )
+            + f"; Erlang C Wq {wq:.4f} d",
             flush=True,
         )
     us = 1e6
-    e, m = min(eng), min(mini)
+    best = {k: min(v) for k, v in times.items()}
+    print(f"best of {args.repeat}, CPU (wall) microseconds per application:")
+    for k, (c, w) in best.items():
+        print(f"  {k:14s} {c * us:8.2f} ({w * us:8.2f})")
+    h = best["heapq loop"][0]
     print(
-        f"best of {args.repeat}, CPU (wall) microseconds per application: engine "
-        f"{e[0] * us:.1f} ({e[1] * us:.1f}), minimal SimPy {m[0] * us:.1f} ({m[1] * us:.1f}); "
-        f"engine / minimal SimPy = {e[0] / m[0]:.2f}x CPU, {e[1] / m[1]:.2f}x wall"
+        f"kernel / heapq loop = {best['kernel'][0] / h:.2f}x CPU; "
+        f"simpy engine / kernel = {best['simpy engine'][0] / best['kernel'][0]:.1f}x; "
+        f"minimal SimPy / kernel = {best['minimal SimPy'][0] / best['kernel'][0]:.1f}x; "
+        f"simpy engine / minimal SimPy = {best['simpy engine'][0] / best['minimal SimPy'][0]:.2f}x"
     )
-    # each repeat runs both back to back on the same seed: the paired ratios cancel
-    # slow phases of a shared machine that best-of can catch on one side only
-    paired = sorted(a[0] / b[0] for a, b in zip(eng, mini, strict=True))
-    print(
-        f"paired engine / minimal SimPy per repeat (CPU): "
-        f"{', '.join(f'{x:.2f}' for x in paired)}; median {float(np.median(paired)):.2f}x"
-    )
-    if ciws:
-        c = min(ciws)
+    # each repeat runs all of them on the same seed: the paired ratios cancel slow
+    # phases of a shared machine that best-of can catch on one side only
+    for a, b in (("kernel", "heapq loop"), ("simpy engine", "minimal SimPy")):
+        paired = sorted(x[0] / y[0] for x, y in zip(times[a], times[b], strict=True))
         print(
-            f"Ciw {c[0] * us:.1f} ({c[1] * us:.1f}) us/application; Ciw / minimal SimPy = "
-            f"{c[0] / m[0]:.2f}x CPU, {c[1] / m[1]:.2f}x wall; engine / Ciw = "
-            f"{e[0] / c[0]:.2f}x CPU"
+            f"paired {a} / {b} per repeat (CPU): "
+            f"{', '.join(f'{x:.2f}' for x in paired)}; median {float(np.median(paired)):.2f}x"
         )
-    else:
+    if "Ciw" not in times:
         print("Ciw not installed (pip install ciw to compare)")
 
 

@@ -6,9 +6,12 @@ kernel/SimPy replication by replication so that load from other users of the mac
 hits both alike. Times are CPU seconds of this process (``time.process_time``) per
 replication; the kernel is compiled (or loaded from its cache) before timing. Prints the
 median and best of each engine, the ratio of medians (SimPy / kernel) and the machine's
-load average.
+load average. With ``--ensemble N``, then also runs N replications of the scenario on the
+kernel with ``--workers`` local processes (``run_ensemble``, as ``relsim run`` does) and
+prints the wall time.
 
-Usage: python bench/replication.py [--reps 10] [--scenario FILE]
+Usage: python bench/replication.py [--reps 10] [--scenario FILE] [--ensemble 1000]
+                                   [--workers 2]
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=10, help="replications per engine")
     ap.add_argument("--scenario", default=str(CASE), help="scenario file")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--ensemble", type=int, default=0, help="then N replications on workers")
+    ap.add_argument("--workers", type=int, default=2, help="worker processes (--ensemble)")
     a = ap.parse_args()
     sc = sim.load_scenario(a.scenario)
     cal = build_calendar(sc)
@@ -56,6 +61,17 @@ def main() -> None:
     print(f"simpy           median {ms * 1e3:8.1f} ms   best {min(ts) * 1e3:8.1f} ms CPU")
     print(f"ratio           {ms / mk:.1f}x (median)   {min(ts) / min(tk):.1f}x (best)")
     print(f"load average    {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if a.ensemble:
+        from simulator.ensemble.runner import run_ensemble
+
+        t0 = time.perf_counter()
+        ens = run_ensemble(sc, reps=a.ensemble, seed=a.seed, workers=a.workers, engine="kernel")
+        wall = time.perf_counter() - t0
+        print(
+            f"ensemble        {ens.reps} replications on {ens.workers} worker processes "
+            f"(kernel): {wall:.1f} s wall"
+        )
+        print(f"load average    {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":
