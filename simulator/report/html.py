@@ -541,11 +541,12 @@ def _diff_table(cmp: Comparison) -> str:
     rows = []
     for r in d.to_dict("records"):
         t, kind = label[r["kpi"]]
-        who = (
-            r["manufacturer"]
-            if r["manufacturer"] is not pd.NA and r["manufacturer"]
-            else r["scope"]
-        )
+        if not pd.isna(r["manufacturer"]):
+            who = str(r["manufacturer"])
+        elif not pd.isna(r["destination"]):
+            who = f"authority → {r['destination']}"
+        else:
+            who = str(r["scope"])
         dk = "share" if kind == "share" else "number"
         diff = fmt_value(r["diff"], dk)
         if kind == "share" and diff != "—":
