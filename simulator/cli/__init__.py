@@ -8,6 +8,7 @@ from simulator.cli import (  # noqa: F401 - register
     calibrate,
     compare,
     explain,
+    new,
     regress,
     run,
     validate,
