@@ -8,8 +8,10 @@ from simulator.cli import (  # noqa: F401 - register
     calibrate,
     compare,
     explain,
+    fit,
     regress,
     run,
+    sweep,
     validate,
 )
 from simulator.cli.app import app, main

@@ -1,0 +1,224 @@
+"""``relsim sweep``: an ensemble at every point of a design; maps, tornado, indices."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from simulator.cli.app import DEBUG, Fail, SetOpt, app, overrides_of
+from simulator.cli.console import err, out, progress_bar
+
+
+@app.command()
+def sweep(
+    file: Annotated[Path, typer.Argument(help="Scenario file.")],
+    params: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            metavar="PATH=LOW:HIGH[:N]",
+            help="A value to sweep (as --set takes paths; numbers or dates; N: grid levels), "
+            "or a bare PATH of the scenario's uncertainties: block. Repeatable; without "
+            "any, the whole block.",
+        ),
+    ] = None,
+    design: Annotated[
+        str, typer.Option(help="grid | oat (one at a time) | lhs | sobol | morris")
+    ] = "grid",
+    points: Annotated[
+        int | None,
+        typer.Option(min=1, help="Points (lhs, sobol, morris; grid: sets the default levels)"),
+    ] = None,
+    reps: Annotated[
+        int | None, typer.Option(min=1, help="Replications per point (default: scenario)")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(min=0, help="Root seed of every point (default: scenario)")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Worker processes (default: every core)")
+    ] = None,
+    executor: Annotated[str | None, typer.Option(help="serial | processes | dask")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler, tcp://host:8786")] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Output directory (default: runs/<scenario file stem>-sweep)"),
+    ] = None,
+    kpis: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--kpi",
+            help="KPI of the figures and analyses (repeatable; default: any_shortage, lost_units)",
+        ),
+    ] = None,
+    sets: SetOpt = None,
+    figures: Annotated[bool, typer.Option(help="Write PNG figures.")] = True,
+    force: Annotated[
+        bool,
+        typer.Option(
+            help="Replace an existing output, and discard another sweep's unfinished points."
+        ),
+    ] = False,
+    quiet: Annotated[bool, typer.Option(help="No progress bar or tables.")] = False,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    """Run an ensemble at every point of a design (common random numbers across points)
+    and write a tidy table, stress-test maps, tornado charts or sensitivity indices.
+    An interrupted sweep resumes when run again."""
+    DEBUG["on"] = debug
+    from simulator.explore.plots import KPI_LABELS
+    from simulator.explore.store import PARTIAL_SUFFIX
+    from simulator.explore.sweep import DEFAULT_KPIS
+    from simulator.explore.sweep import sweep as run_sweep
+
+    chosen = list(kpis or DEFAULT_KPIS)
+    unknown = [k for k in chosen if k not in KPI_LABELS]
+    if unknown:
+        raise Fail(f"--kpi {unknown[0]}: unknown KPI (choose from {', '.join(KPI_LABELS)})")
+    target = out_dir or Path("runs") / f"{file.stem}-sweep"
+    partial = target.with_name(target.name + PARTIAL_SUFFIX)
+    cb, prog = progress_bar(quiet, "points")
+    done = {"n": 0, "of": 0}
+
+    def progress(n: int, total: int) -> None:
+        done.update(n=n, of=total)
+        if cb is not None:
+            cb(n, total)
+
+    try:
+        res = run_sweep(
+            file,
+            params,
+            design=design,
+            points=points,
+            reps=reps,
+            seed=seed,
+            workers=workers,
+            executor=executor,
+            scheduler=scheduler,
+            overrides=overrides_of(sets),
+            out=target,
+            force=force,
+            figures=figures,
+            kpis=chosen,
+            progress=progress,
+        )
+    except KeyboardInterrupt:
+        if prog is not None:
+            prog.stop()
+            prog = None
+        if done["n"] and partial.exists():
+            err.print(
+                f"relsim: {done['n']} of {done['of']} points are kept in {partial}; run the same "
+                "command again to resume the sweep",
+                markup=False,
+            )
+        raise
+    except ImportError as e:
+        raise Fail(f"{e}; the dask executor needs: pip install 'relsim[dask]'") from None
+    finally:
+        if prog is not None:
+            prog.stop()
+    head = (
+        f"{res.scenario.name if res.scenario else file}: {res.design.kind} design, "
+        f"{res.design.n} points × {res.reps} replications, seed {res.seed}"
+    )
+    if res.resumed:
+        head += f" ({res.resumed} points read back from an interrupted run)"
+    out.print(head, markup=False)
+    if not quiet:
+        out.print(ranges_text(res, chosen), markup=False)
+        extra = analyses_text(res, chosen[0])
+        if extra:
+            out.print(extra, markup=False)
+    rate = f"{sum(res.timing) / max(len(res.timing), 1):.1f} s per point"
+    out.print(
+        f"wrote {target} ({res.design.n} points in {res.elapsed_s:.1f} s, {rate}, "
+        f"{res.workers} worker(s))",
+        markup=False,
+    )
+
+
+def _num(kpi: str, v: float) -> str:
+    if not math.isfinite(v):
+        return "—"
+    if kpi in ("any_shortage", "fill_rate", "share_over_limit", "approval_rate"):
+        return f"{100 * v:.0f}%"
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
+
+
+def short_names(params: list[Any]) -> dict[str, str]:
+    """A short name per parameter: its label, else the last part of its path (the whole
+    path where two would read the same)."""
+    last = {
+        p.path: p.label or p.path.replace("]", "").split(".")[-1].split("[")[-1] for p in params
+    }
+    counts: dict[str, int] = {}
+    for v in last.values():
+        counts[v] = counts.get(v, 0) + 1
+    return {k: (v if counts[v] == 1 else k) for k, v in last.items()}
+
+
+def ranges_text(res: Any, kpis: list[str]) -> str:
+    """Per manufacturer and KPI: the lowest and highest mean over the points, and where."""
+    names = short_names(res.params)
+    lines = [f"{'manufacturer':22} {'KPI':14} {'lowest':>9} {'highest':>9}  highest at"]
+    lines.append("-" * 80)
+    present = set(res.frame["kpi"])
+    for e in res.entities():
+        for kpi in kpis:
+            if kpi not in present:
+                continue
+            t = res.kpi(kpi, e)
+            m = t["mean"].to_numpy(float)
+            if not (m == m).any():
+                continue
+            hi = int(t["mean"].idxmax())
+            lo_v, hi_v = float(t["mean"].min()), float(t["mean"].max())
+            at = ", ".join(f"{names[p.path]}={_v(t.loc[hi, p.path])}" for p in res.params)
+            if lo_v == hi_v:
+                at = "(the same at every point)"
+            lines.append(f"{e:22} {kpi:14} {_num(kpi, lo_v):>9} {_num(kpi, hi_v):>9}  {at}")
+    return "\n".join(lines)
+
+
+def _v(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return v.isoformat() if hasattr(v, "isoformat") else str(v)
+
+
+def analyses_text(res: Any, kpi: str) -> str:
+    """Tornado swings (oat, grid) or Sobol / Morris indices (sobol, morris) of ``kpi``,
+    per manufacturer."""
+    from simulator.explore.output import analyses
+
+    torn, sens = analyses(res, [kpi])
+    names = short_names(res.params)
+    lines: list[str] = []
+    if not torn.empty:
+        names = short_names(res.params)
+        lines.append(f"\none at a time ({kpi} at the low end → at the high end of each range)")
+        for r in torn.itertuples():
+            lines.append(
+                f"  {r.entity:22} {names[r.parameter]:28} {_num(kpi, r.at_low):>8} → "
+                f"{_num(kpi, r.at_high):<8} ({_v(r.low)} → {_v(r.high)})"
+            )
+    if not sens.empty and "S1" in sens:
+        lines.append(f"\nSobol indices of {kpi} (first order S1, total ST, ± 95% interval)")
+        for r in sens.itertuples():
+            lines.append(
+                f"  {r.entity:22} {names[r.parameter]:28} S1 {r.S1:5.2f} ± {r.S1_conf:4.2f}  "
+                f"ST {r.ST:5.2f} ± {r.ST_conf:4.2f}"
+            )
+    elif not sens.empty:
+        lines.append(f"\nMorris screening of {kpi} (mu*: mean |effect| over each range)")
+        for r in sens.itertuples():
+            lines.append(
+                f"  {r.entity:22} {names[r.parameter]:28} mu* {r.mu_star:.3g} ± "
+                f"{r.mu_star_conf:.2g}  sigma {r.sigma:.3g}"
+            )
+    return "\n".join(lines)
