@@ -480,8 +480,8 @@ def _scenario_at(loc: Located, params: Sequence[Param], coords: np.ndarray) -> S
     except ScenarioError as e:
         where = sorted({p.origin for p in params if p.origin})
         head = Problem(
-            f"the fit's parameters at ({label}) make an invalid scenario; narrow the ranges "
-            f"declared at {'; '.join(where)}",
+            f"the fit's parameters at ({label}) make an invalid scenario (they are declared "
+            f"at {'; '.join(where)}):",
             "",
             where[0] if where else None,
         )

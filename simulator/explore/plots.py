@@ -62,7 +62,10 @@ def kpi_label(kpi: str) -> str:
 def param_label(p: Param) -> str:
     """Axis label of a parameter: its label or path, with a unit read from the path
     (``_days`` days, ``_wd`` working days, ``factor`` ×, …)."""
-    last = p.path.replace("]", "").split(".")[-1].split("[")[-1]
+    parts = p.path.replace("[", ".").replace("]", "").split(".")
+    last = parts[-1]
+    if last in ("mean", "sd", "low", "high", "mode", "value") and len(parts) > 1:
+        last = parts[-2]  # a distribution's parameter: the unit of the field holding it
     unit = ""
     if p.kind == "date":
         unit = "date"

@@ -269,8 +269,8 @@ def point_scenario(loc: Located, design: Design, i: int) -> Scenario:
     except ScenarioError as e:
         where = sorted({p.origin for p in design.params if p.origin})
         head = Problem(
-            f"point {i} of the {design.kind} design ({label}) is not a valid scenario; "
-            f"narrow the range declared at {'; '.join(where) or 'the parameters'}",
+            f"point {i} of the {design.kind} design ({label}) is not a valid scenario (the "
+            f"parameters are declared at {'; '.join(where) or 'the call'}); nothing ran:",
             "",
             where[0] if where else None,
         )

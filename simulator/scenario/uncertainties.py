@@ -110,7 +110,7 @@ class Uncertainty(Model):
         if dates[0] != dates[1]:
             problems.append((("high",), "low and high must both be dates or both numbers", hi))
         elif hi <= lo:  # type: ignore[operator]
-            problems.append((("high",), f"must be above low ({lo})", hi))
+            problems.append((("high",), f"must be above low ({_text(lo)})", hi))
         shape = self.distribution
         if all(dates) and not isinstance(shape, UniformShape):
             problems.append(
@@ -120,7 +120,17 @@ class Uncertainty(Model):
             if isinstance(shape, LogUniformShape) and lo <= 0:  # type: ignore[operator]
                 problems.append((("low",), "a loguniform range needs low > 0", lo))
             if isinstance(shape, TriangularShape) and not lo <= shape.mode <= hi:  # type: ignore[operator]
-                problems.append((("distribution", "mode"), f"must lie in [{lo}, {hi}]", shape.mode))
+                problems.append(
+                    (
+                        ("distribution", "mode"),
+                        f"must lie in [{_text(lo)}, {_text(hi)}]",
+                        shape.mode,
+                    )
+                )
         if problems:
             raise FieldProblems(problems)
         return self
+
+
+def _text(v: float | dt.date) -> str:
+    return v.isoformat() if isinstance(v, dt.date) else f"{v:g}"
