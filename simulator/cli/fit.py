@@ -8,8 +8,20 @@ from typing import Annotated, Any
 
 import typer
 
-from simulator.cli.app import DEBUG, Fail, SetOpt, app, overrides_of
+from simulator.cli.app import (
+    DEBUG,
+    AllowOpt,
+    ExecutorOpt,
+    SchedulerOpt,
+    SeedOpt,
+    SetOpt,
+    WorkersOpt,
+    app,
+    overrides_of,
+)
 from simulator.cli.console import err, out, progress_bar, targets_text
+from simulator.errors import clean
+from simulator.limits import Limits
 
 
 @app.command()
@@ -22,22 +34,38 @@ def fit(
             help="Targets file (as for relsim calibrate --targets) with a parameters: block.",
         ),
     ],
-    trials: Annotated[int, typer.Option(min=1, help="Parameter points tried.")] = 60,
+    trials: Annotated[
+        int, typer.Option(min=1, max=Limits.MAX_FIT_TRIALS, help="Parameter points tried.")
+    ] = 60,
     reps: Annotated[
-        int, typer.Option(min=2, help="Replications per trial (the same for every trial).")
+        int,
+        typer.Option(
+            min=2, max=Limits.MAX_REPS, help="Replications per trial (the same for every trial)."
+        ),
     ] = 20,
-    seed: Annotated[int | None, typer.Option(min=0, help="Root seed (default: scenario)")] = None,
-    workers: Annotated[
-        int | None, typer.Option(min=1, help="Worker processes (default: every core)")
-    ] = None,
-    executor: Annotated[str | None, typer.Option(help="serial | processes | dask")] = None,
-    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler, tcp://host:8786")] = None,
+    seed: SeedOpt = None,
+    workers: WorkersOpt = None,
+    executor: ExecutorOpt = None,
+    scheduler: SchedulerOpt = None,
     out_dir: Annotated[
         Path | None,
-        typer.Option("--out", help="Output directory (default: runs/<scenario file stem>-fit)"),
+        typer.Option(
+            "--out", help="Directory of the fit's record (default: runs/<scenario file stem>-fit)"
+        ),
+    ] = None,
+    fitted: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="The fitted scenario, a file that extends FILE (default: <stem>-fitted.yaml "
+            "beside FILE).",
+        ),
     ] = None,
     sets: SetOpt = None,
-    force: Annotated[bool, typer.Option(help="Replace an existing output directory.")] = False,
+    allow: AllowOpt = None,
+    force: Annotated[
+        bool, typer.Option(help="Replace an existing record (a relsim output) and fitted file.")
+    ] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:
@@ -47,8 +75,6 @@ def fit(
     from simulator.explore.fit import fit as run_fit
 
     target = out_dir or Path("runs") / f"{file.stem}-fit"
-    if target.exists() and not force:
-        raise Fail(f"{target} already exists; use --force to replace it, or --out DIR")
     cb, prog = progress_bar(quiet, "trials")
     try:
         res = run_fit(
@@ -58,43 +84,57 @@ def fit(
             reps=reps,
             seed=seed,
             workers=workers,
-            executor=executor,
+            executor=executor.value if executor is not None else None,
             scheduler=scheduler,
             overrides=overrides_of(sets),
+            allow=allow or (),
             out=target,
+            fitted=fitted,
             force=force,
             progress=cb,
         )
-    except ImportError as e:
-        raise Fail(f"{e}; the dask executor needs: pip install 'relsim[dask]'") from None
     finally:
         if prog is not None:
             prog.stop()
     _note_other_scenario(file, targets)
     out.print(
-        f"{res.scenario.name}: {len(res.params)} free parameters fitted to "
-        f"{len(res.table)} targets of {targets}; {len(res.trials)} trials × {res.reps} "
+        f"{clean(res.scenario.name, 200)}: {len(res.params)} free parameters fitted to "
+        f"{len(res.table)} targets of {clean(targets)}; {len(res.trials)} trials × {res.reps} "
         f"replications, seed {res.seed}",
         markup=False,
+        soft_wrap=True,
     )
-    out.print(parameters_text(res), markup=False)
+    out.print(parameters_text(res), markup=False, soft_wrap=True)
     start_ok = sum(r["ok"] for r in res.start_table)
     out.print(
         f"\ncalibration at the fitted values, on fresh replications (seed {res.seed + 1}; "
         f"at the start values {start_ok} of {len(res.start_table)} were within tolerance):",
         markup=False,
+        soft_wrap=True,
     )
-    out.print(targets_text(res.table), markup=False)
+    out.print(targets_text(res.table), markup=False, soft_wrap=True)
     for r in res.ranges.itertuples():
         if r.at_bound:
             err.print(
-                f"note: {r.parameter} = {r.best} is at its bound: the best value may lie "
-                "outside the range searched; widen it in the targets file",
+                f"note: {clean(r.parameter)} = {r.best} is at its bound: the best value may "
+                "lie outside the range searched; widen it in the targets file",
                 markup=False,
+                soft_wrap=True,
             )
+    assert res.fitted_file is not None
+    here = os.path.realpath(res.fitted_file.parent)
+    if here != os.path.realpath(file.parent):
+        err.print(
+            f"note: {clean(res.fitted_file)} extends a file in another folder: run it with "
+            f"--allow-path {clean(file.parent)}",
+            markup=False,
+            soft_wrap=True,
+        )
     out.print(
-        f"wrote {target / 'fitted.yaml'} (extends {file}) and the trials ({res.elapsed_s:.1f} s)",
+        f"wrote {clean(res.fitted_file)} (extends {clean(file.name)}) and {clean(target)} "
+        f"({res.elapsed_s:.1f} s)",
         markup=False,
+        soft_wrap=True,
     )
 
 
@@ -109,13 +149,16 @@ def parameters_text(res: Any) -> str:
     for r in res.ranges.itertuples():
         near = f"[{v(r.near_low)}, {v(r.near_high)}]"
         lines.append(
-            f"{r.parameter:52} {v(r.start):>9} {v(r.best):>9}   {near:21} "
+            f"{clean(r.parameter, 52):52} {v(r.start):>9} {v(r.best):>9}   {near:21} "
             f"{'[' + v(r.low) + ', ' + v(r.high) + ']':>17}"
         )
     lines.append(
-        f"loss (Σ z², tolerances as one sd): start {res.trials['loss'].iloc[0]:.4g}, "
-        f"fitted {res.best_loss:.4g} (fresh replications {res.confirm_loss:.4g}); near-best: "
-        f"{int(res.trials['near_best'].sum())} trials within {res.threshold:.3g} of the best"
+        f"loss (sum of z², tolerances read as one sd): start {res.trials['loss'].iloc[0]:.4g}, "
+        f"fitted {res.best_loss:.4g}, on fresh replications {res.confirm_loss:.4g}"
+    )
+    lines.append(
+        f"near-best: {int(res.trials['near_best'].sum())} trials within "
+        f"{res.threshold:.3g} of the best loss (chi2, 95%, {len(res.params)} parameters)"
     )
     return "\n".join(lines)
 
@@ -130,6 +173,8 @@ def _note_other_scenario(file: Path, targets: Path) -> None:
     theirs = os.path.realpath(os.path.join(os.path.dirname(targets), named))
     if theirs != os.path.realpath(file):
         err.print(
-            f"note: {targets} was written for {named}; fitted {file} to it as asked",
+            f"note: {clean(targets)} was written for {clean(named)}; fitted {clean(file)} to "
+            "it as asked",
             markup=False,
+            soft_wrap=True,
         )

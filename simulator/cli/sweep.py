@@ -8,8 +8,21 @@ from typing import Annotated, Any
 
 import typer
 
-from simulator.cli.app import DEBUG, Fail, SetOpt, app, overrides_of
+from simulator.cli.app import (
+    DEBUG,
+    AllowOpt,
+    ExecutorOpt,
+    Fail,
+    SchedulerOpt,
+    SeedOpt,
+    SetOpt,
+    WorkersOpt,
+    app,
+    overrides_of,
+)
 from simulator.cli.console import err, out, progress_bar
+from simulator.errors import clean
+from simulator.limits import Limits
 
 
 @app.command()
@@ -30,19 +43,20 @@ def sweep(
     ] = "grid",
     points: Annotated[
         int | None,
-        typer.Option(min=1, help="Points (lhs, sobol, morris; grid: sets the default levels)"),
+        typer.Option(
+            min=1,
+            max=Limits.MAX_SWEEP_POINTS,
+            help="Points (lhs, sobol, morris; grid: sets the default levels)",
+        ),
     ] = None,
     reps: Annotated[
-        int | None, typer.Option(min=1, help="Replications per point (default: scenario)")
+        int | None,
+        typer.Option(min=1, max=Limits.MAX_REPS, help="Replications per point (default: scenario)"),
     ] = None,
-    seed: Annotated[
-        int | None, typer.Option(min=0, help="Root seed of every point (default: scenario)")
-    ] = None,
-    workers: Annotated[
-        int | None, typer.Option(min=1, help="Worker processes (default: every core)")
-    ] = None,
-    executor: Annotated[str | None, typer.Option(help="serial | processes | dask")] = None,
-    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler, tcp://host:8786")] = None,
+    seed: SeedOpt = None,
+    workers: WorkersOpt = None,
+    executor: ExecutorOpt = None,
+    scheduler: SchedulerOpt = None,
     out_dir: Annotated[
         Path | None,
         typer.Option("--out", help="Output directory (default: runs/<scenario file stem>-sweep)"),
@@ -55,6 +69,7 @@ def sweep(
         ),
     ] = None,
     sets: SetOpt = None,
+    allow: AllowOpt = None,
     figures: Annotated[bool, typer.Option(help="Write PNG figures.")] = True,
     force: Annotated[
         bool,
@@ -77,7 +92,9 @@ def sweep(
     chosen = list(kpis or DEFAULT_KPIS)
     unknown = [k for k in chosen if k not in KPI_LABELS]
     if unknown:
-        raise Fail(f"--kpi {unknown[0]}: unknown KPI (choose from {', '.join(KPI_LABELS)})")
+        raise Fail(
+            f"--kpi {clean(unknown[0], 80)}: unknown KPI (choose from {', '.join(KPI_LABELS)})"
+        )
     target = out_dir or Path("runs") / f"{file.stem}-sweep"
     partial = target.with_name(target.name + PARTIAL_SUFFIX)
     cb, prog = progress_bar(quiet, "points")
@@ -97,9 +114,10 @@ def sweep(
             reps=reps,
             seed=seed,
             workers=workers,
-            executor=executor,
+            executor=executor.value if executor is not None else None,
             scheduler=scheduler,
             overrides=overrides_of(sets),
+            allow=allow or (),
             out=target,
             force=force,
             figures=figures,
@@ -112,33 +130,33 @@ def sweep(
             prog = None
         if done["n"] and partial.exists():
             err.print(
-                f"relsim: {done['n']} of {done['of']} points are kept in {partial}; run the same "
-                "command again to resume the sweep",
+                f"relsim: {done['n']} of {done['of']} points are kept in {clean(partial)}; run "
+                "the same command again to resume the sweep",
                 markup=False,
+                soft_wrap=True,
             )
         raise
-    except ImportError as e:
-        raise Fail(f"{e}; the dask executor needs: pip install 'relsim[dask]'") from None
     finally:
         if prog is not None:
             prog.stop()
     head = (
-        f"{res.scenario.name if res.scenario else file}: {res.design.kind} design, "
+        f"{clean(res.scenario.name if res.scenario else file, 200)}: {res.design.kind} design, "
         f"{res.design.n} points × {res.reps} replications, seed {res.seed}"
     )
     if res.resumed:
         head += f" ({res.resumed} points read back from an interrupted run)"
-    out.print(head, markup=False)
+    out.print(head, markup=False, soft_wrap=True)
     if not quiet:
-        out.print(ranges_text(res, chosen), markup=False)
+        out.print(ranges_text(res, chosen), markup=False, soft_wrap=True)
         extra = analyses_text(res, chosen[0])
         if extra:
-            out.print(extra, markup=False)
+            out.print(extra, markup=False, soft_wrap=True)
     rate = f"{sum(res.timing) / max(len(res.timing), 1):.1f} s per point"
     out.print(
-        f"wrote {target} ({res.design.n} points in {res.elapsed_s:.1f} s, {rate}, "
+        f"wrote {clean(target)} ({res.design.n} points in {res.elapsed_s:.1f} s, {rate}, "
         f"{res.workers} worker(s))",
         markup=False,
+        soft_wrap=True,
     )
 
 
@@ -159,7 +177,7 @@ def short_names(params: list[Any]) -> dict[str, str]:
     counts: dict[str, int] = {}
     for v in last.values():
         counts[v] = counts.get(v, 0) + 1
-    return {k: (v if counts[v] == 1 else k) for k, v in last.items()}
+    return {k: (v if counts[v] == 1 else clean(k, 60)) for k, v in last.items()}
 
 
 def ranges_text(res: Any, kpis: list[str]) -> str:
@@ -181,7 +199,9 @@ def ranges_text(res: Any, kpis: list[str]) -> str:
             at = ", ".join(f"{names[p.path]}={_v(t.loc[hi, p.path])}" for p in res.params)
             if lo_v == hi_v:
                 at = "(the same at every point)"
-            lines.append(f"{e:22} {kpi:14} {_num(kpi, lo_v):>9} {_num(kpi, hi_v):>9}  {at}")
+            lines.append(
+                f"{clean(e, 22):22} {kpi:14} {_num(kpi, lo_v):>9} {_num(kpi, hi_v):>9}  {at}"
+            )
     return "\n".join(lines)
 
 

@@ -30,29 +30,20 @@ def shared_executor(executor: Any, workers: int | None, scheduler: str | None) -
 
     Yields:
         A ``distributed.Client`` (closed, with its cluster, on exit), or ``executor``.
+
+    Raises:
+        SchedulerUnreachable: Dask is not installed, or no scheduler answers at
+            ``scheduler`` (see :class:`simulator.ensemble.executors.DaskExecutor`).
     """
     if scheduler is None and executor != "dask":
         yield executor
         return
-    from distributed import Client, LocalCluster
+    from simulator.ensemble.executors import DaskExecutor
 
-    from simulator.ensemble.executors import default_workers
-
-    own: list[Any] = []
+    dask = (
+        DaskExecutor(address=scheduler) if scheduler is not None else DaskExecutor(workers=workers)
+    )
     try:
-        if scheduler is not None:
-            client = Client(scheduler)
-        else:
-            cluster = LocalCluster(
-                n_workers=workers or default_workers(),
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-            )
-            own.append(cluster)
-            client = Client(cluster)
-        own.insert(0, client)
-        yield client
+        yield dask.client
     finally:
-        for obj in own:
-            obj.close()
+        dask.close()

@@ -51,7 +51,7 @@ from simulator.explore.params import Param, from_fit_parameter, point_overrides,
 from simulator.limits import Limits
 
 if TYPE_CHECKING:  # pragma: no cover
-    from simulator.report.targets import Target, Targets
+    from simulator.report.targets import Target
     from simulator.scenario.located import Located
     from simulator.scenario.model import Scenario
 
@@ -168,6 +168,9 @@ class FitResult:
         seed: Seed of the search (the confirmation uses seed + 1).
         threshold: Loss above the best that still counts as near-best.
         elapsed_s: Wall time, seconds.
+        overrides: What the fitted file sets (``--set`` options and the fitted values).
+        out: Directory of the fit's record, if written.
+        fitted_file: The fitted scenario file, if written.
     """
 
     scenario: Scenario
@@ -186,6 +189,7 @@ class FitResult:
     elapsed_s: float = 0.0
     overrides: dict[str, Any] = field(default_factory=dict, repr=False)
     out: Path | None = None
+    fitted_file: Path | None = None
 
     def __repr__(self) -> str:
         return (
@@ -206,7 +210,9 @@ def fit(
     executor: Any = None,
     scheduler: str | None = None,
     overrides: Mapping[str, Any] | None = None,
+    allow: Sequence[str | Path] = (),
     out: str | Path | None = None,
+    fitted: str | Path | None = None,
     force: bool = False,
     progress: ProgressFn | None = None,
 ) -> FitResult:
@@ -224,22 +230,28 @@ def fit(
         scheduler: Dask scheduler address.
         overrides: ``--set``-style overrides of the scenario file (kept in the fitted
             file).
-        out: Output directory: ``fitted.yaml`` (extends the scenario file), ``fit.json``,
-            ``trials.csv``, ``calibration.csv``; written whole or not at all.
-        force: Replace an existing ``out``.
+        allow: Folders besides the scenario's own that ``extends:`` may read from.
+        out: Output directory of the fit's record: ``manifest.json`` (best values,
+            near-best ranges, losses), ``trials.csv``, ``calibration.csv``.
+        fitted: The fitted scenario file, which ``extends:`` the scenario file (default,
+            with ``out``: ``<stem>-fitted.yaml`` beside it, where ``extends:`` may read
+            it without ``--allow-path``). Each output is written whole or not at all,
+            the fitted file only once it loads back to the fitted scenario.
+        force: Replace an existing ``out`` (a relsim output) and ``fitted``.
         progress: Callback ``(trials done, trials)``.
 
     Returns:
         The :class:`FitResult`.
 
     Raises:
-        ScenarioError: Bad scenario, targets or parameters (located), or ``out`` exists.
+        ScenarioError: Bad scenario, targets or parameters (located).
+        OutputRefused: ``out`` or ``fitted`` exists (without ``force``) or may not be
+            replaced (checked before anything runs).
         ReplicationError: A replication failed.
     """
-    from simulator.report.targets import Targets, evaluate, observe_ensemble
+    from simulator.report.atomic import OutputExists, check_dir_target, check_file_target
+    from simulator.report.targets import evaluate, load_targets_located, observe_ensemble
     from simulator.scenario.load import load_scenario_located
-    from simulator.scenario.reading import load_yaml
-    from simulator.scenario.translate import validate
 
     t0 = time.perf_counter()
     if not 1 <= trials <= Limits.MAX_FIT_TRIALS:
@@ -256,13 +268,19 @@ def fit(
             )
         )
     out_path = Path(out) if out is not None else None
-    if out_path is not None and out_path.exists() and not force:
-        raise ScenarioError(
-            Problem("already exists; use --force to replace it, or --out DIR", "", str(out_path))
-        )
-    sc, loc = load_scenario_located(scenario, overrides)
-    tloc = load_yaml(targets)
-    tg: Targets = validate(tloc, Targets)
+    fitted_path = Path(fitted) if fitted is not None else None
+    if fitted_path is None and out_path is not None:
+        fitted_path = Path(scenario).with_name(f"{Path(scenario).stem}-fitted.yaml")
+    if out_path is not None:
+        check_dir_target(out_path, force)  # before the work; the commit checks again
+    if fitted_path is not None:
+        check_file_target(fitted_path)
+        if fitted_path.exists() and not force:
+            raise OutputExists(
+                f"{fitted_path} already exists; use --force to replace it, or --fitted FILE"
+            )
+    sc, loc = load_scenario_located(scenario, overrides, allow=allow)
+    tg, tloc = load_targets_located(targets)
     tfile = str(targets)
 
     def where(path: tuple[Any, ...]) -> str:
@@ -368,9 +386,10 @@ def fit(
         time.perf_counter() - t0,
         {**dict(overrides or {}), **fit_overrides},
         out_path,
+        fitted_path,
     )
-    if out_path is not None:
-        _write_fit_dir(result, Path(scenario), loc, tfile, out_path, force)
+    if out_path is not None or fitted_path is not None:
+        _write_outputs(result, Path(scenario), loc, tfile, allow, force)
     result.elapsed_s = time.perf_counter() - t0
     return result
 
@@ -586,66 +605,81 @@ def _select(items: list[Any], tok: str) -> dict[str, Any]:
     return next(e for e in items if str(e.get("id", e.get("name"))) == tok)
 
 
-def _write_fit_dir(
-    res: FitResult, base_file: Path, loc: Located, targets_file: str, out: Path, force: bool
+def _write_outputs(
+    res: FitResult,
+    base_file: Path,
+    loc: Located,
+    targets_file: str,
+    allow: Sequence[str | Path],
+    force: bool,
 ) -> None:
+    """Write the fitted file (checked: it must load back, through ``extends:``, to the
+    fitted scenario) and the fit's record directory."""
+    import json
+
     from simulator import __version__
-    from simulator.report.atomic import atomic_dir, write_json
+    from simulator.report.atomic import atomic_dir, atomic_file, write_json
     from simulator.scenario.compose import load_located
     from simulator.scenario.diff import diff
     from simulator.scenario.dump import to_yaml
     from simulator.scenario.load import load_scenario
 
-    base_loc = load_located(base_file)  # the original without --set: they go in the file
-    name = f"{base_loc.data.get('name', base_file.stem)}-fitted"
-    doc = fitted_document(base_loc, res.overrides, base_file, out, name)
-    header = (
-        f"# Fitted by relsim fit {__version__} against {targets_file}: {len(res.trials)} trials "
-        f"× {res.reps} replications, seed {res.seed}.\n"
-        f"# Loss {res.best_loss:.4g} (fresh replications: {res.confirm_loss:.4g}); "
-        f"{sum(r['ok'] for r in res.table)} of {len(res.table)} targets within tolerance.\n"
-        "# Near-best ranges (loss within chi2(0.95, d) of the best):\n"
-        + "".join(
-            f"#   {r.parameter}: {_short(r.best)} [{_short(r.near_low)} .. {_short(r.near_high)}]\n"
-            for r in res.ranges.itertuples()
-        )
+    within = res.ranges.itertuples()
+    record = _jsonable(
+        {
+            "tool": "relsim",
+            "version": __version__,
+            "command": "fit",
+            "scenario": res.scenario.name,
+            "scenario_files": loc.files,
+            "targets": targets_file,
+            "fitted_file": str(res.fitted_file) if res.fitted_file else None,
+            "trials": len(res.trials),
+            "reps": res.reps,
+            "seed": res.seed,
+            "confirm_seed": res.seed + 1,
+            "best": res.best,
+            "best_loss": res.best_loss,
+            "confirm_loss": res.confirm_loss,
+            "near_best_threshold": res.threshold,
+            "ranges": res.ranges.to_dict(orient="records"),
+            "within_tolerance": int(sum(r["ok"] for r in res.table)),
+            "targets_count": len(res.table),
+            "elapsed_s": round(res.elapsed_s, 3),
+        }
     )
-    with atomic_dir(out, force) as tmp:
-        (tmp / "fitted.yaml").write_text(header + to_yaml(doc), encoding="utf-8")
-        check = load_scenario(tmp / "fitted.yaml")  # validated, through extends:
-        differences = [d for d in diff(res.fitted, check) if d.path not in ("name",)]
-        if differences:
-            raise RuntimeError(
-                "the fitted file does not reproduce the fitted scenario: "
-                + "; ".join(d.path for d in differences[:5])
+    if res.fitted_file is not None:
+        target = res.fitted_file
+        base_loc = load_located(base_file, allow=allow)  # without --set: they go in the file
+        name = f"{base_loc.data.get('name', base_file.stem)}-fitted"
+        doc = fitted_document(base_loc, res.overrides, base_file, target.parent, name)
+        header = (
+            f"# Fitted by relsim fit {__version__} against {targets_file}: {len(res.trials)} "
+            f"trials × {res.reps} replications, seed {res.seed}.\n"
+            f"# Loss {res.best_loss:.4g} (fresh replications: {res.confirm_loss:.4g}); "
+            f"{record['within_tolerance']} of {len(res.table)} targets within tolerance.\n"
+            "# Near-best ranges (loss within chi2(0.95, d) of the best):\n"
+            + "".join(
+                f"#   {r.parameter}: {_short(r.best)} [{_short(r.near_low)} .. "
+                f"{_short(r.near_high)}]\n"
+                for r in within
             )
-        res.trials.to_csv(tmp / "trials.csv", index=False)
-        pd.DataFrame(res.table).to_csv(tmp / "calibration.csv", index=False)
-        write_json(
-            tmp / "fit.json",
-            _jsonable(
-                {
-                    "tool": "relsim",
-                    "version": __version__,
-                    "command": "fit",
-                    "scenario": res.scenario.name,
-                    "scenario_files": loc.files,
-                    "targets": targets_file,
-                    "trials": len(res.trials),
-                    "reps": res.reps,
-                    "seed": res.seed,
-                    "confirm_seed": res.seed + 1,
-                    "best": res.best,
-                    "best_loss": res.best_loss,
-                    "confirm_loss": res.confirm_loss,
-                    "near_best_threshold": res.threshold,
-                    "ranges": res.ranges.to_dict(orient="records"),
-                    "within_tolerance": int(sum(r["ok"] for r in res.table)),
-                    "targets_count": len(res.table),
-                    "elapsed_s": round(res.elapsed_s, 3),
-                }
-            ),
         )
+        reach = [*allow, os.path.dirname(os.path.abspath(base_file))]
+        with atomic_file(target) as tmp:
+            tmp.write_text(header + to_yaml(doc), encoding="utf-8")
+            check = load_scenario(tmp, allow=reach)  # validated, through extends:
+            differences = [d for d in diff(res.fitted, check) if d.path != "name"]
+            if differences:
+                raise RuntimeError(
+                    "the fitted file does not reproduce the fitted scenario: "
+                    + "; ".join(d.path for d in differences[:5])
+                )
+    if res.out is not None:
+        with atomic_dir(res.out, force) as tmp:
+            write_json(tmp / "manifest.json", json.loads(json.dumps(record, allow_nan=False)))
+            res.trials.to_csv(tmp / "trials.csv", index=False)
+            pd.DataFrame(res.table).to_csv(tmp / "calibration.csv", index=False)
 
 
 def _short(v: Any) -> str:

@@ -20,12 +20,25 @@ from pathlib import Path
 from typing import Any
 
 from simulator.errors import Problem, ScenarioError
-from simulator.report.atomic import COMMITTED, atomic_file, write_json
+from simulator.limits import Limits
+from simulator.report.atomic import (
+    COMMITTED,
+    MANIFEST,
+    TOOL,
+    OutputRefused,
+    atomic_file,
+    check_dir_target,
+    write_json,
+)
+from simulator.scenario.reading import UnreadableFile, read_limited
 
 __all__ = ["PARTIAL_SUFFIX", "PointStore"]
 
 PARTIAL_SUFFIX = ".partial"
 """Suffix of the directory holding a sweep's work in progress (``OUT.partial``)."""
+PARTIAL_COMMAND = "sweep (unfinished)"
+"""``command`` of the manifest of a sweep's work in progress: only a directory whose
+manifest says so (and ``"tool": "relsim"``) is ever read back or removed."""
 
 
 class PointStore:
@@ -39,8 +52,9 @@ class PointStore:
             fingerprint differs.
 
     Raises:
-        ScenarioError: ``OUT`` exists (without ``force``), or the work in progress belongs
-            to another sweep (without ``force``).
+        OutputRefused: ``OUT`` exists (without ``force``) or is not a relsim output, or
+            ``OUT.partial`` is something else than a sweep's work in progress.
+        ScenarioError: The work in progress belongs to another sweep (without ``force``).
     """
 
     def __init__(self, out: Path, fingerprint: dict[str, Any], points: int, force: bool) -> None:
@@ -48,20 +62,20 @@ class PointStore:
         self.partial = self.out.with_name(self.out.name + PARTIAL_SUFFIX)
         self.fingerprint = fingerprint
         self.points = points
-        if self.out.exists() and not force:
-            raise ScenarioError(
-                Problem(
-                    "a finished sweep is already there; use --force to replace it, or --out DIR",
-                    "",
-                    str(self.out),
-                )
-            )
-        manifest = self.partial / "manifest.json"
-        if self.partial.exists():
+        check_dir_target(self.out, force)
+        manifest = self.partial / MANIFEST
+        if self.partial.is_symlink() or self.partial.exists():
             old = _read_json(manifest)
-            if old is None or old.get("fingerprint") != fingerprint:
+            if self.partial.is_symlink() or not self.partial.is_dir() or not _ours(old):
+                raise OutputRefused(
+                    f"{self.partial} is there and is not an unfinished relsim sweep; relsim "
+                    "keeps a sweep's unfinished points there, so move it away (nothing was "
+                    "changed)"
+                )
+            assert old is not None
+            if old.get("fingerprint") != fingerprint:
                 if not force:
-                    changed = _changed(old.get("fingerprint") if old else None, fingerprint)
+                    changed = _changed(old.get("fingerprint"), fingerprint)
                     raise ScenarioError(
                         Problem(
                             "an interrupted sweep with a different "
@@ -75,7 +89,15 @@ class PointStore:
         if not self.partial.exists():
             (self.partial / "points").mkdir(parents=True)
             with atomic_file(manifest) as tmp:
-                write_json(tmp, {"fingerprint": fingerprint, "points": points})
+                write_json(
+                    tmp,
+                    {
+                        "tool": TOOL,
+                        "command": PARTIAL_COMMAND,
+                        "fingerprint": fingerprint,
+                        "points": points,
+                    },
+                )
             if COMMITTED and COMMITTED[-1] == manifest:
                 COMMITTED.pop()
 
@@ -109,13 +131,22 @@ class PointStore:
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
+    """A JSON object from a regular file of at most :attr:`Limits.MAX_MANIFEST_BYTES`
+    (None when it is anything else)."""
     try:
-        if path.stat().st_size > 50_000_000:
-            return None
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(read_limited(path, Limits.MAX_MANIFEST_BYTES, "JSON file"))
+    except (UnreadableFile, OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def _ours(manifest: dict[str, Any] | None) -> bool:
+    """Whether a manifest is that of an unfinished relsim sweep."""
+    return (
+        manifest is not None
+        and manifest.get("tool") == TOOL
+        and manifest.get("command") == PARTIAL_COMMAND
+    )
 
 
 def _changed(old: Any, new: dict[str, Any]) -> str:

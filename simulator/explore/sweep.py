@@ -185,6 +185,7 @@ def prepare(
     reps: int | None = None,
     seed: int | None = None,
     overrides: Mapping[str, Any] | None = None,
+    allow: Sequence[str | Path] = (),
 ) -> Prepared:
     """Read a scenario and parameters, build the design and validate every point's
     scenario, before anything runs.
@@ -199,7 +200,7 @@ def prepare(
     from simulator.scenario.located import Located
 
     if isinstance(scenario, str | Path):
-        sc, loc = load_scenario_located(scenario, overrides)
+        sc, loc = load_scenario_located(scenario, overrides, allow=allow)
         files = list(loc.files)
     else:
         if overrides:
@@ -218,6 +219,8 @@ def prepare(
     s = sc.seed if seed is None else int(seed)
     if not 1 <= r <= Limits.MAX_REPS:
         raise ScenarioError(Problem(f"reps must be from 1 to {Limits.MAX_REPS:,}", "", "--reps"))
+    if not 0 <= s <= Limits.MAX_SEED:
+        raise ScenarioError(Problem(f"seed must be from 0 to {Limits.MAX_SEED:,}", "", "--seed"))
     d = make_design(design, resolved, points=points, seed=s)
     if d.n * r > Limits.MAX_SWEEP_RUNS:
         raise ScenarioError(
@@ -290,6 +293,7 @@ def sweep(
     executor: Any = None,
     scheduler: str | None = None,
     overrides: Mapping[str, Any] | None = None,
+    allow: Sequence[str | Path] = (),
     out: str | Path | None = None,
     force: bool = False,
     figures: bool = True,
@@ -314,6 +318,7 @@ def sweep(
             ``"dask"`` (one LocalCluster for the whole sweep), a ``distributed.Client`` …
         scheduler: Dask scheduler address (one client for the whole sweep).
         overrides: ``--set``-style overrides of the scenario file.
+        allow: Folders besides the scenario's own that ``extends:`` may read from.
         out: Output directory: the sweep resumes from an interrupted run there, and
             writes ``sweep.parquet``, ``design.parquet``, ``manifest.json`` and figures.
         force: Replace an existing ``out`` (and discard another sweep's unfinished work).
@@ -327,13 +332,24 @@ def sweep(
     Raises:
         ScenarioError: Bad parameters, design or scenario, or an unfinished sweep of
             another design in ``out.partial`` (before anything runs).
+        OutputRefused: ``out`` exists (without ``force``) or is not a relsim output.
         ReplicationError: A replication failed.
     """
     from simulator.explore.store import PointStore
+    from simulator.report.atomic import check_dir_target
 
     t0 = time.perf_counter()
+    if out is not None:
+        check_dir_target(Path(out), force)  # before the work; the commit checks again
     prep = prepare(
-        scenario, params, design=design, points=points, reps=reps, seed=seed, overrides=overrides
+        scenario,
+        params,
+        design=design,
+        points=points,
+        reps=reps,
+        seed=seed,
+        overrides=overrides,
+        allow=allow,
     )
     d = prep.design
     store = PointStore(Path(out), fingerprint(prep), d.n, force) if out is not None else None

@@ -55,6 +55,7 @@ from simulator.scenario.types import Entities, Id
 
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.replication.tables import Apps
+    from simulator.scenario.located import Located
     from simulator.scenario.model import Scenario
     from simulator.world.calendar import WorkCalendar
     from simulator.world.trace import Trace
@@ -66,6 +67,7 @@ __all__ = [
     "Targets",
     "evaluate",
     "load_targets",
+    "load_targets_located",
     "observe",
     "observe_ensemble",
 ]
@@ -208,12 +210,19 @@ class Targets(Model):
 
 def load_targets(path: str | Path) -> Targets:
     """Read and validate a targets file (problems located at ``file:line:col``)."""
+    return load_targets_located(path)[0]
+
+
+def load_targets_located(path: str | Path) -> tuple[Targets, Located]:
+    """Read and validate a targets file, also returning its located data (for messages
+    about its parameters that only a scenario can tell, e.g. a path it does not have)."""
     from simulator.scenario.reading import load_yaml
     from simulator.scenario.translate import validate
 
     # a file with none of the fields is refused without quoting it (it may be a secret)
     fields = [n for f, i in Targets.model_fields.items() for n in (f, i.alias) if n]
-    return validate(load_yaml(path, fields=fields, kind="relsim targets file"), Targets)
+    loc = load_yaml(path, fields=fields, kind="relsim targets file")
+    return validate(loc, Targets), loc
 
 
 # ------------------------------------------------------------------------ observing

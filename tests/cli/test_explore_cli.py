@@ -135,8 +135,10 @@ def test_relsim_fit_prints_the_calibration_and_writes_a_file_that_extends(
         "  - {path: authority.reviewers, low: 3, high: 12}\n"
     )
     out = tmp_path / "fit"
+    scenario = tmp_path / "small.yaml"
+    scenario.write_text(SMALL.read_text())
     r = relsim(
-        "fit", str(SMALL), "--targets", str(t), "--trials", "3", "--reps", "2",
+        "fit", str(scenario), "--targets", str(t), "--trials", "3", "--reps", "2",
         "--workers", "1", "--out", str(out),
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
@@ -144,11 +146,13 @@ def test_relsim_fit_prints_the_calibration_and_writes_a_file_that_extends(
     assert "authority.reviewers" in r.stdout and "near-best range" in r.stdout
     assert "targets within tolerance" in r.stdout
     assert "was written for ../elsewhere.yaml" in r.stderr
-    fitted = (out / "fitted.yaml").read_text()
-    assert "extends: " in fitted and "reviewers:" in fitted
-    v = relsim("validate", str(out / "fitted.yaml"))
+    fitted = tmp_path / "small-fitted.yaml"
+    assert f"wrote {fitted} (extends small.yaml) and {out}" in r.stdout
+    assert "extends: small.yaml" in fitted.read_text() and "reviewers:" in fitted.read_text()
+    v = relsim("validate", str(fitted))  # beside the original: no --allow-path needed
     assert v.returncode == 0, v.stderr
-    r2 = relsim("fit", str(SMALL), "--targets", str(t), "--trials", "3", "--out", str(out))
+    assert json.loads((out / "manifest.json").read_text())["command"] == "fit"
+    r2 = relsim("fit", str(scenario), "--targets", str(t), "--trials", "3", "--out", str(out))
     assert r2.returncode == 2 and "already exists; use --force" in r2.stderr
 
 

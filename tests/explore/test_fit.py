@@ -14,6 +14,7 @@ from builders import authority_only
 import simulator as sim
 from simulator.errors import ScenarioError
 from simulator.explore.fit import discrepancy, fitted_document
+from simulator.report.atomic import OutputExists
 from simulator.report.targets import Target, Tolerance, evaluate, observe_ensemble
 from simulator.scenario.compose import load_located
 
@@ -98,19 +99,22 @@ def test_fit_recovers_known_parameters_from_synthetic_targets(tmp_path: Path) ->
     assert res.best_loss < start_loss / 20
     assert set(res.trials["stage"]) == {"search", "polish"} and len(res.trials) == 40
 
-    # the fitted file extends the original and reproduces the fitted scenario
-    fitted = tmp_path / "fit" / "fitted.yaml"
+    # the fitted file extends the original (beside it) and reproduces the fitted scenario
+    fitted = tmp_path / "scenario-fitted.yaml"
+    assert res.fitted_file == fitted
     doc = yaml.safe_load(fitted.read_text())
-    assert doc["extends"] == "../scenario.yaml"
+    assert doc["extends"] == "scenario.yaml" and doc["name"] == "synthetic-fitted"
     again = sim.load_scenario(fitted)
     assert again.authority.review_work_wd.mean_value == res.best["authority.review_work_wd.mean"]
     assert (
         again.authority.background[0].rate_per_wd == res.best["authority.background.0.rate_per_wd"]
     )
     assert again.authority.reviewers == 40  # untouched values come from the original
-    assert {"fit.json", "trials.csv", "calibration.csv", "fitted.yaml"} <= {
-        p.name for p in (tmp_path / "fit").iterdir()
-    }
+    record = tmp_path / "fit"
+    assert {p.name for p in record.iterdir()} == {"manifest.json", "trials.csv", "calibration.csv"}
+    assert yaml.safe_load((record / "manifest.json").read_text())["tool"] == "relsim"
+    with pytest.raises(OutputExists, match=r"scenario-fitted\.yaml already exists"):
+        sim.fit(sc_file, t_file, trials=2, reps=2, workers=1, out=tmp_path / "again")
 
 
 def test_the_loss_weighs_each_target_by_its_tolerance_and_noise() -> None:
@@ -142,7 +146,7 @@ def test_the_fitted_document_merges_back_named_and_whole_lists(tmp_path: Path) -
     from simulator.scenario.dump import to_yaml
 
     (out / "fitted.yaml").write_text(to_yaml(doc))
-    fitted = sim.load_scenario(out / "fitted.yaml")
+    fitted = sim.load_scenario(out / "fitted.yaml", allow=[SMALL.parent])
     expected = sim.load_scenario(SMALL, overrides)
     assert fitted.model_copy(update={"name": expected.name}) == expected
 

@@ -12,6 +12,7 @@ import pytest
 
 import simulator as sim
 from simulator.errors import ScenarioError
+from simulator.report.atomic import OutputExists, OutputRefused
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = ROOT / "tests" / "data" / "small.yaml"
@@ -128,7 +129,7 @@ def test_an_interrupted_sweep_resumes_and_skips_finished_points(
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["resumed_points"] == 2 and manifest["points"] == 4
     assert manifest["design"]["kind"] == "grid" and manifest["reps"] == REPS
-    with pytest.raises(ScenarioError, match="a finished sweep is already there"):
+    with pytest.raises(OutputExists, match="already exists; use --force"):
         run(out=out)
 
 
@@ -194,3 +195,16 @@ def test_the_uncertainties_block_is_the_default_and_bare_paths_select_from_it() 
         prepare(example, ["authority.reviewers"], reps=2)
     with pytest.raises(ScenarioError, match="nothing to sweep"):
         prepare(SMALL, reps=2)
+
+
+def test_a_partial_directory_that_is_not_a_sweep_s_is_never_touched(tmp_path: Path) -> None:
+    foreign = tmp_path / "sw.partial"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    with pytest.raises(OutputRefused, match="is not an unfinished relsim sweep"):
+        run(out=tmp_path / "sw", force=True)
+    assert (foreign / "notes.txt").read_text() == "mine"
+    with pytest.raises(OutputRefused, match="not a relsim run directory"):
+        other = tmp_path / "other"
+        other.mkdir()
+        run(out=other, force=True)
