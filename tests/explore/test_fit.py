@@ -193,3 +193,23 @@ def test_a_zero_width_range_cannot_weigh_a_fit(tmp_path: Path) -> None:
     )
     with pytest.raises(ScenarioError, match="a range tolerance of zero width cannot weigh a fit"):
         sim.fit(SMALL, f, trials=2, reps=2, workers=1)
+
+
+def test_the_case_study_s_free_parameters_make_valid_scenarios_at_every_bound() -> None:
+    """The parameters block of the case study's targets file names real values of the
+    case study, each starting inside its range, and every bound makes a valid scenario
+    (what ``relsim fit`` checks before it runs)."""
+    from simulator.explore.fit import _probe_points, _scenario_at
+    from simulator.explore.params import from_fit_parameter, resolve
+    from simulator.report.targets import load_targets
+    from simulator.scenario.load import load_scenario_located
+
+    sc, loc = load_scenario_located(ROOT / "scenarios" / "cn-2025-april-controls.yaml")
+    tg = load_targets(ROOT / "scenarios" / "calibration" / "cn-2025-targets.yaml")
+    params = resolve([from_fit_parameter(p, p.path) for p in tg.parameters], sc)
+    assert len(params) >= 5
+    for p in params:
+        assert p.nominal is not None and p.low < p.nominal < p.high, p
+    start = np.array([p.base() for p in params])
+    for row in _probe_points(params, start):
+        _scenario_at(loc, params, row)
