@@ -124,3 +124,5 @@ class Limits:
     about 80 core-days of the case study on the SimPy engine)."""
     MAX_FIT_TRIALS = 10_000
     """At most this many trial points in a fit."""
+    MAX_PARAM_CHARS = 1_000
+    """Longest ``--param PATH=LOW:HIGH[:N]`` option."""

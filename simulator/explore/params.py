@@ -225,8 +225,11 @@ def parse_param(text: str) -> tuple[str, Param | None]:
         )
         return ScenarioError(p)
 
-    if len(text) > 1000:
-        raise bad("option too long (at most 1,000 characters)")
+    if len(text) > Limits.MAX_PARAM_CHARS:
+        raise bad(
+            f"option too long: at most {Limits.MAX_PARAM_CHARS:,} characters "
+            "(Limits.MAX_PARAM_CHARS)"
+        )
     path, sep, spec = text.partition("=")
     path = path.strip()
     if not path:
