@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,6 +26,16 @@ from simulator.errors import clean
 from simulator.limits import Limits
 
 
+class DesignKind(StrEnum):
+    """Which points a sweep runs (``--design``; see :mod:`simulator.explore.design`)."""
+
+    grid = "grid"
+    oat = "oat"
+    lhs = "lhs"
+    sobol = "sobol"
+    morris = "morris"
+
+
 @app.command()
 def sweep(
     file: Annotated[Path, typer.Argument(help="Scenario file.")],
@@ -39,8 +50,12 @@ def sweep(
         ),
     ] = None,
     design: Annotated[
-        str, typer.Option(help="grid | oat (one at a time) | lhs | sobol | morris")
-    ] = "grid",
+        DesignKind,
+        typer.Option(
+            help="grid; oat (one at a time: tornado); lhs (Latin hypercube); sobol (Sobol "
+            "indices); morris (screening)."
+        ),
+    ] = DesignKind.grid,
     points: Annotated[
         int | None,
         typer.Option(
@@ -109,7 +124,7 @@ def sweep(
         res = run_sweep(
             file,
             params,
-            design=design,
+            design=design.value,
             points=points,
             reps=reps,
             seed=seed,

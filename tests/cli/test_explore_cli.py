@@ -169,3 +169,10 @@ def test_relsim_fit_locates_a_bad_parameters_block(tmp_path: Path) -> None:
     assert r.returncode == 2, r.stderr
     assert f"{t}:4:" in r.stderr and "parameters[0].high: must be above low (12)" in r.stderr
     assert "Traceback" not in r.stderr and not (tmp_path / "fit").exists()
+
+
+def test_the_design_option_offers_every_design() -> None:
+    from simulator.cli.sweep import DesignKind
+    from simulator.explore.design import DESIGNS
+
+    assert tuple(d.value for d in DesignKind) == DESIGNS
