@@ -70,11 +70,17 @@ def sobol_indices(
         (``*_conf``: half-width of the interval, so ``S1 ± S1_conf``).
 
     Raises:
-        ValueError: Not a sobol design, or the output is undefined somewhere.
+        ValueError: Not a sobol design, the output is undefined somewhere, or it is the
+            same everywhere.
     """
     from SALib.analyze import sobol
 
     y = _check(design, y, "sobol")
+    if float(np.var(y)) == 0.0:
+        raise ValueError(
+            "the output is the same at every point: it does not vary with the parameters, "
+            "so it has no variance to share out (Sobol indices are undefined)"
+        )
     si = sobol.analyze(
         _problem(design),
         y,

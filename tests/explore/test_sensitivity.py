@@ -93,6 +93,9 @@ def test_analyses_refuse_the_wrong_design_and_undefined_outputs() -> None:
     )
     with pytest.raises(ValueError, match=r"undefined at \d+ of 16 points"):
         sob.sobol("y", "model")
+    flat = evaluate_design(make_design("sobol", ps, points=16, seed=0), lambda v: {"y": 1.0})
+    with pytest.raises(ValueError, match="the same at every point"):
+        flat.sobol("y", "model")
     with pytest.raises(KeyError, match="no KPI 'z'"):
         sob.kpi("z", "model")
     assert np.isnan(sob.y("y", "model")).any()
