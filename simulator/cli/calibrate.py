@@ -10,6 +10,7 @@ import typer
 from simulator.cli.app import (
     DEBUG,
     AllowOpt,
+    DebugOpt,
     Fail,
     SeedOpt,
     SetOpt,
@@ -24,17 +25,25 @@ from simulator.limits import Limits
 
 
 # ---------------------------------------------------------------------------- calibrate
-@app.command()
+@app.command(short_help="Observed against simulated exports, or a targets table.")
 def calibrate(
-    file: Annotated[Path, typer.Argument(help="Scenario with observed_exports set.")],
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="Scenario with observed_exports set.")
+    ],
     reps: Annotated[
         int | None,
-        typer.Option(min=2, max=Limits.MAX_REPS, help="Replications (default: scenario)"),
+        typer.Option(
+            min=2,
+            max=Limits.MAX_REPS,
+            metavar="N",
+            help="Replications (default: the scenario's reps).",
+        ),
     ] = None,
     seed: SeedOpt = None,
     workers: WorkersOpt = None,
     figure: Annotated[
-        Path | None, typer.Option(help="Write the overlay figure (.png, .pdf, .svg, ...).")
+        Path | None,
+        typer.Option(metavar="FILE", help="Write the overlay figure (.png, .pdf, .svg, ...)."),
     ] = None,
     targets: Annotated[
         Path | None,
@@ -46,7 +55,7 @@ def calibrate(
     ] = None,
     sets: SetOpt = None,
     allow: AllowOpt = None,
-    debug: Annotated[bool, typer.Option()] = False,
+    debug: DebugOpt = False,
 ) -> None:
     """Observed vs simulated: monthly exports (median, 90% band, error per month), or
     every target of a targets file."""
@@ -81,14 +90,14 @@ def calibrate(
     )
     out.print(fit.to_text(), markup=False)
     if figure is not None:
-        import matplotlib.pyplot as plt
-
         from simulator.report.atomic import atomic_file
+        from simulator.report.figures import _close
+        from simulator.report.plot_style import DPI
 
         fig = ens.plot.exports(observed=observed)
         with atomic_file(figure) as tmp:
-            fig.savefig(tmp, dpi=110, format=fmt)
-        plt.close(fig)
+            fig.savefig(tmp, dpi=DPI, format=fmt)
+        _close(fig)
         out.print(f"wrote {clean(figure)}", markup=False)
 
 

@@ -25,8 +25,9 @@ __all__ = [
 ]
 
 _WIDTH = None if sys.stdout.isatty() else 120  # logs and CI: do not wrap at 80 columns
-out = Console(highlight=False, width=_WIDTH)
-"""Standard output."""
+out = Console(highlight=False, width=_WIDTH, soft_wrap=True)
+"""Standard output (soft-wrapped: a message is one line however long, tables are laid out
+for the terminal's width, or 120 columns when piped)."""
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 """Standard error: problems, warnings, progress."""
 
@@ -111,6 +112,22 @@ def summary_table(summary: dict[str, Any], sc: Any, width: int | None = None) ->
     return kpi_table(summary, sc, narrow=True)
 
 
+def _date_cell(v: dict[str, Any] | None, sep: str, never: str = "—") -> str:
+    """``2025-05-22 ±8 d`` from a summary.json date entry: the mean date and the 95%
+    interval's half-width in days (the exact ends are in summary.json and
+    kpi_table.csv)."""
+    if not v or v.get("mean") is None:
+        return never
+    lo, hi = v.get("ci_low"), v.get("ci_high")
+    text = str(v["mean"])
+    if lo and hi and (lo, hi) != (v["mean"], v["mean"]):
+        import datetime as dt
+
+        half = (dt.date.fromisoformat(hi) - dt.date.fromisoformat(lo)).days / 2
+        text += f"{sep}±{half:.0f} d"
+    return text
+
+
 def kpi_table(summary: dict[str, Any], sc: Any, narrow: bool) -> Table:
     from rich import box
 
@@ -118,8 +135,11 @@ def kpi_table(summary: dict[str, Any], sc: Any, narrow: bool) -> Table:
     t = Table(
         # a Text: the scenario's name is shown as written, never read as markup
         title=Text(
-            f"{clean(sc.name)}: {summary['reps']} replications, seed {summary['seed']} "
-            "(mean [95% interval])"
+            clean(
+                summary.get("title")
+                or f"{sc.name}: {summary['reps']} replications, seed {summary['seed']} "
+                "(mean [95% interval])"
+            )
         ),
         title_justify="left",
         box=None if narrow else box.HEAVY_HEAD,
@@ -130,7 +150,8 @@ def kpi_table(summary: dict[str, Any], sc: Any, narrow: bool) -> Table:
     for header in (
         "fill rate",
         "lost units",
-        "days to first\nshortage" if narrow else "days to first shortage",
+        "first\nshortage" if narrow else "first shortage",
+        "recovered\nby" if narrow else "recovered by",
         "P(any\nshortage)" if narrow else "P(any shortage)",
     ):
         t.add_column(header, justify="right", no_wrap=True)
@@ -141,12 +162,15 @@ def kpi_table(summary: dict[str, Any], sc: Any, narrow: bool) -> Table:
             v = k.get(name, {})
             return v.get("mean"), v.get("ci_low"), v.get("ci_high")
 
+        short = (k.get("any_shortage") or {}).get("mean")
         t.add_row(
             Text(clean(m.id)),
             fmt(*g("fill_rate"), pct=True, sep=sep),
             fmt(*g("lost_units"), sep=sep),
-            fmt(*g("days_to_first_shortage"), sep=sep),
-            fmt(*g("any_shortage"), pct=True, sep=sep),
+            _date_cell(k.get("first_shortage_date"), sep, "never"),
+            _date_cell(k.get("recovery_date"), sep, "—" if not short else "not by end"),
+            # a share of replications: its interval is in kpi_table.csv
+            fmt(g("any_shortage")[0], None, None, pct=True),
         )
     return t
 

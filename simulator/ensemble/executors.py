@@ -27,6 +27,7 @@ chunks wait, ends the run with an error instead of a hang.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import concurrent.futures.process as cfp
 import contextlib
 import ctypes
 import multiprocessing as mp
@@ -234,6 +235,7 @@ class ProcessExecutor:
             initargs=(payload, os.getpid()),
         )
         self._pool = pool
+        _quiet_manager_thread_race()
         completed = False
         try:
             yield from _windowed(
@@ -275,6 +277,36 @@ class ProcessExecutor:
         writer = getattr(results, "_writer", None)
         if writer is not None and not any(p.is_alive() for p in procs):
             writer.close()
+
+
+def _quiet_manager_thread_race() -> None:
+    """Silence one CPython race seen when workers die while futures are cancelled.
+
+    When the workers are killed (a SIGTERM to the whole process group, or our own
+    terminate below) after ``shutdown(cancel_futures=True)``, the pool's manager thread
+    may mark the pool broken and call ``set_exception`` on a future this thread has just
+    cancelled; before Python 3.12 that raises ``InvalidStateError`` in the manager
+    thread and prints a traceback after relsim's own "interrupted" message (CPython
+    gh-105829-like race). Nothing is lost: the future was cancelled on purpose. Only that
+    exception in that thread is silenced; everything else reaches the previous hook.
+    """
+    previous = threading.excepthook
+    if getattr(previous, "_relsim_quiet", False):
+        return
+    manager = getattr(cfp, "_ExecutorManagerThread", None)
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        if (
+            manager is not None
+            and isinstance(args.thread, manager)
+            and args.exc_type is not None
+            and issubclass(args.exc_type, cf.InvalidStateError)
+        ):
+            return
+        previous(args)
+
+    hook._relsim_quiet = True  # type: ignore[attr-defined]
+    threading.excepthook = hook
 
 
 def _start_method() -> str:

@@ -32,6 +32,7 @@ from simulator.ensemble.executors import (
 from simulator.ensemble.results import Comparison, EnsembleResult
 from simulator.errors import ClusterLost, ReplicationError
 from simulator.limits import Limits
+from simulator.replication.columns import conform
 from simulator.replication.digest import RepSummary, digest
 from simulator.stats import t95
 from simulator.world.calendar import build_calendar
@@ -209,7 +210,7 @@ def run_ensemble(
     executor: Any = None,
     *,
     scheduler: str | None = None,
-    progress: ProgressFn | bool | None = None,
+    progress: ProgressFn | bool | str | None = "auto",
     band_reps: int = 1000,
 ) -> EnsembleResult:
     """Run ``reps`` replications and aggregate them.
@@ -222,7 +223,9 @@ def run_ensemble(
         executor: ``"serial"``, ``"processes"``, ``"dask"``, a ``distributed.Client``,
             or a ``concurrent.futures.Executor`` (e.g. ``client.get_executor()``).
         scheduler: Dask scheduler address (``tcp://host:8786``).
-        progress: A callback ``(done, total)``, True for a tqdm bar, or None.
+        progress: ``"auto"`` (default: a ``tqdm.auto`` bar in a notebook or a terminal,
+            none in CI — ``CI`` set — or when stderr is not a terminal), True for a bar
+            always, a callback ``(done, total)``, or False/None for none.
         band_reps: Replications kept for exact quantile bands.
 
     Returns:
@@ -265,11 +268,33 @@ def _checked(reps: Any, seed: Any) -> tuple[int, int]:
     return int(reps), int(seed)
 
 
-def _progress(progress: ProgressFn | bool | None) -> ProgressFn | None:
+def _interactive() -> bool:
+    """A person is watching: a Jupyter kernel or a terminal, and not CI."""
+    import sys
+
+    if os.environ.get("CI", "").lower() not in ("", "0", "false"):
+        return False
+    shell = sys.modules.get("IPython")
+    if shell is not None:
+        try:
+            ip = shell.get_ipython()  # type: ignore[attr-defined]
+        except Exception:  # pragma: no cover - defensive
+            ip = None
+        if ip is not None and type(ip).__name__ == "ZMQInteractiveShell":
+            return True
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # pragma: no cover - closed or replaced stderr
+        return False
+
+
+def _progress(progress: ProgressFn | bool | str | None) -> ProgressFn | None:
+    if progress == "auto":
+        progress = _interactive()
     if progress is True:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=None, unit="rep")
+        bar = tqdm(total=None, unit="rep", desc="replications")
 
         class _Bar:
             def __call__(self, done: int, total: int) -> None:
@@ -294,7 +319,7 @@ def compare(
     executor: Any = None,
     *,
     scheduler: str | None = None,
-    progress: ProgressFn | bool | None = None,
+    progress: ProgressFn | bool | str | None = "auto",
 ) -> Comparison:
     """Run two scenarios on the same replications (common random numbers) and pair them.
 
@@ -309,7 +334,7 @@ def compare(
         workers: Worker processes.
         executor: See :func:`run_ensemble`.
         scheduler: Dask scheduler address.
-        progress: Progress callback or True.
+        progress: As for :func:`run_ensemble` (default ``"auto"``).
 
     Returns:
         The :class:`Comparison`.
@@ -352,4 +377,5 @@ def compare(
         )
     else:
         diff = pd.DataFrame(columns=["date", "manufacturer", "diff_shortfall_t", "half_width"])
+    diff = conform(diff, "shortfall_difference_daily")
     return Comparison(ea, eb, diff)

@@ -147,7 +147,7 @@ def run_check(c: ScenarioCheck, reps: int | None, seed: int | None, workers: int
         if b.get("version") not in (None, __version__):
             c.notes.append(f"baseline made with relsim {b.get('version')} (now {__version__})")
     t0 = time.perf_counter()
-    ens = run_ensemble(c.scenario, reps=c.reps, seed=c.seed, workers=workers)
+    ens = run_ensemble(c.scenario, reps=c.reps, seed=c.seed, workers=workers, progress=False)
     c.elapsed_s = time.perf_counter() - t0
     c.kpis = current_kpis(ens)
     if c.baseline is not None:

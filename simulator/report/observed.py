@@ -23,7 +23,8 @@ def load_observed_exports(path: str | Path) -> pd.DataFrame:
             (e.g. ``quality``: ``reported``/``derived``, ``notes``) are kept.
 
     Returns:
-        Frame sorted by month: ``month`` (``'YYYY-MM'`` str), ``total_t`` (float, t/month),
+        Frame sorted by month: ``month`` (the month's first day, ``datetime64[ms]`` like
+        every relsim table), ``total_t`` (float, t/month),
         per-destination ``*_t`` (float, NaN where missing or not finite), other columns unchanged;
         ``attrs["units"] = "t/month"`` and ``attrs["source"]``.
 
@@ -63,7 +64,7 @@ def _normalise_observed(df: pd.DataFrame, where: str = "observed exports") -> pd
     if months.isna().any():
         row = int(months.isna().to_numpy().argmax()) + 2  # 1-based, after the header
         raise ValueError(f"{where}: line {row}: month is not a date such as 2025-04")
-    df["month"] = pd.PeriodIndex(months, freq="M").astype(str)
+    df["month"] = pd.PeriodIndex(months, freq="M").to_timestamp().astype("datetime64[ms]")
     for c in df.columns:
         if c.endswith("_t"):
             values = pd.to_numeric(df[c], errors="coerce").astype(float)
