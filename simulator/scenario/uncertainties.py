@@ -84,8 +84,9 @@ class Uncertainty(Model):
     """One scenario value a sweep may move."""
 
     path: str = Field(min_length=1, max_length=300)
-    """Dotted path as for ``--set`` (``authority.reviewers``, ``manufacturers[us_automaker].
-    initial_cover_days``, ``policy.overlays.0.review_time_factor``). Overlays also take
+    """Dotted path as for ``--set`` (``authority.reviewers``,
+    ``manufacturers[us_automaker].initial_cover_days``,
+    ``policy.overlays.0.review_time_factor``). Overlays also take
     ``policy.overlays.<i>.duration_days`` (calendar days; sets ``until = from +
     duration − 1``); moving an overlay's ``from`` keeps its duration unless ``until`` or
     ``duration_days`` is swept too."""
