@@ -24,7 +24,7 @@ from simulator.errors import clean
 from simulator.limits import Limits
 
 
-@app.command()
+@app.command(short_help="Fit a targets file's free parameters to its targets.")
 def fit(
     file: Annotated[Path, typer.Argument(help="Scenario file.")],
     targets: Annotated[

@@ -36,7 +36,7 @@ class DesignKind(StrEnum):
     morris = "morris"
 
 
-@app.command()
+@app.command(short_help="Run a scenario over a design of parameter values (stress maps, indices).")
 def sweep(
     file: Annotated[Path, typer.Argument(help="Scenario file.")],
     params: Annotated[
@@ -169,7 +169,7 @@ def sweep(
     rate = f"{sum(res.timing) / max(len(res.timing), 1):.1f} s per point"
     out.print(
         f"wrote {clean(target)} ({res.design.n} points in {res.elapsed_s:.1f} s, {rate}, "
-        f"{res.workers} worker(s))",
+        f"{res.workers} worker{'s' if res.workers != 1 else ''})",
         markup=False,
         soft_wrap=True,
     )

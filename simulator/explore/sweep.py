@@ -441,6 +441,8 @@ def _frame(d: Design, records: Mapping[int, Mapping[str, Any]]) -> pd.DataFrame:
     for i in range(d.n):
         for entity, kpis in records[i]["kpis"].items():
             for kpi, st in kpis.items():
+                if kpi.endswith("_date"):  # first_shortage_date, recovery_date: ISO dates of
+                    continue  # the days_to_* KPIs, which the table carries as numbers
                 rows.append(
                     {
                         "point": i,
