@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -175,72 +174,34 @@ def sweep(
     )
 
 
-def _num(kpi: str, v: float) -> str:
-    if not math.isfinite(v):
-        return "—"
-    if kpi in ("any_shortage", "fill_rate", "share_over_limit", "approval_rate"):
-        return f"{100 * v:.0f}%"
-    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
-
-
-def short_names(params: list[Any]) -> dict[str, str]:
-    """A short name per parameter: its label, else the last part of its path (the whole
-    path where two would read the same)."""
-    last = {
-        p.path: p.label or p.path.replace("]", "").split(".")[-1].split("[")[-1] for p in params
-    }
-    counts: dict[str, int] = {}
-    for v in last.values():
-        counts[v] = counts.get(v, 0) + 1
-    return {k: (v if counts[v] == 1 else clean(k, 60)) for k, v in last.items()}
-
-
 def ranges_text(res: Any, kpis: list[str]) -> str:
     """Per manufacturer and KPI: the lowest and highest mean over the points, and where."""
-    names = short_names(res.params)
+    from simulator.explore.output import fmt_kpi, ranges
+
     lines = [f"{'manufacturer':22} {'KPI':14} {'lowest':>9} {'highest':>9}  highest at"]
     lines.append("-" * 80)
-    present = set(res.frame["kpi"])
-    for e in res.entities():
-        for kpi in kpis:
-            if kpi not in present:
-                continue
-            t = res.kpi(kpi, e)
-            m = t["mean"].to_numpy(float)
-            if not (m == m).any():
-                continue
-            hi = int(t["mean"].idxmax())
-            lo_v, hi_v = float(t["mean"].min()), float(t["mean"].max())
-            at = ", ".join(f"{names[p.path]}={_v(t.loc[hi, p.path])}" for p in res.params)
-            if lo_v == hi_v:
-                at = "(the same at every point)"
-            lines.append(
-                f"{clean(e, 22):22} {kpi:14} {_num(kpi, lo_v):>9} {_num(kpi, hi_v):>9}  {at}"
-            )
+    for r in ranges(res, kpis).itertuples():
+        lines.append(
+            f"{clean(r.entity, 22):22} {r.kpi:14} {fmt_kpi(r.kpi, r.lowest):>9} "
+            f"{fmt_kpi(r.kpi, r.highest):>9}  {clean(r.highest_at, 200)}"
+        )
     return "\n".join(lines)
-
-
-def _v(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return v.isoformat() if hasattr(v, "isoformat") else str(v)
 
 
 def analyses_text(res: Any, kpi: str) -> str:
     """Tornado swings (oat, grid) or Sobol / Morris indices (sobol, morris) of ``kpi``,
     per manufacturer."""
-    from simulator.explore.output import analyses
+    from simulator.explore.output import analyses, fmt_kpi, fmt_value, short_names
 
     torn, sens = analyses(res, [kpi])
     names = short_names(res.params)
     lines: list[str] = []
     if not torn.empty:
-        names = short_names(res.params)
         lines.append(f"\none at a time ({kpi} at the low end → at the high end of each range)")
         for r in torn.itertuples():
             lines.append(
-                f"  {r.entity:22} {names[r.parameter]:28} {_num(kpi, r.at_low):>8} → "
-                f"{_num(kpi, r.at_high):<8} ({_v(r.low)} → {_v(r.high)})"
+                f"  {r.entity:22} {names[r.parameter]:28} {fmt_kpi(kpi, r.at_low):>8} → "
+                f"{fmt_kpi(kpi, r.at_high):<8} ({fmt_value(r.low)} → {fmt_value(r.high)})"
             )
     if not sens.empty and "S1" in sens:
         lines.append(f"\nSobol indices of {kpi} (first order S1, total ST, ± 95% interval)")

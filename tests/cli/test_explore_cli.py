@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -58,6 +59,38 @@ def test_relsim_sweep_writes_a_table_figures_and_prints_what_moved(tmp_path: Pat
     ]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["command"] == "sweep" and manifest["design"]["points"] == 10
+    # the page for a briefing: self-contained, the design, what moved, every figure
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "http://" not in page and "https://" not in page and "<script" not in page
+    assert "data-value='10'" in page and "us_plant" in page and "de_plant" in page
+    assert "policy.overlays.0.review_time_factor" in page and "One at a time" in page
+    assert page.count("<img ") == len(figures)
+    _check_sweep_page_in_chromium(out / "report.html", tmp_path)
+
+
+def _check_sweep_page_in_chromium(page: Path, tmp_path: Path) -> None:
+    """No console errors; the figures decode; the point count is in the DOM."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from browser import chromium, console_errors, find_chromium, full_page_screenshot
+
+    if not all(find_chromium()):
+        if os.environ.get("CI", "").lower() not in ("", "0", "false"):
+            raise AssertionError("CI must have Chromium (apt-get install chromium chromium-driver)")
+        return
+    with chromium() as d:
+        d.get(page.as_uri())
+        assert console_errors(d) == []
+        assert d.find_element("id", "points").get_attribute("data-value") == "10"
+        widths = d.execute_script(
+            "return Array.from(document.images).map(i => i.complete ? i.naturalWidth : 0)"
+        )
+        assert len(widths) == 4 and min(widths) > 500
+        w, h = full_page_screenshot(d, tmp_path / "sweep-report.png")
+        assert w >= 800 and h > 1500
+        keep = os.environ.get("RELSIM_SCREENSHOT_DIR")
+        if keep:
+            Path(keep).mkdir(parents=True, exist_ok=True)
+            shutil.copy(tmp_path / "sweep-report.png", Path(keep) / "sweep-report.png")
 
 
 @pytest.mark.parametrize(
