@@ -138,6 +138,11 @@ class Workspace:
     def shrink(self, cmd: str) -> str:
         cmd = re.sub(r"--reps \d+", "--reps 2", cmd)
         cmd = re.sub(r"\breps=\d[\d_]*", "reps=2", cmd)
+        # sweeps: a few points (Sobol: N × (D + 2), Morris: r × (D + 1), D = 4 here)
+        few = 12 if "--design sobol" in cmd else 10 if "--design morris" in cmd else 4
+        cmd = re.sub(r"--points \d+", f"--points {few}", cmd)
+        cmd = re.sub(r"--trials \d+", "--trials 4", cmd)  # fits: a few trials
+        cmd = re.sub(r"\btrials=\d+", "trials=4", cmd)
         cmd = cmd.replace("SCHEDULER_HOST", "127.0.0.1").replace("8786", str(self.port))
         return re.sub(r"--nworkers (-?\d+)", "--nworkers 1", cmd)
 

@@ -1,8 +1,8 @@
 """The ``relsim`` command line's infrastructure: the typer app, consoles, exit codes,
 shared options, and the entry point that maps failures to exit codes. Commands live in
 one module each (:mod:`.validate`, :mod:`.run`, :mod:`.compare`, :mod:`.calibrate`,
-:mod:`.regress`); the CLI never simulates itself: it loads, calls the library, prints
-and writes.
+:mod:`.regress`, :mod:`.sweep`, :mod:`.fit`); the CLI never simulates itself: it loads,
+calls the library, prints and writes.
 
 Exit codes: 0 ok; 1 regression/check failed, or the Dask cluster went away before every
 replication ran; 2 bad input or usage (one line naming the file or option, no

@@ -19,7 +19,7 @@ from simulator.cli.app import (
     load,
     observed_for,
 )
-from simulator.cli.console import out, progress_bar
+from simulator.cli.console import out, progress_bar, targets_text
 from simulator.errors import clean
 from simulator.limits import Limits
 
@@ -137,28 +137,3 @@ def _targets_table(
         markup=False,
     )
     out.print(targets_text(rows), markup=False)
-
-
-def targets_text(rows: list[dict[str, Any]]) -> str:
-    """The calibration table as fixed-width text."""
-
-    def num(x: float) -> str:
-        if x != x:
-            return "—"
-        return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
-
-    head = (
-        f"{'target':30} {'observed':>9} {'median':>9} {'5%':>9} {'95%':>9} "
-        f"{'error':>8} {'tolerance':>12}  ok"
-    )
-    lines = [head, "-" * len(head)]
-    for r in rows:
-        err = r["relative_error"]
-        e = "—" if err != err else f"{100 * err:+.0f}%"
-        lines.append(
-            f"{r['id']:30} {num(r['observed']):>9} {num(r['median']):>9} {num(r['p5']):>9} "
-            f"{num(r['p95']):>9} {e:>8} {r['tolerance']:>12}  {'yes' if r['ok'] else 'NO'}"
-        )
-    ok = sum(r["ok"] for r in rows)
-    lines += ["", f"{ok} of {len(rows)} targets within tolerance ({100 * ok / len(rows):.0f}%)"]
-    return "\n".join(lines)

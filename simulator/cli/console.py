@@ -20,6 +20,7 @@ __all__ = [
     "out",
     "progress_bar",
     "summary_table",
+    "targets_text",
     "warn_estimated",
 ]
 
@@ -31,7 +32,17 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 """Standard error: problems, warnings, progress."""
 
 
-def progress_bar(quiet: bool) -> Any:
+def progress_bar(quiet: bool, what: str = "replications") -> Any:
+    """A progress bar on standard error (none when ``quiet`` or not a terminal).
+
+    Args:
+        quiet: No bar.
+        what: What is counted (``replications``, ``points``, ``trials``).
+
+    Returns:
+        ``(callback(done, total), progress)``; call ``progress.stop()`` when done (both
+        None without a bar).
+    """
     if quiet or not sys.stderr.isatty():
         return None, None
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
@@ -44,7 +55,7 @@ def progress_bar(quiet: bool) -> Any:
         console=err,
         transient=True,
     )
-    task = prog.add_task("replications", total=None)
+    task = prog.add_task(what, total=None)
     prog.start()
 
     def cb(done: int, total: int) -> None:
@@ -292,3 +303,28 @@ def comparison_table(differences: Any, sa: Any, sb: Any, reps: int, verbose: boo
         for i, (kpi, name, pct) in enumerate(kpis):
             add(e, label, kpi, name, pct, i == 0)
     return t
+
+
+def targets_text(rows: list[dict[str, Any]]) -> str:
+    """The calibration table as fixed-width text."""
+
+    def num(x: float) -> str:
+        if x != x:
+            return "—"
+        return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+    head = (
+        f"{'target':30} {'observed':>9} {'median':>9} {'5%':>9} {'95%':>9} "
+        f"{'error':>8} {'tolerance':>12}  ok"
+    )
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        err = r["relative_error"]
+        e = "—" if err != err else f"{100 * err:+.0f}%"
+        lines.append(
+            f"{r['id']:30} {num(r['observed']):>9} {num(r['median']):>9} {num(r['p5']):>9} "
+            f"{num(r['p95']):>9} {e:>8} {r['tolerance']:>12}  {'yes' if r['ok'] else 'NO'}"
+        )
+    ok = sum(r["ok"] for r in rows)
+    lines += ["", f"{ok} of {len(rows)} targets within tolerance ({100 * ok / len(rows):.0f}%)"]
+    return "\n".join(lines)

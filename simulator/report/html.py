@@ -45,6 +45,7 @@ __all__ = [
     "render_report",
     "report_from_run_dir",
     "run_result_html",
+    "sweep_page",
     "write_comparison_report",
     "write_run_report",
 ]
@@ -619,6 +620,76 @@ def write_comparison_report(
     figs = [{"stem": s, "title": s, "mime": "image/png", "data": v} for s, v in figures.items()]
     target.write_text(comparison_page(cmp, manifest, figs, notes), encoding="utf-8")
     return target
+
+
+def _rows_table(columns: list[str], rows: list[list[Any]], cls: str) -> str:
+    head = "".join(f"<th>{_e(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{_e(v)}</td>" for v in r) + "</tr>" for r in rows)
+    return f"<table class='{cls}'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def sweep_page(d: dict[str, Any]) -> str:
+    """The page of a sweep directory, from plain (already formatted) inputs.
+
+    Args:
+        d: ``name``, ``description``, ``start``, ``end``, ``design`` (kind), ``points``,
+            ``reps``, ``seed``, ``params`` (``{name, path, low, high}``), ``ranges``
+            (rows: manufacturer, KPI, lowest, highest, where the highest is reached),
+            ``tables`` (``{title, columns, rows}``: tornado swings, Sobol or Morris
+            indices), ``figures`` (as for :func:`render_report`), ``manifest``.
+    """
+    man = d["manifest"]
+    out = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
+        "img-src data:; style-src 'unsafe-inline'\">",
+        f"<title>{_e(d['name'])} — relsim sweep</title><style>{_CSS}</style></head><body><main>",
+        f"<header><h1 id='scenario-name'>{_e(d['name'])} <span class='note'>sweep</span></h1>",
+    ]
+    if d.get("description"):
+        out.append(f"<p class='description' id='description'>{_e(d['description'])}</p>")
+    out.append(
+        f"<p class='meta'>Simulated {_e(d['start'])} to {_e(d['end'])} · {_e(d['design'])} "
+        f"design, <span id='points' data-value='{int(d['points'])}'>{int(d['points'])}</span> "
+        f"points × <span id='reps' data-value='{int(d['reps'])}'>{int(d['reps'])}</span> "
+        f"replications · seed <span id='seed'>{_e(d['seed'])}</span> · every point on the "
+        "same random numbers</p></header>"
+    )
+    out.append("<section id='parameters'><h2>What the sweep moves</h2>")
+    out.append(
+        _rows_table(
+            ["parameter", "path", "low", "high"],
+            [[p["name"], p["path"], p["low"], p["high"]] for p in d["params"]],
+            "params",
+        )
+    )
+    out.append("</section><section id='ranges'><h2>How far each outcome moves</h2>")
+    out.append(
+        "<p class='note'>Lowest and highest mean over the points, and the parameter values "
+        "where the highest is reached.</p>"
+    )
+    out.append(
+        _rows_table(
+            ["manufacturer", "KPI", "lowest", "highest", "highest at"], d["ranges"], "ranges"
+        )
+    )
+    out.append("</section>")
+    for i, t in enumerate(d.get("tables") or []):
+        out.append(f"<section id='analysis-{i}'><h2>{_e(t['title'])}</h2>")
+        out.append(_rows_table(t["columns"], t["rows"], "analysis"))
+        out.append("</section>")
+    if d.get("figures"):
+        out.append("<section id='figures'><h2>Figures</h2>")
+        out += [_figure(f) for f in d["figures"]]
+        out.append("</section>")
+    created = str(man.get("created_utc", ""))[:10]
+    out.append(
+        f"</main><footer><main style='padding-top:0'>relsim {_e(man.get('version', ''))} · "
+        f"seed {_e(man['seed'])} · {int(man['reps'])} replications per point · made "
+        f"{_e(created)} · command <code>relsim sweep</code></main></footer></body></html>"
+    )
+    return "\n".join(out)
 
 
 # --------------------------------------------------------------------------- notebooks
