@@ -10,6 +10,10 @@ Public surface::
     cmp = sim.compare(sc_a, sc_b, reps=200)        # paired, common random numbers
     print(sim.diff(sc_a, sc_b))                    # what differs between two scenarios
     print(sim.explain(sc, "2025-09-15", destination="DE"))  # rules in force on a day
+    sw = sim.sweep("scenarios/eu-autumn-slowdown.yaml", reps=20)  # its uncertainties: block
+    sw.frame                                       # point × parameters × entity × KPI
+    sw.plot.stress_map("any_shortage")             # P(line stop) over two parameters
+    fitted = sim.fit("scenario.yaml", "targets.yaml")  # free parameters → targets
 
 Heavy modules (pandas, SimPy, matplotlib) load on first use, so the CLI starts fast.
 """
@@ -39,16 +43,22 @@ _LAZY = {
     "load_observed_exports": "simulator.report.observed",
     "explain": "simulator.world.explain",
     "diff": "simulator.scenario.diff",
+    "sweep": "simulator.explore.sweep",
+    "SweepResult": "simulator.explore.sweep",
+    "fit": "simulator.explore.fit",
+    "FitResult": "simulator.explore.fit",
 }
 
 __all__ = [
     "Comparison",
     "EnsembleResult",
+    "FitResult",
     "Problem",
     "ReplicationError",
     "RunResult",
     "Scenario",
     "ScenarioError",
+    "SweepResult",
     "Trace",
     "WorkCalendar",
     "__version__",
@@ -56,16 +66,20 @@ __all__ = [
     "diff",
     "explain",
     "export_fit",
+    "fit",
     "load_observed_exports",
     "load_scenario",
     "run",
     "run_ensemble",
     "scenario_from_dict",
+    "sweep",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.ensemble.results import Comparison, EnsembleResult
     from simulator.ensemble.runner import compare, run_ensemble
+    from simulator.explore.fit import FitResult, fit
+    from simulator.explore.sweep import SweepResult, sweep
     from simulator.replication.engine import run
     from simulator.replication.result import RunResult
     from simulator.report.calibration import export_fit

@@ -111,3 +111,18 @@ class Limits:
     """Largest ``manifest.json`` read to tell a relsim output directory (``--force``)."""
     SCHEDULER_TIMEOUT_S = 10.0
     """Seconds to wait for a Dask scheduler (``--scheduler``) to answer."""
+
+    # ------------------------------------------------------------------ sweeps and fits
+    MAX_SWEEP_PARAMS = 64
+    """At most this many parameters in a sweep, a sensitivity analysis or a fit."""
+    MAX_SWEEP_POINTS = 100_000
+    """At most this many points in a sweep (each runs a whole ensemble)."""
+    MAX_GRID_LEVELS = 1_000
+    """At most this many levels of one parameter in a grid or one-at-a-time design."""
+    MAX_SWEEP_RUNS = 10_000_000
+    """At most this many replications in a whole sweep or fit (points × replications;
+    about 80 core-days of the case study on the SimPy engine)."""
+    MAX_FIT_TRIALS = 10_000
+    """At most this many trial points in a fit."""
+    MAX_PARAM_CHARS = 1_000
+    """Longest ``--param PATH=LOW:HIGH[:N]`` option."""

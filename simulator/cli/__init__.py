@@ -8,8 +8,11 @@ from simulator.cli import (  # noqa: F401 - register
     calibrate,
     compare,
     explain,
+    fit,
+    new,
     regress,
     run,
+    sweep,
     validate,
 )
 from simulator.cli.app import app, main

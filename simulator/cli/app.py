@@ -1,8 +1,8 @@
 """The ``relsim`` command line's infrastructure: the typer app, consoles, exit codes,
 shared options, and the entry point that maps failures to exit codes. Commands live in
 one module each (:mod:`.validate`, :mod:`.run`, :mod:`.compare`, :mod:`.calibrate`,
-:mod:`.regress`); the CLI never simulates itself: it loads, calls the library, prints
-and writes.
+:mod:`.regress`, :mod:`.sweep`, :mod:`.fit`); the CLI never simulates itself: it loads,
+calls the library, prints and writes.
 
 Exit codes: 0 ok; 1 regression/check failed, or the Dask cluster went away before every
 replication ran; 2 bad input or usage (one line naming the file or option, no
@@ -36,7 +36,116 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    # help never wraps at 80 columns when piped, and option help is never cut
+    context_settings={
+        "max_content_width": 110,
+        "terminal_width": 110,
+        "help_option_names": ["--help", "-h"],
+    },
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from simulator import __version__
+
+        sys.stdout.write(f"relsim {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_version,
+            is_eager=True,
+            help="Print relsim's version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Simulate rare-earth export-licence delays and the shortages they cause."""
+
+
+def plural(n: int, word: str, plural_word: str | None = None) -> str:
+    """``1 manufacturer``, ``2 manufacturers`` (``plural_word`` for irregular ones)."""
+    return f"{n:,} {word if n == 1 else (plural_word or word + 's')}"
+
+
+class Executor(StrEnum):
+    """Where replications run (``--executor``)."""
+
+    serial = "serial"
+    processes = "processes"
+    dask = "dask"
+
+
+class Engine(StrEnum):
+    """What simulates the replications (``--engine``)."""
+
+    kernel = "kernel"
+    simpy = "simpy"
+
+
+class Format(StrEnum):
+    """Figure file format (``--format``)."""
+
+    png = "png"
+    svg = "svg"
+    pdf = "pdf"
+
+
+RepsOpt = Annotated[
+    int | None,
+    typer.Option(
+        min=1, max=Limits.MAX_REPS, metavar="N", help="Replications (default: the scenario's reps)."
+    ),
+]
+SeedOpt = Annotated[
+    int | None,
+    typer.Option(
+        min=0, max=Limits.MAX_SEED, metavar="S", help="Root seed (default: the scenario's seed)."
+    ),
+]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        max=Limits.MAX_WORKERS,
+        metavar="N",
+        help="Worker processes (default: every core, never more than replications; 1 runs "
+        "serially).",
+    ),
+]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(metavar="ADDRESS", help="Dask scheduler to run on, e.g. tcp://host:8786."),
+]
+ExecutorOpt = Annotated[
+    Executor | None,
+    typer.Option(help="Where replications run (default: processes, or dask with --scheduler)."),
+]
+EngineOpt = Annotated[
+    Engine,
+    typer.Option(
+        help="kernel: the compiled event kernel (fast; compiled once per machine and cached, "
+        "see README); simpy: the readable SimPy reference model (~15x slower). Both give "
+        "identical results.",
+    ),
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", help="No progress bar and no table.")]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show the traceback of an internal error.")]
+ForceOpt = Annotated[
+    bool, typer.Option("--force", help="Replace the output directory if it exists.")
+]
+FormatOpt = Annotated[
+    Format, typer.Option("--format", help="Figure file format.", case_sensitive=False)
+]
+DpiOpt = Annotated[
+    int | None,
+    typer.Option(min=30, max=1200, metavar="N", help="Resolution of PNG figures (default 150)."),
+]
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 70, 130
 DEBUG = {"on": False}
@@ -53,61 +162,21 @@ class Fail(Exception):
 
 SetOpt = Annotated[
     list[str] | None,
-    typer.Option("--set", help="Override a field: key.path=value (repeatable)."),
+    typer.Option(
+        "--set",
+        metavar="KEY=VALUE",
+        help="Override a field, e.g. authority.reviewers=30 (repeatable).",
+    ),
 ]
 AllowOpt = Annotated[
     list[Path] | None,
     typer.Option(
         "--allow-path",
+        metavar="DIR",
         help="Also read files a scenario names (extends:, observed_exports:) under this "
         "folder; by default only the scenario's own folder (repeatable).",
     ),
 ]
-RepsOpt = Annotated[
-    int | None,
-    typer.Option(min=1, max=Limits.MAX_REPS, help="Replications (default: scenario)."),
-]
-SeedOpt = Annotated[
-    int | None,
-    typer.Option(min=0, max=Limits.MAX_SEED, help="Root seed (default: scenario)."),
-]
-WorkersOpt = Annotated[
-    int | None,
-    typer.Option(
-        min=1,
-        max=Limits.MAX_WORKERS,
-        help="Worker processes (default: every core; never more than replications).",
-    ),
-]
-
-
-class Executor(StrEnum):
-    """Where replications run (``--executor``)."""
-
-    serial = "serial"
-    processes = "processes"
-    dask = "dask"
-
-
-ExecutorOpt = Annotated[Executor | None, typer.Option(help="Where replications run.")]
-
-
-class Engine(StrEnum):
-    """What simulates the replications (``--engine``)."""
-
-    kernel = "kernel"
-    simpy = "simpy"
-
-
-EngineOpt = Annotated[
-    Engine,
-    typer.Option(
-        help="kernel: the compiled event kernel (fast; compiled once per machine and "
-        "cached, see README); simpy: the readable SimPy reference model (~15x slower). "
-        "Both give identical results.",
-    ),
-]
-SchedulerOpt = Annotated[str | None, typer.Option(help="Dask scheduler, tcp://host:8786.")]
 
 
 def overrides_of(items: list[str] | None) -> dict[str, Any]:
@@ -126,14 +195,19 @@ def load(path: Path, sets: list[str] | None, allow: list[Path] | None = None) ->
     from simulator.scenario.load import load_scenario_located
 
     sc, loc = load_scenario_located(path, overrides_of(sets), allow=allow or ())
-    observed_for(sc, loc, allow, path)
+    observed_for(sc, loc, allow, path, check_only=True)
     return sc, loc
 
 
 def observed_for(
-    sc: Any, loc: Any, allow: list[Path] | None = None, path: Path | None = None
+    sc: Any,
+    loc: Any,
+    allow: list[Path] | None = None,
+    path: Path | None = None,
+    check_only: bool = False,
 ) -> Any:
-    """The scenario's observed exports (None when it names none).
+    """The scenario's observed exports (None when it names none, or with ``check_only``:
+    then the file is checked exactly as it would be read, without pandas).
 
     Raises:
         ScenarioError: Located at ``observed_exports``: outside the allowed folders, not
@@ -144,9 +218,12 @@ def observed_for(
     target = data_file(sc, loc, allow=allow or (), path=path)
     if target is None:
         return None
-    from simulator.report.observed import load_observed_exports
+    from simulator.report.observed import check_observed_exports, load_observed_exports
 
     try:
+        if check_only:
+            check_observed_exports(target)
+            return None
         return load_observed_exports(target)
     except (ValueError, OSError) as e:
         raise ScenarioError(loc.problem(("observed_exports",), str(e))) from None

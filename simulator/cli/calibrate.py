@@ -10,6 +10,7 @@ import typer
 from simulator.cli.app import (
     DEBUG,
     AllowOpt,
+    DebugOpt,
     Engine,
     EngineOpt,
     Fail,
@@ -20,24 +21,32 @@ from simulator.cli.app import (
     load,
     observed_for,
 )
-from simulator.cli.console import out, progress_bar
+from simulator.cli.console import out, progress_bar, targets_text
 from simulator.errors import clean
 from simulator.limits import Limits
 
 
 # ---------------------------------------------------------------------------- calibrate
-@app.command()
+@app.command(short_help="Observed against simulated exports, or a targets table.")
 def calibrate(
-    file: Annotated[Path, typer.Argument(help="Scenario with observed_exports set.")],
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="Scenario with observed_exports set.")
+    ],
     reps: Annotated[
         int | None,
-        typer.Option(min=2, max=Limits.MAX_REPS, help="Replications (default: scenario)"),
+        typer.Option(
+            min=2,
+            max=Limits.MAX_REPS,
+            metavar="N",
+            help="Replications (default: the scenario's reps).",
+        ),
     ] = None,
     seed: SeedOpt = None,
     workers: WorkersOpt = None,
     engine: EngineOpt = Engine.kernel,
     figure: Annotated[
-        Path | None, typer.Option(help="Write the overlay figure (.png, .pdf, .svg, ...).")
+        Path | None,
+        typer.Option(metavar="FILE", help="Write the overlay figure (.png, .pdf, .svg, ...)."),
     ] = None,
     targets: Annotated[
         Path | None,
@@ -49,7 +58,7 @@ def calibrate(
     ] = None,
     sets: SetOpt = None,
     allow: AllowOpt = None,
-    debug: Annotated[bool, typer.Option()] = False,
+    debug: DebugOpt = False,
 ) -> None:
     """Observed vs simulated: monthly exports (median, 90% band, error per month), or
     every target of a targets file."""
@@ -86,14 +95,14 @@ def calibrate(
     )
     out.print(fit.to_text(), markup=False)
     if figure is not None:
-        import matplotlib.pyplot as plt
-
         from simulator.report.atomic import atomic_file
+        from simulator.report.figures import _close
+        from simulator.report.plot_style import DPI
 
         fig = ens.plot.exports(observed=observed)
         with atomic_file(figure) as tmp:
-            fig.savefig(tmp, dpi=110, format=fmt)
-        plt.close(fig)
+            fig.savefig(tmp, dpi=DPI, format=fmt)
+        _close(fig)
         out.print(f"wrote {clean(figure)}", markup=False)
 
 
@@ -135,28 +144,3 @@ def _targets_table(
         markup=False,
     )
     out.print(targets_text(rows), markup=False)
-
-
-def targets_text(rows: list[dict[str, Any]]) -> str:
-    """The calibration table as fixed-width text."""
-
-    def num(x: float) -> str:
-        if x != x:
-            return "—"
-        return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
-
-    head = (
-        f"{'target':30} {'observed':>9} {'median':>9} {'5%':>9} {'95%':>9} "
-        f"{'error':>8} {'tolerance':>12}  ok"
-    )
-    lines = [head, "-" * len(head)]
-    for r in rows:
-        err = r["relative_error"]
-        e = "—" if err != err else f"{100 * err:+.0f}%"
-        lines.append(
-            f"{r['id']:30} {num(r['observed']):>9} {num(r['median']):>9} {num(r['p5']):>9} "
-            f"{num(r['p95']):>9} {e:>8} {r['tolerance']:>12}  {'yes' if r['ok'] else 'NO'}"
-        )
-    ok = sum(r["ok"] for r in rows)
-    lines += ["", f"{ok} of {len(rows)} targets within tolerance ({100 * ok / len(rows):.0f}%)"]
-    return "\n".join(lines)

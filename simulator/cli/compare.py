@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Annotated
@@ -11,9 +12,14 @@ import typer
 from simulator.cli.app import (
     DEBUG,
     AllowOpt,
+    DebugOpt,
+    DpiOpt,
     Engine,
     EngineOpt,
     ExecutorOpt,
+    Format,
+    FormatOpt,
+    QuietOpt,
     SchedulerOpt,
     SeedOpt,
     WorkersOpt,
@@ -27,13 +33,15 @@ from simulator.limits import Limits
 
 
 # ---------------------------------------------------------------------------- compare
-@app.command()
+@app.command(short_help="Compare two scenarios on the same replications.")
 def compare(
-    a: Annotated[Path, typer.Argument(help="Baseline scenario.")],
-    b: Annotated[Path, typer.Argument(help="Alternative scenario.")],
+    a: Annotated[Path, typer.Argument(metavar="A", help="Baseline scenario file.")],
+    b: Annotated[Path, typer.Argument(metavar="B", help="Alternative scenario file.")],
     reps: Annotated[
         int | None,
-        typer.Option(min=2, max=Limits.MAX_REPS, help="Replications (default: A's)"),
+        typer.Option(
+            min=2, max=Limits.MAX_REPS, metavar="N", help="Replications (default: A's reps)."
+        ),
     ] = None,
     seed: SeedOpt = None,
     workers: WorkersOpt = None,
@@ -42,27 +50,35 @@ def compare(
     engine: EngineOpt = Engine.kernel,
     sets_a: Annotated[
         list[str] | None,
-        typer.Option("--set-a", help="Override a field of A: key.path=value (repeatable)."),
+        typer.Option("--set-a", metavar="KEY=VALUE", help="Override a field of A (repeatable)."),
     ] = None,
     sets_b: Annotated[
         list[str] | None,
-        typer.Option("--set-b", help="Override a field of B: key.path=value (repeatable)."),
+        typer.Option("--set-b", metavar="KEY=VALUE", help="Override a field of B (repeatable)."),
     ] = None,
     out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Write comparison.json and figures here")
+        Path | None,
+        typer.Option(
+            "--out",
+            metavar="DIR",
+            help="Write comparison.json, differences.csv, figures and report.html here.",
+        ),
     ] = None,
     allow: AllowOpt = None,
     force: Annotated[
-        bool, typer.Option(help="Replace an existing relsim output directory (only those).")
+        bool,
+        typer.Option("--force", help="Replace an existing relsim output directory (only those)."),
     ] = False,
-    quiet: Annotated[bool, typer.Option()] = False,
+    fmt: FormatOpt = Format.png,
+    dpi: DpiOpt = None,
+    quiet: QuietOpt = False,
     verbose: Annotated[
         bool,
         typer.Option(
             "--verbose", "-v", help="Also show how much the pairing narrowed each interval."
         ),
     ] = False,
-    debug: Annotated[bool, typer.Option()] = False,
+    debug: DebugOpt = False,
 ) -> None:
     """Compare two scenarios on the same replications (common random numbers).
 
@@ -74,6 +90,7 @@ def compare(
     DEBUG["on"] = debug
     from simulator.ensemble.runner import compare as compare_fn
     from simulator.report.atomic import atomic_dir, check_dir_target, write_json
+    from simulator.report.plot_style import DPI
     from simulator.report.rundir import manifest
 
     sa, la = load(a, sets_a, allow)
@@ -118,39 +135,54 @@ def compare(
         if not scen_diff:
             err.print("warning: A and B are the same scenario: every difference is 0", markup=False)
         out.print()
-        out.print(comparison_table(diff, sa, sb, cmp.a.reps, verbose=verbose))
+        out.print(comparison_table(cmp._differences(), sa, sb, cmp.a.reps, verbose=verbose))
     if out_dir is not None:
+        from simulator.report.figures import _close
+        from simulator.report.html import REPORT_FILE, write_comparison_report
+        from simulator.scenario.notes import scenario_notes
+
         with atomic_dir(out_dir, force) as tmp:
             summary = cmp.summary_dict()
             overrides = {"a": overrides_of(sets_a), "b": overrides_of(sets_b)}
             # dates and the like in ISO form, as the user wrote them
             summary["overrides"] = json.loads(json.dumps(overrides, default=str))
             write_json(tmp / "comparison.json", summary)
-            write_json(
-                tmp / "manifest.json",
-                manifest(
-                    sa,
-                    seed=cmp.a.seed,
-                    reps=cmp.a.reps,
-                    files=la.files + lb.files,
-                    workers=cmp.a.workers,
-                    elapsed_s=cmp.a.elapsed_s,
-                    command="compare",
-                ),
+            man = manifest(
+                sa,
+                seed=cmp.a.seed,
+                reps=cmp.a.reps,
+                files=la.files + lb.files,
+                workers=cmp.a.workers,
+                elapsed_s=cmp.a.elapsed_s,
+                command="compare",
             )
+            write_json(tmp / "manifest.json", man)
             diff.to_csv(tmp / "differences.csv", index=False)
             figs = tmp / "figures"
             figs.mkdir()
-            import matplotlib.pyplot as plt
-
             if same_days and same_mfrs:
                 cmp.diff_daily.to_csv(tmp / "shortfall_difference_daily.csv", index=False)
+            pngs: dict[str, bytes] = {}
             for which, ens in (("a", cmp.a), ("b", cmp.b)):
                 fig = ens.plot.policy_timeline()
-                fig.savefig(figs / f"policy_timeline_{which}.png", dpi=110)
-                plt.close(fig)
+                path = figs / f"policy_timeline_{which}.{fmt.value}"
+                try:
+                    fig.savefig(path, dpi=dpi or DPI, format=fmt.value)
+                    buf = io.BytesIO()
+                    fig.savefig(buf, dpi=110, format="png")
+                    pngs[path.stem] = buf.getvalue()
+                finally:
+                    _close(fig)
             for m in sa.manufacturers if same_days and same_mfrs else []:
                 fig = cmp.plot.shortage_difference(manufacturer=m.id)
-                fig.savefig(figs / f"difference_{m.id}.png", dpi=110)
-                plt.close(fig)
+                path = figs / f"difference_{m.id}.{fmt.value}"
+                try:
+                    fig.savefig(path, dpi=dpi or DPI, format=fmt.value)
+                    buf = io.BytesIO()
+                    fig.savefig(buf, dpi=110, format="png")
+                    pngs[path.stem] = buf.getvalue()
+                finally:
+                    _close(fig)
+            notes = {"a": scenario_notes(a), "b": scenario_notes(b)}
+            write_comparison_report(tmp / REPORT_FILE, cmp, man, pngs, notes)
         out.print(f"wrote {clean(out_dir)}", markup=False)

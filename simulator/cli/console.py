@@ -20,17 +20,29 @@ __all__ = [
     "out",
     "progress_bar",
     "summary_table",
+    "targets_text",
     "warn_estimated",
 ]
 
 _WIDTH = None if sys.stdout.isatty() else 120  # logs and CI: do not wrap at 80 columns
-out = Console(highlight=False, width=_WIDTH)
-"""Standard output."""
+out = Console(highlight=False, width=_WIDTH, soft_wrap=True)
+"""Standard output (soft-wrapped: a message is one line however long, tables are laid out
+for the terminal's width, or 120 columns when piped)."""
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 """Standard error: problems, warnings, progress."""
 
 
-def progress_bar(quiet: bool) -> Any:
+def progress_bar(quiet: bool, what: str = "replications") -> Any:
+    """A progress bar on standard error (none when ``quiet`` or not a terminal).
+
+    Args:
+        quiet: No bar.
+        what: What is counted (``replications``, ``points``, ``trials``).
+
+    Returns:
+        ``(callback(done, total), progress)``; call ``progress.stop()`` when done (both
+        None without a bar).
+    """
     if quiet or not sys.stderr.isatty():
         return None, None
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
@@ -43,7 +55,7 @@ def progress_bar(quiet: bool) -> Any:
         console=err,
         transient=True,
     )
-    task = prog.add_task("replications", total=None)
+    task = prog.add_task(what, total=None)
     prog.start()
 
     def cb(done: int, total: int) -> None:
@@ -100,6 +112,22 @@ def summary_table(summary: dict[str, Any], sc: Any, width: int | None = None) ->
     return kpi_table(summary, sc, narrow=True)
 
 
+def _date_cell(v: dict[str, Any] | None, sep: str, never: str = "—") -> str:
+    """``2025-05-22 ±8 d`` from a summary.json date entry: the mean date and the 95%
+    interval's half-width in days (the exact ends are in summary.json and
+    kpi_table.csv)."""
+    if not v or v.get("mean") is None:
+        return never
+    lo, hi = v.get("ci_low"), v.get("ci_high")
+    text = str(v["mean"])
+    if lo and hi and (lo, hi) != (v["mean"], v["mean"]):
+        import datetime as dt
+
+        half = (dt.date.fromisoformat(hi) - dt.date.fromisoformat(lo)).days / 2
+        text += f"{sep}±{half:.0f} d"
+    return text
+
+
 def kpi_table(summary: dict[str, Any], sc: Any, narrow: bool) -> Table:
     from rich import box
 
@@ -107,8 +135,11 @@ def kpi_table(summary: dict[str, Any], sc: Any, narrow: bool) -> Table:
     t = Table(
         # a Text: the scenario's name is shown as written, never read as markup
         title=Text(
-            f"{clean(sc.name)}: {summary['reps']} replications, seed {summary['seed']} "
-            "(mean [95% interval])"
+            clean(
+                summary.get("title")
+                or f"{sc.name}: {summary['reps']} replications, seed {summary['seed']} "
+                "(mean [95% interval])"
+            )
         ),
         title_justify="left",
         box=None if narrow else box.HEAVY_HEAD,
@@ -119,7 +150,8 @@ def kpi_table(summary: dict[str, Any], sc: Any, narrow: bool) -> Table:
     for header in (
         "fill rate",
         "lost units",
-        "days to first\nshortage" if narrow else "days to first shortage",
+        "first\nshortage" if narrow else "first shortage",
+        "recovered\nby" if narrow else "recovered by",
         "P(any\nshortage)" if narrow else "P(any shortage)",
     ):
         t.add_column(header, justify="right", no_wrap=True)
@@ -130,12 +162,15 @@ def kpi_table(summary: dict[str, Any], sc: Any, narrow: bool) -> Table:
             v = k.get(name, {})
             return v.get("mean"), v.get("ci_low"), v.get("ci_high")
 
+        short = (k.get("any_shortage") or {}).get("mean")
         t.add_row(
             Text(clean(m.id)),
             fmt(*g("fill_rate"), pct=True, sep=sep),
             fmt(*g("lost_units"), sep=sep),
-            fmt(*g("days_to_first_shortage"), sep=sep),
-            fmt(*g("any_shortage"), pct=True, sep=sep),
+            _date_cell(k.get("first_shortage_date"), sep, "never"),
+            _date_cell(k.get("recovery_date"), sep, "—" if not short else "not by end"),
+            # a share of replications: its interval is in kpi_table.csv
+            fmt(g("any_shortage")[0], None, None, pct=True),
         )
     return t
 
@@ -268,3 +303,28 @@ def comparison_table(differences: Any, sa: Any, sb: Any, reps: int, verbose: boo
         for i, (kpi, name, pct) in enumerate(kpis):
             add(e, label, kpi, name, pct, i == 0)
     return t
+
+
+def targets_text(rows: list[dict[str, Any]]) -> str:
+    """The calibration table as fixed-width text."""
+
+    def num(x: float) -> str:
+        if x != x:
+            return "—"
+        return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+    head = (
+        f"{'target':30} {'observed':>9} {'median':>9} {'5%':>9} {'95%':>9} "
+        f"{'error':>8} {'tolerance':>12}  ok"
+    )
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        err = r["relative_error"]
+        e = "—" if err != err else f"{100 * err:+.0f}%"
+        lines.append(
+            f"{r['id']:30} {num(r['observed']):>9} {num(r['median']):>9} {num(r['p5']):>9} "
+            f"{num(r['p95']):>9} {e:>8} {r['tolerance']:>12}  {'yes' if r['ok'] else 'NO'}"
+        )
+    ok = sum(r["ok"] for r in rows)
+    lines += ["", f"{ok} of {len(rows)} targets within tolerance ({100 * ok / len(rows):.0f}%)"]
+    return "\n".join(lines)

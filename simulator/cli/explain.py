@@ -22,15 +22,21 @@ def _date(text: str) -> dt.date:
 
 
 # ---------------------------------------------------------------------------- explain
-@app.command()
+@app.command(short_help="Which rules apply on a date, and what they add up to.")
 def explain(
-    file: Annotated[Path, typer.Argument(help="Scenario file.")],
-    date: Annotated[str, typer.Option("--date", help="The day, YYYY-MM-DD.")],
-    destination: Annotated[str | None, typer.Option(help="Destination country id.")] = None,
-    product: Annotated[str | None, typer.Option(help="Product id.")] = None,
-    end_use: Annotated[str | None, typer.Option("--end-use", help="End-use label.")] = None,
-    exporter: Annotated[str | None, typer.Option(help="Exporter id.")] = None,
-    applicant: Annotated[str | None, typer.Option(help="Manufacturer id, or `background`.")] = None,
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="Scenario file.")],
+    date: Annotated[str, typer.Option("--date", metavar="DATE", help="The day, YYYY-MM-DD.")],
+    destination: Annotated[
+        str | None, typer.Option(metavar="ID", help="Destination country id.")
+    ] = None,
+    product: Annotated[str | None, typer.Option(metavar="ID", help="Product id.")] = None,
+    end_use: Annotated[
+        str | None, typer.Option("--end-use", metavar="LABEL", help="End-use label.")
+    ] = None,
+    exporter: Annotated[str | None, typer.Option(metavar="ID", help="Exporter id.")] = None,
+    applicant: Annotated[
+        str | None, typer.Option(metavar="ID", help="Manufacturer id, or `background`.")
+    ] = None,
     sets: SetOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
 ) -> None:
@@ -62,17 +68,19 @@ def explain(
 
 
 # ---------------------------------------------------------------------------- diff
-@app.command()
+@app.command(short_help="What differs between two scenarios, path by path.")
 def diff(
-    a: Annotated[Path, typer.Argument(help="First scenario (e.g. the baseline).")],
-    b: Annotated[Path, typer.Argument(help="Second scenario.")],
+    a: Annotated[
+        Path, typer.Argument(metavar="A", help="First scenario file (e.g. the baseline).")
+    ],
+    b: Annotated[Path, typer.Argument(metavar="B", help="Second scenario file.")],
     sets_a: Annotated[
         list[str] | None,
-        typer.Option("--set-a", help="Override a field of A: key.path=value (repeatable)."),
+        typer.Option("--set-a", metavar="KEY=VALUE", help="Override a field of A (repeatable)."),
     ] = None,
     sets_b: Annotated[
         list[str] | None,
-        typer.Option("--set-b", help="Override a field of B: key.path=value (repeatable)."),
+        typer.Option("--set-b", metavar="KEY=VALUE", help="Override a field of B (repeatable)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
 ) -> None:

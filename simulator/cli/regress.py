@@ -6,25 +6,16 @@ import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from simulator.cli.app import AllowOpt, Engine, EngineOpt, WorkersOpt, app
 from simulator.errors import clean, clean_lines
 from simulator.limits import Limits
-from simulator.regress.baseline import BadInput, baseline_data, write_baseline
-from simulator.regress.judge import DEFAULT_ALPHA, SKIP, Row, ScenarioCheck, judge
-from simulator.regress.reports import (
-    delta_text,
-    describe,
-    junit_xml,
-    markdown_report,
-    rule_text,
-    tolerance_text,
-    write_markdown,
-)
-from simulator.regress.run import prepare, run_check
+
+if TYPE_CHECKING:  # pragma: no cover
+    from simulator.regress.judge import Row, ScenarioCheck
 
 __all__ = ["regress_command"]
 
@@ -32,6 +23,9 @@ __all__ = ["regress_command"]
 def _table(c: ScenarioCheck, rows: Sequence[Row], exact: bool) -> Any:
     from rich.table import Table
     from rich.text import Text
+
+    from simulator.regress.judge import SKIP
+    from simulator.regress.reports import delta_text, describe, tolerance_text
 
     t = Table(
         title=Text(f"{c.label}: {'all KPIs' if len(rows) == len(c.rows) else 'moved'}"),
@@ -55,18 +49,22 @@ def _table(c: ScenarioCheck, rows: Sequence[Row], exact: bool) -> Any:
     return t
 
 
-@app.command("regress")
+@app.command("regress", short_help="Compare KPIs with stored baselines (CI).")
 def regress_command(
     paths: Annotated[
         list[Path] | None,
         typer.Argument(
+            metavar="[PATH]...",
             help="Scenario files or directories (their *.yaml, not recursive). "
             "Default: scenarios/*.yaml.",
             show_default=False,
         ),
     ] = None,
     baselines: Annotated[
-        Path, typer.Option("--baselines", help="Baseline directory (<stem>.json per scenario).")
+        Path,
+        typer.Option(
+            "--baselines", metavar="DIR", help="Baseline directory (<stem>.json per scenario)."
+        ),
     ] = Path("scenarios/baselines"),
     update: Annotated[
         bool, typer.Option("--update", help="Rewrite the baselines from this run (exit 0).")
@@ -76,6 +74,7 @@ def regress_command(
         typer.Option(
             min=2,
             max=Limits.MAX_REPS,
+            metavar="N",
             help="Replications (default: the baseline's, else the scenario's).",
         ),
     ] = None,
@@ -84,6 +83,7 @@ def regress_command(
         typer.Option(
             min=0,
             max=Limits.MAX_SEED,
+            metavar="S",
             help="Root seed (default: the baseline's, else the scenario's).",
         ),
     ] = None,
@@ -96,8 +96,9 @@ def regress_command(
     alpha: Annotated[
         float | None,
         typer.Option(
+            metavar="ALPHA",
             help="Family-wise false-alarm rate over all compared KPIs (default: the "
-            "baselines', else 0.01)."
+            "baselines', else 0.01).",
         ),
     ] = None,
     k: Annotated[
@@ -105,14 +106,18 @@ def regress_command(
         typer.Option(
             "--k",
             min=0.0,
+            metavar="K",
             help="Fixed tolerance multiplier k (instead of one derived from --alpha).",
         ),
     ] = None,
-    junit: Annotated[Path | None, typer.Option(help="Write a JUnit XML report here.")] = None,
+    junit: Annotated[
+        Path | None, typer.Option(metavar="FILE", help="Write a JUnit XML report here.")
+    ] = None,
     markdown: Annotated[
         Path | None,
         typer.Option(
-            help="Write a Markdown report here (also appended to $GITHUB_STEP_SUMMARY when set)."
+            metavar="FILE",
+            help="Write a Markdown report here (also appended to $GITHUB_STEP_SUMMARY when set).",
         ),
     ] = None,
     workers: WorkersOpt = None,
@@ -121,7 +126,9 @@ def regress_command(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show every KPI, not only the moved ones.")
     ] = False,
-    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of an internal error.")
+    ] = False,
 ) -> None:
     """Re-run scenarios and compare their KPIs with stored baselines (exit 1 if any moved).
 
@@ -131,6 +138,16 @@ def regress_command(
     """
     from rich.console import Console
     from rich.text import Text
+
+    from simulator.regress.baseline import BadInput, baseline_data, write_baseline
+    from simulator.regress.judge import DEFAULT_ALPHA, judge
+    from simulator.regress.reports import (
+        junit_xml,
+        markdown_report,
+        rule_text,
+        write_markdown,
+    )
+    from simulator.regress.run import prepare, run_check
 
     tty = sys.stdout.isatty()
     out = Console(highlight=False, soft_wrap=True, width=None if tty else 200)

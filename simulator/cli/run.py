@@ -1,4 +1,4 @@
-"""``relsim run``: a scenario's ensemble and its run directory."""
+"""``relsim run``: a scenario's ensemble and its run directory; ``relsim report``."""
 
 from __future__ import annotations
 
@@ -11,9 +11,15 @@ import typer
 from simulator.cli.app import (
     DEBUG,
     AllowOpt,
+    DebugOpt,
+    DpiOpt,
     Engine,
     EngineOpt,
     ExecutorOpt,
+    Fail,
+    Format,
+    FormatOpt,
+    QuietOpt,
     RepsOpt,
     SchedulerOpt,
     SeedOpt,
@@ -23,10 +29,39 @@ from simulator.cli.app import (
     load,
     observed_for,
     overrides_of,
+    plural,
 )
 from simulator.cli.console import authority_line, out, progress_bar, summary_table, warn_estimated
 from simulator.errors import clean
 from simulator.limits import Limits
+
+
+def notes_for(
+    file: Path, sc: Any, sets: list[str] | None, allow: list[Path] | None = None
+) -> dict[str, Any]:
+    """What the scenario file says about itself, the fields it changes against the base
+    it ``extends:`` and the ``--set`` overrides (for report.html)."""
+    from simulator.errors import ScenarioError
+    from simulator.report.rundir import scenario_data
+    from simulator.scenario.notes import scenario_changes, scenario_notes
+
+    notes = scenario_notes(file)
+    changes: list[dict[str, Any]] = []
+    if notes["extends"]:
+        try:
+            base, _ = load(Path(notes["extends"][0]), None, allow)
+            changes = scenario_changes(scenario_data(base), scenario_data(sc))
+        except (ScenarioError, OSError):
+            changes = []
+    elif sets:  # no base file: the overrides are the changes
+        try:
+            base, _ = load(file, None, allow)
+            changes = scenario_changes(scenario_data(base), scenario_data(sc))
+        except (ScenarioError, OSError):
+            changes = []
+    notes["changes"] = changes
+    notes["overrides"] = overrides_of(sets)
+    return notes
 
 
 def _overrides_record(
@@ -50,14 +85,19 @@ def _overrides_record(
     return {"overrides": overrides, "overrides_changed": diff(plain, with_sets).to_list()}
 
 
-@app.command()
+@app.command(short_help="Run a scenario's ensemble and write its run directory.")
 def run(
-    file: Annotated[Path, typer.Argument(help="Scenario file.")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="Scenario file (YAML).")],
     reps: RepsOpt = None,
     seed: SeedOpt = None,
     out_dir: Annotated[
         Path | None,
-        typer.Option("--out", help="Run directory (default: runs/<scenario file stem>)"),
+        typer.Option(
+            "--out",
+            metavar="DIR",
+            help="Run directory (default: runs/<file stem>, or runs/<file stem>-rep<I> "
+            "with --rep-index).",
+        ),
     ] = None,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
@@ -66,87 +106,135 @@ def run(
     sets: SetOpt = None,
     allow: AllowOpt = None,
     force: Annotated[
-        bool, typer.Option(help="Replace an existing relsim run directory (only those).")
+        bool,
+        typer.Option("--force", help="Replace an existing relsim run directory (only those)."),
     ] = False,
     rep_index: Annotated[
         int | None,
         typer.Option(
             min=0,
             max=Limits.MAX_REPS - 1,
-            help="Run only this replication (serially, full detail).",
+            metavar="I",
+            help="Run only replication I (serially) and write its complete run directory.",
         ),
     ] = None,
-    figures: Annotated[bool, typer.Option(help="Write PNG figures.")] = True,
-    quiet: Annotated[bool, typer.Option(help="No progress bar or table.")] = False,
-    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+    figures: Annotated[
+        bool, typer.Option("--figures/--no-figures", help="Write figures (and embed them).")
+    ] = True,
+    fmt: FormatOpt = Format.png,
+    dpi: DpiOpt = None,
+    xlsx: Annotated[
+        bool, typer.Option("--xlsx", help="Also write tables.xlsx, one sheet per table.")
+    ] = False,
+    report: Annotated[
+        bool, typer.Option("--report/--no-report", help="Write report.html (one page).")
+    ] = True,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
 ) -> None:
-    """Run a scenario's ensemble and write its run directory."""
+    """Run a scenario's ensemble and write its run directory (tables, figures, report.html).
+
+    With --rep-index I, run replication I alone and write its complete run directory to
+    runs/<file stem>-rep<I>, printing that replication's KPIs.
+    """
     DEBUG["on"] = debug
     from simulator.ensemble.runner import run_ensemble
     from simulator.replication.engine import run as run_one
-    from simulator.report.atomic import atomic_dir, check_dir_target, write_json
-    from simulator.report.rundir import manifest, write_run_dir
+    from simulator.report.atomic import check_dir_target
+    from simulator.report.rundir import write_run_dir
 
     sc, loc = load(file, sets, allow)
     observed = observed_for(sc, loc, allow, file)
-    target = out_dir or Path("runs") / file.stem
+    default = file.stem if rep_index is None else f"{file.stem}-rep{rep_index}"
+    target = out_dir or Path("runs") / default
     check_dir_target(target, force)  # before the work; the commit checks again
     s = sc.seed if seed is None else seed
+    notes = notes_for(file, sc, sets, allow)
     if rep_index is not None:
+        from simulator.ensemble.aggregate import Aggregator
+        from simulator.ensemble.results import EnsembleResult
+
         t0 = time.perf_counter()
-        r = run_one(sc, seed=s, rep=rep_index, engine=engine.value)
-        with atomic_dir(target, force) as tmp:
-            write_json(
-                tmp / "manifest.json",
-                manifest(
-                    sc,
-                    seed=s,
-                    reps=1,
-                    files=loc.files,
-                    workers=1,
-                    elapsed_s=time.perf_counter() - t0,
-                    command="run --rep-index",
-                    extra={"rep_index": rep_index},
-                ),
+        one = run_one(sc, seed=s, rep=rep_index, engine=engine.value)
+        agg = Aggregator(sc, expected_reps=1)
+        agg.add(one.summary)
+        ens = EnsembleResult(sc, s, 1, agg, time.perf_counter() - t0, 1)
+        extra = {"rep_index": rep_index}
+        n = 1
+    else:
+        n = sc.reps if reps is None else reps
+        cb, prog = progress_bar(quiet)
+        try:
+            ens = run_ensemble(
+                sc,
+                reps=n,
+                seed=s,
+                workers=workers,
+                executor=executor.value if executor is not None else None,
+                scheduler=scheduler,
+                progress=cb,
+                keep_rep=0,  # rep0/ in full: simulated once, with the others
+                engine=engine.value,
             )
-            for name in ("licences", "daily", "authority_daily", "exports", "kpis", "regimes"):
-                getattr(r, name).to_csv(tmp / f"{name}.csv", index=False)
-        out.print(f"replication {rep_index} (seed {s}) ok; wrote {clean(target)}", markup=False)
-        return
-    n = sc.reps if reps is None else reps
-    cb, prog = progress_bar(quiet)
-    try:
-        ens = run_ensemble(
-            sc,
-            reps=n,
-            seed=s,
-            workers=workers,
-            executor=executor.value if executor is not None else None,
-            scheduler=scheduler,
-            progress=cb,
-            engine=engine.value,
-        )
-    finally:
-        if prog is not None:
-            prog.stop()
-    rep0 = run_one(sc, seed=s, rep=0, engine=engine.value)
+        finally:
+            if prog is not None:
+                prog.stop()
+        one = ens.kept
+        extra = None
     write_run_dir(
         target,
         ens,
         files=loc.files,
-        rep0=rep0,
+        rep0=one,
         observed=observed,
         figures=figures,
         force=force,
-        extra=_overrides_record(file, sets, allow),
+        fmt=fmt.value,
+        dpi=dpi,
+        xlsx=xlsx,
+        notes=notes,
+        report=report,
+        command="run" if rep_index is None else f"run --rep-index {rep_index}",
+        extra={**(extra or {}), **(_overrides_record(file, sets, allow) or {})} or None,
     )
     summary = ens.summary_dict()
     warn_estimated(sc)
     if not quiet:
+        if rep_index is not None:
+            summary["title"] = f"{sc.name}: replication {rep_index}, seed {s}"
         out.print(summary_table(summary, sc, out.width))
         out.print(authority_line(summary), markup=False)
+    if rep_index is not None:
+        out.print(f"replication {rep_index} (seed {s}) ok; wrote {clean(target)}", markup=False)
+        return
     out.print(
-        f"wrote {clean(target)} ({n} replications in {ens.elapsed_s:.1f} s, "
-        f"{ens.workers} worker(s))",
+        f"wrote {clean(target)} ({plural(n, 'replication')} in {ens.elapsed_s:.1f} s, "
+        f"{plural(ens.workers, 'worker')})",
         markup=False,
     )
+
+
+@app.command("report", short_help="Rebuild report.html of a run directory.")
+def report_command(
+    run_dir: Annotated[
+        Path, typer.Argument(metavar="RUN_DIR", help="A run directory written by relsim run.")
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="Where to write (default: RUN_DIR/report.html)."
+        ),
+    ] = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Rebuild the one-page report.html of a run directory from its files (figures,
+    tables, manifest, the scenario as run)."""
+    DEBUG["on"] = debug
+    from simulator.report.atomic import write_text_atomic
+    from simulator.report.html import REPORT_FILE, report_from_run_dir
+
+    if not (run_dir / "manifest.json").is_file() or not (run_dir / "summary.json").is_file():
+        raise Fail(f"{run_dir}: not a relsim run directory (no manifest.json and summary.json)")
+    target = output or run_dir / REPORT_FILE
+    write_text_atomic(target, report_from_run_dir(run_dir))
+    out.print(f"wrote {target}", markup=False)

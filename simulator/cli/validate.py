@@ -8,16 +8,16 @@ from typing import Annotated
 
 import typer
 
-from simulator.cli.app import EXIT_FAIL, EXIT_INPUT, AllowOpt, Fail, SetOpt, app, load
+from simulator.cli.app import EXIT_FAIL, EXIT_INPUT, AllowOpt, Fail, SetOpt, app, load, plural
 from simulator.cli.console import err, out
 from simulator.errors import ScenarioError, clean
 from simulator.limits import Limits
 
 
 # ---------------------------------------------------------------------------- validate
-@app.command()
+@app.command(short_help="Check scenario files; every problem at file:line:col.")
 def validate(
-    files: Annotated[list[Path], typer.Argument(help="Scenario files.", metavar="FILE...")],
+    files: Annotated[list[Path], typer.Argument(metavar="FILE...", help="Scenario files (YAML).")],
     sets: SetOpt = None,
     allow: AllowOpt = None,
     strict: Annotated[
@@ -50,20 +50,29 @@ def validate(
             continue
         out.print(
             f"ok  {clean(f)}  ({clean(sc.name, 200)}: {sc.start}..{sc.end}, "
-            f"{len(sc.manufacturers)} manufacturers, {len(sc.policy.regimes)} regimes)",
+            f"{plural(len(sc.manufacturers), 'manufacturer')}, "
+            f"{plural(len(sc.policy.regimes), 'regime')})",
             markup=False,
         )
     if bad:
         what = "invalid or with warnings (--strict)" if strict else "invalid"
-        err.print(f"{bad} of {len(files)} file(s) {what}", markup=False)
+        err.print(
+            f"{bad} of {plural(len(files), 'file')} {'is' if bad == 1 else 'are'} {what}",
+            markup=False,
+        )
         raise typer.Exit(EXIT_INPUT)
 
 
 # ---------------------------------------------------------------------------- schema
-@app.command()
+@app.command(short_help="Print the scenario JSON Schema (for editors).")
 def schema(
-    write: Annotated[Path | None, typer.Option(help="Write the schema to this file.")] = None,
-    check: Annotated[Path | None, typer.Option(help="Exit 1 if this file is stale.")] = None,
+    write: Annotated[
+        Path | None, typer.Option(metavar="FILE", help="Write the schema to this file.")
+    ] = None,
+    check: Annotated[
+        Path | None,
+        typer.Option(metavar="FILE", help="Exit 1 if this file differs from the schema."),
+    ] = None,
 ) -> None:
     """Print the scenario JSON Schema (for editor completion and validation)."""
     from simulator.scenario.jsonschema import scenario_json_schema

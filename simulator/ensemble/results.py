@@ -10,11 +10,13 @@ import numpy as np
 import pandas as pd
 
 from simulator.ensemble.aggregate import BAND_NAMES, QUANTILES, WAIT_BIN_WD, Aggregator
-from simulator.replication.kpis import AUTHORITY_KPIS, MANUFACTURER_KPIS
-from simulator.replication.tables import overlay_frame, part_names, regime_frame
+from simulator.replication.columns import COLUMNS, TABLES, conform, unit_of
+from simulator.replication.kpis import AUTHORITY_KPIS, MANUFACTURER_KPIS, split_entity
+from simulator.replication.tables import overlay_frame, regime_frame
 from simulator.stats import interval, t95
 
 if TYPE_CHECKING:  # pragma: no cover
+    from simulator.replication.result import RunResult
     from simulator.scenario.model import Scenario
 
 __all__ = ["Comparison", "EnsembleResult"]
@@ -41,6 +43,7 @@ class EnsembleResult:
         reps: Number of replications.
         elapsed_s: Wall time, seconds.
         workers: Workers used.
+        kept: The replication kept in full (``run_ensemble(keep_rep=…)``), or None.
     """
 
     scenario: Scenario
@@ -49,6 +52,8 @@ class EnsembleResult:
     agg: Aggregator = field(repr=False)
     elapsed_s: float = 0.0
     workers: int = 1
+    kept: RunResult | None = field(default=None, repr=False, compare=False)
+    """The replication ``run_ensemble(keep_rep=…)`` kept in full, else None."""
 
     # -- tables --------------------------------------------------------------------
     @property
@@ -56,15 +61,27 @@ class EnsembleResult:
         """Simulated dates."""
         return pd.date_range(self.scenario.start, periods=self.scenario.horizon_days, freq="D")
 
+    def _split(self, entity: str) -> tuple[str, str | None, str | None, str | None]:
+        multi = {m.id for m in self.scenario.manufacturers if m.multi_part}
+        return split_entity(entity, multi)
+
     @property
     def kpi_reps(self) -> pd.DataFrame:
-        """Per-replication KPIs: ``rep``, ``entity``, ``kpi``, ``value``."""
-        return self.agg.kpis.frame()
+        """Per-replication KPIs, long: ``rep``, ``scope``, ``manufacturer``, ``part``,
+        ``kpi``, ``value`` (the ``kpis_by_rep`` table)."""
+        f = self.agg.kpis.frame()
+        split = {e: self._split(e) for e in f["entity"].unique()}
+        f.insert(1, "scope", f["entity"].map(lambda e: split[e][0]))
+        f.insert(2, "manufacturer", f["entity"].map(lambda e: split[e][1]))
+        f.insert(3, "part", f["entity"].map(lambda e: split[e][2]))
+        f.insert(4, "destination", f["entity"].map(lambda e: split[e][3]))
+        return conform(f.drop(columns="entity"), "kpis_by_rep")
 
-    def kpi_summary(self) -> pd.DataFrame:
-        """KPI means with 95% intervals per entity: ``entity``, ``kpi``, ``mean``, ``sd``,
-        ``se``, ``ci_low``, ``ci_high``, ``n`` (replications where the KPI is defined —
-        e.g. days to first shortage only where a shortage happened), ``share_defined``."""
+    def kpi_stats(self) -> list[dict[str, Any]]:
+        """Every KPI's statistics keyed as in ``summary.json`` (``entity``: a manufacturer
+        id, ``<manufacturer>/<part>``, ``all_manufacturers`` or ``authority``), in
+        display order: dicts of ``entity``, ``kpi``, ``mean``, ``sd``, ``se``,
+        ``ci_low``, ``ci_high``, ``n``, ``share_defined``."""
         table = self.agg.kpis
         rows = []
         order = {k: i for i, k in enumerate(MANUFACTURER_KPIS + AUTHORITY_KPIS)}
@@ -80,109 +97,209 @@ class EnsembleResult:
                     "_o": order.get(kpi, 99),
                 }
             )
-        out = pd.DataFrame(rows)
-        if out.empty:
-            return out
         ent_order = {m.id: i for i, m in enumerate(self.scenario.manufacturers)}
-        out["_e"] = out["entity"].map(lambda e: ent_order.get(e, 10_000))
-        return out.sort_values(["_e", "_o"]).drop(columns=["_e", "_o"]).reset_index(drop=True)
+
+        def key(r: dict[str, Any]) -> tuple[int, int]:
+            e = r["entity"]
+            return (ent_order.get(e.split("/", 1)[0], 10_000), r["_o"])
+
+        return sorted(rows, key=key)  # stable: parts after their line, in part order
+
+    def kpi_summary(self) -> pd.DataFrame:
+        """KPI means with 95% intervals: ``scope`` (manufacturer, part, total,
+        authority), ``manufacturer``, ``part``, ``destination`` (the authority's KPIs
+        per destination), ``kpi``, ``unit``, ``mean``, ``sd``,
+        ``se``, ``ci_low``, ``ci_high``, ``n`` (replications where the KPI is defined —
+        e.g. days to first shortage only where a shortage happened), ``share_defined``."""
+        rows = []
+        for r in self.kpi_stats():
+            scope, mid, pid, dest = self._split(r["entity"])
+            rows.append(
+                {
+                    "scope": scope,
+                    "manufacturer": mid,
+                    "part": pid,
+                    "destination": dest,
+                    "kpi": r["kpi"],
+                    "unit": unit_of(r["kpi"]) if r["kpi"] in COLUMNS else "applications",
+                    **{k: r[k] for k in ("mean", "sd", "se", "ci_low", "ci_high", "n")},
+                    "share_defined": r["share_defined"],
+                }
+            )
+        cols = TABLES["kpi_summary"].columns
+        return conform(pd.DataFrame(rows, columns=list(cols)), "kpi_summary")
+
+    def _date_stats(self, entity: str) -> dict[str, dict[str, Any]]:
+        """First-shortage and recovery dates of one entity: mean and 95% interval as
+        dates (rounded down to the day), and n."""
+        table = self.agg.kpis
+        j_first = table.cols.get((entity, "days_to_first_shortage"))
+        j_rec = table.cols.get((entity, "days_to_recover"))
+        out: dict[str, dict[str, Any]] = {}
+        if j_first is None:
+            return out
+        n = table.n
+        first = table._val[:n, j_first]
+        rec = table._val[:n, j_rec] if j_rec is not None else np.full(n, np.nan)
+        start = pd.Timestamp(self.scenario.start)
+        for name, days in (("first_shortage_date", first), ("recovery_date", first + rec)):
+            st = interval(days)
+            out[name] = {
+                k: (
+                    start + pd.Timedelta(days=math.floor(st[k]))
+                    if st.get(k) is not None and math.isfinite(st[k])
+                    else pd.NaT
+                )
+                for k in ("mean", "ci_low", "ci_high")
+            }
+            out[name]["n"] = int(st["n"])
+        return out
+
+    def kpi_table(self) -> pd.DataFrame:
+        """The headline KPIs per manufacturer, each with its 95% interval (``_low``,
+        ``_high``): P(any shortage), the first shortage and recovery **dates**, fill
+        rate, lost units, shortfall (t) and shortage days (the ``kpi_table`` table: the
+        one the CLI, ``report.html`` and notebooks show)."""
+        stats = {(r["entity"], r["kpi"]): r for r in self.kpi_stats()}
+        rows = []
+        for m in self.scenario.manufacturers:
+            row: dict[str, Any] = {"manufacturer": m.id, "name": m.name or m.id}
+            for col, kpi in (
+                ("p_any_shortage", "any_shortage"),
+                ("fill_rate", "fill_rate"),
+                ("lost_units", "lost_units"),
+                ("shortfall_t", "shortfall_t"),
+                ("shortage_days", "shortage_days"),
+            ):
+                r = stats.get((m.id, kpi), {})
+                row[col] = r.get("mean", np.nan)
+                row[f"{col}_low"] = r.get("ci_low", np.nan)
+                row[f"{col}_high"] = r.get("ci_high", np.nan)
+            dates = self._date_stats(m.id)
+            for col in ("first_shortage_date", "recovery_date"):
+                d = dates.get(col, {})
+                row[col] = d.get("mean", pd.NaT)
+                row[f"{col}_low"] = d.get("ci_low", pd.NaT)
+                row[f"{col}_high"] = d.get("ci_high", pd.NaT)
+            row["first_shortage_n"] = dates.get("first_shortage_date", {}).get("n", 0)
+            row["recovery_n"] = dates.get("recovery_date", {}).get("n", 0)
+            rows.append(row)
+        cols = TABLES["kpi_table"].columns
+        return conform(pd.DataFrame(rows, columns=list(cols)), "kpi_table")
 
     def bands(self, series: str = "shortfall_t") -> pd.DataFrame:
         """Per-day mean and quantile bands.
 
         Args:
-            series: ``shortfall_t`` or ``inventory_t`` (per manufacturer, tonnes), or
-                ``backlog`` (applications pending, per destination country).
+            series: ``shortfall_t`` (per manufacturer, t/day), ``inventory_t`` (per
+                manufacturer and part, t), or ``backlog`` (applications pending, per
+                destination country).
 
         Returns:
-            Long frame: ``date``, ``entity``, ``mean``, ``p5``, ``p25``, ``p50``, ``p75``,
-            ``p95``.
+            Long frame: ``date``, ``manufacturer`` (and ``part``) or ``destination``,
+            ``mean``, ``p5``, ``p25``, ``p50``, ``p75``, ``p95``.
         """
         a, sc = self.agg, self.scenario
         if series == "shortfall_t":
-            mom, stack, names = a.shortfall, a.band_short, [m.id for m in sc.manufacturers]
+            mom, stack, table = a.shortfall, a.band_short, "bands_shortfall"
+            ids: list[dict[str, str]] = [{"manufacturer": m.id} for m in sc.manufacturers]
         elif series == "inventory_t":
-            mom, stack, names = a.inventory, a.band_inv, part_names(sc)
+            mom, stack, table = a.inventory, a.band_inv, "bands_inventory"
+            ids = [{"manufacturer": m.id, "part": p.id} for m in sc.manufacturers for p in m.bill()]
         elif series == "backlog":
-            mom, stack, names = a.backlog, a.band_backlog, [c.id for c in sc.countries]
+            mom, stack, table = a.backlog, a.band_backlog, "bands_backlog"
+            ids = [{"destination": c.id} for c in sc.countries]
         else:
             raise ValueError(f"unknown series {series!r}; choose shortfall_t, inventory_t, backlog")
         mean = mom.mean()
-        H = mean.shape[0]
         frames = []
-        for j, name in enumerate(names):
+        for j, key in enumerate(ids):
             # one entity at a time: the quantile's working copy stays small
             q = np.quantile(stack[:, :, j], QUANTILES, axis=0)  # (5, H)
-            d = {"date": self.dates, "entity": name, "mean": mean[:, j]}
+            d: dict[str, Any] = {"date": self.dates, **key, "mean": mean[:, j]}
             for k, bn in enumerate(BAND_NAMES):
                 d[bn] = q[k]
             frames.append(pd.DataFrame(d))
-        out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-        out.attrs["units"] = {
-            "shortfall_t": "t/day",
-            "inventory_t": "t",
-            "backlog": "applications",
-        }[series]
+        cols = list(TABLES[table].columns)
+        out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+        out = conform(out, table)
         out.attrs["band_reps"] = len(stack)
-        del H
         return out
 
     def p_shortage(self) -> pd.DataFrame:
         """P(shortage on day d) per manufacturer: ``date``, ``manufacturer``, ``p``."""
         p = self.agg.short_count / max(self.agg.n, 1)
-        return pd.DataFrame(
-            {
-                "date": np.tile(self.dates, p.shape[1]),
-                "manufacturer": np.repeat([m.id for m in self.scenario.manufacturers], p.shape[0]),
-                "p": p.T.ravel(),
-            }
+        return conform(
+            pd.DataFrame(
+                {
+                    "date": np.tile(self.dates, p.shape[1]),
+                    "manufacturer": np.repeat(
+                        [m.id for m in self.scenario.manufacturers], p.shape[0]
+                    ),
+                    "p": p.T.ravel(),
+                }
+            ),
+            "p_shortage",
         )
 
     def exports(self) -> pd.DataFrame:
         """Monthly exports through Chinese customs (counted at departure, the customs
-        export date), tonnes: mean and bands of the total and per destination. Columns
-        ``month``, ``destination`` (``ALL`` for the total), ``mean``, ``p5`` … ``p95``."""
-        return self._monthly(self.agg.band_exports)
+        export date) per destination, tonnes: ``month`` (first day), ``destination``,
+        ``mean``, ``p5`` … ``p95``. The total is :meth:`exports_total`."""
+        return self._monthly(self.agg.band_exports, "exports_monthly")
+
+    def exports_total(self) -> pd.DataFrame:
+        """Monthly exports through Chinese customs, all destinations: ``month``,
+        ``mean``, ``p5`` … ``p95`` (quantiles of the replications' totals)."""
+        return self._monthly(self.agg.band_exports, "exports_monthly_total")
 
     def arrivals(self) -> pd.DataFrame:
         """Monthly arrivals of those exports at their destinations, tonnes (columns as
         :meth:`exports`)."""
-        return self._monthly(self.agg.band_arrivals)
+        return self._monthly(self.agg.band_arrivals, "arrivals_monthly")
 
-    def _monthly(self, stack: np.ndarray) -> pd.DataFrame:
+    def arrivals_total(self) -> pd.DataFrame:
+        """Monthly arrivals, all destinations (columns as :meth:`exports_total`)."""
+        return self._monthly(self.agg.band_arrivals, "arrivals_monthly_total")
+
+    def _monthly(self, stack: np.ndarray, table: str) -> pd.DataFrame:
         sc = self.scenario
         months = pd.period_range(pd.Timestamp(sc.start), periods=stack.shape[1], freq="M")
-        tot = stack.sum(axis=2)
-        rows = []
-        for dest, arr in [("ALL", tot)] + [
-            (c.id, stack[:, :, j]) for j, c in enumerate(sc.countries)
-        ]:
+        starts = months.to_timestamp()
+        if table.endswith("_total"):
+            series: list[tuple[dict[str, str], np.ndarray]] = [({}, stack.sum(axis=2))]
+        else:
+            series = [({"destination": c.id}, stack[:, :, j]) for j, c in enumerate(sc.countries)]
+        frames = []
+        for key, arr in series:
             q = np.quantile(arr, QUANTILES, axis=0)
-            for i, mth in enumerate(months):
-                rows.append(
+            frames.append(
+                pd.DataFrame(
                     {
-                        "month": str(mth),
-                        "destination": dest,
-                        "mean": arr[:, i].mean(),
-                        **{bn: q[k, i] for k, bn in enumerate(BAND_NAMES)},
+                        "month": starts,
+                        **key,
+                        "mean": arr.mean(axis=0),
+                        **{bn: q[k] for k, bn in enumerate(BAND_NAMES)},
                     }
                 )
-        out = pd.DataFrame(rows)
-        out.attrs["units"] = "t/month"
-        return out
+            )
+        return conform(pd.concat(frames, ignore_index=True), table)
 
     def wait_histogram(self) -> pd.DataFrame:
         """Waits from submission to decision, all decided applications of all
         replications: ``wait_wd_low``, ``wait_wd_high``, ``count``, ``share``."""
         h = self.agg.wait_hist
         lo = np.arange(h.size) * WAIT_BIN_WD
-        return pd.DataFrame(
-            {
-                "wait_wd_low": lo,
-                "wait_wd_high": lo + WAIT_BIN_WD,
-                "count": h,
-                "share": h / max(h.sum(), 1),
-            }
+        return conform(
+            pd.DataFrame(
+                {
+                    "wait_wd_low": lo,
+                    "wait_wd_high": lo + WAIT_BIN_WD,
+                    "count": h,
+                    "share": h / max(h.sum(), 1),
+                }
+            ),
+            "wait_histogram",
         )
 
     def samples(self) -> list[np.ndarray]:
@@ -200,34 +317,27 @@ class EnsembleResult:
         """Overlay spans of replication 0 (dated overlays are the same in every
         replication; pulses are random): ``start``, ``end`` (exclusive), ``overlay``,
         ``label``, ``kind``."""
-        return overlay_frame(self.scenario, self.agg.overlays)
-
-    def to_frame(self) -> pd.DataFrame:
-        """Everything per day in one tidy frame: ``date``, ``entity``, ``series``,
-        ``stat``, ``value`` (series: shortfall_t, inventory_t, backlog, p_shortage)."""
-        parts = []
-        for series in ("shortfall_t", "inventory_t", "backlog"):
-            b = self.bands(series).melt(id_vars=["date", "entity"], var_name="stat")
-            b.insert(2, "series", series)
-            parts.append(b)
-        p = self.p_shortage().rename(columns={"manufacturer": "entity", "p": "value"})
-        p.insert(2, "series", "p_shortage")
-        p.insert(3, "stat", "p")
-        parts.append(p)
-        return pd.concat(parts, ignore_index=True)
+        return conform(overlay_frame(self.scenario, self.agg.overlays), "overlays")
 
     def summary_dict(self) -> dict[str, Any]:
-        """The content of ``summary.json``: KPI mean and 95% interval per entity."""
-        ks = self.kpi_summary()
+        """The content of ``summary.json``: KPI mean and 95% interval per entity, and per
+        manufacturer (and part) ``first_shortage_date`` and ``recovery_date`` as ISO
+        dates."""
         kpis: dict[str, dict[str, Any]] = {}
-        for r in ks.itertuples(index=False):
-            kpis.setdefault(r.entity, {})[r.kpi] = {
-                "mean": _clean(r.mean),
-                "ci_low": _clean(r.ci_low),
-                "ci_high": _clean(r.ci_high),
-                "se": _clean(r.se),
-                "n": int(r.n),
+        for r in self.kpi_stats():
+            kpis.setdefault(r["entity"], {})[r["kpi"]] = {
+                "mean": _clean(r["mean"]),
+                "ci_low": _clean(r["ci_low"]),
+                "ci_high": _clean(r["ci_high"]),
+                "se": _clean(r["se"]),
+                "n": int(r["n"]),
             }
+        for entity, ks in kpis.items():
+            for name, d in self._date_stats(entity).items():
+                ks[name] = {
+                    k: (None if pd.isna(v) else v.date().isoformat()) if k != "n" else v
+                    for k, v in d.items()
+                }
         return {"scenario": self.scenario.name, "seed": self.seed, "reps": self.reps, "kpis": kpis}
 
     @property
@@ -236,6 +346,11 @@ class EnsembleResult:
         from simulator.report.plots import EnsemblePlots
 
         return EnsemblePlots(self)
+
+    def _repr_html_(self) -> str:
+        from simulator.report.html import ensemble_html
+
+        return ensemble_html(self)
 
     def __repr__(self) -> str:
         return (
@@ -266,9 +381,21 @@ class Comparison:
     def differences(self) -> pd.DataFrame:
         """Per KPI: mean of A and B, paired difference B − A with 95% interval, the
         half-width an independent-seeds comparison would have, and their ratio
-        (``variance_reduction`` = var(A) + var(B) over var(B − A))."""
-        ka = self.a.kpi_reps.set_index(["rep", "entity", "kpi"])["value"]
-        kb = self.b.kpi_reps.set_index(["rep", "entity", "kpi"])["value"]
+        (``variance_reduction`` = var(A) + var(B) over var(B − A)). Rows are keyed like
+        :meth:`EnsembleResult.kpi_summary`: ``scope``, ``manufacturer``, ``part``,
+        ``destination`` (the authority's KPIs per destination), ``kpi``."""
+        d = self._differences()
+        split = [self.a._split(e) for e in d["entity"]]
+        d.insert(0, "scope", [x[0] for x in split])
+        d.insert(1, "manufacturer", [x[1] for x in split])
+        d.insert(2, "part", [x[2] for x in split])
+        d.insert(3, "destination", [x[3] for x in split])
+        return conform(d.drop(columns="entity"), "differences")
+
+    def _differences(self) -> pd.DataFrame:
+        """:meth:`differences` keyed by internal entity (``comparison.json``'s keys)."""
+        ka = self.a.agg.kpis.frame().set_index(["rep", "entity", "kpi"])["value"]
+        kb = self.b.agg.kpis.frame().set_index(["rep", "entity", "kpi"])["value"]
         joined = pd.concat({"a": ka, "b": kb}, axis=1).reset_index()
         rows = []
         for (entity, kpi), g in joined.groupby(["entity", "kpi"], sort=False):
@@ -297,7 +424,8 @@ class Comparison:
                     "n": n,
                 }
             )
-        return pd.DataFrame(rows)
+        cols = ["entity", *TABLES["differences"].columns[4:]]
+        return pd.DataFrame(rows, columns=cols)
 
     def scenario_diff(self) -> Any:
         """What differs between the two scenarios (:func:`simulator.diff`): check that a
@@ -317,7 +445,7 @@ class Comparison:
             "scenario_differences": self.scenario_diff().to_list(),
             "kpis": {},
         }
-        for r in self.differences().itertuples(index=False):
+        for r in self._differences().itertuples(index=False):
             out["kpis"].setdefault(r.entity, {})[r.kpi] = {
                 "mean_a": _clean(r.mean_a),
                 "mean_b": _clean(r.mean_b),
@@ -328,6 +456,11 @@ class Comparison:
                 "n": int(r.n),
             }
         return out
+
+    def _repr_html_(self) -> str:
+        from simulator.report.html import comparison_html
+
+        return comparison_html(self)
 
     @property
     def plot(self) -> Any:

@@ -10,7 +10,6 @@ arrive, so a seed gives identical results for any number of workers.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import math
 import os
@@ -33,8 +32,10 @@ from simulator.ensemble.executors import (
 from simulator.ensemble.results import Comparison, EnsembleResult
 from simulator.errors import ClusterLost, ReplicationError
 from simulator.limits import Limits
+from simulator.replication.columns import conform
 from simulator.replication.digest import RepSummary, digest
 from simulator.replication.engine import DEFAULT_ENGINE, ENGINES, Simulate, simulator_for
+from simulator.replication.result import RunResult
 from simulator.stats import t95
 from simulator.world.calendar import build_calendar
 
@@ -99,26 +100,41 @@ def _digest(
     return out
 
 
-def _engine_of(rest: tuple[Any, ...]) -> tuple[Simulate, int]:
-    """The simulate function and GC period of a payload's engine (default if absent)."""
-    engine = rest[0] if rest else DEFAULT_ENGINE
+@dataclass
+class _Kept:
+    """A replication returned in full (its :class:`RunResult`), not only its digest."""
+
+    result: RunResult
+
+
+def _engine_of(payload: tuple[Any, ...], at: int) -> tuple[Simulate, int]:
+    """The simulate function and GC period of the engine named at ``payload[at]``
+    (the default engine if the payload is shorter)."""
+    engine = payload[at] if len(payload) > at else DEFAULT_ENGINE
     return simulator_for(engine), GC_EVERY[engine]
 
 
 def _chunk(
-    payload: tuple[Scenario, int] | tuple[Scenario, int, str], start: int, stop: int
-) -> list[RepSummary | _Failed]:
-    """Run replications ``start .. stop-1`` and return their digests; a failed
-    replication becomes a :class:`_Failed` carrying its traceback and ends the chunk.
-    ``payload``: ``(scenario, seed[, engine])``."""
-    scenario, seed, *rest = payload
-    sim, gc_every = _engine_of(tuple(rest))
+    payload: tuple[Scenario, int] | tuple[Scenario, int, int | None, str], start: int, stop: int
+) -> list[RepSummary | _Kept | _Failed]:
+    """Run replications ``start .. stop-1`` and return their digests (replication
+    ``keep`` of the payload, if any, in full as a :class:`_Kept`); a failed replication
+    becomes a :class:`_Failed` carrying its traceback and ends the chunk.
+    ``payload``: ``(scenario, seed[, keep[, engine]])``."""
+    scenario, seed = payload[0], payload[1]
+    keep = payload[2] if len(payload) > 2 else None
+    sim, gc_every = _engine_of(payload, 3)
     cal = build_calendar(scenario)
     faults = _fault_reps()
-    out: list[RepSummary | _Failed] = []
+    out: list[RepSummary | _Kept | _Failed] = []
     for rep in range(start, stop):
         try:
             _inject_fault(rep, faults)
+            if rep == keep:
+                full = RunResult(scenario, sim(scenario, seed, rep, cal), cal)
+                _ = full.summary  # computed where the trace is, shipped with it
+                out.append(_Kept(full))
+                continue
             out.append(_digest(scenario, seed, rep, cal, sim, gc_every))
         except Exception:
             out.append(_Failed(rep, traceback.format_exc()))
@@ -131,8 +147,8 @@ def _pair_chunk(
     start: int,
     stop: int,
 ) -> list[tuple[RepSummary, RepSummary] | _Failed]:
-    a, b, seed, *rest = payload
-    sim, gc_every = _engine_of(tuple(rest))
+    a, b, seed = payload[0], payload[1], payload[2]
+    sim, gc_every = _engine_of(payload, 3)
     ca, cb = build_calendar(a), build_calendar(b)
     faults = _fault_reps()
     out: list[tuple[RepSummary, RepSummary] | _Failed] = []
@@ -232,8 +248,9 @@ def run_ensemble(
     executor: Any = None,
     *,
     scheduler: str | None = None,
-    progress: ProgressFn | bool | None = None,
+    progress: ProgressFn | bool | str | None = "auto",
     band_reps: int = 1000,
+    keep_rep: int | None = None,
     engine: str = DEFAULT_ENGINE,
 ) -> EnsembleResult:
     """Run ``reps`` replications and aggregate them.
@@ -246,8 +263,13 @@ def run_ensemble(
         executor: ``"serial"``, ``"processes"``, ``"dask"``, a ``distributed.Client``,
             or a ``concurrent.futures.Executor`` (e.g. ``client.get_executor()``).
         scheduler: Dask scheduler address (``tcp://host:8786``).
-        progress: A callback ``(done, total)``, True for a tqdm bar, or None.
+        progress: ``"auto"`` (default: a ``tqdm.auto`` bar in a notebook or a terminal,
+            none in CI — ``CI`` set — or when stderr is not a terminal), True for a bar
+            always, a callback ``(done, total)``, or False/None for none.
         band_reps: Replications kept for exact quantile bands.
+        keep_rep: A replication to keep in full (``EnsembleResult.kept``, a
+            :class:`~simulator.replication.result.RunResult`), e.g. 0 for a run
+            directory's ``rep0/`` tables; it is simulated once, like the others.
         engine: ``"kernel"`` (compiled, the default) or ``"simpy"`` (the reference
             model); the same results.
 
@@ -264,32 +286,40 @@ def run_ensemble(
     reps, seed = _checked(
         scenario.reps if reps is None else reps, scenario.seed if seed is None else seed
     )
-    _prepare(engine, scenario, seed)
+    _prepare(engine)
     ex = make_executor(executor, workers, scheduler, reps=reps)
     cb = _progress(progress)
     t0 = time.perf_counter()
     agg = Aggregator(scenario, band_reps=band_reps, expected_reps=reps)
+    kept: RunResult | None = None
+    if keep_rep is not None and not 0 <= keep_rep < reps:
+        raise ValueError(f"keep_rep must be a replication index below {reps}, got {keep_rep}")
     try:
-        for s in drive(_chunk, (scenario, seed, engine), reps, seed, ex, cb):
+        for s in drive(_chunk, (scenario, seed, keep_rep, engine), reps, seed, ex, cb):
+            if isinstance(s, _Kept):
+                kept = s.result
+                s = kept.summary
             agg.add(s)
             del s  # fold and forget: only the aggregator's bounded state survives
     finally:
         ex.close()
         if hasattr(cb, "close"):
             cb.close()  # type: ignore[union-attr]
-    return EnsembleResult(scenario, seed, reps, agg, time.perf_counter() - t0, ex.workers)
+    return EnsembleResult(
+        scenario, seed, reps, agg, time.perf_counter() - t0, ex.workers, kept=kept
+    )
 
 
-def _prepare(engine: str, scenario: Scenario, seed: int) -> None:
-    """Check ``engine``; for the kernel, compile it (or load its on-disk cache) here by
-    running replication 0 once, before workers start: forked workers inherit the
-    compiled code, others find it in the cache instead of each compiling it at once. A
-    failure is left for the workers to report (with its replication)."""
+def _prepare(engine: str) -> None:
+    """Check ``engine``; for the kernel, compile it (or load its on-disk cache) here,
+    before workers start: forked workers inherit the compiled code, others find it in
+    the cache instead of each compiling it at once."""
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     if engine == "kernel":
-        with contextlib.suppress(Exception):  # the worker running replication 0 reports it
-            simulator_for(engine)(scenario, seed, 0, build_calendar(scenario))
+        from simulator.kernel import warm
+
+        warm()
 
 
 def _checked(reps: Any, seed: Any) -> tuple[int, int]:
@@ -305,11 +335,33 @@ def _checked(reps: Any, seed: Any) -> tuple[int, int]:
     return int(reps), int(seed)
 
 
-def _progress(progress: ProgressFn | bool | None) -> ProgressFn | None:
+def _interactive() -> bool:
+    """A person is watching: a Jupyter kernel or a terminal, and not CI."""
+    import sys
+
+    if os.environ.get("CI", "").lower() not in ("", "0", "false"):
+        return False
+    shell = sys.modules.get("IPython")
+    if shell is not None:
+        try:
+            ip = shell.get_ipython()  # type: ignore[attr-defined]
+        except Exception:  # pragma: no cover - defensive
+            ip = None
+        if ip is not None and type(ip).__name__ == "ZMQInteractiveShell":
+            return True
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # pragma: no cover - closed or replaced stderr
+        return False
+
+
+def _progress(progress: ProgressFn | bool | str | None) -> ProgressFn | None:
+    if progress == "auto":
+        progress = _interactive()
     if progress is True:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=None, unit="rep")
+        bar = tqdm(total=None, unit="rep", desc="replications")
 
         class _Bar:
             def __call__(self, done: int, total: int) -> None:
@@ -334,7 +386,7 @@ def compare(
     executor: Any = None,
     *,
     scheduler: str | None = None,
-    progress: ProgressFn | bool | None = None,
+    progress: ProgressFn | bool | str | None = "auto",
     engine: str = DEFAULT_ENGINE,
 ) -> Comparison:
     """Run two scenarios on the same replications (common random numbers) and pair them.
@@ -350,14 +402,14 @@ def compare(
         workers: Worker processes.
         executor: See :func:`run_ensemble`.
         scheduler: Dask scheduler address.
-        progress: Progress callback or True.
+        progress: As for :func:`run_ensemble` (default ``"auto"``).
         engine: See :func:`run_ensemble`.
 
     Returns:
         The :class:`Comparison`.
     """
     reps, seed = _checked(a.reps if reps is None else reps, a.seed if seed is None else seed)
-    _prepare(engine, a, seed)
+    _prepare(engine)
     same_shape = a.horizon_days == b.horizon_days and [m.id for m in a.manufacturers] == [
         m.id for m in b.manufacturers
     ]
@@ -395,4 +447,5 @@ def compare(
         )
     else:
         diff = pd.DataFrame(columns=["date", "manufacturer", "diff_shortfall_t", "half_width"])
+    diff = conform(diff, "shortfall_difference_daily")
     return Comparison(ea, eb, diff)

@@ -22,6 +22,6 @@ def _cache_dir() -> str:
 # numba reads its cache directory when it is first imported
 os.environ.setdefault("NUMBA_CACHE_DIR", _cache_dir())
 
-from simulator.kernel.engine import simulate_kernel  # noqa: E402
+from simulator.kernel.engine import simulate_kernel, warm  # noqa: E402
 
-__all__ = ["simulate_kernel"]
+__all__ = ["simulate_kernel", "warm"]

@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from simulator.scenario.model import Scenario
     from simulator.world.calendar import WorkCalendar
 
-__all__ = ["simulate_kernel"]
+__all__ = ["simulate_kernel", "warm"]
 
 _PLANS: OrderedDict[int, tuple[Any, Any, Plan]] = OrderedDict()
 _MAX_PLANS = 8
@@ -246,3 +246,33 @@ def simulate_kernel(
         },
         backlog_end_units=K.MV[0].copy(),
     )
+
+
+_WARM: list[bool] = []
+
+
+def warm() -> None:
+    """Compile the kernel, or load it from the on-disk cache, once per process: runs a
+    two-day scenario of one background stream (its arrays have the same types as any
+    scenario's, so this is the one compiled version every scenario uses)."""
+    if _WARM:
+        return
+    from simulator.scenario.load import scenario_from_dict
+
+    sc = scenario_from_dict(
+        {
+            "name": "warm-up",
+            "start": "2025-01-01",
+            "end": "2025-01-02",
+            "calendar": {"all_working": True},
+            "countries": [{"id": "XX"}],
+            "products": [{"id": "p"}],
+            "authority": {
+                "reviewers": 1,
+                "review_work_wd": {"kind": "exponential", "mean": 0.5},
+                "background": [{"destination": "XX", "product": "p", "rate_per_wd": 1.0}],
+            },
+        }
+    )
+    simulate_kernel(sc, 0, 0)
+    _WARM.append(True)

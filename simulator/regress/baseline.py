@@ -41,11 +41,11 @@ def current_kpis(ens: Any) -> dict[str, dict[str, dict[str, Any]]]:
         ens: An :class:`~simulator.ensemble.EnsembleResult`.
     """
     out: dict[str, dict[str, dict[str, Any]]] = {}
-    for r in ens.kpi_summary().itertuples(index=False):
-        n = int(r.n)
-        out.setdefault(str(r.entity), {})[str(r.kpi)] = {
-            "mean": sig(float(r.mean)) if n > 0 else None,
-            "se": sig(float(r.se)) if n > 1 else None,
+    for r in ens.kpi_stats():
+        n = int(r["n"])
+        out.setdefault(str(r["entity"]), {})[str(r["kpi"])] = {
+            "mean": sig(float(r["mean"])) if n > 0 else None,
+            "se": sig(float(r["se"])) if n > 1 else None,
             "n": n,
         }
     return out

@@ -154,7 +154,9 @@ def run_check(
         if b.get("version") not in (None, __version__):
             c.notes.append(f"baseline made with relsim {b.get('version')} (now {__version__})")
     t0 = time.perf_counter()
-    ens = run_ensemble(c.scenario, reps=c.reps, seed=c.seed, workers=workers, engine=engine)
+    ens = run_ensemble(
+        c.scenario, reps=c.reps, seed=c.seed, workers=workers, progress=False, engine=engine
+    )
     c.elapsed_s = time.perf_counter() - t0
     c.kpis = current_kpis(ens)
     if c.baseline is not None:

@@ -65,8 +65,10 @@ __all__ = [
     "MANUFACTURER_KPIS",
     "PART_KPIS",
     "authority_kpis",
+    "entity_of",
     "manufacturer_kpis",
     "part_kpis",
+    "split_entity",
 ]
 
 AUTHORITY = "authority"
@@ -103,6 +105,39 @@ AUTHORITY_KPIS = (
 )
 
 _REL = 1e-6
+
+
+def entity_of(manufacturer: str | None, part: str | None = None, kpi: str = "") -> str:
+    """The internal entity key of a KPI (``summary.json``'s keys): the manufacturer's id,
+    ``<manufacturer>/<part>`` for a part of a multi-part line, and for the run as a
+    whole :data:`AUTHORITY` (authority KPIs) or :data:`ALL_MANUFACTURERS` (totals)."""
+    if manufacturer is None:
+        return AUTHORITY if kpi in AUTHORITY_KPIS else ALL_MANUFACTURERS
+    return f"{manufacturer}/{part}" if part is not None else manufacturer
+
+
+def split_entity(
+    entity: str, multi_part: set[str] | None = None
+) -> tuple[str, str | None, str | None, str | None]:
+    """``(scope, manufacturer, part, destination)`` of an entity key (see
+    :func:`entity_of`); scope is ``manufacturer``, ``part``, ``total`` or ``authority``
+    (``authority/<country>``: the authority's KPIs for one destination).
+
+    Args:
+        entity: The entity key.
+        multi_part: Ids of multi-part manufacturers (a ``/`` splits only their keys).
+    """
+    if entity == AUTHORITY:
+        return "authority", None, None, None
+    if entity.startswith(AUTHORITY + "/"):
+        return "authority", None, None, entity.split("/", 1)[1]
+    if entity == ALL_MANUFACTURERS:
+        return "total", None, None, None
+    if "/" in entity:
+        m, p = entity.split("/", 1)
+        if multi_part is None or m in multi_part:
+            return "part", m, p, None
+    return "manufacturer", entity, None, None
 
 
 def _shortage_days(demand: np.ndarray, short: np.ndarray) -> dict[str, float]:

@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from simulator.replication.columns import TIME_UNIT, conform
 from simulator.replication.digest import RepSummary, digest
-from simulator.replication.tables import Apps, overlay_frame, regime_frame
+from simulator.replication.kpis import entity_of
+from simulator.replication.tables import Apps, kpi_frame, overlay_frame, regime_frame, totals_frame
 from simulator.world.calendar import WorkCalendar, build_calendar
 from simulator.world.trace import (
     AT_DEADLINE,
@@ -86,69 +88,79 @@ class RunResult:
         return keys
 
     # ------------------------------------------------------------------ frames
+    def _ts(self, days: np.ndarray) -> np.ndarray:
+        """Calendar days since start (float, NaN = never) -> timestamps (NaT = never)."""
+        t0 = np.datetime64(self.scenario.start, TIME_UNIT)
+        d = np.asarray(days, dtype=float)
+        ms = np.round(np.nan_to_num(d) * 86_400_000).astype(np.int64)
+        out = t0 + ms.astype(f"timedelta64[{TIME_UNIT}]")
+        out[np.isnan(d)] = np.datetime64("NaT")
+        return out
+
+    def _owner(self, shipment_ids: np.ndarray) -> np.ndarray:
+        """Manufacturer id of each shipment's order (None: a background export)."""
+        ships = self.trace.shipments
+        ids = np.array([m.id for m in self.scenario.manufacturers] + [None], dtype=object)
+        src = ships["source"][shipment_ids]
+        idx = np.where(src == Source.BACKGROUND, -1, ships["source_index"][shipment_ids])
+        return ids[idx]
+
     @cached_property
     def events(self) -> pd.DataFrame:
         """The event log: authority and goods events, time-ordered.
 
-        Columns: ``time_days`` (calendar days since start), ``date``, ``kind``,
-        ``application``, ``shipment``, ``manufacturer`` (id; empty for background
-        goods), ``tonnes``, ``detail`` (per kind: see :class:`~simulator.world.trace.Ev`
-        and :class:`~simulator.world.trace.G`).
+        Columns (see ``docs/outputs.md``): ``time`` (timestamp), ``time_days``, ``kind``
+        (an :class:`~simulator.world.trace.Ev` or :class:`~simulator.world.trace.G`
+        name), ``application`` (null for goods events), ``shipment``, ``manufacturer``
+        (whose order; null for background exports), ``tonnes``, ``detail`` (per kind).
         """
-        a, g, ships = self.trace.authority, self.trace.goods, self.trace.shipments
-        owner = np.array([m.id for m in self.scenario.manufacturers] + [""], dtype=object)
-        sid = g["shipment"]
-        is_bg = ships["source"][sid] == Source.BACKGROUND
-        mfr = owner[np.where(is_bg, -1, ships["source_index"][sid])]
-        app_ship = self.trace.applications["shipment"]
-        auth = pd.DataFrame(
-            {
-                "time_days": a["time_days"],
-                "kind": pd.Categorical.from_codes(a["kind"].astype(int), Ev.NAMES),
-                "application": a["application"].astype(np.int64),
-                "shipment": app_ship[a["application"]].astype(np.int64)
-                if len(a)
-                else np.zeros(0, np.int64),
-                "manufacturer": "",
-                "tonnes": np.where(
-                    (a["kind"] == Ev.DECIDE) | (a["kind"] == Ev.SUBMIT), a["tonnes"], 0.0
-                ),
-                "detail": a["detail"],
-            }
-        )
-        goods = pd.DataFrame(
-            {
-                "time_days": g["time_days"],
-                "kind": pd.Categorical.from_codes(g["kind"].astype(int), G.NAMES),
-                "application": -1,
-                "shipment": sid.astype(np.int64),
-                "manufacturer": mfr,
-                "tonnes": g["tonnes"],
-                "detail": g["detail"],
-            }
-        )
+        a, g = self.trace.authority, self.trace.goods
+        app_ship = self.trace.applications["shipment"].astype(np.int64)
+        a_ship = app_ship[a["application"]] if len(a) else np.zeros(0, np.int64)
+        sid = g["shipment"].astype(np.int64)
         kinds = list(Ev.NAMES) + list(G.NAMES)
-        for df in (auth, goods):
-            df["kind"] = df["kind"].astype(pd.CategoricalDtype(kinds))
-        ev = pd.concat([auth, goods], ignore_index=True)
-        ev = ev.sort_values("time_days", kind="stable", ignore_index=True)
-        ev.insert(
-            1,
-            "date",
-            pd.Timestamp(self.scenario.start)
-            + pd.to_timedelta(np.floor(ev["time_days"].to_numpy()), unit="D"),
+        n_a, n_g = len(a), len(g)
+        ev = pd.DataFrame(
+            {
+                "time_days": np.concatenate([a["time_days"], g["time_days"]]),
+                "kind": pd.Categorical.from_codes(
+                    np.concatenate(
+                        [a["kind"].astype(np.int64), g["kind"].astype(np.int64) + len(Ev.NAMES)]
+                    ),
+                    kinds,
+                ),
+                "application": pd.array(
+                    np.concatenate([a["application"], np.zeros(n_g, np.int64)]), dtype="Int64"
+                ),
+                "shipment": pd.array(np.concatenate([a_ship, sid]), dtype="Int64"),
+                "manufacturer": np.concatenate([self._owner(a_ship), self._owner(sid)]),
+                "tonnes": np.concatenate(
+                    [
+                        np.where(
+                            (a["kind"] == Ev.DECIDE) | (a["kind"] == Ev.SUBMIT), a["tonnes"], 0.0
+                        ),
+                        g["tonnes"],
+                    ]
+                ),
+                "detail": np.concatenate([a["detail"], g["detail"]]),
+            }
         )
-        ev.attrs["units"] = {"time_days": "calendar days since start", "tonnes": "t"}
-        return ev
+        ev.loc[n_a:, "application"] = pd.NA
+        ev = ev.sort_values("time_days", kind="stable", ignore_index=True)
+        ev["time"] = self._ts(ev["time_days"].to_numpy())
+        return conform(ev, "events")
 
     @cached_property
     def licences(self) -> pd.DataFrame:
-        """One row per application with its timestamps and waits.
+        """One row per application with the time of every step and its waits.
 
-        Waits: ``wait_days`` (calendar days, submission to decision), ``wait_wd``
-        (working days, the same span), ``clock_wd`` (statutory clock: working days from
+        Times: ``submitted_at`` … ``parked_at`` (timestamps, NaT if it never happened)
+        and the same as calendar days since start (``submitted_days`` …). Waits:
+        ``wait_days`` (calendar days, submission to decision), ``wait_wd`` (working
+        days, the same span), ``clock_wd`` (statutory clock: working days from
         acceptance to decision less stopped time), ``stopped_days`` (information
-        requests, calendar days). NaN while undecided.
+        requests, calendar days). NaN while undecided. ``manufacturer`` is the
+        applicant's id (null for background exports).
         """
         a = self._apps
         keys = self._key_of()
@@ -159,13 +171,20 @@ class RunResult:
             {
                 "application": a.id,
                 "source": np.where(a.source == 0, "background", "manufacturer"),
+                "manufacturer": [
+                    None if s == 0 else k[4] for s, k in zip(a.source, keys, strict=True)
+                ],
                 "destination": [k[0] for k in keys],
                 "product": [k[1] for k in keys],
                 "end_use": [k[2] for k in keys],
                 "exporter": [k[3] for k in keys],
-                "applicant": [k[4] for k in keys],
                 "shipment": a.shipment,
                 "tonnes": a.tonnes,
+                "submitted_at": self._ts(a.submit),
+                "accepted_at": self._ts(a.accept),
+                "review_started_at": self._ts(a.review_start),
+                "decided_at": self._ts(a.decide),
+                "parked_at": self._ts(a.park),
                 "submitted_days": a.submit,
                 "accepted_days": a.accept,
                 "review_start_days": a.review_start,
@@ -187,13 +206,102 @@ class RunResult:
                 "clock_wd": a.clock_wd,
             }
         )
-        df.attrs["units"] = {
-            "*_days": "calendar days",
-            "*_wd": "working days",
-            "tonnes": "t",
-            "approved_t": "t",
-        }
-        return df
+        return conform(df, "licences")
+
+    @cached_property
+    def shipments(self) -> pd.DataFrame:
+        """The goods table: one row per shipment with the time of each stage of its chain
+        (:mod:`simulator.world.goods`): ``ordered_at`` … ``arrived_at`` (first
+        occurrence; NaT if it has not happened), ``cancelled_at`` (tonnes denied or a
+        licence expired), and the tonnes denied, expired, departed and arrived (an
+        upstream plant ships in parts)."""
+        sc, tr = self.scenario, self.trace
+        ships, g = tr.shipments, tr.goods
+        n = len(ships)
+        sid = g["shipment"].astype(np.int64)
+        kind = g["kind"].astype(np.int64)
+        t = g["time_days"]
+
+        def first(mask: np.ndarray) -> np.ndarray:
+            out = np.full(n, np.nan)
+            out[sid[mask][::-1]] = t[mask][::-1]
+            return out
+
+        def total(k: int) -> np.ndarray:
+            m = kind == k
+            return np.bincount(sid[m], weights=g["tonnes"][m], minlength=n)[:n]
+
+        before_start = (kind == G.DEPARTED) & (g["detail"] == -2.0)
+        dep = (kind == G.DEPARTED) & ~before_start
+        lane_ix = np.full(n, -1, dtype=np.int64)
+        lane_ix[sid[dep][::-1]] = g["detail"][dep][::-1].astype(np.int64)
+        lanes = np.array([ln.id for ln in sc.lanes] + [None], dtype=object)
+        application = np.full(n, -1, dtype=np.int64)
+        app = kind == G.APPLY
+        application[sid[app][::-1]] = g["detail"][app][::-1].astype(np.int64)
+        exporters = np.array([e.id for e in sc.exporters] + [None], dtype=object)
+        countries = np.array([c.id for c in sc.countries], dtype=object)
+        parts = [(m, p) for m in sc.manufacturers for p in m.bill()]
+        src = ships["source"].astype(np.int64)
+        idx = ships["source_index"].astype(np.int64)
+        ex = ships["exporter"].astype(np.int64)
+        pi = ships["part"].astype(np.int64)
+        bg = src == Source.BACKGROUND
+        background = sc.authority.background
+        exporter = np.where(
+            bg,
+            np.array(
+                [background[i].exporter if b else None for i, b in zip(idx, bg, strict=True)],
+                dtype=object,
+            ),
+            exporters[ex],
+        )
+        origin = np.array(
+            [
+                None if b else (sc.exporters[e].country if e >= 0 else None)
+                for b, e in zip(bg, ex, strict=True)
+            ],
+            dtype=object,
+        )
+        product = np.array(
+            [
+                background[i].product if b else parts[p][1].material
+                for b, i, p in zip(bg, idx, pi, strict=True)
+            ],
+            dtype=object,
+        )
+        df = pd.DataFrame(
+            {
+                "shipment": ships["shipment"].astype(np.int64),
+                "source": np.array(["background", "order", "pipeline"], object)[src],
+                "manufacturer": self._owner(np.arange(n)),
+                "part": np.array(
+                    [None if p < 0 else parts[p][1].id for p in pi.tolist()], dtype=object
+                ),
+                "exporter": exporter,
+                "origin": origin,
+                "destination": countries[ships["destination"].astype(np.int64)],
+                "product": product,
+                "licensed": ships["via_customs"] == 1,
+                "tonnes": ships["tonnes"],
+                "application": pd.array(np.where(application >= 0, application, 0), dtype="Int64"),
+                "ordered_at": self._ts(first(kind == G.ORDER)),
+                "applied_at": self._ts(first(app)),
+                "presented_at": self._ts(first(kind == G.PRESENTED)),
+                "held_at": self._ts(first(kind == G.HELD)),
+                "released_at": self._ts(first(kind == G.RELEASED)),
+                "departed_at": self._ts(first(dep)),
+                "arrived_at": self._ts(first(kind == G.ARRIVED)),
+                "cancelled_at": self._ts(first((kind == G.DENIED) | (kind == G.EXPIRED))),
+                "lane": lanes[lane_ix],
+                "denied_t": total(G.DENIED),
+                "expired_t": total(G.EXPIRED),
+                "departed_t": total(G.DEPARTED),
+                "arrived_t": total(G.ARRIVED),
+            }
+        )
+        df.loc[application < 0, "application"] = pd.NA
+        return conform(df, "shipments")
 
     @cached_property
     def daily(self) -> pd.DataFrame:
@@ -216,8 +324,7 @@ class RunResult:
                 **{name: tr.lines[name][:, line].T.ravel() for name, _ in LINE_SERIES},
             }
         )
-        df.attrs["units"] = {"*_t": "t", "*_units": "units"}
-        return df
+        return conform(df, "daily")
 
     @cached_property
     def authority_daily(self) -> pd.DataFrame:
@@ -227,7 +334,7 @@ class RunResult:
         H = self.trace.horizon
         dec = np.bincount(np.floor(a.decide[a.decided]).astype(np.int64), minlength=H)[:H]
         sub = np.bincount(np.floor(a.submit[~np.isnan(a.submit)]).astype(np.int64), minlength=H)[:H]
-        return pd.DataFrame(
+        df = pd.DataFrame(
             {
                 "date": self._dates(),
                 **{name: self.trace.authority_daily[name] for name, _ in AUTHORITY_DAILY},
@@ -235,15 +342,17 @@ class RunResult:
                 "decided": dec,
             }
         )
+        return conform(df, "authority_daily")
 
-    def _flows(self, kind: int) -> pd.DataFrame:
+    def _flows(self, kind: int, table: str) -> pd.DataFrame:
         sc, g, ships = self.scenario, self.trace.goods, self.trace.shipments
         rows = (g["kind"] == kind) & (g["detail"] != -2.0)
         sid = g["shipment"][rows]
         exporters = list(sc.exporters)
         countries = [c.id for c in sc.countries]
         parts = [p for m in sc.manufacturers for p in m.bill()]
-        origin, product = [], []
+        origin: list[str | None] = []
+        product: list[str] = []
         for s_ in sid.tolist():
             src, idx, e = (
                 int(ships["source"][s_]),
@@ -251,10 +360,10 @@ class RunResult:
                 int(ships["exporter"][s_]),
             )
             if src == Source.BACKGROUND:
-                origin.append("licensing")
+                origin.append(None)
                 product.append(sc.authority.background[idx].product)
                 continue
-            origin.append(exporters[e].country if e >= 0 else "")
+            origin.append(exporters[e].country if e >= 0 else None)
             product.append(parts[int(ships["part"][s_])].material)
         df = pd.DataFrame(
             {
@@ -272,27 +381,27 @@ class RunResult:
                 + pd.to_timedelta(np.floor(df["time_days"].to_numpy()), unit="D")
             )
             .to_period("M")
-            .astype(str)
+            .to_timestamp()
         )
-        out = df.groupby(["month", "origin", "destination", "product", "licensed"], as_index=False)[
-            "tonnes"
-        ].sum()
-        out.attrs["units"] = {"tonnes": "t"}
-        return out
+        out = df.groupby(
+            ["month", "origin", "destination", "product", "licensed"], as_index=False, dropna=False
+        )["tonnes"].sum()
+        return conform(out, table)
 
     @cached_property
     def exports(self) -> pd.DataFrame:
-        """Tonnes departed per month by origin and destination (for goods through Chinese
-        customs, the customs export date). ``licensed`` marks exports that passed the
-        licensing authority's controls (background exports and shipments from licensed
+        """Tonnes departed per month (``month``: its first day) by origin and
+        destination (for goods through Chinese customs, the customs export date).
+        ``licensed`` marks exports that passed the licensing authority's controls
+        (background exports, whose ``origin`` is null, and shipments from licensed
         exporters)."""
-        return self._flows(G.DEPARTED)
+        return self._flows(G.DEPARTED, "exports")
 
     @cached_property
     def arrivals(self) -> pd.DataFrame:
         """Tonnes arrived per month by origin and destination (same columns as
         :attr:`exports`)."""
-        return self._flows(G.ARRIVED)
+        return self._flows(G.ARRIVED, "arrivals")
 
     @cached_property
     def regimes(self) -> pd.DataFrame:
@@ -304,7 +413,7 @@ class RunResult:
     def overlays(self) -> pd.DataFrame:
         """Overlay spans: ``start``/``end`` dates (end exclusive), ``overlay`` index,
         ``label``, ``kind`` (``dated`` or ``pulse``)."""
-        return overlay_frame(self.scenario, self.trace.overlays)
+        return conform(overlay_frame(self.scenario, self.trace.overlays), "overlays")
 
     @cached_property
     def summary(self) -> RepSummary:
@@ -313,11 +422,26 @@ class RunResult:
 
     @cached_property
     def kpis(self) -> pd.DataFrame:
-        """Tidy KPIs: ``entity``, ``kpi``, ``value`` (see :mod:`simulator.replication.kpis`)."""
-        return pd.DataFrame(
-            [(e, k, v) for (e, k), v in self.summary.kpis.items()],
-            columns=["entity", "kpi", "value"],
-        )
+        """KPIs of this replication (see :mod:`simulator.replication.kpis`): one row per
+        manufacturer (``part`` null) and per part of a multi-part line, with the first
+        shortage and recovery as dates (``first_shortage_date``, ``recovery_date``)."""
+        return kpi_frame(self.scenario, self.summary.kpis)
+
+    @cached_property
+    def totals(self) -> pd.DataFrame:
+        """KPIs of the replication as a whole (one row): ``fill_rate`` and
+        ``shortfall_t`` over all manufacturers, and the authority's KPIs."""
+        return totals_frame(self.summary.kpis)
+
+    def kpi(self, kpi: str, manufacturer: str | None = None, part: str | None = None) -> float:
+        """One KPI value: of ``manufacturer`` (or its ``part``), or of the whole run
+        (totals and the authority's KPIs) when no manufacturer is given."""
+        return self.summary.kpis[(entity_of(manufacturer, part, kpi), kpi)]
+
+    def _repr_html_(self) -> str:
+        from simulator.report.html import run_result_html
+
+        return run_result_html(self)
 
     def __repr__(self) -> str:
         return (

@@ -13,6 +13,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from simulator.replication.columns import conform
+from simulator.replication.kpis import (
+    ALL_MANUFACTURERS,
+    AUTHORITY,
+    AUTHORITY_KPIS,
+    MANUFACTURER_KPIS,
+    PART_KPIS,
+)
 from simulator.world.calendar import WorkCalendar
 from simulator.world.trace import AT_DEADLINE, Ev, Trace
 
@@ -23,11 +31,13 @@ __all__ = [
     "Apps",
     "backlog_by_destination",
     "flows_by_month",
+    "kpi_frame",
     "line_shortfall_t",
     "line_t_per_unit",
     "month_index",
     "part_names",
     "regime_frame",
+    "totals_frame",
 ]
 
 
@@ -220,4 +230,55 @@ def regime_frame(
                 "label": labels[r],
             }
         )
-    return pd.DataFrame(rows, columns=["start", "end", "regime", "label"])
+    return conform(pd.DataFrame(rows, columns=["start", "end", "regime", "label"]), "regimes")
+
+
+def _day_dates(start: dt.date, days: np.ndarray) -> np.ndarray:
+    """Day indices (NaN = undefined) -> dates (NaT)."""
+    d = np.asarray(days, dtype=float)
+    out = np.datetime64(start, "D") + np.nan_to_num(d).astype(np.int64).astype("timedelta64[D]")
+    out = out.astype("datetime64[ms]")
+    out[np.isnan(d)] = np.datetime64("NaT")
+    return out
+
+
+def kpi_frame(sc: Scenario, kpis: dict[tuple[str, str], float]) -> pd.DataFrame:
+    """One replication's manufacturer and part KPIs as the ``kpis`` table: a row per
+    manufacturer (``part`` null) and per part of a multi-part line, with the first
+    shortage and the recovery as dates."""
+    rows = []
+    for m in sc.manufacturers:
+        keys = [(m.id, None)] + ([(m.id, p.id) for p in m.bill()] if m.multi_part else [])
+        for mid, pid in keys:
+            ent = f"{mid}/{pid}" if pid is not None else mid
+            names = MANUFACTURER_KPIS if pid is None else PART_KPIS
+            row: dict[str, Any] = {"manufacturer": mid, "part": pid}
+            for k in MANUFACTURER_KPIS:
+                row[k] = float(kpis.get((ent, k), np.nan)) if k in names else np.nan
+            first, rec = row["days_to_first_shortage"], row["days_to_recover"]
+            row["first_shortage_date"] = first
+            row["recovery_date"] = first + rec
+            rows.append(row)
+    df = pd.DataFrame(
+        rows,
+        columns=[
+            "manufacturer",
+            "part",
+            *MANUFACTURER_KPIS,
+            "first_shortage_date",
+            "recovery_date",
+        ],
+    )
+    for c in ("first_shortage_date", "recovery_date"):
+        df[c] = _day_dates(sc.start, df[c].to_numpy(dtype=float))
+    return conform(df, "kpis")
+
+
+def totals_frame(kpis: dict[tuple[str, str], float]) -> pd.DataFrame:
+    """One replication's KPIs as a whole (the ``totals`` table, one row)."""
+    row = {
+        "fill_rate": kpis.get((ALL_MANUFACTURERS, "fill_rate"), np.nan),
+        "shortfall_t": kpis.get((ALL_MANUFACTURERS, "shortfall_t"), np.nan),
+        **{k: kpis.get((AUTHORITY, k), np.nan) for k in AUTHORITY_KPIS},
+    }
+    return conform(pd.DataFrame([row]), "totals")

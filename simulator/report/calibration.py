@@ -44,7 +44,7 @@ class ExportFit:
             obs = "" if np.isnan(r.observed_t) else f"{r.observed_t:11,.0f}"
             err = "" if np.isnan(r.error) else f"{100 * r.error:+7.1f}%"
             lines.append(
-                f"{r.month:8} {obs:>11} {r.median_t:11,.0f} {r.p5_t:9,.0f} "
+                f"{r.month:%Y-%m}   {obs:>11} {r.median_t:11,.0f} {r.p5_t:9,.0f} "
                 f"{r.p95_t:9,.0f} {err:>8}  {'yes' if r.in_band else 'no'}"
             )
         s = self.stats
@@ -62,7 +62,7 @@ class ExportFit:
 
 
 def _month_value(df: pd.DataFrame, month: str, col: str) -> float:
-    row = df.loc[df["month"] == month, col]
+    row = df.loc[df["month"].dt.strftime("%Y-%m") == month, col]
     return float(row.iloc[0]) if len(row) and pd.notna(row.iloc[0]) else float("nan")
 
 
@@ -71,19 +71,24 @@ def export_fit(ens: Any, observed: pd.DataFrame, us_id: str = "US") -> ExportFit
 
     Args:
         ens: An :class:`~simulator.ensemble.EnsembleResult`.
-        observed: Frame with ``month`` ('YYYY-MM') and ``total_t`` (and ``us_t``).
+        observed: Frame with ``month`` (first day of the month, as
+            :func:`~simulator.report.observed.load_observed_exports` returns it) and
+            ``total_t`` (and ``us_t``).
         us_id: Country id of the United States in the scenario.
 
     Returns:
         The :class:`ExportFit`.
     """
     sim = ens.exports()
-    tot = sim[sim["destination"] == "ALL"].reset_index(drop=True)
-    obs = observed.set_index("month")
+    sim = sim.assign(ym=sim["month"].dt.strftime("%Y-%m"))
+    tot = ens.exports_total()
+    obs = observed.assign(ym=pd.to_datetime(observed["month"]).dt.strftime("%Y-%m")).set_index("ym")
     table = pd.DataFrame(
         {
             "month": tot["month"],
-            "observed_t": [float(obs["total_t"].get(m, np.nan)) for m in tot["month"]],
+            "observed_t": [
+                float(obs["total_t"].get(m, np.nan)) for m in tot["month"].dt.strftime("%Y-%m")
+            ],
             "median_t": tot["p50"],
             "p5_t": tot["p5"],
             "p95_t": tot["p95"],
@@ -93,7 +98,7 @@ def export_fit(ens: Any, observed: pd.DataFrame, us_id: str = "US") -> ExportFit
     table["in_band"] = (table["observed_t"] >= table["p5_t"]) & (
         table["observed_t"] <= table["p95_t"]
     )
-    year = str(table["month"].iloc[0])[:4]
+    year = f"{table['month'].iloc[0]:%Y}"
 
     def med(m: str) -> float:
         return _month_value(table, f"{year}-{m}", "median_t")
@@ -103,8 +108,8 @@ def export_fit(ens: Any, observed: pd.DataFrame, us_id: str = "US") -> ExportFit
 
     jan_mar = np.mean([med("01"), med("02"), med("03")])
     jan_mar_obs = np.mean([ob("01"), ob("02"), ob("03")])
-    us = sim[(sim["destination"] == us_id) & (sim["month"] == f"{year}-05")]
-    all_may = tot[tot["month"] == f"{year}-05"]
+    us = sim[(sim["destination"] == us_id) & (sim["ym"] == f"{year}-05")]
+    all_may = tot[tot["month"].dt.strftime("%Y-%m") == f"{year}-05"]
     us_share = (
         float(us["mean"].iloc[0]) / float(all_may["mean"].iloc[0])
         if len(us) and len(all_may) and float(all_may["mean"].iloc[0]) > 0
@@ -115,7 +120,7 @@ def export_fit(ens: Any, observed: pd.DataFrame, us_id: str = "US") -> ExportFit
         if "us_t" in obs.columns
         else float("nan")
     )
-    h2 = table[table["month"].isin([f"{year}-{m:02d}" for m in range(7, 13)])]
+    h2 = table[table["month"].dt.strftime("%Y-%m").isin([f"{year}-{m:02d}" for m in range(7, 13)])]
     return ExportFit(
         table=table,
         stats={

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,11 +17,45 @@ from simulator.report.plots import EnsemblePlots
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.ensemble.results import EnsembleResult
 
-__all__ = ["save_figures"]
+__all__ = ["FORMATS", "figure_jobs", "save_figures"]
+
+FORMATS = ("png", "svg", "pdf")
+"""Figure file formats (``--format``)."""
 
 
 def _safe_name(s: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.\-]+", "_", s) or "x"
+
+
+def figure_jobs(
+    ens: EnsembleResult, observed: pd.DataFrame | str | Path | None = None
+) -> list[tuple[str, str, Any]]:
+    """The standard figures of a run: ``(file stem, title, make)`` in report order:
+    the all-plant P(shortage) overview, a fan chart per manufacturer, licence waits,
+    exports (with ``observed`` overlaid), arrivals and the licence backlog."""
+    plots = EnsemblePlots(ens)
+    obs = observed_frame(observed)
+    jobs: list[tuple[str, str, Any]] = [
+        ("p_shortage", "Probability of a shortage, all manufacturers", plots.p_shortage_overview)
+    ]
+    jobs += [
+        (
+            f"shortage_{_safe_name(m.id)}",
+            f"Shortfall: {m.name or m.id}",
+            lambda mid=m.id: plots.shortage_curve(mid),
+        )
+        for m in ens.scenario.manufacturers
+    ]
+    jobs += [
+        ("licence_waits", "Licence waits", plots.licence_waits),
+        ("exports", "Exports against observed", lambda: plots.exports(obs, by_destination=True)),
+        ("arrivals", "Arrivals", lambda: plots.arrivals(by_destination=True)),
+        ("backlog", "Licence applications pending", plots.backlog),
+        ("policy_timeline", "Policy timeline", plots.policy_timeline),
+    ]
+    if not ens.scenario.manufacturers:
+        jobs = [j for j in jobs if j[0] != "p_shortage"]
+    return jobs
 
 
 def save_figures(
@@ -28,43 +63,45 @@ def save_figures(
     outdir: Path | str,
     observed: pd.DataFrame | str | Path | None = None,
     dpi: int = DPI,
+    fmt: str = "png",
+    keep: dict[str, bytes] | None = None,
 ) -> list[Path]:
-    """Write the standard figures of a run directory as PNGs.
+    """Write the standard figures of a run directory.
 
-    Files: ``shortage_<manufacturer id>.png`` per manufacturer (none without
-    manufacturers), ``licence_waits.png``, ``exports.png`` (with ``observed`` overlaid),
-    ``arrivals.png``, ``backlog.png``, ``policy_timeline.png``.
+    Files: ``p_shortage.<fmt>`` (every manufacturer's probability of a shortage; none
+    without manufacturers), ``shortage_<manufacturer id>.<fmt>`` per manufacturer,
+    ``licence_waits``, ``exports`` (with ``observed`` overlaid), ``arrivals``,
+    ``backlog``, ``policy_timeline``.
 
     Args:
         ens: The ensemble.
         outdir: Directory (created if missing).
-        observed: Observed monthly exports (frame or CSV path) for ``exports.png``.
-        dpi: Resolution, dots per inch.
+        observed: Observed monthly exports (frame or CSV path) for ``exports``.
+        dpi: Resolution of raster output, dots per inch.
+        fmt: ``png``, ``svg`` or ``pdf``.
+        keep: If given, receives each figure as PNG bytes by file stem too (for
+            report.html, whatever ``fmt`` is).
 
     Returns:
         The paths written, in the order above.
     """
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    plots = EnsemblePlots(ens)
-    obs = observed_frame(observed)
-    jobs: list[tuple[str, Any]] = [
-        (f"shortage_{_safe_name(m.id)}.png", lambda mid=m.id: plots.shortage_curve(mid))
-        for m in ens.scenario.manufacturers
-    ]
-    jobs += [
-        ("licence_waits.png", plots.licence_waits),
-        ("exports.png", lambda: plots.exports(obs, by_destination=True)),
-        ("arrivals.png", lambda: plots.arrivals(by_destination=True)),
-        ("backlog.png", plots.backlog),
-        ("policy_timeline.png", plots.policy_timeline),
-    ]
     paths: list[Path] = []
-    for name, make in jobs:
+    for stem, _title, make in figure_jobs(ens, observed):
         fig = make()
-        path = outdir / name
+        path = outdir / f"{stem}.{fmt}"
         try:
-            fig.savefig(path, dpi=dpi)
+            fig.savefig(path, dpi=dpi, format=fmt)
+            if keep is not None:
+                if fmt == "png":
+                    keep[stem] = path.read_bytes()
+                else:
+                    buf = io.BytesIO()
+                    fig.savefig(buf, dpi=min(dpi, 110), format="png")
+                    keep[stem] = buf.getvalue()
         finally:
             _close(fig)
         paths.append(path)

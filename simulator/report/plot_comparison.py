@@ -18,6 +18,7 @@ from simulator.report.plot_style import (
     PALETTE,
     date_axis,
     find_manufacturer,
+    footer,
     horizon,
     legend,
     new_axes,
@@ -115,6 +116,8 @@ class ComparisonPlots:
                 f"A “{a.scenario.name}”, {a.reps} paired replications"
             )
             legend(fig, ax, handles, owned, ncols=min(len(handles), 6))
+            if owned:
+                footer(fig, b)
             frac = place_labels(fig, ax, texts)
             hwz = np.nan_to_num(hw)
             lo_v = float(min(np.nanmin(mean - hwz), 0.0))

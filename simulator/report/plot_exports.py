@@ -21,6 +21,7 @@ from simulator.report.plot_style import (
     PALETTE,
     date_axis,
     dest_styles,
+    footer,
     horizon,
     legend,
     month_mid,
@@ -89,11 +90,11 @@ class ExportsPlots:
     ) -> Figure:
         ens = self.ens
         ex = ens.arrivals() if arrivals else ens.exports()
+        tot = ens.arrivals_total() if arrivals else ens.exports_total()
         what = "arrivals" if arrivals else "exports"
         obs = observed_frame(observed)
         if obs is not None:
             obs = obs[obs["month"].isin(set(ex["month"]))]
-        tot = ex[ex["destination"] == "ALL"]
         x = month_mid(tot["month"])
         blue = PALETTE["blue"]
         start, end = horizon(ens)
@@ -154,6 +155,9 @@ class ExportsPlots:
             else:
                 ax.set_xlabel("month")
                 legend(fig, ax, handles, owned=False, ncols=1)
+            if owned:
+                src = str((obs.attrs.get("source") if obs is not None else "") or "")
+                footer(fig, ens, source=Path(src).name if src else "")
         return fig
 
     @staticmethod
@@ -213,7 +217,7 @@ class ExportsPlots:
         countries = {c.id: c for c in self.ens.scenario.countries}
         ymax = 0.0
         any_obs = drawn = False
-        for dest, g in ex[ex["destination"] != "ALL"].groupby("destination", sort=False):
+        for dest, g in ex.groupby("destination", sort=False):
             dest = str(dest)
             if not (g["p95"] > 0).any():
                 continue

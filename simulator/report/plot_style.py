@@ -6,6 +6,8 @@ alternating light greys and labelled at the top of the time-series panels.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import math
 import re
 from collections.abc import Iterator
@@ -33,6 +35,7 @@ __all__ = [
     "date_axis",
     "dest_styles",
     "find_manufacturer",
+    "footer",
     "headroom",
     "horizon",
     "legend",
@@ -40,6 +43,7 @@ __all__ = [
     "new_axes",
     "norm_key",
     "place_labels",
+    "regime_directions",
     "regime_handles",
     "regime_note",
     "shade_regimes",
@@ -74,11 +78,18 @@ SERIES_COLOURS: tuple[str, ...] = (
 )
 SERIES_DASHES: tuple[Any, ...] = ("-", (0, (5, 2)), (0, (1.5, 1.5)), (0, (6, 2, 1.5, 2)))
 REGIME_SHADES: tuple[str, str] = ("#E4E4E4", "#F6F6F6")
+#: Shading of a regime tighter / easier than the one before it (light vermillion and
+#: light blue of the Okabe–Ito palette: told apart with any colour vision, and by the
+#: ▲ / ▼ in their labels).
+DIRECTION_SHADES: dict[str, str] = {"tighter": "#F7D9C6", "easier": "#D3E6F3"}
+DIRECTION_MARKS: dict[str, str] = {"tighter": "▲ ", "easier": "▼ "}
 REGIME_GID = "regime-span"
 REGIME_LABEL_GID = "regime-label"
 REGIME_LINE_GID = "regime-change"
 FIGSIZE = (10.0, 5.5)
-DPI = 110
+DPI = 150
+"""Default resolution of saved raster figures (``--dpi``): 10 in wide = 1,500 px."""
+FOOTER_GID = "relsim-footer"
 
 _STYLE: dict[str, Any] = {
     "font.size": 10,
@@ -135,10 +146,18 @@ def regime_note(ens: EnsembleResult) -> str:
 
 
 def shade_regimes(
-    ax: Axes, regimes: pd.DataFrame, *, labels: bool = True, lines: bool = True
+    ax: Axes,
+    regimes: pd.DataFrame,
+    *,
+    labels: bool = True,
+    lines: bool = True,
+    directions: list[str] | None = None,
 ) -> list[Any]:
-    """Shade each regime span (alternating greys), draw lines at changes, and add the
-    regime labels at the top of ``ax`` (positions are fixed by :func:`place_labels`).
+    """Shade each regime span, draw lines at changes, and add the regime labels at the
+    top of ``ax`` (positions are fixed by :func:`place_labels`). With ``directions``
+    (:func:`regime_directions`), a regime tighter than the one before is shaded light
+    vermillion and marked ▲, an easier one light blue and marked ▼, others in
+    alternating greys.
 
     Returns:
         The label texts (empty when ``labels`` is False).
@@ -146,8 +165,14 @@ def shade_regimes(
     texts = []
     for i, r in enumerate(regimes.itertuples(index=False)):
         x0, x1 = mdates.date2num(r.start), mdates.date2num(r.end)
+        d = directions[i] if directions is not None and i < len(directions) else ""
         ax.axvspan(
-            x0, x1, facecolor=REGIME_SHADES[i % 2], edgecolor="none", zorder=0, gid=REGIME_GID
+            x0,
+            x1,
+            facecolor=DIRECTION_SHADES.get(d, REGIME_SHADES[i % 2]),
+            edgecolor="none",
+            zorder=0,
+            gid=REGIME_GID,
         )
         if lines and i > 0:
             ax.axvline(x0, color=PALETTE["grey"], lw=0.9, ls="--", zorder=1.5, gid=REGIME_LINE_GID)
@@ -155,7 +180,7 @@ def shade_regimes(
             t = ax.text(
                 x0,
                 0.98,
-                f" {r.label or r.regime}",
+                f" {DIRECTION_MARKS.get(d, '')}{r.label or r.regime}",
                 transform=ax.get_xaxis_transform(),
                 ha="left",
                 va="top",
@@ -260,7 +285,12 @@ def headroom(ax: Axes, data_max: float, label_frac: float, bottom: float = 0.0) 
     ax.set_ylim(bottom, bottom + (data_max - bottom) / free)
 
 
-def regime_handles(ens: EnsembleResult, regimes: pd.DataFrame, which: str = "") -> list[Any]:
+def regime_handles(
+    ens: EnsembleResult,
+    regimes: pd.DataFrame,
+    which: str = "",
+    directions: list[str] | None = None,
+) -> list[Any]:
     """Legend entries for the regime shading and change lines (``which``: e.g. " (A)")."""
     if len(regimes) < 1:
         return []
@@ -271,6 +301,9 @@ def regime_handles(ens: EnsembleResult, regimes: pd.DataFrame, which: str = "") 
             label=f"policy regimes{which}{regime_note(ens)}",
         )
     ]
+    for d, text in (("tighter", "▲ tighter than before"), ("easier", "▼ easier than before")):
+        if directions is not None and d in directions:
+            out.append(Patch(facecolor=DIRECTION_SHADES[d], edgecolor="#BBBBBB", label=text))
     if len(regimes) > 1:
         out.append(
             Line2D([], [], color=PALETTE["grey"], lw=0.9, ls="--", label=f"regime change{which}")
@@ -336,11 +369,114 @@ def dest_styles(ens: EnsembleResult) -> dict[str, tuple[str, Any]]:
     return out
 
 
-def month_mid(months: pd.Series | list[str]) -> np.ndarray:
-    """Mid-month matplotlib date numbers for ``'YYYY-MM'`` strings."""
-    ts = pd.PeriodIndex(list(months), freq="M").to_timestamp() + pd.Timedelta(days=14)
+def month_mid(months: pd.Series | list[Any]) -> np.ndarray:
+    """Mid-month matplotlib date numbers for months (first days, or ``'YYYY-MM'``)."""
+    ts = pd.PeriodIndex(pd.to_datetime(list(months)), freq="M").to_timestamp() + pd.Timedelta(
+        days=14
+    )
     return np.asarray(mdates.date2num(ts.to_pydatetime()))
 
 
 def norm_key(s: str) -> str:
     return re.sub(r"[^a-z0-9]", "", s.lower())
+
+
+_TIGHTER_IF_UP = (
+    "review_time_factor",
+    "information_request_probability",
+    "customs_hold",
+    "park",
+    "inspection",
+    "suspend",
+    "licence_required",
+)
+_TIGHTER_IF_DOWN = ("approval_probability", "priority", "capacity")
+
+
+def _effects(book: Any, regime: int, key: tuple[str, ...]) -> dict[str, float]:
+    r = book.resolve(regime, key)
+    return {
+        "review_time_factor": r.review_time_factor,
+        "information_request_probability": r.information_request_probability,
+        "customs_hold": r.customs_hold,
+        "park": r.park.probability if r.park is not None else 0.0,
+        "inspection": r.inspection.probability if r.inspection is not None else 0.0,
+        "suspend": float(r.suspend),
+        "licence_required": float(r.licence_required),
+        "approval_probability": r.approval_probability,
+        "priority": float(r.priority),
+        "capacity": book.capacity_factor[regime],
+    }
+
+
+def regime_directions(sc: Any, regimes: pd.DataFrame, manufacturer: str | None = None) -> list[str]:
+    """Whether each regime in ``regimes`` is ``tighter`` or ``easier`` than the one
+    before it ("" for the first, for no change, or for as many changes each way).
+
+    Every effect a regime resolves to (:class:`~simulator.world.policy.PolicyBook`) is
+    compared for the licences that matter: the manufacturer's (its destination, parts'
+    materials, end use, licensed suppliers), or every manufacturer's and background
+    stream's. Slower reviews, lower approval, more information requests, holds,
+    parking, inspections, suspension, a licence newly required, lower priority or
+    fewer reviewers count as tighter; the opposite as easier; the majority decides.
+    """
+    from simulator.world.policy import PolicyBook
+
+    if len(regimes) == 0:
+        return []
+    book = PolicyBook(sc.policy, sc.authority)
+    keys: list[tuple[str, ...]] = []
+    exporters = {e.id: e for e in sc.exporters}
+    for m in sc.manufacturers:
+        if manufacturer is not None and m.id != manufacturer:
+            continue
+        for p in m.bill():
+            for s in p.suppliers:
+                ex = exporters.get(getattr(s, "exporter", ""))
+                if ex is not None and getattr(ex, "licensed", True):
+                    keys.append((m.country, p.material, m.end_use, ex.id, m.id))
+    if manufacturer is None:
+        keys += [
+            (b.destination, b.product, b.end_use, b.exporter, "background")
+            for b in sc.authority.background
+        ]
+    keys = list(dict.fromkeys(keys))
+    out = [""]
+    names = list(regimes["regime"])
+    for prev, cur in itertools.pairwise(names):
+        i, j = book.index.get(prev), book.index.get(cur)
+        if i is None or j is None or not keys:
+            out.append("")
+            continue
+        votes = 0
+        for key in keys:
+            a, b = _effects(book, i, key), _effects(book, j, key)
+            for eff in _TIGHTER_IF_UP:
+                votes += int(np.sign(b[eff] - a[eff]))
+            for eff in _TIGHTER_IF_DOWN:
+                votes -= int(np.sign(b[eff] - a[eff]))
+        out.append("tighter" if votes > 0 else "easier" if votes < 0 else "")
+    return out
+
+
+def footer(fig: Figure, ens: Any, source: str = "") -> Any:
+    """Add the provenance footer to ``fig``: relsim's version, the scenario, seed,
+    replications and the date the figure was made (and a data source); room for it is
+    kept at the bottom of a constrained layout."""
+    import datetime as dt
+
+    from simulator import __version__
+
+    sc = ens.scenario
+    left = (
+        f"relsim {__version__} · {sc.name} · seed {ens.seed} · {ens.reps} replications · "
+        f"made {dt.date.today().isoformat()}"
+    )
+    right = "source: relsim simulation" + (f"; observed: {source}" if source else "")
+    engine = fig.get_layout_engine()
+    if engine is not None and hasattr(engine, "set"):
+        with contextlib.suppress(TypeError):  # another layout engine: no rect
+            engine.set(rect=(0, 0.035, 1, 0.965))
+    kw: dict[str, Any] = {"fontsize": 7.5, "color": "#555555", "va": "bottom", "gid": FOOTER_GID}
+    fig.text(0.005, 0.004, left, ha="left", **kw)
+    return fig.text(0.995, 0.004, right, ha="right", **kw)

@@ -8,7 +8,8 @@ not display a figure twice; pass ``ax=`` to draw into an axes of your own.
 Accessors::
 
     ens = sim.run_ensemble(sc, reps=200)
-    ens.plot.shortage_curve("eu_auto_supplier")   # fan chart + P(shortage)
+    ens.plot.shortage_curve("eu_auto_supplier")   # weekly fan chart, P(shortage), cumulative
+    ens.plot.p_shortage_overview()                # every plant's P(shortage), weekly
     ens.plot.licence_waits()                      # wait distribution vs 45 wd
     ens.plot.exports(load_observed_exports("data/cn_magnet_exports.csv"))
     ens.plot.backlog()
@@ -17,8 +18,10 @@ Accessors::
     cmp.plot.shortage_difference()                # paired B − A with 95% band
     save_figures(ens, Path("out/figures"))        # the PNGs of a run directory
 
-Colours are the Okabe–Ito palette (colour-blind safe); policy regimes are shaded
-in alternating light greys and labelled at the top of the time-series panels.
+Colours are the Okabe–Ito palette (colour-blind safe); policy regimes are shaded by
+direction (light vermillion ▲: tighter than before; light blue ▼: easier) and labelled
+at the top of the time-series panels. Figures a function makes itself carry a footer
+with relsim's version, the scenario, seed, replications and date.
 """
 
 from __future__ import annotations
@@ -31,7 +34,6 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import PercentFormatter
 
@@ -41,18 +43,19 @@ if TYPE_CHECKING:  # pragma: no cover
 from simulator.report.observed import load_observed_exports
 from simulator.report.plot_exports import ExportsPlots
 from simulator.report.plot_policy import PolicyPlots
+from simulator.report.plot_shortage import ShortagePlots
 from simulator.report.plot_style import (
-    FIGSIZE,
     PALETTE,
     arrange_value_labels,
     date_axis,
     dest_styles,
-    find_manufacturer,
+    footer,
     headroom,
     horizon,
     legend,
     new_axes,
     place_labels,
+    regime_directions,
     regime_handles,
     shade_regimes,
     style,
@@ -62,7 +65,7 @@ __all__ = ["EnsemblePlots", "load_observed_exports"]
 
 
 # --------------------------------------------------------------------------- ensembles
-class EnsemblePlots(ExportsPlots, PolicyPlots):
+class EnsemblePlots(ShortagePlots, ExportsPlots, PolicyPlots):
     """Plots of an :class:`~simulator.ensemble.EnsembleResult` (``ens.plot``).
 
     Args:
@@ -71,169 +74,6 @@ class EnsemblePlots(ExportsPlots, PolicyPlots):
 
     def __init__(self, ens: EnsembleResult) -> None:
         self.ens = ens
-
-    # ------------------------------------------------------------------ shortage
-    def shortage_curve(
-        self, manufacturer: str | None = None, series: str = "shortfall_t", ax: Axes | None = None
-    ) -> Figure:
-        """Fan chart of one manufacturer's daily shortfall (or inventory).
-
-        Nested bands p5–p95 and p25–p75, the median, the mean (dashed), the first sample
-        paths (shortfall only), policy regimes shaded and labelled, and P(shortage on
-        day d) — in a panel below (own figure) or on a right-hand axis (``ax`` given).
-
-        Args:
-            manufacturer: Manufacturer id or name (default: the first).
-            series: ``"shortfall_t"`` (t/day) or ``"inventory_t"`` (end of day, t).
-            ax: Axes to draw into; default: a new figure.
-
-        Returns:
-            The figure.
-
-        Raises:
-            ValueError: Unknown manufacturer or series, or no manufacturers.
-        """
-        ens = self.ens
-        if series not in ("shortfall_t", "inventory_t"):
-            raise ValueError(f"series must be 'shortfall_t' or 'inventory_t', got {series!r}")
-        j, m = find_manufacturer(ens, manufacturer)
-        b = ens.bands(series)
-        b = b[b["entity"] == m.id]
-        p = ens.p_shortage()
-        p = p[p["manufacturer"] == m.id]
-        regimes = ens.regimes()
-        start, end = horizon(ens)
-        # values are for whole days: draw day d at its midday
-        x = mdates.date2num(pd.DatetimeIndex(b["date"]).to_pydatetime()) + 0.5
-        blue = PALETTE["blue"]
-        with style():
-            owned = ax is None
-            if owned:
-                fig = Figure(figsize=FIGSIZE, layout="constrained")
-                main, pax = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3.2, 1]})
-            else:
-                fig, main = new_axes(ax)
-                pax = main.twinx()
-            texts = shade_regimes(main, regimes)
-            if owned:
-                shade_regimes(pax, regimes, labels=False)
-            # daily values: steps, so a day's band is a block, not a slanted sliver
-            main.fill_between(
-                x, b["p5"], b["p95"], color=blue, alpha=0.18, lw=0, zorder=2, step="mid"
-            )
-            main.fill_between(
-                x, b["p25"], b["p75"], color=blue, alpha=0.38, lw=0, zorder=2.1, step="mid"
-            )
-            handles: list[Any] = [
-                Patch(facecolor=blue, alpha=0.18, label="5–95%"),
-                Patch(facecolor=blue, alpha=0.45, label="25–75%"),
-            ]
-            data_max = float(np.nanmax(b["p95"])) if len(b) else 0.0
-            if series == "shortfall_t":
-                paths = [s[:, j] for s in ens.samples()]
-                for k, s in enumerate(paths):
-                    main.plot(
-                        x,
-                        s,
-                        color=PALETTE["grey"],
-                        lw=0.6,
-                        alpha=0.55,
-                        zorder=2.5,
-                        drawstyle="steps-mid",
-                        label="_sample" if k else "sample paths",
-                    )
-                if paths:
-                    data_max = max(data_max, float(np.nanmax(np.stack(paths))))
-                    handles.append(
-                        Line2D(
-                            [],
-                            [],
-                            color=PALETTE["grey"],
-                            lw=0.8,
-                            alpha=0.7,
-                            label=f"{len(paths)} sample paths",
-                        )
-                    )
-            (med,) = main.plot(
-                x,
-                b["p50"],
-                color="#003F66",
-                lw=2.0,
-                zorder=3,
-                drawstyle="steps-mid",
-                label="median",
-            )
-            (mean,) = main.plot(
-                x,
-                b["mean"],
-                color=PALETTE["black"],
-                lw=1.3,
-                ls=(0, (4, 2)),
-                zorder=3.1,
-                label="mean",
-            )
-            data_max = max(data_max, float(np.nanmax(b["mean"])) if len(b) else 0.0)
-            handles += [med, mean]
-            # P(shortage on day d)
-            red = PALETTE["vermillion"]
-            pv = 100.0 * p["p"].to_numpy()
-            if owned:
-                pax.fill_between(x, 0, pv, color=red, alpha=0.25, lw=0, step="mid", zorder=2)
-                pax.plot(x, pv, color=red, lw=1.2, drawstyle="steps-mid", zorder=3)
-                pax.set_ylim(0, 100)
-                pax.set_yticks([0, 50, 100])
-                pax.set_ylabel("P(shortage)\n(% of reps)")
-            else:
-                pax.plot(x, pv, color=red, lw=1.0, alpha=0.8, drawstyle="steps-mid", zorder=3)
-                pax.set_ylim(0, 100)
-                pax.set_ylabel("P(shortage on day) (%)", color=red)
-                pax.tick_params(axis="y", colors=red)
-                pax.grid(False)
-            pax.yaxis.set_major_formatter(PercentFormatter(decimals=0))
-            handles.append(
-                Patch(facecolor=red, alpha=0.35, edgecolor=red, label="P(shortage on day)")
-            )
-            handles += regime_handles(ens, regimes)
-            what = "daily shortfall" if series == "shortfall_t" else "end-of-day inventory"
-            main.set_ylabel("shortfall (t/day)" if series == "shortfall_t" else "inventory (t)")
-            who = m.name or m.id
-            title = f"{who} — {what}, {ens.reps} replications ({ens.scenario.name})"
-            date_axis(main, start, end)
-            if owned:
-                date_axis(pax, start, end)
-                main.tick_params(labelbottom=False)
-                pax.set_xlabel("date")
-                fig.suptitle(title)
-                legend(fig, main, handles, owned=True, ncols=min(len(handles), 5))
-            else:
-                main.set_xlabel("date")
-                main.set_title(title)
-                # right of the twin axis's labels
-                pax.legend(
-                    handles=handles,
-                    loc="upper left",
-                    bbox_to_anchor=(1.12, 1.0),
-                    borderaxespad=0.0,
-                    fontsize=8,
-                    frameon=False,
-                )
-            if data_max <= 0 and series == "shortfall_t":
-                main.text(
-                    0.5,
-                    0.4,
-                    "no shortfall in any replication",
-                    transform=main.transAxes,
-                    ha="center",
-                    va="center",
-                    fontsize=11,
-                    color=PALETTE["grey"],
-                    zorder=6,
-                    bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85},
-                )
-            frac = place_labels(fig, main, texts)
-            # a flat-zero curve gets the daily demand as its scale
-            headroom(main, data_max if data_max > 0 else m.daily_demand_t(), frac)
-        return fig
 
     # ------------------------------------------------------------------ waits
     def licence_waits(self, ax: Axes | None = None) -> Figure:
@@ -255,6 +95,7 @@ class EnsemblePlots(ExportsPlots, PolicyPlots):
         width0 = float(h["wait_wd_high"].iloc[0] - h["wait_wd_low"].iloc[0])
         limit = ens.scenario.authority.statutory_limit_wd
         total = counts.sum()
+        owned = ax is None
         with style():
             fig, ax = new_axes(ax)
             if total <= 0:
@@ -400,6 +241,8 @@ class EnsemblePlots(ExportsPlots, PolicyPlots):
                 bbox_to_anchor=(1.0, 0.9) if heavier_left else (0.0, 0.9),
             )
             arrange_value_labels(fig, ax, anns, [med, p90] + ([limit] if limit else []))
+            if owned:
+                footer(fig, ens)
         return fig
 
     # ------------------------------------------------------------------ backlog
@@ -421,10 +264,11 @@ class EnsemblePlots(ExportsPlots, PolicyPlots):
         owned = ax is None
         with style():
             fig, ax = new_axes(ax)
-            texts = shade_regimes(ax, regimes)
+            directions = regime_directions(ens.scenario, regimes)
+            texts = shade_regimes(ax, regimes, directions=directions)
             handles: list[Any] = []
             data_max = 0.0
-            for dest, g in b.groupby("entity", sort=False):
+            for dest, g in b.groupby("destination", sort=False):
                 if not (g["p95"] > 0).any():
                     continue
                 col, ls = styles.get(str(dest), (PALETTE["grey"], "-"))
@@ -458,7 +302,7 @@ class EnsemblePlots(ExportsPlots, PolicyPlots):
                     color=PALETTE["grey"],
                 )
                 handles.append(Patch(facecolor="none", edgecolor="none", label="no data"))
-            handles += regime_handles(ens, regimes)
+            handles += regime_handles(ens, regimes, directions=directions)
             date_axis(ax, start, end)
             ax.set_xlabel("date")
             ax.set_ylabel("applications pending (count)")
@@ -467,6 +311,8 @@ class EnsemblePlots(ExportsPlots, PolicyPlots):
                 f"{ens.reps} replications ({ens.scenario.name})"
             )
             legend(fig, ax, handles, owned, ncols=min(len(handles), 7))
+            if owned:
+                footer(fig, ens)
             frac = place_labels(fig, ax, texts)
             headroom(ax, data_max, frac)
         return fig

@@ -5,17 +5,28 @@ Layout::
     manifest.json            "tool": "relsim", versions, seed, reps, scenario hash, files, timing
     scenario.resolved.yaml   the scenario after extends/overrides, as validated
     summary.json             KPI mean, 95% interval, se and n per entity (deterministic)
-    kpi_summary.csv          the same as a table
+    report.html              the one-page report: KPIs with dates, figures, assumptions
+    kpi_table.csv            headline KPIs per manufacturer with intervals and dates
+    kpi_summary.csv          every KPI's mean and 95% interval (scope/manufacturer/part)
     kpis_by_rep.parquet      per-replication KPIs (.csv too when small)
     bands_shortfall.parquet  per-day mean and p5..p95 per manufacturer (t/day)
-    bands_inventory.parquet  the same for inventory (t)
+    bands_inventory.parquet  the same for inventory per manufacturer and part (t)
     bands_backlog.parquet    applications pending per destination
     p_shortage.parquet       P(shortage on day d) per manufacturer
-    exports_monthly.csv      exports at Chinese customs per month: mean and bands
-    arrivals_monthly.csv     arrivals of those exports per month: mean and bands
+    exports_monthly.csv      exports at Chinese customs per month and destination
+    exports_monthly_total.csv    … all destinations
+    arrivals_monthly.csv     arrivals of those exports per month and destination
+    arrivals_monthly_total.csv   … all destinations
     wait_histogram.csv       submission-to-decision waits, working days
-    rep0/                    replication 0 in full: licences, daily, exports, events, kpis
-    figures/*.png            fan charts, licence waits, exports
+    regimes.csv              the policy regime timeline
+    scenario.notes.json      the scenario's header and its changes against its base
+    rep0/                    replication 0 in full: kpis, totals, licences, shipments,
+                             daily, authority_daily, exports, arrivals, events, regimes
+    figures/*.png            P(shortage) overview, fan charts, waits, exports, backlog
+    tables.xlsx              with --xlsx: one sheet per table
+
+Every table follows the schema of :mod:`simulator.replication.columns`
+(``docs/outputs.md``).
 """
 
 from __future__ import annotations
@@ -96,6 +107,116 @@ def manifest(
     }
 
 
+def run_tables(ens: Any, rep0: Any | None = None) -> dict[str, pd.DataFrame]:
+    """Every table of a run directory by file stem (``rep<i>/…`` for the replication
+    given in full: replication 0 of a run, replication I of ``--rep-index I``)."""
+    tables: dict[str, pd.DataFrame] = {
+        "kpi_table": ens.kpi_table(),
+        "kpi_summary": ens.kpi_summary(),
+        "kpis_by_rep": ens.kpi_reps,
+        "bands_shortfall": ens.bands("shortfall_t"),
+        "bands_inventory": ens.bands("inventory_t"),
+        "bands_backlog": ens.bands("backlog"),
+        "p_shortage": ens.p_shortage(),
+        "exports_monthly": ens.exports(),
+        "exports_monthly_total": ens.exports_total(),
+        "arrivals_monthly": ens.arrivals(),
+        "arrivals_monthly_total": ens.arrivals_total(),
+        "wait_histogram": ens.wait_histogram().query("count > 0").reset_index(drop=True),
+        "regimes": ens.regimes(),
+        "overlays": ens.overlays(),
+    }
+    if rep0 is not None:
+        for name in (
+            "kpis",
+            "totals",
+            "licences",
+            "shipments",
+            "daily",
+            "authority_daily",
+            "exports",
+            "arrivals",
+            "regimes",
+            "overlays",
+            "events",
+        ):
+            tables[f"rep{rep0.rep}/{name}"] = getattr(rep0, name)
+    return tables
+
+
+# written as CSV only (small), as parquet only (large, per day) or both
+_CSV_ONLY = {
+    "kpi_table",
+    "kpi_summary",
+    "exports_monthly",
+    "exports_monthly_total",
+    "arrivals_monthly",
+    "arrivals_monthly_total",
+    "wait_histogram",
+    "regimes",
+    "overlays",
+    "kpis",
+    "totals",
+}
+_PARQUET_ONLY = {
+    "bands_shortfall",
+    "bands_inventory",
+    "bands_backlog",
+    "p_shortage",
+    "events",
+}
+
+
+def write_tables(tables: dict[str, pd.DataFrame], root: Path) -> None:
+    """Write tables under ``root``: small ones as CSV, per-day ones as parquet, the rest
+    as both (CSV when under :data:`SMALL_ROWS` rows)."""
+    for name, df in tables.items():
+        base = root / name
+        base.parent.mkdir(parents=True, exist_ok=True)
+        key = name.split("/", 1)[-1]
+        if key in _CSV_ONLY:
+            df.to_csv(base.with_suffix(".csv"), index=False)
+        else:
+            _table(df, base, csv=False if key in _PARQUET_ONLY else None)
+
+
+EXCEL_MAX_ROWS = 1_048_575
+"""Rows an Excel sheet holds below its header."""
+
+
+def write_xlsx(tables: dict[str, pd.DataFrame], path: Path) -> list[str]:
+    """One workbook, one sheet per table (sheet names ≤ 31 characters: ``rep0/daily``
+    becomes ``rep0 daily``) and a sheet of units; a table too long for a sheet gets a
+    sheet that says where it is.
+
+    Returns:
+        The sheet names written.
+    """
+    from simulator.replication.columns import COLUMNS
+
+    names: list[str] = []
+    with pd.ExcelWriter(path, engine="openpyxl") as xl:
+        for name, df in tables.items():
+            sheet = name.replace("/", " ")[:31]
+            if len(df) > EXCEL_MAX_ROWS:
+                pd.DataFrame(
+                    {"note": [f"{len(df):,} rows: too many for a sheet; see {name}.parquet"]}
+                ).to_excel(xl, sheet_name=sheet, index=False)
+            else:
+                out = df.copy()
+                for c in out.columns:
+                    if str(out[c].dtype) == "category":
+                        out[c] = out[c].astype(str)
+                out.to_excel(xl, sheet_name=sheet, index=False)
+            names.append(sheet)
+        # a sheet of units, declared once (simulator/replication/columns.py)
+        pd.DataFrame(
+            [(c.name, c.unit, c.doc) for c in COLUMNS.values()],
+            columns=["column", "unit", "meaning"],
+        ).to_excel(xl, sheet_name="units", index=False)
+    return names
+
+
 def write_run_dir(
     out: Path,
     ens: Any,
@@ -105,6 +226,12 @@ def write_run_dir(
     observed: pd.DataFrame | None = None,
     figures: bool = True,
     force: bool = False,
+    fmt: str = "png",
+    dpi: int | None = None,
+    xlsx: bool = False,
+    notes: dict[str, Any] | None = None,
+    report: bool = True,
+    command: str = "run",
     extra: dict[str, Any] | None = None,
 ) -> Path:
     """Write an ensemble's run directory atomically.
@@ -115,57 +242,61 @@ def write_run_dir(
         files: Scenario files read (for the manifest).
         rep0: Replication 0's :class:`~simulator.results.RunResult` for full detail.
         observed: Observed monthly exports to overlay on the exports figure.
-        figures: Write PNG figures.
+        figures: Write figures (and embed them in report.html).
         force: Replace an existing directory.
+        fmt: Figure format: ``png``, ``svg`` or ``pdf``.
+        dpi: Resolution of raster figures (default :data:`~.plot_style.DPI`).
+        xlsx: Also write ``tables.xlsx``, one sheet per table.
+        notes: What the scenario says about itself (:mod:`simulator.scenario.notes`,
+            plus ``changes`` and ``overrides``), for report.html.
+        report: Write ``report.html``.
+        command: The command recorded in the manifest.
         extra: More provenance for ``manifest.json`` (e.g. the ``--set`` overrides and
             what they changed).
 
     Returns:
         The directory written.
     """
+    from simulator.report.html import NOTES_FILE, REPORT_FILE, write_run_report
+    from simulator.report.plot_style import DPI
+
     sc = ens.scenario
     with atomic_dir(out, force) as tmp:
-        write_json(
-            tmp / "manifest.json",
-            manifest(
-                sc,
-                seed=ens.seed,
-                reps=ens.reps,
-                files=files,
-                workers=ens.workers,
-                elapsed_s=ens.elapsed_s,
-                extra=extra,
-            ),
+        man = manifest(
+            sc,
+            seed=ens.seed,
+            reps=ens.reps,
+            files=files,
+            workers=ens.workers,
+            elapsed_s=ens.elapsed_s,
+            command=command,
+            extra=extra,
         )
+        write_json(tmp / "manifest.json", man)
         (tmp / "scenario.resolved.yaml").write_text(to_yaml(scenario_data(sc)), encoding="utf-8")
         write_json(tmp / "summary.json", ens.summary_dict())
-        ens.kpi_summary().to_csv(tmp / "kpi_summary.csv", index=False)
-        _table(ens.kpi_reps, tmp / "kpis_by_rep")
-        _table(ens.bands("shortfall_t"), tmp / "bands_shortfall", csv=False)
-        _table(ens.bands("inventory_t"), tmp / "bands_inventory", csv=False)
-        _table(ens.bands("backlog"), tmp / "bands_backlog", csv=False)
-        _table(ens.p_shortage(), tmp / "p_shortage", csv=False)
-        ens.exports().to_csv(tmp / "exports_monthly.csv", index=False)
-        ens.arrivals().to_csv(tmp / "arrivals_monthly.csv", index=False)
-        ens.wait_histogram().query("count > 0").to_csv(tmp / "wait_histogram.csv", index=False)
-        if rep0 is not None:
-            d = tmp / "rep0"
-            d.mkdir()
-            _table(rep0.licences, d / "licences")
-            _table(rep0.daily, d / "daily")
-            _table(rep0.authority_daily, d / "authority_daily")
-            _table(rep0.exports, d / "exports")
-            _table(rep0.arrivals, d / "arrivals")
-            _table(rep0.events, d / "events", csv=False)
-            rep0.kpis.to_csv(d / "kpis.csv", index=False)
-            rep0.regimes.to_csv(d / "regimes.csv", index=False)
-            rep0.overlays.to_csv(d / "overlays.csv", index=False)
+        if notes is not None:
+            write_json(tmp / NOTES_FILE, json.loads(json.dumps(notes, default=str)))
+        tables = run_tables(ens, rep0)
+        write_tables(tables, tmp)
+        if xlsx:
+            write_xlsx(tables, tmp / "tables.xlsx")
+        pngs: dict[str, bytes] = {}
         if figures:
             from simulator.report.figures import save_figures
 
             fig_dir = tmp / "figures"
             fig_dir.mkdir()
-            save_figures(ens, fig_dir, observed=observed)
+            save_figures(
+                ens,
+                fig_dir,
+                observed=observed,
+                dpi=dpi or DPI,
+                fmt=fmt,
+                keep=pngs if report else None,
+            )
+        if report:
+            write_run_report(tmp / REPORT_FILE, ens, man, pngs, notes)
     return Path(out)
 
 

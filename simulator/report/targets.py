@@ -13,6 +13,8 @@ tolerance each, and optionally the free parameters a fit may move::
         source: "cn_magnet_exports.csv 2025-05"
     parameters:                                    # for `relsim fit`
       - {path: authority.reviewers, low: 500, high: 900}
+      - {path: "policy.regimes[slow_roll_rules].rules.0.review_time_factor",
+         low: 0.8, high: 2, log: true}
 
 Each target is observed in every replication (:func:`observe`); the table
 (:func:`evaluate`) gives the median and 90 % band over replications, the error of the
@@ -47,11 +49,13 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
+from simulator.errors import FieldProblems
 from simulator.scenario.base import Model
 from simulator.scenario.types import Entities, Id
 
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.replication.tables import Apps
+    from simulator.scenario.located import Located
     from simulator.scenario.model import Scenario
     from simulator.world.calendar import WorkCalendar
     from simulator.world.trace import Trace
@@ -63,6 +67,7 @@ __all__ = [
     "Targets",
     "evaluate",
     "load_targets",
+    "load_targets_located",
     "observe",
     "observe_ensemble",
 ]
@@ -166,16 +171,29 @@ class Target(Model):
 class Parameter(Model):
     """A free parameter a fit may move: a scenario path and its range."""
 
-    path: str
+    path: str = Field(min_length=1, max_length=300)
     """Dotted path into the scenario, as for ``--set`` (e.g. ``authority.reviewers``)."""
     low: float
-    """Lowest value."""
+    """Lowest value (unit of the path)."""
     high: float
-    """Highest value."""
+    """Highest value (unit of the path), above ``low``."""
     integer: bool = False
-    """Whole numbers only."""
+    """Whole numbers only (implied for integer fields)."""
+    log: bool = False
+    """Search on a log scale (for factors and rates spanning orders of magnitude; needs
+    ``low`` > 0)."""
+    label: str = Field(default="", max_length=80)
+    """Short label for tables and figures (default: the path)."""
     note: str = ""
     """Why it is free and what constrains it."""
+
+    @model_validator(mode="after")
+    def _range(self) -> Parameter:
+        if self.high <= self.low:
+            raise FieldProblems([(("high",), f"must be above low ({self.low:g})", self.high)])
+        if self.log and self.low <= 0:
+            raise FieldProblems([(("low",), "a log-scale parameter needs low > 0", self.low)])
+        return self
 
 
 class Targets(Model):
@@ -186,17 +204,25 @@ class Targets(Model):
     targets: Entities[Target] = Field(min_length=1)
     """The targets."""
     parameters: Entities[Parameter] = Field(default_factory=list)
-    """Free parameters (for ``relsim fit``)."""
+    """Free parameters (for ``relsim fit``): at most
+    :attr:`~simulator.limits.Limits.MAX_SWEEP_PARAMS`."""
 
 
 def load_targets(path: str | Path) -> Targets:
     """Read and validate a targets file (problems located at ``file:line:col``)."""
+    return load_targets_located(path)[0]
+
+
+def load_targets_located(path: str | Path) -> tuple[Targets, Located]:
+    """Read and validate a targets file, also returning its located data (for messages
+    about its parameters that only a scenario can tell, e.g. a path it does not have)."""
     from simulator.scenario.reading import load_yaml
     from simulator.scenario.translate import validate
 
     # a file with none of the fields is refused without quoting it (it may be a secret)
     fields = [n for f, i in Targets.model_fields.items() for n in (f, i.alias) if n]
-    return validate(load_yaml(path, fields=fields, kind="relsim targets file"), Targets)
+    loc = load_yaml(path, fields=fields, kind="relsim targets file")
+    return validate(loc, Targets), loc
 
 
 # ------------------------------------------------------------------------ observing
@@ -357,7 +383,7 @@ def observe_ensemble(
     from simulator.ensemble.runner import _prepare, drive
 
     seed = scenario.seed if seed is None else int(seed)
-    _prepare(engine, scenario, seed)
+    _prepare(engine)
     ex = make_executor(executor, workers)
     try:
         payload = (scenario, seed, targets, engine)

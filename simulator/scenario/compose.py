@@ -40,6 +40,7 @@ __all__ = [
     "drop_extensions",
     "load_located",
     "outside_roots",
+    "override_tokens",
     "parse_set_option",
     "scenario_roots",
 ]
@@ -517,6 +518,20 @@ def _render(value: Any) -> str:
         return repr(value)
     text = text.strip()
     return text[: -len("...")].strip() if text.endswith("...") else text
+
+
+def override_tokens(text: str, label: str) -> list[str]:
+    """Split an override path as :func:`apply_overrides` reads it: ``a.b[0][x].c`` ->
+    ``["a", "b", "0", "x", "c"]`` (list selectors stay text: an index or an id).
+
+    Args:
+        text: The dotted path.
+        label: Where the path came from, used as the location of a problem.
+
+    Raises:
+        ScenarioError: The path cannot be read.
+    """
+    return _parse_override_path(text, label)
 
 
 def _parse_override_path(text: str, label: str) -> list[str]:

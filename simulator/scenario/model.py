@@ -28,6 +28,7 @@ from simulator.scenario.goods import Country, Customs, Exporter, Lane, Product
 from simulator.scenario.manufacturers import Manufacturer
 from simulator.scenario.policy import Policy
 from simulator.scenario.types import Entities
+from simulator.scenario.uncertainties import Uncertainty
 
 __all__ = ["CalendarSpec", "Scenario"]
 
@@ -84,6 +85,10 @@ class Scenario(Model):
     (``month,total_t,...``) to overlay on plots and calibrate against."""
     tolerances: dict[str, float] = {}
     """Regression floors per KPI name (absolute), used by ``relsim regress``."""
+    uncertainties: Entities[Uncertainty] = Field(default=[], exclude=True)
+    """Values ``relsim sweep`` may move, with their ranges (ignored by ``relsim run``; not
+    part of the resolved scenario or its hash). See
+    :mod:`simulator.scenario.uncertainties`."""
 
     @model_validator(mode="after")
     def _rules(self) -> Scenario:

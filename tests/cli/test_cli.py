@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -228,7 +229,22 @@ def test_rep_index_reruns_one_replication(tmp_path: Path) -> None:
     out = tmp_path / "one"
     r = relsim("run", str(SMALL), "--rep-index", "3", "--seed", "5", "--out", str(out))
     assert r.returncode == 0, r.stderr
-    assert (out / "licences.csv").is_file() and "replication 3" in r.stdout
+    # a complete run directory of that replication, its KPIs printed
+    for f in ("report.html", "summary.json", "kpi_table.csv", "rep3/licences.csv", "figures"):
+        assert (out / f).exists(), f
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["rep_index"] == 3 and man["reps"] == 1
+    assert "replication 3, seed 5" in r.stdout and "us_plant" in r.stdout
+    reps = pd.read_csv(out / "kpis_by_rep.csv")
+    assert set(reps["rep"]) == {3}
+
+
+def test_rep_index_default_directory_is_its_own(tmp_path: Path) -> None:
+    """runs/<name>-rep<I>: a later full run is not blocked by it."""
+    r = relsim("run", str(SMALL), "--rep-index", "2", "--no-figures", "--quiet", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "runs" / "small-rep2" / "summary.json").is_file()
+    assert not (tmp_path / "runs" / "small").exists()
 
 
 @pytest.mark.skipif(
@@ -331,6 +347,18 @@ def test_summary_table_fits_the_terminal(width: int) -> None:
             "fill_rate": {"mean": 0.566, "ci_low": 0.558, "ci_high": 1.0},
             "lost_units": {"mean": 237_695.0, "ci_low": 232_105.0, "ci_high": 243_285.0},
             "days_to_first_shortage": {"mean": 206.0, "ci_low": 204.0, "ci_high": 209.0},
+            "first_shortage_date": {
+                "mean": "2025-06-25",
+                "ci_low": "2025-06-23",
+                "ci_high": "2025-06-28",
+                "n": 4,
+            },
+            "recovery_date": {
+                "mean": "2025-11-30",
+                "ci_low": "2025-11-24",
+                "ci_high": "2025-12-05",
+                "n": 4,
+            },
             "any_shortage": {"mean": 1.0, "ci_low": 1.0, "ci_high": 1.0},
         }
         for m in sc.manufacturers
@@ -348,6 +376,7 @@ def test_summary_table_fits_the_terminal(width: int) -> None:
     rows = [line for line in lines if any(m.id in line for m in sc.manufacturers)]
     assert len(rows) == len(sc.manufacturers)  # ids are never folded
     assert all("238k" in r for r in rows)
+    assert all("2025-06-25" in r and "2025-11-30" in r for r in rows)  # dates, not day numbers
     if width >= 120:
         assert all("[232k, 243k]" in r for r in rows)  # one line each
     else:

@@ -115,7 +115,7 @@ def test_suggested_rerun_of_one_replication_works(main: Main, tmp_path: Path) ->
     )
     assert code == 0, err
     assert "replication 3 (seed 11) ok" in stdout
-    assert (out / "licences.csv").is_file()
+    assert (out / "rep3" / "licences.parquet").is_file()
 
 
 BOOM = textwrap.dedent(

@@ -312,6 +312,9 @@ def test_validate_ok_means_run_exits_0(
     for entity, kpis in summary["kpis"].items():
         for kpi, stats in kpis.items():
             mean = stats.get("mean")
+            if kpi.endswith("_date"):  # first_shortage_date, recovery_date: ISO dates
+                assert mean is None or dt.date.fromisoformat(mean), (entity, kpi, stats)
+                continue
             assert mean is None or math.isfinite(mean), (entity, kpi, stats)
             if kpi == "fill_rate" and mean is not None:
                 assert 0 <= mean <= 1, (entity, mean)

@@ -40,7 +40,9 @@ def _toy(reviewers: int, slow_xx: bool, rate: float = 1.0) -> sim.Scenario:
 
 
 def _row(d, entity: str, kpi: str):
-    r = d[(d["entity"] == entity) & (d["kpi"] == kpi)]
+    """The row of ``authority/<destination>``: scope authority, the destination's id."""
+    dest = entity.split("/", 1)[1]
+    r = d[(d["scope"] == "authority") & (d["destination"] == dest) & (d["kpi"] == kpi)]
     assert len(r) == 1, (entity, kpi)
     return r.iloc[0]
 

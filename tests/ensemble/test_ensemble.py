@@ -25,13 +25,14 @@ def small_ens() -> sim.EnsembleResult:
 
 def test_kpi_summary_agrees_with_per_rep_table(small_ens: sim.EnsembleResult) -> None:
     reps = small_ens.kpi_reps
-    summ = small_ens.kpi_summary().set_index(["entity", "kpi"])
-    per = reps[(reps.entity == "us_plant") & (reps.kpi == "shortfall_t")]["value"]
-    row = summ.loc[("us_plant", "shortfall_t")]
+    summ = small_ens.kpi_summary()
+    per = reps[(reps.manufacturer == "us_plant") & (reps.kpi == "shortfall_t")]["value"]
+    row = summ[(summ.manufacturer == "us_plant") & (summ.kpi == "shortfall_t")].iloc[0]
     assert row["mean"] == pytest.approx(per.mean())
     assert row["n"] == 10 and row["ci_low"] <= row["mean"] <= row["ci_high"]
-    total = reps[(reps.entity == "all_manufacturers") & (reps.kpi == "shortfall_t")]
-    parts = reps[reps.entity.isin(["us_plant", "de_plant"]) & (reps.kpi == "shortfall_t")]
+    assert row["unit"] == "t" and row["scope"] == "manufacturer"
+    total = reps[(reps.scope == "total") & (reps.kpi == "shortfall_t")]
+    parts = reps[reps.manufacturer.isin(["us_plant", "de_plant"]) & (reps.kpi == "shortfall_t")]
     assert total["value"].sum() == pytest.approx(parts["value"].sum())
 
 
@@ -43,7 +44,7 @@ def test_bands_are_ordered_and_mean_matches_runs(small_ens: sim.EnsembleResult) 
     sc = small_ens.scenario
     runs = [sim.run(sc, seed=2, rep=i).daily for i in range(10)]
     us = np.mean([r[r.manufacturer == "us_plant"]["shortfall_t"].to_numpy() for r in runs], axis=0)
-    np.testing.assert_allclose(b[b.entity == "us_plant"]["mean"].to_numpy(), us, atol=1e-9)
+    np.testing.assert_allclose(b[b.manufacturer == "us_plant"]["mean"].to_numpy(), us, atol=1e-9)
     p = small_ens.p_shortage()
     assert ((p["p"] >= 0) & (p["p"] <= 1)).all()
 
@@ -70,7 +71,7 @@ def test_common_random_numbers_make_paired_intervals_3x_narrower() -> None:
     def totals(ens: sim.EnsembleResult) -> np.ndarray:
         k = ens.kpi_reps
         return (
-            k[(k.entity == "all_manufacturers") & (k.kpi == "shortfall_t")]
+            k[(k.scope == "total") & (k.kpi == "shortfall_t")]
             .sort_values("rep")["value"]
             .to_numpy()
         )
@@ -86,7 +87,8 @@ def test_common_random_numbers_make_paired_intervals_3x_narrower() -> None:
         f"{independent:.2f} t, ratio {ratio:.1f}x"
     )
     assert ratio >= 3.0
-    d = cmp.differences().set_index(["entity", "kpi"]).loc[("all_manufacturers", "shortfall_t")]
+    d = cmp.differences()
+    d = d[(d.scope == "total") & (d.kpi == "shortfall_t")].iloc[0]
     assert d["diff"] == pytest.approx(np.mean(tb - ta))
 
 
@@ -106,13 +108,13 @@ def test_worker_memory_stays_flat_across_replications(monkeypatch: pytest.Monkey
 
     n = GC_EVERY["simpy"]
     sc = sim.load_scenario(SMALL)
-    _chunk((sc, 0, engine), 0, n)  # warm caches
+    _chunk((sc, 0, None, engine), 0, n)  # warm caches
     monkeypatch.setattr(runner, "_since_gc", 0)  # other tests ran replications too
     tracemalloc.start()
     try:
-        _chunk((sc, 0, engine), n, 2 * n)
+        _chunk((sc, 0, None, engine), n, 2 * n)
         after_10 = tracemalloc.get_traced_memory()[0]
-        _chunk((sc, 0, engine), 2 * n, 6 * n)
+        _chunk((sc, 0, None, engine), 2 * n, 6 * n)
         after_50 = tracemalloc.get_traced_memory()[0]
     finally:
         tracemalloc.stop()

@@ -97,7 +97,7 @@ def test_plain_futures_executor_identical_to_serial(small: sim.Scenario, serial_
 
 def test_kpi_table_matches_per_rep_runs(small: sim.Scenario) -> None:
     ens = sim.run_ensemble(small, reps=3, seed=SEED, executor="serial")
-    per = ens.kpi_reps
+    per = ens.agg.kpis.frame()
     assert list(per["rep"].unique()) == [0, 1, 2]
     one = sim.run(small, seed=SEED, rep=1).summary.kpis
     got = per[per.rep == 1].set_index(["entity", "kpi"])["value"]

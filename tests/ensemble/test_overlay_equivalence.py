@@ -22,5 +22,5 @@ def test_overlay_and_composite_regimes_give_the_same_comparison():
     b = sim.compare(base, regimes, reps=2, seed=7, workers=1).differences()
     pd.testing.assert_frame_equal(a, b)
     # and the slowdown does something: EU-bound waits rise
-    eu = a[(a["entity"] == "authority/EU") & (a["kpi"] == "wait_wd_mean")]
+    eu = a[(a["destination"] == "EU") & (a["kpi"] == "wait_wd_mean")]
     assert float(eu["diff"].iloc[0]) > 1.0

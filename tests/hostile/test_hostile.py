@@ -234,6 +234,10 @@ def setup(name: str, w: World, valid_baseline: Path) -> None:
         (w.tmp / "other-tool" / "data.bin").write_bytes(b"\x00\x01")
         (w.tmp / "garbage").mkdir()
         (w.tmp / "garbage" / "manifest.json").write_text("not json")
+    elif name == "user-partial":  # a folder named like a sweep's unfinished points
+        (w.tmp / "sw.partial" / "points").mkdir(parents=True)
+        (w.tmp / "sw.partial" / "notes.txt").write_text("my notes")
+        (w.tmp / "sw.partial" / "manifest.json").write_text('{"tool": "relsim", "command": "run"}')
     elif name == "run-dir":
         args = ["run", str(w.project / "base.yaml"), *QUICK, "--out", str(w.tmp / "real-run")]
         assert _in_process(args, w.project) == 0

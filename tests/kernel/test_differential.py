@@ -101,9 +101,13 @@ def test_generated_scenarios_identical(data, seed, rep):
 
 
 def test_kernel_compiled_once():
-    """Every scenario above ran on one compiled version of the loop (a scenario that
-    made numba compile another would cost a user the compile time again)."""
+    """Every scenario above, and the warm-up an ensemble runs before its workers start,
+    ran on one compiled version of the loop (a scenario that made numba compile another
+    would cost a user the compile time again)."""
+    from simulator.kernel import warm
     from simulator.kernel.loop import run_loop
+
+    warm()
 
     assert len(run_loop.signatures) == 1, run_loop.signatures
 

@@ -25,7 +25,7 @@ from matplotlib.lines import Line2D
 import simulator as sim
 from simulator.report.figures import save_figures
 from simulator.report.observed import load_observed_exports
-from simulator.report.plot_style import REGIME_GID, REGIME_LABEL_GID
+from simulator.report.plot_style import FOOTER_GID, REGIME_GID, REGIME_LABEL_GID
 
 # the format of scenarios/data/cn_magnet_exports.csv (blank = not reported)
 OBSERVED_TEXT = """month,total_t,us_t,germany_t,de_t,quality,notes
@@ -106,26 +106,37 @@ def _spans(ax: Any) -> list[Any]:
 
 # --------------------------------------------------------------------------- fan chart
 def test_shortage_curve_fan_chart(ens: Any) -> None:
+    """Weekly fan chart over operating days, P(shortage) and cumulative panels, regimes
+    shaded by direction and labelled, a provenance footer; no sample paths by default."""
     fig = ens.plot.shortage_curve()
     assert isinstance(fig, Figure)
     title = _title(fig)
     assert "EU auto supplier" in title and "6 replications" in title and "plot-test" in title
-    main, pax = fig.axes[0], fig.axes[1]
-    assert main.get_ylabel() == "shortfall (t/day)"
-    assert "%" in pax.get_ylabel() and "P(shortage" in pax.get_ylabel()
-    assert pax.get_xlabel() == "date"
+    assert "mean per week" in title
+    main, pax, cax = fig.axes[0], fig.axes[1], fig.axes[2]
+    assert main.get_ylabel() == "shortfall (t per day)"
+    assert "P(shortage" in pax.get_ylabel() and "week" in pax.get_ylabel()
+    assert "cumulative" in cax.get_ylabel() and "units" in cax.get_ylabel()
+    assert cax.get_xlabel() == "date"
     # nested bands (p5–p95, p25–p75) on the main axes
     assert sum(isinstance(c, PolyCollection) for c in main.collections) >= 2
     labels = _labels(fig)
     assert _has_legend(fig)
-    for want in ("5–95%", "25–75%", "median", "mean", "P(shortage on day)"):
+    for want in ("5–95% of replications", "25–75%", "median", "mean"):
         assert want in labels
+    assert not any("sample paths" in s for s in labels)
+    assert any(t.get_gid() == FOOTER_GID and "relsim" in t.get_text() for t in fig.texts)
     # one shaded span per regime span, one label each, lines at the changes
     regimes = ens.regimes()
     assert len(regimes) == 5
     assert len(_spans(main)) == len(regimes)
     texts = [t for t in main.texts if t.get_gid() == REGIME_LABEL_GID]
-    assert [t.get_text().strip() for t in texts] == list(regimes["label"])
+    marks = [t.get_text().strip().lstrip("▲▼ ") for t in texts]
+    assert marks == list(regimes["label"])
+    # the controls tighten (slower reviews), the thaw eases: marked and shaded
+    assert texts[1].get_text().strip().startswith("▲")
+    assert texts[2].get_text().strip().startswith("▼")
+    assert "▲ tighter than before" in labels and "▼ easier than before" in labels
     # labels do not overlap each other and stay inside the axes horizontally
     fig.draw_without_rendering()
     boxes = [t.get_window_extent() for t in texts]
@@ -133,11 +144,39 @@ def test_shortage_curve_fan_chart(ens: Any) -> None:
         assert not b1.overlaps(b2)
     axbox = main.get_window_extent()
     assert all(bx.x0 >= axbox.x0 - 1 and bx.x1 <= axbox.x1 + 1 for bx in boxes)
-    # the p95 band stays below the label rows
-    top_label = min(bx.y0 for bx in boxes)
-    p95 = ens.bands()
-    p95 = float(p95[p95.entity == "m1"]["p95"].max())
-    assert main.transData.transform((0, p95))[1] <= top_label + 1
+
+
+def test_weekly_values_are_means_over_operating_days() -> None:
+    """A weekday plant's week: the mean shortfall of its five working days, not of seven
+    (weekends are not zeros that halve the band)."""
+    from simulator.report.plot_shortage import _by_period, operating_days, period_bins
+
+    d = _data()
+    d["manufacturers"][0]["operating_days"] = "weekdays"
+    e = sim.run_ensemble(b.build(d), reps=3, seed=0, workers=1)
+    codes, edges = period_bins(e.dates, "W")
+    ops = operating_days(e)[:, 0]
+    assert ops.sum() < len(ops)  # weekends off
+    daily = e.agg.band_short[:, :, 0].astype(float)
+    weekly = _by_period(daily, ops, codes, len(edges) - 1)
+    k = int(codes[40])
+    days = (codes == k) & ops
+    np.testing.assert_allclose(weekly[:, k], daily[:, days].mean(axis=1))
+    assert np.all(np.diff(edges) <= 7 + 1e-9)
+    fig = e.plot.shortage_curve(period="M", samples=2)
+    assert "mean per month" in _title(fig) and "2 sample paths" in _labels(fig)
+    with pytest.raises(ValueError, match="period"):
+        e.plot.shortage_curve(period="Q")
+
+
+def test_p_shortage_overview(ens: Any) -> None:
+    fig = ens.plot.p_shortage_overview()
+    ax = fig.axes[0]
+    assert "all manufacturers" in _title(fig)
+    assert "P(shortage" in ax.get_ylabel()
+    labels = _labels(fig)
+    assert "EU auto supplier" in labels and "m2" in labels
+    assert len(_spans(ax)) == len(ens.regimes())
 
 
 def test_shortage_curve_inventory_and_second_manufacturer(ens: Any) -> None:
@@ -202,11 +241,18 @@ def test_licence_waits_without_limit() -> None:
 # --------------------------------------------------------------------------- exports
 def test_load_observed_exports(observed_csv: Path) -> None:
     obs = load_observed_exports(observed_csv)
-    assert list(obs["month"]) == ["2024-12", "2025-01", "2025-02", "2025-03", "2025-05"]
+    assert list(obs["month"].dt.strftime("%Y-%m")) == [
+        "2024-12",
+        "2025-01",
+        "2025-02",
+        "2025-03",
+        "2025-05",
+    ]
+    assert str(obs["month"].dtype) == "datetime64[ms]"  # month starts, like every table
     assert obs["total_t"].dtype == float and obs["us_t"].dtype == float
-    assert np.isnan(obs.loc[obs.month == "2025-01", "us_t"]).all()
-    assert obs.loc[obs.month == "2025-05", "us_t"].item() == 46.4
-    assert obs.loc[obs.month == "2025-02", "notes"].item() == "Jan-Feb total minus January"
+    assert np.isnan(obs.loc[obs.month == "2025-01-01", "us_t"]).all()
+    assert obs.loc[obs.month == "2025-05-01", "us_t"].item() == 46.4
+    assert obs.loc[obs.month == "2025-02-01", "notes"].item() == "Jan-Feb total minus January"
     assert obs.attrs["units"] == "t/month" and obs.attrs["source"] == str(observed_csv)
 
 
@@ -278,6 +324,7 @@ def test_save_figures_writes_pngs(ens: Any, tmp_path: Path, observed_csv: Path) 
     paths = save_figures(ens, tmp_path / "figures", observed=observed_csv)
     names = [p.name for p in paths]
     assert names == [
+        "p_shortage.png",
         "shortage_m1.png",
         "shortage_m2.png",
         "licence_waits.png",
@@ -289,6 +336,24 @@ def test_save_figures_writes_pngs(ens: Any, tmp_path: Path, observed_csv: Path) 
     for p in paths:
         data = p.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+
+
+@pytest.mark.parametrize(("fmt", "magic"), [("svg", b"<?xml"), ("pdf", b"%PDF")])
+def test_save_figures_formats_and_dpi(ens: Any, tmp_path: Path, fmt: str, magic: bytes) -> None:
+    keep: dict[str, bytes] = {}
+    paths = save_figures(ens, tmp_path, fmt=fmt, keep=keep)
+    assert all(p.suffix == f".{fmt}" and p.read_bytes().startswith(magic) for p in paths)
+    assert set(keep) == {p.stem for p in paths}  # PNG copies for report.html
+    assert all(v[:4] == b"\x89PNG" for v in keep.values())
+
+
+def test_dpi_sets_the_pixel_size(ens: Any, tmp_path: Path) -> None:
+    from PIL import Image
+
+    (lo,) = [p for p in save_figures(ens, tmp_path / "lo", dpi=60) if p.stem == "backlog"]
+    (hi,) = [p for p in save_figures(ens, tmp_path / "hi", dpi=200) if p.stem == "backlog"]
+    w_lo, w_hi = Image.open(lo).size[0], Image.open(hi).size[0]
+    assert w_lo == 600 and w_hi == 2000  # 10 in wide
 
 
 def test_save_figures_without_manufacturers(tmp_path: Path) -> None:

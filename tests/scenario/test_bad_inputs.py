@@ -291,14 +291,14 @@ def test_every_corpus_file_has_an_expectation() -> None:
 def test_validate_refuses_with_a_located_message(name: str, validated: dict[str, Result]) -> None:
     case = CASES[name]
     assert_refused(validated[name], str(CORPUS / case.where), case.message)
-    assert validated[name].err.rstrip().endswith("1 of 1 file(s) invalid")
+    assert validated[name].err.rstrip().endswith("1 of 1 file is invalid")
 
 
 def test_validating_the_whole_corpus_at_once_reports_each_file() -> None:
     files = [str(CORPUS / name) for name in sorted(CASES)]
     r = relsim("validate", *files, str(BASE_VALID))
     assert r.rc == 2 and "Traceback" not in r.text
-    assert f"{len(files)} of {len(files) + 1} file(s) invalid" in r.err
+    assert f"{len(files)} of {len(files) + 1} files are invalid" in r.err
     assert r.out.startswith(f"ok  {BASE_VALID}  (base-valid: ")  # the base is valid
     for name in CASES:
         assert f"{CORPUS / CASES[name].where}: " in r.err, name
@@ -391,7 +391,7 @@ def test_generated_cases(tmp_path: Path) -> None:
     files = [bigint, flood, nul, many, missing, directory]
     r = relsim("validate", *map(str, files), "--allow-path", str(ROOT / CORPUS))
     assert r.rc == 2 and "Traceback" not in r.text, r.text
-    assert f"{len(files)} of {len(files)} file(s) invalid" in r.err
+    assert f"{len(files)} of {len(files)} files are invalid" in r.err
     expected = [
         (f"{bigint}:2:7", "seed: cannot read '9999999999999999999999999999999999999...' as !!int"),
         (f"{flood}:1:1", "required field 'start' is missing"),

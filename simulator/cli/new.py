@@ -1,0 +1,112 @@
+"""``relsim new NAME --from BASE``: a commented variant that ``extends:`` a base scenario."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from simulator.cli.app import Fail, ForceOpt, app, load
+from simulator.cli.console import out
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+
+
+def variant_text(name: str, base_file: Path, target: Path, sc: Any) -> str:
+    """The text of a new variant of ``sc`` (read from ``base_file``) written to
+    ``target``: a header to fill in, ``extends:`` the base by a relative path, and
+    commented examples of the common changes using the base's own ids."""
+    rel = Path(os.path.relpath(base_file.resolve(), target.resolve().parent)).as_posix()
+    schema = None
+    for parent in [target.resolve().parent, *target.resolve().parents]:
+        candidate = parent / "schemas" / "scenario.schema.json"
+        if candidate.is_file():
+            schema = Path(os.path.relpath(candidate, target.resolve().parent)).as_posix()
+            break
+    m = sc.manufacturers[0].id if sc.manufacturers else "MANUFACTURER_ID"
+    country = sc.manufacturers[0].country if sc.manufacturers else "US"
+    regime = sc.policy.regimes[0].name if sc.policy.regimes else "REGIME"
+    exporter = next((e.id for e in sc.exporters if e.licensed), "EXPORTER_ID")
+    lines = [
+        *([f"# yaml-language-server: $schema={schema}", "#"] if schema else []),
+        f"# {name}: a variant of {base_file.name} ({sc.name}).",
+        "#",
+        "# QUESTION. What does this variant ask that the base does not? (One or two",
+        "# sentences; report.html shows this paragraph under the title.)",
+        "#",
+        f"# CHANGES. It inherits every field of {base_file.name} and writes only what",
+        "# it changes. Mappings merge key by key; list items with an `id` (manufacturers,",
+        "# exporters, lanes, countries) or a `name` (policy regimes) merge item by item;",
+        "# other lists (timeline, rules, background streams) are replaced whole.",
+        "# report.html lists every resolved field that differs from the base.",
+        "#",
+        "# SOURCES. Where the changed numbers come from (scenarios/data/README.md,",
+        "# a dated announcement, an assumption and why).",
+        "",
+        f"extends: {rel}",
+        "",
+        f"name: {name}",
+        "description: >-",
+        f"  Variant of {sc.name}: say here what changes.",
+        "",
+        "# Common changes — uncomment and edit (docs/cookbook.md has worked cases):",
+        "#",
+        "# authority:",
+        f"#   reviewers: {max(1, sc.authority.reviewers * 2)}        # twice the base's reviewers",
+        "#",
+        "# manufacturers:",
+        f"#   - {{id: {m}, initial_cover_days: 20}}      # one field of one manufacturer",
+        "#",
+        "# policy:",
+        "#   regimes:",
+        f"#     - name: {regime}                  # replaces this regime's rules",
+        "#       rules:",
+        f"#         - where: {{destination: {country}}}",
+        "#           review_time_factor: 2.0     # reviews for this destination twice as slow",
+        "#",
+        "# exporters:",
+        f"#   - {{id: {exporter}, capacity_t_per_month: 100}}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+@app.command("new", short_help="Write a commented variant that extends a base scenario.")
+def new(
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="Name of the new scenario (and of its file).")
+    ],
+    base: Annotated[
+        Path,
+        typer.Option("--from", metavar="BASE", help="The scenario file to extend."),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", metavar="FILE", help="Where to write (default: NAME.yaml beside BASE)."
+        ),
+    ] = None,
+    force: ForceOpt = False,
+) -> None:
+    """Write NAME.yaml: a commented variant that `extends:` BASE, with a header to fill
+    in and commented examples of the common changes. It validates as written (it
+    changes nothing yet)."""
+    from simulator.report.atomic import write_text_atomic
+
+    if not _NAME.match(name):
+        raise Fail(
+            f"NAME {name!r}: use letters, digits, '_', '-' or '.', starting with a letter or "
+            "digit (at most 64 characters)"
+        )
+    sc, _ = load(base, None)
+    target = output or base.parent / f"{name}.yaml"
+    if target.exists() and not force:
+        raise Fail(f"{target} already exists; use --force to replace it")
+    write_text_atomic(target, variant_text(name, base, target, sc))
+    out.print(
+        f"wrote {target} (extends {base.name}); check it with: relsim validate {target}",
+        markup=False,
+    )

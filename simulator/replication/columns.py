@@ -1,0 +1,668 @@
+"""Every column of every table relsim hands out, declared once: name, type, unit, meaning.
+
+One schema for all tables (frames of :class:`~simulator.replication.result.RunResult`
+and :class:`~simulator.ensemble.results.EnsembleResult`, and the files of a run
+directory):
+
+* **ids are strings** in a column named after what they identify: ``manufacturer``,
+  ``part``, ``destination``, ``exporter`` … (never an integer index, never ``entity``);
+* **missing is null**: nullable integers (``Int64``) and strings, ``NaT`` for events that
+  did not happen, never a ``-1`` or ``""`` sentinel;
+* **one timestamp unit**: every date and time is ``datetime64[ms]`` (parquet
+  ``timestamp[ms]``); daily tables use the day's midnight, monthly tables the first day
+  of the month;
+* **totals are separate tables** (or rows whose ``scope`` says so), never a fake id such
+  as ``ALL`` among destinations;
+* **a unit per column**, declared here once. Statistics columns (``mean``, ``p5`` …)
+  are in the table's value unit, declared with the table.
+
+:data:`COLUMNS` declares the columns, :data:`TABLES` the tables; :func:`conform` puts a
+frame in its declared shape (order, dtypes, ``attrs["units"]``) and fails on drift;
+:func:`outputs_markdown` renders ``docs/outputs.md`` (a test keeps it current).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "COLUMNS",
+    "STAT_COLUMNS",
+    "TABLES",
+    "TIME_UNIT",
+    "VALUE",
+    "Column",
+    "Table",
+    "conform",
+    "outputs_markdown",
+    "unit_of",
+]
+
+TIME_UNIT = "ms"
+"""The one timestamp resolution of every table."""
+VALUE = "(value unit)"
+"""Unit marker of statistics columns: the unit is the table's ``value_unit``."""
+_DT = f"datetime64[{TIME_UNIT}]"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: its name, pandas dtype, unit and meaning."""
+
+    name: str
+    dtype: str
+    unit: str
+    doc: str
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table: where it is found, its columns in order, and the unit of its
+    statistics columns (if it has any)."""
+
+    name: str
+    where: str
+    doc: str
+    columns: tuple[str, ...]
+    value_unit: str = ""
+
+
+def _c(name: str, dtype: str, unit: str, doc: str) -> Column:
+    return Column(name, dtype, unit, doc)
+
+
+_COLS: list[Column] = [
+    # ---------------------------------------------------------------- ids and labels
+    _c("manufacturer", "string", "id", "manufacturer id (null: not a manufacturer's)"),
+    _c("part", "string", "id", "critical part id (a one-part line's part is its material)"),
+    _c("destination", "string", "id", "destination country id"),
+    _c("origin", "string", "id", "origin country id (`licensing`: a background export)"),
+    _c("product", "string", "id", "product id"),
+    _c("exporter", "string", "id", "exporter id (background: the stream's applicant label)"),
+    _c("end_use", "string", "label", "end use (e.g. civil, defence)"),
+    _c("lane", "string", "id", "lane taken (null: a background stream's own transit)"),
+    _c("source", "string", "label", "`manufacturer`/`order`, `background` or `pipeline`"),
+    _c("scope", "string", "label", "`manufacturer`, `part`, `total` or `authority`"),
+    _c("kpi", "string", "label", "KPI name (see the README's KPI table)"),
+    _c("unit", "string", "label", "unit of the KPI's values"),
+    _c("regime", "string", "id", "policy regime name"),
+    _c(
+        "overlay", "int64", "index", "overlay index (dated overlays in scenario order, then pulses)"
+    ),
+    _c("label", "string", "label", "regime or overlay label (for plots)"),
+    _c("name", "string", "label", "display name"),
+    _c(
+        "kind",
+        "category",
+        "label",
+        "events: an `Ev` or `G` kind (simulator/world/trace.py); overlays: `dated` or `pulse`",
+    ),
+    _c("outcome", "string", "label", "`pending`, `approved`, `partial` or `denied`"),
+    _c("application", "Int64", "id", "licence application id (null: not an application's)"),
+    _c("shipment", "Int64", "id", "shipment id (null: none)"),
+    _c("rep", "int64", "index", "replication index"),
+    # ---------------------------------------------------------------- time
+    _c("date", _DT, "date", "the day (midnight)"),
+    _c("month", _DT, "date", "the month (its first day)"),
+    _c("start", _DT, "date", "first day in force"),
+    _c("end", _DT, "date", "first day no longer in force (exclusive)"),
+    _c("time", _DT, "timestamp", "when it happened"),
+    _c("day", "int64", "days since start", "day index (0 = the scenario's start)"),
+    _c("time_days", "float64", "days since start", "when it happened, calendar days"),
+    _c("submitted_at", _DT, "timestamp", "submitted (NaT: never)"),
+    _c("accepted_at", _DT, "timestamp", "accepted, the statutory clock starts (NaT: not yet)"),
+    _c("review_started_at", _DT, "timestamp", "a reviewer started (NaT: not yet)"),
+    _c("decided_at", _DT, "timestamp", "decided (NaT: pending)"),
+    _c("parked_at", _DT, "timestamp", "parked after review, no decision (NaT: never)"),
+    _c("submitted_days", "float64", "days since start", "`submitted_at`, calendar days"),
+    _c("accepted_days", "float64", "days since start", "`accepted_at`, calendar days"),
+    _c("review_start_days", "float64", "days since start", "`review_started_at`, days"),
+    _c("decided_days", "float64", "days since start", "`decided_at`, calendar days"),
+    _c("ordered_at", _DT, "timestamp", "ordered (or the contract made)"),
+    _c("applied_at", _DT, "timestamp", "licence applied for (NaT: none needed)"),
+    _c("presented_at", _DT, "timestamp", "made and presented at customs (NaT: not yet)"),
+    _c("held_at", _DT, "timestamp", "held at the port by a customs hold (NaT: never)"),
+    _c("released_at", _DT, "timestamp", "released from a hold (NaT: never held, or still)"),
+    _c(
+        "departed_at",
+        _DT,
+        "timestamp",
+        "departed: the customs export date (first part; NaT: not yet, or left before the start)",
+    ),
+    _c("arrived_at", _DT, "timestamp", "arrived at destination (first part; NaT: not yet)"),
+    _c("cancelled_at", _DT, "timestamp", "denied tonnes or an expired licence (NaT: never)"),
+    _c("first_shortage_date", _DT, "date", "first day the line (or part) was short"),
+    _c(
+        "recovery_date",
+        _DT,
+        "date",
+        "first day after the last shortage day (NaT: never short, or still short at the end)",
+    ),
+    # ---------------------------------------------------------------- quantities
+    _c("tonnes", "float64", "t", "quantity"),
+    _c("approved_t", "float64", "t", "approved quantity (NaT/NaN: undecided)"),
+    _c("denied_t", "float64", "t", "quantity refused by the authority"),
+    _c("expired_t", "float64", "t", "licensed quantity not presented before expiry"),
+    _c("departed_t", "float64", "t", "quantity departed"),
+    _c("arrived_t", "float64", "t", "quantity arrived"),
+    _c("licensed", "bool", "flag", "went through Chinese customs and its licence control"),
+    _c("returns", "int64", "count", "returned as incomplete at intake"),
+    _c("info_requests", "int64", "count", "information requests (clock stopped)"),
+    _c("stopped_days", "float64", "calendar days", "clock stopped for information requests"),
+    _c("parked_days", "float64", "calendar days", "sat parked after review"),
+    _c("extended", "bool", "flag", "statutory limit extended"),
+    _c("at_deadline", "bool", "flag", "decided at the statutory limit (`deadline_rule`)"),
+    _c("wait_days", "float64", "calendar days", "submission to decision"),
+    _c("wait_wd", "float64", "working days", "submission to decision"),
+    _c("clock_wd", "float64", "working days", "statutory clock used (accepted to decided)"),
+    _c("detail", "float64", "per kind", "per kind, see `Ev` / `G` in simulator/world/trace.py"),
+    # daily series
+    _c("demand_t", "float64", "t/day", "the part's material needed for the day's demand"),
+    _c("consumed_t", "float64", "t/day", "material used (demand and backlog made)"),
+    _c("stockout_t", "float64", "t/day", "the day's need this part's own stock could not cover"),
+    _c("inventory_t", "float64", "t", "stock at the end of the day"),
+    _c("on_order_t", "float64", "t", "ordered, not yet delivered or cancelled"),
+    _c("backlog_t", "float64", "t", "material of unmet demand still to be made (backlog lines)"),
+    _c("demand_units", "float64", "units/day", "units to make that day"),
+    _c("made_units", "float64", "units/day", "units made (the day's demand and backlog)"),
+    _c("short_units", "float64", "units/day", "units of the day's demand not made"),
+    _c("backlog_units", "float64", "units", "units still to be made (backlog lines)"),
+    _c("queued", "int64", "applications", "waiting for a reviewer (start of day)"),
+    _c("in_review", "int64", "applications", "a reviewer works on them (start of day)"),
+    _c("awaiting_decision", "int64", "applications", "reviewed, no decision yet"),
+    _c("in_system", "int64", "applications", "submitted, not yet decided (start of day)"),
+    _c("submitted", "int64", "applications", "submitted that day"),
+    _c("decided", "float64", "applications", "decided (that day; or in the replication)"),
+    # ---------------------------------------------------------------- KPIs
+    _c("fill_rate", "float64", "share", "demand made on the day it arose / demand"),
+    _c(
+        "shortfall_t",
+        "float64",
+        "t",
+        "material of the demand not made on its day (daily bands: t/day)",
+    ),
+    _c("lost_units", "float64", "units", "production lost (backlog lines: still owed at end)"),
+    _c("shortage_days", "float64", "days", "days with a shortfall"),
+    _c("days_to_first_shortage", "float64", "days", "first shortage day (0 = start)"),
+    _c("any_shortage", "float64", "0/1", "short on any day (its mean: P(any shortage))"),
+    _c("days_to_recover", "float64", "days", "first shortage day to the end of the last"),
+    _c("p_any_shortage", "float64", "share", "share of replications short on any day"),
+    _c("wait_wd_p50", "float64", "working days", "median wait, submission to decision"),
+    _c("wait_wd_p90", "float64", "working days", "90th percentile wait"),
+    _c("wait_wd_p95", "float64", "working days", "95th percentile wait"),
+    _c("wait_wd_mean", "float64", "working days", "mean wait"),
+    _c("share_over_limit", "float64", "share", "decisions after the statutory limit"),
+    _c("approval_rate", "float64", "share", "approved (fully or partly) / decided"),
+    # ---------------------------------------------------------------- statistics
+    _c("value", "float64", "(KPI unit)", "the KPI's value (unit: column `unit` / KPI table)"),
+    _c("mean", "float64", VALUE, "mean over replications"),
+    _c("sd", "float64", VALUE, "standard deviation over replications"),
+    _c("se", "float64", VALUE, "standard error of the mean"),
+    _c("ci_low", "float64", VALUE, "95% interval of the mean, low end (Student t)"),
+    _c("ci_high", "float64", VALUE, "95% interval of the mean, high end"),
+    _c("n", "int64", "replications", "replications where the value is defined"),
+    _c("share_defined", "float64", "share", "n / replications"),
+    _c("p5", "float64", VALUE, "5th percentile over replications"),
+    _c("p25", "float64", VALUE, "25th percentile"),
+    _c("p50", "float64", VALUE, "median"),
+    _c("p75", "float64", VALUE, "75th percentile"),
+    _c("p95", "float64", VALUE, "95th percentile"),
+    _c("p", "float64", "share", "share of replications short that day"),
+    _c("mean_a", "float64", VALUE, "mean of scenario A"),
+    _c("mean_b", "float64", VALUE, "mean of scenario B"),
+    _c("diff", "float64", VALUE, "mean paired difference B − A"),
+    _c("paired_half_width", "float64", VALUE, "95% half-width of the paired difference"),
+    _c(
+        "independent_half_width",
+        "float64",
+        VALUE,
+        "95% half-width with independent seeds (for comparison)",
+    ),
+    _c("narrower_x", "float64", "ratio", "independent over paired half-width"),
+    _c("variance_reduction", "float64", "ratio", "(var A + var B) / var(B − A)"),
+    _c("diff_shortfall_t", "float64", "t/day", "mean paired difference B − A of the shortfall"),
+    _c("half_width", "float64", "t/day", "its 95% half-width"),
+    _c("wait_wd_low", "float64", "working days", "bin's lower edge"),
+    _c("wait_wd_high", "float64", "working days", "bin's upper edge"),
+    _c("count", "int64", "applications", "decided applications in the bin, all replications"),
+    _c("share", "float64", "share", "count / all decided applications"),
+]
+
+# headline KPI table: each KPI with its 95% interval (same unit)
+_HEADLINE = (
+    "p_any_shortage",
+    "first_shortage_date",
+    "recovery_date",
+    "fill_rate",
+    "lost_units",
+    "shortfall_t",
+    "shortage_days",
+)
+for _k in _HEADLINE:
+    _base = next(c for c in _COLS if c.name == _k)
+    _COLS += [
+        Column(f"{_k}_low", _base.dtype, _base.unit, f"95% interval of `{_k}`, low end"),
+        Column(f"{_k}_high", _base.dtype, _base.unit, f"95% interval of `{_k}`, high end"),
+    ]
+_COLS += [
+    _c("first_shortage_n", "int64", "replications", "replications with a shortage"),
+    _c("recovery_n", "int64", "replications", "replications that recovered in the horizon"),
+]
+
+COLUMNS: dict[str, Column] = {c.name: c for c in _COLS}
+"""Every column, by name (declared once)."""
+if len(COLUMNS) != len(_COLS):  # pragma: no cover - a declaration error
+    raise RuntimeError("a column is declared twice")
+
+STAT_COLUMNS = ("mean", "p5", "p25", "p50", "p75", "p95")
+"""Mean and quantile band columns of the band and monthly tables."""
+
+_LICENCE_TIMES = (
+    "submitted_at",
+    "accepted_at",
+    "review_started_at",
+    "decided_at",
+    "parked_at",
+)
+_KPI_COLS = (
+    "fill_rate",
+    "shortfall_t",
+    "lost_units",
+    "shortage_days",
+    "any_shortage",
+    "days_to_first_shortage",
+    "first_shortage_date",
+    "days_to_recover",
+    "recovery_date",
+)
+_TOTAL_COLS = (
+    "fill_rate",
+    "shortfall_t",
+    "wait_wd_p50",
+    "wait_wd_p90",
+    "wait_wd_p95",
+    "wait_wd_mean",
+    "share_over_limit",
+    "approval_rate",
+    "decided",
+)
+_SUMMARY = ("mean", "sd", "se", "ci_low", "ci_high", "n", "share_defined")
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in [
+        # ------------------------------------------------------------ one replication
+        Table(
+            "licences",
+            "RunResult.licences · rep0/licences.parquet",
+            "one row per licence application, with the time of every step and its waits",
+            (
+                "application",
+                "source",
+                "manufacturer",
+                "destination",
+                "product",
+                "end_use",
+                "exporter",
+                "shipment",
+                "tonnes",
+                *_LICENCE_TIMES,
+                "submitted_days",
+                "accepted_days",
+                "review_start_days",
+                "decided_days",
+                "returns",
+                "info_requests",
+                "stopped_days",
+                "parked_days",
+                "extended",
+                "outcome",
+                "at_deadline",
+                "approved_t",
+                "wait_days",
+                "wait_wd",
+                "clock_wd",
+            ),
+        ),
+        Table(
+            "shipments",
+            "RunResult.shipments · rep0/shipments.parquet",
+            "the goods table: one row per shipment (a manufacturer's order, a background "
+            "export, goods in the pipeline at the start) with the time of every stage",
+            (
+                "shipment",
+                "source",
+                "manufacturer",
+                "part",
+                "exporter",
+                "origin",
+                "destination",
+                "product",
+                "licensed",
+                "tonnes",
+                "application",
+                "ordered_at",
+                "applied_at",
+                "presented_at",
+                "held_at",
+                "released_at",
+                "departed_at",
+                "arrived_at",
+                "cancelled_at",
+                "lane",
+                "denied_t",
+                "expired_t",
+                "departed_t",
+                "arrived_t",
+            ),
+        ),
+        Table(
+            "events",
+            "RunResult.events · rep0/events.parquet",
+            "every authority and goods event in time order",
+            (
+                "time",
+                "time_days",
+                "kind",
+                "application",
+                "shipment",
+                "manufacturer",
+                "tonnes",
+                "detail",
+            ),
+        ),
+        Table(
+            "daily",
+            "RunResult.daily · rep0/daily.parquet",
+            "per manufacturer, critical part and day: the part's tonnes and the line's units",
+            (
+                "date",
+                "day",
+                "manufacturer",
+                "part",
+                "demand_t",
+                "consumed_t",
+                "shortfall_t",
+                "stockout_t",
+                "inventory_t",
+                "on_order_t",
+                "backlog_t",
+                "demand_units",
+                "made_units",
+                "short_units",
+                "backlog_units",
+            ),
+        ),
+        Table(
+            "authority_daily",
+            "RunResult.authority_daily · rep0/authority_daily.parquet",
+            "the authority's queue per day (counts at the start of the day)",
+            (
+                "date",
+                "queued",
+                "in_review",
+                "awaiting_decision",
+                "in_system",
+                "submitted",
+                "decided",
+            ),
+        ),
+        Table(
+            "exports",
+            "RunResult.exports · rep0/exports.parquet",
+            "tonnes departed per month (the customs export date)",
+            ("month", "origin", "destination", "product", "licensed", "tonnes"),
+        ),
+        Table(
+            "arrivals",
+            "RunResult.arrivals · rep0/arrivals.parquet",
+            "tonnes arrived per month",
+            ("month", "origin", "destination", "product", "licensed", "tonnes"),
+        ),
+        Table(
+            "kpis",
+            "RunResult.kpis · rep0/kpis.csv",
+            "KPIs of one replication: a row per manufacturer (`part` null) and per part "
+            "of a multi-part line",
+            ("manufacturer", "part", *_KPI_COLS),
+        ),
+        Table(
+            "totals",
+            "RunResult.totals · rep0/totals.csv",
+            "KPIs of one replication as a whole: over all manufacturers (`fill_rate`, "
+            "`shortfall_t`) and of the authority",
+            _TOTAL_COLS,
+        ),
+        Table(
+            "regimes",
+            "RunResult.regimes · EnsembleResult.regimes() · rep0/regimes.csv",
+            "the policy regime timeline",
+            ("start", "end", "regime", "label"),
+        ),
+        # ------------------------------------------------------------ ensembles
+        Table(
+            "overlays",
+            "RunResult.overlays · EnsembleResult.overlays() · overlays.csv",
+            "policy overlays and pulses in force (spans; end exclusive)",
+            ("start", "end", "overlay", "label", "kind"),
+        ),
+        Table(
+            "kpi_summary",
+            "EnsembleResult.kpi_summary() · kpi_summary.csv",
+            "every KPI's mean and 95% interval over replications (`scope`: a manufacturer, "
+            "a part of a multi-part line, the total over manufacturers, the authority — "
+            "overall, or for one `destination`)",
+            ("scope", "manufacturer", "part", "destination", "kpi", "unit", *_SUMMARY),
+            value_unit="the KPI's (column `unit`)",
+        ),
+        Table(
+            "kpi_table",
+            "EnsembleResult.kpi_table() · kpi_table.csv",
+            "the headline KPIs per manufacturer with 95% intervals and dates (the table of "
+            "the CLI, report.html and notebooks)",
+            (
+                "manufacturer",
+                "name",
+                *[x for k in _HEADLINE for x in (k, f"{k}_low", f"{k}_high")],
+                "first_shortage_n",
+                "recovery_n",
+            ),
+        ),
+        Table(
+            "kpis_by_rep",
+            "EnsembleResult.kpi_reps · kpis_by_rep.parquet",
+            "every KPI of every replication",
+            ("rep", "scope", "manufacturer", "part", "destination", "kpi", "value"),
+        ),
+        Table(
+            "bands_shortfall",
+            "EnsembleResult.bands('shortfall_t') · bands_shortfall.parquet",
+            "per day and manufacturer: mean and quantiles of the shortfall",
+            ("date", "manufacturer", *STAT_COLUMNS),
+            value_unit="t/day",
+        ),
+        Table(
+            "bands_inventory",
+            "EnsembleResult.bands('inventory_t') · bands_inventory.parquet",
+            "per day, manufacturer and part: end-of-day inventory",
+            ("date", "manufacturer", "part", *STAT_COLUMNS),
+            value_unit="t",
+        ),
+        Table(
+            "bands_backlog",
+            "EnsembleResult.bands('backlog') · bands_backlog.parquet",
+            "per day and destination: licence applications pending",
+            ("date", "destination", *STAT_COLUMNS),
+            value_unit="applications",
+        ),
+        Table(
+            "p_shortage",
+            "EnsembleResult.p_shortage() · p_shortage.parquet",
+            "per day and manufacturer: share of replications short that day",
+            ("date", "manufacturer", "p"),
+        ),
+        Table(
+            "exports_monthly",
+            "EnsembleResult.exports() · exports_monthly.csv",
+            "exports through Chinese customs per month and destination",
+            ("month", "destination", *STAT_COLUMNS),
+            value_unit="t/month",
+        ),
+        Table(
+            "exports_monthly_total",
+            "EnsembleResult.exports_total() · exports_monthly_total.csv",
+            "exports through Chinese customs per month, all destinations",
+            ("month", *STAT_COLUMNS),
+            value_unit="t/month",
+        ),
+        Table(
+            "arrivals_monthly",
+            "EnsembleResult.arrivals() · arrivals_monthly.csv",
+            "arrivals of those exports per month and destination",
+            ("month", "destination", *STAT_COLUMNS),
+            value_unit="t/month",
+        ),
+        Table(
+            "arrivals_monthly_total",
+            "EnsembleResult.arrivals_total() · arrivals_monthly_total.csv",
+            "arrivals of those exports per month, all destinations",
+            ("month", *STAT_COLUMNS),
+            value_unit="t/month",
+        ),
+        Table(
+            "differences",
+            "Comparison.differences() · differences.csv (relsim compare --out)",
+            "paired differences B − A of every KPI over common random numbers",
+            (
+                "scope",
+                "manufacturer",
+                "part",
+                "destination",
+                "kpi",
+                "mean_a",
+                "mean_b",
+                "diff",
+                "ci_low",
+                "ci_high",
+                "paired_half_width",
+                "independent_half_width",
+                "narrower_x",
+                "variance_reduction",
+                "n",
+            ),
+            value_unit="the KPI's",
+        ),
+        Table(
+            "shortfall_difference_daily",
+            "Comparison.diff_daily · shortfall_difference_daily.csv (relsim compare --out)",
+            "per day and manufacturer: paired difference B − A of the shortfall",
+            ("date", "manufacturer", "diff_shortfall_t", "half_width"),
+        ),
+        Table(
+            "wait_histogram",
+            "EnsembleResult.wait_histogram() · wait_histogram.csv",
+            "submission-to-decision waits of every decided application, 0.5-wd bins",
+            ("wait_wd_low", "wait_wd_high", "count", "share"),
+        ),
+    ]
+}
+"""Every table, by name."""
+
+
+def unit_of(column: str, table: str | None = None) -> str:
+    """The unit of ``column`` (in ``table``, for statistics columns)."""
+    unit = COLUMNS[column].unit
+    if unit == VALUE and table is not None:
+        return TABLES[table].value_unit
+    return unit
+
+
+def conform(df: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Put ``df`` in the declared shape of ``table``: its columns in order, each with
+    its declared dtype, ``attrs["units"]`` set.
+
+    Raises:
+        ValueError: ``df`` lacks a declared column or has one that is not declared
+            (the schema and the code drifted apart).
+    """
+    spec = TABLES[table]
+    cols = list(spec.columns)
+    missing = [c for c in cols if c not in df.columns]
+    extra = [c for c in df.columns if c not in cols]
+    if missing or extra:
+        raise ValueError(
+            f"table {table}: columns differ from simulator/replication/columns.py "
+            f"(missing {missing}, undeclared {extra})"
+        )
+    out = pd.DataFrame(index=df.index)
+    for c in cols:
+        dtype = COLUMNS[c].dtype
+        s = df[c]
+        if dtype.startswith("datetime64"):
+            s = pd.to_datetime(s).astype(dtype)
+        elif dtype == "string":
+            s = s.astype(object).where(s.notna(), None).astype("string")
+        elif dtype == "Int64":
+            s = pd.array(s, dtype="Int64") if not isinstance(s.dtype, pd.Int64Dtype) else s
+        elif dtype == "category":
+            if not isinstance(s.dtype, pd.CategoricalDtype):
+                s = s.astype("category")
+        elif dtype == "int64" and s.dtype != np.int64:
+            s = s.astype(np.int64)
+        elif dtype != "int64":
+            s = s.astype(dtype)
+        out[c] = s
+    out = out.reset_index(drop=True)
+    out.attrs["units"] = {c: unit_of(c, table) for c in cols}
+    out.attrs["table"] = table
+    return out
+
+
+def outputs_markdown() -> str:
+    """``docs/outputs.md``: every table and every column with its unit."""
+    lines = [
+        "# Outputs: tables and columns",
+        "",
+        "<!-- Generated by `python tools/gen_docs.py` from simulator/replication/columns.py;",
+        "     tests/replication/test_columns.py fails when this file and the code drift. -->",
+        "",
+        "Every table relsim hands out — the frames of `RunResult` and `EnsembleResult` and",
+        "the files of a run directory — follows one schema:",
+        "",
+        "- ids are strings in a column named after what they identify (`manufacturer`,",
+        "  `part`, `destination`, `exporter`, …), the same name in every table, so tables",
+        "  join on them without renaming;",
+        "- missing values are null (nullable integers and strings, `NaT` for events that did",
+        "  not happen), never `-1` or empty-string sentinels;",
+        f"- every date and time is `datetime64[{TIME_UNIT}]` (parquet `timestamp[{TIME_UNIT}]`,",
+        "  ISO text in CSV); daily tables use the day, monthly tables the first day of the",
+        "  month;",
+        "- totals are tables of their own (or rows whose `scope` says so), never a fake id;",
+        "- each column has one unit, below. Statistics columns (`mean`, `p5` … `p95`, `sd`,",
+        "  `se`, `ci_low`, `ci_high`) are in the unit given with their table.",
+        "",
+        "## Tables",
+        "",
+    ]
+    for t in TABLES.values():
+        unit = f" Values in **{t.value_unit}**." if t.value_unit else ""
+        lines += [
+            f"### `{t.name}`",
+            "",
+            f"{t.doc[0].upper()}{t.doc[1:]}.{unit} Where: {t.where}.",
+            "",
+            "Columns: " + ", ".join(f"`{c}`" for c in t.columns) + ".",
+            "",
+        ]
+    lines += [
+        "## Columns",
+        "",
+        "| column | type | unit | meaning |",
+        "|---|---|---|---|",
+    ]
+    for c in COLUMNS.values():
+        lines.append(f"| `{c.name}` | {c.dtype} | {c.unit} | {c.doc} |")
+    return "\n".join(lines) + "\n"

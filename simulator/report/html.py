@@ -1,0 +1,755 @@
+"""``report.html``: one self-contained page per run (and per comparison) for a briefing.
+
+The page embeds its figures (PNG as ``data:`` URIs), carries its own CSS and no script,
+and loads nothing from the network. It shows the scenario's name, question and
+description; what it changes against its base (variants that ``extends:`` one); the
+headline KPI table with first-shortage and recovery **dates** and 95% intervals; the
+all-plant probability-of-shortage overview; the fan charts; exports and arrivals
+against observed data; licence waits; the policy timeline; assumptions and sources
+from the scenario's header; and a footer with relsim's version, seed, replications and
+date.
+
+Two ways in, one renderer: :func:`write_run_report` right after a run (figures passed
+in memory), :func:`report_from_run_dir` for ``relsim report RUN_DIR`` (everything read
+back from the run directory's files). Key numbers carry ``data-*`` attributes, so a
+test can read them from the DOM.
+
+The same tables give the notebook views (``_repr_html_``) of ``RunResult``,
+``EnsembleResult`` and ``Comparison``.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import json
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover
+    from simulator.ensemble.results import Comparison, EnsembleResult
+    from simulator.replication.result import RunResult
+
+__all__ = [
+    "NOTES_FILE",
+    "REPORT_FILE",
+    "comparison_html",
+    "ensemble_html",
+    "fmt_date",
+    "fmt_value",
+    "kpi_table_html",
+    "render_report",
+    "report_from_run_dir",
+    "run_result_html",
+    "sweep_page",
+    "write_comparison_report",
+    "write_run_report",
+]
+
+REPORT_FILE = "report.html"
+NOTES_FILE = "scenario.notes.json"
+"""What the scenario file says about itself (header, changes against its base): kept in
+the run directory so that ``relsim report`` can rebuild the page from the directory
+alone."""
+
+_CSS = """
+:root { --ink:#1d1d1d; --muted:#5a5a5a; --rule:#d6d6d6; --blue:#0072B2; --band:#f4f6f8; }
+* { box-sizing: border-box; }
+body { font: 15px/1.45 "DejaVu Sans", "Helvetica Neue", Arial, sans-serif; color: var(--ink);
+       margin: 0; background: #fff; }
+main { max-width: 1120px; margin: 0 auto; padding: 24px 28px 8px; }
+h1 { font-size: 26px; margin: 0 0 4px; }
+h2 { font-size: 19px; margin: 30px 0 8px; padding-bottom: 4px;
+     border-bottom: 2px solid var(--blue); }
+h3 { font-size: 16px; margin: 18px 0 6px; }
+p { margin: 6px 0; }
+.question { font-size: 17px; font-weight: 600; margin: 8px 0; }
+.description, .meta, .note { color: var(--muted); }
+.meta { font-size: 13px; }
+table { border-collapse: collapse; width: 100%; margin: 8px 0; font-size: 13.5px; }
+th, td { padding: 5px 8px; border-bottom: 1px solid var(--rule); text-align: left;
+         vertical-align: top; }
+th { background: var(--band); font-weight: 600; }
+td.num, th.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
+td .ci { color: var(--muted); font-size: 12px; display: block; }
+figure { margin: 14px 0 22px; }
+figure img { width: 100%; height: auto; border: 1px solid #eee; }
+figcaption { color: var(--muted); font-size: 13px; margin-top: 2px; }
+.grid2 { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
+.tighter { background: #F7D9C6; } .easier { background: #D3E6F3; }
+code { font-size: 12.5px; background: var(--band); padding: 0 3px; }
+footer { border-top: 1px solid var(--rule); margin-top: 28px; padding: 10px 0 24px;
+         color: var(--muted); font-size: 12.5px; }
+@media print { main { max-width: none; } figure { break-inside: avoid; } }
+"""
+
+
+# --------------------------------------------------------------------------- formatting
+def _e(x: Any) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def fmt_value(x: Any, kind: str = "number") -> str:
+    """A KPI value for people: ``share`` as 61.2%, counts with thousands separators,
+    10,000 and more as 12.3k / 1.2M; ``—`` when undefined."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)) or x is pd.NA:
+        return "—"
+    v = float(x)
+    if kind == "share":
+        return f"{100 * v:.1f}%"
+    a = abs(v)
+    if a >= 1e6:
+        return f"{v / 1e6:.3g}M"
+    if a >= 1e4:
+        return f"{v / 1e3:.3g}k"
+    if a >= 100 or kind == "count":
+        return f"{v:,.0f}"
+    return f"{v:.3g}"
+
+
+def fmt_date(x: Any) -> str:
+    """``2025-05-22`` (ISO, sorts and reads everywhere); ``—`` when undefined."""
+    if x is None or x is pd.NaT or (not isinstance(x, str) and pd.isna(x)):
+        return "—"
+    return pd.Timestamp(x).date().isoformat()
+
+
+def _ci(lo: str, hi: str) -> str:
+    return "" if lo == "—" or hi == "—" else f"<span class='ci'>[{_e(lo)} – {_e(hi)}]</span>"
+
+
+_HEAD = (
+    ("p_any_shortage", "P(any shortage)", "share"),
+    ("first_shortage_date", "first shortage", "date"),
+    ("recovery_date", "recovered by", "date"),
+    ("fill_rate", "fill rate", "share"),
+    ("lost_units", "lost units", "count"),
+    ("shortfall_t", "shortfall (t)", "number"),
+)
+
+
+def kpi_table_html(kt: pd.DataFrame, caption: str = "") -> str:
+    """The headline KPI table (:meth:`EnsembleResult.kpi_table`) as HTML: mean and 95%
+    interval per cell; every cell carries ``data-manufacturer``, ``data-kpi`` and
+    ``data-value`` (the unformatted mean; ISO date for dates)."""
+    head = "".join(f"<th class='num'>{_e(t)}</th>" for _, t, _ in _HEAD)
+    rows = []
+    for r in kt.to_dict("records"):
+        mid = str(r["manufacturer"])
+        cells = [
+            f"<td data-manufacturer='{_e(mid)}'><b>{_e(r['name'])}</b><br>"
+            f"<code>{_e(mid)}</code></td>"
+        ]
+        for col, _, kind in _HEAD:
+            v, lo, hi = r.get(col), r.get(f"{col}_low"), r.get(f"{col}_high")
+            if kind == "date":
+                text, raw = fmt_date(v), fmt_date(v)
+                ci = _ci(fmt_date(lo), fmt_date(hi))
+                n = r.get("first_shortage_n" if col.startswith("first") else "recovery_n")
+                if text == "—" and col == "recovery_date" and r.get("first_shortage_n"):
+                    text = "not within horizon"
+                extra = f" data-n='{int(n)}'" if n is not None else ""
+            else:
+                text = fmt_value(v, kind)
+                raw = "" if text == "—" else repr(float(v))
+                ci = _ci(fmt_value(lo, kind), fmt_value(hi, kind))
+                extra = ""
+            cells.append(
+                f"<td class='num' data-manufacturer='{_e(mid)}' data-kpi='{col}' "
+                f"data-value='{_e(raw)}'{extra}>{_e(text)}{ci}</td>"
+            )
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    cap = f"<caption class='note'>{_e(caption)}</caption>" if caption else ""
+    return (
+        f"<table class='kpis'>{cap}<thead><tr><th>manufacturer</th>{head}</tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _authority_html(summary: dict[str, Any]) -> str:
+    a = summary.get("kpis", {}).get("authority", {})
+
+    def m(k: str) -> Any:
+        return a.get(k, {}).get("mean")
+
+    if m("wait_wd_p50") is None:
+        return "<p class='note'>The authority decided no application.</p>"
+    parts = [
+        f"median wait <b data-kpi='wait_wd_p50' data-value='{m('wait_wd_p50')!r}'>"
+        f"{m('wait_wd_p50'):.1f}</b> working days",
+        f"90th percentile <b data-kpi='wait_wd_p90'>{m('wait_wd_p90'):.1f}</b>",
+    ]
+    if m("share_over_limit") is not None:
+        parts.append(
+            f"<b data-kpi='share_over_limit'>{100 * m('share_over_limit'):.1f}%</b> decided "
+            "after the statutory limit"
+        )
+    if m("approval_rate") is not None:
+        parts.append(
+            f"approval rate <b data-kpi='approval_rate'>{100 * m('approval_rate'):.1f}%</b>"
+        )
+    return "<p>Licensing authority (mean over replications): " + ", ".join(parts) + ".</p>"
+
+
+def _figure(fig: dict[str, Any]) -> str:
+    mime, payload = fig["mime"], fig["data"]
+    cap = f"<figcaption>{_e(fig.get('caption', ''))}</figcaption>" if fig.get("caption") else ""
+    if mime == "link":
+        return f"<p class='note'>{_e(fig['title'])}: <a href='{_e(payload)}'>{_e(payload)}</a></p>"
+    b64 = base64.b64encode(payload).decode("ascii")
+    return (
+        f"<figure id='fig-{_e(fig['stem'])}'><img alt='{_e(fig['title'])}' "
+        f"src='data:{mime};base64,{b64}'>{cap}</figure>"
+    )
+
+
+def _value_text(v: Any) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, (dict, list)):
+        text = json.dumps(v, default=str)
+        return text if len(text) <= 160 else text[:157] + "…"
+    return str(v)
+
+
+def _regimes_html(regimes: pd.DataFrame, directions: list[str]) -> str:
+    rows = []
+    for i, r in enumerate(regimes.to_dict("records")):
+        d = directions[i] if i < len(directions) else ""
+        mark = {"tighter": "▲ tighter", "easier": "▼ easier"}.get(d, "")
+        rows.append(
+            f"<tr class='{d}'><td>{fmt_date(r['start'])}</td><td>{fmt_date(r['end'])}</td>"
+            f"<td><code>{_e(r['regime'])}</code></td><td>{_e(r['label'])}</td><td>{mark}</td></tr>"
+        )
+    return (
+        "<table class='regimes'><thead><tr><th>from</th><th>until (excl.)</th><th>regime</th>"
+        "<th>label</th><th>than before</th></tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table>"
+    )
+
+
+# --------------------------------------------------------------------------- the page
+def render_report(d: dict[str, Any]) -> str:
+    """The page, from plain inputs.
+
+    Args:
+        d: ``scenario`` (name, description, start, end, observed), ``notes`` (see
+            :func:`simulator.scenario.notes.scenario_notes`, plus ``changes`` and
+            ``overrides``), ``kpi_table`` (frame), ``summary`` (summary.json),
+            ``figures`` (list of ``{stem, title, caption, mime, data}``), ``regimes``
+            (frame), ``directions``, ``policy_timeline`` (figure dict or None),
+            ``manifest`` (manifest.json).
+    """
+    sc, notes, man = d["scenario"], d.get("notes") or {}, d["manifest"]
+    figs = {f["stem"]: f for f in d.get("figures", [])}
+    out: list[str] = []
+    w = out.append
+    w("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>")
+    w("<meta name='viewport' content='width=device-width, initial-scale=1'>")
+    w(
+        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
+        "img-src data:; style-src 'unsafe-inline'\">"
+    )
+    w(f"<title>{_e(sc['name'])} — relsim report</title><style>{_CSS}</style></head><body><main>")
+    w(f"<header><h1 id='scenario-name'>{_e(sc['name'])}</h1>")
+    question = notes.get("question") or ""
+    if question:
+        w(f"<p class='question' id='question'>{_e(question)}</p>")
+    if sc.get("description"):
+        w(f"<p class='description' id='description'>{_e(sc['description'])}</p>")
+    w(
+        f"<p class='meta'>Simulated {_e(sc['start'])} to {_e(sc['end'])} · "
+        f"<span id='reps' data-value='{int(man['reps'])}'>{int(man['reps'])}</span> "
+        f"replications · seed <span id='seed'>{_e(man['seed'])}</span> · "
+        f"scenario hash <code>{_e(man.get('scenario_hash', ''))}</code></p></header>"
+    )
+    changes, overrides = notes.get("changes") or [], notes.get("overrides") or {}
+    if notes.get("extends") or overrides:
+        w("<section id='changes'><h2>What this scenario changes</h2>")
+        if notes.get("extends"):
+            bases = ", ".join(f"<code>{_e(Path(b).name)}</code>" for b in notes["extends"])
+            w(f"<p>It extends {bases}; the fields whose resolved values differ:</p>")
+        if overrides:
+            items = ", ".join(
+                f"<code>{_e(k)}={_e(_value_text(v))}</code>" for k, v in overrides.items()
+            )
+            w(f"<p>Set on the command line: {items}.</p>")
+        if changes:
+            w(
+                "<table class='changes'><thead><tr><th>field</th><th>base</th>"
+                "<th>this scenario</th></tr></thead><tbody>"
+            )
+            for c in changes:
+                w(
+                    f"<tr><td><code>{_e(c['path'])}</code></td><td>{_e(_value_text(c['base']))}</td>"
+                    f"<td>{_e(_value_text(c['value']))}</td></tr>"
+                )
+            w("</tbody></table>")
+        elif notes.get("extends"):
+            w("<p class='note'>No resolved field differs from the base.</p>")
+        w("</section>")
+    # key results
+    w("<section id='kpis'><h2>Who runs short, when, and how badly</h2>")
+    kt = d.get("kpi_table")
+    if kt is not None and len(kt):
+        w(
+            kpi_table_html(
+                kt,
+                "Mean over replications, 95% interval below. Dates: the mean first day with a "
+                "shortage (among replications with one) and the mean first day after the last "
+                "shortage (among those that recovered within the horizon).",
+            )
+        )
+    else:
+        w("<p class='note'>The scenario has no manufacturers.</p>")
+    w(_authority_html(d.get("summary") or {}))
+    if "p_shortage" in figs:
+        w("<h3>Probability of a shortage, all plants</h3>" + _figure(figs["p_shortage"]))
+    w("</section>")
+    fans = [f for s, f in figs.items() if s.startswith("shortage_")]
+    if fans:
+        w(
+            "<section id='fan-charts'><h2>Shortfall by plant</h2><p class='note'>Weekly mean "
+            "shortfall per operating day (5–95% and 25–75% of replications, median, mean), the "
+            "probability of a shortage and the cumulative shortfall; policy regimes shaded by "
+            "direction (▲ tighter, ▼ easier than the regime before).</p>"
+        )
+        for f in fans:
+            w(_figure(f))
+        w("</section>")
+    if "exports" in figs or "arrivals" in figs:
+        obs = sc.get("observed")
+        w("<section id='exports'><h2>Exports and arrivals against observed data</h2>")
+        if obs:
+            w(f"<p class='note'>Observed: <code>{_e(obs)}</code> (monthly customs data).</p>")
+        for s in ("exports", "arrivals"):
+            if s in figs:
+                w(_figure(figs[s]))
+        w("</section>")
+    if "licence_waits" in figs or "backlog" in figs:
+        w("<section id='waits'><h2>Licence waits</h2>")
+        for s in ("licence_waits", "backlog"):
+            if s in figs:
+                w(_figure(figs[s]))
+        w("</section>")
+    w("<section id='policy'><h2>Policy timeline</h2>")
+    if "policy_timeline" in figs:
+        w(_figure(figs["policy_timeline"]))
+    elif d.get("policy_timeline") is not None:
+        w(_figure(d["policy_timeline"]))
+    regimes = d.get("regimes")
+    if regimes is not None and len(regimes):
+        w(_regimes_html(regimes, d.get("directions") or []))
+    w("</section>")
+    sections = notes.get("sections") or []
+    w("<section id='assumptions'><h2>Assumptions and sources</h2>")
+    if sections:
+        for title, text in sections:
+            paras = "".join(f"<p>{_e(p)}</p>" for p in str(text).split("\n\n"))
+            w(f"<h3>{_e(title)}</h3>{paras}")
+    else:
+        w("<p class='note'>The scenario file has no header of assumptions and sources.</p>")
+    files = man.get("scenario_files") or []
+    if files:
+        w(
+            "<p class='note'>Scenario files read: "
+            + ", ".join(f"<code>{_e(Path(f).name)}</code>" for f in files)
+            + ".</p>"
+        )
+    w("</section></main>")
+    created = str(man.get("created_utc", ""))[:10]
+    w(
+        "<footer><main style='padding-top:0'>relsim "
+        f"<span id='version'>{_e(man.get('version', ''))}</span>"
+        f" · scenario <code>{_e(sc['name'])}</code> · seed {_e(man['seed'])} · "
+        f"{int(man['reps'])} replications · made <span id='created'>{_e(created)}</span>"
+        f" · command <code>relsim {_e(man.get('command', 'run'))}</code> · Python "
+        f"{_e(man.get('python', ''))}</main></footer>"
+    )
+    w("</body></html>")
+    return "\n".join(out)
+
+
+def _scenario_dict(sc: Any) -> dict[str, Any]:
+    return {
+        "name": sc.name,
+        "description": sc.description,
+        "start": sc.start.isoformat(),
+        "end": sc.end.isoformat(),
+        "observed": sc.observed_exports or "",
+    }
+
+
+def _policy_timeline(ens: Any) -> dict[str, Any] | None:
+    """The policy-timeline figure when the plot accessor has one (issue 14)."""
+    plot = ens.plot
+    if not hasattr(plot, "policy_timeline"):
+        return None
+    import io
+
+    from simulator.report.figures import _close
+
+    fig = plot.policy_timeline()
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format="png", dpi=110)
+    finally:
+        _close(fig)
+    return {
+        "stem": "policy_timeline",
+        "title": "Policy timeline",
+        "mime": "image/png",
+        "data": buf.getvalue(),
+    }
+
+
+def write_run_report(
+    target: Path,
+    ens: EnsembleResult,
+    manifest: dict[str, Any],
+    figures: dict[str, bytes],
+    notes: dict[str, Any] | None,
+) -> Path:
+    """Write ``report.html`` for an ensemble just run (figures as PNG bytes by stem)."""
+    from simulator.report.figures import figure_jobs
+    from simulator.report.plot_style import regime_directions
+
+    titles = {stem: title for stem, title, _ in figure_jobs(ens)}
+    figs = [
+        {"stem": s, "title": titles.get(s, s), "mime": "image/png", "data": b}
+        for s, b in figures.items()
+    ]
+    regimes = ens.regimes()
+    page = render_report(
+        {
+            "scenario": _scenario_dict(ens.scenario),
+            "notes": notes or {},
+            "manifest": manifest,
+            "summary": ens.summary_dict(),
+            "kpi_table": ens.kpi_table(),
+            "figures": figs,
+            "regimes": regimes,
+            "directions": regime_directions(ens.scenario, regimes),
+            "policy_timeline": None if "policy_timeline" in figures else _policy_timeline(ens),
+        }
+    )
+    target.write_text(page, encoding="utf-8")
+    return target
+
+
+def report_from_run_dir(run_dir: Path) -> str:
+    """Rebuild ``report.html`` from a run directory's files (``relsim report``)."""
+    from simulator.replication.columns import TABLES
+    from simulator.report.plot_style import regime_directions
+
+    run_dir = Path(run_dir)
+    man = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    sc = _resolved_scenario(run_dir / "scenario.resolved.yaml")
+    notes_file = run_dir / NOTES_FILE
+    notes = json.loads(notes_file.read_text(encoding="utf-8")) if notes_file.exists() else {}
+    kt = None
+    if (run_dir / "kpi_table.csv").exists():
+        kt = pd.read_csv(run_dir / "kpi_table.csv")
+        for c in TABLES["kpi_table"].columns:
+            if c.endswith(("_date", "_date_low", "_date_high")):
+                kt[c] = pd.to_datetime(kt[c])
+    regimes = None
+    for p in (run_dir / "regimes.csv", run_dir / "rep0" / "regimes.csv"):
+        if p.exists():
+            regimes = pd.read_csv(p, parse_dates=["start", "end"])
+            break
+    figs = []
+    fig_dir = run_dir / "figures"
+    from simulator.report.figures import FORMATS
+
+    order = [
+        "p_shortage",
+        *[f"shortage_{m.id}" for m in sc.manufacturers],
+        "licence_waits",
+        "exports",
+        "arrivals",
+        "backlog",
+        "policy_timeline",
+    ]
+    for stem in order:
+        for fmt in FORMATS:
+            f = fig_dir / f"{stem}.{fmt}"
+            if not f.exists():
+                continue
+            if fmt == "pdf":
+                figs.append(
+                    {"stem": stem, "title": stem, "mime": "link", "data": f"figures/{f.name}"}
+                )
+            else:
+                mime = "image/png" if fmt == "png" else "image/svg+xml"
+                figs.append({"stem": stem, "title": stem, "mime": mime, "data": f.read_bytes()})
+            break
+    return render_report(
+        {
+            "scenario": _scenario_dict(sc),
+            "notes": notes,
+            "manifest": man,
+            "summary": summary,
+            "kpi_table": kt,
+            "figures": figs,
+            "regimes": regimes,
+            "directions": regime_directions(sc, regimes) if regimes is not None else [],
+            "policy_timeline": None,
+        }
+    )
+
+
+def _resolved_scenario(path: Path) -> Any:
+    """The scenario as run, from ``scenario.resolved.yaml``. The dump writes every field
+    with its default; a manufacturer with ``parts`` then carries the one-part fields
+    (``material: null``, a default ``replenishment`` …), which validation reads as given,
+    so they are dropped first."""
+    from simulator.scenario.load import scenario_from_dict
+    from simulator.scenario.manufacturers import _ONE_PART
+    from simulator.scenario.reading import load_yaml
+
+    data = load_yaml(str(path)).data
+    for m in data.get("manufacturers") or []:
+        if isinstance(m, dict) and m.get("parts") is not None:
+            for k in _ONE_PART:  # written with their defaults; a parts line may not set them
+                m.pop(k, None)
+    return scenario_from_dict(data, name=str(path))
+
+
+# --------------------------------------------------------------------------- comparisons
+_DIFF_KPIS = (
+    ("any_shortage", "P(any shortage)", "share"),
+    ("days_to_first_shortage", "days to first shortage", "number"),
+    ("fill_rate", "fill rate", "share"),
+    ("lost_units", "lost units", "count"),
+    ("shortfall_t", "shortfall (t)", "number"),
+    ("wait_wd_p50", "median wait (wd)", "number"),
+    ("approval_rate", "approval rate", "share"),
+)
+
+
+def _diff_table(cmp: Comparison) -> str:
+    d = cmp.differences()
+    keep = {k for k, _, _ in _DIFF_KPIS}
+    d = d[d["kpi"].isin(keep) & d["part"].isna()]
+    label = {k: (t, kind) for k, t, kind in _DIFF_KPIS}
+    rows = []
+    for r in d.to_dict("records"):
+        t, kind = label[r["kpi"]]
+        if not pd.isna(r["manufacturer"]):
+            who = str(r["manufacturer"])
+        elif not pd.isna(r["destination"]):
+            who = f"authority → {r['destination']}"
+        else:
+            who = str(r["scope"])
+        dk = "share" if kind == "share" else "number"
+        diff = fmt_value(r["diff"], dk)
+        if kind == "share" and diff != "—":
+            diff = f"{100 * r['diff']:+.1f} pts"
+        rows.append(
+            f"<tr><td>{_e(who)}</td><td>{_e(t)}</td>"
+            f"<td class='num'>{fmt_value(r['mean_a'], kind)}</td>"
+            f"<td class='num'>{fmt_value(r['mean_b'], kind)}</td>"
+            f"<td class='num' data-kpi='{_e(r['kpi'])}' data-manufacturer='{_e(who)}' "
+            f"data-value='{r['diff']!r}'>{_e(diff)}"
+            f"{_ci(fmt_value(r['ci_low'], dk), fmt_value(r['ci_high'], dk))}</td></tr>"
+        )
+    return (
+        "<table class='differences'><thead><tr><th>who</th><th>KPI</th><th class='num'>A</th>"
+        "<th class='num'>B</th><th class='num'>B − A [95%]</th></tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table>"
+    )
+
+
+def comparison_page(
+    cmp: Comparison,
+    manifest: dict[str, Any],
+    figures: list[dict[str, Any]],
+    notes: dict[str, Any] | None = None,
+) -> str:
+    """The page of a paired comparison: both scenarios, the paired differences of the
+    headline KPIs with 95% intervals, the daily difference figures, a footer."""
+    a, b = cmp.a.scenario, cmp.b.scenario
+    notes = notes or {}
+    out = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
+        "img-src data:; style-src 'unsafe-inline'\">",
+        f"<title>{_e(b.name)} vs {_e(a.name)} — relsim comparison</title>"
+        f"<style>{_CSS}</style></head><body><main>",
+        f"<header><h1 id='scenario-name'>{_e(b.name)} <span class='note'>vs</span> "
+        f"{_e(a.name)}</h1>",
+    ]
+    for tag, s in (("A", a), ("B", b)):
+        q = (notes.get(tag.lower()) or {}).get("question") or s.description
+        out.append(f"<p><b>{tag}</b> <code>{_e(s.name)}</code>: {_e(q)}</p>")
+    out.append(
+        f"<p class='meta'>{cmp.a.reps} paired replications (common random numbers), seed "
+        f"{cmp.a.seed}.</p></header><section id='differences'><h2>Paired differences B − A</h2>"
+        + _diff_table(cmp)
+        + "</section>"
+    )
+    if figures:
+        out.append("<section id='figures'><h2>Daily shortfall, B − A</h2>")
+        out += [_figure(f) for f in figures]
+        out.append("</section>")
+    created = str(manifest.get("created_utc", ""))[:10]
+    out.append(
+        f"</main><footer><main style='padding-top:0'>relsim {_e(manifest.get('version', ''))} · "
+        f"seed {_e(manifest['seed'])} · {int(manifest['reps'])} replications · made "
+        f"{_e(created)} · command <code>relsim compare</code></main></footer></body></html>"
+    )
+    return "\n".join(out)
+
+
+def write_comparison_report(
+    target: Path,
+    cmp: Comparison,
+    manifest: dict[str, Any],
+    figures: dict[str, bytes],
+    notes: dict[str, Any] | None = None,
+) -> Path:
+    """Write a comparison's ``report.html`` (figures as PNG bytes by stem)."""
+    figs = [{"stem": s, "title": s, "mime": "image/png", "data": v} for s, v in figures.items()]
+    target.write_text(comparison_page(cmp, manifest, figs, notes), encoding="utf-8")
+    return target
+
+
+def _rows_table(columns: list[str], rows: list[list[Any]], cls: str) -> str:
+    head = "".join(f"<th>{_e(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{_e(v)}</td>" for v in r) + "</tr>" for r in rows)
+    return f"<table class='{cls}'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def sweep_page(d: dict[str, Any]) -> str:
+    """The page of a sweep directory, from plain (already formatted) inputs.
+
+    Args:
+        d: ``name``, ``description``, ``start``, ``end``, ``design`` (kind), ``points``,
+            ``reps``, ``seed``, ``params`` (``{name, path, low, high}``), ``ranges``
+            (rows: manufacturer, KPI, lowest, highest, where the highest is reached),
+            ``tables`` (``{title, columns, rows}``: tornado swings, Sobol or Morris
+            indices), ``figures`` (as for :func:`render_report`), ``manifest``.
+    """
+    man = d["manifest"]
+    out = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
+        "img-src data:; style-src 'unsafe-inline'\">",
+        f"<title>{_e(d['name'])} — relsim sweep</title><style>{_CSS}</style></head><body><main>",
+        f"<header><h1 id='scenario-name'>{_e(d['name'])} <span class='note'>sweep</span></h1>",
+    ]
+    if d.get("description"):
+        out.append(f"<p class='description' id='description'>{_e(d['description'])}</p>")
+    out.append(
+        f"<p class='meta'>Simulated {_e(d['start'])} to {_e(d['end'])} · {_e(d['design'])} "
+        f"design, <span id='points' data-value='{int(d['points'])}'>{int(d['points'])}</span> "
+        f"points × <span id='reps' data-value='{int(d['reps'])}'>{int(d['reps'])}</span> "
+        f"replications · seed <span id='seed'>{_e(d['seed'])}</span> · every point on the "
+        "same random numbers</p></header>"
+    )
+    out.append("<section id='parameters'><h2>What the sweep moves</h2>")
+    out.append(
+        _rows_table(
+            ["parameter", "path", "low", "high"],
+            [[p["name"], p["path"], p["low"], p["high"]] for p in d["params"]],
+            "params",
+        )
+    )
+    out.append("</section><section id='ranges'><h2>How far each outcome moves</h2>")
+    out.append(
+        "<p class='note'>Lowest and highest mean over the points, and the parameter values "
+        "where the highest is reached.</p>"
+    )
+    out.append(
+        _rows_table(
+            ["manufacturer", "KPI", "lowest", "highest", "highest at"], d["ranges"], "ranges"
+        )
+    )
+    out.append("</section>")
+    for i, t in enumerate(d.get("tables") or []):
+        out.append(f"<section id='analysis-{i}'><h2>{_e(t['title'])}</h2>")
+        out.append(_rows_table(t["columns"], t["rows"], "analysis"))
+        out.append("</section>")
+    if d.get("figures"):
+        out.append("<section id='figures'><h2>Figures</h2>")
+        out += [_figure(f) for f in d["figures"]]
+        out.append("</section>")
+    created = str(man.get("created_utc", ""))[:10]
+    out.append(
+        f"</main><footer><main style='padding-top:0'>relsim {_e(man.get('version', ''))} · "
+        f"seed {_e(man['seed'])} · {int(man['reps'])} replications per point · made "
+        f"{_e(created)} · command <code>relsim sweep</code></main></footer></body></html>"
+    )
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------- notebooks
+def ensemble_html(ens: EnsembleResult) -> str:
+    """``EnsembleResult._repr_html_``: the headline KPI table with intervals and dates."""
+    cap = (
+        f"{ens.scenario.name}: {ens.reps} replications, seed {ens.seed} "
+        f"({ens.elapsed_s:.1f} s on {ens.workers} worker{'s' if ens.workers != 1 else ''}); "
+        "mean [95% interval]"
+    )
+    table = kpi_table_html(ens.kpi_table(), cap)
+    return f"<div><style>{_CSS_NB}</style>{table}{_authority_html(ens.summary_dict())}</div>"
+
+
+def run_result_html(r: RunResult) -> str:
+    """``RunResult._repr_html_``: the replication's KPIs with dates."""
+    k = r.kpis
+    rows = []
+    for x in k.to_dict("records"):
+        who = x["manufacturer"] + (
+            f" / {x['part']}" if x["part"] is not pd.NA and x["part"] else ""
+        )
+        rows.append(
+            f"<tr><td>{_e(who)}</td><td class='num'>{fmt_value(x['fill_rate'], 'share')}</td>"
+            f"<td class='num'>{fmt_value(x['lost_units'], 'count')}</td>"
+            f"<td class='num'>{fmt_value(x['shortfall_t'])}</td>"
+            f"<td class='num'>{fmt_date(x['first_shortage_date'])}</td>"
+            f"<td class='num'>{fmt_date(x['recovery_date'])}</td></tr>"
+        )
+    cap = (
+        f"{r.scenario.name}: replication {r.rep} of seed {r.seed}, "
+        f"{r.trace.n_applications:,} licence applications"
+    )
+    return (
+        f"<div><style>{_CSS_NB}</style><table class='kpis'><caption>{_e(cap)}</caption><thead><tr>"
+        "<th>manufacturer</th><th class='num'>fill rate</th><th class='num'>lost units</th>"
+        "<th class='num'>shortfall (t)</th><th class='num'>first shortage</th>"
+        "<th class='num'>recovered by</th></tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table></div>"
+    )
+
+
+def comparison_html(cmp: Comparison) -> str:
+    """``Comparison._repr_html_``: the paired differences of the headline KPIs."""
+    cap = (
+        f"B “{cmp.b.scenario.name}” − A “{cmp.a.scenario.name}”: {cmp.a.reps} paired "
+        "replications (common random numbers)"
+    )
+    return f"<div><style>{_CSS_NB}</style><p><b>{_e(cap)}</b></p>{_diff_table(cmp)}</div>"
+
+
+_CSS_NB = (
+    "table.kpis, table.differences { border-collapse: collapse; font-size: 13px; }"
+    " table.kpis th, table.kpis td, table.differences th, table.differences td "
+    "{ padding: 3px 8px; border-bottom: 1px solid #ddd; text-align: left; }"
+    " td.num, th.num { text-align: right; white-space: nowrap; }"
+    " td .ci { color: #666; font-size: 11.5px; display: block; }"
+)
+
+
+def _today() -> str:  # pragma: no cover - trivial
+    return dt.date.today().isoformat()

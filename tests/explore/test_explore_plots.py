@@ -1,0 +1,104 @@
+"""Sweep figures (:mod:`simulator.explore.plots`): every figure a design supports is
+drawn with labelled axes and units, and saved by :func:`write_figures`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from matplotlib.collections import PathCollection, QuadMesh
+
+from simulator.explore.design import make_design
+from simulator.explore.params import Param
+from simulator.explore.plots import kpi_label, param_label, write_figures
+from simulator.explore.sweep import SweepResult, evaluate_design
+
+DAY = float(dt.date(2025, 4, 1).toordinal())
+FACTOR = Param("policy.overlays.0.review_time_factor", 1.0, 4.0, label="slowdown factor")
+DURATION = Param("policy.overlays.0.duration_days", 30.0, 150.0, kind="int")
+START = Param("policy.overlays.0.from", DAY, DAY + 60, kind="date")
+
+
+def stop(v: dict[str, object]) -> dict[str, float]:
+    f, d = float(v[FACTOR.path]), float(v.get(DURATION.path, 60))  # type: ignore[arg-type]
+    return {"any_shortage": min(1.0, (f - 1) * d / 200), "lost_units": 1000 * (f - 1) * d}
+
+
+def result(kind: str, params: list[Param], points: int | None = None) -> SweepResult:
+    if len(params) == 3:
+        params = [p if p.levels or kind != "grid" else replace(p, levels=3) for p in params]
+    return evaluate_design(make_design(kind, params, points=points, seed=1), stop, "us_plant")
+
+
+def labels(fig: object) -> list[str]:
+    return [t for ax in fig.axes for t in (ax.get_xlabel(), ax.get_ylabel()) if t]  # type: ignore[attr-defined]
+
+
+def test_a_grid_map_colours_and_labels_every_cell() -> None:
+    fig = result("grid", [FACTOR, DURATION, START]).plot.stress_map("any_shortage")
+    ax = fig.axes[0]
+    assert any(isinstance(c, QuadMesh) for c in ax.collections)
+    texts = [t.get_text() for t in ax.texts]
+    assert len(texts) == 9 and "100%" in texts and "0%" in texts
+    assert ax.get_xlabel() == "slowdown factor (×)"
+    assert ax.get_ylabel() == "policy.overlays.0.duration_days (days)"
+    assert "P(line stop)" in labels(fig)  # the colour bar
+    assert "averaged over policy.overlays.0.from" in fig._supxlabel.get_text()  # type: ignore[attr-defined]
+
+
+def test_scattered_designs_are_points_and_one_parameter_is_a_line() -> None:
+    fig = result("lhs", [START, FACTOR, DURATION], points=12).plot.stress_map(
+        "lost_units", x=FACTOR.path, y=START.path
+    )
+    ax = fig.axes[0]
+    assert any(isinstance(c, PathCollection) for c in ax.collections)
+    assert ax.get_ylabel() == "policy.overlays.0.from (date)"
+    assert "lost production (units)" in labels(fig)
+    line = evaluate_design(
+        make_design("grid", [Param(DURATION.path, 30.0, 150.0, kind="int", levels=4)]),
+        lambda v: {"lost_units": float(v[DURATION.path])},
+        "us_plant",
+    ).plot.stress_map("lost_units")
+    assert line.axes[0].get_ylabel() == "lost production (units)"
+    assert np.allclose(line.axes[0].lines[0].get_ydata(), [30, 70, 110, 150])
+
+
+def test_tornado_sobol_and_morris_figures() -> None:
+    fig = result("oat", [FACTOR, DURATION]).plot.tornado("lost_units")
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "lost production (units)"
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "policy.overlays.0.\nduration_days",
+        "slowdown factor",
+    ]  # largest swing on top
+    sob = result("sobol", [FACTOR, DURATION], points=64).plot.sobol("lost_units")
+    assert "index" in sob.axes[0].get_xlabel()
+    mor = result("morris", [FACTOR, DURATION], points=30).plot.morris("lost_units")
+    assert mor.axes[0].get_xlabel() == "μ*, mean |effect| over a range (units)"
+
+
+def test_write_figures_saves_what_the_design_supports(tmp_path: Path) -> None:
+    grid = write_figures(result("grid", [FACTOR, DURATION]), tmp_path / "g", ["any_shortage"])
+    assert [p.name for p in grid] == ["stress_any_shortage.png", "tornado_any_shortage.png"]
+    oat = write_figures(result("oat", [FACTOR, DURATION]), tmp_path / "o", ["lost_units"])
+    assert [p.name for p in oat] == ["tornado_lost_units.png"]
+    sob = write_figures(result("sobol", [FACTOR], points=12), tmp_path / "s", ["lost_units"])
+    assert [p.name for p in sob] == ["stress_lost_units.png", "sobol_lost_units.png"]
+    assert all(p.stat().st_size > 10_000 for p in grid + oat + sob)
+
+
+@pytest.mark.parametrize(
+    ("path", "kind", "label"),
+    [
+        ("authority.review_work_wd.mean", "float", "review_work_wd.mean (working days)"),
+        ("manufacturers[us_plant].initial_cover_days", "float", "(days)"),
+        ("authority.information_requests.probability", "float", "(probability)"),
+        ("policy.overlays.0.until", "date", "(date)"),
+    ],
+)
+def test_axis_labels_carry_units(path: str, kind: str, label: str) -> None:
+    assert label in param_label(Param(path, 0.0, 1.0, kind=kind))
+    assert kpi_label("shortage_days") == "shortage days (days)"
