@@ -2,8 +2,9 @@
 directory that looks complete, no leftover temporary directories, no stray workers.
 
 A real subprocess runs ``tests/bad_inputs/base_valid.yaml`` for 500 replications on two
-worker processes (about 20 s), in its own session so that "Ctrl-C" can be simulated by
-signalling the whole process group (as a terminal does) or only the parent.
+worker processes (about 20 s on the SimPy engine), in its own session so that "Ctrl-C"
+can be simulated by signalling the whole process group (as a terminal does) or only the
+parent.
 """
 
 from __future__ import annotations
@@ -94,7 +95,8 @@ def test_interrupted_ensemble_leaves_nothing_behind(
     sig: signal.Signals, group: bool, tmp_path: Path
 ) -> None:
     target = tmp_path / "run"
-    proc = _start(target, "--reps", "500", "--workers", "2", "--quiet")
+    # the SimPy engine: long enough to interrupt (the kernel runs these 500 in ~2 s)
+    proc = _start(target, "--reps", "500", "--workers", "2", "--quiet", "--engine", "simpy")
     _wait_for(lambda: len(_children(proc.pid)) >= 1, proc)  # the worker pool is up
     time.sleep(1.5)
     workers = _children(proc.pid)

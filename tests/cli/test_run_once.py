@@ -32,8 +32,14 @@ def test_each_replication_is_simulated_once(
 
         return simulate
 
-    monkeypatch.setattr(runner, "simulate", counting(runner.simulate))
-    monkeypatch.setattr(engine, "simulate", counting(engine.simulate))
+    real_for = engine.simulator_for
+
+    def simulator_for(name: str = engine.DEFAULT_ENGINE) -> Any:
+        return counting(real_for(name))
+
+    # every engine's simulate, wherever it is looked up
+    monkeypatch.setattr(runner, "simulator_for", simulator_for)
+    monkeypatch.setattr(engine, "simulator_for", simulator_for)
     out = tmp_path / "run"
     code = main(
         [

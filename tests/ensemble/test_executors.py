@@ -119,11 +119,12 @@ def _failing_run(bad_rep: int) -> Any:
 
 
 def test_failed_replication_serial_names_rep_and_seed(small: sim.Scenario) -> None:
+    # the SimPy engine's world fails (the kernel has no World to patch)
     with (
         mock.patch.object(World, "run", _failing_run(4)),
         pytest.raises(ReplicationError) as err,
     ):
-        sim.run_ensemble(small, reps=REPS, seed=SEED, executor="serial")
+        sim.run_ensemble(small, reps=REPS, seed=SEED, executor="serial", engine="simpy")
     e = err.value
     assert (e.rep, e.seed) == (4, SEED)
     assert "replication 4" in str(e) and f"seed {SEED}" in str(e)
@@ -151,9 +152,9 @@ def test_failure_stops_long_ensemble_without_waiting(
     ex = ProcessExecutor(2)
     t0 = time.perf_counter()
     with pytest.raises(ReplicationError) as err:
-        sim.run_ensemble(small, reps=2000, seed=SEED, executor=ex)
+        sim.run_ensemble(small, reps=2000, seed=SEED, executor=ex, engine="simpy")
     assert err.value.rep == 0
-    assert time.perf_counter() - t0 < 30  # 2,000 reps would take minutes
+    assert time.perf_counter() - t0 < 30  # 2,000 SimPy reps would take minutes
     assert ex._pool is None
 
 
