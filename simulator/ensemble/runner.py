@@ -34,7 +34,7 @@ from simulator.errors import ClusterLost, ReplicationError
 from simulator.limits import Limits
 from simulator.replication.columns import conform
 from simulator.replication.digest import RepSummary, digest
-from simulator.replication.engine import DEFAULT_ENGINE, ENGINES, Simulate, simulator_for
+from simulator.replication.engines import DEFAULT_ENGINE, ENGINES, Simulate, simulator_for
 from simulator.replication.result import RunResult
 from simulator.stats import t95
 from simulator.world.calendar import build_calendar

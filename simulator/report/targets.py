@@ -342,7 +342,7 @@ def _observe_chunk(
     """Run replications ``start .. stop-1`` and observe the targets in each.
     ``payload``: ``(scenario, seed, targets[, engine])``."""
     from simulator.ensemble.runner import _Failed
-    from simulator.replication.engine import DEFAULT_ENGINE, simulator_for
+    from simulator.replication.engines import DEFAULT_ENGINE, simulator_for
     from simulator.replication.tables import Apps
     from simulator.world.calendar import build_calendar
 
