@@ -8,7 +8,8 @@ replication; the kernel is compiled (or loaded from its cache) before timing. Pr
 median and best of each engine, the ratio of medians (SimPy / kernel) and the machine's
 load average. With ``--ensemble N``, then also runs N replications of the scenario on the
 kernel with ``--workers`` local processes (``run_ensemble``, as ``relsim run`` does) and
-prints the wall time.
+prints the wall time and the workers' CPU time (on a shared machine, wall time depends on
+what else runs; CPU time much less).
 
 Usage: python bench/replication.py [--reps 10] [--scenario FILE] [--ensemble 1000]
                                    [--workers 2]
@@ -64,12 +65,16 @@ def main() -> None:
     if a.ensemble:
         from simulator.ensemble.runner import run_ensemble
 
+        c0 = os.times()
         t0 = time.perf_counter()
         ens = run_ensemble(sc, reps=a.ensemble, seed=a.seed, workers=a.workers, engine="kernel")
         wall = time.perf_counter() - t0
+        c1 = os.times()
+        cpu = (c1.children_user + c1.children_system) - (c0.children_user + c0.children_system)
         print(
             f"ensemble        {ens.reps} replications on {ens.workers} worker processes "
-            f"(kernel): {wall:.1f} s wall"
+            f"(kernel): {wall:.1f} s wall; workers' CPU {cpu:.1f} s "
+            f"({cpu / wall:.2f} cores busy, {cpu / ens.reps * 1e3:.1f} ms a replication)"
         )
         print(f"load average    {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
