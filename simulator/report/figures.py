@@ -17,7 +17,7 @@ from simulator.report.plots import EnsemblePlots
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.ensemble.results import EnsembleResult
 
-__all__ = ["FORMATS", "figure_jobs", "save_figures"]
+__all__ = ["FORMATS", "figure_jobs", "save_figure", "save_figures"]
 
 FORMATS = ("png", "svg", "pdf")
 """Figure file formats (``--format``)."""
@@ -91,21 +91,42 @@ def save_figures(
     outdir.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
     for stem, _title, make in figure_jobs(ens, observed):
-        fig = make()
-        path = outdir / f"{stem}.{fmt}"
-        try:
-            fig.savefig(path, dpi=dpi, format=fmt)
-            if keep is not None:
-                if fmt == "png":
-                    keep[stem] = path.read_bytes()
-                else:
-                    buf = io.BytesIO()
-                    fig.savefig(buf, dpi=min(dpi, 110), format="png")
-                    keep[stem] = buf.getvalue()
-        finally:
-            _close(fig)
-        paths.append(path)
+        paths.append(save_figure(make, outdir / f"{stem}.{fmt}", dpi=dpi, fmt=fmt, keep=keep))
     return paths
+
+
+def save_figure(
+    make: Any,
+    path: Path,
+    dpi: int = DPI,
+    fmt: str = "png",
+    keep: dict[str, bytes] | None = None,
+) -> Path:
+    """Make one figure of :func:`figure_jobs`, write it to ``path`` and release it.
+
+    Args:
+        make: The job's figure factory (no arguments, returns a Figure).
+        path: Where to write; its stem is the key in ``keep``.
+        dpi: Resolution of raster output, dots per inch.
+        fmt: ``png``, ``svg`` or ``pdf``.
+        keep: If given, receives the figure as PNG bytes under the path's stem.
+
+    Returns:
+        ``path``.
+    """
+    fig = make()
+    try:
+        fig.savefig(path, dpi=dpi, format=fmt)
+        if keep is not None:
+            if fmt == "png":
+                keep[path.stem] = path.read_bytes()
+            else:
+                buf = io.BytesIO()
+                fig.savefig(buf, dpi=min(dpi, 110), format="png")
+                keep[path.stem] = buf.getvalue()
+    finally:
+        _close(fig)
+    return path
 
 
 def _close(fig: Figure) -> None:

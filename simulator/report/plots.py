@@ -313,6 +313,5 @@ class EnsemblePlots(ShortagePlots, ExportsPlots, PolicyPlots):
             legend(fig, ax, handles, owned, ncols=min(len(handles), 7))
             if owned:
                 footer(fig, ens)
-            frac = place_labels(fig, ax, texts)
-            headroom(ax, data_max, frac)
+            place_labels(fig, ax, texts, lambda frac: headroom(ax, data_max, frac))
         return fig

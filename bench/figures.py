@@ -1,0 +1,116 @@
+"""Benchmark: the figures of a run directory (issue 15, item 5: ≤ 1 s in total).
+
+Builds the case-study ensemble once (``scenarios/cn-2025-april-controls.yaml``, 4
+replications by default; the figures' cost hardly depends on the replications), then
+makes and saves every figure of :func:`~simulator.report.figures.figure_jobs` through
+:func:`~simulator.report.figures.save_figure`, the code ``relsim run`` uses (PNG at the
+default 150 dpi, the PNG bytes kept for report.html). Prints per figure the seconds
+(make + savefig + close) and how many times the figure was drawn (``Figure.draw``
+calls: the layout engine's and label placement's measuring draws count, the savefig
+is one), and the total.
+
+The first pass is what a fresh ``relsim run`` pays (font cache and first-use costs in
+this process included); further passes show the warm cost; per figure the best pass is
+printed too.
+
+Usage: python bench/figures.py [--reps 4] [--repeat 3] [--dpi 150] [--out DIR]
+                               [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import cProfile
+import pstats
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+from matplotlib.figure import Figure
+
+import simulator as sim
+from simulator.report.figures import figure_jobs, save_figure
+from simulator.report.observed import load_observed_exports
+from simulator.report.plot_style import DPI
+
+ROOT = Path(__file__).resolve().parents[1]
+CASE = ROOT / "scenarios" / "cn-2025-april-controls.yaml"
+
+DRAWS: collections.Counter[int] = collections.Counter()
+_draw = Figure.draw
+
+
+def _counting_draw(self: Figure, renderer: Any) -> None:
+    DRAWS[id(self)] += 1
+    _draw(self, renderer)
+
+
+def one_pass(ens: Any, observed: Any, outdir: Path, dpi: int) -> list[tuple[str, float, int]]:
+    """Every figure once: ``[(stem, seconds, draws), …]``."""
+    out = []
+    keep: dict[str, bytes] = {}
+    for stem, _title, make in figure_jobs(ens, observed):
+        made: list[Figure] = []
+
+        def make_and_note(make: Any = make, made: list[Figure] = made) -> Figure:
+            fig = make()
+            made.append(fig)
+            return fig
+
+        t0 = time.perf_counter()
+        save_figure(make_and_note, outdir / f"{stem}.png", dpi=dpi, fmt="png", keep=keep)
+        dt = time.perf_counter() - t0
+        out.append((stem, dt, DRAWS.pop(id(made[0]), 0)))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--reps", type=int, default=4)
+    ap.add_argument("--repeat", type=int, default=3, help="passes over all figures")
+    ap.add_argument("--dpi", type=int, default=DPI)
+    ap.add_argument("--out", type=Path, default=None, help="keep the PNGs here")
+    ap.add_argument("--profile", action="store_true", help="profile one warm pass")
+    args = ap.parse_args()
+
+    sc = sim.load_scenario(CASE)
+    observed = load_observed_exports(CASE.parent / sc.observed_exports)
+    t0 = time.perf_counter()
+    ens = sim.run_ensemble(sc, reps=args.reps, seed=0, workers=1, progress=False)
+    print(f"ensemble: {args.reps} replications in {time.perf_counter() - t0:.1f} s")
+    Figure.draw = _counting_draw  # type: ignore[method-assign]
+    passes = []
+    with tempfile.TemporaryDirectory() as tmp:
+        outdir = args.out or Path(tmp)
+        outdir.mkdir(parents=True, exist_ok=True)
+        for _ in range(args.repeat):
+            passes.append(one_pass(ens, observed, outdir, args.dpi))
+        if args.profile:
+            pr = cProfile.Profile()
+            pr.enable()
+            one_pass(ens, observed, outdir, args.dpi)
+            pr.disable()
+            pstats.Stats(pr).sort_stats("cumulative").print_stats(45)
+    stems = [s for s, _, _ in passes[0]]
+    print(f"\n{'figure':<26}{'first s':>9}{'best s':>9}{'draws':>7}")
+    for i, stem in enumerate(stems):
+        times = [p[i][1] for p in passes]
+        print(f"{stem:<26}{times[0]:9.3f}{min(times):9.3f}{passes[0][i][2]:7d}")
+    totals = [sum(t for _, t, _ in p) for p in passes]
+    draws = sum(d for _, _, d in passes[0])
+    print(
+        f"{'total':<26}{totals[0]:9.3f}{min(totals):9.3f}{draws:7d}"
+        f"   ({len(stems)} figures at {args.dpi} dpi; passes: "
+        + ", ".join(f"{t:.3f}" for t in totals)
+        + " s)"
+    )
+
+
+if __name__ == "__main__":
+    main()
