@@ -338,6 +338,30 @@ def test_save_figures_writes_pngs(ens: Any, tmp_path: Path, observed_csv: Path) 
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
 
 
+def test_save_figures_draws_each_figure_once(
+    ens: Any, tmp_path: Path, observed_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Saving a standard figure draws it exactly once: the layout (margins, legend,
+    regime label rows, value labels) is measured inside savefig's draw, with no
+    measuring draws before it and no layout engine's extra draw."""
+    draws: dict[int, int] = {}
+    seen: list[Figure] = []
+    draw = Figure.draw
+
+    def counting(self: Figure, renderer: Any) -> None:
+        if id(self) not in draws:
+            seen.append(self)  # keep it alive: ids stay unique
+        draws[id(self)] = draws.get(id(self), 0) + 1
+        draw(self, renderer)
+
+    monkeypatch.setattr(Figure, "draw", counting)
+    keep: dict[str, bytes] = {}
+    paths = save_figures(ens, tmp_path, observed=observed_csv, keep=keep)
+    assert len(paths) == 8 and set(keep) == {p.stem for p in paths}
+    assert len(seen) == len(paths)
+    assert list(draws.values()) == [1] * len(paths)
+
+
 @pytest.mark.parametrize(("fmt", "magic"), [("svg", b"<?xml"), ("pdf", b"%PDF")])
 def test_save_figures_formats_and_dpi(ens: Any, tmp_path: Path, fmt: str, magic: bytes) -> None:
     keep: dict[str, bytes] = {}
