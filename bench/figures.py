@@ -13,7 +13,7 @@ The first pass is what a fresh ``relsim run`` pays (font cache and first-use cos
 this process included); further passes show the warm cost; per figure the best pass is
 printed too.
 
-Usage: python bench/figures.py [--reps 4] [--repeat 3] [--dpi 150] [--out DIR]
+Usage: python bench/figures.py [--reps 4] [--repeat 3] [--dpi 150] [--out DIR] [--workers 2]
                                [--profile]
 """
 
@@ -21,7 +21,10 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import cProfile
+import inspect
+import os
 import pstats
 import tempfile
 import time
@@ -35,9 +38,29 @@ matplotlib.use("Agg")
 from matplotlib.figure import Figure
 
 import simulator as sim
-from simulator.report.figures import figure_jobs, save_figure
+from simulator.report import figures as F
+from simulator.report.figures import figure_jobs, save_figures
 from simulator.report.observed import load_observed_exports
 from simulator.report.plot_style import DPI
+
+# relsim before the fast figures had no save_figure/figure_gc: the same loop inline, so
+# that this script measures the code before and after on one machine state
+figure_gc: Any = getattr(F, "figure_gc", contextlib.nullcontext)
+HAS_WORKERS = "workers" in inspect.signature(save_figures).parameters
+
+
+def _old_save_figure(make: Any, path: Path, dpi: int, fmt: str, keep: Any) -> Path:
+    fig = make()
+    try:
+        fig.savefig(path, dpi=dpi, format=fmt)
+        if keep is not None:
+            keep[path.stem] = path.read_bytes()
+    finally:
+        F._close(fig)
+    return path
+
+
+save_figure: Any = getattr(F, "save_figure", _old_save_figure)
 
 ROOT = Path(__file__).resolve().parents[1]
 CASE = ROOT / "scenarios" / "cn-2025-april-controls.yaml"
@@ -51,8 +74,18 @@ def _counting_draw(self: Figure, renderer: Any) -> None:
     _draw(self, renderer)
 
 
-def one_pass(ens: Any, observed: Any, outdir: Path, dpi: int) -> list[tuple[str, float, int]]:
-    """Every figure once: ``[(stem, seconds, draws), …]``."""
+def one_pass(
+    ens: Any, observed: Any, outdir: Path, dpi: int
+) -> list[tuple[str, float, float, int]]:
+    """Every figure once, as :func:`~simulator.report.figures.save_figures` makes them:
+    ``[(stem, wall seconds, CPU seconds, draws), …]``."""
+    with figure_gc():
+        return _one_pass(ens, observed, outdir, dpi)
+
+
+def _one_pass(
+    ens: Any, observed: Any, outdir: Path, dpi: int
+) -> list[tuple[str, float, float, int]]:
     out = []
     keep: dict[str, bytes] = {}
     for stem, _title, make in figure_jobs(ens, observed):
@@ -63,10 +96,10 @@ def one_pass(ens: Any, observed: Any, outdir: Path, dpi: int) -> list[tuple[str,
             made.append(fig)
             return fig
 
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         save_figure(make_and_note, outdir / f"{stem}.png", dpi=dpi, fmt="png", keep=keep)
-        dt = time.perf_counter() - t0
-        out.append((stem, dt, DRAWS.pop(id(made[0]), 0)))
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
+        out.append((stem, dt, dc, DRAWS.pop(id(made[0]), 0)))
     return out
 
 
@@ -77,6 +110,9 @@ def main() -> None:
     ap.add_argument("--dpi", type=int, default=DPI)
     ap.add_argument("--out", type=Path, default=None, help="keep the PNGs here")
     ap.add_argument("--profile", action="store_true", help="profile one warm pass")
+    ap.add_argument(
+        "--workers", type=int, default=2, help="also time save_figures with this many processes"
+    )
     args = ap.parse_args()
 
     sc = sim.load_scenario(CASE)
@@ -97,18 +133,39 @@ def main() -> None:
             one_pass(ens, observed, outdir, args.dpi)
             pr.disable()
             pstats.Stats(pr).sort_stats("cumulative").print_stats(45)
-    stems = [s for s, _, _ in passes[0]]
-    print(f"\n{'figure':<26}{'first s':>9}{'best s':>9}{'draws':>7}")
+    stems = [p[0] for p in passes[0]]
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    print(f"\n{'figure':<26}{'first s':>9}{'best s':>9}{'best CPU':>9}{'draws':>7}")
     for i, stem in enumerate(stems):
-        times = [p[i][1] for p in passes]
-        print(f"{stem:<26}{times[0]:9.3f}{min(times):9.3f}{passes[0][i][2]:7d}")
-    totals = [sum(t for _, t, _ in p) for p in passes]
-    draws = sum(d for _, _, d in passes[0])
+        wall = [p[i][1] for p in passes]
+        cpu = [p[i][2] for p in passes]
+        print(f"{stem:<26}{wall[0]:9.3f}{min(wall):9.3f}{min(cpu):9.3f}{passes[0][i][3]:7d}")
+    totals = [sum(x[1] for x in p) for p in passes]
+    cpus = [sum(x[2] for x in p) for p in passes]
+    draws = sum(x[3] for x in passes[0])
     print(
-        f"{'total':<26}{totals[0]:9.3f}{min(totals):9.3f}{draws:7d}"
-        f"   ({len(stems)} figures at {args.dpi} dpi; passes: "
-        + ", ".join(f"{t:.3f}" for t in totals)
-        + " s)"
+        f"{'total':<26}{totals[0]:9.3f}{min(totals):9.3f}{min(cpus):9.3f}{draws:7d}"
+        f"   ({len(stems)} figures at {args.dpi} dpi)"
+    )
+    print(
+        "passes, wall (CPU) s: "
+        + ", ".join(f"{t:.3f} ({c:.3f})" for t, c in zip(totals, cpus, strict=True))
+    )
+    # the whole call relsim run makes, 1 process vs --workers, alternating
+    Figure.draw = _draw  # type: ignore[method-assign]
+    modes = [1] + ([args.workers] if HAS_WORKERS and args.workers > 1 else [])
+    best: dict[int, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(args.repeat):
+            for w in modes:
+                kw = {"workers": w} if HAS_WORKERS else {}
+                t0 = time.perf_counter()
+                save_figures(ens, Path(tmp), observed=observed, keep={}, **kw)
+                best[w] = min(best.get(w, 1e9), time.perf_counter() - t0)
+    print(
+        "save_figures (as relsim run), best wall s: "
+        + ", ".join(f"{w} process{'es' if w > 1 else ''} {t:.3f}" for w, t in best.items())
+        + f"; load average {os.getloadavg()[0]:.2f}"
     )
 
 

@@ -69,6 +69,7 @@ def save_figures(
     dpi: int = DPI,
     fmt: str = "png",
     keep: dict[str, bytes] | None = None,
+    workers: int = 1,
 ) -> list[Path]:
     """Write the standard figures of a run directory.
 
@@ -85,6 +86,10 @@ def save_figures(
         fmt: ``png``, ``svg`` or ``pdf``.
         keep: If given, receives each figure as PNG bytes by file stem too (for
             report.html, whatever ``fmt`` is).
+        workers: Processes to draw in (``relsim run`` passes the ensemble's workers):
+            with more than one, figures are drawn in forked worker processes, on
+            Linux and when this process runs no other thread (else one by one here).
+            The files are the same either way.
 
     Returns:
         The paths written, in the order above.
@@ -93,11 +98,73 @@ def save_figures(
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    paths: list[Path] = []
+    jobs = figure_jobs(ens, observed)
+    paths = [outdir / f"{stem}.{fmt}" for stem, _title, _make in jobs]
     with figure_gc():
-        for stem, _title, make in figure_jobs(ens, observed):
-            paths.append(save_figure(make, outdir / f"{stem}.{fmt}", dpi=dpi, fmt=fmt, keep=keep))
+        n = _fork_workers(workers, len(jobs))
+        if n > 1:
+            _save_forked(jobs, paths, dpi, fmt, keep, n)
+        else:
+            for (_stem, _title, make), path in zip(jobs, paths, strict=True):
+                save_figure(make, path, dpi=dpi, fmt=fmt, keep=keep)
     return paths
+
+
+_FORKED: tuple[list[Any], list[Path], int, str, bool] | None = None
+"""What forked figure workers inherit: jobs, paths, dpi, format, whether to keep PNGs."""
+
+
+def _fork_workers(workers: int, jobs: int) -> int:
+    """Worker processes to draw ``jobs`` figures in: 1 unless more were asked for, the
+    platform forks (Linux) and this process runs no other thread (a fork copies a lock
+    another thread holds, locked)."""
+    import multiprocessing as mp
+    import sys
+    import threading
+
+    if workers <= 1 or jobs <= 1 or not sys.platform.startswith("linux"):
+        return 1
+    if "fork" not in mp.get_all_start_methods() or threading.active_count() > 1:
+        return 1
+    return min(workers, jobs)
+
+
+def _save_forked(
+    jobs: list[Any],
+    paths: list[Path],
+    dpi: int,
+    fmt: str,
+    keep: dict[str, bytes] | None,
+    n: int,
+) -> None:
+    """Draw the figures in ``n`` forked processes (they inherit the ensemble and the
+    jobs; each returns its figure's PNG bytes when ``keep`` wants them)."""
+    import multiprocessing as mp
+
+    global _FORKED
+    _FORKED = (jobs, paths, dpi, fmt, keep is not None)
+    try:
+        with mp.get_context("fork").Pool(n) as pool:
+            # heaviest first (the fan charts have three panels), one figure at a time
+            order = sorted(range(len(jobs)), key=lambda i: not jobs[i][0].startswith("shortage_"))
+            got = pool.map(_save_nth, order, chunksize=1)
+    finally:
+        _FORKED = None
+    if keep is not None:  # in report order
+        by_index = dict(zip(order, got, strict=True))
+        for i, path in enumerate(paths):
+            png = by_index[i]
+            if png is not None:
+                keep[path.stem] = png
+
+
+def _save_nth(i: int) -> bytes | None:
+    """In a forked worker: save figure ``i`` of :data:`_FORKED`; its PNG bytes if kept."""
+    assert _FORKED is not None
+    jobs, paths, dpi, fmt, want = _FORKED
+    kept: dict[str, bytes] = {}
+    save_figure(jobs[i][2], paths[i], dpi=dpi, fmt=fmt, keep=kept if want else None)
+    return kept.get(paths[i].stem)
 
 
 def figure_gc() -> Any:

@@ -23,6 +23,7 @@ from matplotlib.backend_bases import RendererBase
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
+from matplotlib.ticker import FixedFormatter, FixedLocator
 
 from simulator.report.layout import LaidOutFigure, deferred, measure_renderer, one_pass
 
@@ -137,12 +138,29 @@ def new_figure(figsize: tuple[float, float], dpi: float | None = None) -> Figure
 
 
 def date_axis(ax: Axes, start: pd.Timestamp, end: pd.Timestamp) -> None:
-    """Month ticks (concise labels: ``Jan\\n2025``, ``Feb`` …) and limits ``[start, end]``."""
+    """Month ticks (concise labels: the year at January, else ``Feb``, ``Mar`` …) and
+    limits ``[start, end]``.
+
+    The ticks are fixed once (the months of the range, every 1, 2, 3 or 6 by length)
+    with the labels Matplotlib's concise date formatter gives them, so drawing does not
+    run a date rule per axis; a range with fewer than two month starts falls back to
+    the concise formatter's own ticks.
+    """
     months = max(1, round((end - start).days / 30.4))
     step = 1 if months <= 15 else 2 if months <= 30 else 3 if months <= 48 else 6
-    loc = mdates.MonthLocator(bymonth=range(1, 13, step))
-    ax.xaxis.set_major_locator(loc)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc, show_offset=False))
+    first = pd.Timestamp(start.year, start.month, 1)
+    ticks = [
+        t for t in pd.date_range(first, end, freq="MS") if t >= start and (t.month - 1) % step == 0
+    ]
+    if len(ticks) >= 2:
+        ax.xaxis.set_major_locator(FixedLocator(mdates.date2num(ticks)))
+        ax.xaxis.set_major_formatter(
+            FixedFormatter([str(t.year) if t.month == 1 else t.strftime("%b") for t in ticks])
+        )
+    else:
+        loc = mdates.MonthLocator(bymonth=range(1, 13, step))
+        ax.xaxis.set_major_locator(loc)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc, show_offset=False))
     ax.set_xlim(mdates.date2num(start), mdates.date2num(end))
 
 

@@ -362,6 +362,21 @@ def test_save_figures_draws_each_figure_once(
     assert list(draws.values()) == [1] * len(paths)
 
 
+def test_save_figures_in_worker_processes_writes_the_same_files(
+    ens: Any, tmp_path: Path, observed_csv: Path
+) -> None:
+    """Figures drawn in two forked processes are the files drawn here, byte for byte,
+    and report.html receives them in report order."""
+    one: dict[str, bytes] = {}
+    two: dict[str, bytes] = {}
+    a = save_figures(ens, tmp_path / "a", observed=observed_csv, keep=one, workers=1)
+    b = save_figures(ens, tmp_path / "b", observed=observed_csv, keep=two, workers=2)
+    assert [p.name for p in a] == [p.name for p in b]
+    assert list(one) == list(two) == [p.stem for p in a]
+    assert all(one[k] == two[k] for k in one)
+    assert all(x.read_bytes() == y.read_bytes() for x, y in zip(a, b, strict=True))
+
+
 @pytest.mark.parametrize(("fmt", "magic"), [("svg", b"<?xml"), ("pdf", b"%PDF")])
 def test_save_figures_formats_and_dpi(ens: Any, tmp_path: Path, fmt: str, magic: bytes) -> None:
     keep: dict[str, bytes] = {}
