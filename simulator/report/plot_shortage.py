@@ -37,9 +37,9 @@ from simulator.report.plot_style import (
     new_axes,
     new_figure,
     place_labels,
-    regime_directions,
     regime_handles,
     shade_regimes,
+    shared_regimes,
     style,
 )
 
@@ -169,8 +169,7 @@ class ShortagePlots:
         mean = _by_period(mean_daily, mask, codes, k)
         p_day = agg.short_count[:, j] / max(agg.n, 1)
         p_per = _by_period(p_day, mask, codes, k)
-        regimes = ens.regimes()
-        directions = regime_directions(ens.scenario, regimes, manufacturer=m.id)
+        regimes, directions = shared_regimes(self, m.id)
         start, end = horizon(ens)
         unit = PERIODS[period]
         blue = PALETTE["blue"]
@@ -362,8 +361,7 @@ class ShortagePlots:
         k = len(edges) - 1
         ops = operating_days(ens)
         p = ens.agg.short_count / max(ens.agg.n, 1)
-        regimes = ens.regimes()
-        directions = regime_directions(ens.scenario, regimes)
+        regimes, directions = shared_regimes(self)
         start, end = horizon(ens)
         owned = ax is None
         with style():

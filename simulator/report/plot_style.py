@@ -52,6 +52,7 @@ __all__ = [
     "regime_handles",
     "regime_note",
     "shade_regimes",
+    "shared_regimes",
     "style",
 ]
 
@@ -500,6 +501,19 @@ def _effects(book: Any, regime: int, key: tuple[str, ...]) -> dict[str, float]:
         "priority": float(r.priority),
         "capacity": book.capacity_factor[regime],
     }
+
+
+def shared_regimes(plots: Any, manufacturer: str | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """The ensemble's regimes (replication 0) and their :func:`regime_directions` (for
+    ``manufacturer``, or all), computed once per plots object: the figures of a run
+    directory share them. Treat them as read-only."""
+    cache = plots.__dict__.setdefault("_shared", {})
+    if "regimes" not in cache:
+        cache["regimes"] = plots.ens.regimes()
+    key = ("directions", manufacturer)
+    if key not in cache:
+        cache[key] = regime_directions(plots.ens.scenario, cache["regimes"], manufacturer)
+    return cache["regimes"], cache[key]
 
 
 def regime_directions(sc: Any, regimes: pd.DataFrame, manufacturer: str | None = None) -> list[str]:
