@@ -140,12 +140,17 @@ def _save_forked(
 
     global _FORKED
     _FORKED = (jobs, paths, dpi, fmt, keep is not None)
+    # heaviest first (the fan charts have three panels), one figure at a time
+    order = sorted(range(len(jobs)), key=lambda i: not jobs[i][0].startswith("shortage_"))
+    pool = mp.get_context("fork").Pool(n, initializer=_worker_signals)
     try:
-        with mp.get_context("fork").Pool(n) as pool:
-            # heaviest first (the fan charts have three panels), one figure at a time
-            order = sorted(range(len(jobs)), key=lambda i: not jobs[i][0].startswith("shortage_"))
-            got = pool.map(_save_nth, order, chunksize=1)
+        got = pool.map(_save_nth, order, chunksize=1)
+        pool.close()  # the workers finish and exit: no SIGTERM
+    except BaseException:
+        pool.terminate()
+        raise
     finally:
+        pool.join()
         _FORKED = None
     if keep is not None:  # in report order
         by_index = dict(zip(order, got, strict=True))
@@ -153,6 +158,15 @@ def _save_forked(
             png = by_index[i]
             if png is not None:
                 keep[path.stem] = png
+
+
+def _worker_signals() -> None:
+    """In a forked worker: the default SIGTERM (not the CLI's handler, which raises) and
+    no SIGINT (the parent handles Ctrl-C and ends the pool)."""
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _save_nth(i: int) -> bytes | None:
