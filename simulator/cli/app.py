@@ -180,14 +180,19 @@ def load(path: Path, sets: list[str] | None, allow: list[Path] | None = None) ->
     from simulator.scenario.load import load_scenario_located
 
     sc, loc = load_scenario_located(path, overrides_of(sets), allow=allow or ())
-    observed_for(sc, loc, allow, path)
+    observed_for(sc, loc, allow, path, check_only=True)
     return sc, loc
 
 
 def observed_for(
-    sc: Any, loc: Any, allow: list[Path] | None = None, path: Path | None = None
+    sc: Any,
+    loc: Any,
+    allow: list[Path] | None = None,
+    path: Path | None = None,
+    check_only: bool = False,
 ) -> Any:
-    """The scenario's observed exports (None when it names none).
+    """The scenario's observed exports (None when it names none, or with ``check_only``:
+    then the file is checked exactly as it would be read, without pandas).
 
     Raises:
         ScenarioError: Located at ``observed_exports``: outside the allowed folders, not
@@ -198,9 +203,12 @@ def observed_for(
     target = data_file(sc, loc, allow=allow or (), path=path)
     if target is None:
         return None
-    from simulator.report.observed import load_observed_exports
+    from simulator.report.observed import check_observed_exports, load_observed_exports
 
     try:
+        if check_only:
+            check_observed_exports(target)
+            return None
         return load_observed_exports(target)
     except (ValueError, OSError) as e:
         raise ScenarioError(loc.problem(("observed_exports",), str(e))) from None

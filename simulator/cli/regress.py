@@ -6,25 +6,16 @@ import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from simulator.cli.app import AllowOpt, WorkersOpt, app
 from simulator.errors import clean, clean_lines
 from simulator.limits import Limits
-from simulator.regress.baseline import BadInput, baseline_data, write_baseline
-from simulator.regress.judge import DEFAULT_ALPHA, SKIP, Row, ScenarioCheck, judge
-from simulator.regress.reports import (
-    delta_text,
-    describe,
-    junit_xml,
-    markdown_report,
-    rule_text,
-    tolerance_text,
-    write_markdown,
-)
-from simulator.regress.run import prepare, run_check
+
+if TYPE_CHECKING:  # pragma: no cover
+    from simulator.regress.judge import Row, ScenarioCheck
 
 __all__ = ["regress_command"]
 
@@ -32,6 +23,9 @@ __all__ = ["regress_command"]
 def _table(c: ScenarioCheck, rows: Sequence[Row], exact: bool) -> Any:
     from rich.table import Table
     from rich.text import Text
+
+    from simulator.regress.judge import SKIP
+    from simulator.regress.reports import delta_text, describe, tolerance_text
 
     t = Table(
         title=Text(f"{c.label}: {'all KPIs' if len(rows) == len(c.rows) else 'moved'}"),
@@ -143,6 +137,16 @@ def regress_command(
     """
     from rich.console import Console
     from rich.text import Text
+
+    from simulator.regress.baseline import BadInput, baseline_data, write_baseline
+    from simulator.regress.judge import DEFAULT_ALPHA, judge
+    from simulator.regress.reports import (
+        junit_xml,
+        markdown_report,
+        rule_text,
+        write_markdown,
+    )
+    from simulator.regress.run import prepare, run_check
 
     tty = sys.stdout.isatty()
     out = Console(highlight=False, soft_wrap=True, width=None if tty else 200)

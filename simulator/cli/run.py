@@ -170,11 +170,12 @@ def run(
                 executor=executor.value if executor is not None else None,
                 scheduler=scheduler,
                 progress=cb,
+                keep_rep=0,  # rep0/ in full: simulated once, with the others
             )
         finally:
             if prog is not None:
                 prog.stop()
-        one = run_one(sc, seed=s, rep=0)
+        one = ens.kept
         extra = None
     write_run_dir(
         target,

@@ -16,6 +16,7 @@ from simulator.replication.tables import overlay_frame, regime_frame
 from simulator.stats import interval, t95
 
 if TYPE_CHECKING:  # pragma: no cover
+    from simulator.replication.result import RunResult
     from simulator.scenario.model import Scenario
 
 __all__ = ["Comparison", "EnsembleResult"]
@@ -42,6 +43,7 @@ class EnsembleResult:
         reps: Number of replications.
         elapsed_s: Wall time, seconds.
         workers: Workers used.
+        kept: The replication kept in full (``run_ensemble(keep_rep=…)``), or None.
     """
 
     scenario: Scenario
@@ -50,6 +52,8 @@ class EnsembleResult:
     agg: Aggregator = field(repr=False)
     elapsed_s: float = 0.0
     workers: int = 1
+    kept: RunResult | None = field(default=None, repr=False, compare=False)
+    """The replication ``run_ensemble(keep_rep=…)`` kept in full, else None."""
 
     # -- tables --------------------------------------------------------------------
     @property

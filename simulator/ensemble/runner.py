@@ -34,6 +34,7 @@ from simulator.errors import ClusterLost, ReplicationError
 from simulator.limits import Limits
 from simulator.replication.columns import conform
 from simulator.replication.digest import RepSummary, digest
+from simulator.replication.result import RunResult
 from simulator.stats import t95
 from simulator.world.calendar import build_calendar
 from simulator.world.world import simulate
@@ -95,16 +96,32 @@ def _digest(scenario: Scenario, seed: int, rep: int, cal: Any) -> RepSummary:
     return out
 
 
-def _chunk(payload: tuple[Scenario, int], start: int, stop: int) -> list[RepSummary | _Failed]:
-    """Run replications ``start .. stop-1`` and return their digests; a failed
-    replication becomes a :class:`_Failed` carrying its traceback and ends the chunk."""
-    scenario, seed = payload
+@dataclass
+class _Kept:
+    """A replication returned in full (its :class:`RunResult`), not only its digest."""
+
+    result: RunResult
+
+
+def _chunk(
+    payload: tuple[Scenario, int] | tuple[Scenario, int, int | None], start: int, stop: int
+) -> list[RepSummary | _Kept | _Failed]:
+    """Run replications ``start .. stop-1`` and return their digests (replication
+    ``keep`` of the payload, if any, in full as a :class:`_Kept`); a failed replication
+    becomes a :class:`_Failed` carrying its traceback and ends the chunk."""
+    scenario, seed = payload[0], payload[1]
+    keep = payload[2] if len(payload) > 2 else None
     cal = build_calendar(scenario)
     faults = _fault_reps()
-    out: list[RepSummary | _Failed] = []
+    out: list[RepSummary | _Kept | _Failed] = []
     for rep in range(start, stop):
         try:
             _inject_fault(rep, faults)
+            if rep == keep:
+                full = RunResult(scenario, simulate(scenario, seed, rep, cal), cal)
+                _ = full.summary  # computed where the trace is, shipped with it
+                out.append(_Kept(full))
+                continue
             out.append(_digest(scenario, seed, rep, cal))
         except Exception:
             out.append(_Failed(rep, traceback.format_exc()))
@@ -212,6 +229,7 @@ def run_ensemble(
     scheduler: str | None = None,
     progress: ProgressFn | bool | str | None = "auto",
     band_reps: int = 1000,
+    keep_rep: int | None = None,
 ) -> EnsembleResult:
     """Run ``reps`` replications and aggregate them.
 
@@ -227,6 +245,9 @@ def run_ensemble(
             none in CI — ``CI`` set — or when stderr is not a terminal), True for a bar
             always, a callback ``(done, total)``, or False/None for none.
         band_reps: Replications kept for exact quantile bands.
+        keep_rep: A replication to keep in full (``EnsembleResult.kept``, a
+            :class:`~simulator.replication.result.RunResult`), e.g. 0 for a run
+            directory's ``rep0/`` tables; it is simulated once, like the others.
 
     Returns:
         The :class:`EnsembleResult`; identical for a seed whatever the executor.
@@ -244,15 +265,23 @@ def run_ensemble(
     cb = _progress(progress)
     t0 = time.perf_counter()
     agg = Aggregator(scenario, band_reps=band_reps, expected_reps=reps)
+    kept: RunResult | None = None
+    if keep_rep is not None and not 0 <= keep_rep < reps:
+        raise ValueError(f"keep_rep must be a replication index below {reps}, got {keep_rep}")
     try:
-        for s in drive(_chunk, (scenario, seed), reps, seed, ex, cb):
+        for s in drive(_chunk, (scenario, seed, keep_rep), reps, seed, ex, cb):
+            if isinstance(s, _Kept):
+                kept = s.result
+                s = kept.summary
             agg.add(s)
             del s  # fold and forget: only the aggregator's bounded state survives
     finally:
         ex.close()
         if hasattr(cb, "close"):
             cb.close()  # type: ignore[union-attr]
-    return EnsembleResult(scenario, seed, reps, agg, time.perf_counter() - t0, ex.workers)
+    return EnsembleResult(
+        scenario, seed, reps, agg, time.perf_counter() - t0, ex.workers, kept=kept
+    )
 
 
 def _checked(reps: Any, seed: Any) -> tuple[int, int]:

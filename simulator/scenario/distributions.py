@@ -18,15 +18,17 @@ so that their parameters never under- or overflow.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-import numpy as np
 from pydantic import Field, model_validator
 
 from simulator.errors import FieldProblems
 from simulator.limits import Limits
 from simulator.scenario.base import Model
 from simulator.scenario.types import bounded_dist, bounded_duration, fraction_dist
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
 
 __all__ = [
     "Constant",
@@ -57,6 +59,8 @@ class Constant(Model):
 
     def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """Draw ``n`` values."""
+        import numpy as np
+
         return np.full(n, self.value)
 
 
@@ -123,6 +127,8 @@ class Triangular(Model):
 
     def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """Draw ``n`` values."""
+        import numpy as np
+
         if self.low == self.high:
             return np.full(n, self.low)
         return rng.triangular(self.low, self.mode, self.high, n)
@@ -204,6 +210,8 @@ class Empirical(Model):
         return self
 
     def _p(self) -> np.ndarray | None:
+        import numpy as np
+
         if self.weights is None:
             return None
         w = np.asarray(self.weights, dtype=float)
@@ -211,12 +219,16 @@ class Empirical(Model):
 
     def mean(self) -> float:
         """Expected value."""
+        import numpy as np
+
         p = self._p()
         v = np.asarray(self.values)
         return float(v.mean() if p is None else (v * p).sum())
 
     def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """Draw ``n`` values."""
+        import numpy as np
+
         return rng.choice(np.asarray(self.values, dtype=float), size=n, p=self._p())
 
 
