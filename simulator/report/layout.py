@@ -215,9 +215,17 @@ class LaidOutFigure(Figure):
         self.one_pass_layout = OnePassLayout()
 
     def draw(self, renderer: RendererBase) -> None:
-        """Lay the figure out on ``renderer``, then draw it."""
-        if self.get_visible() and self.get_layout_engine() is None:
-            self.one_pass_layout.execute(self, renderer)
+        """Lay the figure out on ``renderer``, then draw it. If a caller gave the figure
+        a layout engine (``tight_layout()``, ``set_layout_engine``), that engine places
+        the axes and the placement hooks follow it."""
+        if self.get_visible():
+            engine = self.get_layout_engine()
+            if engine is None:
+                self.one_pass_layout.execute(self, renderer)
+            else:
+                engine.execute(self)
+                for hook in self.one_pass_layout.hooks:
+                    hook(renderer)
         super().draw(renderer)
 
 

@@ -362,6 +362,19 @@ def test_save_figures_draws_each_figure_once(
     assert list(draws.values()) == [1] * len(paths)
 
 
+def test_a_layout_engine_set_by_the_caller_still_places_the_regime_labels(ens: Any) -> None:
+    """relsim's figures lay themselves out in their one draw; a caller who sets a layout
+    engine of their own gets it, and the regime labels still do not overlap."""
+    fig = ens.plot.backlog()
+    fig.set_layout_engine("constrained")
+    fig.draw_without_rendering()
+    ax = fig.axes[0]
+    boxes = [t.get_window_extent() for t in ax.texts if t.get_gid() == REGIME_LABEL_GID]
+    assert len(boxes) == len(ens.regimes())
+    for b1, b2 in itertools.combinations(boxes, 2):
+        assert not b1.overlaps(b2)
+
+
 def test_save_figures_in_worker_processes_writes_the_same_files(
     ens: Any, tmp_path: Path, observed_csv: Path
 ) -> None:
