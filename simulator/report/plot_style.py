@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backend_bases import RendererBase
+from matplotlib.collections import LineCollection, PatchCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
@@ -192,37 +193,46 @@ def shade_regimes(
         The label texts (empty when ``labels`` is False).
     """
     texts = []
-    # spans and lines are added as plain artists in axes-height coordinates: they do
-    # not take part in autoscaling (the date axis sets the x-range)
     trans = ax.get_xaxis_transform()
-    for i, r in enumerate(regimes.itertuples(index=False)):
-        x0, x1 = mdates.date2num(r.start), mdates.date2num(r.end)
-        d = directions[i] if directions is not None and i < len(directions) else ""
-        ax.add_artist(
-            Rectangle(
-                (x0, 0.0),
-                x1 - x0,
-                1.0,
+    rows = list(regimes.itertuples(index=False))
+    x = [(mdates.date2num(r.start), mdates.date2num(r.end)) for r in rows]
+    dirs = [
+        directions[i] if directions is not None and i < len(directions) else ""
+        for i in range(len(rows))
+    ]
+    # one collection of spans and one of change lines, in axes-height coordinates: few
+    # artists to draw, and none takes part in autoscaling (the date axis sets x)
+    if rows:
+        ax.add_collection(
+            PatchCollection(
+                [Rectangle((x0, 0.0), x1 - x0, 1.0) for x0, x1 in x],
+                facecolors=[
+                    DIRECTION_SHADES.get(d, REGIME_SHADES[i % 2]) for i, d in enumerate(dirs)
+                ],
+                edgecolors="none",
+                linewidths=0.0,
                 transform=trans,
-                facecolor=DIRECTION_SHADES.get(d, REGIME_SHADES[i % 2]),
-                edgecolor="none",
                 zorder=0,
                 gid=REGIME_GID,
-            )
+            ),
+            autolim=False,
         )
-        if lines and i > 0:
-            ax.add_artist(
-                Line2D(
-                    [x0, x0],
-                    [0.0, 1.0],
-                    transform=trans,
-                    color=PALETTE["grey"],
-                    lw=0.9,
-                    ls="--",
-                    zorder=1.5,
-                    gid=REGIME_LINE_GID,
-                )
-            )
+    if lines and len(rows) > 1:
+        ax.add_collection(
+            LineCollection(
+                [[(x0, 0.0), (x0, 1.0)] for x0, _ in x[1:]],
+                colors=PALETTE["grey"],
+                linewidths=0.9,
+                linestyles="--",
+                transform=trans,
+                zorder=1.5,
+                gid=REGIME_LINE_GID,
+            ),
+            autolim=False,
+        )
+    for i, r in enumerate(rows):
+        x0 = x[i][0]
+        d = dirs[i]
         if labels:
             t = ax.text(
                 x0,

@@ -101,7 +101,8 @@ def _labels(fig: Figure) -> list[str]:
 
 
 def _spans(ax: Any) -> list[Any]:
-    return [p for p in ax.patches if p.get_gid() == REGIME_GID]
+    """The shaded regime spans of ``ax`` (one collection of rectangles)."""
+    return [p for c in ax.collections if c.get_gid() == REGIME_GID for p in c.get_paths()]
 
 
 # --------------------------------------------------------------------------- fan chart
