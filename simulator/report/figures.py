@@ -136,12 +136,14 @@ def _save_forked(
 ) -> None:
     """Draw the figures in ``n`` forked processes (they inherit the ensemble and the
     jobs; each returns its figure's PNG bytes when ``keep`` wants them)."""
+    import gc
     import multiprocessing as mp
 
     global _FORKED
     _FORKED = (jobs, paths, dpi, fmt, keep is not None)
     # heaviest first (the fan charts have three panels), one figure at a time
     order = sorted(range(len(jobs)), key=lambda i: not jobs[i][0].startswith("shortage_"))
+    gc.freeze()  # the workers' collections leave the inherited objects' pages shared
     pool = mp.get_context("fork").Pool(n, initializer=_worker_signals)
     try:
         got = pool.map(_save_nth, order, chunksize=1)
@@ -151,6 +153,7 @@ def _save_forked(
         raise
     finally:
         pool.join()
+        gc.unfreeze()
         _FORKED = None
     if keep is not None:  # in report order
         by_index = dict(zip(order, got, strict=True))
