@@ -17,6 +17,7 @@ before the draw that renders. :class:`LaidOutFigure` runs it at the start of its
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -213,6 +214,17 @@ class LaidOutFigure(Figure):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.one_pass_layout = OnePassLayout()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle support: the placement hooks are closures, so they are run (a draw
+        without rendering) and left out; the positions they set are kept."""
+        if self.one_pass_layout.hooks:
+            self.draw_without_rendering()
+        state = super().__getstate__()
+        layout = copy.copy(self.one_pass_layout)
+        layout.hooks = []
+        state["one_pass_layout"] = layout
+        return state
 
     def draw(self, renderer: RendererBase) -> None:
         """Lay the figure out on ``renderer``, then draw it. If a caller gave the figure

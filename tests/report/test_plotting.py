@@ -376,6 +376,20 @@ def test_a_layout_engine_set_by_the_caller_still_places_the_regime_labels(ens: A
         assert not b1.overlaps(b2)
 
 
+def test_a_figure_pickles_and_draws_after_unpickling(ens: Any) -> None:
+    """relsim's figures pickle as Matplotlib's do (their label placement runs first)."""
+    import io
+    import pickle
+
+    fig = pickle.loads(pickle.dumps(ens.plot.backlog()))
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    assert buf.getvalue()[:4] == b"\x89PNG"
+    boxes = [t.get_window_extent() for t in fig.axes[0].texts if t.get_gid() == REGIME_LABEL_GID]
+    for b1, b2 in itertools.combinations(boxes, 2):
+        assert not b1.overlaps(b2)
+
+
 def test_save_figures_in_worker_processes_writes_the_same_files(
     ens: Any, tmp_path: Path, observed_csv: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
