@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 from typing import Annotated
@@ -137,7 +136,7 @@ def compare(
         out.print()
         out.print(comparison_table(cmp._differences(), sa, sb, cmp.a.reps, verbose=verbose))
     if out_dir is not None:
-        from simulator.report.figures import _close
+        from simulator.report.figures import figure_gc, save_figure
         from simulator.report.html import REPORT_FILE, write_comparison_report
         from simulator.scenario.notes import scenario_notes
 
@@ -163,26 +162,18 @@ def compare(
             if same_days and same_mfrs:
                 cmp.diff_daily.to_csv(tmp / "shortfall_difference_daily.csv", index=False)
             pngs: dict[str, bytes] = {}
-            for which, ens in (("a", cmp.a), ("b", cmp.b)):
-                fig = ens.plot.policy_timeline()
-                path = figs / f"policy_timeline_{which}.{fmt.value}"
-                try:
-                    fig.savefig(path, dpi=dpi or DPI, format=fmt.value)
-                    buf = io.BytesIO()
-                    fig.savefig(buf, dpi=110, format="png")
-                    pngs[path.stem] = buf.getvalue()
-                finally:
-                    _close(fig)
-            for m in sa.manufacturers if same_days and same_mfrs else []:
-                fig = cmp.plot.shortage_difference(manufacturer=m.id)
-                path = figs / f"difference_{m.id}.{fmt.value}"
-                try:
-                    fig.savefig(path, dpi=dpi or DPI, format=fmt.value)
-                    buf = io.BytesIO()
-                    fig.savefig(buf, dpi=110, format="png")
-                    pngs[path.stem] = buf.getvalue()
-                finally:
-                    _close(fig)
+            # each figure drawn once (a PNG file's bytes are embedded in report.html too)
+            opts = {"dpi": dpi or DPI, "fmt": fmt.value, "keep": pngs}
+            with figure_gc():
+                for which, ens in (("a", cmp.a), ("b", cmp.b)):
+                    name = f"policy_timeline_{which}.{fmt.value}"
+                    save_figure(ens.plot.policy_timeline, figs / name, **opts)
+                for m in sa.manufacturers if same_days and same_mfrs else []:
+                    save_figure(
+                        lambda mid=m.id: cmp.plot.shortage_difference(manufacturer=mid),
+                        figs / f"difference_{m.id}.{fmt.value}",
+                        **opts,
+                    )
             notes = {"a": scenario_notes(a), "b": scenario_notes(b)}
             write_comparison_report(tmp / REPORT_FILE, cmp, man, pngs, notes)
         out.print(f"wrote {clean(out_dir)}", markup=False)

@@ -390,21 +390,18 @@ def _policy_timeline(ens: Any) -> dict[str, Any] | None:
     plot = ens.plot
     if not hasattr(plot, "policy_timeline"):
         return None
-    import io
-
-    from simulator.report.figures import _close
+    from simulator.report.figures import _close, png_bytes
 
     fig = plot.policy_timeline()
-    buf = io.BytesIO()
     try:
-        fig.savefig(buf, format="png", dpi=110)
+        data = png_bytes(fig, 110)
     finally:
         _close(fig)
     return {
         "stem": "policy_timeline",
         "title": "Policy timeline",
         "mime": "image/png",
-        "data": buf.getvalue(),
+        "data": data,
     }
 
 

@@ -118,7 +118,6 @@ class ComparisonPlots:
             legend(fig, ax, handles, owned, ncols=min(len(handles), 6))
             if owned:
                 footer(fig, b)
-            frac = place_labels(fig, ax, texts)
             hwz = np.nan_to_num(hw)
             lo_v = float(min(np.nanmin(mean - hwz), 0.0))
             hi_v = float(max(np.nanmax(mean + hwz), 0.0))
@@ -126,8 +125,11 @@ class ComparisonPlots:
                 lo_v, hi_v = -1.0, 1.0
             pad = 0.05 * (hi_v - lo_v)
             lo = lo_v - pad
-            free = max(0.35, 1.0 - frac - 0.03)
-            ax.set_ylim(lo, lo + (hi_v + pad - lo) / free)
+
+            def fit(frac: float) -> None:
+                ax.set_ylim(lo, lo + (hi_v + pad - lo) / max(0.35, 1.0 - frac - 0.03))
+
+            place_labels(fig, ax, texts, fit)
         return fig
 
 

@@ -26,6 +26,7 @@ from simulator.report.plot_style import (
     legend,
     month_mid,
     new_axes,
+    new_figure,
     norm_key,
     style,
 )
@@ -105,7 +106,7 @@ class ExportsPlots:
         )
         with style():
             if owned and by_destination:
-                fig = Figure(figsize=(FIGSIZE[0], FIGSIZE[1] + 1.5), layout="constrained")
+                fig = new_figure((FIGSIZE[0], FIGSIZE[1] + 1.5))
                 ax, dax = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1.25, 1]})
                 fig.suptitle(title)
             else:

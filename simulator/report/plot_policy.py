@@ -17,7 +17,8 @@ import pandas as pd
 from matplotlib.colors import LinearSegmentedColormap, Normalize
 from matplotlib.figure import Figure
 
-from simulator.report.plot_style import DPI, date_axis, horizon, style
+from simulator.report.layout import one_pass
+from simulator.report.plot_style import DPI, date_axis, horizon, new_figure, style
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -85,10 +86,11 @@ class PolicyPlots:
         stochastic = sc.policy.switching is not None or bool(sc.policy.pulses)
         with style():
             if ax is None:
-                fig = Figure(figsize=(10.0, 1.9 + 0.36 * n), dpi=DPI, layout="constrained")
+                fig = new_figure((10.0, 1.9 + 0.36 * n), dpi=DPI)
                 ax = fig.add_subplot()
             else:
                 fig = ax.get_figure()  # type: ignore[assignment]
+            engine = one_pass(fig)
             labels = []
             for y, row in enumerate(rows):
                 colour = pace_colour(row["pace"])
@@ -122,9 +124,14 @@ class PolicyPlots:
                 title += " (stochastic: replication 0)"
             ax.set_title(title)
             sm = _mappable()
-            cb = fig.colorbar(
-                sm, ax=ax, orientation="horizontal", location="bottom", shrink=0.6, aspect=40
-            )
+            if engine is not None:  # our figure: the colour bar is stacked by the layout
+                cax = fig.add_axes((0.2, 0.05, 0.6, 0.02))
+                engine.set_colorbar(cax, shrink=0.6, aspect=40)
+                cb = fig.colorbar(sm, cax=cax, orientation="horizontal")
+            else:
+                cb = fig.colorbar(
+                    sm, ax=ax, orientation="horizontal", location="bottom", shrink=0.6, aspect=40
+                )
             cb.set_ticks([-2, -1, 0, 1, 2], labels=["×¼", "×½", "×1", "×2", "×4"])
             cb.set_label(
                 "pace vs the authority's baseline (approvals per unit of time; heuristic): "

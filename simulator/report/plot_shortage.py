@@ -35,10 +35,11 @@ from simulator.report.plot_style import (
     horizon,
     legend,
     new_axes,
+    new_figure,
     place_labels,
-    regime_directions,
     regime_handles,
     shade_regimes,
+    shared_regimes,
     style,
 )
 
@@ -168,8 +169,7 @@ class ShortagePlots:
         mean = _by_period(mean_daily, mask, codes, k)
         p_day = agg.short_count[:, j] / max(agg.n, 1)
         p_per = _by_period(p_day, mask, codes, k)
-        regimes = ens.regimes()
-        directions = regime_directions(ens.scenario, regimes, manufacturer=m.id)
+        regimes, directions = shared_regimes(self, m.id)
         start, end = horizon(ens)
         unit = PERIODS[period]
         blue = PALETTE["blue"]
@@ -177,10 +177,7 @@ class ShortagePlots:
         with style():
             if owned:
                 three = series == "shortfall_t"
-                fig = Figure(
-                    figsize=(FIGSIZE[0], 7.6 if three else 6.2),
-                    layout="constrained",
-                )
+                fig = new_figure((FIGSIZE[0], 7.6 if three else 6.2))
                 ratios = [3.0, 1.0, 1.6] if three else [3.0, 1.0]
                 axes = fig.subplots(
                     len(ratios), 1, sharex=True, gridspec_kw={"height_ratios": ratios}
@@ -324,9 +321,9 @@ class ShortagePlots:
                     zorder=6,
                     bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85},
                 )
-            frac = place_labels(fig, main, texts)
             # a flat-zero curve gets the daily demand as its scale
-            headroom(main, data_max if data_max > 0 else m.daily_demand_t(), frac)
+            top = data_max if data_max > 0 else m.daily_demand_t()
+            place_labels(fig, main, texts, lambda frac: headroom(main, top, frac))
         return fig
 
     def _cumulative(self, ax: Axes, j: int, m: Any) -> None:
@@ -364,8 +361,7 @@ class ShortagePlots:
         k = len(edges) - 1
         ops = operating_days(ens)
         p = ens.agg.short_count / max(ens.agg.n, 1)
-        regimes = ens.regimes()
-        directions = regime_directions(ens.scenario, regimes)
+        regimes, directions = shared_regimes(self)
         start, end = horizon(ens)
         owned = ax is None
         with style():
@@ -403,10 +399,12 @@ class ShortagePlots:
             legend(fig, ax, handles, owned, ncols=min(len(handles), 3))
             if owned:
                 footer(fig, ens)
-            frac = place_labels(fig, ax, texts)
-            free = max(0.35, 1.0 - frac - 0.03)
-            ax.set_ylim(0, 100.0 / free)
             ax.set_yticks([0, 25, 50, 75, 100])
+
+            def fit(frac: float) -> None:
+                ax.set_ylim(0, 100.0 / max(0.35, 1.0 - frac - 0.03))
+
+            place_labels(fig, ax, texts, fit)
         return fig
 
 

@@ -10,7 +10,7 @@ import contextlib
 import itertools
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -19,9 +19,14 @@ import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.backend_bases import RendererBase
+from matplotlib.collections import LineCollection, PatchCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, Rectangle
+from matplotlib.ticker import FixedFormatter, FixedLocator
+
+from simulator.report.layout import LaidOutFigure, deferred, measure_renderer, one_pass
 
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.ensemble.results import EnsembleResult
@@ -41,12 +46,14 @@ __all__ = [
     "legend",
     "month_mid",
     "new_axes",
+    "new_figure",
     "norm_key",
     "place_labels",
     "regime_directions",
     "regime_handles",
     "regime_note",
     "shade_regimes",
+    "shared_regimes",
     "style",
 ]
 
@@ -118,21 +125,44 @@ def style() -> Iterator[None]:
 
 
 def new_axes(ax: Axes | None) -> tuple[Figure, Axes]:
-    """Return ``(figure, axes)``: the caller's axes, or a new 10×5.5 in figure."""
+    """Return ``(figure, axes)``: the caller's axes, or a new 10×5.5 in figure laid out
+    in its one draw (:class:`~simulator.report.layout.OnePassLayout`)."""
     if ax is not None:
         parent = ax.figure  # a Figure, or a SubFigure whose .figure is the root Figure
         return parent.figure, ax  # type: ignore[return-value]
-    fig = Figure(figsize=FIGSIZE, layout="constrained")
+    fig = new_figure(FIGSIZE)
     return fig, fig.add_subplot()
 
 
+def new_figure(figsize: tuple[float, float], dpi: float | None = None) -> Figure:
+    """A new figure of relsim's own, laid out once, in the draw that saves it."""
+    return LaidOutFigure(figsize=figsize, dpi=dpi)
+
+
 def date_axis(ax: Axes, start: pd.Timestamp, end: pd.Timestamp) -> None:
-    """Month ticks (concise labels: ``Jan\\n2025``, ``Feb`` …) and limits ``[start, end]``."""
+    """Month ticks (concise labels: the year at January, else ``Feb``, ``Mar`` …) and
+    limits ``[start, end]``.
+
+    The ticks are fixed once (the months of the range, every 1, 2, 3 or 6 by length)
+    with the labels Matplotlib's concise date formatter gives them, so drawing does not
+    run a date rule per axis; a range with fewer than two month starts falls back to
+    the concise formatter's own ticks.
+    """
     months = max(1, round((end - start).days / 30.4))
     step = 1 if months <= 15 else 2 if months <= 30 else 3 if months <= 48 else 6
-    loc = mdates.MonthLocator(bymonth=range(1, 13, step))
-    ax.xaxis.set_major_locator(loc)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc, show_offset=False))
+    first = pd.Timestamp(start.year, start.month, 1)
+    ticks = [
+        t for t in pd.date_range(first, end, freq="MS") if t >= start and (t.month - 1) % step == 0
+    ]
+    if len(ticks) >= 2:
+        ax.xaxis.set_major_locator(FixedLocator(mdates.date2num(ticks)))
+        ax.xaxis.set_major_formatter(
+            FixedFormatter([str(t.year) if t.month == 1 else t.strftime("%b") for t in ticks])
+        )
+    else:
+        loc = mdates.MonthLocator(bymonth=range(1, 13, step))
+        ax.xaxis.set_major_locator(loc)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc, show_offset=False))
     ax.set_xlim(mdates.date2num(start), mdates.date2num(end))
 
 
@@ -163,19 +193,46 @@ def shade_regimes(
         The label texts (empty when ``labels`` is False).
     """
     texts = []
-    for i, r in enumerate(regimes.itertuples(index=False)):
-        x0, x1 = mdates.date2num(r.start), mdates.date2num(r.end)
-        d = directions[i] if directions is not None and i < len(directions) else ""
-        ax.axvspan(
-            x0,
-            x1,
-            facecolor=DIRECTION_SHADES.get(d, REGIME_SHADES[i % 2]),
-            edgecolor="none",
-            zorder=0,
-            gid=REGIME_GID,
+    trans = ax.get_xaxis_transform()
+    rows = list(regimes.itertuples(index=False))
+    x = [(mdates.date2num(r.start), mdates.date2num(r.end)) for r in rows]
+    dirs = [
+        directions[i] if directions is not None and i < len(directions) else ""
+        for i in range(len(rows))
+    ]
+    # one collection of spans and one of change lines, in axes-height coordinates: few
+    # artists to draw, and none takes part in autoscaling (the date axis sets x)
+    if rows:
+        ax.add_collection(
+            PatchCollection(
+                [Rectangle((x0, 0.0), x1 - x0, 1.0) for x0, x1 in x],
+                facecolors=[
+                    DIRECTION_SHADES.get(d, REGIME_SHADES[i % 2]) for i, d in enumerate(dirs)
+                ],
+                edgecolors="none",
+                linewidths=0.0,
+                transform=trans,
+                zorder=0,
+                gid=REGIME_GID,
+            ),
+            autolim=False,
         )
-        if lines and i > 0:
-            ax.axvline(x0, color=PALETTE["grey"], lw=0.9, ls="--", zorder=1.5, gid=REGIME_LINE_GID)
+    if lines and len(rows) > 1:
+        ax.add_collection(
+            LineCollection(
+                [[(x0, 0.0), (x0, 1.0)] for x0, _ in x[1:]],
+                colors=PALETTE["grey"],
+                linewidths=0.9,
+                linestyles="--",
+                transform=trans,
+                zorder=1.5,
+                gid=REGIME_LINE_GID,
+            ),
+            autolim=False,
+        )
+    for i, r in enumerate(rows):
+        x0 = x[i][0]
+        d = dirs[i]
         if labels:
             t = ax.text(
                 x0,
@@ -200,33 +257,62 @@ def shade_regimes(
     return texts
 
 
-def place_labels(fig: Figure, ax: Axes, texts: list[Any], max_rows: int = 7) -> float:
+def place_labels(
+    fig: Figure,
+    ax: Axes,
+    texts: list[Any],
+    fit: Callable[[float], None] | None = None,
+    max_rows: int = 7,
+) -> None:
     """Stagger regime labels into rows so that none overlap, keeping them inside ``ax``.
 
     Labels are left-aligned at their regime's start. A label goes one row below every
     earlier label it would touch, so a cluster of quick changes reads as a staircase in
     date order. Labels that would need more than ``max_rows`` rows are hidden (the
-    shading and change lines remain). Measures the texts after running the layout
-    engine (no display needed).
+    shading and change lines remain). The texts are measured on the renderer of the
+    figure's one draw, once the axes have their final size
+    (:func:`~simulator.report.layout.deferred`).
 
-    Returns:
-        The fraction of the axes height (from the top) taken by the label rows.
+    Args:
+        fig: The figure.
+        ax: The axes the labels are in.
+        texts: The labels (:func:`shade_regimes`).
+        fit: Called with the fraction of the axes height (from the top) taken by the
+            label rows, e.g. to set the y-range (:func:`headroom`); called before the
+            layout too, with a first guess.
+        max_rows: Rows at most.
     """
+    if fit is not None:
+        fit(0.015 + 0.06 * min(max_rows, max(1, len(texts))) if texts else 0.0)
     if not texts:
-        return 0.0
-    fig.draw_without_rendering()
+        return
+    xs = [t.get_position()[0] for t in texts]
+
+    def hook(renderer: RendererBase) -> None:
+        for t, x in zip(texts, xs, strict=True):
+            t.set_x(x)
+            t.set_visible(True)
+        frac = _stagger(ax, texts, renderer, max_rows)
+        if fit is not None:
+            fit(frac)
+
+    deferred(fig, hook)
+
+
+def _stagger(ax: Axes, texts: list[Any], renderer: RendererBase, max_rows: int) -> float:
     axbox = ax.get_window_extent()
-    gap_px = 6.0
+    px = renderer.points_to_pixels(72.0) / 100.0  # a pixel at 100 dpi, in this draw's
+    gap_px = 6.0 * px
     placed: list[tuple[float, float, int]] = []  # (left px, right px, row)
     height = 0.0
     inv = ax.transData.inverted()
     levels: list[int] = []
     for t in texts:
-        bb = t.get_window_extent()
+        bb = t.get_window_extent(renderer)
         height = max(height, bb.height)
         x0, w = bb.x0, bb.width
-        if x0 + w > axbox.x1 - 2:  # keep inside the axes on the right
-            x0 = max(axbox.x0 + 2, axbox.x1 - 2 - w)
+        if x0 + w > axbox.x1 - 2 * px:  # keep inside the axes on the right
+            x0 = max(axbox.x0 + 2 * px, axbox.x1 - 2 * px - w)
             t.set_x(inv.transform((x0, axbox.y1))[0])
         x1 = x0 + w
         touching = [r for (a, b, r) in placed if x0 < b + gap_px and x1 + gap_px > a]
@@ -237,7 +323,7 @@ def place_labels(fig: Figure, ax: Axes, texts: list[Any], max_rows: int = 7) -> 
             continue
         placed.append((x0, x1, level))
         levels.append(level)
-    step = (height + 2.0) / max(axbox.height, 1.0)
+    step = (height + 2.0 * px) / max(axbox.height, 1.0)
     for t, level in zip(texts, levels, strict=True):
         if level >= 0:
             t.set_y(0.985 - level * step)
@@ -247,34 +333,43 @@ def place_labels(fig: Figure, ax: Axes, texts: list[Any], max_rows: int = 7) -> 
 
 def arrange_value_labels(fig: Figure, ax: Axes, anns: list[Any], lines_x: list[float]) -> None:
     """Put each value label right or left of its vertical line, on the first row where it
-    crosses no other marked line and no earlier label (measured after layout)."""
-    fig.draw_without_rendering()
-    axbox = ax.get_window_extent()
-    xs = [float(ax.transData.transform((x, 0))[0]) for x in lines_x]
-    to_pt = 72.0 / fig.dpi
-    placed: list[tuple[float, float, int]] = []
-    for ann in anns:
-        own = float(ax.transData.transform((ann.xy[0], 0))[0])
-        bb = ann.get_window_extent()
-        w, h = bb.width + 4.0, bb.height + 2.0
-        choice = None
-        for row in range(3):
-            for side in (1, -1):
-                x0, x1 = (own + 3, own + 3 + w) if side > 0 else (own - 3 - w, own - 3)
-                if x0 < axbox.x0 or x1 > axbox.x1:
-                    continue
-                if any(x0 - 2 < x < x1 + 2 for x in xs if abs(x - own) > 0.5):
-                    continue
-                if any(r == row and x0 < b and x1 > a for a, b, r in placed):
-                    continue
-                choice = (row, side, x0, x1)
-                break
-            if choice:
-                break
-        row, side, x0, x1 = choice or (len(placed), 1, own + 3, own + 3 + w)
-        placed.append((x0, x1, row))
-        ann.xyann = (4 * side, -4 - row * h * to_pt)
-        ann.set_horizontalalignment("left" if side > 0 else "right")
+    crosses no other marked line and no earlier label (measured in the figure's draw,
+    once the layout is final)."""
+
+    def hook(renderer: RendererBase) -> None:
+        axbox = ax.get_window_extent()
+        xs = [float(ax.transData.transform((x, 0))[0]) for x in lines_x]
+        to_pt = 1.0 / renderer.points_to_pixels(1.0)
+        px = renderer.points_to_pixels(72.0) / 100.0  # a pixel at 100 dpi
+        placed: list[tuple[float, float, int]] = []
+        for ann in anns:
+            own = float(ax.transData.transform((ann.xy[0], 0))[0])
+            bb = ann.get_window_extent(renderer)
+            w, h = bb.width + 4.0 * px, bb.height + 2.0 * px
+            choice = None
+            for row in range(3):
+                for side in (1, -1):
+                    x0, x1 = (
+                        (own + 3 * px, own + 3 * px + w)
+                        if side > 0
+                        else (own - 3 * px - w, own - 3 * px)
+                    )
+                    if x0 < axbox.x0 or x1 > axbox.x1:
+                        continue
+                    if any(x0 - 2 * px < x < x1 + 2 * px for x in xs if abs(x - own) > 0.5):
+                        continue
+                    if any(r == row and x0 < b and x1 > a for a, b, r in placed):
+                        continue
+                    choice = (row, side, x0, x1)
+                    break
+                if choice:
+                    break
+            row, side, x0, x1 = choice or (len(placed), 1, own + 3 * px, own + 3 * px + w)
+            placed.append((x0, x1, row))
+            ann.xyann = (4 * side, -4 - row * h * to_pt)
+            ann.set_horizontalalignment("left" if side > 0 else "right")
+
+    deferred(fig, hook)
 
 
 def headroom(ax: Axes, data_max: float, label_frac: float, bottom: float = 0.0) -> None:
@@ -329,16 +424,25 @@ def legend(fig: Figure, ax: Axes, handles: list[Any], owned: bool, ncols: int) -
     columns and as many rows as it takes to fit the figure's width; else to the right of
     the caller's ``ax``, so it never hides data or regime labels."""
     if owned:
-        # as many columns as fit the figure's width: a legend is never clipped
-        width = fig.get_window_extent().width
+        # as many columns as fit the figure's width: a legend is never clipped (measured
+        # on a renderer of the figure's dpi, without drawing the figure)
+        width = fig.bbox.width
+        renderer = measure_renderer(fig.dpi)
+        engine = one_pass(fig)
         for n in range(max(1, ncols), 0, -1):
-            leg = fig.legend(handles=handles, loc="outside lower center", ncols=n, frameon=False)
-            if n == 1:
-                break
-            fig.draw_without_rendering()
-            if leg.get_window_extent().width <= 0.98 * width:
+            if engine is not None:
+                leg = fig.legend(
+                    handles=handles, loc="lower center", ncols=n, frameon=False, borderaxespad=0
+                )
+            else:
+                leg = fig.legend(
+                    handles=handles, loc="outside lower center", ncols=n, frameon=False
+                )
+            if n == 1 or leg.get_window_extent(renderer).width <= 0.97 * width:
                 break
             leg.remove()
+        if engine is not None:
+            engine.set_bottom_legend(leg)
     else:
         ax.legend(
             handles=handles,
@@ -409,6 +513,19 @@ def _effects(book: Any, regime: int, key: tuple[str, ...]) -> dict[str, float]:
     }
 
 
+def shared_regimes(plots: Any, manufacturer: str | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """The ensemble's regimes (replication 0) and their :func:`regime_directions` (for
+    ``manufacturer``, or all), computed once per plots object: the figures of a run
+    directory share them. Treat them as read-only."""
+    cache = plots.__dict__.setdefault("_shared", {})
+    if "regimes" not in cache:
+        cache["regimes"] = plots.ens.regimes()
+    key = ("directions", manufacturer)
+    if key not in cache:
+        cache[key] = regime_directions(plots.ens.scenario, cache["regimes"], manufacturer)
+    return cache["regimes"], cache[key]
+
+
 def regime_directions(sc: Any, regimes: pd.DataFrame, manufacturer: str | None = None) -> list[str]:
     """Whether each regime in ``regimes`` is ``tighter`` or ``easier`` than the one
     before it ("" for the first, for no change, or for as many changes each way).
@@ -462,7 +579,7 @@ def regime_directions(sc: Any, regimes: pd.DataFrame, manufacturer: str | None =
 def footer(fig: Figure, ens: Any, source: str = "") -> Any:
     """Add the provenance footer to ``fig``: relsim's version, the scenario, seed,
     replications and the date the figure was made (and a data source); room for it is
-    kept at the bottom of a constrained layout."""
+    kept at the bottom by relsim's layout (or a constrained layout)."""
     import datetime as dt
 
     from simulator import __version__
@@ -475,7 +592,7 @@ def footer(fig: Figure, ens: Any, source: str = "") -> Any:
     right = "source: relsim simulation" + (f"; observed: {source}" if source else "")
     engine = fig.get_layout_engine()
     if engine is not None and hasattr(engine, "set"):
-        with contextlib.suppress(TypeError):  # another layout engine: no rect
+        with contextlib.suppress(TypeError, NotImplementedError):  # no rect: as it is
             engine.set(rect=(0, 0.035, 1, 0.965))
     kw: dict[str, Any] = {"fontsize": 7.5, "color": "#555555", "va": "bottom", "gid": FOOTER_GID}
     fig.text(0.005, 0.004, left, ha="left", **kw)

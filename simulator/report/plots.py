@@ -55,9 +55,9 @@ from simulator.report.plot_style import (
     legend,
     new_axes,
     place_labels,
-    regime_directions,
     regime_handles,
     shade_regimes,
+    shared_regimes,
     style,
 )
 
@@ -258,13 +258,12 @@ class EnsemblePlots(ShortagePlots, ExportsPlots, PolicyPlots):
         """
         ens = self.ens
         b = ens.bands("backlog")
-        regimes = ens.regimes()
+        regimes, directions = shared_regimes(self)
         start, end = horizon(ens)
         styles = dest_styles(ens)
         owned = ax is None
         with style():
             fig, ax = new_axes(ax)
-            directions = regime_directions(ens.scenario, regimes)
             texts = shade_regimes(ax, regimes, directions=directions)
             handles: list[Any] = []
             data_max = 0.0
@@ -313,6 +312,5 @@ class EnsemblePlots(ShortagePlots, ExportsPlots, PolicyPlots):
             legend(fig, ax, handles, owned, ncols=min(len(handles), 7))
             if owned:
                 footer(fig, ens)
-            frac = place_labels(fig, ax, texts)
-            headroom(ax, data_max, frac)
+            place_labels(fig, ax, texts, lambda frac: headroom(ax, data_max, frac))
         return fig

@@ -294,6 +294,7 @@ def write_run_dir(
                 dpi=dpi or DPI,
                 fmt=fmt,
                 keep=pngs if report else None,
+                workers=ens.workers,
             )
         if report:
             write_run_report(tmp / REPORT_FILE, ens, man, pngs, notes)

@@ -101,7 +101,8 @@ def _labels(fig: Figure) -> list[str]:
 
 
 def _spans(ax: Any) -> list[Any]:
-    return [p for p in ax.patches if p.get_gid() == REGIME_GID]
+    """The shaded regime spans of ``ax`` (one collection of rectangles)."""
+    return [p for c in ax.collections if c.get_gid() == REGIME_GID for p in c.get_paths()]
 
 
 # --------------------------------------------------------------------------- fan chart
@@ -336,6 +337,81 @@ def test_save_figures_writes_pngs(ens: Any, tmp_path: Path, observed_csv: Path) 
     for p in paths:
         data = p.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+
+
+def test_save_figures_draws_each_figure_once(
+    ens: Any, tmp_path: Path, observed_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Saving a standard figure draws it exactly once: the layout (margins, legend,
+    regime label rows, value labels) is measured inside savefig's draw, with no
+    measuring draws before it and no layout engine's extra draw."""
+    draws: dict[int, int] = {}
+    seen: list[Figure] = []
+    draw = Figure.draw
+
+    def counting(self: Figure, renderer: Any) -> None:
+        if id(self) not in draws:
+            seen.append(self)  # keep it alive: ids stay unique
+        draws[id(self)] = draws.get(id(self), 0) + 1
+        draw(self, renderer)
+
+    monkeypatch.setattr(Figure, "draw", counting)
+    keep: dict[str, bytes] = {}
+    paths = save_figures(ens, tmp_path, observed=observed_csv, keep=keep)
+    assert len(paths) == 8 and set(keep) == {p.stem for p in paths}
+    assert len(seen) == len(paths)
+    assert list(draws.values()) == [1] * len(paths)
+
+
+def test_a_layout_engine_set_by_the_caller_still_places_the_regime_labels(ens: Any) -> None:
+    """relsim's figures lay themselves out in their one draw; a caller who sets a layout
+    engine of their own gets it, and the regime labels still do not overlap."""
+    fig = ens.plot.backlog()
+    fig.set_layout_engine("constrained")
+    fig.draw_without_rendering()
+    ax = fig.axes[0]
+    boxes = [t.get_window_extent() for t in ax.texts if t.get_gid() == REGIME_LABEL_GID]
+    assert len(boxes) == len(ens.regimes())
+    for b1, b2 in itertools.combinations(boxes, 2):
+        assert not b1.overlaps(b2)
+
+
+def test_a_figure_pickles_and_draws_after_unpickling(ens: Any) -> None:
+    """relsim's figures pickle as Matplotlib's do (their label placement runs first)."""
+    import io
+    import pickle
+
+    fig = pickle.loads(pickle.dumps(ens.plot.backlog()))
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    assert buf.getvalue()[:4] == b"\x89PNG"
+    boxes = [t.get_window_extent() for t in fig.axes[0].texts if t.get_gid() == REGIME_LABEL_GID]
+    for b1, b2 in itertools.combinations(boxes, 2):
+        assert not b1.overlaps(b2)
+
+
+def test_save_figures_in_worker_processes_writes_the_same_files(
+    ens: Any, tmp_path: Path, observed_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Figures drawn in two forked processes are the files drawn here, byte for byte,
+    and report.html receives them in report order."""
+    import os
+    import sys
+
+    import simulator.report.figures as figures
+
+    if not sys.platform.startswith("linux") or len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("figures are drawn in forked processes on Linux with 2+ cores only")
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))  # an idle machine
+    assert figures._fork_workers(2, 8) == 2
+    one: dict[str, bytes] = {}
+    two: dict[str, bytes] = {}
+    a = save_figures(ens, tmp_path / "a", observed=observed_csv, keep=one, workers=1)
+    b = save_figures(ens, tmp_path / "b", observed=observed_csv, keep=two, workers=2)
+    assert [p.name for p in a] == [p.name for p in b]
+    assert list(one) == list(two) == [p.stem for p in a]
+    assert all(one[k] == two[k] for k in one)
+    assert all(x.read_bytes() == y.read_bytes() for x, y in zip(a, b, strict=True))
 
 
 @pytest.mark.parametrize(("fmt", "magic"), [("svg", b"<?xml"), ("pdf", b"%PDF")])
