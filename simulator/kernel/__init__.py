@@ -2,13 +2,15 @@
 
 :func:`simulate_kernel` returns the same :class:`~simulator.world.trace.Trace` as the
 SimPy reference (:func:`simulator.world.simulate`), many times faster. The compiled code
-is cached on disk (``RELSIM_CACHE_DIR``, default ``~/.cache/relsim``; ``numba/`` in it),
-shared by worker processes; the first run on a machine compiles it.
+is cached on disk in ``$RELSIM_CACHE_DIR/numba`` (else ``$XDG_CACHE_HOME/relsim/numba``,
+else ``~/.cache/relsim/numba``; ``NUMBA_CACHE_DIR`` if set wins), shared by every process
+on the machine; the first run on a machine compiles it (~15 s).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 
 
 def _cache_dir() -> str:
@@ -19,8 +21,14 @@ def _cache_dir() -> str:
     return os.path.join(base, "numba")
 
 
-# numba reads its cache directory when it is first imported
+# numba reads its cache directory when it is first imported (a NUMBA_CACHE_DIR the user
+# set wins); worker processes inherit the variable or compute the same directory
 os.environ.setdefault("NUMBA_CACHE_DIR", _cache_dir())
+if "numba" in sys.modules:  # imported before this package: its configuration is read
+    from numba.core import config as _config
+
+    if not _config.CACHE_DIR:
+        _config.CACHE_DIR = os.environ["NUMBA_CACHE_DIR"]
 
 from simulator.kernel.engine import simulate_kernel, warm  # noqa: E402
 
