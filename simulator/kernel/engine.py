@@ -86,6 +86,9 @@ _FULL_BITS = ((1, "heap"), (2, "waiters"), (4, "alog"), (8, "glog"))
 """``I[I_FULL]`` bits (:mod:`simulator.kernel.loop`) and the arrays they name."""
 
 
+_PLAN_LOCK = threading.Lock()
+"""Held while a replication reads or grows the shared plans (threads of a Dask worker
+may run replications side by side; the compiled loop itself touches nothing shared)."""
 _SCRATCH = threading.local()
 
 
@@ -197,8 +200,9 @@ def simulate_kernel(
     from simulator.world.calendar import build_calendar
 
     cal = cal if cal is not None else build_calendar(sc)
-    plan = _plan(sc, cal)
-    draws, sizes, (regimes, layers) = replication_inputs(plan, cal, seed, rep)
+    with _PLAN_LOCK:  # a plan grows its policy states as replications meet them
+        plan = _plan(sc, cal)
+        draws, sizes, (regimes, layers) = replication_inputs(plan, cal, seed, rep)
     st = plan.static
     H = st.H
     M = st.mean_units.size

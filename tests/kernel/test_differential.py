@@ -137,3 +137,21 @@ def test_array_that_runs_out_is_enlarged():
     assert len(grown) > 5 and grown[-1]["alog"] > 1
     for f in ("authority", "goods", "shipments", "applications"):
         np.testing.assert_array_equal(getattr(ref, f), getattr(out, f))
+
+
+def test_threads_give_the_same_replications():
+    """Replications on threads of one process (a Dask worker's) share the scenario's
+    plan, whose policy states grow as replications meet them: the same results."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from simulator.kernel import engine
+
+    path = ROOT / "scenarios" / "examples" / "markov-switching.yaml"
+    ref = [simulate_kernel(sim.load_scenario(path), 4, r) for r in range(8)]
+    engine._PLANS.clear()
+    sc = sim.load_scenario(path)
+    with ThreadPoolExecutor(4) as ex:
+        out = list(ex.map(lambda r: simulate_kernel(sc, 4, r), range(8)))
+    for a, b in zip(ref, out, strict=True):
+        for f in ("authority", "goods", "regimes"):
+            np.testing.assert_array_equal(getattr(a, f), getattr(b, f))
