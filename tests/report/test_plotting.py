@@ -27,6 +27,8 @@ from simulator.report.figures import save_figures
 from simulator.report.observed import load_observed_exports
 from simulator.report.plot_style import FOOTER_GID, REGIME_GID, REGIME_LABEL_GID
 
+ROOT = Path(__file__).resolve().parents[2]
+
 # the format of scenarios/data/cn_magnet_exports.csv (blank = not reported)
 OBSERVED_TEXT = """month,total_t,us_t,germany_t,de_t,quality,notes
 2024-12,6100,,,,reported,
@@ -390,28 +392,48 @@ def test_a_figure_pickles_and_draws_after_unpickling(ens: Any) -> None:
         assert not b1.overlaps(b2)
 
 
-def test_save_figures_in_worker_processes_writes_the_same_files(
-    ens: Any, tmp_path: Path, observed_csv: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_save_figures_in_worker_processes_writes_the_same_files(tmp_path: Path) -> None:
     """Figures drawn in two forked processes are the files drawn here, byte for byte,
-    and report.html receives them in report order."""
-    import os
-    import sys
+    and report.html receives them in report order.
 
-    import simulator.report.figures as figures
+    Runs in a fresh interpreter: figures are forked only from a process with no other
+    thread, and a test session may have some (progress bars, Dask, numba) by now."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
 
     if not sys.platform.startswith("linux") or len(os.sched_getaffinity(0)) < 2:
         pytest.skip("figures are drawn in forked processes on Linux with 2+ cores only")
-    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))  # an idle machine
-    assert figures._fork_workers(2, 8) == 2
-    one: dict[str, bytes] = {}
-    two: dict[str, bytes] = {}
-    a = save_figures(ens, tmp_path / "a", observed=observed_csv, keep=one, workers=1)
-    b = save_figures(ens, tmp_path / "b", observed=observed_csv, keep=two, workers=2)
-    assert [p.name for p in a] == [p.name for p in b]
-    assert list(one) == list(two) == [p.stem for p in a]
-    assert all(one[k] == two[k] for k in one)
-    assert all(x.read_bytes() == y.read_bytes() for x, y in zip(a, b, strict=True))
+    code = textwrap.dedent(
+        f"""
+        import os
+        from pathlib import Path
+        import simulator as sim
+        import simulator.report.figures as figures
+        os.getloadavg = lambda: (0.0, 0.0, 0.0)  # an idle machine
+        assert figures._fork_workers(2, 8) == 2
+        sc = sim.load_scenario({str(ROOT / "tests" / "data" / "small.yaml")!r})
+        ens = sim.run_ensemble(sc, reps=3, seed=1, workers=1, progress=False)
+        one, two = {{}}, {{}}
+        tmp = Path({str(tmp_path)!r})
+        a = figures.save_figures(ens, tmp / "a", keep=one, workers=1)
+        b = figures.save_figures(ens, tmp / "b", keep=two, workers=2)
+        assert [p.name for p in a] == [p.name for p in b]
+        assert list(one) == list(two) == [p.stem for p in a]
+        assert all(one[k] == two[k] for k in one)
+        assert all(x.read_bytes() == y.read_bytes() for x, y in zip(a, b, strict=True))
+        print("ok", len(a))
+        """
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "MPLBACKEND": "Agg"},
+    )
+    assert r.returncode == 0 and r.stdout.startswith("ok"), r.stdout + r.stderr[-3000:]
 
 
 @pytest.mark.parametrize(("fmt", "magic"), [("svg", b"<?xml"), ("pdf", b"%PDF")])
