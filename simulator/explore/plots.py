@@ -133,14 +133,20 @@ def _title(fig: Figure, res: SweepResult, what: str, note: str = "") -> None:
 
 def _number_axis(axis: Any) -> None:
     """Tick labels of one style for the whole axis: thousands as ``k`` when the axis
-    reaches 10,000, else plain numbers with separators."""
-    lo, hi = axis.get_view_interval()
-    big = max(abs(lo), abs(hi)) >= 10_000
+    reaches 10,000, else plain numbers with separators; as many decimals as the view's
+    span needs for neighbouring ticks to read differently (78.5k, not 78k twice)."""
 
     def fmt(v: float, _pos: Any = None) -> str:
+        lo, hi = axis.get_view_interval()
+        top = max(abs(lo), abs(hi))
+        big = top >= 10_000
+        step = abs(hi - lo) / 5 / (1000 if big else 1)  # about one tick's step
+        digits = 0 if step <= 0 or step >= 1 else min(3, math.ceil(-math.log10(step)))
         if big:
-            return f"{v / 1000:,.0f}k" if v else "0"
-        return f"{v:,.0f}" if max(abs(lo), abs(hi)) >= 100 else f"{v:.3g}"
+            return f"{v / 1000:,.{digits}f}k" if v else "0"
+        if top >= 100:
+            return f"{v:,.{digits}f}"
+        return f"{v:.3g}"
 
     axis.set_major_formatter(fmt)
 
@@ -346,18 +352,37 @@ class SweepPlots:
                             color="0.15",
                         )
                 ax.axvline(base, color="black", lw=1)
+                ends = np.r_[t["at_low"].to_numpy(float), t["at_high"].to_numpy(float)]
+                if len(t) and np.all(ends[np.isfinite(ends)] == base):
+                    ax.text(
+                        0.5,
+                        0.5,
+                        f"{_fmt(kpi, base)} at every end of every range",
+                        transform=ax.transAxes,
+                        ha="center",
+                        va="center",
+                        fontsize=9,
+                        color="0.3",
+                        bbox={"facecolor": "white", "edgecolor": "0.8", "pad": 3},
+                    )
+                    ax.set_xlim(base - 1, base + 1)
+                    ax.set_xticks([base])
                 ax.set_yticks(pos, [_wrap(x, 30) for x in t["label"]])
                 ax.set_xlabel(kpi_label(kpi))
                 ax.set_title(f"{e} (base {_fmt(kpi, base)})")
                 ax.use_sticky_edges = False
                 ax.margins(x=0.25, y=0.08)
-                if kpi in _SHARES:
+                flat = len(t) and np.all(ends[np.isfinite(ends)] == base)
+                if flat:
+                    ax.xaxis.set_major_formatter(lambda v, _: _fmt(kpi, v))
+                elif kpi in _SHARES:
                     lo, hi = ax.get_xlim()
                     ax.set_xlim(max(lo, -0.15), min(hi, 1.15))
                     ax.xaxis.set_major_formatter(lambda v, _: f"{100 * v:.0f}%")
                 else:
                     _number_axis(ax.xaxis)
-                ax.xaxis.set_major_locator(MaxNLocator(5))
+                if not flat:
+                    ax.xaxis.set_major_locator(MaxNLocator(5))
             handles, labels = axes[0].get_legend_handles_labels()
             fig.legend(handles, labels, loc="outside right upper", frameon=False)
             _title(

@@ -102,3 +102,26 @@ def test_write_figures_saves_what_the_design_supports(tmp_path: Path) -> None:
 def test_axis_labels_carry_units(path: str, kind: str, label: str) -> None:
     assert label in param_label(Param(path, 0.0, 1.0, kind=kind))
     assert kpi_label("shortage_days") == "shortage days (days)"
+
+
+def test_tornado_ticks_read_apart_and_a_flat_panel_says_so() -> None:
+    """Ticks over a narrow range of large values keep the digits that tell them apart
+    (78.4k, 78.8k: not 78k twice); a manufacturer that nothing moves gets a sentence,
+    not an axis of rounding noise."""
+    near = evaluate_design(
+        make_design("oat", [FACTOR, DURATION]),
+        lambda v: {"lost_units": 78_000 + 800 * float(v[FACTOR.path])},
+        "us_plant",
+    )
+    fig = near.plot.tornado("lost_units")
+    fig.canvas.draw()
+    ticks = [t.get_text() for t in fig.axes[0].get_xticklabels() if t.get_text()]
+    assert len(ticks) >= 3 and len(set(ticks)) == len(ticks), ticks
+    flat = evaluate_design(
+        make_design("oat", [FACTOR, DURATION]), lambda v: {"lost_units": 0.0}, "us_plant"
+    )
+    fig = flat.plot.tornado("lost_units")
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    assert "0 at every end of every range" in [t.get_text() for t in ax.texts]
+    assert [t.get_text() for t in ax.get_xticklabels() if t.get_text()] == ["0"]
