@@ -11,6 +11,8 @@ import typer
 from simulator.cli.app import (
     DEBUG,
     AllowOpt,
+    Engine,
+    EngineOpt,
     ExecutorOpt,
     SchedulerOpt,
     SeedOpt,
@@ -47,6 +49,7 @@ def fit(
     workers: WorkersOpt = None,
     executor: ExecutorOpt = None,
     scheduler: SchedulerOpt = None,
+    engine: EngineOpt = Engine.kernel,
     out_dir: Annotated[
         Path | None,
         typer.Option(
@@ -80,6 +83,7 @@ def fit(
         res = run_fit(
             file,
             targets,
+            engine=engine.value,
             trials=trials,
             reps=reps,
             seed=seed,

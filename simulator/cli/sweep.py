@@ -11,6 +11,8 @@ import typer
 from simulator.cli.app import (
     DEBUG,
     AllowOpt,
+    Engine,
+    EngineOpt,
     ExecutorOpt,
     Fail,
     SchedulerOpt,
@@ -71,6 +73,7 @@ def sweep(
     workers: WorkersOpt = None,
     executor: ExecutorOpt = None,
     scheduler: SchedulerOpt = None,
+    engine: EngineOpt = Engine.kernel,
     out_dir: Annotated[
         Path | None,
         typer.Option("--out", help="Output directory (default: runs/<scenario file stem>-sweep)"),
@@ -123,6 +126,7 @@ def sweep(
         res = run_sweep(
             file,
             params,
+            engine=engine.value,
             design=design.value,
             points=points,
             reps=reps,

@@ -215,6 +215,7 @@ def fit(
     fitted: str | Path | None = None,
     force: bool = False,
     progress: ProgressFn | None = None,
+    engine: str = "kernel",
 ) -> FitResult:
     """Fit a targets file's free parameters to its targets.
 
@@ -239,6 +240,8 @@ def fit(
             the fitted file only once it loads back to the fitted scenario.
         force: Replace an existing ``out`` (a relsim output) and ``fitted``.
         progress: Callback ``(trials done, trials)``.
+        engine: ``"kernel"`` (compiled, the default) or ``"simpy"`` (the reference);
+            identical results.
 
     Returns:
         The :class:`FitResult`.
@@ -319,7 +322,7 @@ def fit(
 
         def observe(coords: np.ndarray, at_seed: int) -> np.ndarray:
             sc_x = _scenario_at(loc, params, coords)
-            return observe_ensemble(sc_x, tlist, reps, at_seed, workers, ex)
+            return observe_ensemble(sc_x, tlist, reps, at_seed, workers, ex, engine=engine)
 
         def loss_at(coords: np.ndarray, stage: str) -> float:
             key = tuple(float(v) for v in coords)

@@ -299,6 +299,7 @@ def sweep(
     figures: bool = True,
     kpis: Sequence[str] = DEFAULT_KPIS,
     progress: ProgressFn | bool | None = None,
+    engine: str = "kernel",
 ) -> SweepResult:
     """Run an ensemble at every point of a design (common random numbers across points).
 
@@ -325,6 +326,8 @@ def sweep(
         figures: Write figures to ``out/figures``.
         kpis: KPIs of the figures (default P(line stop) and lost production).
         progress: Callback ``(points done, points)``, True for a tqdm bar, or None.
+        engine: ``"kernel"`` (compiled, the default) or ``"simpy"`` (the reference);
+            identical results.
 
     Returns:
         The :class:`SweepResult`.
@@ -370,7 +373,13 @@ def sweep(
                 sc_i = point_scenario(prep.located, d, i)
                 t = time.perf_counter()
                 ens = run_ensemble(
-                    sc_i, reps=prep.reps, seed=prep.seed, workers=workers, executor=ex
+                    sc_i,
+                    reps=prep.reps,
+                    seed=prep.seed,
+                    workers=workers,
+                    executor=ex,
+                    progress=False,
+                    engine=engine,
                 )
                 used_workers = ens.workers
                 rec = _canonical(
