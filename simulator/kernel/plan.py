@@ -22,7 +22,7 @@ import numpy as np
 from simulator.world.background import arrival_times
 from simulator.world.effects import PolicyBook
 from simulator.world.rng import Streams
-from simulator.world.sampling import BLOCK, background_names
+from simulator.world.sampling import BLOCK, background_names, demand_noise
 
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.scenario.distributions import Distribution
@@ -749,29 +749,9 @@ def replication_inputs(plan: Plan, cal: WorkCalendar, seed: int, rep: int) -> tu
     def cat(parts: list[np.ndarray]) -> np.ndarray:
         return np.concatenate(parts) if parts else np.zeros(0)
 
+    # the per-application draws: FLOAT_DRAWS up to the background's inspection delay
     A: dict[str, list[np.ndarray]] = {
-        k: []
-        for k in [
-            "work",
-            "screening",
-            "u_return",
-            "resubmit",
-            "u_info",
-            "info_at",
-            "response",
-            "u_approve",
-            "u_park",
-            "park_days",
-            "extension",
-            "u_partial",
-            "partial",
-            "handling",
-            "u_hold",
-            "u_inspect",
-            "production",
-            "transit_bg",
-            "inspection",
-        ]
+        k: [] for k in FLOAT_DRAWS[: FLOAT_DRAWS.index("inspection") + 1]
     }
     n_ret, n_info = st.n_ret, st.n_info
     n_pd, n_id = st.n_park_dists, st.n_insp_dists
@@ -859,12 +839,7 @@ def replication_inputs(plan: Plan, cal: WorkCalendar, seed: int, rep: int) -> tu
         transit_base.append(transit_base[-1] + vals.size)
 
     # --- demand noise (World.__init__)
-    M = len(sc.manufacturers)
-    noise = np.ones((H, M))
-    for i, m in enumerate(sc.manufacturers):
-        if m.demand_cv > 0:
-            kk = 1.0 / m.demand_cv**2
-            noise[:, i] = streams.get("demand", m.id).gamma(kk, 1.0 / kk, H)
+    noise = demand_noise(sc.manufacturers, streams, H)
 
     floats = {
         "bg_t": np.asarray(bg_t, dtype=np.float64),

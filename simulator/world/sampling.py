@@ -9,6 +9,7 @@ gets the same draws in every policy variant (common random numbers).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -18,8 +19,9 @@ from simulator.world.rng import Streams
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.scenario.authority import Authority, BackgroundStream
     from simulator.scenario.distributions import Distribution
+    from simulator.scenario.manufacturers import Manufacturer
 
-__all__ = ["BLOCK", "AppDraws", "Sampler", "Uniforms", "background_names"]
+__all__ = ["BLOCK", "AppDraws", "Sampler", "Uniforms", "background_names", "demand_noise"]
 
 BLOCK = 512
 """Values drawn at a time from a generator."""
@@ -158,3 +160,15 @@ def background_names(streams: list[BackgroundStream]) -> list[tuple[str, ...]]:
         seen[base] = k + 1
         out.append(base if k == 0 else (*base, f"#{k}"))
     return out
+
+
+def demand_noise(manufacturers: Sequence[Manufacturer], streams: Streams, days: int) -> np.ndarray:
+    """Each manufacturer's daily demand multiplier, ``(days, manufacturers)``: gamma with
+    mean 1 and coefficient of variation ``demand_cv`` from the ``demand/<id>`` stream, 1
+    where ``demand_cv`` is 0 (both engines draw it here, so they draw the same)."""
+    noise = np.ones((days, len(manufacturers)))
+    for i, m in enumerate(manufacturers):
+        if m.demand_cv > 0:
+            k = 1.0 / m.demand_cv**2
+            noise[:, i] = streams.get("demand", m.id).gamma(k, 1.0 / k, days)
+    return noise

@@ -32,7 +32,7 @@ from simulator.world.licensing import AppKey, Application, LicensingAuthority, S
 from simulator.world.manufacturing import Plants
 from simulator.world.policy import PolicyBook, PolicyController
 from simulator.world.rng import Streams
-from simulator.world.sampling import AppDraws, Sampler, background_names
+from simulator.world.sampling import AppDraws, Sampler, background_names, demand_noise
 from simulator.world.trace import (
     APPLICATIONS,
     AUTHORITY,
@@ -126,11 +126,7 @@ class World:
                 (self.ex_index[g.exporter], self.m_index[g.customer]), []
             ).append((t0, t0 + g.valid_days))
         M = len(sc.manufacturers)
-        noise = np.ones((H, M))
-        for i, m in enumerate(sc.manufacturers):
-            if m.demand_cv > 0:
-                k = 1.0 / m.demand_cv**2
-                noise[:, i] = streams.get("demand", m.id).gamma(k, 1.0 / k, H)
+        noise = demand_noise(sc.manufacturers, streams, H)
         self.plants = plants = Plants(
             sc.manufacturers, H, sc.start.weekday(), noise, self._place_order
         )
