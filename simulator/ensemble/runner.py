@@ -288,7 +288,7 @@ def run_ensemble(
     )
     _prepare(engine)
     ex = make_executor(executor, workers, scheduler, reps=reps)
-    cb = _progress(progress)
+    cb = progress_callback(progress)
     t0 = time.perf_counter()
     agg = Aggregator(scenario, band_reps=band_reps, expected_reps=reps)
     kept: RunResult | None = None
@@ -355,13 +355,18 @@ def _interactive() -> bool:
         return False
 
 
-def _progress(progress: ProgressFn | bool | str | None) -> ProgressFn | None:
+def progress_callback(
+    progress: ProgressFn | bool | str | None, unit: str = "rep", desc: str = "replications"
+) -> ProgressFn | None:
+    """A ``(done, total)`` callback from a ``progress`` argument: ``"auto"`` (a bar when
+    a person is watching, see :func:`_interactive`), True (a ``tqdm.auto`` bar counting
+    ``unit``), False/None (none) or a callback (itself). A bar has ``close()``."""
     if progress == "auto":
         progress = _interactive()
     if progress is True:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=None, unit="rep", desc="replications")
+        bar = tqdm(total=None, unit=unit, desc=desc)
 
         class _Bar:
             def __call__(self, done: int, total: int) -> None:
@@ -418,7 +423,7 @@ def compare(
     H, M = a.horizon_days, len(a.manufacturers)
     dmom = Moments((H, M))
     ex = make_executor(executor, workers, scheduler, reps=reps)
-    cb = _progress(progress)
+    cb = progress_callback(progress)
     try:
         for sa, sb in drive(_pair_chunk, (a, b, seed, engine), reps, seed, ex, cb):
             agg_a.add(sa)

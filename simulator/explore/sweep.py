@@ -358,7 +358,9 @@ def sweep(
     store = PointStore(Path(out), fingerprint(prep), d.n, force) if out is not None else None
     records = store.finished() if store is not None else {}
     resumed = len(records)
-    cb = _progress(progress)
+    from simulator.ensemble.runner import progress_callback
+
+    cb = progress_callback(progress, unit="point", desc="points")
     timing: list[float] = [float(r.get("elapsed_s", 0.0)) for r in records.values()]
     used_workers = 1
     try:
@@ -467,26 +469,6 @@ def _frame(d: Design, records: Mapping[int, Mapping[str, Any]]) -> pd.DataFrame:
     out = d.frame().merge(long, on="point", how="right", validate="one_to_many")
     out.attrs["parameters"] = d.names
     return out.reset_index(drop=True)
-
-
-def _progress(progress: ProgressFn | bool | None) -> ProgressFn | None:
-    if progress is True:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=None, unit="point")
-
-        class _Bar:
-            def __call__(self, done: int, total: int) -> None:
-                bar.total = total
-                bar.update(done - bar.n)
-
-            def close(self) -> None:
-                bar.close()
-
-        return _Bar()
-    if progress is False or progress is None:
-        return None
-    return progress
 
 
 # ----------------------------------------------------------------------------- a model

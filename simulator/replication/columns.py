@@ -28,6 +28,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from simulator.replication.kpis import AUTHORITY_KPIS
+from simulator.world.trace import Column  # name, dtype (here a pandas dtype), unit, doc
+
 __all__ = [
     "COLUMNS",
     "STAT_COLUMNS",
@@ -49,16 +52,6 @@ _DT = f"datetime64[{TIME_UNIT}]"
 
 
 @dataclass(frozen=True)
-class Column:
-    """One column: its name, pandas dtype, unit and meaning."""
-
-    name: str
-    dtype: str
-    unit: str
-    doc: str
-
-
-@dataclass(frozen=True)
 class Table:
     """One table: where it is found, its columns in order, and the unit of its
     statistics columns (if it has any)."""
@@ -70,165 +63,165 @@ class Table:
     value_unit: str = ""
 
 
-def _c(name: str, dtype: str, unit: str, doc: str) -> Column:
-    return Column(name, dtype, unit, doc)
-
-
 _COLS: list[Column] = [
     # ---------------------------------------------------------------- ids and labels
-    _c("manufacturer", "string", "id", "manufacturer id (null: not a manufacturer's)"),
-    _c("part", "string", "id", "critical part id (a one-part line's part is its material)"),
-    _c("destination", "string", "id", "destination country id"),
-    _c("origin", "string", "id", "origin country id (`licensing`: a background export)"),
-    _c("product", "string", "id", "product id"),
-    _c("exporter", "string", "id", "exporter id (background: the stream's applicant label)"),
-    _c("end_use", "string", "label", "end use (e.g. civil, defence)"),
-    _c("lane", "string", "id", "lane taken (null: a background stream's own transit)"),
-    _c("source", "string", "label", "`manufacturer`/`order`, `background` or `pipeline`"),
-    _c("scope", "string", "label", "`manufacturer`, `part`, `total` or `authority`"),
-    _c("kpi", "string", "label", "KPI name (see the README's KPI table)"),
-    _c("unit", "string", "label", "unit of the KPI's values"),
-    _c("regime", "string", "id", "policy regime name"),
-    _c(
+    Column("manufacturer", "string", "id", "manufacturer id (null: not a manufacturer's)"),
+    Column("part", "string", "id", "critical part id (a one-part line's part is its material)"),
+    Column("destination", "string", "id", "destination country id"),
+    Column("origin", "string", "id", "origin country id (`licensing`: a background export)"),
+    Column("product", "string", "id", "product id"),
+    Column("exporter", "string", "id", "exporter id (background: the stream's applicant label)"),
+    Column("end_use", "string", "label", "end use (e.g. civil, defence)"),
+    Column("lane", "string", "id", "lane taken (null: a background stream's own transit)"),
+    Column("source", "string", "label", "`manufacturer`/`order`, `background` or `pipeline`"),
+    Column("scope", "string", "label", "`manufacturer`, `part`, `total` or `authority`"),
+    Column("kpi", "string", "label", "KPI name (see the README's KPI table)"),
+    Column("unit", "string", "label", "unit of the KPI's values"),
+    Column("regime", "string", "id", "policy regime name"),
+    Column(
         "overlay", "int64", "index", "overlay index (dated overlays in scenario order, then pulses)"
     ),
-    _c("label", "string", "label", "regime or overlay label (for plots)"),
-    _c("name", "string", "label", "display name"),
-    _c(
+    Column("label", "string", "label", "regime or overlay label (for plots)"),
+    Column("name", "string", "label", "display name"),
+    Column(
         "kind",
         "category",
         "label",
         "events: an `Ev` or `G` kind (simulator/world/trace.py); overlays: `dated` or `pulse`",
     ),
-    _c("outcome", "string", "label", "`pending`, `approved`, `partial` or `denied`"),
-    _c("application", "Int64", "id", "licence application id (null: not an application's)"),
-    _c("shipment", "Int64", "id", "shipment id (null: none)"),
-    _c("rep", "int64", "index", "replication index"),
+    Column("outcome", "string", "label", "`pending`, `approved`, `partial` or `denied`"),
+    Column("application", "Int64", "id", "licence application id (null: not an application's)"),
+    Column("shipment", "Int64", "id", "shipment id (null: none)"),
+    Column("rep", "int64", "index", "replication index"),
     # ---------------------------------------------------------------- time
-    _c("date", _DT, "date", "the day (midnight)"),
-    _c("month", _DT, "date", "the month (its first day)"),
-    _c("start", _DT, "date", "first day in force"),
-    _c("end", _DT, "date", "first day no longer in force (exclusive)"),
-    _c("time", _DT, "timestamp", "when it happened"),
-    _c("day", "int64", "days since start", "day index (0 = the scenario's start)"),
-    _c("time_days", "float64", "days since start", "when it happened, calendar days"),
-    _c("submitted_at", _DT, "timestamp", "submitted (NaT: never)"),
-    _c("accepted_at", _DT, "timestamp", "accepted, the statutory clock starts (NaT: not yet)"),
-    _c("review_started_at", _DT, "timestamp", "a reviewer started (NaT: not yet)"),
-    _c("decided_at", _DT, "timestamp", "decided (NaT: pending)"),
-    _c("parked_at", _DT, "timestamp", "parked after review, no decision (NaT: never)"),
-    _c("submitted_days", "float64", "days since start", "`submitted_at`, calendar days"),
-    _c("accepted_days", "float64", "days since start", "`accepted_at`, calendar days"),
-    _c("review_start_days", "float64", "days since start", "`review_started_at`, days"),
-    _c("decided_days", "float64", "days since start", "`decided_at`, calendar days"),
-    _c("ordered_at", _DT, "timestamp", "ordered (or the contract made)"),
-    _c("applied_at", _DT, "timestamp", "licence applied for (NaT: none needed)"),
-    _c("presented_at", _DT, "timestamp", "made and presented at customs (NaT: not yet)"),
-    _c("held_at", _DT, "timestamp", "held at the port by a customs hold (NaT: never)"),
-    _c("released_at", _DT, "timestamp", "released from a hold (NaT: never held, or still)"),
-    _c(
+    Column("date", _DT, "date", "the day (midnight)"),
+    Column("month", _DT, "date", "the month (its first day)"),
+    Column("start", _DT, "date", "first day in force"),
+    Column("end", _DT, "date", "first day no longer in force (exclusive)"),
+    Column("time", _DT, "timestamp", "when it happened"),
+    Column("day", "int64", "days since start", "day index (0 = the scenario's start)"),
+    Column("time_days", "float64", "days since start", "when it happened, calendar days"),
+    Column("submitted_at", _DT, "timestamp", "submitted (NaT: never)"),
+    Column("accepted_at", _DT, "timestamp", "accepted, the statutory clock starts (NaT: not yet)"),
+    Column("review_started_at", _DT, "timestamp", "a reviewer started (NaT: not yet)"),
+    Column("decided_at", _DT, "timestamp", "decided (NaT: pending)"),
+    Column("parked_at", _DT, "timestamp", "parked after review, no decision (NaT: never)"),
+    Column("submitted_days", "float64", "days since start", "`submitted_at`, calendar days"),
+    Column("accepted_days", "float64", "days since start", "`accepted_at`, calendar days"),
+    Column("review_start_days", "float64", "days since start", "`review_started_at`, days"),
+    Column("decided_days", "float64", "days since start", "`decided_at`, calendar days"),
+    Column("ordered_at", _DT, "timestamp", "ordered (or the contract made)"),
+    Column("applied_at", _DT, "timestamp", "licence applied for (NaT: none needed)"),
+    Column("presented_at", _DT, "timestamp", "made and presented at customs (NaT: not yet)"),
+    Column("held_at", _DT, "timestamp", "held at the port by a customs hold (NaT: never)"),
+    Column("released_at", _DT, "timestamp", "released from a hold (NaT: never held, or still)"),
+    Column(
         "departed_at",
         _DT,
         "timestamp",
         "departed: the customs export date (first part; NaT: not yet, or left before the start)",
     ),
-    _c("arrived_at", _DT, "timestamp", "arrived at destination (first part; NaT: not yet)"),
-    _c("cancelled_at", _DT, "timestamp", "denied tonnes or an expired licence (NaT: never)"),
-    _c("first_shortage_date", _DT, "date", "first day the line (or part) was short"),
-    _c(
+    Column("arrived_at", _DT, "timestamp", "arrived at destination (first part; NaT: not yet)"),
+    Column("cancelled_at", _DT, "timestamp", "denied tonnes or an expired licence (NaT: never)"),
+    Column("first_shortage_date", _DT, "date", "first day the line (or part) was short"),
+    Column(
         "recovery_date",
         _DT,
         "date",
         "first day after the last shortage day (NaT: never short, or still short at the end)",
     ),
     # ---------------------------------------------------------------- quantities
-    _c("tonnes", "float64", "t", "quantity"),
-    _c("approved_t", "float64", "t", "approved quantity (NaT/NaN: undecided)"),
-    _c("denied_t", "float64", "t", "quantity refused by the authority"),
-    _c("expired_t", "float64", "t", "licensed quantity not presented before expiry"),
-    _c("departed_t", "float64", "t", "quantity departed"),
-    _c("arrived_t", "float64", "t", "quantity arrived"),
-    _c("licensed", "bool", "flag", "went through Chinese customs and its licence control"),
-    _c("returns", "int64", "count", "returned as incomplete at intake"),
-    _c("info_requests", "int64", "count", "information requests (clock stopped)"),
-    _c("stopped_days", "float64", "calendar days", "clock stopped for information requests"),
-    _c("parked_days", "float64", "calendar days", "sat parked after review"),
-    _c("extended", "bool", "flag", "statutory limit extended"),
-    _c("at_deadline", "bool", "flag", "decided at the statutory limit (`deadline_rule`)"),
-    _c("wait_days", "float64", "calendar days", "submission to decision"),
-    _c("wait_wd", "float64", "working days", "submission to decision"),
-    _c("clock_wd", "float64", "working days", "statutory clock used (accepted to decided)"),
-    _c("detail", "float64", "per kind", "per kind, see `Ev` / `G` in simulator/world/trace.py"),
+    Column("tonnes", "float64", "t", "quantity"),
+    Column("approved_t", "float64", "t", "approved quantity (NaT/NaN: undecided)"),
+    Column("denied_t", "float64", "t", "quantity refused by the authority"),
+    Column("expired_t", "float64", "t", "licensed quantity not presented before expiry"),
+    Column("departed_t", "float64", "t", "quantity departed"),
+    Column("arrived_t", "float64", "t", "quantity arrived"),
+    Column("licensed", "bool", "flag", "went through Chinese customs and its licence control"),
+    Column("returns", "int64", "count", "returned as incomplete at intake"),
+    Column("info_requests", "int64", "count", "information requests (clock stopped)"),
+    Column("stopped_days", "float64", "calendar days", "clock stopped for information requests"),
+    Column("parked_days", "float64", "calendar days", "sat parked after review"),
+    Column("extended", "bool", "flag", "statutory limit extended"),
+    Column("at_deadline", "bool", "flag", "decided at the statutory limit (`deadline_rule`)"),
+    Column("wait_days", "float64", "calendar days", "submission to decision"),
+    Column("wait_wd", "float64", "working days", "submission to decision"),
+    Column("clock_wd", "float64", "working days", "statutory clock used (accepted to decided)"),
+    Column("detail", "float64", "per kind", "per kind, see `Ev` / `G` in simulator/world/trace.py"),
     # daily series
-    _c("demand_t", "float64", "t/day", "the part's material needed for the day's demand"),
-    _c("consumed_t", "float64", "t/day", "material used (demand and backlog made)"),
-    _c("stockout_t", "float64", "t/day", "the day's need this part's own stock could not cover"),
-    _c("inventory_t", "float64", "t", "stock at the end of the day"),
-    _c("on_order_t", "float64", "t", "ordered, not yet delivered or cancelled"),
-    _c("backlog_t", "float64", "t", "material of unmet demand still to be made (backlog lines)"),
-    _c("demand_units", "float64", "units/day", "units to make that day"),
-    _c("made_units", "float64", "units/day", "units made (the day's demand and backlog)"),
-    _c("short_units", "float64", "units/day", "units of the day's demand not made"),
-    _c("backlog_units", "float64", "units", "units still to be made (backlog lines)"),
-    _c("queued", "int64", "applications", "waiting for a reviewer (start of day)"),
-    _c("in_review", "int64", "applications", "a reviewer works on them (start of day)"),
-    _c("awaiting_decision", "int64", "applications", "reviewed, no decision yet"),
-    _c("in_system", "int64", "applications", "submitted, not yet decided (start of day)"),
-    _c("submitted", "int64", "applications", "submitted that day"),
-    _c("decided", "float64", "applications", "decided (that day; or in the replication)"),
+    Column("demand_t", "float64", "t/day", "the part's material needed for the day's demand"),
+    Column("consumed_t", "float64", "t/day", "material used (demand and backlog made)"),
+    Column(
+        "stockout_t", "float64", "t/day", "the day's need this part's own stock could not cover"
+    ),
+    Column("inventory_t", "float64", "t", "stock at the end of the day"),
+    Column("on_order_t", "float64", "t", "ordered, not yet delivered or cancelled"),
+    Column(
+        "backlog_t", "float64", "t", "material of unmet demand still to be made (backlog lines)"
+    ),
+    Column("demand_units", "float64", "units/day", "units to make that day"),
+    Column("made_units", "float64", "units/day", "units made (the day's demand and backlog)"),
+    Column("short_units", "float64", "units/day", "units of the day's demand not made"),
+    Column("backlog_units", "float64", "units", "units still to be made (backlog lines)"),
+    Column("queued", "int64", "applications", "waiting for a reviewer (start of day)"),
+    Column("in_review", "int64", "applications", "a reviewer works on them (start of day)"),
+    Column("awaiting_decision", "int64", "applications", "reviewed, no decision yet"),
+    Column("in_system", "int64", "applications", "submitted, not yet decided (start of day)"),
+    Column("submitted", "int64", "applications", "submitted that day"),
+    Column("decided", "float64", "applications", "decided (that day; or in the replication)"),
     # ---------------------------------------------------------------- KPIs
-    _c("fill_rate", "float64", "share", "demand made on the day it arose / demand"),
-    _c(
+    Column("fill_rate", "float64", "share", "demand made on the day it arose / demand"),
+    Column(
         "shortfall_t",
         "float64",
         "t",
         "material of the demand not made on its day (daily bands: t/day)",
     ),
-    _c("lost_units", "float64", "units", "production lost (backlog lines: still owed at end)"),
-    _c("shortage_days", "float64", "days", "days with a shortfall"),
-    _c("days_to_first_shortage", "float64", "days", "first shortage day (0 = start)"),
-    _c("any_shortage", "float64", "0/1", "short on any day (its mean: P(any shortage))"),
-    _c("days_to_recover", "float64", "days", "first shortage day to the end of the last"),
-    _c("p_any_shortage", "float64", "share", "share of replications short on any day"),
-    _c("wait_wd_p50", "float64", "working days", "median wait, submission to decision"),
-    _c("wait_wd_p90", "float64", "working days", "90th percentile wait"),
-    _c("wait_wd_p95", "float64", "working days", "95th percentile wait"),
-    _c("wait_wd_mean", "float64", "working days", "mean wait"),
-    _c("share_over_limit", "float64", "share", "decisions after the statutory limit"),
-    _c("approval_rate", "float64", "share", "approved (fully or partly) / decided"),
+    Column("lost_units", "float64", "units", "production lost (backlog lines: still owed at end)"),
+    Column("shortage_days", "float64", "days", "days with a shortfall"),
+    Column("days_to_first_shortage", "float64", "days", "first shortage day (0 = start)"),
+    Column("any_shortage", "float64", "0/1", "short on any day (its mean: P(any shortage))"),
+    Column("days_to_recover", "float64", "days", "first shortage day to the end of the last"),
+    Column("p_any_shortage", "float64", "share", "share of replications short on any day"),
+    Column("wait_wd_p50", "float64", "working days", "median wait, submission to decision"),
+    Column("wait_wd_p90", "float64", "working days", "90th percentile wait"),
+    Column("wait_wd_p95", "float64", "working days", "95th percentile wait"),
+    Column("wait_wd_mean", "float64", "working days", "mean wait"),
+    Column("share_over_limit", "float64", "share", "decisions after the statutory limit"),
+    Column("approval_rate", "float64", "share", "approved (fully or partly) / decided"),
     # ---------------------------------------------------------------- statistics
-    _c("value", "float64", "(KPI unit)", "the KPI's value (unit: column `unit` / KPI table)"),
-    _c("mean", "float64", VALUE, "mean over replications"),
-    _c("sd", "float64", VALUE, "standard deviation over replications"),
-    _c("se", "float64", VALUE, "standard error of the mean"),
-    _c("ci_low", "float64", VALUE, "95% interval of the mean, low end (Student t)"),
-    _c("ci_high", "float64", VALUE, "95% interval of the mean, high end"),
-    _c("n", "int64", "replications", "replications where the value is defined"),
-    _c("share_defined", "float64", "share", "n / replications"),
-    _c("p5", "float64", VALUE, "5th percentile over replications"),
-    _c("p25", "float64", VALUE, "25th percentile"),
-    _c("p50", "float64", VALUE, "median"),
-    _c("p75", "float64", VALUE, "75th percentile"),
-    _c("p95", "float64", VALUE, "95th percentile"),
-    _c("p", "float64", "share", "share of replications short that day"),
-    _c("mean_a", "float64", VALUE, "mean of scenario A"),
-    _c("mean_b", "float64", VALUE, "mean of scenario B"),
-    _c("diff", "float64", VALUE, "mean paired difference B − A"),
-    _c("paired_half_width", "float64", VALUE, "95% half-width of the paired difference"),
-    _c(
+    Column("value", "float64", "(KPI unit)", "the KPI's value (unit: column `unit` / KPI table)"),
+    Column("mean", "float64", VALUE, "mean over replications"),
+    Column("sd", "float64", VALUE, "standard deviation over replications"),
+    Column("se", "float64", VALUE, "standard error of the mean"),
+    Column("ci_low", "float64", VALUE, "95% interval of the mean, low end (Student t)"),
+    Column("ci_high", "float64", VALUE, "95% interval of the mean, high end"),
+    Column("n", "int64", "replications", "replications where the value is defined"),
+    Column("share_defined", "float64", "share", "n / replications"),
+    Column("p5", "float64", VALUE, "5th percentile over replications"),
+    Column("p25", "float64", VALUE, "25th percentile"),
+    Column("p50", "float64", VALUE, "median"),
+    Column("p75", "float64", VALUE, "75th percentile"),
+    Column("p95", "float64", VALUE, "95th percentile"),
+    Column("p", "float64", "share", "share of replications short that day"),
+    Column("mean_a", "float64", VALUE, "mean of scenario A"),
+    Column("mean_b", "float64", VALUE, "mean of scenario B"),
+    Column("diff", "float64", VALUE, "mean paired difference B − A"),
+    Column("paired_half_width", "float64", VALUE, "95% half-width of the paired difference"),
+    Column(
         "independent_half_width",
         "float64",
         VALUE,
         "95% half-width with independent seeds (for comparison)",
     ),
-    _c("narrower_x", "float64", "ratio", "independent over paired half-width"),
-    _c("variance_reduction", "float64", "ratio", "(var A + var B) / var(B − A)"),
-    _c("diff_shortfall_t", "float64", "t/day", "mean paired difference B − A of the shortfall"),
-    _c("half_width", "float64", "t/day", "its 95% half-width"),
-    _c("wait_wd_low", "float64", "working days", "bin's lower edge"),
-    _c("wait_wd_high", "float64", "working days", "bin's upper edge"),
-    _c("count", "int64", "applications", "decided applications in the bin, all replications"),
-    _c("share", "float64", "share", "count / all decided applications"),
+    Column("narrower_x", "float64", "ratio", "independent over paired half-width"),
+    Column("variance_reduction", "float64", "ratio", "(var A + var B) / var(B − A)"),
+    Column("diff_shortfall_t", "float64", "t/day", "mean paired difference B − A of the shortfall"),
+    Column("half_width", "float64", "t/day", "its 95% half-width"),
+    Column("wait_wd_low", "float64", "working days", "bin's lower edge"),
+    Column("wait_wd_high", "float64", "working days", "bin's upper edge"),
+    Column("count", "int64", "applications", "decided applications in the bin, all replications"),
+    Column("share", "float64", "share", "count / all decided applications"),
 ]
 
 # headline KPI table: each KPI with its 95% interval (same unit)
@@ -248,8 +241,8 @@ for _k in _HEADLINE:
         Column(f"{_k}_high", _base.dtype, _base.unit, f"95% interval of `{_k}`, high end"),
     ]
 _COLS += [
-    _c("first_shortage_n", "int64", "replications", "replications with a shortage"),
-    _c("recovery_n", "int64", "replications", "replications that recovered in the horizon"),
+    Column("first_shortage_n", "int64", "replications", "replications with a shortage"),
+    Column("recovery_n", "int64", "replications", "replications that recovered in the horizon"),
 ]
 
 COLUMNS: dict[str, Column] = {c.name: c for c in _COLS}
@@ -278,17 +271,7 @@ _KPI_COLS = (
     "days_to_recover",
     "recovery_date",
 )
-_TOTAL_COLS = (
-    "fill_rate",
-    "shortfall_t",
-    "wait_wd_p50",
-    "wait_wd_p90",
-    "wait_wd_p95",
-    "wait_wd_mean",
-    "share_over_limit",
-    "approval_rate",
-    "decided",
-)
+_TOTAL_COLS = ("fill_rate", "shortfall_t", *AUTHORITY_KPIS)
 _SUMMARY = ("mean", "sd", "se", "ci_low", "ci_high", "n", "share_defined")
 
 TABLES: dict[str, Table] = {
