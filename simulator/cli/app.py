@@ -189,13 +189,17 @@ def overrides_of(items: list[str] | None) -> dict[str, Any]:
     return result
 
 
-def load(path: Path, sets: list[str] | None, allow: list[Path] | None = None) -> tuple[Any, Any]:
+def load(
+    path: Path, sets: list[str] | None, allow: list[Path] | None = None, check_data: bool = True
+) -> tuple[Any, Any]:
     """Load and validate a scenario file with ``--set`` options; its data files are
-    checked too (:func:`observed_for`), so what ``validate`` accepts, ``run`` reads."""
+    checked too (:func:`observed_for`), so what ``validate`` accepts, ``run`` reads.
+    ``check_data=False`` for a caller that reads them right after (the same checks)."""
     from simulator.scenario.load import load_scenario_located
 
     sc, loc = load_scenario_located(path, overrides_of(sets), allow=allow or ())
-    observed_for(sc, loc, allow, path, check_only=True)
+    if check_data:
+        observed_for(sc, loc, allow, path, check_only=True)
     return sc, loc
 
 

@@ -143,7 +143,7 @@ def run(
     from simulator.report.atomic import check_dir_target
     from simulator.report.rundir import write_run_dir
 
-    sc, loc = load(file, sets, allow)
+    sc, loc = load(file, sets, allow, check_data=False)  # read and checked next
     observed = observed_for(sc, loc, allow, file)
     default = file.stem if rep_index is None else f"{file.stem}-rep{rep_index}"
     target = out_dir or Path("runs") / default
