@@ -42,6 +42,16 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from simulator.world.codes import (
+    DEADLINE_RULES,
+    Ev,
+    G,
+    Outcome,
+    Priority,
+    Source,
+    effect_column,
+)
+
 
 def _inline(fn):
     """A small compiled function inlined where it is called (numba IR inlining): no call,
@@ -64,8 +74,13 @@ def _inner(fn):
     return disp
 
 
-# event priorities (simulator.world.events) and kinds
-P_POLICY, P_URGENT, P_NORMAL, P_DAILY = -1, 0, 1, 2
+# event priorities (simulator.world.codes.Priority) and kinds
+P_POLICY, P_URGENT, P_NORMAL, P_DAILY = (
+    Priority.POLICY,
+    Priority.URGENT,
+    Priority.NORMAL,
+    Priority.DAILY,
+)
 (
     EV_UNTIL,
     EV_POLICY,
@@ -83,18 +98,31 @@ P_POLICY, P_URGENT, P_NORMAL, P_DAILY = -1, 0, 1, 2
 ) = range(13)
 # goods actions
 GA_PRESENT, GA_DEPART, GA_CLEAR, GA_ARRIVE = range(4)
-# authority log kinds (simulator.world.trace.Ev) and goods log kinds (G)
-EV_SUBMIT, EV_RETURN, EV_ACCEPT, EV_REVIEW_START, EV_INFO_REQ, EV_INFO_RESP = range(6)
-EV_DECIDE, EV_PARK, EV_EXTEND = 6, 7, 8
-G_ORDER, G_APPLY, G_DENIED, G_EXPIRED, G_PRESENTED = range(5)
-G_HELD, G_RELEASED, G_DEPARTED, G_ARRIVED = 5, 6, 7, 8
-AT_DEADLINE = 8
-SRC_BACKGROUND, SRC_ORDER, SRC_PIPELINE = 0, 1, 2
-# deadline rules
-R_DECIDE, R_APPROVE, R_DENY, R_EXTEND, R_CONTINUE = range(5)
-# effects columns (simulator.kernel.plan)
-E_RTF, E_APPROVE, E_INFO, E_PRIORITY, E_SUSPEND, E_LICENCE = range(6)
-E_VALIDITY, E_HOLD, E_INSP_P, E_INSP_I, E_PARK_P, E_PARK_I = range(6, 12)
+# authority log kinds (simulator.world.codes.Ev) and goods log kinds (G)
+EV_SUBMIT, EV_RETURN, EV_ACCEPT = Ev.SUBMIT, Ev.RETURN, Ev.ACCEPT
+EV_REVIEW_START, EV_INFO_REQ, EV_INFO_RESP = Ev.REVIEW_START, Ev.INFO_REQUEST, Ev.INFO_RESPONSE
+EV_DECIDE, EV_PARK, EV_EXTEND = Ev.DECIDE, Ev.PARK, Ev.EXTEND
+G_ORDER, G_APPLY, G_DENIED, G_EXPIRED, G_PRESENTED = (
+    G.ORDER,
+    G.APPLY,
+    G.DENIED,
+    G.EXPIRED,
+    G.PRESENTED,
+)
+G_HELD, G_RELEASED, G_DEPARTED, G_ARRIVED = G.HELD, G.RELEASED, G.DEPARTED, G.ARRIVED
+AT_DEADLINE = Outcome.AT_DEADLINE
+SRC_BACKGROUND, SRC_ORDER, SRC_PIPELINE = Source.BACKGROUND, Source.ORDER, Source.PIPELINE
+# deadline rules (simulator.world.codes.DEADLINE_RULES)
+R_DECIDE, R_APPROVE, R_DENY, R_EXTEND, R_CONTINUE = (
+    DEADLINE_RULES.index(r) for r in ("decide", "approve", "deny", "extend", "continue")
+)
+# effects columns (simulator.world.codes.EFFECT_COLUMNS)
+E_RTF, E_APPROVE, E_INFO, E_PRIORITY = (
+    effect_column(c) for c in ("rtf", "approve", "info", "priority")
+)
+E_SUSPEND, E_LICENCE, E_VALIDITY = (effect_column(c) for c in ("suspend", "licence", "validity"))
+E_HOLD, E_INSP_P, E_INSP_I = (effect_column(c) for c in ("hold", "insp_p", "insp_i"))
+E_PARK_P, E_PARK_I = (effect_column(c) for c in ("park_p", "park_i"))
 # application labels (where its process resumes)
 (
     L_START,

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from simulator.world.background import arrival_times
+from simulator.world.codes import DEADLINE_RULES, EFFECT_COLUMNS, EFFECTS_TABLE
 from simulator.world.effects import PolicyBook
 from simulator.world.rng import Streams
 from simulator.world.sampling import BLOCK, background_names, demand_noise
@@ -31,25 +32,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Plan", "build_plan", "pack_static", "replication_inputs"]
 
-RULES = ("decide", "approve", "deny", "extend", "continue")
-"""``deadline_rule`` codes in the kernel (index)."""
-
-N_EFF = 12
-"""Columns of the effects table (see :func:`_effects_row`)."""
-(
-    E_RTF,
-    E_APPROVE,
-    E_INFO,
-    E_PRIORITY,
-    E_SUSPEND,
-    E_LICENCE,
-    E_VALIDITY,
-    E_HOLD,
-    E_INSP_P,
-    E_INSP_I,
-    E_PARK_P,
-    E_PARK_I,
-) = range(N_EFF)
+N_EFF = len(EFFECT_COLUMNS)
+"""Columns of the effects table (:data:`simulator.world.codes.EFFECT_COLUMNS`)."""
 
 
 # ---------------------------------------------------------------------------- draws
@@ -129,26 +113,26 @@ class Plan:
 
 
 def _effects_row(book: PolicyBook, state: int, key: tuple[str, ...]) -> np.ndarray:
+    """One row of the effects table: every effect of
+    :data:`~simulator.world.codes.EFFECTS_TABLE` with kernel columns, for ``key`` in
+    policy state ``state`` (an effect object with a distribution fills its probability
+    and the distribution's index; none: -1, -1)."""
     r = book.resolve(state, key)  # type: ignore[arg-type]
     row = np.zeros(N_EFF)
-    row[E_RTF] = r.review_time_factor
-    row[E_APPROVE] = r.approval_probability
-    row[E_INFO] = r.information_request_probability
-    row[E_PRIORITY] = r.priority
-    row[E_SUSPEND] = 1.0 if r.suspend else 0.0
-    row[E_LICENCE] = 1.0 if r.licence_required else 0.0
-    row[E_VALIDITY] = r.licence_validity_days
-    row[E_HOLD] = r.customs_hold or 0.0
-    if r.inspection is not None:
-        row[E_INSP_P] = r.inspection.probability
-        row[E_INSP_I] = book.inspection_index(r.inspection.days)
-    else:
-        row[E_INSP_P], row[E_INSP_I] = -1.0, -1
-    if r.park is not None:
-        row[E_PARK_P] = r.park.probability
-        row[E_PARK_I] = book.park_index(r.park.days) if r.park.days is not None else -1
-    else:
-        row[E_PARK_P], row[E_PARK_I] = -1.0, -1
+    for e in EFFECTS_TABLE:
+        if not e.columns:
+            continue
+        v = getattr(r, e.name)
+        j = EFFECT_COLUMNS.index(e.columns[0])
+        if len(e.columns) == 1:
+            row[j] = float(v or 0)
+        elif v is None:
+            row[j], row[j + 1] = -1.0, -1
+        else:
+            days = v.days
+            index = book.park_index if e.name == "park" else book.inspection_index
+            row[j] = v.probability
+            row[j + 1] = index(days) if days is not None else -1
     return row
 
 
@@ -391,7 +375,7 @@ def build_plan(sc: Scenario, cal: WorkCalendar) -> Plan:
         reviewers=auth.reviewers,
         limit=float(auth.statutory_limit_wd) if auth.statutory_limit_wd is not None else math.inf,
         binding=auth.statutory_limit_wd is not None and auth.deadline_rule != "continue",
-        rule=RULES.index(auth.deadline_rule),
+        rule=DEADLINE_RULES.index(auth.deadline_rule),
         p_return=float(auth.intake.return_probability),
         p_partial=float(auth.approval.partial_probability),
         intake=auth.intake.return_probability > 0

@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from simulator.world.codes import EFFECTS_TABLE
+
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.scenario.authority import Authority
     from simulator.scenario.model import Scenario
@@ -39,6 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "EFFECTS",
+    "FACTORS",
     "PACE_CLIP",
     "SELECTORS",
     "AppKey",
@@ -58,18 +61,14 @@ AppKey = tuple[str, str, str, str, str]
 
 SELECTORS = ("destination", "product", "end_use", "exporter", "applicant")
 """The attributes of an application, in :data:`AppKey` order."""
-EFFECTS = (
-    "approval_probability",
-    "information_request_probability",
-    "priority",
-    "suspend",
-    "licence_required",
-    "licence_validity_days",
-    "customs_hold",
-    "inspection",
-    "park",
+EFFECTS = tuple(
+    e.name for e in EFFECTS_TABLE if e.combine == "most_specific" and e.scope == "application"
 )
-"""Effects set by the most specific matching rule (``review_time_factor`` multiplies)."""
+"""Effects set by the most specific matching rule (:data:`~simulator.world.codes.EFFECTS_TABLE`)."""
+FACTORS = tuple(
+    e.name for e in EFFECTS_TABLE if e.combine == "multiply" and e.scope == "application"
+)
+"""Per-application effects whose factors of every matching rule multiply (baseline 1)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,20 +207,22 @@ class PolicyBook:
         return res
 
 
-def select(rules: list[Rule], key: AppKey) -> tuple[list[int], dict[str, int]]:
+def select(rules: list[Rule], key: AppKey) -> tuple[dict[str, list[int]], dict[str, int]]:
     """Which of ``rules`` (in order) decide each effect for ``key``.
 
     Returns:
-        The indices of the matching rules whose ``review_time_factor`` multiplies, and for
-        each other effect set by a matching rule, the index of the rule that sets it.
+        For each multiplying effect (:data:`FACTORS`), the indices of the matching rules
+        whose factors multiply; and for each other effect set by a matching rule, the
+        index of the rule that sets it.
     """
-    factors: list[int] = []
+    factors: dict[str, list[int]] = {f: [] for f in FACTORS}
     chosen: dict[str, tuple[int, int]] = {}
     for order, rule in enumerate(rules):
         if not matches(rule, key):
             continue
-        if rule.review_time_factor is not None:
-            factors.append(order)
+        for f in FACTORS:
+            if getattr(rule, f) is not None:
+                factors[f].append(order)
         spec = rule.where.specificity()
         for eff in EFFECTS:
             if getattr(rule, eff) is None:
@@ -236,11 +237,14 @@ def combine(rules: list[Rule], key: AppKey, base: Resolved) -> Resolved:
     """The effects of ``rules`` (in order) for ``key`` over ``base`` (see the module
     documentation for the semantics)."""
     factors, chosen = select(rules, key)
-    factor = 1.0
-    for i in factors:
-        factor *= rules[i].review_time_factor  # type: ignore[operator]
+    product: dict[str, float] = {}
+    for f, idx in factors.items():
+        x = 1.0
+        for i in idx:
+            x *= getattr(rules[i], f)
+        product[f] = x
     return Resolved(
-        review_time_factor=factor,
+        **product,
         **{
             eff: (getattr(rules[chosen[eff]], eff) if eff in chosen else getattr(base, eff))
             for eff in EFFECTS

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import simpy
 
+from simulator.world.codes import Priority
+
 __all__ = ["DAILY", "NORMAL", "POLICY", "At"]
 
-POLICY = -1
+POLICY = Priority.POLICY
 """Priority of policy changes (regimes, overlays)."""
-NORMAL = simpy.events.NORMAL
+NORMAL = Priority.NORMAL
 """SimPy's priority of timeouts and succeeded events."""
-DAILY = 2
+DAILY = Priority.DAILY
 """Priority of the plants' daily step."""
+assert (NORMAL, Priority.URGENT) == (simpy.events.NORMAL, simpy.events.URGENT)
 
 
 class At(simpy.events.Event):
