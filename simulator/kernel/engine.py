@@ -124,7 +124,7 @@ def _state(
     H = st.H
     P = st.part_line.size
     M = st.mean_units.size
-    ship_cap = n_arr + int(plan.part_bound.sum()) + 1
+    ship_cap = n_arr + int(st.part_bound.sum()) + 1
     app_cap = ship_cap  # at most one application per shipment
     req_cap = app_cap * (1 + st.n_info) + 1  # one reviewer request per queueing
     i8, f8 = np.int64, np.float64
@@ -134,7 +134,7 @@ def _state(
     AF[:, lp.AF_FACTOR] = 1.0
     SI = _scratch("SI", ship_cap, lp.N_SI, i8, 0)
     SI[:, lp.SH_BO_NEXT] = -1
-    n_cnt = max(n_sources, len(plan.lead_pairs), len(plan.transit_pairs), 1)
+    n_cnt = max(n_sources, len(st.lead_pairs), len(st.transit_pairs), 1)
     XF = np.zeros((2, max(st.ex_country.size, st.release_rate.size, 1)))
     XF[1, :] = -np.inf  # per destination: the port's release queue is busy until
     if caps is None:
@@ -206,12 +206,8 @@ def simulate_kernel(
     st = plan.static
     H = st.H
     M = st.mean_units.size
-    # Plants.__init__: demand per day and line
-    weekdays = np.array([m.operating_days == "weekdays" for m in sc.manufacturers], dtype=bool)
-    units = np.array([m.units_per_day for m in sc.manufacturers], dtype=float)
-    day_wd = (sc.start.weekday() + np.arange(H)) % 7
-    operating = np.where(weekdays[None, :], (day_wd < 5)[:, None], True)
-    demand = units[None, :] * operating * sizes["noise"] if M else np.zeros((H, 0))
+    # demand per day and line
+    demand = st.demand_base * sizes["noise"] if M else np.zeros((H, 0))
     demand = np.ascontiguousarray(demand, dtype=np.float64)
     S, SA = plan.kernel
     D, DA = draws

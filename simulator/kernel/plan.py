@@ -11,7 +11,6 @@ changes do not depend on anything else that happens in a run).
 
 from __future__ import annotations
 
-import math
 from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,10 +19,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from simulator.world.background import arrival_times
-from simulator.world.codes import DEADLINE_RULES, EFFECT_COLUMNS, EFFECTS_TABLE
+from simulator.world.codes import EFFECT_COLUMNS, EFFECTS_TABLE
 from simulator.world.effects import PolicyBook
 from simulator.world.rng import Streams
-from simulator.world.sampling import BLOCK, background_names, demand_noise
+from simulator.world.sampling import BLOCK, demand_noise
+from simulator.world.static import Static, compile_scenario
 
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.scenario.distributions import Distribution
@@ -70,45 +70,46 @@ def uniform_blocks(rng: Rng, n: int) -> np.ndarray:
 # ---------------------------------------------------------------------------- plan
 @dataclass
 class Plan:
-    """A scenario compiled for the kernel (built once per scenario and reused).
+    """A compiled scenario packed for the kernel (built once per scenario and reused).
 
     Attributes:
-        sc: The scenario.
-        book: Its compiled policy; states met in any replication are added to it, and
-            :attr:`effects` holds one row per state and application class.
-        classes: Application classes (what policy rules select on) by key.
-        static: Arrays and scalars of the scenario (a namedtuple for the kernel).
+        static: The compiled scenario (:class:`~simulator.world.static.Static`).
+        effects: Effects table, one row per policy state met so far and application
+            class (columns :data:`~simulator.world.codes.EFFECT_COLUMNS`).
+        capacity: Reviewers in force per policy state.
+        kernel: (KStatic, KArrays): the scalars and arrays the compiled loop reads.
     """
 
-    sc: Any
-    book: PolicyBook
-    classes: dict[tuple[str, str, str, str, str], int]
-    class_keys: list[tuple[str, str, str, str, str]]
+    static: Static
     effects: np.ndarray
     capacity: np.ndarray
-    static: Any
     kernel: Any
-    """(KStatic, KArrays): the scalars and arrays the compiled loop reads."""
     n_states_built: int
-    bg_names: list[tuple[str, ...]]
-    part_names: list[str]
-    lead_pairs: list[tuple[int, int]]
-    transit_pairs: list[tuple[int, int]]
-    part_bound: np.ndarray
+
+    @property
+    def sc(self) -> Any:
+        """The scenario."""
+        return self.static.sc
+
+    @property
+    def book(self) -> PolicyBook:
+        """The compiled policy (grows as replications meet new states)."""
+        return self.static.book
 
     def sync_states(self) -> None:
         """Add effects rows for policy states met since the last call."""
-        n = len(self.book.states)
+        st = self.static
+        n = len(st.book.states)
         if n == self.n_states_built:
             return
-        rows = np.zeros((n, len(self.class_keys), N_EFF))
+        rows = np.zeros((n, len(st.class_keys), N_EFF))
         rows[: self.n_states_built] = self.effects
         cap = np.zeros(n, dtype=np.int64)
         cap[: self.n_states_built] = self.capacity
         for s in range(self.n_states_built, n):
-            for c, key in enumerate(self.class_keys):
-                rows[s, c] = _effects_row(self.book, s, key)
-            cap[s] = round(self.sc.authority.reviewers * self.book.capacity_factor[s])
+            for c, key in enumerate(st.class_keys):
+                rows[s, c] = _effects_row(st.book, s, key)
+            cap[s] = st.capacity(s)
         self.effects, self.capacity, self.n_states_built = rows, cap, n
 
 
@@ -136,344 +137,15 @@ def _effects_row(book: PolicyBook, state: int, key: tuple[str, ...]) -> np.ndarr
     return row
 
 
-Static = namedtuple(
-    "Static",
-    [
-        # sizes and authority
-        "H",
-        "reviewers",
-        "limit",
-        "binding",
-        "rule",
-        "p_return",
-        "p_partial",
-        "intake",
-        "n_ret",
-        "n_info",
-        "any_info",
-        "any_park",
-        "any_partial",
-        "screening_used",
-        "has_extend",
-        "n_park_dists",
-        "n_insp_dists",
-        # calendar
-        "identity",
-        "cum",
-        "working",
-        "w_max",
-        # classes
-        "class_controlled",
-        # background streams
-        "bg_class",
-        "bg_dest",
-        # parts and manufacturers
-        "part_line",
-        "first_part",
-        "t_per_unit",
-        "mean_daily",
-        "mean_units",
-        "init_inventory",
-        "lead_init",
-        "adapt",
-        "backlog_mode",
-        "is_ss",
-        "review",
-        "safety",
-        "order_days",
-        "out_t_per_unit",
-        "m_country",
-        "expedite_mode",
-        "expedite_below",
-        # suppliers: per part, a range into the flat supplier arrays
-        "sup_start",
-        "sup_ex",
-        "sup_mfr",
-        "sup_share",
-        "sup_class",
-        "sup_lead",
-        # exporters
-        "ex_country",
-        "ex_licensed",
-        "cap_times",
-        "cap_rates",
-        "cap_n",
-        # lanes: lane_of[origin, destination, mode + 1] (mode 0 = default), -1 none
-        "lane_of",
-        "transit_of",
-        # customs
-        "release_rate",
-        # general licences
-        "gl_ex",
-        "gl_m",
-        "gl_t0",
-        "gl_t1",
-        # pipeline goods
-        "pipe_part",
-        "pipe_q",
-        "pipe_day",
-        "pipe_transit",
-        "pipe_ex",
-        "pipe_origin",
-        "pipe_class",
-        "pipe_customs",
-        # bounds
-        "ship_cap",
-        "app_cap",
-    ],
-)
-
-
 def build_plan(sc: Scenario, cal: WorkCalendar) -> Plan:
-    """Compile ``sc`` (and its calendar) for the kernel."""
-    from simulator.world.licensing import ScalarClock
-
-    auth = sc.authority
-    H = sc.horizon_days
-    book = PolicyBook(sc.policy, auth)
-    clock = ScalarClock(cal, float(H))
-    country = {c.id: i for i, c in enumerate(sc.countries)}
-    ex_index = {e.id: i for i, e in enumerate(sc.exporters)}
-    m_index = {m.id: i for i, m in enumerate(sc.manufacturers)}
-    mode_code = {"sea": 0, "rail": 1, "air": 2, "road": 3}
-
-    classes: dict[tuple[str, str, str, str, str], int] = {}
-
-    def cls(key: tuple[str, str, str, str, str]) -> int:
-        return classes.setdefault(key, len(classes))
-
-    bg = list(auth.background)
-    bg_class = np.array(
-        [cls((b.destination, b.product, b.end_use, b.exporter, "background")) for b in bg],
-        dtype=np.int64,
-    )
-    bg_dest = np.array([country[b.destination] for b in bg], dtype=np.int64)
-
-    # parts, in Plants order
-    parts: list[Any] = []
-    line: list[int] = []
-    for m, mfr in enumerate(sc.manufacturers):
-        for part in mfr.bill():
-            parts.append(part)
-            line.append(m)
-    P, M = len(parts), len(sc.manufacturers)
-    part_line = np.array(line, dtype=np.int64)
-    first_part = np.searchsorted(part_line, np.arange(M)).astype(np.int64) if M else part_line
-    units = np.array([m.units_per_day for m in sc.manufacturers], dtype=float)
-    weekdays = np.array([m.operating_days == "weekdays" for m in sc.manufacturers], dtype=bool)
-    mean_units = units * np.where(weekdays, 5.0 / 7.0, 1.0)
-    t_per_unit = np.array([p.kg_per_unit / 1000.0 for p in parts], dtype=float)
-    mean_daily = mean_units[part_line] * t_per_unit if P else np.zeros(0)
-    init_inv = np.array([p.initial_cover_days for p in parts], dtype=float) * mean_daily
-    pol = [p.replenishment for p in parts]
-    part_names = []
-    for p, part in enumerate(parts):
-        mfr = sc.manufacturers[line[p]]
-        part_names.append(mfr.id if not mfr.multi_part else f"{mfr.id}/{part.id}")
-
-    # suppliers
-    sup_start = [0]
-    sup_ex, sup_mfr, sup_share, sup_class, sup_lead = [], [], [], [], []
-    lead_pairs: list[tuple[int, int]] = []
-    for p, part in enumerate(parts):
-        mfr = sc.manufacturers[line[p]]
-        for s in part.suppliers:
-            if s.manufacturer is not None:
-                sup_ex.append(-1)
-                sup_mfr.append(m_index[s.manufacturer])
-                sup_class.append(cls((mfr.country, part.material, mfr.end_use, "", mfr.id)))
-                sup_lead.append(-1)
-            else:
-                e = ex_index[s.exporter]
-                sup_ex.append(e)
-                sup_mfr.append(-1)
-                sup_class.append(cls((mfr.country, part.material, mfr.end_use, s.exporter, mfr.id)))
-                if (e, p) not in lead_pairs:
-                    lead_pairs.append((e, p))
-                sup_lead.append(lead_pairs.index((e, p)))
-            sup_share.append(float(s.share))
-        sup_start.append(len(sup_ex))
-
-    # pipeline goods (World._pipeline order)
-    pipe: list[tuple] = []
-    for p, part in enumerate(parts):
-        m = line[p]
-        mfr = sc.manufacturers[m]
-        for ship in part.initial_shipments:
-            q = (
-                ship.tonnes
-                if ship.tonnes is not None
-                else ((ship.days_of_demand or 0.0) * float(mean_daily[p]))
-            )
-            if q <= 0:
-                continue
-            own = [s.exporter for s in part.suppliers if s.exporter is not None]
-            ex_id = ship.exporter or (own[0] if own else None)
-            e = ex_index[ex_id] if ex_id is not None else -1
-            ex = sc.exporters[e] if e >= 0 else None
-            key = (mfr.country, part.material, mfr.end_use, ex.id if ex else "", mfr.id)
-            origin = country[ex.country] if ex else country[mfr.country]
-            customs = ex is not None and ex.licensed and ship.stage != "in_transit"
-            pipe.append(
-                (p, q, float(ship.day), ship.stage == "in_transit", e, origin, cls(key), customs)
-            )
-
-    # lanes and transit streams per (lane, part)
-    C = len(sc.countries)
-    lane_of = np.full((C, C, 5), -1, dtype=np.int64)
-    for i, ln in enumerate(sc.lanes):
-        o, d = country[ln.origin], country[ln.destination]
-        if lane_of[o, d, 0] < 0:
-            lane_of[o, d, 0] = i
-        if lane_of[o, d, mode_code[ln.mode] + 1] < 0:
-            lane_of[o, d, mode_code[ln.mode] + 1] = i
-    transit_pairs: list[tuple[int, int]] = []
-    transit_of = np.full((max(len(sc.lanes), 1), max(P, 1)), -1, dtype=np.int64)
-    for p in range(P):
-        dest = country[sc.manufacturers[line[p]].country]
-        for i, ln in enumerate(sc.lanes):
-            if country[ln.destination] == dest:
-                transit_of[i, p] = len(transit_pairs)
-                transit_pairs.append((i, p))
-
-    # exporters' capacity profiles
-    X = len(sc.exporters)
-    ramps = [sorted(e.ramp, key=lambda r: r.date) for e in sc.exporters]
-    K = 1 + max((len(r) for r in ramps), default=0)
-    cap_times = np.full((max(X, 1), K), np.inf)
-    cap_rates = np.zeros((max(X, 1), K))
-    cap_n = np.zeros(max(X, 1), dtype=np.int64)
-    from simulator.world.logistics import DAYS_PER_MONTH
-
-    for i, e in enumerate(sc.exporters):
-        cap_times[i, 0] = -math.inf
-        cap_rates[i, 0] = e.capacity_t_per_month / DAYS_PER_MONTH
-        for j, r in enumerate(ramps[i], start=1):
-            cap_times[i, j] = float((r.date - sc.start).days)
-            cap_rates[i, j] = r.capacity_t_per_month / DAYS_PER_MONTH
-        cap_n[i] = 1 + len(ramps[i])
-
-    release = np.full(C, -1.0)
-    for c in sc.countries:
-        r = sc.customs.release_rate(c.id)
-        if r is not None:
-            release[country[c.id]] = float(r)
-
-    gl = [
-        (ex_index[g.exporter], m_index[g.customer], float((g.start - sc.start).days), g.valid_days)
-        for g in auth.general_licences
-    ]
-
-    controlled = {p.id: p.controlled for p in sc.products}
-    class_keys = list(classes)
-    n_sup_ex = np.diff(np.array(sup_start))  # suppliers per part
-    n_pipe = np.bincount([x[0] for x in pipe], minlength=P) if P else np.zeros(0, int)
-    part_bound = (H + 1) * n_sup_ex + n_pipe if P else np.zeros(0, dtype=np.int64)
-    n_bg_max = 0  # background shipments are counted per replication
-    static = Static(
-        H=H,
-        reviewers=auth.reviewers,
-        limit=float(auth.statutory_limit_wd) if auth.statutory_limit_wd is not None else math.inf,
-        binding=auth.statutory_limit_wd is not None and auth.deadline_rule != "continue",
-        rule=DEADLINE_RULES.index(auth.deadline_rule),
-        p_return=float(auth.intake.return_probability),
-        p_partial=float(auth.approval.partial_probability),
-        intake=auth.intake.return_probability > 0
-        or not (
-            auth.intake.screening_wd.kind == "constant" and auth.intake.screening_wd.value == 0
-        ),
-        n_ret=auth.intake.max_returns if auth.intake.return_probability > 0 else 0,
-        n_info=auth.information_requests.max_per_application if book.max_info_p > 0 else 0,
-        any_info=book.max_info_p > 0 and auth.information_requests.max_per_application > 0,
-        any_park=book.max_park_p > 0,
-        any_partial=auth.approval.partial_probability > 0,
-        screening_used=not (
-            auth.intake.screening_wd.kind == "constant" and auth.intake.screening_wd.value == 0
-        ),
-        has_extend=auth.deadline_rule == "extend",
-        n_park_dists=len(book.park_dists),
-        n_insp_dists=len(book.inspection_dists),
-        identity=bool(clock.identity),
-        cum=np.asarray(cal.cum, dtype=np.float64),
-        working=np.asarray(cal.working, dtype=np.bool_),
-        w_max=float(clock._w_max),
-        class_controlled=np.zeros(0, dtype=np.bool_),  # filled below
-        bg_class=bg_class,
-        bg_dest=bg_dest,
-        part_line=part_line,
-        first_part=np.asarray(first_part, dtype=np.int64),
-        t_per_unit=t_per_unit,
-        mean_daily=np.asarray(mean_daily, dtype=float),
-        mean_units=mean_units,
-        init_inventory=np.asarray(init_inv, dtype=float),
-        lead_init=np.array([p.lead_time.initial_days for p in parts], dtype=float),
-        adapt=np.array([p.lead_time.adapt for p in parts], dtype=float),
-        backlog_mode=np.array([m.unmet_demand == "backlog" for m in sc.manufacturers], dtype=bool),
-        is_ss=np.array([r.kind == "s_S" for r in pol], dtype=bool),
-        review=np.array([getattr(r, "review_days", 1) for r in pol], dtype=np.int64),
-        safety=np.array([r.safety_days for r in pol], dtype=float),
-        order_days=np.array([getattr(r, "order_days", 0.0) for r in pol], dtype=float),
-        out_t_per_unit=np.array(
-            [m.output_kg_per_unit / 1000.0 if m.output_product else 0.0 for m in sc.manufacturers],
-            dtype=float,
-        ),
-        m_country=np.array([country[m.country] for m in sc.manufacturers], dtype=np.int64),
-        expedite_mode=np.array(
-            [mode_code[p.expedite.mode] if p.expedite is not None else -1 for p in parts],
-            dtype=np.int64,
-        ),
-        expedite_below=np.array(
-            [p.expedite.below_cover_days if p.expedite is not None else 0.0 for p in parts],
-            dtype=float,
-        ),
-        sup_start=np.array(sup_start, dtype=np.int64),
-        sup_ex=np.array(sup_ex, dtype=np.int64),
-        sup_mfr=np.array(sup_mfr, dtype=np.int64),
-        sup_share=np.array(sup_share, dtype=float),
-        sup_class=np.array(sup_class, dtype=np.int64),
-        sup_lead=np.array(sup_lead, dtype=np.int64),
-        ex_country=np.array([country[e.country] for e in sc.exporters], dtype=np.int64),
-        ex_licensed=np.array([e.licensed for e in sc.exporters], dtype=np.bool_),
-        cap_times=cap_times,
-        cap_rates=cap_rates,
-        cap_n=cap_n,
-        lane_of=lane_of,
-        transit_of=transit_of,
-        release_rate=release,
-        gl_ex=np.array([g[0] for g in gl], dtype=np.int64),
-        gl_m=np.array([g[1] for g in gl], dtype=np.int64),
-        gl_t0=np.array([g[2] for g in gl], dtype=float),
-        gl_t1=np.array([g[2] + g[3] for g in gl], dtype=float),
-        pipe_part=np.array([x[0] for x in pipe], dtype=np.int64),
-        pipe_q=np.array([x[1] for x in pipe], dtype=float),
-        pipe_day=np.array([x[2] for x in pipe], dtype=float),
-        pipe_transit=np.array([x[3] for x in pipe], dtype=np.bool_),
-        pipe_ex=np.array([x[4] for x in pipe], dtype=np.int64),
-        pipe_origin=np.array([x[5] for x in pipe], dtype=np.int64),
-        pipe_class=np.array([x[6] for x in pipe], dtype=np.int64),
-        pipe_customs=np.array([x[7] for x in pipe], dtype=np.bool_),
-        ship_cap=int(part_bound.sum()) + n_bg_max,
-        app_cap=0,
-    )
-    class_keys = list(classes)  # pipeline classes were added above
-    static = static._replace(
-        class_controlled=np.array([controlled[k[1]] for k in class_keys], dtype=np.bool_)
-    )
+    """Pack the compiled scenario of ``sc`` (and its calendar) for the kernel."""
+    st = compile_scenario(sc, cal)
     plan = Plan(
-        sc=sc,
-        book=book,
-        classes=classes,
-        class_keys=class_keys,
-        effects=np.zeros((0, len(class_keys), N_EFF)),
+        static=st,
+        effects=np.zeros((0, len(st.class_keys), N_EFF)),
         capacity=np.zeros(0, dtype=np.int64),
-        static=static,
-        kernel=pack_static(static),
+        kernel=pack_static(st),
         n_states_built=0,
-        bg_names=background_names(bg),
-        part_names=part_names,
-        lead_pairs=lead_pairs,
-        transit_pairs=transit_pairs,
-        part_bound=np.asarray(part_bound, dtype=np.int64),
     )
     plan.sync_states()
     return plan
@@ -703,7 +375,7 @@ def replication_inputs(plan: Plan, cal: WorkCalendar, seed: int, rep: int) -> tu
 
     # --- background arrivals (World._background)
     bg = list(auth.background)
-    names = plan.bg_names
+    names = st.bg_names
     times, idx = [], []
     for k, b in enumerate(bg):
         rng = streams.get("background", *names[k], "arrivals")
@@ -725,8 +397,8 @@ def replication_inputs(plan: Plan, cal: WorkCalendar, seed: int, rep: int) -> tu
 
     # --- application and customs draws per source
     sources = [("bg/" + "/".join(n), ("bg", *n), k) for k, n in enumerate(names)]
-    sources += [(f"mfr/{n}", ("mfr", n), -1) for n in plan.part_names]
-    bounds = np.concatenate([n_bg, plan.part_bound]).astype(np.int64)
+    sources += [(f"mfr/{n}", ("mfr", n), -1) for n in st.part_names]
+    bounds = np.concatenate([n_bg, st.part_bound]).astype(np.int64)
     base = np.concatenate([[0], np.cumsum(bounds)]).astype(np.int64)
     n_tot = int(base[-1])
 
@@ -803,21 +475,17 @@ def replication_inputs(plan: Plan, cal: WorkCalendar, seed: int, rep: int) -> tu
 
     # --- lead times per (exporter, part), transit per (lane, part)
     lead, lead_base = [], [0]
-    for e, p in plan.lead_pairs:
+    for e, p in st.lead_pairs:
         ex = sc.exporters[e]
-        m = int(st.part_line[p])
-        mfr = sc.manufacturers[m]
-        name = (ex.id, mfr.id) + ((plan.part_names[p].split("/", 1)[1],) if mfr.multi_part else ())
+        name = (ex.id, *st.part_stream[p])
         vals = draw_blocks(ex.lead_time_days, streams.get("exporter", *name), H + 1)
         lead.append(vals)
         lead_base.append(lead_base[-1] + vals.size)
     transit, transit_base = [], [0]
-    for i, p in plan.transit_pairs:
+    for i, p in st.transit_pairs:
         ln = sc.lanes[i]
-        m = int(st.part_line[p])
-        mfr = sc.manufacturers[m]
-        name = (ln.id, mfr.id) + ((plan.part_names[p].split("/", 1)[1],) if mfr.multi_part else ())
-        n = int(plan.part_bound[p]) + H + 1
+        name = (ln.id, *st.part_stream[p])
+        n = int(st.part_bound[p]) + H + 1
         vals = draw_blocks(ln.transit_days, streams.get("transit", *name), n)
         transit.append(vals)
         transit_base.append(transit_base[-1] + vals.size)

@@ -57,7 +57,7 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
-from simulator.world.logistics import CapacityQueue, LaneTable
+from simulator.world.logistics import CapacityQueue, pick_lane
 from simulator.world.sampling import Sampler, Uniforms
 from simulator.world.trace import G, Source
 
@@ -66,6 +66,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from simulator.world.licensing import AppKey
     from simulator.world.manufacturing import Plants
     from simulator.world.rng import Streams
+    from simulator.world.static import Static
 
 __all__ = ["Goods", "Shipment", "SourceDraws"]
 
@@ -112,12 +113,14 @@ class Shipment:
         id: Shipment id (creation order).
         source: A :class:`~simulator.world.trace.Source` kind.
         index: Stream or manufacturer index.
+        cls: Its application class (:attr:`~simulator.world.static.Static.class_keys`).
         key: What policy rules select on (destination, product, end use, exporter,
             applicant).
         tonnes: Quantity still on its way (after partial approvals), tonnes.
         part: Part index (-1: background).
         exporter: Exporter index (-1: background or an upstream manufacturer).
-        origin: Country it leaves from.
+        origin: Country it leaves from (index).
+        dest: Country it goes to (index).
         customs: Whether it goes through Chinese customs.
         t_order: When it was ordered, calendar days (0 for pipeline goods).
         expiry: Expiry of its licence, calendar days (None: it has none).
@@ -132,7 +135,9 @@ class Shipment:
     """
 
     __slots__ = (
+        "cls",
         "customs",
+        "dest",
         "draws",
         "expiry",
         "exporter",
@@ -153,15 +158,19 @@ class Shipment:
         "u_inspect",
     )
 
-    def __init__(self, sid: int, source: int, index: int, key: AppKey, tonnes: float) -> None:
+    def __init__(
+        self, sid: int, source: int, index: int, cls: int, key: AppKey, tonnes: float
+    ) -> None:
         self.id = sid
         self.source = source
         self.index = index
+        self.cls = cls
         self.key = key
         self.tonnes = tonnes
         self.part = -1
         self.exporter = -1
-        self.origin = ""
+        self.origin = -1
+        self.dest = -1
         self.customs = False
         self.t_order = 0.0
         self.expiry: float | None = None
@@ -180,7 +189,7 @@ class Goods:
 
     Args:
         env: SimPy environment.
-        sc: The scenario.
+        st: The compiled scenario.
         log: Rows of the :data:`~simulator.world.trace.GOODS` log.
         shipments: Rows of the :data:`~simulator.world.trace.SHIPMENTS` table.
         effects: ``effects(key)`` → the policy effects in force now.
@@ -195,7 +204,7 @@ class Goods:
     def __init__(
         self,
         env: simpy.Environment,
-        sc: Scenario,
+        st: Static,
         log: list[tuple],
         shipments: list[tuple],
         effects: Callable[[AppKey], Any],
@@ -205,37 +214,39 @@ class Goods:
         streams: Streams,
         book: Any,
     ) -> None:
-        self.env, self.sc, self.streams, self.book = env, sc, streams, book
+        self.env, self.st, self.sc, self.streams, self.book = env, st, st.sc, streams, book
         self.log, self.rows = log, shipments
         self.effects, self.needs_licence, self.apply = effects, needs_licence, apply
         self.plants = plants
-        self.capacity = [CapacityQueue(e, sc.start) for e in sc.exporters]
-        self.lanes = LaneTable(sc.lanes)
-        self.country = {c.id: i for i, c in enumerate(sc.countries)}
+        self.capacity = [
+            CapacityQueue(st.cap_times[e, : st.cap_n[e]], st.cap_rates[e, : st.cap_n[e]])
+            for e in range(len(st.sc.exporters))
+        ]
         self._next = 0
         self._lead: dict[tuple[int, int], Sampler] = {}
         self._transit: dict[tuple[int, int], Sampler] = {}
         self.held: list[Shipment] = []
-        self._port_free: dict[str, float] = {}  # per destination: release queue busy until
+        self._port_free: dict[int, float] = {}  # per destination: release queue busy until
 
     # ------------------------------------------------------------------ creation
     def new(
         self,
         source: int,
         index: int,
-        key: AppKey,
+        cls: int,
         tonnes: float,
         *,
-        origin: str,
+        origin: int,
+        dest: int,
         draws: SourceDraws | None,
         part: int = -1,
         exporter: int = -1,
     ) -> Shipment:
-        """Create a shipment now (and log it); ``draws`` given means it goes through
-        customs and draws its customs attributes now."""
-        sh = Shipment(self._next, source, index, key, tonnes)
+        """Create a shipment of application class ``cls`` now (and log it); ``draws`` given
+        means it goes through customs and draws its customs attributes now."""
+        sh = Shipment(self._next, source, index, cls, self.st.class_keys[cls], tonnes)
         self._next += 1
-        sh.part, sh.exporter, sh.origin = part, exporter, origin
+        sh.part, sh.exporter, sh.origin, sh.dest = part, exporter, origin, dest
         sh.t_order = self.env.now
         if draws is not None:
             sh.customs, sh.draws = True, draws
@@ -247,9 +258,7 @@ class Goods:
             if draws.transit is not None:
                 sh.transit = draws.transit()
             sh.inspection = [s() for s in draws.inspection]
-        self.rows.append(
-            (sh.id, source, index, part, exporter, self.country[key[0]], int(sh.customs), tonnes)
-        )
+        self.rows.append((sh.id, source, index, part, exporter, dest, int(sh.customs), tonnes))
         self.log.append((self.env.now, G.ORDER, sh.id, tonnes, 0.0))
         return sh
 
@@ -310,10 +319,7 @@ class Goods:
         lead = self._lead.get(key)
         if lead is None:
             ex = self.sc.exporters[sh.exporter]
-            mfr = self.sc.manufacturers[sh.index]
-            name = (ex.id, mfr.id)
-            if mfr.multi_part:
-                name = (*name, self.plants.parts[sh.part].id)
+            name = (ex.id, *self.st.part_stream[sh.part])
             lead = self._lead[key] = Sampler(ex.lead_time_days, self.streams.get("exporter", *name))
         return finish + lead()
 
@@ -361,10 +367,10 @@ class Goods:
     def release(self, sh: Shipment, held: bool) -> None:
         """Through the port's release queue (while it drains a backlog) to departure."""
         now = self.env.now
-        dest = sh.key[0]
-        rate = self.sc.customs.release_rate(dest)
+        dest = sh.dest
+        rate = float(self.st.release_rate[dest])
         busy = self._port_free.get(dest, -math.inf)
-        if rate is None or (not held and busy <= now):
+        if rate < 0 or (not held and busy <= now):
             self.depart(sh)
             return
         done = max(now, busy) + sh.tonnes / rate
@@ -380,19 +386,16 @@ class Goods:
             self.log.append((now, G.DEPARTED, sh.id, q, -1.0))
             self.at(now + sh.transit, lambda: self.arrive(sh, q))
             return
-        mfr = self.sc.manufacturers[sh.index]
-        part = self.plants.parts[sh.part]
-        mode = None
-        if part.expedite is not None and self.plants.cover_days(sh.part) < (
-            part.expedite.below_cover_days
-        ):
-            mode = part.expedite.mode
-        lane = self.lanes.pick(sh.origin, mfr.country, mode)
-        key = (lane, sh.part)
+        st, p = self.st, sh.part
+        mode = -1
+        if st.expedite_mode[p] >= 0 and self.plants.cover_days(p) < st.expedite_below[p]:
+            mode = int(st.expedite_mode[p])
+        lane = pick_lane(st.lane_of, sh.origin, sh.dest, mode)
+        key = (lane, p)
         s = self._transit.get(key)
         if s is None:
             ln = self.sc.lanes[lane]
-            name = (ln.id, mfr.id) + ((part.id,) if mfr.multi_part else ())
+            name = (ln.id, *st.part_stream[p])
             s = self._transit[key] = Sampler(ln.transit_days, self.streams.get("transit", *name))
         self.log.append((now, G.DEPARTED, sh.id, q, float(lane)))
         self.at(now + s(), lambda: self.arrive(sh, q))

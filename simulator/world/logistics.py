@@ -8,14 +8,11 @@ capacity profile, so no SimPy process runs per exporter.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # pragma: no cover
-    from simulator.scenario.goods import Exporter, Lane
+import numpy as np
 
-__all__ = ["DAYS_PER_MONTH", "CapacityQueue", "LaneTable"]
+__all__ = ["DAYS_PER_MONTH", "CapacityQueue", "pick_lane"]
 
 DAYS_PER_MONTH = 30.4375
 """Average calendar days per month (365.25 / 12)."""
@@ -25,25 +22,14 @@ class CapacityQueue:
     """First-come-first-served production at a piecewise-constant rate.
 
     Args:
-        exporter: The exporter (capacity and ramp).
-        start: Scenario start date (time 0).
+        times: Start of each capacity segment, days since start (the first is -inf).
+        rates: Capacity of each segment, tonnes per day.
     """
 
-    def __init__(self, exporter: Exporter, start: dt.date) -> None:
-        pts = sorted(exporter.ramp, key=lambda p: p.date)
-        self.times: list[float] = [-math.inf] + [float((p.date - start).days) for p in pts]
-        self.rates: list[float] = [exporter.capacity_t_per_month / DAYS_PER_MONTH] + [
-            p.capacity_t_per_month / DAYS_PER_MONTH for p in pts
-        ]
+    def __init__(self, times: np.ndarray, rates: np.ndarray) -> None:
+        self.times: list[float] = [float(t) for t in times]
+        self.rates: list[float] = [float(r) for r in rates]
         self.free_at = 0.0
-
-    def rate_at(self, t: float) -> float:
-        """Capacity at time ``t``, tonnes per day."""
-        rate = self.rates[0]
-        for tb, r in zip(self.times, self.rates, strict=True):
-            if tb <= t:
-                rate = r
-        return rate
 
     def finish_time(self, now: float, tonnes: float) -> float:
         """When ``tonnes`` queued now would be finished (inf if capacity never suffices)."""
@@ -71,25 +57,10 @@ class CapacityQueue:
         self.free_at = finish
 
 
-class LaneTable:
-    """Find the lane for an (origin, destination) pair, preferring a mode."""
-
-    def __init__(self, lanes: list[Lane]) -> None:
-        self.lanes = lanes
-        self._by_pair: dict[tuple[str, str], list[int]] = {}
-        for i, ln in enumerate(lanes):
-            self._by_pair.setdefault((ln.origin, ln.destination), []).append(i)
-
-    def pick(self, origin: str, destination: str, mode: str | None = None) -> int:
-        """Index of the lane to use: ``mode`` if such a lane exists, else the first lane
-        for the pair (validation guarantees one exists)."""
-        idx = self._by_pair[(origin, destination)]
-        if mode is not None:
-            for i in idx:
-                if self.lanes[i].mode == mode:
-                    return i
-        return idx[0]
-
-    def modes_into(self, destination: str) -> set[str]:
-        """Modes of lanes arriving in ``destination``."""
-        return {ln.mode for ln in self.lanes if ln.destination == destination}
+def pick_lane(lane_of: np.ndarray, origin: int, destination: int, mode: int) -> int:
+    """Index of the lane to use from country ``origin`` to ``destination``: a lane of mode
+    code ``mode`` (:data:`~simulator.world.static.MODES`) if one exists, else the first
+    lane for the pair (validation guarantees one exists); ``mode`` -1: the first lane."""
+    if mode >= 0 and lane_of[origin, destination, mode + 1] >= 0:
+        return int(lane_of[origin, destination, mode + 1])
+    return int(lane_of[origin, destination, 0])
