@@ -196,24 +196,27 @@ def simulate_kernel(
     from simulator.kernel import loop as lp
     from simulator.kernel.columns import log_columns
     from simulator.kernel.loop import run_loop
-    from simulator.kernel.plan import replication_inputs
+    from simulator.kernel.plan import kernel_draws
     from simulator.world.calendar import build_calendar
+    from simulator.world.draws import fill_draws
 
     cal = cal if cal is not None else build_calendar(sc)
     with _PLAN_LOCK:  # a plan grows its policy states as replications meet them
         plan = _plan(sc, cal)
-        draws, sizes, (regimes, layers) = replication_inputs(plan, cal, seed, rep)
+        dr = fill_draws(plan.static, seed, rep)
+        plan.sync_states()
+        D, DA = kernel_draws(plan, dr)
+    regimes, layers = list(dr.policy.regimes), list(dr.policy.layers)
     st = plan.static
     H = st.H
     M = st.mean_units.size
     # demand per day and line
-    demand = st.demand_base * sizes["noise"] if M else np.zeros((H, 0))
+    demand = st.demand_base * dr.noise if M else np.zeros((H, 0))
     demand = np.ascontiguousarray(demand, dtype=np.float64)
     S, SA = plan.kernel
-    D, DA = draws
     caps = None
     while True:
-        K, caps = _state(plan, D.n_arr, sizes["n_sources"], D.n_pol, demand, caps)
+        K, caps = _state(plan, D.n_arr, dr.n_sources, D.n_pol, demand, caps)
         err = run_loop(S, SA, D, DA, K)
         full = int(K.I[lp.I_FULL])
         if not full:

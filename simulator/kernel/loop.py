@@ -637,7 +637,7 @@ def world_apply(S, D, AF, AI, CNT, DI, F, IV, L_apps, L_glog, L_heap, SF, SI, sh
     src = SI[sh, SH_DSRC]
     i = CNT[0, src]
     CNT[0, src] = i + 1
-    AI[a, A_DRAW] = DI[D.i_app_base + src] + i
+    AI[a, A_DRAW] = DI[D.i_src_base + src] + i
     AI[a, A_CLASS] = SI[sh, SH_CLASS]
     AI[a, A_SHIP] = sh
     AF[a, AF_TONNES] = SF[sh, SF_TONNES]
@@ -1045,7 +1045,7 @@ def goods_new(
     if dsrc >= 0:
         i = CNT[1, dsrc]
         CNT[1, dsrc] = i + 1
-        j = DI[D.i_ship_base + dsrc] + i
+        j = DI[D.i_src_base + dsrc] + i
         SI[sh, SH_DRAW] = j
     else:
         SI[sh, SH_DRAW] = -1

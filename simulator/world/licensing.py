@@ -56,11 +56,11 @@ import numpy as np
 import simpy
 
 from simulator.world.calendar import WorkCalendar
-from simulator.world.trace import AT_DEADLINE, Ev
+from simulator.world.codes import AT_DEADLINE, DEADLINE_RULES, Ev
 
 if TYPE_CHECKING:  # pragma: no cover
-    from simulator.scenario.authority import Authority
-    from simulator.world.policy import PolicyBook, PolicyController, Resolved
+    from simulator.world.policy import PolicyController, Resolved
+    from simulator.world.static import Static
 
 __all__ = ["AppKey", "Application", "LicensingAuthority", "ReviewerPool", "ScalarClock"]
 
@@ -163,9 +163,9 @@ class ReviewerPool:
 
 
 class Application:
-    """One licence application and its random attributes (drawn at creation by
-    :meth:`~simulator.world.sampling.AppDraws.fill`, so the same application gets the same
-    draws in every policy variant).
+    """One licence application and its random attributes (read at creation from the
+    replication's draws by :meth:`fill`, so the same application gets the same draws in
+    every policy variant).
 
     Attributes:
         id: Application id (creation order).
@@ -236,6 +236,31 @@ class Application:
         self.extension_wd = 0.0
         self.factor = 1.0  # review speed in use (for re-planning)
 
+    def fill(self, dl: Any, d: int, st: Static) -> Application:
+        """Read the application's draws: row ``d`` of the replication's application draws
+        ``dl`` (:class:`~simulator.world.draws.DrawLists`); attributes that cannot matter
+        in this scenario keep their defaults."""
+        self.work_wd = dl.work[d]
+        self.screening_wd = dl.screening[d]
+        n = st.n_ret
+        if n:
+            self.u_return = dl.u_return[d * n : (d + 1) * n]
+            self.resubmit_days = dl.resubmit[d * n : (d + 1) * n]
+        n = st.n_info
+        if n:
+            self.u_info = dl.u_info[d * n : (d + 1) * n]
+            self.info_at = dl.info_at[d * n : (d + 1) * n]
+            self.info_response_days = dl.response[d * n : (d + 1) * n]
+        self.u_approve = dl.u_approve[d]
+        self.u_park = dl.u_park[d]
+        n = st.n_park_dists
+        if n:
+            self.park_days = dl.park_days[d * n : (d + 1) * n]
+        self.extension_wd = dl.extension[d]
+        self.u_partial = dl.u_partial[d]
+        self.partial_fraction = dl.partial[d]
+        return self
+
 
 class _NoPolicy:
     current = 0
@@ -251,21 +276,22 @@ class LicensingAuthority:
 
     Args:
         env: SimPy environment.
-        cfg: Authority settings.
+        st: The compiled scenario (authority settings, policy book, capacity).
         clock: Scalar working-time clock.
-        book: Compiled policy.
         log: Rows of the :data:`~simulator.world.trace.AUTHORITY` log.
     """
 
     def __init__(
         self,
         env: simpy.Environment,
-        cfg: Authority,
+        st: Static,
         clock: ScalarClock,
-        book: PolicyBook,
         log: list[tuple],
     ) -> None:
+        cfg = st.sc.authority
+        book = st.book
         self.env = env
+        self.st = st
         self.cfg = cfg
         self.clock = clock
         self.book = book
@@ -273,19 +299,17 @@ class LicensingAuthority:
         self.policy: PolicyController = _NoPolicy()  # type: ignore[assignment]
         self.pool = ReviewerPool(env, cfg.reviewers)
         self.in_review: dict[simpy.Process, Application] = {}
-        self.limit = cfg.statutory_limit_wd
-        self.rule = cfg.deadline_rule
-        self.binding = self.limit is not None and self.rule != "continue"
+        self.limit = st.limit
+        self.rule = DEADLINE_RULES[st.rule]
+        self.binding = st.binding
         self.n_submitted = 0
         self.n_decided = 0
         self.n_in_system = 0
         self.n_awaiting_decision = 0
         self._caches = book._cache
-        self._p_return = cfg.intake.return_probability
-        self._p_partial = cfg.approval.partial_probability
-        self._intake = self._p_return > 0 or not (
-            cfg.intake.screening_wd.kind == "constant" and cfg.intake.screening_wd.value == 0
-        )
+        self._p_return = st.p_return
+        self._p_partial = st.p_partial
+        self._intake = st.intake
 
     # -- policy hooks ----------------------------------------------------------------
     def effects(self, key: AppKey) -> Resolved:
@@ -297,7 +321,7 @@ class LicensingAuthority:
     def on_regime_change(self, regime: int) -> None:
         """Apply a new policy state: capacity now; re-plan the reviews in progress whose
         speed changed (work is conserved, time is not); others keep their schedule."""
-        self.pool.set_capacity(round(self.cfg.reviewers * self.book.capacity_factor[regime]))
+        self.pool.set_capacity(self.st.capacity(regime))
         resolve = self.book.resolve
         for proc, app in list(self.in_review.items()):
             if (

@@ -61,6 +61,7 @@ class Static:
     Attributes (units in the names: ``_t`` tonnes, ``_days`` calendar days, ``_wd``
     working days; "per part" arrays have one entry per part in line order):
         sc: The scenario.
+        cal: Its working-day calendar.
         H: Simulated days.
         country: Country index by id.
         limit: Statutory limit, working days (inf: none).
@@ -86,6 +87,7 @@ class Static:
     """
 
     sc: Any
+    cal: Any
     H: int
     country: dict[str, int]
     # authority
@@ -377,6 +379,7 @@ def _build(sc: Scenario, cal: WorkCalendar) -> Static:
 
     return Static(
         sc=sc,
+        cal=cal,
         H=H,
         country=country,
         reviewers=int(auth.reviewers),

@@ -24,15 +24,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import simpy
 
-from simulator.world.background import arrival_times
 from simulator.world.calendar import WorkCalendar, build_calendar
+from simulator.world.draws import DrawLists, fill_draws
 from simulator.world.events import DAILY, At
-from simulator.world.goods import Goods, Shipment, SourceDraws
+from simulator.world.goods import Goods, Shipment
 from simulator.world.licensing import Application, LicensingAuthority, ScalarClock
 from simulator.world.manufacturing import Plants
-from simulator.world.policy import PolicyController
-from simulator.world.rng import Streams
-from simulator.world.sampling import AppDraws, Sampler, demand_noise
+from simulator.world.policy import PolicyReplay
 from simulator.world.static import compile_scenario
 from simulator.world.trace import (
     APPLICATIONS,
@@ -85,34 +83,22 @@ class World:
     def __init__(self, sc: Scenario, seed: int, rep: int, cal: WorkCalendar | None = None) -> None:
         self.sc = sc
         self.env = env = simpy.Environment()
-        self.streams = streams = Streams(seed, rep)
         self.cal = cal = cal if cal is not None else build_calendar(sc)
         self.horizon = H = sc.horizon_days
         self.seed, self.rep = seed, rep
+        self.st = st = compile_scenario(sc, cal)
+        self.book = st.book
+        self.draws = dr = fill_draws(st, seed, rep)
+        self.dl = dl = DrawLists(dr)
         # rows of the logs declared in simulator.world.trace, in their column order
         self.log: list[tuple] = []  # AUTHORITY
         self.glog: list[tuple] = []  # GOODS
         self.ships: list[tuple] = []  # SHIPMENTS
         self.apps: list[tuple] = []  # APPLICATIONS
-        self.regimes: list[tuple[float, int]] = []  # REGIMES
-        self.layers: list[tuple[float, int, int]] = []  # OVERLAYS
         self._next_app = 0
-        self.st = st = compile_scenario(sc, cal)
-        self.book = book = st.book
-        self.authority = auth = LicensingAuthority(
-            env, sc.authority, ScalarClock(cal, float(H)), book, self.log
-        )
-        self.controller = PolicyController(
-            env,
-            book,
-            sc.policy,
-            sc.start,
-            float(H),
-            streams.get,
-            self._policy_changed,
-            self.regimes,
-            self.layers,
-        )
+        self._apps_of = [0] * dr.n_sources  # applications made per draw source
+        self.authority = auth = LicensingAuthority(env, st, ScalarClock(cal, float(H)), self.log)
+        self.controller = PolicyReplay(env, dr.policy, self._policy_changed)
         auth.policy = self.controller
         auth.on_regime_change(self.controller.current)
         # General licences indexed by (exporter, customer) so that a shipment checks only
@@ -124,8 +110,8 @@ class World:
                 (float(st.gl_t0[g]), float(st.gl_t1[g]))
             )
         M = st.M
-        noise = demand_noise(sc.manufacturers, streams, H)
-        self.plants = plants = Plants(st, noise, self._place_order)
+        self.n_bg = len(st.bg_names)
+        self.plants = plants = Plants(st, dr.noise, self._place_order)
         self.goods = Goods(
             env,
             st,
@@ -135,22 +121,11 @@ class World:
             self._needs_licence,
             self._apply,
             plants,
-            streams,
-            book,
+            dl,
         )
-        # per part: its draws of applications and customs
-        self._part_apps = [
-            AppDraws(streams, f"mfr/{name}", sc.authority, book) for name in st.part_names
-        ]
-        self._part_customs = [
-            SourceDraws(streams, ("mfr", name), sc, book) for name in st.part_names
-        ]
         self._backorders: list[deque[list[Any]]] = [deque() for _ in range(M)]
         self._out_stock = np.zeros(M)  # finished output of each line, tonnes
         self.auth_daily = np.zeros((H, len(AUTHORITY_DAILY)))
-        self._bg_apps = [
-            AppDraws(streams, "bg/" + "/".join(n), sc.authority, book) for n in st.bg_names
-        ]
         self._pipeline()
         env.process(self._background())
         env.process(self._daily())
@@ -170,17 +145,16 @@ class World:
         return not any(t0 <= t < t1 for t0, t1 in self._general.get(pair, ()))
 
     def _apply(self, sh: Shipment) -> None:
-        """Submit an application for shipment ``sh``."""
+        """Submit an application for shipment ``sh`` (it reads the next application draws
+        of the shipment's source)."""
         aid = self._next_app
         self._next_app += 1
         self.apps.append((aid, sh.source, sh.index, sh.id, sh.exporter, sh.tonnes))
         self.glog.append((self.env.now, G.APPLY, sh.id, sh.tonnes, float(aid)))
-        if sh.source == Source.BACKGROUND:
-            draws = self._bg_apps[sh.index]
-        else:
-            draws = self._part_apps[sh.part]
+        d = self.dl.src_base[sh.src] + self._apps_of[sh.src]
+        self._apps_of[sh.src] += 1
         app = Application(aid, sh.key, sh.tonnes, self._decided, sh)
-        self.authority.submit(draws.fill(app))
+        self.authority.submit(app.fill(self.dl, d, self.st))
 
     def _decided(self, app: Application, approved_t: float, validity: float) -> None:
         self.goods.licensed(app.owner, approved_t, validity)
@@ -193,44 +167,15 @@ class World:
 
     # ------------------------------------------------------------------ background
     def _background(self):
-        sc, env, st = self.sc, self.env, self.st
-        streams = sc.authority.background
-        names = st.bg_names
-        times, idx = [], []
-        for k, bg in enumerate(streams):
-            rng = self.streams.get("background", *names[k], "arrivals")
-            t = arrival_times(bg, self.cal, self.horizon, rng)
-            times.append(t)
-            idx.append(np.full(t.size, k))
-        if not times or not sum(t.size for t in times):
-            return
-        t_all = np.concatenate(times)
-        k_all = np.concatenate(idx)
-        order = np.argsort(t_all, kind="stable")
-        tonnes = [
-            Sampler(b.tonnes, self.streams.get("background", *names[k], "tonnes"))
-            for k, b in enumerate(streams)
-        ]
-        draws = [
-            SourceDraws(
-                self.streams,
-                ("bg", *names[k]),
-                sc,
-                self.book,
-                production=b.production_days,
-                transit=b.transit_days,
-            )
-            for k, b in enumerate(streams)
-        ]
+        """The background streams' export contracts, in time order."""
+        env, st, dl = self.env, self.st, self.dl
         cls = [int(c) for c in st.bg_class]
         dest = [int(c) for c in st.bg_dest]
         goods = self.goods
-        for t, k in zip(t_all[order].tolist(), k_all[order].tolist(), strict=True):
+        for t, k, q in zip(dl.bg_t, dl.bg_k, dl.bg_tonnes, strict=True):
             if t > env.now:
                 yield env.timeout(t - env.now)
-            sh = goods.new(
-                Source.BACKGROUND, k, cls[k], tonnes[k](), origin=-1, dest=dest[k], draws=draws[k]
-            )
+            sh = goods.new(Source.BACKGROUND, k, cls[k], q, origin=-1, dest=dest[k], src=k)
             goods.start(sh)
 
     # ------------------------------------------------------------------ manufacturers
@@ -252,7 +197,7 @@ class World:
                 q,
                 origin=int(st.pipe_origin[j]),
                 dest=int(st.m_country[m]),
-                draws=self._part_customs[p] if st.pipe_customs[j] else None,
+                src=self.n_bg + p if st.pipe_customs[j] else -1,
                 part=p,
                 exporter=e,
             )
@@ -296,14 +241,7 @@ class World:
             u = int(st.sup_mfr[s])
             if u >= 0:  # an upstream manufacturer ships what it makes
                 sh = goods.new(
-                    Source.ORDER,
-                    m,
-                    cls,
-                    q,
-                    origin=int(st.m_country[u]),
-                    dest=dest,
-                    draws=None,
-                    part=p,
+                    Source.ORDER, m, cls, q, origin=int(st.m_country[u]), dest=dest, src=-1, part=p
                 )
                 self._backorders[u].append([sh, q])
                 continue
@@ -315,9 +253,10 @@ class World:
                 q,
                 origin=int(st.ex_country[e]),
                 dest=dest,
-                draws=self._part_customs[p] if st.ex_licensed[e] else None,
+                src=self.n_bg + p if st.ex_licensed[e] else -1,
                 part=p,
                 exporter=e,
+                lead=int(st.sup_lead[s]),
             )
             goods.start(sh)
 
@@ -353,8 +292,8 @@ class World:
             goods=GOODS.array(self.glog),
             shipments=SHIPMENTS.array(self.ships),
             applications=APPLICATIONS.array(self.apps),
-            regimes=REGIMES.array(self.regimes),
-            overlays=OVERLAYS.array(self.layers),
+            regimes=REGIMES.array(list(self.draws.policy.regimes)),
+            overlays=OVERLAYS.array(list(self.draws.policy.layers)),
             regime_names=tuple(self.book.names),
             regime_labels=tuple(self.book.labels),
             parts={name: p.rec[name] for name, _ in PART_SERIES},
