@@ -38,10 +38,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, types
+from numba import njit
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from simulator.world import arith
 from simulator.world.codes import (
     DEADLINE_RULES,
     Ev,
@@ -51,6 +52,7 @@ from simulator.world.codes import (
     Source,
     effect_column,
 )
+from simulator.world.jit import unliteral_dispatch
 
 
 def _inline(fn):
@@ -61,17 +63,8 @@ def _inline(fn):
 
 def _inner(fn):
     """A compiled function called only from compiled code: cached on disk, no Python
-    wrapper, and one version per argument *types* (a constant argument does not make a
-    version of its own, as numba's literal dispatch otherwise would: a third of the
-    compile time)."""
-    disp = njit(cache=True, no_cpython_wrapper=True)(fn)
-    get_template = disp.get_call_template
-
-    def get_call_template(args, kws):
-        return get_template(tuple(types.unliteral(a) for a in args), kws)
-
-    disp.get_call_template = get_call_template
-    return disp
+    wrapper, one version per argument *types* (:func:`simulator.world.jit.unliteral_dispatch`)."""
+    return unliteral_dispatch(njit(cache=True, no_cpython_wrapper=True)(fn))
 
 
 # event priorities (simulator.world.codes.Priority) and kinds
@@ -147,7 +140,6 @@ E_PARK_P, E_PARK_I = (effect_column(c) for c in ("park_p", "park_i"))
     L_DECIDE,
     L_DONE,
 ) = range(21)
-SNAP_EPS = 1e-9
 
 # columns of the packed state arrays (simulator.kernel.engine builds them)
 (
@@ -263,37 +255,16 @@ def _borrow(typingctx, arr):
 
 
 # ---------------------------------------------------------------------------- clock
-@_inner
+@_inline
 def work_time(S, D, S_cum, S_working, t):
-    if S.identity:
-        return t
-    k = math.floor(t)
-    if S_working[k]:
-        return S_cum[k] + (t - k)
-    return S_cum[k]
+    """ScalarClock.work_time (:func:`simulator.world.arith.work_time`)."""
+    return arith.work_time(S.identity, S_cum, S_working, t)
 
 
-@_inner
-def calendar_time(S, D, S_cum, w):
-    r = np.rint(w)
-    if 0.0 < w - r <= SNAP_EPS:
-        w = r
-    if w <= 0.0:
-        return 0.0
-    k = np.searchsorted(S_cum, w) - 1
-    return k + (w - S_cum[k])
-
-
-@_inner
+@_inline
 def add_work(S, D, S_cum, S_working, t, w):
-    if S.identity:
-        return t + w
-    if w <= 0:
-        return t
-    target = work_time(S, D, S_cum, S_working, t) + w
-    if target > S.w_max:
-        return math.inf
-    return max(t, calendar_time(S, D, S_cum, target))
+    """ScalarClock.add_work (:func:`simulator.world.arith.add_work`)."""
+    return arith.add_work(S.identity, S_cum, S_working, S.w_max, t, w)
 
 
 # ---------------------------------------------------------------------------- events
@@ -942,20 +913,15 @@ def app_run(
             if AI[a, A_WAITING]:
                 IV[I_AWAIT] -= 1
             e = AI[a, A_EFF]
-            approve = DF[D.o_u_approve + d] < EFF[e, cls, E_APPROVE]
-            forced = AI[a, A_FORCED]
-            if forced >= 0:
-                if forced == R_APPROVE:
-                    approve = True
-                elif forced == R_DENY:
-                    approve = False
-            frac = 1.0
-            if approve and DF[D.o_u_partial + d] < S.p_partial:
-                frac = min(1.0, max(0.0, DF[D.o_partial + d]))
-            code = ((0 if frac >= 1.0 else 1) if approve else 2) + (
-                AT_DEADLINE if forced >= 0 else 0
+            approved_t, code = arith.decide(
+                DF[D.o_u_approve + d],
+                EFF[e, cls, E_APPROVE],
+                AI[a, A_FORCED],
+                DF[D.o_u_partial + d],
+                S.p_partial,
+                DF[D.o_partial + d],
+                AF[a, AF_TONNES],
             )
-            approved_t = AF[a, AF_TONNES] * frac if approve else 0.0
             IV[I_NDEC] += 1
             IV[I_INSYS] -= 1
             alog(S, D, F, IV, L_alog, EV_DECIDE, a, approved_t, float(code))
@@ -1186,33 +1152,13 @@ def produce(
     at(S, D, F, IV, L_heap, ready, sh, GA_PRESENT if SI[sh, SH_CUSTOMS] else GA_DEPART, 0.0)
 
 
-@_inner
-def finish_time(S, D, S_EXI, S_cap_rates, S_cap_times, XF, e, now, tonnes):
-    t = max(now, XF[0, e])
-    left = tonnes
-    n = S_EXI[2, e]
-    i = 0
-    while i + 1 < n and S_cap_times[e, i + 1] <= t:
-        i += 1
-    while True:
-        rate = S_cap_rates[e, i]
-        seg_end = S_cap_times[e, i + 1] if i + 1 < n else math.inf
-        if rate > 0:
-            need = left / rate
-            if t + need <= seg_end:
-                return t + need
-            left -= (seg_end - t) * rate
-        if seg_end == math.inf:
-            return math.inf
-        t = seg_end
-        i += 1
-
-
 @_inline
 def make(S, D, CNT, DF, DI, F, SF, SI, S_EXI, S_cap_rates, S_cap_times, XF, sh):
     """Goods._make: book capacity; the ready time (NaN: never)."""
     e = SI[sh, SH_EX]
-    fin = finish_time(S, D, S_EXI, S_cap_rates, S_cap_times, XF, e, F[F_NOW], SF[sh, SF_TONNES])
+    fin = arith.finish_time(
+        S_cap_times, S_cap_rates, S_EXI[2, e], e, XF[0, e], F[F_NOW], SF[sh, SF_TONNES]
+    )
     exp = SF[sh, SF_EXPIRY]
     if not math.isnan(exp) and fin > exp:
         return fin
@@ -1474,10 +1420,7 @@ def depart(
     cover = np.inf if md <= 0 else PV[0, p] / md
     if S_PI[3, p] >= 0 and cover < S_PF[7, p]:
         mode = S_PI[3, p]
-    o, dd = SI[sh, SH_ORIGIN], S_LI[2, SI[sh, SH_INDEX]]
-    lane = S_lane_of[o, dd, 0]
-    if mode >= 0 and S_lane_of[o, dd, mode + 1] >= 0:
-        lane = S_lane_of[o, dd, mode + 1]
+    lane = arith.pick_lane(S_lane_of, SI[sh, SH_ORIGIN], S_LI[2, SI[sh, SH_INDEX]], mode)
     pair = S_transit_of[lane, p]
     i = CNT[3, pair]
     CNT[3, pair] = i + 1
@@ -1619,20 +1562,6 @@ def goods_event(
         )
     else:
         arrive(S, D, F, IV, L_glog, PV, SF, SI, S_PF, sh, x)
-
-
-@_inner
-def can_make(S, D, S_PF, S_PI, inv, out):
-    """Units each line could make from stock ``inv`` (inf for a line needing nothing)."""
-    for m in range(out.size):
-        out[m] = np.inf
-    for p in range(inv.size):
-        tpu = S_PF[0, p]
-        v = inv[p] / tpu if tpu > 0 else np.inf
-        m = S_PI[0, p]
-        if v < out[m]:
-            out[m] = v
-    return out
 
 
 @_inner
@@ -1867,72 +1796,38 @@ def plants_step(
     XF,
     d,
 ):
-    """Plants.step for day ``d`` (same arithmetic as the numpy version)."""
+    """Plants.step for day ``d`` (:func:`simulator.world.arith.plant_day`), then the
+    orders it decided, placed part by part."""
     P = S.P
     M = S.M
-    inv = PV[0]
-    demand = DEM[d]
-    cm = np.empty(M)
-    can_make(S, D, S_PF, S_PI, inv, cm)
-    made = np.empty(M)
-    short = np.empty(M)
-    for m in range(M):
-        made[m] = min(demand[m], cm[m])
-        short[m] = demand[m] - made[m]
-    use = np.empty(P)
-    stockout = np.empty(P)
+    qty = np.empty(P)
+    arith.plant_day(
+        d,
+        DEM[d],
+        PV[0],
+        PV[1],
+        PV[2],
+        MV[0],
+        S_PI[0],
+        S_PF[0],
+        S_PF[1],
+        S_LI[1],
+        S_PI[1],
+        S_PI[2],
+        S_PF[5],
+        S_PF[6],
+        S_LF[1],
+        REC[0, d],
+        REC[1, d],
+        REC[2, d],
+        RECL[0, d],
+        RECL[1, d],
+        MV[1],
+        REC[5, d],
+        qty,
+    )
     for p in range(P):
-        m = S_PI[0, p]
-        tpu = S_PF[0, p]
-        need = demand[m] * tpu
-        use[p] = min(inv[p], made[m] * tpu)
-        stockout[p] = max(need - inv[p], 0.0)
-    for p in range(P):
-        inv[p] -= use[p]
-    extra = np.zeros(M)
-    any_backlog = False
-    for m in range(M):
-        if S_LI[1, m]:
-            any_backlog = True
-    if any_backlog:
-        can_make(S, D, S_PF, S_PI, inv, cm)
-        for m in range(M):
-            extra[m] = min(MV[0, m], cm[m]) if S_LI[1, m] else 0.0
-    extra_use = np.empty(P)
-    for p in range(P):
-        extra_use[p] = min(inv[p], extra[S_PI[0, p]] * S_PF[0, p])
-        inv[p] -= extra_use[p]
-    for m in range(M):
-        MV[0, m] += (short[m] - extra[m]) if S_LI[1, m] else 0.0
-        made_all = made[m] + extra[m]
-        MV[1, m] = made_all * S_LF[1, m]
-        RECL[0, d, m] = made_all
-        RECL[1, d, m] = short[m]
-    for p in range(P):
-        m = S_PI[0, p]
-        REC[0, d, p] = use[p] + extra_use[p]
-        REC[1, d, p] = short[m] * S_PF[0, p]
-        REC[2, d, p] = stockout[p]
-    # orders
-    qty = np.zeros(P)
-    backlog_t = np.empty(P)
-    for p in range(P):
-        m = S_PI[0, p]
-        backlog_t[p] = MV[0, m] * S_PF[0, p]
-        position = inv[p] + PV[1, p] - backlog_t[p]
-        md = S_PF[1, p]
-        s_level = md * (PV[2, p] + S_PF[5, p])
-        if S_PI[1, p]:
-            target = s_level + md * S_PF[6, p]
-            due = position <= s_level
-        else:
-            target = md * (PV[2, p] + S_PI[2, p] + S_PF[5, p])
-            due = (d % S_PI[2, p]) == 0
-        qty[p] = target - position if due else 0.0
-    for p in range(P):
-        if qty[p] > 1e-9 * max(S_PF[1, p], 1e-12):
-            q = qty[p]
-            PV[1, p] += q
+        if qty[p] > 0.0:
             place_order(
                 S,
                 D,
@@ -1964,12 +1859,11 @@ def plants_step(
                 S_sup_start,
                 XF,
                 p,
-                q,
+                qty[p],
             )
     for p in range(P):
-        REC[3, d, p] = inv[p]
+        REC[3, d, p] = PV[0, p]
         REC[4, d, p] = PV[1, p]
-        REC[5, d, p] = backlog_t[p]
     for m in range(M):
         RECL[2, d, m] = MV[0, m]
 

@@ -58,8 +58,9 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
+from simulator.world.arith import pick_lane
 from simulator.world.codes import G, Source
-from simulator.world.logistics import CapacityQueue, pick_lane
+from simulator.world.logistics import CapacityQueue
 
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.world.licensing import AppKey
@@ -183,10 +184,7 @@ class Goods:
         self.log, self.rows = log, shipments
         self.effects, self.needs_licence, self.apply = effects, needs_licence, apply
         self.plants = plants
-        self.capacity = [
-            CapacityQueue(st.cap_times[e, : st.cap_n[e]], st.cap_rates[e, : st.cap_n[e]])
-            for e in range(len(st.sc.exporters))
-        ]
+        self.capacity = [CapacityQueue(st, e) for e in range(len(st.sc.exporters))]
         self._next = 0
         self._ships_of = [0] * dl.n_sources  # customs shipments created per draw source
         self._leads = [0] * len(st.lead_pairs)  # lead times used per exporter-part pair

@@ -52,11 +52,10 @@ import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import simpy
 
-from simulator.world.calendar import WorkCalendar
-from simulator.world.codes import AT_DEADLINE, DEADLINE_RULES, Ev
+from simulator.world.arith import add_work, decide, work_time
+from simulator.world.codes import DEADLINE_RULES, Ev
 
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.world.policy import PolicyController, Resolved
@@ -69,35 +68,30 @@ AppKey = tuple[str, str, str, str, str]
 
 
 class ScalarClock:
-    """Scalar calendar/working-time conversion for the event loop: the identity when
-    every day is working (queueing-theory validation), else :class:`WorkCalendar`.
+    """The working-day clock of the event loop (:mod:`simulator.world.arith`, shared with
+    the compiled kernel) on the compiled scenario's calendar table.
 
     Args:
-        cal: The calendar.
-        horizon: Simulated days; a conversion landing beyond it returns ``inf`` (the
-            event does not happen within the run), so absurd amounts of work never grow
-            the calendar table.
+        st: The compiled scenario (its calendar table and the horizon's working time: a
+            conversion landing beyond the horizon returns ``inf``, so absurd amounts of
+            work never grow the table).
     """
 
-    def __init__(self, cal: WorkCalendar, horizon: float | None = None) -> None:
-        self.identity = bool(cal.all_working and np.all(cal.working))
-        self._cal = cal
-        self._w_max = math.inf if horizon is None else cal.work_time(float(horizon)) + 1.0
+    __slots__ = ("_cum", "_w_max", "_working", "identity")
+
+    def __init__(self, st: Static) -> None:
+        self.identity = st.identity
+        self._cum, self._working, self._w_max = st.cum, st.working, st.w_max
 
     def work_time(self, t: float) -> float:
         """Working time elapsed at calendar time ``t``, working days."""
-        return t if self.identity else self._cal.work_time(t)
+        return t if self.identity else work_time(False, self._cum, self._working, t)
 
     def add_work(self, t: float, w: float) -> float:
         """Calendar time when ``w`` working days have elapsed after ``t``."""
         if self.identity:
             return t + w
-        if w <= 0:
-            return t
-        target = self._cal.work_time(t) + w
-        if target > self._w_max:
-            return math.inf
-        return max(t, self._cal.calendar_time(target))
+        return add_work(False, self._cum, self._working, self._w_max, t, w)
 
 
 class ReviewerPool:
@@ -493,19 +487,16 @@ class LicensingAuthority:
             eff = self.effects(key)
         if waiting:
             self.n_awaiting_decision -= 1
-        approve = app.u_approve < eff.approval_probability
-        if outcome_forced is not None:
-            if outcome_forced == "approve":
-                approve = True
-            elif outcome_forced == "deny":
-                approve = False
-        frac = 1.0
-        if approve and app.u_partial < self._p_partial:
-            frac = min(1.0, max(0.0, app.partial_fraction))
-        code = ((0 if frac >= 1.0 else 1) if approve else 2) + (
-            AT_DEADLINE if outcome_forced is not None else 0
+        forced = -1 if outcome_forced is None else DEADLINE_RULES.index(outcome_forced)
+        approved_t, code = decide(
+            app.u_approve,
+            float(eff.approval_probability),
+            forced,
+            app.u_partial,
+            self._p_partial,
+            app.partial_fraction,
+            app.tonnes,
         )
-        approved_t = app.tonnes * frac if approve else 0.0
         self.n_decided += 1
         self.n_in_system -= 1
         log.append((env.now, Ev.DECIDE, app.id, approved_t, code))

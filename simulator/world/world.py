@@ -97,7 +97,7 @@ class World:
         self.apps: list[tuple] = []  # APPLICATIONS
         self._next_app = 0
         self._apps_of = [0] * dr.n_sources  # applications made per draw source
-        self.authority = auth = LicensingAuthority(env, st, ScalarClock(cal, float(H)), self.log)
+        self.authority = auth = LicensingAuthority(env, st, ScalarClock(st), self.log)
         self.controller = PolicyReplay(env, dr.policy, self._policy_changed)
         auth.policy = self.controller
         auth.on_regime_change(self.controller.current)
