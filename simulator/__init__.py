@@ -24,8 +24,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from simulator.errors import Problem, ReplicationError, ScenarioError
-
-__version__ = "0.1.0"
+from simulator.version import __version__
 
 _LAZY = {
     "run": "simulator.replication.engine",

@@ -47,7 +47,7 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        from simulator import __version__
+        from simulator.version import __version__
 
         sys.stdout.write(f"relsim {__version__}\n")
         raise typer.Exit(0)

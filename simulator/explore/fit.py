@@ -620,12 +620,12 @@ def _write_outputs(
     fitted scenario) and the fit's record directory."""
     import json
 
-    from simulator import __version__
     from simulator.report.atomic import atomic_dir, atomic_file, write_json
     from simulator.scenario.compose import load_located
     from simulator.scenario.diff import diff
     from simulator.scenario.dump import to_yaml
     from simulator.scenario.load import load_scenario
+    from simulator.version import __version__
 
     within = res.ranges.itertuples()
     record = _jsonable(

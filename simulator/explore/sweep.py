@@ -425,8 +425,8 @@ def sweep(
 def fingerprint(prep: Prepared) -> dict[str, Any]:
     """What must match for an interrupted sweep to resume: the resolved scenario's
     hash, the design (parameters and every point), replications, seed and versions."""
-    from simulator import __version__
     from simulator.report.rundir import package_versions, scenario_hash
+    from simulator.version import __version__
 
     return {
         "scenario_hash": scenario_hash(prep.scenario),

@@ -134,9 +134,9 @@ def run_check(
 ) -> None:
     """Run the scenario's ensemble (on ``engine``, see
     :func:`simulator.ensemble.runner.run_ensemble`) and compare it with its baseline."""
-    from simulator import __version__
     from simulator.ensemble.runner import run_ensemble
     from simulator.report.rundir import scenario_hash
+    from simulator.version import __version__
 
     b = c.baseline or {}
     c.seed = int(seed if seed is not None else b.get("seed", c.scenario.seed))
