@@ -348,7 +348,7 @@ class EnsembleResult:
         return EnsemblePlots(self)
 
     def _repr_html_(self) -> str:
-        from simulator.report.html import ensemble_html
+        from simulator.ensemble.views import ensemble_html
 
         return ensemble_html(self)
 
@@ -458,7 +458,7 @@ class Comparison:
         return out
 
     def _repr_html_(self) -> str:
-        from simulator.report.html import comparison_html
+        from simulator.ensemble.views import comparison_html
 
         return comparison_html(self)
 
