@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from simulator.ensemble.accessors import plots
 from simulator.ensemble.aggregate import BAND_NAMES, QUANTILES, WAIT_BIN_WD, Aggregator
 from simulator.replication.columns import COLUMNS, TABLES, conform, unit_of
 from simulator.replication.kpis import AUTHORITY_KPIS, MANUFACTURER_KPIS, split_entity
@@ -342,10 +343,10 @@ class EnsembleResult:
 
     @property
     def plot(self) -> Any:
-        """Plot accessor: ``.shortage_curve()``, ``.licence_waits()``, ``.exports()``."""
-        from simulator.report.plots import EnsemblePlots
-
-        return EnsemblePlots(self)
+        """Plot accessor: ``.shortage_curve()``, ``.licence_waits()``, ``.exports()``
+        (:class:`simulator.report.plots.EnsemblePlots`, see
+        :mod:`simulator.ensemble.accessors`)."""
+        return plots(self)
 
     def _repr_html_(self) -> str:
         from simulator.ensemble.views import ensemble_html
@@ -464,7 +465,7 @@ class Comparison:
 
     @property
     def plot(self) -> Any:
-        """Plot accessor: ``.shortage_difference(manufacturer=...)``."""
-        from simulator.report.plot_comparison import ComparisonPlots
-
-        return ComparisonPlots(self)
+        """Plot accessor: ``.shortage_difference(manufacturer=...)``
+        (:class:`simulator.report.plot_comparison.ComparisonPlots`, see
+        :mod:`simulator.ensemble.accessors`)."""
+        return plots(self)
