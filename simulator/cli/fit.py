@@ -10,8 +10,8 @@ import typer
 
 from simulator.cli.app import (
     DEBUG,
+    ENGINE_DEFAULT,
     AllowOpt,
-    Engine,
     EngineOpt,
     ExecutorOpt,
     SchedulerOpt,
@@ -49,7 +49,7 @@ def fit(
     workers: WorkersOpt = None,
     executor: ExecutorOpt = None,
     scheduler: SchedulerOpt = None,
-    engine: EngineOpt = Engine.kernel,
+    engine: EngineOpt = ENGINE_DEFAULT,
     out_dir: Annotated[
         Path | None,
         typer.Option(

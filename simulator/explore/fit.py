@@ -39,16 +39,18 @@ import os
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from simulator.ensemble.options import Execution, ProgressFn
 from simulator.errors import Problem, ScenarioError
 from simulator.explore.params import Param, from_fit_parameter, point_overrides, resolve
 from simulator.limits import Limits
+from simulator.replication.engines import DEFAULT_ENGINE
 
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.report.targets import Target
@@ -66,8 +68,6 @@ SEARCH_SHARE = 0.6
 locally (Nelder–Mead)."""
 POLISH_STEP = 0.1
 """First step of the local polish, as a share of each parameter's range."""
-
-ProgressFn = Callable[[int, int], None]
 
 
 # ----------------------------------------------------------------------------- objective
@@ -214,8 +214,8 @@ def fit(
     out: str | Path | None = None,
     fitted: str | Path | None = None,
     force: bool = False,
-    progress: ProgressFn | None = None,
-    engine: str = "kernel",
+    progress: ProgressFn | bool | None = None,
+    engine: str = DEFAULT_ENGINE,
 ) -> FitResult:
     """Fit a targets file's free parameters to its targets.
 
@@ -239,8 +239,9 @@ def fit(
             it without ``--allow-path``). Each output is written whole or not at all,
             the fitted file only once it loads back to the fitted scenario.
         force: Replace an existing ``out`` (a relsim output) and ``fitted``.
-        progress: Callback ``(trials done, trials)``.
-        engine: ``"kernel"`` (compiled, the default) or ``"simpy"`` (the reference);
+        progress: Callback ``(trials done, trials)``, True for a tqdm bar, or None.
+        engine: One of :data:`~simulator.replication.engines.ENGINES` (default: the
+            compiled kernel, :data:`~simulator.replication.engines.DEFAULT_ENGINE`);
             identical results.
 
     Returns:
@@ -256,6 +257,14 @@ def fit(
     from simulator.report.targets import evaluate, load_targets_located, observe_ensemble
     from simulator.scenario.load import load_scenario_located
 
+    execution = Execution(
+        engine=engine,
+        seed=seed,
+        workers=workers,
+        executor=executor,
+        scheduler=scheduler,
+        progress=progress,
+    )
     t0 = time.perf_counter()
     if not 1 <= trials <= Limits.MAX_FIT_TRIALS:
         raise ScenarioError(
@@ -308,21 +317,27 @@ def fit(
         ],
         sc,
     )
-    s = sc.seed if seed is None else int(seed)
+    s = sc.seed if execution.seed is None else int(execution.seed)
     start = np.array([p.base() for p in params])
     for row in _probe_points(params, start):  # bounds that make invalid scenarios fail now
         _scenario_at(loc, params, row)
 
+    from simulator.ensemble.runner import progress_callback
     from simulator.explore.cluster import shared_executor
 
     rows: list[dict[str, Any]] = []
     seen: dict[tuple[float, ...], float] = {}
     n_search = trials if trials < 2 * (len(params) + 1) else math.ceil(SEARCH_SHARE * trials)
-    with shared_executor(executor, workers, scheduler) as ex:
+    cb = progress_callback(execution.progress, unit="trial", desc="trials")
+    with contextlib.ExitStack() as stack:
+        if hasattr(cb, "close"):
+            stack.callback(cb.close)  # type: ignore[union-attr]
+        shared = stack.enter_context(shared_executor(execution))
 
         def observe(coords: np.ndarray, at_seed: int) -> np.ndarray:
             sc_x = _scenario_at(loc, params, coords)
-            return observe_ensemble(sc_x, tlist, reps, at_seed, workers, ex, engine=engine)
+            each = replace(shared, seed=at_seed, progress=False)
+            return observe_ensemble(sc_x, tlist, reps, each)
 
         def loss_at(coords: np.ndarray, stage: str) -> float:
             key = tuple(float(v) for v in coords)
@@ -332,8 +347,8 @@ def fit(
             seen[key] = loss
             values = {p.path: p.value(v) for p, v in zip(params, coords, strict=True)}
             rows.append({"trial": len(rows), "stage": stage, **values, "loss": loss})
-            if progress is not None:
-                progress(len(rows), trials)
+            if cb is not None:
+                cb(len(rows), trials)
             return loss
 
         study, dists = _study(params, start, s)

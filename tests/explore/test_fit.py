@@ -12,6 +12,7 @@ import yaml
 from builders import authority_only
 
 import simulator as sim
+from simulator.ensemble.options import Execution
 from simulator.errors import ScenarioError
 from simulator.explore.fit import discrepancy, fitted_document
 from simulator.report.atomic import OutputExists
@@ -76,7 +77,7 @@ def test_fit_recovers_known_parameters_from_synthetic_targets(tmp_path: Path) ->
     # the "observations": medians of 40 replications of the true scenario, seed 99
     truth = sim.load_scenario(sc_file, TRUTH)
     probe = [Target(**t, observed=1.0, tolerance=Tolerance(relative=0.1)) for t in TARGETS]
-    observed = evaluate(probe, observe_ensemble(truth, probe, 40, 99, 1))
+    observed = evaluate(probe, observe_ensemble(truth, probe, 40, Execution(seed=99, workers=1)))
     targets = {
         "scenario": sc_file.name,
         "targets": [
