@@ -22,7 +22,7 @@ from simulator.cli.app import (
     load,
     observed_for,
 )
-from simulator.cli.console import out, progress_bar, targets_text
+from simulator.cli.console import out, progress_bar
 from simulator.errors import clean
 from simulator.limits import Limits
 
@@ -127,7 +127,8 @@ def _figure_format(figure: Path) -> str:
 
 def _targets_table(sc: Any, path: Path, reps: int | None, execution: Execution) -> None:
     """Observe a targets file's targets in every replication and print the table."""
-    from simulator.report.targets import evaluate, load_targets, observe_ensemble
+    from simulator.explore.targets import evaluate, load_targets, observe_ensemble
+    from simulator.report.calibration import targets_text
 
     tg = load_targets(path)
     n = sc.reps if reps is None else reps

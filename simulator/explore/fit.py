@@ -1,6 +1,6 @@
 """Calibration: the free parameters of a targets file fitted to its targets.
 
-A targets file (:mod:`simulator.report.targets`, the format ``relsim calibrate
+A targets file (:mod:`simulator.explore.targets`, the format ``relsim calibrate
 --targets`` reads) lists observed facts with tolerances and, under ``parameters:``, the
 scenario values a fit may move with their ranges. :func:`fit` searches those ranges
 with Optuna's TPE sampler (seeded: the same inputs give the same fit) for the values
@@ -53,7 +53,7 @@ from simulator.limits import Limits
 from simulator.replication.engines import DEFAULT_ENGINE
 
 if TYPE_CHECKING:  # pragma: no cover
-    from simulator.report.targets import Target
+    from simulator.explore.targets import Target
     from simulator.scenario.located import Located
     from simulator.scenario.model import Scenario
 
@@ -162,7 +162,7 @@ class FitResult:
             ``start``, ``low``, ``high`` (search bounds), ``at_bound``.
         trials: One row per trial: ``trial``, the parameters, ``loss``, ``near_best``.
         table: The calibration table at the best values, fresh replications (rows as
-            :func:`simulator.report.targets.evaluate`).
+            :func:`simulator.explore.targets.evaluate`).
         start_table: The same table at the start values, fresh replications.
         reps: Replications per trial.
         seed: Seed of the search (the confirmation uses seed + 1).
@@ -253,8 +253,8 @@ def fit(
             replaced (checked before anything runs).
         ReplicationError: A replication failed.
     """
+    from simulator.explore.targets import evaluate, load_targets_located, observe_ensemble
     from simulator.report.atomic import OutputExists, check_dir_target, check_file_target
-    from simulator.report.targets import evaluate, load_targets_located, observe_ensemble
     from simulator.scenario.load import load_scenario_located
 
     execution = Execution(

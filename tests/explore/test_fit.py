@@ -15,8 +15,8 @@ import simulator as sim
 from simulator.ensemble.options import Execution
 from simulator.errors import ScenarioError
 from simulator.explore.fit import discrepancy, fitted_document
+from simulator.explore.targets import Target, Tolerance, evaluate, observe_ensemble
 from simulator.report.atomic import OutputExists
-from simulator.report.targets import Target, Tolerance, evaluate, observe_ensemble
 from simulator.scenario.compose import load_located
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -202,7 +202,7 @@ def test_the_case_study_s_free_parameters_make_valid_scenarios_at_every_bound() 
     (what ``relsim fit`` checks before it runs)."""
     from simulator.explore.fit import _probe_points, _scenario_at
     from simulator.explore.params import from_fit_parameter, resolve
-    from simulator.report.targets import load_targets
+    from simulator.explore.targets import load_targets
     from simulator.scenario.load import load_scenario_located
 
     sc, loc = load_scenario_located(ROOT / "scenarios" / "cn-2025-april-controls.yaml")

@@ -1,4 +1,4 @@
-"""Calibration targets (:mod:`simulator.report.targets`): reading, observing, judging."""
+"""Calibration targets (:mod:`simulator.explore.targets`): reading, observing, judging."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from builders import authority_only, build
 
 from simulator.ensemble.options import Execution
 from simulator.errors import ScenarioError
-from simulator.report.targets import Target, Tolerance, evaluate, load_targets, observe_ensemble
+from simulator.explore.targets import Target, Tolerance, evaluate, load_targets, observe_ensemble
 
 ROOT = Path(__file__).resolve().parents[2]
 CASE = ROOT / "scenarios" / "calibration" / "cn-2025-targets.yaml"
