@@ -100,13 +100,13 @@ def calibrate(
     out.print(fit.to_text(), markup=False)
     if figure is not None:
         from simulator.report.atomic import atomic_file
-        from simulator.report.figures import _close
+        from simulator.report.figures import close_figure
         from simulator.report.plot_style import DPI
 
         fig = ens.plot.exports(observed=observed)
         with atomic_file(figure) as tmp:
             fig.savefig(tmp, dpi=DPI, format=fmt)
-        _close(fig)
+        close_figure(fig)
         out.print(f"wrote {clean(figure)}", markup=False)
 
 

@@ -284,13 +284,13 @@ def _policy_timeline(ens: Any) -> dict[str, Any] | None:
     plot = ens.plot
     if not hasattr(plot, "policy_timeline"):
         return None
-    from simulator.report.figures import _close, png_bytes
+    from simulator.report.figures import close_figure, png_bytes
 
     fig = plot.policy_timeline()
     try:
         data = png_bytes(fig, 110)
     finally:
-        _close(fig)
+        close_figure(fig)
     return {
         "stem": "policy_timeline",
         "title": "Policy timeline",
@@ -402,13 +402,13 @@ def _resolved_scenario(path: Path) -> Any:
     (``material: null``, a default ``replenishment`` …), which validation reads as given,
     so they are dropped first."""
     from simulator.scenario.load import scenario_from_dict
-    from simulator.scenario.manufacturers import _ONE_PART
+    from simulator.scenario.manufacturers import ONE_PART
     from simulator.scenario.reading import load_yaml
 
     data = load_yaml(str(path)).data
     for m in data.get("manufacturers") or []:
         if isinstance(m, dict) and m.get("parts") is not None:
-            for k in _ONE_PART:  # written with their defaults; a parts line may not set them
+            for k in ONE_PART:  # written with their defaults; a parts line may not set them
                 m.pop(k, None)
     return scenario_from_dict(data, name=str(path))
 
