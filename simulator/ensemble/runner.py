@@ -38,7 +38,7 @@ from simulator.replication.engines import (
     simulator_for,
 )
 from simulator.replication.result import RunResult
-from simulator.stats import t95
+from simulator.stats import half_width, standard_error
 from simulator.world.calendar import build_calendar
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -596,7 +596,7 @@ def compare_with(
     eb = EnsembleResult(b, seed, reps, agg_b, el, w)
     if same_shape:
         mean = dmom.mean()
-        hw = t95(reps) * np.sqrt(dmom.var() / reps)
+        hw = half_width(standard_error(dmom.var(), reps), reps)
         dates = ea.dates
         diff = pd.DataFrame(
             {

@@ -51,6 +51,7 @@ from simulator.errors import Problem, ScenarioError
 from simulator.explore.params import Param, from_fit_parameter, point_overrides, resolve
 from simulator.limits import Limits
 from simulator.replication.engines import DEFAULT_ENGINE
+from simulator.stats import chi2_quantile, median, median_se
 
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.explore.targets import Target
@@ -133,10 +134,8 @@ def discrepancy(values: np.ndarray, scales: Sequence[_Scale]) -> tuple[float, np
         if v.size == 0:
             z[k] = Z_UNDEFINED
             continue
-        med = float(np.median(v))
-        se = (
-            math.sqrt(math.pi / 2) * float(v.std(ddof=1)) / math.sqrt(v.size) if v.size > 1 else 0.0
-        )
+        med = median(v)
+        se = median_se(v)
         denom = math.sqrt(s.scale**2 + se**2)
         if s.low is not None and s.high is not None:
             err = max(s.low - med, 0.0, med - s.high)
@@ -363,9 +362,7 @@ def fit(
         confirm = observe(best_x, s + 1)
         start_values = observe(start, s + 1)
     confirm_loss, _ = discrepancy(confirm, scales)
-    from scipy import stats
-
-    threshold = float(stats.chi2.ppf(0.95, len(params)))
+    threshold = chi2_quantile(0.95, len(params))
     best_loss = float(frame.loc[best_i, "loss"])
     frame["near_best"] = frame["loss"] <= best_loss + threshold
     near = frame[frame["near_best"]]

@@ -52,6 +52,7 @@ from pydantic import Field, model_validator
 from simulator.errors import FieldProblems
 from simulator.scenario.base import Model
 from simulator.scenario.types import Entities, Id
+from simulator.stats import median, quantiles
 
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.ensemble.options import Execution
@@ -295,7 +296,7 @@ def observe(
             out[k] = approved.sum() / n
         elif t.kind == "median_wait_days":
             waits = apps.wait_days[decided_by]
-            out[k] = float(np.median(waits)) if waits.size else math.nan
+            out[k] = median(waits)
         else:  # over_limit_share
             limit = sc.authority.statutory_limit_wd
             if limit is None:
@@ -315,8 +316,8 @@ def evaluate(targets: list[Target], values: np.ndarray) -> list[dict[str, Any]]:
     for k, t in enumerate(targets):
         v = values[:, k]
         v = v[np.isfinite(v)]
-        med = float(np.median(v)) if v.size else math.nan
-        p5, p95 = (float(x) for x in np.quantile(v, [0.05, 0.95])) if v.size else (math.nan,) * 2
+        med = median(v)
+        p5, p95 = (float(x) for x in quantiles(v, (0.05, 0.95))) if v.size else (math.nan,) * 2
         err = med - t.observed
         rows.append(
             {
