@@ -568,7 +568,7 @@ def footer(fig: Figure, ens: Any, source: str = "") -> Any:
     kept at the bottom by relsim's layout (or a constrained layout)."""
     import datetime as dt
 
-    from simulator import __version__
+    from simulator.version import __version__
 
     sc = ens.scenario
     left = (

@@ -12,7 +12,7 @@ from typing import ClassVar
 
 from pydantic import Field, model_validator
 
-from simulator.errors import _MISSING, FieldProblems
+from simulator.errors import MISSING, FieldProblems
 from simulator.limits import Limits
 from simulator.scenario.base import Model
 from simulator.scenario.distributions import DaysDist
@@ -208,7 +208,7 @@ class MarkovSwitching(Model):
                         ("transitions", name),
                         f"probabilities must sum to 1 within "
                         f"{Limits.TRANSITION_SUM_TOLERANCE:g} (sum is {s:.12g})",
-                        _MISSING,
+                        MISSING,
                     )
                 )
         if problems:
