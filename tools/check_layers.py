@@ -67,10 +67,7 @@ REPORT_LINES = 800
 #: Private names that still cross stages because the change that ends the crossing
 #: belongs to a stage being rewritten elsewhere: listed with that change, not failed.
 #: Remove an entry when its change lands.
-PENDING = {
-    "simulator.world.world._SparseGC": "world/ (being rewritten on main) makes it public "
-    "(SparseGC) for report/figures.figure_gc",
-}
+PENDING: dict[str, str] = {}
 
 
 @dataclass(frozen=True)

@@ -200,9 +200,9 @@ def figure_gc() -> Any:
     a figure allocates tens of thousands of small objects, and with CPython's default
     thresholds the collector rescans the ensemble's arrays and tables every few hundred
     of them (~10% of the figures' time)."""
-    from simulator.world.world import _SparseGC
+    from simulator.world.world import SparseGC
 
-    return _SparseGC()
+    return SparseGC()
 
 
 def save_figure(
@@ -261,6 +261,3 @@ def close_figure(fig: Figure) -> None:
     plt = sys.modules.get("matplotlib.pyplot")
     if plt is not None:
         plt.close(fig)
-
-
-_close = close_figure  # the old private name, still used by bench/figures.py (see the lead)

@@ -50,7 +50,7 @@ from simulator.world.trace import (
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.scenario.model import Scenario
 
-__all__ = ["World", "simulate"]
+__all__ = ["SparseGC", "World", "simulate"]
 
 
 def simulate(
@@ -281,7 +281,7 @@ class World:
     # ------------------------------------------------------------------ run
     def run(self) -> Trace:
         """Run to the end of the horizon and return the trace. A world runs once."""
-        with _SparseGC():
+        with SparseGC():
             self.env.run(until=float(self.horizon))
         p = self.plants
         return Trace(
@@ -324,7 +324,7 @@ form them) are still collected, and the previous thresholds are restored
 when the last concurrent run in the process ends."""
 
 
-class _SparseGC:
+class SparseGC:
     """Raise the GC thresholds for the duration of a run; re-entrant and
     thread-safe (Dask workers may run several replications in threads)."""
 
