@@ -104,8 +104,8 @@ def fit(
     _note_other_scenario(file, targets)
     out.print(
         f"{clean(res.scenario.name, 200)}: {len(res.params)} free parameters fitted to "
-        f"{sum(r['phase'] in ('fit', 'train') for r in res.table)} of the "
-        f"{len(res.table)} targets of {clean(targets)}; {len(res.trials)} trials × {res.reps} "
+        f"{_fitted_count(res.table)} targets of {clean(targets)}; {len(res.trials)} trials × "
+        f"{res.reps} "
         f"replications, seed {res.seed}",
         markup=False,
         soft_wrap=True,
@@ -185,3 +185,10 @@ def _note_other_scenario(file: Path, targets: Path) -> None:
             markup=False,
             soft_wrap=True,
         )
+
+
+def _fitted_count(table: list[dict]) -> str:
+    """How many targets were fitted: ``N``, or ``N of the M`` when some are test
+    targets or settings."""
+    n = sum(r["phase"] in ("fit", "train") for r in table)
+    return str(n) if n == len(table) else f"{n} of the {len(table)}"

@@ -3,7 +3,7 @@ functions both engines call (:mod:`simulator.world.arith`) and of the kernel's o
 
 The compiled code is cached on disk in ``$RELSIM_CACHE_DIR/numba/<digest>`` (else
 ``$XDG_CACHE_HOME/relsim/numba/<digest>``, else ``~/.cache/relsim/numba/<digest>``; the
-digest is of the compiled sources, so an edited callee is never run from a stale
+digest is of the package's sources, so an edited callee is never run from a stale
 cache; a ``NUMBA_CACHE_DIR`` the user set wins), shared by every process on the
 machine. numba reads its cache
 directory when it is first imported, so this module sets it before importing numba (and
@@ -21,27 +21,28 @@ __all__ = ["cache_dir", "shared", "source_digest"]
 
 
 def source_digest() -> str:
-    """A digest of the compiled code's sources (``kernel/*.py`` and this package's
-    ``arith``, ``codes`` and ``jit``), 16 hex digits. numba checks only the file that
-    defines a function before it loads that function's cached code, while the kernel's
-    cached loop holds the code of every function it calls, in other files: a changed
-    callee would be run stale. Keying the cache directory by the sources' content makes
-    any change a fresh directory."""
-    import contextlib
+    """A digest of the package's Python sources, 16 hex digits. numba checks only the
+    file that defines a function before it loads that function's cached code, while the
+    compiled loop's cached code holds the code of every function it calls, in other
+    files: a changed callee would be run stale. Keying the cache directory by the
+    sources' content makes any change a fresh directory (each relsim version, and each
+    edit, compiles once)."""
     import hashlib
 
-    here = os.path.dirname(os.path.abspath(__file__))
-    kernel = os.path.join(os.path.dirname(here), "kernel")
-    files = [os.path.join(here, f) for f in ("arith.py", "codes.py", "jit.py")]
-    with contextlib.suppress(OSError):  # an installation without the kernel
-        files += sorted(os.path.join(kernel, f) for f in os.listdir(kernel) if f.endswith(".py"))
+    pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     h = hashlib.sha256()
-    for f in files:
-        try:
-            with open(f, "rb") as fh:
-                h.update(os.path.basename(f).encode() + b"\0" + fh.read() + b"\0")
-        except OSError:  # pragma: no cover
-            continue
+    for root, dirs, files in os.walk(pkg):
+        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__")))
+        for f in sorted(files):
+            if not f.endswith(".py"):
+                continue
+            path = os.path.join(root, f)
+            try:
+                with open(path, "rb") as fh:
+                    data = fh.read()
+            except OSError:  # pragma: no cover
+                continue
+            h.update(os.path.relpath(path, pkg).encode() + b"\0" + data + b"\0")
     return h.hexdigest()[:16]
 
 

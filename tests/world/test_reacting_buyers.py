@@ -53,7 +53,7 @@ def test_reacting_buyers_are_identical_in_both_engines(seed: int) -> None:
 
 
 def test_the_compiled_cache_is_keyed_by_the_compiled_sources(tmp_path, monkeypatch) -> None:
-    """An edit of any compiled source (here a copy of the package's arith.py) changes the
+    """An edit of any source (here a copy of the package's world/arith.py) changes the
     cache directory: numba alone checks only a function's own file, and the kernel's
     cached loop holds its callees' code (a stale plant_day ran after an edit)."""
     import importlib.util
@@ -64,8 +64,7 @@ def test_the_compiled_cache_is_keyed_by_the_compiled_sources(tmp_path, monkeypat
 
     pkg = Path(jit.__file__).resolve().parents[1]
     copy = tmp_path / "simulator"
-    shutil.copytree(pkg / "world", copy / "world", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(pkg / "kernel", copy / "kernel", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(pkg, copy, ignore=shutil.ignore_patterns("__pycache__"))
 
     def digest() -> str:
         spec = importlib.util.spec_from_file_location("jit_copy", copy / "world" / "jit.py")
