@@ -58,7 +58,7 @@ def _old_save_figure(make: Any, path: Path, dpi: int, fmt: str, keep: Any) -> Pa
         if keep is not None:
             keep[path.stem] = path.read_bytes()
     finally:
-        F._close(fig)
+        F.close_figure(fig)
     return path
 
 

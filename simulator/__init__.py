@@ -23,9 +23,9 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from simulator.ensemble import accessors as _accessors
 from simulator.errors import Problem, ReplicationError, ScenarioError
-
-__version__ = "0.1.0"
+from simulator.version import __version__
 
 _LAZY = {
     "run": "simulator.replication.engine",
@@ -90,6 +90,16 @@ if TYPE_CHECKING:  # pragma: no cover
     from simulator.world.calendar import WorkCalendar
     from simulator.world.explain import explain
     from simulator.world.trace import Trace
+
+
+def _load_figures() -> None:
+    """Import the figures (report stage), which register ``ens.plot`` and ``cmp.plot``:
+    the results' stage may not import a stage above it, the face may (see
+    :mod:`simulator.ensemble.accessors`)."""
+    import simulator.report.plots  # noqa: F401
+
+
+_accessors.add_loader(_load_figures)
 
 
 def __getattr__(name: str) -> Any:

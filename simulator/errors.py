@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-_MISSING: Any = object()
+MISSING: Any = object()
+"""A problem's ``value`` when there is none to quote (a missing field, a whole
+mapping): distinct from ``None``, which a file may give."""
 
 QUOTE_CHARS = 60
 """Quoted values in messages are cut to this many characters."""
@@ -71,7 +73,7 @@ class Problem:
     file: str | None = None
     line: int | None = None
     col: int | None = None
-    value: Any = field(default=_MISSING, compare=False)
+    value: Any = field(default=MISSING, compare=False)
 
     def location(self) -> str:
         """Return ``file:line:col`` (as much of it as is known)."""
@@ -86,7 +88,7 @@ class Problem:
         if self.path:
             text += f"{self.path}: "
         text += self.message
-        if self.value is not _MISSING:
+        if self.value is not MISSING:
             text += f" (got {_short_repr(self.value)})"
         return clean(text)
 

@@ -7,33 +7,62 @@ depend on which extras are installed:
 * :func:`interval` — mean, standard deviation, standard error and the two-sided 95 %
   Student-t interval of the finite values of a sample (ensemble KPIs, paired
   differences);
-* :func:`half_width` — the 95 % half-width for a standard error and a sample size;
-* :func:`normal_quantile` and :func:`bonferroni_k` — normal quantiles and the
-  Bonferroni multiplier for ``m`` two-sided tests (regression tolerances);
+* :func:`standard_error` and :func:`half_width` — the standard error of a mean from a
+  variance, and the 95 % half-width for a standard error and a sample size (also
+  element-wise, for daily series);
+* :func:`quantiles`, :func:`median` and :func:`median_se` — sample quantiles (the one
+  definition behind the wait KPIs, the bands and the calibration targets), the median
+  and its standard error;
+* :func:`se_of_difference`, :func:`pooled_share_se` and :func:`continuity_correction`
+  — standard errors of a difference of two means (Welch) and of two proportions
+  (pooled), as regression tolerances compare baselines;
+* :func:`normal_quantile`, :func:`bonferroni_k` and :func:`chi2_quantile` — normal
+  quantiles, the Bonferroni multiplier for ``m`` two-sided tests (regression
+  tolerances) and χ² quantiles (a fit's near-best region);
 * :func:`sig` — rounding to significant digits (baselines).
+
+Bounded-memory accumulators of these (running sums over replications) are
+:mod:`simulator.ensemble.aggregate`'s; they hand their variances to the functions here.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
-from scipy import stats as _st
 
 __all__ = [
     "CONFIDENCE",
     "bonferroni_k",
+    "chi2_quantile",
+    "continuity_correction",
     "half_width",
     "interval",
+    "median",
+    "median_se",
     "normal_quantile",
+    "pooled_share_se",
+    "quantiles",
+    "se_of_difference",
     "sig",
+    "standard_error",
     "t95",
     "t_quantile",
 ]
 
 CONFIDENCE = 0.95
 """Level of every interval relsim reports."""
+
+
+def _scipy_stats() -> Any:
+    """:mod:`scipy.stats`, imported on first use (this module is imported by light ones:
+    a replication's KPIs need only numpy)."""
+    from scipy import stats
+
+    return stats
 
 
 @lru_cache(maxsize=4096)
@@ -56,14 +85,14 @@ def t_quantile(q: float, df: float) -> float:
         raise ValueError(f"df must be > 0, got {df}")
     if math.isinf(df):
         return normal_quantile(q)
-    return float(_st.t.ppf(q, df))
+    return float(_scipy_stats().t.ppf(q, df))
 
 
 def normal_quantile(q: float) -> float:
     """Quantile of the standard normal distribution, ``0 < q < 1``."""
     if not 0.0 < q < 1.0:
         raise ValueError(f"q must be in (0, 1), got {q}")
-    return float(_st.norm.ppf(q))
+    return float(_scipy_stats().norm.ppf(q))
 
 
 def t95(n: int) -> float:
@@ -73,10 +102,29 @@ def t95(n: int) -> float:
     return t_quantile(0.5 + CONFIDENCE / 2, n - 1)
 
 
-def half_width(se: float, n: int) -> float:
+def chi2_quantile(q: float, df: float) -> float:
+    """Quantile of the χ² distribution with ``df`` degrees of freedom, ``0 < q < 1``."""
+    if not 0.0 < q < 1.0:
+        raise ValueError(f"q must be in (0, 1), got {q}")
+    return float(_scipy_stats().chi2.ppf(q, df))
+
+
+def standard_error(variance: Any, n: int) -> Any:
+    """Standard error of a mean of ``n`` values with sample variance ``variance``:
+    ``√(variance / n)``; element-wise for an array of variances (NaN if n < 1)."""
+    if n < 1:
+        return variance * math.nan if isinstance(variance, np.ndarray) else math.nan
+    if isinstance(variance, np.ndarray):
+        return np.sqrt(variance / n)
+    return math.sqrt(variance / n)
+
+
+def half_width(se: Any, n: int) -> Any:
     """Half-width of the 95 % t-interval of a mean with standard error ``se`` from ``n``
-    values (NaN if n < 2)."""
-    return t95(n) * se if n > 1 else math.nan
+    values; element-wise for an array of standard errors (NaN if n < 2)."""
+    if n > 1:
+        return t95(n) * se
+    return se * math.nan if isinstance(se, np.ndarray) else math.nan
 
 
 def interval(values: np.ndarray) -> dict[str, float]:
@@ -100,6 +148,97 @@ def interval(values: np.ndarray) -> dict[str, float]:
     se = sd / math.sqrt(n) if n > 1 else math.nan
     h = half_width(se, n)
     return {"mean": mean, "sd": sd, "se": se, "ci_low": mean - h, "ci_high": mean + h, "n": n}
+
+
+def quantiles(
+    values: Any, qs: Sequence[float], axis: int | None = None, *, skip_nan: bool = False
+) -> np.ndarray:
+    """Sample quantiles: linear interpolation between order statistics (numpy's default
+    method), the one definition of relsim's quantiles — the wait KPIs of a replication,
+    the bands over replications, the calibration targets' 5–95 % bands.
+
+    Args:
+        values: The sample (an array; along ``axis`` when given).
+        qs: Probabilities in [0, 1].
+        axis: Axis of the sample (None: every value).
+        skip_nan: Ignore NaN values (a slice of NaN only gives NaN, with numpy's
+            RuntimeWarning); otherwise a NaN gives NaN.
+
+    Returns:
+        One row per probability: shape ``(len(qs),)`` plus the other axes. An empty
+        sample is the caller's to handle (numpy raises).
+    """
+    if skip_nan:
+        return np.nanquantile(values, qs, axis=axis)
+    return np.quantile(values, qs, axis=axis)
+
+
+def median(values: Any) -> float:
+    """The median of a sample (NaN if it is empty); the caller drops values it does not
+    count (NaN in, NaN out)."""
+    v = np.asarray(values)
+    return float(np.median(v)) if v.size else math.nan
+
+
+def median_se(values: np.ndarray) -> float:
+    """Standard error of the median of a sample, from the normal approximation
+    ``√(π/2) · sd / √n``; 0 for fewer than 2 values (no spread known: a single value is
+    taken as exact)."""
+    n = values.size
+    if n < 2:
+        return 0.0
+    return math.sqrt(math.pi / 2) * float(values.std(ddof=1)) / math.sqrt(n)
+
+
+def se_of_difference(
+    se_a: float | None, n_a: int, se_b: float | None, n_b: int
+) -> tuple[float | None, float]:
+    """Standard error of the difference of two independent means, and its
+    Welch–Satterthwaite degrees of freedom.
+
+    Args:
+        se_a: Standard error of mean A (None: unknown).
+        n_a: Values behind mean A; with fewer than 2, ``se_a`` is not used.
+        se_b: Standard error of mean B (None: unknown).
+        n_b: Values behind mean B; with fewer than 2, ``se_b`` is not used.
+
+    Returns:
+        ``(se, df)``: ``√(se_a² + se_b²)`` and ``ν``; ``(None, inf)`` when neither
+        spread is known; when only one is, the other side's spread is estimated from it
+        (its standard deviation over the other side's ``n``), with that side's ``n − 1``
+        degrees of freedom; ``(0, inf)`` when both are 0.
+    """
+    sa = se_a if n_a > 1 else None
+    sb = se_b if n_b > 1 else None
+    if sa is None and sb is None:
+        return None, math.inf
+    if sa is None or sb is None:
+        # One side has a single defined value: estimate its spread from the other.
+        s_known, n_known, n_one = (sb, n_b, n_a) if sa is None else (sa, n_a, n_b)
+        sd = float(s_known) * math.sqrt(n_known)  # type: ignore[arg-type]
+        se2 = float(s_known) ** 2 + (sd / math.sqrt(max(n_one, 1))) ** 2  # type: ignore[arg-type]
+        return math.sqrt(se2), float(n_known - 1)
+    va, vb = float(sa) ** 2, float(sb) ** 2
+    total = va + vb
+    if total == 0:
+        return 0.0, math.inf
+    denom = va * va / (n_a - 1) + vb * vb / (n_b - 1)
+    return math.sqrt(total), (total * total / denom if denom > 0 else math.inf)
+
+
+def pooled_share_se(k_a: int, n_a: int, k_b: int, n_b: int) -> float:
+    """Pooled standard error of the difference of two proportions ``k_a/n_a`` and
+    ``k_b/n_b``: ``√(p̄(1 − p̄)(1/n_a + 1/n_b))`` with ``p̄ = (k_a + k_b)/(n_a + n_b)``
+    (a sample size below 1 counts as 1)."""
+    pbar = (k_a + k_b) / max(n_a + n_b, 1)
+    inv = 1.0 / max(n_a, 1) + 1.0 / max(n_b, 1)
+    return math.sqrt(max(pbar * (1 - pbar), 0.0) * inv)
+
+
+def continuity_correction(n_a: int, n_b: int) -> float:
+    """Continuity correction of a two-proportion test: ``½(1/n_a + 1/n_b)`` (a sample
+    size below 1 counts as 1)."""
+    return 0.5 * (1.0 / max(n_a, 1) + 1.0 / max(n_b, 1))
 
 
 def bonferroni_k(alpha: float, m: int, df: float = math.inf) -> float:

@@ -1,13 +1,34 @@
-"""The statistics every interval and regression tolerance rests on (:mod:`simulator.stats`)."""
+"""The statistics every interval, band, fit and regression tolerance rests on
+(:mod:`simulator.stats`), and the rule that nothing else computes them."""
 
 from __future__ import annotations
 
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from simulator.stats import bonferroni_k, half_width, interval, sig, t95, t_quantile
+from simulator.stats import (
+    bonferroni_k,
+    chi2_quantile,
+    continuity_correction,
+    half_width,
+    interval,
+    median,
+    median_se,
+    normal_quantile,
+    pooled_share_se,
+    quantiles,
+    se_of_difference,
+    sig,
+    standard_error,
+    t95,
+    t_quantile,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # Student-t quantiles from a printed table (two-sided 95 % and 99 %: q = 0.975, 0.995)
 T_TABLE = [
@@ -68,3 +89,89 @@ def test_sig_rounds_to_significant_digits() -> None:
     assert sig(0.000123456789, 3) == 0.000123
     assert sig(0.0) == 0.0
     assert sig(math.nan) is None and sig(None) is None
+
+
+def test_standard_error_and_half_width_of_scalars_and_series() -> None:
+    assert standard_error(4.0, 16) == 0.5
+    assert math.isnan(standard_error(4.0, 0))
+    var = np.array([4.0, 9.0, 0.0])
+    se = standard_error(var, 4)
+    assert se.tolist() == [1.0, 1.5, 0.0]
+    assert half_width(se, 4) == pytest.approx(3.182446 * se, rel=1e-6)
+    assert np.isnan(half_width(se, 1)).all() and half_width(se, 1).shape == (3,)
+    assert math.isnan(half_width(1.0, 1))
+
+
+def test_quantiles_interpolate_linearly_and_may_skip_nan() -> None:
+    v = np.array([1.0, 2.0, 3.0, 4.0])
+    assert quantiles(v, (0.0, 0.5, 0.9, 1.0)).tolist() == pytest.approx([1.0, 2.5, 3.7, 4.0])
+    m = np.array([[1.0, np.nan], [3.0, 5.0], [5.0, 7.0]])
+    q = quantiles(m, (0.5,), axis=0, skip_nan=True)
+    assert q.shape == (1, 2) and q[0].tolist() == [3.0, 6.0]
+    assert np.isnan(quantiles(m, (0.5,), axis=0)[0, 1])
+
+
+def test_median_and_its_standard_error() -> None:
+    assert median(np.array([3.0, 1.0, 2.0, 10.0])) == 2.5
+    assert math.isnan(median(np.array([])))
+    v = np.array([1.0, 2.0, 3.0, 4.0])
+    sd = float(np.std(v, ddof=1))
+    assert median_se(v) == pytest.approx(math.sqrt(math.pi / 2) * sd / 2)
+    assert median_se(np.array([5.0])) == 0.0
+
+
+def test_welch_standard_error_of_a_difference() -> None:
+    se, df = se_of_difference(0.3, 10, 0.4, 5)
+    assert se == pytest.approx(0.5)
+    # Welch-Satterthwaite: (va + vb)^2 / (va^2/(na-1) + vb^2/(nb-1))
+    assert df == pytest.approx(0.25**2 / (0.09**2 / 9 + 0.16**2 / 4))
+    assert se_of_difference(None, 10, 0.2, 1) == (None, math.inf)  # no spread known
+    assert se_of_difference(0.0, 5, 0.0, 5) == (0.0, math.inf)
+    # one side with a single value: its spread estimated from the other side's
+    se, df = se_of_difference(0.1, 9, 7.0, 1)
+    assert se == pytest.approx(math.sqrt(0.01 + (0.1 * 3) ** 2)) and df == 8.0
+
+
+def test_two_proportion_standard_error_and_continuity_correction() -> None:
+    pbar = (8 + 4) / 20
+    assert pooled_share_se(8, 10, 4, 10) == pytest.approx(math.sqrt(pbar * (1 - pbar) * 0.2))
+    assert pooled_share_se(0, 10, 0, 10) == 0.0
+    assert continuity_correction(10, 40) == pytest.approx(0.5 * (0.1 + 0.025))
+    assert continuity_correction(0, 0) == 1.0  # sizes below 1 count as 1
+
+
+def test_normal_and_chi2_quantiles() -> None:
+    assert normal_quantile(0.975) == pytest.approx(1.959964, abs=1e-6)
+    assert chi2_quantile(0.95, 1) == pytest.approx(3.841459, abs=1e-6)
+    assert chi2_quantile(0.95, 3) == pytest.approx(7.814728, abs=1e-6)
+    with pytest.raises(ValueError):
+        chi2_quantile(1.0, 2)
+
+
+#: Calls that compute a statistic: only simulator/stats.py may make them.
+STATISTICS = re.compile(
+    r"np\.(median|nanmedian|quantile|nanquantile|percentile|nanpercentile|std|var)\("
+    r"|\.std\(|\.ppf\(|from scipy import stats|scipy\.stats|t95\("
+)
+#: Modules that may: the distributions a sweep's design samples parameters from (inverse
+#: CDFs of a parameter's distribution, not statistics of results), and a sensitivity
+#: analysis's test for a constant output.
+ALLOWED = {
+    "simulator/explore/params.py": "scipy.stats distributions of swept parameters",
+    "simulator/explore/design.py": "a parameter's inverse CDF (params.Param.ppf)",
+    "simulator/explore/sensitivity.py": "np.var(y) == 0: a constant output has no indices",
+}
+
+
+def test_statistics_only_through_stats() -> None:
+    """Intervals, standard errors, medians and quantiles are computed in stats.py only
+    (docs/architecture.md: "Statistics only through stats.py")."""
+    found = []
+    for p in sorted((ROOT / "simulator").rglob("*.py")):
+        rel = p.relative_to(ROOT).as_posix()
+        if rel == "simulator/stats.py" or rel in ALLOWED:
+            continue
+        for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+            if STATISTICS.search(line.split("#")[0]):
+                found.append(f"{rel}:{i}: {line.strip()}")
+    assert not found, "statistics outside simulator/stats.py:\n" + "\n".join(found)

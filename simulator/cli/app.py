@@ -28,6 +28,7 @@ import typer
 from simulator.cli.console import err
 from simulator.errors import ScenarioError, clean, clean_lines
 from simulator.limits import Limits
+from simulator.replication.engines import DEFAULT_ENGINE, ENGINES
 
 app = typer.Typer(
     name="relsim",
@@ -47,7 +48,7 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        from simulator import __version__
+        from simulator.version import __version__
 
         sys.stdout.write(f"relsim {__version__}\n")
         raise typer.Exit(0)
@@ -81,11 +82,11 @@ class Executor(StrEnum):
     dask = "dask"
 
 
-class Engine(StrEnum):
-    """What simulates the replications (``--engine``)."""
-
-    kernel = "kernel"
-    simpy = "simpy"
+Engine = StrEnum("Engine", [(name, name) for name in ENGINES])  # type: ignore[misc]
+Engine.__doc__ = """What simulates the replications (``--engine``): one of
+:data:`~simulator.replication.engines.ENGINES`."""
+ENGINE_DEFAULT = Engine(DEFAULT_ENGINE)
+"""The ``--engine`` default: :data:`~simulator.replication.engines.DEFAULT_ENGINE`."""
 
 
 class Format(StrEnum):

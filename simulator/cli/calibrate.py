@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -21,9 +22,12 @@ from simulator.cli.app import (
     load,
     observed_for,
 )
-from simulator.cli.console import out, progress_bar, targets_text
+from simulator.cli.console import out, progress_bar
 from simulator.errors import clean
 from simulator.limits import Limits
+
+if TYPE_CHECKING:  # pragma: no cover
+    from simulator.ensemble.options import Execution
 
 
 # ---------------------------------------------------------------------------- calibrate
@@ -63,13 +67,15 @@ def calibrate(
     """Observed vs simulated: monthly exports (median, 90% band, error per month), or
     every target of a targets file."""
     DEBUG["on"] = debug
-    from simulator.ensemble.runner import run_ensemble
+    from simulator.ensemble.options import Execution
+    from simulator.ensemble.runner import run_ensemble_with
     from simulator.report.atomic import check_file_target
     from simulator.report.calibration import export_fit
 
     sc, loc = load(file, sets, allow)
+    execution = Execution(engine=engine.value, seed=seed, workers=workers)
     if targets is not None:
-        _targets_table(sc, targets, reps, seed, workers, engine.value)
+        _targets_table(sc, targets, reps, execution)
         return
     observed = observed_for(sc, loc, allow, file)
     if observed is None:
@@ -81,9 +87,7 @@ def calibrate(
         check_file_target(figure)
     cb, prog = progress_bar(False)
     try:
-        ens = run_ensemble(
-            sc, reps=reps, seed=seed, workers=workers, progress=cb, engine=engine.value
-        )
+        ens = run_ensemble_with(sc, replace(execution, progress=cb), reps)
     finally:
         if prog is not None:
             prog.stop()
@@ -96,13 +100,13 @@ def calibrate(
     out.print(fit.to_text(), markup=False)
     if figure is not None:
         from simulator.report.atomic import atomic_file
-        from simulator.report.figures import _close
+        from simulator.report.figures import close_figure
         from simulator.report.plot_style import DPI
 
         fig = ens.plot.exports(observed=observed)
         with atomic_file(figure) as tmp:
             fig.savefig(tmp, dpi=DPI, format=fmt)
-        _close(fig)
+        close_figure(fig)
         out.print(f"wrote {clean(figure)}", markup=False)
 
 
@@ -121,23 +125,21 @@ def _figure_format(figure: Path) -> str:
     return fmt
 
 
-def _targets_table(
-    sc: Any, path: Path, reps: int | None, seed: int | None, workers: int | None, engine: str
-) -> None:
-    from simulator.report.targets import evaluate, load_targets, observe_ensemble
+def _targets_table(sc: Any, path: Path, reps: int | None, execution: Execution) -> None:
+    """Observe a targets file's targets in every replication and print the table."""
+    from simulator.explore.targets import evaluate, load_targets, observe_ensemble
+    from simulator.report.calibration import targets_text
 
     tg = load_targets(path)
     n = sc.reps if reps is None else reps
     cb, prog = progress_bar(False)
     try:
-        values = observe_ensemble(
-            sc, list(tg.targets), n, seed, workers, progress=cb, engine=engine
-        )
+        values = observe_ensemble(sc, list(tg.targets), n, replace(execution, progress=cb))
     finally:
         if prog is not None:
             prog.stop()
     rows = evaluate(list(tg.targets), values)
-    s = sc.seed if seed is None else seed
+    s = execution.seed_for(sc)
     out.print(
         f"{clean(sc.name, 200)}: {len(rows)} targets from {clean(path)}, {n} replications, "
         f"seed {s}",

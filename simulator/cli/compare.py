@@ -10,10 +10,10 @@ import typer
 
 from simulator.cli.app import (
     DEBUG,
+    ENGINE_DEFAULT,
     AllowOpt,
     DebugOpt,
     DpiOpt,
-    Engine,
     EngineOpt,
     ExecutorOpt,
     Format,
@@ -46,7 +46,7 @@ def compare(
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
     executor: ExecutorOpt = None,
-    engine: EngineOpt = Engine.kernel,
+    engine: EngineOpt = ENGINE_DEFAULT,
     sets_a: Annotated[
         list[str] | None,
         typer.Option("--set-a", metavar="KEY=VALUE", help="Override a field of A (repeatable)."),
@@ -87,7 +87,8 @@ def compare(
     ``relsim compare s.yaml s.yaml --set-b authority.reviewers=20``.
     """
     DEBUG["on"] = debug
-    from simulator.ensemble.runner import compare as compare_fn
+    from simulator.ensemble.options import Execution
+    from simulator.ensemble.runner import compare_with
     from simulator.report.atomic import atomic_dir, check_dir_target, write_json
     from simulator.report.plot_style import DPI
     from simulator.report.rundir import manifest
@@ -111,17 +112,15 @@ def compare(
         )
     cb, prog = progress_bar(quiet)
     try:
-        cmp = compare_fn(
-            sa,
-            sb,
-            reps=reps,
+        execution = Execution(
+            engine=engine.value,
             seed=seed,
             workers=workers,
             executor=executor.value if executor is not None else None,
             scheduler=scheduler,
             progress=cb,
-            engine=engine.value,
         )
+        cmp = compare_with(sa, sb, execution, reps)
     finally:
         if prog is not None:
             prog.stop()

@@ -20,7 +20,6 @@ __all__ = [
     "out",
     "progress_bar",
     "summary_table",
-    "targets_text",
     "warn_estimated",
 ]
 
@@ -303,28 +302,3 @@ def comparison_table(differences: Any, sa: Any, sb: Any, reps: int, verbose: boo
         for i, (kpi, name, pct) in enumerate(kpis):
             add(e, label, kpi, name, pct, i == 0)
     return t
-
-
-def targets_text(rows: list[dict[str, Any]]) -> str:
-    """The calibration table as fixed-width text."""
-
-    def num(x: float) -> str:
-        if x != x:
-            return "—"
-        return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
-
-    head = (
-        f"{'target':30} {'observed':>9} {'median':>9} {'5%':>9} {'95%':>9} "
-        f"{'error':>8} {'tolerance':>12}  ok"
-    )
-    lines = [head, "-" * len(head)]
-    for r in rows:
-        err = r["relative_error"]
-        e = "—" if err != err else f"{100 * err:+.0f}%"
-        lines.append(
-            f"{r['id']:30} {num(r['observed']):>9} {num(r['median']):>9} {num(r['p5']):>9} "
-            f"{num(r['p95']):>9} {e:>8} {r['tolerance']:>12}  {'yes' if r['ok'] else 'NO'}"
-        )
-    ok = sum(r["ok"] for r in rows)
-    lines += ["", f"{ok} of {len(rows)} targets within tolerance ({100 * ok / len(rows):.0f}%)"]
-    return "\n".join(lines)

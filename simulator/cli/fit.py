@@ -10,8 +10,8 @@ import typer
 
 from simulator.cli.app import (
     DEBUG,
+    ENGINE_DEFAULT,
     AllowOpt,
-    Engine,
     EngineOpt,
     ExecutorOpt,
     SchedulerOpt,
@@ -21,7 +21,7 @@ from simulator.cli.app import (
     app,
     overrides_of,
 )
-from simulator.cli.console import err, out, progress_bar, targets_text
+from simulator.cli.console import err, out, progress_bar
 from simulator.errors import clean
 from simulator.limits import Limits
 
@@ -49,7 +49,7 @@ def fit(
     workers: WorkersOpt = None,
     executor: ExecutorOpt = None,
     scheduler: SchedulerOpt = None,
-    engine: EngineOpt = Engine.kernel,
+    engine: EngineOpt = ENGINE_DEFAULT,
     out_dir: Annotated[
         Path | None,
         typer.Option(
@@ -76,6 +76,7 @@ def fit(
     scenario (a file that extends FILE) and print the calibration table."""
     DEBUG["on"] = debug
     from simulator.explore.fit import fit as run_fit
+    from simulator.report.calibration import targets_text
 
     target = out_dir or Path("runs") / f"{file.stem}-fit"
     cb, prog = progress_bar(quiet, "trials")
@@ -169,7 +170,7 @@ def parameters_text(res: Any) -> str:
 
 def _note_other_scenario(file: Path, targets: Path) -> None:
     """Say so when the targets file names another scenario than FILE."""
-    from simulator.report.targets import load_targets
+    from simulator.explore.targets import load_targets
 
     named = load_targets(targets).scenario
     if not named:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from simulator.cli.app import AllowOpt, Engine, EngineOpt, WorkersOpt, app
+from simulator.cli.app import ENGINE_DEFAULT, AllowOpt, EngineOpt, WorkersOpt, app
 from simulator.errors import clean, clean_lines
 from simulator.limits import Limits
 
@@ -121,7 +121,7 @@ def regress_command(
         ),
     ] = None,
     workers: WorkersOpt = None,
-    engine: EngineOpt = Engine.kernel,
+    engine: EngineOpt = ENGINE_DEFAULT,
     allow: AllowOpt = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show every KPI, not only the moved ones.")
@@ -139,6 +139,7 @@ def regress_command(
     from rich.console import Console
     from rich.text import Text
 
+    from simulator.ensemble.options import Execution
     from simulator.regress.baseline import BadInput, baseline_data, write_baseline
     from simulator.regress.judge import DEFAULT_ALPHA, judge
     from simulator.regress.reports import (
@@ -176,12 +177,13 @@ def regress_command(
     for w in warnings:
         err.print(clean_lines(w), markup=False)
 
+    execution = Execution(engine=engine.value, seed=seed, workers=workers, progress=False)
     for c in checks:
         b = c.baseline or {}
         n = reps if reps is not None else b.get("reps", c.scenario.reps)
         s = seed if seed is not None else b.get("seed", c.scenario.seed)
         err.print(f"running {clean(c.path)} ({n} replications, seed {s}) …", markup=False)
-        run_check(c, reps, seed, workers, engine.value)
+        run_check(c, reps, execution)
 
     if alpha is None:
         stored = [

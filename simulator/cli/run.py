@@ -10,10 +10,10 @@ import typer
 
 from simulator.cli.app import (
     DEBUG,
+    ENGINE_DEFAULT,
     AllowOpt,
     DebugOpt,
     DpiOpt,
-    Engine,
     EngineOpt,
     ExecutorOpt,
     Fail,
@@ -102,7 +102,7 @@ def run(
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
     executor: ExecutorOpt = None,
-    engine: EngineOpt = Engine.kernel,
+    engine: EngineOpt = ENGINE_DEFAULT,
     sets: SetOpt = None,
     allow: AllowOpt = None,
     force: Annotated[
@@ -138,7 +138,8 @@ def run(
     runs/<file stem>-rep<I>, printing that replication's KPIs.
     """
     DEBUG["on"] = debug
-    from simulator.ensemble.runner import run_ensemble
+    from simulator.ensemble.options import Execution
+    from simulator.ensemble.runner import run_ensemble_with
     from simulator.replication.engine import run as run_one
     from simulator.report.atomic import check_dir_target
     from simulator.report.rundir import write_run_dir
@@ -165,17 +166,16 @@ def run(
         n = sc.reps if reps is None else reps
         cb, prog = progress_bar(quiet)
         try:
-            ens = run_ensemble(
-                sc,
-                reps=n,
+            execution = Execution(
+                engine=engine.value,
                 seed=s,
                 workers=workers,
                 executor=executor.value if executor is not None else None,
                 scheduler=scheduler,
                 progress=cb,
-                keep_rep=0,  # rep0/ in full: simulated once, with the others
-                engine=engine.value,
             )
+            # rep0/ in full: simulated once, with the others
+            ens = run_ensemble_with(sc, execution, n, keep_rep=0)
         finally:
             if prog is not None:
                 prog.stop()

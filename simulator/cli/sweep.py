@@ -10,8 +10,8 @@ import typer
 
 from simulator.cli.app import (
     DEBUG,
+    ENGINE_DEFAULT,
     AllowOpt,
-    Engine,
     EngineOpt,
     ExecutorOpt,
     Fail,
@@ -73,7 +73,7 @@ def sweep(
     workers: WorkersOpt = None,
     executor: ExecutorOpt = None,
     scheduler: SchedulerOpt = None,
-    engine: EngineOpt = Engine.kernel,
+    engine: EngineOpt = ENGINE_DEFAULT,
     out_dir: Annotated[
         Path | None,
         typer.Option("--out", help="Output directory (default: runs/<scenario file stem>-sweep)"),

@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from simulator.ensemble.accessors import plots
 from simulator.ensemble.aggregate import BAND_NAMES, QUANTILES, WAIT_BIN_WD, Aggregator
 from simulator.replication.columns import COLUMNS, TABLES, conform, unit_of
 from simulator.replication.kpis import AUTHORITY_KPIS, MANUFACTURER_KPIS, split_entity
 from simulator.replication.tables import overlay_frame, regime_frame
-from simulator.stats import interval, t95
+from simulator.stats import half_width, interval, quantiles, standard_error
 
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.replication.result import RunResult
@@ -215,7 +216,7 @@ class EnsembleResult:
         frames = []
         for j, key in enumerate(ids):
             # one entity at a time: the quantile's working copy stays small
-            q = np.quantile(stack[:, :, j], QUANTILES, axis=0)  # (5, H)
+            q = quantiles(stack[:, :, j], QUANTILES, axis=0)  # (5, H)
             d: dict[str, Any] = {"date": self.dates, **key, "mean": mean[:, j]}
             for k, bn in enumerate(BAND_NAMES):
                 d[bn] = q[k]
@@ -272,7 +273,7 @@ class EnsembleResult:
             series = [({"destination": c.id}, stack[:, :, j]) for j, c in enumerate(sc.countries)]
         frames = []
         for key, arr in series:
-            q = np.quantile(arr, QUANTILES, axis=0)
+            q = quantiles(arr, QUANTILES, axis=0)
             frames.append(
                 pd.DataFrame(
                     {
@@ -342,13 +343,13 @@ class EnsembleResult:
 
     @property
     def plot(self) -> Any:
-        """Plot accessor: ``.shortage_curve()``, ``.licence_waits()``, ``.exports()``."""
-        from simulator.report.plots import EnsemblePlots
-
-        return EnsemblePlots(self)
+        """Plot accessor: ``.shortage_curve()``, ``.licence_waits()``, ``.exports()``
+        (:class:`simulator.report.plots.EnsemblePlots`, see
+        :mod:`simulator.ensemble.accessors`)."""
+        return plots(self)
 
     def _repr_html_(self) -> str:
-        from simulator.report.html import ensemble_html
+        from simulator.ensemble.views import ensemble_html
 
         return ensemble_html(self)
 
@@ -406,7 +407,7 @@ class Comparison:
             n = int(ok.sum())
             paired_hw = d["ci_high"] - d["mean"] if n > 1 else math.nan
             indep_var = (ia["sd"] ** 2 + ib["sd"] ** 2) if n > 1 else math.nan
-            indep_hw = t95(n) * math.sqrt(indep_var / n) if n > 1 else math.nan
+            indep_hw = half_width(standard_error(indep_var, n), n) if n > 1 else math.nan
             dvar = d["sd"] ** 2 if n > 1 else math.nan
             rows.append(
                 {
@@ -458,13 +459,13 @@ class Comparison:
         return out
 
     def _repr_html_(self) -> str:
-        from simulator.report.html import comparison_html
+        from simulator.ensemble.views import comparison_html
 
         return comparison_html(self)
 
     @property
     def plot(self) -> Any:
-        """Plot accessor: ``.shortage_difference(manufacturer=...)``."""
-        from simulator.report.plot_comparison import ComparisonPlots
-
-        return ComparisonPlots(self)
+        """Plot accessor: ``.shortage_difference(manufacturer=...)``
+        (:class:`simulator.report.plot_comparison.ComparisonPlots`, see
+        :mod:`simulator.ensemble.accessors`)."""
+        return plots(self)

@@ -23,26 +23,43 @@ import numpy as np
 import pandas as pd
 
 from simulator.ensemble.aggregate import Aggregator, Moments
-from simulator.ensemble.executors import (
-    ChunkExecutor,
-    _what,
-    is_cluster_failure,
-    make_executor,
-)
+from simulator.ensemble.executors import ChunkExecutor, _what, is_cluster_failure
+from simulator.ensemble.options import Execution, ProgressFn
 from simulator.ensemble.results import Comparison, EnsembleResult
 from simulator.errors import ClusterLost, ReplicationError
 from simulator.limits import Limits
 from simulator.replication.columns import conform
 from simulator.replication.digest import RepSummary, digest
-from simulator.replication.engines import DEFAULT_ENGINE, ENGINES, Simulate, simulator_for
+from simulator.replication.engines import (
+    DEFAULT_ENGINE,
+    GC_EVERY,
+    Simulate,
+    prepare_engine,
+    simulator_for,
+)
 from simulator.replication.result import RunResult
-from simulator.stats import t95
+from simulator.stats import half_width, standard_error
 from simulator.world.calendar import build_calendar
 
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.scenario.model import Scenario
+    from simulator.world.calendar import WorkCalendar
+    from simulator.world.trace import Trace
 
-__all__ = ["FAULT_ENV", "MAX_CHUNK", "ReplicationError", "compare", "drive", "run_ensemble"]
+__all__ = [
+    "FAULT_ENV",
+    "MAX_CHUNK",
+    "Execution",
+    "Observe",
+    "ReplicationError",
+    "compare",
+    "compare_with",
+    "drive",
+    "progress_callback",
+    "replications",
+    "run_ensemble",
+    "run_ensemble_with",
+]
 
 MAX_CHUNK = 20
 """Largest chunk, replications (≈20 s of the realistic scenario on one core)."""
@@ -72,9 +89,6 @@ def _inject_fault(rep: int, faults: frozenset[int]) -> None:
         raise RuntimeError(f"fault injected in replication {rep} ({FAULT_ENV})")
 
 
-GC_EVERY = {"simpy": 10, "kernel": 200}
-"""A worker runs a full garbage collection after every this many replications of an
-engine (the kernel leaves almost no reference cycles: only its policy controller's)."""
 _since_gc = 0
 
 
@@ -91,13 +105,18 @@ def _digest(
     whose ~30 ms per 10 replications (< 1 % of their CPU) is repaid by the smaller heap.
     ``sim`` is the engine's simulate function; ``gc_every``: see :data:`GC_EVERY`.
     """
-    global _since_gc
     out = digest(scenario, sim(scenario, seed, rep, cal), cal)
+    _collect_now_and_then(gc_every)
+    return out
+
+
+def _collect_now_and_then(gc_every: int) -> None:
+    """Count a replication; run a full collection every ``gc_every`` (see :func:`_digest`)."""
+    global _since_gc
     _since_gc += 1
     if _since_gc >= gc_every:
         _since_gc = 0
         gc.collect()
-    return out
 
 
 @dataclass
@@ -167,6 +186,38 @@ def _pair_chunk(
     return out
 
 
+Observe = Callable[["Scenario", "Trace", "WorkCalendar", Any], Any]
+"""``(scenario, trace, calendar, context) -> value``: what :func:`replications` keeps of
+each replication, computed in the worker next to the trace (a module-level function, so
+that process and Dask workers can import it)."""
+
+
+def _observe_chunk(
+    payload: tuple[Scenario, int, Observe | None, Any, str], start: int, stop: int
+) -> list[Any]:
+    """Run replications ``start .. stop-1`` and keep each one's digest (``observe``
+    None) or ``observe(scenario, trace, calendar, context)``; a failed replication
+    becomes a :class:`_Failed` and ends the chunk.
+    ``payload``: ``(scenario, seed, observe, context, engine)``."""
+    scenario, seed, observe, context, engine = payload
+    sim, gc_every = simulator_for(engine), GC_EVERY[engine]
+    cal = build_calendar(scenario)
+    faults = _fault_reps()
+    out: list[Any] = []
+    for rep in range(start, stop):
+        try:
+            _inject_fault(rep, faults)
+            if observe is None:
+                out.append(_digest(scenario, seed, rep, cal, sim, gc_every))
+            else:
+                out.append(observe(scenario, sim(scenario, seed, rep, cal), cal, context))
+                _collect_now_and_then(gc_every)
+        except Exception:
+            out.append(_Failed(rep, traceback.format_exc()))
+            break
+    return out
+
+
 def _chunks(reps: int, workers: int, rep_offset: int = 0) -> list[tuple[int, int]]:
     """Replication ranges ``[start, stop)`` sent to workers as one task each.
 
@@ -199,9 +250,6 @@ def _in_order(results: Iterator[tuple[int, list[Any]]], n_chunks: int) -> Iterat
             nxt += 1
     if nxt != n_chunks:
         raise RuntimeError(f"executor returned {nxt} of {n_chunks} chunks")
-
-
-ProgressFn = Callable[[int, int], None]
 
 
 def drive(
@@ -270,8 +318,9 @@ def run_ensemble(
         keep_rep: A replication to keep in full (``EnsembleResult.kept``, a
             :class:`~simulator.replication.result.RunResult`), e.g. 0 for a run
             directory's ``rep0/`` tables; it is simulated once, like the others.
-        engine: ``"kernel"`` (compiled, the default) or ``"simpy"`` (the reference
-            model); the same results.
+        engine: One of :data:`~simulator.replication.engines.ENGINES`: the compiled
+            kernel (the default, :data:`~simulator.replication.engines.DEFAULT_ENGINE`)
+            or ``"simpy"`` (the reference model); the same results.
 
     Returns:
         The :class:`EnsembleResult`; identical for a seed whatever the executor and
@@ -279,23 +328,59 @@ def run_ensemble(
 
     Raises:
         ValueError: ``reps``, ``seed``, ``workers`` or ``engine`` is out of range
-            (:class:`~simulator.limits.Limits`, :data:`ENGINES`).
+            (:class:`~simulator.limits.Limits`,
+            :data:`~simulator.replication.engines.ENGINES`).
         ReplicationError: A replication failed (its index and seed are named).
         ClusterLost: The Dask cluster went away before every replication ran.
     """
-    reps, seed = _checked(
-        scenario.reps if reps is None else reps, scenario.seed if seed is None else seed
+    execution = Execution(
+        engine=engine,
+        seed=seed,
+        workers=workers,
+        executor=executor,
+        scheduler=scheduler,
+        progress=progress,
     )
-    _prepare(engine)
-    ex = make_executor(executor, workers, scheduler, reps=reps)
-    cb = progress_callback(progress)
+    return run_ensemble_with(scenario, execution, reps, band_reps=band_reps, keep_rep=keep_rep)
+
+
+def run_ensemble_with(
+    scenario: Scenario,
+    execution: Execution,
+    reps: int | None = None,
+    *,
+    band_reps: int = 1000,
+    keep_rep: int | None = None,
+) -> EnsembleResult:
+    """:func:`run_ensemble` with its execution options in one object.
+
+    Args:
+        scenario: The scenario.
+        execution: Engine, seed, workers, executor, scheduler and progress.
+        reps: Replications (default: ``scenario.reps``).
+        band_reps: Replications kept for exact quantile bands.
+        keep_rep: A replication to keep in full (see :func:`run_ensemble`).
+
+    Returns:
+        The :class:`EnsembleResult`.
+
+    Raises:
+        ValueError: ``reps``, ``seed``, ``workers`` or ``engine`` is out of range.
+        ReplicationError: A replication failed (its index and seed are named).
+        ClusterLost: The Dask cluster went away before every replication ran.
+    """
+    reps, seed = _checked(scenario.reps if reps is None else reps, execution.seed_for(scenario))
+    prepare_engine(execution.engine)
+    ex = execution.chunk_executor(reps)
+    cb = progress_callback(execution.progress)
     t0 = time.perf_counter()
     agg = Aggregator(scenario, band_reps=band_reps, expected_reps=reps)
     kept: RunResult | None = None
     if keep_rep is not None and not 0 <= keep_rep < reps:
         raise ValueError(f"keep_rep must be a replication index below {reps}, got {keep_rep}")
     try:
-        for s in drive(_chunk, (scenario, seed, keep_rep, engine), reps, seed, ex, cb):
+        payload = (scenario, seed, keep_rep, execution.engine)
+        for s in drive(_chunk, payload, reps, seed, ex, cb):
             if isinstance(s, _Kept):
                 kept = s.result
                 s = kept.summary
@@ -310,27 +395,72 @@ def run_ensemble(
     )
 
 
-def _prepare(engine: str) -> None:
-    """Check ``engine``; for the kernel, compile it (or load its on-disk cache) here,
-    before workers start: forked workers inherit the compiled code, others find it in
-    the cache instead of each compiling it at once."""
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
-    if engine == "kernel":
-        from simulator.kernel import warm
+def replications(
+    scenario: Scenario,
+    execution: Execution,
+    reps: int | None = None,
+    observe: Observe | None = None,
+    context: Any = None,
+) -> Iterator[Any]:
+    """Run an ensemble's replications and hand over what each one gives, in replication
+    order (the same for any executor): its digest, or what ``observe`` makes of it.
 
-        warm()
+    The work starts when the iterator is first advanced; closing it (or leaving a
+    ``for`` loop over it early) stops the workers.
+
+    Args:
+        scenario: The scenario.
+        execution: Engine, seed, workers, executor, scheduler and progress.
+        reps: Replications (default: ``scenario.reps``).
+        observe: ``(scenario, trace, calendar, context) -> value``, run in the worker next
+            to the trace (see :data:`Observe`); None: each replication's
+            :class:`~simulator.replication.digest.RepSummary`.
+        context: Passed to ``observe`` (e.g. what to observe); travels with every chunk.
+
+    Returns:
+        An iterator of one value per replication.
+
+    Raises:
+        ValueError: ``reps`` or ``engine`` is out of range, or ``seed`` is not a whole
+            number ≥ 0 (at once: a seed derived from a root seed, such as a fit's
+            confirmation seed + 1, may exceed ``Limits.MAX_SEED``); ``workers`` or
+            ``executor`` (when the iterator starts).
+        ReplicationError: A replication failed (its index and seed are named).
+        ClusterLost: The Dask cluster went away before every replication ran.
+    """
+    reps, seed = _checked(
+        scenario.reps if reps is None else reps, execution.seed_for(scenario), max_seed=None
+    )
+    prepare_engine(execution.engine)
+    payload = (scenario, seed, observe, context, execution.engine)
+    return _replications(payload, reps, seed, execution)
 
 
-def _checked(reps: Any, seed: Any) -> tuple[int, int]:
-    """``reps`` and ``seed`` as whole numbers within :class:`Limits`, or ValueError."""
+def _replications(
+    payload: tuple[Any, ...], reps: int, seed: int, execution: Execution
+) -> Iterator[Any]:
+    ex = execution.chunk_executor(reps)
+    cb = progress_callback(execution.progress)
+    try:
+        yield from drive(_observe_chunk, payload, reps, seed, ex, cb)
+    finally:
+        ex.close()
+        if hasattr(cb, "close"):
+            cb.close()  # type: ignore[union-attr]
+
+
+def _checked(reps: Any, seed: Any, max_seed: int | None = Limits.MAX_SEED) -> tuple[int, int]:
+    """``reps`` and ``seed`` as whole numbers within :class:`Limits` (``seed`` at most
+    ``max_seed``; None: any), or ValueError."""
     for name, value, low, high in (
         ("reps", reps, 1, Limits.MAX_REPS),
-        ("seed", seed, 0, Limits.MAX_SEED),
+        ("seed", seed, 0, max_seed),
     ):
         if isinstance(value, bool) or not isinstance(value, int | np.integer):
             raise ValueError(f"{name} must be a whole number, got {value!r}")
-        if not low <= value <= high:
+        if high is None and value < low:
+            raise ValueError(f"{name} must be at least {low}, got {value}")
+        if high is not None and not low <= value <= high:
             raise ValueError(f"{name} must be between {low} and {high:,} (Limits), got {value}")
     return int(reps), int(seed)
 
@@ -413,8 +543,34 @@ def compare(
     Returns:
         The :class:`Comparison`.
     """
-    reps, seed = _checked(a.reps if reps is None else reps, a.seed if seed is None else seed)
-    _prepare(engine)
+    execution = Execution(
+        engine=engine,
+        seed=seed,
+        workers=workers,
+        executor=executor,
+        scheduler=scheduler,
+        progress=progress,
+    )
+    return compare_with(a, b, execution, reps)
+
+
+def compare_with(
+    a: Scenario, b: Scenario, execution: Execution, reps: int | None = None
+) -> Comparison:
+    """:func:`compare` with its execution options in one object.
+
+    Args:
+        a: Baseline scenario.
+        b: Alternative scenario.
+        execution: Engine, seed (default: ``a.seed``), workers, executor, scheduler and
+            progress.
+        reps: Replications (default: ``a.reps``).
+
+    Returns:
+        The :class:`Comparison`.
+    """
+    reps, seed = _checked(a.reps if reps is None else reps, execution.seed_for(a))
+    prepare_engine(execution.engine)
     same_shape = a.horizon_days == b.horizon_days and [m.id for m in a.manufacturers] == [
         m.id for m in b.manufacturers
     ]
@@ -422,10 +578,10 @@ def compare(
     agg_a, agg_b = Aggregator(a, expected_reps=reps), Aggregator(b, expected_reps=reps)
     H, M = a.horizon_days, len(a.manufacturers)
     dmom = Moments((H, M))
-    ex = make_executor(executor, workers, scheduler, reps=reps)
-    cb = progress_callback(progress)
+    ex = execution.chunk_executor(reps)
+    cb = progress_callback(execution.progress)
     try:
-        for sa, sb in drive(_pair_chunk, (a, b, seed, engine), reps, seed, ex, cb):
+        for sa, sb in drive(_pair_chunk, (a, b, seed, execution.engine), reps, seed, ex, cb):
             agg_a.add(sa)
             agg_b.add(sb)
             if same_shape:
@@ -440,7 +596,7 @@ def compare(
     eb = EnsembleResult(b, seed, reps, agg_b, el, w)
     if same_shape:
         mean = dmom.mean()
-        hw = t95(reps) * np.sqrt(dmom.var() / reps)
+        hw = half_width(standard_error(dmom.var(), reps), reps)
         dates = ea.dates
         diff = pd.DataFrame(
             {

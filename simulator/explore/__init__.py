@@ -11,6 +11,9 @@
   :mod:`.cluster` — one Dask cluster for all points;
 * :mod:`.sensitivity` — Sobol indices and Morris screening (SALib), tornado swings;
   :mod:`.plots` — stress-test maps, tornado charts, index charts;
+* :mod:`.targets` — calibration targets (a targets file: observed facts with
+  tolerances, free parameters), observed in every replication of an ensemble
+  (``relsim calibrate --targets``) and judged;
 * :mod:`.fit` — the free parameters of a targets file fitted to its targets
   (:func:`~simulator.explore.fit.fit`, ``relsim fit``).
 

@@ -12,38 +12,41 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Any
+from dataclasses import replace
+
+from simulator.ensemble.options import Execution
 
 __all__ = ["shared_executor"]
 
 
 @contextlib.contextmanager
-def shared_executor(executor: Any, workers: int | None, scheduler: str | None) -> Iterator[Any]:
-    """Yield what to pass as ``executor`` to every ensemble of a sweep or fit.
+def shared_executor(execution: Execution) -> Iterator[Execution]:
+    """Yield the execution options for every ensemble of a sweep or fit.
 
     Args:
-        executor: ``"dask"`` (one LocalCluster of ``workers`` single-threaded processes for
-            the whole sweep), or anything :func:`simulator.run_ensemble` takes (passed
-            through).
-        workers: Worker processes of the LocalCluster (default: every core).
-        scheduler: Dask scheduler address: one client for the whole sweep.
+        execution: With ``executor="dask"``, one LocalCluster of ``workers``
+            single-threaded processes (default: every core) for the whole sweep; with a
+            ``scheduler``, one client of it; anything else is passed through.
 
     Yields:
-        A ``distributed.Client`` (closed, with its cluster, on exit), or ``executor``.
+        ``execution`` with a ``distributed.Client`` as its executor (closed, with its
+        cluster, on exit) and no scheduler, or ``execution`` itself.
 
     Raises:
         SchedulerUnreachable: Dask is not installed, or no scheduler answers at
             ``scheduler`` (see :class:`simulator.ensemble.executors.DaskExecutor`).
     """
-    if scheduler is None and executor != "dask":
-        yield executor
+    if execution.scheduler is None and execution.executor != "dask":
+        yield execution
         return
     from simulator.ensemble.executors import DaskExecutor
 
     dask = (
-        DaskExecutor(address=scheduler) if scheduler is not None else DaskExecutor(workers=workers)
+        DaskExecutor(address=execution.scheduler)
+        if execution.scheduler is not None
+        else DaskExecutor(workers=execution.workers)
     )
     try:
-        yield dask.client
+        yield replace(execution, executor=dask.client, scheduler=None)
     finally:
         dask.close()

@@ -1,6 +1,6 @@
 """Calibration: the free parameters of a targets file fitted to its targets.
 
-A targets file (:mod:`simulator.report.targets`, the format ``relsim calibrate
+A targets file (:mod:`simulator.explore.targets`, the format ``relsim calibrate
 --targets`` reads) lists observed facts with tolerances and, under ``parameters:``, the
 scenario values a fit may move with their ranges. :func:`fit` searches those ranges
 with Optuna's TPE sampler (seeded: the same inputs give the same fit) for the values
@@ -39,19 +39,22 @@ import os
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from simulator.ensemble.options import Execution, ProgressFn
 from simulator.errors import Problem, ScenarioError
 from simulator.explore.params import Param, from_fit_parameter, point_overrides, resolve
 from simulator.limits import Limits
+from simulator.replication.engines import DEFAULT_ENGINE
+from simulator.stats import chi2_quantile, median, median_se
 
 if TYPE_CHECKING:  # pragma: no cover
-    from simulator.report.targets import Target
+    from simulator.explore.targets import Target
     from simulator.scenario.located import Located
     from simulator.scenario.model import Scenario
 
@@ -66,8 +69,6 @@ SEARCH_SHARE = 0.6
 locally (Nelder–Mead)."""
 POLISH_STEP = 0.1
 """First step of the local polish, as a share of each parameter's range."""
-
-ProgressFn = Callable[[int, int], None]
 
 
 # ----------------------------------------------------------------------------- objective
@@ -133,10 +134,8 @@ def discrepancy(values: np.ndarray, scales: Sequence[_Scale]) -> tuple[float, np
         if v.size == 0:
             z[k] = Z_UNDEFINED
             continue
-        med = float(np.median(v))
-        se = (
-            math.sqrt(math.pi / 2) * float(v.std(ddof=1)) / math.sqrt(v.size) if v.size > 1 else 0.0
-        )
+        med = median(v)
+        se = median_se(v)
         denom = math.sqrt(s.scale**2 + se**2)
         if s.low is not None and s.high is not None:
             err = max(s.low - med, 0.0, med - s.high)
@@ -162,7 +161,7 @@ class FitResult:
             ``start``, ``low``, ``high`` (search bounds), ``at_bound``.
         trials: One row per trial: ``trial``, the parameters, ``loss``, ``near_best``.
         table: The calibration table at the best values, fresh replications (rows as
-            :func:`simulator.report.targets.evaluate`).
+            :func:`simulator.explore.targets.evaluate`).
         start_table: The same table at the start values, fresh replications.
         reps: Replications per trial.
         seed: Seed of the search (the confirmation uses seed + 1).
@@ -214,8 +213,8 @@ def fit(
     out: str | Path | None = None,
     fitted: str | Path | None = None,
     force: bool = False,
-    progress: ProgressFn | None = None,
-    engine: str = "kernel",
+    progress: ProgressFn | bool | None = None,
+    engine: str = DEFAULT_ENGINE,
 ) -> FitResult:
     """Fit a targets file's free parameters to its targets.
 
@@ -239,8 +238,9 @@ def fit(
             it without ``--allow-path``). Each output is written whole or not at all,
             the fitted file only once it loads back to the fitted scenario.
         force: Replace an existing ``out`` (a relsim output) and ``fitted``.
-        progress: Callback ``(trials done, trials)``.
-        engine: ``"kernel"`` (compiled, the default) or ``"simpy"`` (the reference);
+        progress: Callback ``(trials done, trials)``, True for a tqdm bar, or None.
+        engine: One of :data:`~simulator.replication.engines.ENGINES` (default: the
+            compiled kernel, :data:`~simulator.replication.engines.DEFAULT_ENGINE`);
             identical results.
 
     Returns:
@@ -252,10 +252,18 @@ def fit(
             replaced (checked before anything runs).
         ReplicationError: A replication failed.
     """
+    from simulator.explore.targets import evaluate, load_targets_located, observe_ensemble
     from simulator.report.atomic import OutputExists, check_dir_target, check_file_target
-    from simulator.report.targets import evaluate, load_targets_located, observe_ensemble
     from simulator.scenario.load import load_scenario_located
 
+    execution = Execution(
+        engine=engine,
+        seed=seed,
+        workers=workers,
+        executor=executor,
+        scheduler=scheduler,
+        progress=progress,
+    )
     t0 = time.perf_counter()
     if not 1 <= trials <= Limits.MAX_FIT_TRIALS:
         raise ScenarioError(
@@ -308,21 +316,27 @@ def fit(
         ],
         sc,
     )
-    s = sc.seed if seed is None else int(seed)
+    s = sc.seed if execution.seed is None else int(execution.seed)
     start = np.array([p.base() for p in params])
     for row in _probe_points(params, start):  # bounds that make invalid scenarios fail now
         _scenario_at(loc, params, row)
 
+    from simulator.ensemble.runner import progress_callback
     from simulator.explore.cluster import shared_executor
 
     rows: list[dict[str, Any]] = []
     seen: dict[tuple[float, ...], float] = {}
     n_search = trials if trials < 2 * (len(params) + 1) else math.ceil(SEARCH_SHARE * trials)
-    with shared_executor(executor, workers, scheduler) as ex:
+    cb = progress_callback(execution.progress, unit="trial", desc="trials")
+    with contextlib.ExitStack() as stack:
+        if hasattr(cb, "close"):
+            stack.callback(cb.close)  # type: ignore[union-attr]
+        shared = stack.enter_context(shared_executor(execution))
 
         def observe(coords: np.ndarray, at_seed: int) -> np.ndarray:
             sc_x = _scenario_at(loc, params, coords)
-            return observe_ensemble(sc_x, tlist, reps, at_seed, workers, ex, engine=engine)
+            each = replace(shared, seed=at_seed, progress=False)
+            return observe_ensemble(sc_x, tlist, reps, each)
 
         def loss_at(coords: np.ndarray, stage: str) -> float:
             key = tuple(float(v) for v in coords)
@@ -332,8 +346,8 @@ def fit(
             seen[key] = loss
             values = {p.path: p.value(v) for p, v in zip(params, coords, strict=True)}
             rows.append({"trial": len(rows), "stage": stage, **values, "loss": loss})
-            if progress is not None:
-                progress(len(rows), trials)
+            if cb is not None:
+                cb(len(rows), trials)
             return loss
 
         study, dists = _study(params, start, s)
@@ -348,9 +362,7 @@ def fit(
         confirm = observe(best_x, s + 1)
         start_values = observe(start, s + 1)
     confirm_loss, _ = discrepancy(confirm, scales)
-    from scipy import stats
-
-    threshold = float(stats.chi2.ppf(0.95, len(params)))
+    threshold = chi2_quantile(0.95, len(params))
     best_loss = float(frame.loc[best_i, "loss"])
     frame["near_best"] = frame["loss"] <= best_loss + threshold
     near = frame[frame["near_best"]]
@@ -620,12 +632,12 @@ def _write_outputs(
     fitted scenario) and the fit's record directory."""
     import json
 
-    from simulator import __version__
     from simulator.report.atomic import atomic_dir, atomic_file, write_json
     from simulator.scenario.compose import load_located
     from simulator.scenario.diff import diff
     from simulator.scenario.dump import to_yaml
     from simulator.scenario.load import load_scenario
+    from simulator.version import __version__
 
     within = res.ranges.itertuples()
     record = _jsonable(

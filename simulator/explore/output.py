@@ -149,7 +149,7 @@ def write_sweep_dir(
     Returns:
         The directory written.
     """
-    from simulator import __version__
+    from simulator.version import __version__
 
     assert res.scenario is not None
     sc = res.scenario

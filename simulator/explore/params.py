@@ -37,7 +37,7 @@ from simulator.limits import Limits
 from simulator.scenario.compose import override_tokens, parse_set_option
 
 if TYPE_CHECKING:  # pragma: no cover
-    from simulator.report.targets import Parameter
+    from simulator.explore.targets import Parameter
     from simulator.scenario.model import Scenario
     from simulator.scenario.uncertainties import Uncertainty
 

@@ -22,13 +22,14 @@ import json
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from simulator.ensemble.options import Execution, ProgressFn
 from simulator.errors import Problem, ScenarioError
 from simulator.explore.cluster import shared_executor
 from simulator.explore.design import Design, make_design
@@ -40,6 +41,7 @@ from simulator.explore.params import (
     resolve,
 )
 from simulator.limits import Limits
+from simulator.replication.engines import DEFAULT_ENGINE
 
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.scenario.located import Located
@@ -51,8 +53,6 @@ STATS = ("mean", "ci_low", "ci_high", "se", "n")
 """KPI statistics of each point, per entity and KPI (as in ``summary.json``)."""
 DEFAULT_KPIS = ("any_shortage", "lost_units")
 """KPIs drawn by default: P(line stop) and lost production, per manufacturer."""
-
-ProgressFn = Callable[[int, int], None]
 
 
 # ----------------------------------------------------------------------------- result
@@ -299,7 +299,7 @@ def sweep(
     figures: bool = True,
     kpis: Sequence[str] = DEFAULT_KPIS,
     progress: ProgressFn | bool | None = None,
-    engine: str = "kernel",
+    engine: str = DEFAULT_ENGINE,
 ) -> SweepResult:
     """Run an ensemble at every point of a design (common random numbers across points).
 
@@ -326,7 +326,8 @@ def sweep(
         figures: Write figures to ``out/figures``.
         kpis: KPIs of the figures (default P(line stop) and lost production).
         progress: Callback ``(points done, points)``, True for a tqdm bar, or None.
-        engine: ``"kernel"`` (compiled, the default) or ``"simpy"`` (the reference);
+        engine: One of :data:`~simulator.replication.engines.ENGINES` (default: the
+            compiled kernel, :data:`~simulator.replication.engines.DEFAULT_ENGINE`);
             identical results.
 
     Returns:
@@ -341,6 +342,14 @@ def sweep(
     from simulator.explore.store import PointStore
     from simulator.report.atomic import check_dir_target
 
+    execution = Execution(
+        engine=engine,
+        seed=seed,
+        workers=workers,
+        executor=executor,
+        scheduler=scheduler,
+        progress=progress,
+    )
     t0 = time.perf_counter()
     if out is not None:
         check_dir_target(Path(out), force)  # before the work; the commit checks again
@@ -350,7 +359,7 @@ def sweep(
         design=design,
         points=points,
         reps=reps,
-        seed=seed,
+        seed=execution.seed,
         overrides=overrides,
         allow=allow,
     )
@@ -360,29 +369,22 @@ def sweep(
     resumed = len(records)
     from simulator.ensemble.runner import progress_callback
 
-    cb = progress_callback(progress, unit="point", desc="points")
+    cb = progress_callback(execution.progress, unit="point", desc="points")
     timing: list[float] = [float(r.get("elapsed_s", 0.0)) for r in records.values()]
     used_workers = 1
     try:
         if cb is not None:
             cb(len(records), d.n)
-        with shared_executor(executor, workers, scheduler) as ex:
-            from simulator.ensemble.runner import run_ensemble
+        with shared_executor(execution) as shared:
+            from simulator.ensemble.runner import run_ensemble_with
 
+            per_point = replace(shared, seed=prep.seed, progress=False)
             for i in range(d.n):
                 if i in records:
                     continue
                 sc_i = point_scenario(prep.located, d, i)
                 t = time.perf_counter()
-                ens = run_ensemble(
-                    sc_i,
-                    reps=prep.reps,
-                    seed=prep.seed,
-                    workers=workers,
-                    executor=ex,
-                    progress=False,
-                    engine=engine,
-                )
+                ens = run_ensemble_with(sc_i, per_point, prep.reps)
                 used_workers = ens.workers
                 rec = _canonical(
                     {
@@ -425,8 +427,8 @@ def sweep(
 def fingerprint(prep: Prepared) -> dict[str, Any]:
     """What must match for an interrupted sweep to resume: the resolved scenario's
     hash, the design (parameters and every point), replications, seed and versions."""
-    from simulator import __version__
     from simulator.report.rundir import package_versions, scenario_hash
+    from simulator.version import __version__
 
     return {
         "scenario_hash": scenario_hash(prep.scenario),

@@ -75,8 +75,8 @@ def baseline_data(
         alpha: Family-wise false-alarm rate recorded with the baseline.
         floors: Hand-written absolute floors to keep.
     """
-    from simulator import __version__
     from simulator.report.rundir import scenario_hash
+    from simulator.version import __version__
 
     m = sum(len(v) for v in kpis.values())
     try:

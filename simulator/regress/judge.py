@@ -48,7 +48,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from simulator.stats import bonferroni_k, normal_quantile, sig
+from simulator.stats import (
+    bonferroni_k,
+    continuity_correction,
+    pooled_share_se,
+    se_of_difference,
+    sig,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.scenario.model import Scenario
@@ -151,22 +157,7 @@ def _floor(floors: Mapping[str, float], entity: str, kpi: str) -> float:
 def _se_pair(b: Mapping[str, Any], c: Mapping[str, Any]) -> tuple[float | None, float]:
     """Combined standard error of the difference of two means and its Welch d.f."""
     nb, nc = int(b.get("n") or 0), int(c.get("n") or 0)
-    sb = b.get("se") if nb > 1 else None
-    sc_ = c.get("se") if nc > 1 else None
-    if sb is None and sc_ is None:
-        return None, math.inf
-    if sb is None or sc_ is None:
-        # One side has a single defined replication: estimate its spread from the other.
-        s_known, n_known, n_one = (sc_, nc, nb) if sb is None else (sb, nb, nc)
-        sd = float(s_known) * math.sqrt(n_known)
-        se2 = float(s_known) ** 2 + (sd / math.sqrt(max(n_one, 1))) ** 2
-        return math.sqrt(se2), float(n_known - 1)
-    vb, vc = float(sb) ** 2, float(sc_) ** 2
-    total = vb + vc
-    if total == 0:
-        return 0.0, math.inf
-    denom = vb * vb / (nb - 1) + vc * vc / (nc - 1)
-    return math.sqrt(total), (total * total / denom if denom > 0 else math.inf)
+    return se_of_difference(b.get("se"), nb, c.get("se"), nc)
 
 
 def compare(
@@ -240,9 +231,7 @@ def compare(
         # Share of replications where the KPI is defined (e.g. P(shortage)).
         pb, pc = nb / max(base_reps, 1), nc / max(cur_reps, 1)
         if (pb < 1 or pc < 1) and (nb > 0 or nc > 0):
-            pbar = (nb + nc) / max(base_reps + cur_reps, 1)
-            inv = 1.0 / max(base_reps, 1) + 1.0 / max(cur_reps, 1)
-            se = math.sqrt(max(pbar * (1 - pbar), 0.0) * inv)
+            se = pooled_share_se(nb, base_reps, nc, cur_reps)
             rows.append(
                 Row(
                     label,
@@ -256,7 +245,7 @@ def compare(
                     base_n=nb,
                     cur_n=nc,
                     share=True,
-                    extra=0.5 * inv if se > 0 else 0.0,
+                    extra=continuity_correction(base_reps, cur_reps) if se > 0 else 0.0,
                     floor=_floor(floors, entity, f"{kpi}.{SHARE}"),
                 )
             )
@@ -284,7 +273,6 @@ def judge(
         The number of tests ``m`` used.
     """
     m = m if m is not None else sum(r.tested for r in rows)
-    q = 1.0 - alpha / (2.0 * max(m, 1))
     for r in rows:
         if r.structural:
             r.status, r.tolerance = FAIL, None
@@ -316,7 +304,7 @@ def judge(
             r.k = (
                 k
                 if k is not None
-                else (bonferroni_k(alpha, m, r.df) if not r.share else normal_quantile(q))
+                else (bonferroni_k(alpha, m, r.df) if not r.share else bonferroni_k(alpha, m))
             )
             stat = r.k * r.se + r.extra
         r.tolerance = max(stat, r.floor)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from simulator.ensemble.options import Execution
 from simulator.regress.baseline import BadInput, check_floor_keys, current_kpis, read_baseline
 from simulator.regress.judge import ScenarioCheck, compare
 from simulator.replication.kpis import ALL_MANUFACTURERS
@@ -125,20 +127,21 @@ def prepare(
     return checks, warnings
 
 
-def run_check(
-    c: ScenarioCheck,
-    reps: int | None,
-    seed: int | None,
-    workers: int | None,
-    engine: str = "kernel",
-) -> None:
-    """Run the scenario's ensemble (on ``engine``, see
-    :func:`simulator.ensemble.runner.run_ensemble`) and compare it with its baseline."""
-    from simulator import __version__
-    from simulator.ensemble.runner import run_ensemble
+def run_check(c: ScenarioCheck, reps: int | None, execution: Execution) -> None:
+    """Run the scenario's ensemble and compare it with its baseline.
+
+    Args:
+        c: The scenario and its baseline.
+        reps: Replications (default: the baseline's, else the scenario's).
+        execution: Engine, workers and executor; its seed (default: the baseline's, else
+            the scenario's). No progress is shown.
+    """
+    from simulator.ensemble.runner import run_ensemble_with
     from simulator.report.rundir import scenario_hash
+    from simulator.version import __version__
 
     b = c.baseline or {}
+    seed = execution.seed
     c.seed = int(seed if seed is not None else b.get("seed", c.scenario.seed))
     c.reps = int(reps if reps is not None else b.get("reps", c.scenario.reps))
     if c.baseline is not None:
@@ -154,9 +157,7 @@ def run_check(
         if b.get("version") not in (None, __version__):
             c.notes.append(f"baseline made with relsim {b.get('version')} (now {__version__})")
     t0 = time.perf_counter()
-    ens = run_ensemble(
-        c.scenario, reps=c.reps, seed=c.seed, workers=workers, progress=False, engine=engine
-    )
+    ens = run_ensemble_with(c.scenario, replace(execution, seed=c.seed, progress=False), c.reps)
     c.elapsed_s = time.perf_counter() - t0
     c.kpis = current_kpis(ens)
     if c.baseline is not None:

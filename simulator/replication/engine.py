@@ -29,7 +29,8 @@ def run(
         rep: Replication index; replication ``i`` draws from
             ``SeedSequence(seed, spawn_key=(i, ...))``.
         calendar: A prebuilt calendar for this scenario (saves rebuilding it per rep).
-        engine: ``"kernel"`` (compiled) or ``"simpy"`` (the reference); same result.
+        engine: One of :data:`ENGINES`: the compiled kernel (the default,
+            :data:`DEFAULT_ENGINE`) or ``"simpy"`` (the reference); the same result.
 
     Returns:
         The replication's :class:`~simulator.replication.result.RunResult` (frames built on first

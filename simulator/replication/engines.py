@@ -11,7 +11,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from simulator.world.calendar import WorkCalendar
     from simulator.world.trace import Trace
 
-__all__ = ["DEFAULT_ENGINE", "ENGINES", "Simulate", "simulator_for"]
+__all__ = ["DEFAULT_ENGINE", "ENGINES", "GC_EVERY", "Simulate", "prepare_engine", "simulator_for"]
 
 ENGINES = ("kernel", "simpy")
 """The engines that simulate a replication: ``kernel``, the compiled event kernel
@@ -19,7 +19,11 @@ ENGINES = ("kernel", "simpy")
 model (:mod:`simulator.world`). Both give the same :class:`~simulator.world.trace.Trace`
 (``tests/kernel/test_differential.py``)."""
 DEFAULT_ENGINE = "kernel"
-"""The engine used unless one is named."""
+"""The engine used unless one is named (the one default: every function, option and
+command that takes an engine defaults to this constant)."""
+GC_EVERY = {"simpy": 10, "kernel": 200}
+"""A worker runs a full garbage collection after every this many replications of an
+engine (the kernel leaves almost no reference cycles: only its policy controller's)."""
 
 Simulate = Callable[["Scenario", int, int, "WorkCalendar"], "Trace"]
 """``(scenario, seed, rep, calendar) -> Trace``."""
@@ -43,3 +47,19 @@ def simulator_for(engine: str = DEFAULT_ENGINE) -> Simulate:
 
         return simulate_kernel
     raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+
+
+def prepare_engine(engine: str) -> None:
+    """Check ``engine``; for the kernel, compile it (or load its on-disk cache) here,
+    before workers start: forked workers inherit the compiled code, others find it in
+    the cache instead of each compiling it at once.
+
+    Raises:
+        ValueError: An unknown engine.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if engine == "kernel":
+        from simulator.kernel import warm
+
+        warm()

@@ -58,6 +58,8 @@ import math
 
 import numpy as np
 
+from simulator.stats import quantiles
+
 __all__ = [
     "ALL_MANUFACTURERS",
     "AUTHORITY",
@@ -224,7 +226,7 @@ def authority_kpis(
         out = dict.fromkeys(AUTHORITY_KPIS, math.nan)
         out["decided"] = 0.0
         return out
-    p50, p90, p95 = np.quantile(wait_wd, [0.5, 0.9, 0.95])
+    p50, p90, p95 = quantiles(wait_wd, (0.5, 0.9, 0.95))
     return {
         "wait_wd_p50": float(p50),
         "wait_wd_p90": float(p90),

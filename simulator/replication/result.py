@@ -439,7 +439,7 @@ class RunResult:
         return self.summary.kpis[(entity_of(manufacturer, part, kpi), kpi)]
 
     def _repr_html_(self) -> str:
-        from simulator.report.html import run_result_html
+        from simulator.replication.views import run_result_html
 
         return run_result_html(self)
 

@@ -2,6 +2,7 @@
 
 Atomic writing (:mod:`.atomic`), the run directory (:mod:`.rundir`), figures
 (:mod:`.plots`, :mod:`.plot_exports`, :mod:`.plot_comparison`, :mod:`.figures`, style
-in :mod:`.plot_style`), observed data (:mod:`.observed`) and calibration against it
-(:mod:`.calibration`).
+in :mod:`.plot_style`), observed data (:mod:`.observed`) and calibration tables against
+it, rendered (:mod:`.calibration`; the targets themselves are observed and judged in
+:mod:`simulator.explore.targets`).
 """

@@ -1,4 +1,9 @@
-"""Calibration against observed monthly exports.
+"""Calibration tables, for people: observed monthly exports against an ensemble's, and a
+targets file's table as text.
+
+This module drives no replication and holds no target: targets are read, observed in
+every replication and judged in :mod:`simulator.explore.targets`;
+:func:`targets_text` renders the rows :func:`~simulator.explore.targets.evaluate` gives.
 
 :func:`export_fit` lines up an ensemble's monthly licensed exports (all destinations,
 median and 90% band over replications) with an observed series (e.g. China's customs
@@ -18,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["ExportFit", "export_fit"]
+__all__ = ["ExportFit", "export_fit", "targets_text"]
 
 
 @dataclass
@@ -131,3 +136,30 @@ def export_fit(ens: Any, observed: pd.DataFrame, us_id: str = "US") -> ExportFit
             "jul_dec_max_abs_error": float(h2["error"].abs().max()) if len(h2) else float("nan"),
         },
     )
+
+
+def targets_text(rows: list[dict[str, Any]]) -> str:
+    """A targets file's calibration table as fixed-width text: per target the observed
+    value, the simulated median and 5–95 % band, the error and the verdict
+    (``rows``: :func:`simulator.explore.targets.evaluate`)."""
+
+    def num(x: float) -> str:
+        if x != x:
+            return "—"
+        return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+    head = (
+        f"{'target':30} {'observed':>9} {'median':>9} {'5%':>9} {'95%':>9} "
+        f"{'error':>8} {'tolerance':>12}  ok"
+    )
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        err = r["relative_error"]
+        e = "—" if err != err else f"{100 * err:+.0f}%"
+        lines.append(
+            f"{r['id']:30} {num(r['observed']):>9} {num(r['median']):>9} {num(r['p5']):>9} "
+            f"{num(r['p95']):>9} {e:>8} {r['tolerance']:>12}  {'yes' if r['ok'] else 'NO'}"
+        )
+    ok = sum(r["ok"] for r in rows)
+    lines += ["", f"{ok} of {len(rows)} targets within tolerance ({100 * ok / len(rows):.0f}%)"]
+    return "\n".join(lines)

@@ -18,7 +18,15 @@ from simulator.report.plots import EnsemblePlots
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.ensemble.results import EnsembleResult
 
-__all__ = ["FORMATS", "figure_gc", "figure_jobs", "png_bytes", "save_figure", "save_figures"]
+__all__ = [
+    "FORMATS",
+    "close_figure",
+    "figure_gc",
+    "figure_jobs",
+    "png_bytes",
+    "save_figure",
+    "save_figures",
+]
 
 FORMATS = ("png", "svg", "pdf")
 """Figure file formats (``--format``)."""
@@ -192,9 +200,9 @@ def figure_gc() -> Any:
     a figure allocates tens of thousands of small objects, and with CPython's default
     thresholds the collector rescans the ensemble's arrays and tables every few hundred
     of them (~10% of the figures' time)."""
-    from simulator.world.world import _SparseGC
+    from simulator.world.world import SparseGC
 
-    return _SparseGC()
+    return SparseGC()
 
 
 def save_figure(
@@ -228,7 +236,7 @@ def save_figure(
             if keep is not None:
                 keep[path.stem] = png_bytes(fig, min(dpi, 110))
     finally:
-        _close(fig)
+        close_figure(fig)
     return path
 
 
@@ -246,7 +254,7 @@ def png_bytes(fig: Figure, dpi: float) -> bytes:
     return encode_png(raw.reshape(-1, width, 4), dpi=dpi)
 
 
-def _close(fig: Figure) -> None:
+def close_figure(fig: Figure) -> None:
     """Release a figure (and drop it from pyplot if a caller registered it there)."""
     import sys
 

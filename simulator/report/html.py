@@ -14,37 +14,35 @@ in memory), :func:`report_from_run_dir` for ``relsim report RUN_DIR`` (everythin
 back from the run directory's files). Key numbers carry ``data-*`` attributes, so a
 test can read them from the DOM.
 
-The same tables give the notebook views (``_repr_html_``) of ``RunResult``,
-``EnsembleResult`` and ``Comparison``.
+The tables are the notebook views' (``_repr_html_`` of ``RunResult``, ``EnsembleResult``
+and ``Comparison``), which render below this stage, without figures:
+:mod:`simulator.replication.views` (formatting, a replication's table) and
+:mod:`simulator.ensemble.views` (the headline KPI table, the authority's line, paired
+differences).
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
-import html
 import json
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from simulator.ensemble.views import authority_html, differences_table_html, kpi_table_html
+from simulator.replication.views import escape as _e
+from simulator.replication.views import fmt_date
+
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.ensemble.results import Comparison, EnsembleResult
-    from simulator.replication.result import RunResult
 
 __all__ = [
     "NOTES_FILE",
     "REPORT_FILE",
-    "comparison_html",
-    "ensemble_html",
-    "fmt_date",
-    "fmt_value",
-    "kpi_table_html",
     "render_report",
     "report_from_run_dir",
-    "run_result_html",
     "sweep_page",
     "write_comparison_report",
     "write_run_report",
@@ -89,110 +87,6 @@ footer { border-top: 1px solid var(--rule); margin-top: 28px; padding: 10px 0 24
 
 
 # --------------------------------------------------------------------------- formatting
-def _e(x: Any) -> str:
-    return html.escape(str(x), quote=True)
-
-
-def fmt_value(x: Any, kind: str = "number") -> str:
-    """A KPI value for people: ``share`` as 61.2%, counts with thousands separators,
-    10,000 and more as 12.3k / 1.2M; ``—`` when undefined."""
-    if x is None or (isinstance(x, float) and not math.isfinite(x)) or x is pd.NA:
-        return "—"
-    v = float(x)
-    if kind == "share":
-        return f"{100 * v:.1f}%"
-    a = abs(v)
-    if a >= 1e6:
-        return f"{v / 1e6:.3g}M"
-    if a >= 1e4:
-        return f"{v / 1e3:.3g}k"
-    if a >= 100 or kind == "count":
-        return f"{v:,.0f}"
-    return f"{v:.3g}"
-
-
-def fmt_date(x: Any) -> str:
-    """``2025-05-22`` (ISO, sorts and reads everywhere); ``—`` when undefined."""
-    if x is None or x is pd.NaT or (not isinstance(x, str) and pd.isna(x)):
-        return "—"
-    return pd.Timestamp(x).date().isoformat()
-
-
-def _ci(lo: str, hi: str) -> str:
-    return "" if lo == "—" or hi == "—" else f"<span class='ci'>[{_e(lo)} – {_e(hi)}]</span>"
-
-
-_HEAD = (
-    ("p_any_shortage", "P(any shortage)", "share"),
-    ("first_shortage_date", "first shortage", "date"),
-    ("recovery_date", "recovered by", "date"),
-    ("fill_rate", "fill rate", "share"),
-    ("lost_units", "lost units", "count"),
-    ("shortfall_t", "shortfall (t)", "number"),
-)
-
-
-def kpi_table_html(kt: pd.DataFrame, caption: str = "") -> str:
-    """The headline KPI table (:meth:`EnsembleResult.kpi_table`) as HTML: mean and 95%
-    interval per cell; every cell carries ``data-manufacturer``, ``data-kpi`` and
-    ``data-value`` (the unformatted mean; ISO date for dates)."""
-    head = "".join(f"<th class='num'>{_e(t)}</th>" for _, t, _ in _HEAD)
-    rows = []
-    for r in kt.to_dict("records"):
-        mid = str(r["manufacturer"])
-        cells = [
-            f"<td data-manufacturer='{_e(mid)}'><b>{_e(r['name'])}</b><br>"
-            f"<code>{_e(mid)}</code></td>"
-        ]
-        for col, _, kind in _HEAD:
-            v, lo, hi = r.get(col), r.get(f"{col}_low"), r.get(f"{col}_high")
-            if kind == "date":
-                text, raw = fmt_date(v), fmt_date(v)
-                ci = _ci(fmt_date(lo), fmt_date(hi))
-                n = r.get("first_shortage_n" if col.startswith("first") else "recovery_n")
-                if text == "—" and col == "recovery_date" and r.get("first_shortage_n"):
-                    text = "not within horizon"
-                extra = f" data-n='{int(n)}'" if n is not None else ""
-            else:
-                text = fmt_value(v, kind)
-                raw = "" if text == "—" else repr(float(v))
-                ci = _ci(fmt_value(lo, kind), fmt_value(hi, kind))
-                extra = ""
-            cells.append(
-                f"<td class='num' data-manufacturer='{_e(mid)}' data-kpi='{col}' "
-                f"data-value='{_e(raw)}'{extra}>{_e(text)}{ci}</td>"
-            )
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    cap = f"<caption class='note'>{_e(caption)}</caption>" if caption else ""
-    return (
-        f"<table class='kpis'>{cap}<thead><tr><th>manufacturer</th>{head}</tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>"
-    )
-
-
-def _authority_html(summary: dict[str, Any]) -> str:
-    a = summary.get("kpis", {}).get("authority", {})
-
-    def m(k: str) -> Any:
-        return a.get(k, {}).get("mean")
-
-    if m("wait_wd_p50") is None:
-        return "<p class='note'>The authority decided no application.</p>"
-    parts = [
-        f"median wait <b data-kpi='wait_wd_p50' data-value='{m('wait_wd_p50')!r}'>"
-        f"{m('wait_wd_p50'):.1f}</b> working days",
-        f"90th percentile <b data-kpi='wait_wd_p90'>{m('wait_wd_p90'):.1f}</b>",
-    ]
-    if m("share_over_limit") is not None:
-        parts.append(
-            f"<b data-kpi='share_over_limit'>{100 * m('share_over_limit'):.1f}%</b> decided "
-            "after the statutory limit"
-        )
-    if m("approval_rate") is not None:
-        parts.append(
-            f"approval rate <b data-kpi='approval_rate'>{100 * m('approval_rate'):.1f}%</b>"
-        )
-    return "<p>Licensing authority (mean over replications): " + ", ".join(parts) + ".</p>"
 
 
 def _figure(fig: dict[str, Any]) -> str:
@@ -307,7 +201,7 @@ def render_report(d: dict[str, Any]) -> str:
         )
     else:
         w("<p class='note'>The scenario has no manufacturers.</p>")
-    w(_authority_html(d.get("summary") or {}))
+    w(authority_html(d.get("summary") or {}))
     if "p_shortage" in figs:
         w("<h3>Probability of a shortage, all plants</h3>" + _figure(figs["p_shortage"]))
     w("</section>")
@@ -390,13 +284,13 @@ def _policy_timeline(ens: Any) -> dict[str, Any] | None:
     plot = ens.plot
     if not hasattr(plot, "policy_timeline"):
         return None
-    from simulator.report.figures import _close, png_bytes
+    from simulator.report.figures import close_figure, png_bytes
 
     fig = plot.policy_timeline()
     try:
         data = png_bytes(fig, 110)
     finally:
-        _close(fig)
+        close_figure(fig)
     return {
         "stem": "policy_timeline",
         "title": "Policy timeline",
@@ -508,61 +402,18 @@ def _resolved_scenario(path: Path) -> Any:
     (``material: null``, a default ``replenishment`` …), which validation reads as given,
     so they are dropped first."""
     from simulator.scenario.load import scenario_from_dict
-    from simulator.scenario.manufacturers import _ONE_PART
+    from simulator.scenario.manufacturers import ONE_PART
     from simulator.scenario.reading import load_yaml
 
     data = load_yaml(str(path)).data
     for m in data.get("manufacturers") or []:
         if isinstance(m, dict) and m.get("parts") is not None:
-            for k in _ONE_PART:  # written with their defaults; a parts line may not set them
+            for k in ONE_PART:  # written with their defaults; a parts line may not set them
                 m.pop(k, None)
     return scenario_from_dict(data, name=str(path))
 
 
 # --------------------------------------------------------------------------- comparisons
-_DIFF_KPIS = (
-    ("any_shortage", "P(any shortage)", "share"),
-    ("days_to_first_shortage", "days to first shortage", "number"),
-    ("fill_rate", "fill rate", "share"),
-    ("lost_units", "lost units", "count"),
-    ("shortfall_t", "shortfall (t)", "number"),
-    ("wait_wd_p50", "median wait (wd)", "number"),
-    ("approval_rate", "approval rate", "share"),
-)
-
-
-def _diff_table(cmp: Comparison) -> str:
-    d = cmp.differences()
-    keep = {k for k, _, _ in _DIFF_KPIS}
-    d = d[d["kpi"].isin(keep) & d["part"].isna()]
-    label = {k: (t, kind) for k, t, kind in _DIFF_KPIS}
-    rows = []
-    for r in d.to_dict("records"):
-        t, kind = label[r["kpi"]]
-        if not pd.isna(r["manufacturer"]):
-            who = str(r["manufacturer"])
-        elif not pd.isna(r["destination"]):
-            who = f"authority → {r['destination']}"
-        else:
-            who = str(r["scope"])
-        dk = "share" if kind == "share" else "number"
-        diff = fmt_value(r["diff"], dk)
-        if kind == "share" and diff != "—":
-            diff = f"{100 * r['diff']:+.1f} pts"
-        rows.append(
-            f"<tr><td>{_e(who)}</td><td>{_e(t)}</td>"
-            f"<td class='num'>{fmt_value(r['mean_a'], kind)}</td>"
-            f"<td class='num'>{fmt_value(r['mean_b'], kind)}</td>"
-            f"<td class='num' data-kpi='{_e(r['kpi'])}' data-manufacturer='{_e(who)}' "
-            f"data-value='{r['diff']!r}'>{_e(diff)}"
-            f"{_ci(fmt_value(r['ci_low'], dk), fmt_value(r['ci_high'], dk))}</td></tr>"
-        )
-    return (
-        "<table class='differences'><thead><tr><th>who</th><th>KPI</th><th class='num'>A</th>"
-        "<th class='num'>B</th><th class='num'>B − A [95%]</th></tr></thead><tbody>"
-        + "".join(rows)
-        + "</tbody></table>"
-    )
 
 
 def comparison_page(
@@ -590,7 +441,7 @@ def comparison_page(
     out.append(
         f"<p class='meta'>{cmp.a.reps} paired replications (common random numbers), seed "
         f"{cmp.a.seed}.</p></header><section id='differences'><h2>Paired differences B − A</h2>"
-        + _diff_table(cmp)
+        + differences_table_html(cmp)
         + "</section>"
     )
     if figures:
@@ -690,62 +541,6 @@ def sweep_page(d: dict[str, Any]) -> str:
 
 
 # --------------------------------------------------------------------------- notebooks
-def ensemble_html(ens: EnsembleResult) -> str:
-    """``EnsembleResult._repr_html_``: the headline KPI table with intervals and dates."""
-    cap = (
-        f"{ens.scenario.name}: {ens.reps} replications, seed {ens.seed} "
-        f"({ens.elapsed_s:.1f} s on {ens.workers} worker{'s' if ens.workers != 1 else ''}); "
-        "mean [95% interval]"
-    )
-    table = kpi_table_html(ens.kpi_table(), cap)
-    return f"<div><style>{_CSS_NB}</style>{table}{_authority_html(ens.summary_dict())}</div>"
-
-
-def run_result_html(r: RunResult) -> str:
-    """``RunResult._repr_html_``: the replication's KPIs with dates."""
-    k = r.kpis
-    rows = []
-    for x in k.to_dict("records"):
-        who = x["manufacturer"] + (
-            f" / {x['part']}" if x["part"] is not pd.NA and x["part"] else ""
-        )
-        rows.append(
-            f"<tr><td>{_e(who)}</td><td class='num'>{fmt_value(x['fill_rate'], 'share')}</td>"
-            f"<td class='num'>{fmt_value(x['lost_units'], 'count')}</td>"
-            f"<td class='num'>{fmt_value(x['shortfall_t'])}</td>"
-            f"<td class='num'>{fmt_date(x['first_shortage_date'])}</td>"
-            f"<td class='num'>{fmt_date(x['recovery_date'])}</td></tr>"
-        )
-    cap = (
-        f"{r.scenario.name}: replication {r.rep} of seed {r.seed}, "
-        f"{r.trace.n_applications:,} licence applications"
-    )
-    return (
-        f"<div><style>{_CSS_NB}</style><table class='kpis'><caption>{_e(cap)}</caption><thead><tr>"
-        "<th>manufacturer</th><th class='num'>fill rate</th><th class='num'>lost units</th>"
-        "<th class='num'>shortfall (t)</th><th class='num'>first shortage</th>"
-        "<th class='num'>recovered by</th></tr></thead><tbody>"
-        + "".join(rows)
-        + "</tbody></table></div>"
-    )
-
-
-def comparison_html(cmp: Comparison) -> str:
-    """``Comparison._repr_html_``: the paired differences of the headline KPIs."""
-    cap = (
-        f"B “{cmp.b.scenario.name}” − A “{cmp.a.scenario.name}”: {cmp.a.reps} paired "
-        "replications (common random numbers)"
-    )
-    return f"<div><style>{_CSS_NB}</style><p><b>{_e(cap)}</b></p>{_diff_table(cmp)}</div>"
-
-
-_CSS_NB = (
-    "table.kpis, table.differences { border-collapse: collapse; font-size: 13px; }"
-    " table.kpis th, table.kpis td, table.differences th, table.differences td "
-    "{ padding: 3px 8px; border-bottom: 1px solid #ddd; text-align: left; }"
-    " td.num, th.num { text-align: right; white-space: nowrap; }"
-    " td .ci { color: #666; font-size: 11.5px; display: block; }"
-)
 
 
 def _today() -> str:  # pragma: no cover - trivial

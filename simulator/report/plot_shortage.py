@@ -42,6 +42,7 @@ from simulator.report.plot_style import (
     shared_regimes,
     style,
 )
+from simulator.stats import quantiles
 
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.ensemble.results import EnsembleResult
@@ -165,7 +166,11 @@ class ShortagePlots:
         per = _by_period(paths, mask, codes, k)  # (reps, periods)
         with warnings.catch_warnings():  # a period without an operating day: NaN, a gap
             warnings.simplefilter("ignore", RuntimeWarning)
-            q = np.nanquantile(per, QUANTILES, axis=0) if len(per) else np.full((5, k), np.nan)
+            q = (
+                quantiles(per, QUANTILES, axis=0, skip_nan=True)
+                if len(per)
+                else np.full((5, k), np.nan)
+            )
         mean = _by_period(mean_daily, mask, codes, k)
         p_day = agg.short_count[:, j] / max(agg.n, 1)
         p_per = _by_period(p_day, mask, codes, k)
@@ -331,7 +336,7 @@ class ShortagePlots:
         ens = self.ens
         tpu = sum(p.kg_per_unit for p in m.bill()) / 1000.0
         paths = np.cumsum(ens.agg.band_short[:, :, j].astype(float), axis=1) / max(tpu, 1e-12)
-        q = np.quantile(paths, QUANTILES, axis=0) if len(paths) else np.zeros((5, 0))
+        q = quantiles(paths, QUANTILES, axis=0) if len(paths) else np.zeros((5, 0))
         x = np.asarray(mdates.date2num((ens.dates + pd.Timedelta(days=1)).to_pydatetime()))
         orange = PALETTE["green"]
         if q.shape[1]:

@@ -485,32 +485,19 @@ def norm_key(s: str) -> str:
     return re.sub(r"[^a-z0-9]", "", s.lower())
 
 
-_TIGHTER_IF_UP = (
-    "review_time_factor",
-    "information_request_probability",
-    "customs_hold",
-    "park",
-    "inspection",
-    "suspend",
-    "licence_required",
-)
-_TIGHTER_IF_DOWN = ("approval_probability", "priority", "capacity")
-
-
 def _effects(book: Any, regime: int, key: tuple[str, ...]) -> dict[str, float]:
+    """Every effect that counts for tighter/easier (``tighter != 0`` in
+    :data:`~simulator.world.codes.EFFECTS_TABLE`), as a number, in policy state ``regime``."""
+    from simulator.world.codes import EFFECTS_TABLE
+
     r = book.resolve(regime, key)
-    return {
-        "review_time_factor": r.review_time_factor,
-        "information_request_probability": r.information_request_probability,
-        "customs_hold": r.customs_hold,
-        "park": r.park.probability if r.park is not None else 0.0,
-        "inspection": r.inspection.probability if r.inspection is not None else 0.0,
-        "suspend": float(r.suspend),
-        "licence_required": float(r.licence_required),
-        "approval_probability": r.approval_probability,
-        "priority": float(r.priority),
-        "capacity": book.capacity_factor[regime],
-    }
+    out: dict[str, float] = {}
+    for e in EFFECTS_TABLE:
+        if e.tighter == 0:
+            continue
+        v = book.capacity_factor[regime] if e.scope == "authority" else getattr(r, e.name)
+        out[e.name] = e.magnitude(v)
+    return out
 
 
 def shared_regimes(plots: Any, manufacturer: str | None = None) -> tuple[pd.DataFrame, list[str]]:
@@ -537,6 +524,7 @@ def regime_directions(sc: Any, regimes: pd.DataFrame, manufacturer: str | None =
     parking, inspections, suspension, a licence newly required, lower priority or
     fewer reviewers count as tighter; the opposite as easier; the majority decides.
     """
+    from simulator.world.codes import EFFECT_BY_NAME
     from simulator.world.policy import PolicyBook
 
     if len(regimes) == 0:
@@ -568,10 +556,8 @@ def regime_directions(sc: Any, regimes: pd.DataFrame, manufacturer: str | None =
         votes = 0
         for key in keys:
             a, b = _effects(book, i, key), _effects(book, j, key)
-            for eff in _TIGHTER_IF_UP:
-                votes += int(np.sign(b[eff] - a[eff]))
-            for eff in _TIGHTER_IF_DOWN:
-                votes -= int(np.sign(b[eff] - a[eff]))
+            for eff in a:
+                votes += EFFECT_BY_NAME[eff].tighter * int(np.sign(b[eff] - a[eff]))
         out.append("tighter" if votes > 0 else "easier" if votes < 0 else "")
     return out
 
@@ -582,7 +568,7 @@ def footer(fig: Figure, ens: Any, source: str = "") -> Any:
     kept at the bottom by relsim's layout (or a constrained layout)."""
     import datetime as dt
 
-    from simulator import __version__
+    from simulator.version import __version__
 
     sc = ens.scenario
     left = (

@@ -27,7 +27,7 @@ with relsim's version, the scenario, seed, replications and date.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import matplotlib.dates as mdates
 import numpy as np
@@ -37,10 +37,10 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import PercentFormatter
 
-if TYPE_CHECKING:  # pragma: no cover
-    from simulator.ensemble.results import EnsembleResult
-
+from simulator.ensemble.accessors import register_plots
+from simulator.ensemble.results import Comparison, EnsembleResult
 from simulator.report.observed import load_observed_exports
+from simulator.report.plot_comparison import ComparisonPlots
 from simulator.report.plot_exports import ExportsPlots
 from simulator.report.plot_policy import PolicyPlots
 from simulator.report.plot_shortage import ShortagePlots
@@ -314,3 +314,8 @@ class EnsemblePlots(ShortagePlots, ExportsPlots, PolicyPlots):
                 footer(fig, ens)
             place_labels(fig, ax, texts, lambda frac: headroom(ax, data_max, frac))
         return fig
+
+
+# ``ens.plot`` and ``cmp.plot`` (see simulator.ensemble.accessors): registered on import
+register_plots(EnsembleResult, EnsemblePlots)
+register_plots(Comparison, ComparisonPlots)

@@ -83,7 +83,7 @@ def manifest(
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Provenance of a run."""
-    from simulator import __version__
+    from simulator.version import __version__
     from simulator.world.calendar import build_calendar
 
     estimated = list(build_calendar(sc).estimated_years)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from simulator.errors import _MISSING, Problem, ScenarioError, format_path
+from simulator.errors import MISSING, Problem, ScenarioError, format_path
 
 __all__ = ["Located", "Pos", "fail", "problem_at"]
 
@@ -57,7 +57,7 @@ class Located:
             path = path[:-1]
 
     def problem(
-        self, path: Sequence[Any], message: str, value: Any = _MISSING, *, key: bool = False
+        self, path: Sequence[Any], message: str, value: Any = MISSING, *, key: bool = False
     ) -> Problem:
         """Build a :class:`Problem` located at ``path``.
 

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from simulator.errors import _MISSING, FieldProblems
+from simulator.errors import MISSING, FieldProblems
 from simulator.limits import Limits
 from simulator.scenario.base import Model
 from simulator.scenario.types import (
@@ -20,6 +20,7 @@ from simulator.scenario.types import (
 )
 
 __all__ = [
+    "ONE_PART",
     "SS",
     "Expedite",
     "InitialShipment",
@@ -154,7 +155,7 @@ class Part(Model):
     """Goods ordered before the start (at the exporter or in transit)."""
 
 
-_ONE_PART = (
+ONE_PART = (
     "material",
     "kg_per_unit",
     "initial_cover_days",
@@ -164,6 +165,8 @@ _ONE_PART = (
     "expedite",
     "initial_shipments",
 )
+"""The fields of a one-part manufacturer, which a manufacturer with ``parts`` may not set
+(each part sets its own)."""
 
 
 class Manufacturer(Model):
@@ -213,7 +216,7 @@ class Manufacturer(Model):
 
     @model_validator(mode="after")
     def _parts_or_one(self) -> Manufacturer:
-        given = [k for k in _ONE_PART if k in self.model_fields_set]
+        given = [k for k in ONE_PART if k in self.model_fields_set]
         if self.parts is not None:
             if given:
                 raise FieldProblems(
@@ -222,7 +225,7 @@ class Manufacturer(Model):
                             (given[0],),
                             "a manufacturer with `parts` lists its material and supply per "
                             "part; move this field into its part",
-                            _MISSING,
+                            MISSING,
                         )
                     ]
                 )

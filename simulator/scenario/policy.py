@@ -12,7 +12,7 @@ from typing import ClassVar
 
 from pydantic import Field, model_validator
 
-from simulator.errors import _MISSING, FieldProblems
+from simulator.errors import MISSING, FieldProblems
 from simulator.limits import Limits
 from simulator.scenario.base import Model
 from simulator.scenario.distributions import DaysDist
@@ -92,6 +92,11 @@ class Effects(Model):
     """Replaces the approval probability."""
     information_request_probability: Probability | None = None
     """Replaces the information-request probability."""
+    return_probability: Probability | None = None
+    """Replaces the intake return probability: the chance that a file is returned as
+    incomplete each time it is screened (the applicant resubmits after
+    ``authority.intake.resubmit_days``, at most ``max_returns`` times) — files sent back
+    for more documents, a slow-down that the statutory clock does not see."""
     priority: int | None = Field(default=None, ge=-1000, le=1000)
     """Queue priority: larger is served first (a "green channel"); baseline 0."""
     suspend: bool | None = None
@@ -208,7 +213,7 @@ class MarkovSwitching(Model):
                         ("transitions", name),
                         f"probabilities must sum to 1 within "
                         f"{Limits.TRANSITION_SUM_TOLERANCE:g} (sum is {s:.12g})",
-                        _MISSING,
+                        MISSING,
                     )
                 )
         if problems:

@@ -16,7 +16,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from simulator.errors import _MISSING, did_you_mean
+from simulator.errors import MISSING, did_you_mean
 from simulator.limits import Limits
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -265,7 +265,7 @@ def supply_links(sc: Scenario) -> Iterator[Found]:
                     yield (
                         where[:-1],
                         f"no lane from {origin} to {m.country}; add one to `lanes`",
-                        _MISSING,
+                        MISSING,
                     )
             total = sum(s.share for s in part.suppliers)
             if abs(total - 1.0) > 1e-6:
@@ -364,7 +364,7 @@ def regime_references(sc: Scenario) -> Iterator[Found]:
                 yield (
                     (*p, "mean_duration_days"),
                     f"no mean duration for regime {name!r} (the chain can enter it)",
-                    _MISSING,
+                    MISSING,
                 )
 
 
@@ -440,7 +440,7 @@ def workload(sc: Scenario) -> Iterator[Found]:
             f"background: the streams' highest rates × {days} days; up to {orders:,} orders "
             f"of the manufacturers) exceeds the limit of {Limits.MAX_APPLICATIONS:,} "
             "(Limits.MAX_APPLICATIONS)",
-            sum(rates) if background >= orders else _MISSING,
+            sum(rates) if background >= orders else MISSING,
         )
     width = len(sc.manufacturers) + len(sc.countries)
     if days * width > Limits.MAX_DAILY_CELLS:

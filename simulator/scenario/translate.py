@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from simulator.errors import (
-    _MISSING,
+    MISSING,
     QUOTE_CHARS,
     FieldProblems,
     Problem,
@@ -140,7 +140,7 @@ def _convert_error(loc: Located, model: type[BaseModel], err: Mapping[str, Any])
     kind: str = err["type"]
     eloc: tuple[Any, ...] = tuple(err["loc"])
     ctx: Mapping[str, Any] = err.get("ctx") or {}
-    value = err.get("input", _MISSING)
+    value = err.get("input", MISSING)
     msg: str = err["msg"]
 
     error = ctx.get("error")
@@ -148,7 +148,7 @@ def _convert_error(loc: Located, model: type[BaseModel], err: Mapping[str, Any])
         out = []
         for entry in error.problems:
             rel = tuple(entry[0]) if isinstance(entry[0], tuple | list) else (entry[0],)
-            sub_value = entry[2] if len(entry) > 2 else _MISSING
+            sub_value = entry[2] if len(entry) > 2 else MISSING
             path = (*_data_path(loc.data, eloc), *rel)
             out.append(_located(loc, path, str(entry[1]), sub_value))
         return out
@@ -156,7 +156,7 @@ def _convert_error(loc: Located, model: type[BaseModel], err: Mapping[str, Any])
     path = _data_path(loc.data, eloc)
     if kind == "missing":
         name = eloc[-1] if eloc else "?"
-        return [_located(loc, path, f"required field '{name}' is missing", _MISSING)]
+        return [_located(loc, path, f"required field '{name}' is missing", MISSING)]
     if kind == "extra_forbidden":
         # the key is named (cut short), its value never: an unknown key's value is not
         # part of any scenario, and a file read by mistake may hold secrets there
@@ -170,7 +170,7 @@ def _convert_error(loc: Located, model: type[BaseModel], err: Mapping[str, Any])
             if hint:
                 message += f"; {hint}"
                 break
-        return [_located(loc, path, message, _MISSING, key=True)]
+        return [_located(loc, path, message, MISSING, key=True)]
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         disc = str(ctx.get("discriminator", "")).strip("'\"")
         tags = re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
@@ -179,7 +179,7 @@ def _convert_error(loc: Located, model: type[BaseModel], err: Mapping[str, Any])
         allowed = f" (allowed: {', '.join(repr(t) for t in tags)})" if tags else ""
         node = _get(loc.data, path)
         if kind == "union_tag_not_found" or not isinstance(node, dict) or disc not in node:
-            return [_located(loc, path, f"required field '{disc}' is missing{allowed}", _MISSING)]
+            return [_located(loc, path, f"required field '{disc}' is missing{allowed}", MISSING)]
         tag = node[disc]
         message = f"unknown {disc} {clean(repr(str(tag)), QUOTE_CHARS)}" + did_you_mean(
             str(tag), tags
@@ -196,7 +196,7 @@ def _convert_error(loc: Located, model: type[BaseModel], err: Mapping[str, Any])
     elif kind == "finite_number":
         msg = "must be a finite number (not .inf or .nan)"
     if isinstance(value, dict):
-        value = _MISSING  # the whole mapping is noise in a one-line message
+        value = MISSING  # the whole mapping is noise in a one-line message
     return [_located(loc, path, msg, value)]
 
 
@@ -232,7 +232,7 @@ def _field_type(model: type[BaseModel], name: str) -> Any:
         aliases = {fname, info.alias, info.validation_alias}
         if name in aliases:
             return info.annotation
-    return _MISSING
+    return MISSING
 
 
 def _literal_values(tp: Any) -> list[Any]:
@@ -265,7 +265,7 @@ def _step(cands: list[Any], part: Any) -> list[Any]:
             if narrowed:
                 return narrowed
         found = [_field_type(m, part) for m in flat if _is_model(m)]
-        found = [f for f in found if f is not _MISSING]
+        found = [f for f in found if f is not MISSING]
         if found:
             return found
         for alt in flat:
@@ -315,7 +315,7 @@ def _allowed_tags(model: type[BaseModel], loc: Sequence[Any], disc: str) -> list
     for tp in _types_at(model, loc):
         if _is_model(tp):
             ftype = _field_type(tp, disc)
-            if ftype is not _MISSING:
+            if ftype is not MISSING:
                 tags.extend(str(v) for v in _literal_values(ftype))
     return tags
 

@@ -124,12 +124,12 @@ def scenario_warnings(sc: Scenario, loc: Located) -> list[Problem]:
     """The scenario's warnings, located at ``file:line:col``: those in the file itself
     (a variant that ``extends:`` a base is not warned about what it inherits and does
     not use)."""
-    from simulator.errors import _MISSING
+    from simulator.errors import MISSING
 
     own = loc.files[-1] if loc.files else None
     out = []
     for path, message, value in check_warnings(sc):
-        p = loc.problem(path, message, value if value is not None else _MISSING)
+        p = loc.problem(path, message, value if value is not None else MISSING)
         if own is None or p.file in (own, None) or not p.file or p.file.startswith("--set"):
             out.append(p)
     return out

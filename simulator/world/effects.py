@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from simulator.world.codes import EFFECTS_TABLE
+
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.scenario.authority import Authority
     from simulator.scenario.model import Scenario
@@ -39,6 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "EFFECTS",
+    "FACTORS",
     "PACE_CLIP",
     "SELECTORS",
     "AppKey",
@@ -58,18 +61,14 @@ AppKey = tuple[str, str, str, str, str]
 
 SELECTORS = ("destination", "product", "end_use", "exporter", "applicant")
 """The attributes of an application, in :data:`AppKey` order."""
-EFFECTS = (
-    "approval_probability",
-    "information_request_probability",
-    "priority",
-    "suspend",
-    "licence_required",
-    "licence_validity_days",
-    "customs_hold",
-    "inspection",
-    "park",
+EFFECTS = tuple(
+    e.name for e in EFFECTS_TABLE if e.combine == "most_specific" and e.scope == "application"
 )
-"""Effects set by the most specific matching rule (``review_time_factor`` multiplies)."""
+"""Effects set by the most specific matching rule (:data:`~simulator.world.codes.EFFECTS_TABLE`)."""
+FACTORS = tuple(
+    e.name for e in EFFECTS_TABLE if e.combine == "multiply" and e.scope == "application"
+)
+"""Per-application effects whose factors of every matching rule multiply (baseline 1)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +81,8 @@ class Resolved:
     """Chance of approval."""
     information_request_probability: float
     """Chance of each information request."""
+    return_probability: float
+    """Chance a file is returned as incomplete each time it is screened."""
     priority: int
     """Queue priority (larger first)."""
     suspend: bool
@@ -135,6 +136,7 @@ class PolicyBook:
             review_time_factor=1.0,
             approval_probability=authority.approval.probability,
             information_request_probability=authority.information_requests.probability,
+            return_probability=authority.intake.return_probability,
             priority=0,
             suspend=False,
             licence_required=True,
@@ -156,6 +158,10 @@ class PolicyBook:
             + [r.information_request_probability or 0.0 for r in every]
         )
         """Largest information-request probability any rule can set."""
+        self.max_return_p = max(
+            [authority.intake.return_probability] + [r.return_probability or 0.0 for r in every]
+        )
+        """Largest intake-return probability any rule can set."""
         self.max_park_p = max([0.0] + [r.park.probability for r in every if r.park is not None])
         """Largest parking share any rule can set."""
         self.park_dists = _distinct([r.park.days for r in every if r.park and r.park.days])
@@ -208,20 +214,22 @@ class PolicyBook:
         return res
 
 
-def select(rules: list[Rule], key: AppKey) -> tuple[list[int], dict[str, int]]:
+def select(rules: list[Rule], key: AppKey) -> tuple[dict[str, list[int]], dict[str, int]]:
     """Which of ``rules`` (in order) decide each effect for ``key``.
 
     Returns:
-        The indices of the matching rules whose ``review_time_factor`` multiplies, and for
-        each other effect set by a matching rule, the index of the rule that sets it.
+        For each multiplying effect (:data:`FACTORS`), the indices of the matching rules
+        whose factors multiply; and for each other effect set by a matching rule, the
+        index of the rule that sets it.
     """
-    factors: list[int] = []
+    factors: dict[str, list[int]] = {f: [] for f in FACTORS}
     chosen: dict[str, tuple[int, int]] = {}
     for order, rule in enumerate(rules):
         if not matches(rule, key):
             continue
-        if rule.review_time_factor is not None:
-            factors.append(order)
+        for f in FACTORS:
+            if getattr(rule, f) is not None:
+                factors[f].append(order)
         spec = rule.where.specificity()
         for eff in EFFECTS:
             if getattr(rule, eff) is None:
@@ -236,11 +244,14 @@ def combine(rules: list[Rule], key: AppKey, base: Resolved) -> Resolved:
     """The effects of ``rules`` (in order) for ``key`` over ``base`` (see the module
     documentation for the semantics)."""
     factors, chosen = select(rules, key)
-    factor = 1.0
-    for i in factors:
-        factor *= rules[i].review_time_factor  # type: ignore[operator]
+    product: dict[str, float] = {}
+    for f, idx in factors.items():
+        x = 1.0
+        for i in idx:
+            x *= getattr(rules[i], f)
+        product[f] = x
     return Resolved(
-        review_time_factor=factor,
+        **product,
         **{
             eff: (getattr(rules[chosen[eff]], eff) if eff in chosen else getattr(base, eff))
             for eff in EFFECTS
@@ -291,11 +302,13 @@ def pace(
     capacity_factor: float = 1.0,
     review_wd: float = 1.0,
     response_days: float = 0.0,
+    resubmit_days: float = 0.0,
 ) -> float:
     """How fast licences come out under ``res`` relative to ``base``: approvals per unit of
     time, ``approval × capacity × (1 − parked share) × (1 − held share) / (review time
-    factor × review_wd + information-request probability × response_days)``, over the
-    same for the baseline; within [1/4, 4] (suspended: 1/4; no licence needed: 4).
+    factor × review_wd + information-request probability × response_days + return
+    probability × resubmit_days)``, over the same for the baseline; within [1/4, 4]
+    (suspended: 1/4; no licence needed: 4).
 
     A heuristic for colouring timelines (slow-down below 1, speed-up above), not a model
     output: queueing makes the real effect non-linear.
@@ -307,7 +320,11 @@ def pace(
 
     def raw(r: Resolved, cap: float) -> float:
         park = r.park.probability if r.park is not None else 0.0
-        took = r.review_time_factor * review_wd + r.information_request_probability * response_days
+        took = (
+            r.review_time_factor * review_wd
+            + r.information_request_probability * response_days
+            + r.return_probability * resubmit_days
+        )
         return r.approval_probability * cap * (1 - park) * (1 - r.customs_hold) / max(took, 1e-9)
 
     b = raw(base, 1.0)
@@ -333,6 +350,7 @@ def policy_paces(sc: Scenario) -> tuple[dict[str, float], list[float]]:
     keys = application_keys(sc) or [("", "", "", "", "")]
     auth = sc.authority
     review, response = auth.review_work_wd.mean(), auth.information_requests.response_days.mean()
+    resubmit = auth.intake.resubmit_days.mean()
 
     def geo(values: list[float]) -> float:
         return math.exp(sum(math.log(v) for v in values) / len(values)) if values else 1.0
@@ -341,13 +359,15 @@ def policy_paces(sc: Scenario) -> tuple[dict[str, float], list[float]]:
     for name, r in book.index.items():
         sid = book.state(r)
         cap = book.capacity_factor[sid]
-        regimes[name] = geo([pace(book.resolve(sid, k), base, cap, review, response) for k in keys])
+        regimes[name] = geo(
+            [pace(book.resolve(sid, k), base, cap, review, response, resubmit) for k in keys]
+        )
     layers = []
     for ov in book.layers:
         hit = [k for k in keys if matches(ov, k)]
         cap = ov.capacity_factor if ov.capacity_factor is not None else 1.0
         layers.append(
-            geo([pace(combine([ov], k, base), base, cap, review, response) for k in hit])
+            geo([pace(combine([ov], k, base), base, cap, review, response, resubmit) for k in hit])
             if hit
             else 1.0
         )

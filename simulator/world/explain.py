@@ -13,8 +13,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from simulator.world.codes import EFFECTS_TABLE
 from simulator.world.effects import (
     EFFECTS,
+    FACTORS,
     SELECTORS,
     AppKey,
     PolicyBook,
@@ -266,7 +268,7 @@ def _jsonable(v: Any) -> Any:
 
 def _set_effects(rule: Rule) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for eff in ("review_time_factor", "capacity_factor", *EFFECTS):
+    for eff in (e.name for e in EFFECTS_TABLE):
         v = getattr(rule, eff)
         if v is not None:
             out[eff] = _jsonable(v)
@@ -290,7 +292,9 @@ def _case(
     for i in layers:
         kind = "overlay" if i < n_dated else "pulse"
         sources.append(f"{kind} {book.layer_labels[i]}")
-    groups: dict[Resolved, tuple[list[AppKey], list[int], tuple[list[int], dict[str, int]]]] = {}
+    groups: dict[
+        Resolved, tuple[list[AppKey], list[int], tuple[dict[str, list[int]], dict[str, int]]]
+    ] = {}
     for key in picked:
         res = book.resolve(sid, key)
         factors, chosen = select(rules, key)
@@ -303,7 +307,7 @@ def _case(
     out_groups = []
     for res, (keys, matching, (factors, chosen)) in groups.items():
         pos = {i: j for j, i in enumerate(matching)}
-        decided = {"review_time_factor": [pos[i] for i in factors]}
+        decided = {f: [pos[i] for i in idx] for f, idx in factors.items()}
         for eff in EFFECTS:
             decided[eff] = [pos[chosen[eff]]] if eff in chosen else []
         out_groups.append(
@@ -323,7 +327,7 @@ def _case(
                     for i in matching
                 ],
                 effects={
-                    "review_time_factor": res.review_time_factor,
+                    **{f: getattr(res, f) for f in FACTORS},
                     **{eff: _jsonable(getattr(res, eff)) for eff in EFFECTS},
                 },
                 decided_by=decided,
@@ -343,18 +347,7 @@ def _case(
 
 
 # ------------------------------------------------------------------------------ text
-_NAMES = {
-    "review_time_factor": "review time",
-    "approval_probability": "approval probability",
-    "information_request_probability": "information requests",
-    "priority": "queue priority",
-    "suspend": "decisions suspended",
-    "licence_required": "licence required",
-    "licence_validity_days": "licence validity",
-    "customs_hold": "customs hold",
-    "inspection": "customs inspection",
-    "park": "files parked",
-}
+_NAMES = {e.name: e.label for e in EFFECTS_TABLE if e.scope == "application"}
 
 
 def _dist(d: dict[str, Any] | None) -> str:

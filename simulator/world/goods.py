@@ -44,9 +44,10 @@ or goods already in the pipeline at the start. A shipment from a *licensed* expo
   transit → arrival.
 
 Random draws of a shipment (customs handling time, hold and inspection uniforms, and a
-background shipment's production and transit times) are made when it is created, from
-generators named after its source, so the same shipment draws the same in every policy
-variant (common random numbers).
+background shipment's production and transit times) are read when it is created, from
+the replication's draws of its source (:mod:`simulator.world.draws`), so the same
+shipment draws the same in every policy variant (common random numbers); lead and
+transit times are read per exporter–part and lane–part pair in the order they are used.
 """
 
 from __future__ import annotations
@@ -57,52 +58,16 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
-from simulator.world.logistics import CapacityQueue, LaneTable
-from simulator.world.sampling import Sampler, Uniforms
-from simulator.world.trace import G, Source
+from simulator.world.arith import pick_lane
+from simulator.world.codes import G, Source
+from simulator.world.logistics import CapacityQueue
 
 if TYPE_CHECKING:  # pragma: no cover
-    from simulator.scenario.model import Scenario
     from simulator.world.licensing import AppKey
     from simulator.world.manufacturing import Plants
-    from simulator.world.rng import Streams
+    from simulator.world.static import Static
 
-__all__ = ["Goods", "Shipment", "SourceDraws"]
-
-
-class SourceDraws:
-    """Customs draws of one shipment source (a background stream, a manufacturer's
-    part), made as each of its shipments is created.
-
-    Args:
-        streams: The replication's streams.
-        name: The source's stream name.
-        sc: The scenario (customs handling time).
-        production: Production time of background shipments (None for modelled ones).
-        transit: Transit time of background shipments (None for modelled ones).
-    """
-
-    def __init__(
-        self,
-        streams: Streams,
-        name: tuple[str, ...],
-        sc: Scenario,
-        book: Any,
-        production: Any = None,
-        transit: Any = None,
-    ) -> None:
-        def g(attr: str) -> Any:
-            return streams.get("goods", *name, attr)
-
-        self.handling = Sampler(sc.customs.handling_days, g("handling"))
-        self.u_hold = Uniforms(g("u_hold"))
-        self.u_inspect = Uniforms(g("u_inspect"))
-        self.production = None if production is None else Sampler(production, g("production"))
-        self.transit = None if transit is None else Sampler(transit, g("transit"))
-        self.inspection = [
-            Sampler(d, g(f"inspection/{k}")) for k, d in enumerate(book.inspection_dists)
-        ]
-        """One inspection time per distinct inspection distribution of the policy."""
+__all__ = ["Goods", "Shipment"]
 
 
 class Shipment:
@@ -112,17 +77,21 @@ class Shipment:
         id: Shipment id (creation order).
         source: A :class:`~simulator.world.trace.Source` kind.
         index: Stream or manufacturer index.
+        cls: Its application class (:attr:`~simulator.world.static.Static.class_keys`).
         key: What policy rules select on (destination, product, end use, exporter,
             applicant).
         tonnes: Quantity still on its way (after partial approvals), tonnes.
         part: Part index (-1: background).
         exporter: Exporter index (-1: background or an upstream manufacturer).
-        origin: Country it leaves from.
+        origin: Country it leaves from (index).
+        dest: Country it goes to (index).
         customs: Whether it goes through Chinese customs.
         t_order: When it was ordered, calendar days (0 for pipeline goods).
         expiry: Expiry of its licence, calendar days (None: it has none).
         made: Whether it has been made (at or past customs).
-        draws: Its source's draws (customs only).
+        src: Its draw source (background stream, or background streams + part), -1 when
+            it does not go through customs.
+        lead: Its exporter–part lead-time pair (-1: none).
         inspection: Inspection times, one per distinct inspection distribution.
         handling: Customs handling time, calendar days.
         u_hold: Uniform deciding customs holds.
@@ -132,8 +101,9 @@ class Shipment:
     """
 
     __slots__ = (
+        "cls",
         "customs",
-        "draws",
+        "dest",
         "expiry",
         "exporter",
         "handling",
@@ -141,11 +111,13 @@ class Shipment:
         "index",
         "inspection",
         "key",
+        "lead",
         "made",
         "origin",
         "part",
         "production",
         "source",
+        "src",
         "t_order",
         "tonnes",
         "transit",
@@ -153,20 +125,25 @@ class Shipment:
         "u_inspect",
     )
 
-    def __init__(self, sid: int, source: int, index: int, key: AppKey, tonnes: float) -> None:
+    def __init__(
+        self, sid: int, source: int, index: int, cls: int, key: AppKey, tonnes: float
+    ) -> None:
         self.id = sid
         self.source = source
         self.index = index
+        self.cls = cls
         self.key = key
         self.tonnes = tonnes
         self.part = -1
         self.exporter = -1
-        self.origin = ""
+        self.origin = -1
+        self.dest = -1
         self.customs = False
         self.t_order = 0.0
         self.expiry: float | None = None
         self.made = False
-        self.draws: SourceDraws | None = None
+        self.src = -1
+        self.lead = -1
         self.handling = 0.0
         self.u_hold = 1.0
         self.u_inspect = 1.0
@@ -180,7 +157,7 @@ class Goods:
 
     Args:
         env: SimPy environment.
-        sc: The scenario.
+        st: The compiled scenario.
         log: Rows of the :data:`~simulator.world.trace.GOODS` log.
         shipments: Rows of the :data:`~simulator.world.trace.SHIPMENTS` table.
         effects: ``effects(key)`` → the policy effects in force now.
@@ -188,68 +165,67 @@ class Goods:
         apply: ``apply(shipment)`` submits a licence application for it; the decision
             comes back through :meth:`licensed`.
         plants: The manufacturers (deliveries, cancellations, cover).
-        streams: The replication's streams.
-        book: The compiled policy (its inspection-time distributions).
+        dl: The replication's draws (:class:`~simulator.world.draws.DrawLists`).
     """
 
     def __init__(
         self,
         env: simpy.Environment,
-        sc: Scenario,
+        st: Static,
         log: list[tuple],
         shipments: list[tuple],
         effects: Callable[[AppKey], Any],
         needs_licence: Callable[[Shipment], bool],
         apply: Callable[[Shipment], None],
         plants: Plants,
-        streams: Streams,
-        book: Any,
+        dl: Any,
     ) -> None:
-        self.env, self.sc, self.streams, self.book = env, sc, streams, book
+        self.env, self.st, self.sc, self.dl, self.book = env, st, st.sc, dl, st.book
         self.log, self.rows = log, shipments
         self.effects, self.needs_licence, self.apply = effects, needs_licence, apply
         self.plants = plants
-        self.capacity = [CapacityQueue(e, sc.start) for e in sc.exporters]
-        self.lanes = LaneTable(sc.lanes)
-        self.country = {c.id: i for i, c in enumerate(sc.countries)}
+        self.capacity = [CapacityQueue(st, e) for e in range(len(st.sc.exporters))]
         self._next = 0
-        self._lead: dict[tuple[int, int], Sampler] = {}
-        self._transit: dict[tuple[int, int], Sampler] = {}
+        self._ships_of = [0] * dl.n_sources  # customs shipments created per draw source
+        self._leads = [0] * len(st.lead_pairs)  # lead times used per exporter-part pair
+        self._transits = [0] * len(st.transit_pairs)  # transit times used per lane-part
         self.held: list[Shipment] = []
-        self._port_free: dict[str, float] = {}  # per destination: release queue busy until
+        self._port_free: dict[int, float] = {}  # per destination: release queue busy until
 
     # ------------------------------------------------------------------ creation
     def new(
         self,
         source: int,
         index: int,
-        key: AppKey,
+        cls: int,
         tonnes: float,
         *,
-        origin: str,
-        draws: SourceDraws | None,
+        origin: int,
+        dest: int,
+        src: int,
         part: int = -1,
         exporter: int = -1,
+        lead: int = -1,
     ) -> Shipment:
-        """Create a shipment now (and log it); ``draws`` given means it goes through
-        customs and draws its customs attributes now."""
-        sh = Shipment(self._next, source, index, key, tonnes)
+        """Create a shipment of application class ``cls`` now (and log it); a draw source
+        ``src`` >= 0 means it goes through customs and reads its customs draws now."""
+        sh = Shipment(self._next, source, index, cls, self.st.class_keys[cls], tonnes)
         self._next += 1
-        sh.part, sh.exporter, sh.origin = part, exporter, origin
+        sh.part, sh.exporter, sh.origin, sh.dest, sh.lead = part, exporter, origin, dest, lead
         sh.t_order = self.env.now
-        if draws is not None:
-            sh.customs, sh.draws = True, draws
-            sh.handling = draws.handling()
-            sh.u_hold = draws.u_hold()
-            sh.u_inspect = draws.u_inspect()
-            if draws.production is not None:
-                sh.production = draws.production()
-            if draws.transit is not None:
-                sh.transit = draws.transit()
-            sh.inspection = [s() for s in draws.inspection]
-        self.rows.append(
-            (sh.id, source, index, part, exporter, self.country[key[0]], int(sh.customs), tonnes)
-        )
+        if src >= 0:
+            dl = self.dl
+            j = dl.src_base[src] + self._ships_of[src]
+            self._ships_of[src] += 1
+            sh.customs, sh.src = True, src
+            sh.handling = dl.handling[j]
+            sh.u_hold = dl.u_hold[j]
+            sh.u_inspect = dl.u_inspect[j]
+            sh.production = dl.production[j]
+            sh.transit = dl.transit_bg[j]
+            n = self.st.n_insp_dists
+            sh.inspection = dl.inspection[j * n : (j + 1) * n]
+        self.rows.append((sh.id, source, index, part, exporter, dest, int(sh.customs), tonnes))
         self.log.append((self.env.now, G.ORDER, sh.id, tonnes, 0.0))
         return sh
 
@@ -306,16 +282,10 @@ class Goods:
         cq.commit(finish)
         if finish == math.inf:
             return None
-        key = (sh.exporter, sh.part)
-        lead = self._lead.get(key)
-        if lead is None:
-            ex = self.sc.exporters[sh.exporter]
-            mfr = self.sc.manufacturers[sh.index]
-            name = (ex.id, mfr.id)
-            if mfr.multi_part:
-                name = (*name, self.plants.parts[sh.part].id)
-            lead = self._lead[key] = Sampler(ex.lead_time_days, self.streams.get("exporter", *name))
-        return finish + lead()
+        pair = sh.lead
+        i = self._leads[pair]
+        self._leads[pair] = i + 1
+        return finish + self.dl.lead[self.dl.lead_base[pair] + i]
 
     def present(self, sh: Shipment) -> None:
         """The goods reach customs: a licence is checked here, then they are handled."""
@@ -361,10 +331,10 @@ class Goods:
     def release(self, sh: Shipment, held: bool) -> None:
         """Through the port's release queue (while it drains a backlog) to departure."""
         now = self.env.now
-        dest = sh.key[0]
-        rate = self.sc.customs.release_rate(dest)
+        dest = sh.dest
+        rate = float(self.st.release_rate[dest])
         busy = self._port_free.get(dest, -math.inf)
-        if rate is None or (not held and busy <= now):
+        if rate < 0 or (not held and busy <= now):
             self.depart(sh)
             return
         done = max(now, busy) + sh.tonnes / rate
@@ -380,22 +350,16 @@ class Goods:
             self.log.append((now, G.DEPARTED, sh.id, q, -1.0))
             self.at(now + sh.transit, lambda: self.arrive(sh, q))
             return
-        mfr = self.sc.manufacturers[sh.index]
-        part = self.plants.parts[sh.part]
-        mode = None
-        if part.expedite is not None and self.plants.cover_days(sh.part) < (
-            part.expedite.below_cover_days
-        ):
-            mode = part.expedite.mode
-        lane = self.lanes.pick(sh.origin, mfr.country, mode)
-        key = (lane, sh.part)
-        s = self._transit.get(key)
-        if s is None:
-            ln = self.sc.lanes[lane]
-            name = (ln.id, mfr.id) + ((part.id,) if mfr.multi_part else ())
-            s = self._transit[key] = Sampler(ln.transit_days, self.streams.get("transit", *name))
+        st, p = self.st, sh.part
+        mode = -1
+        if st.expedite_mode[p] >= 0 and self.plants.cover_days(p) < st.expedite_below[p]:
+            mode = int(st.expedite_mode[p])
+        lane = pick_lane(st.lane_of, sh.origin, sh.dest, mode)
+        pair = int(st.transit_of[lane, p])
+        i = self._transits[pair]
+        self._transits[pair] = i + 1
         self.log.append((now, G.DEPARTED, sh.id, q, float(lane)))
-        self.at(now + s(), lambda: self.arrive(sh, q))
+        self.at(now + self.dl.transit[self.dl.transit_base[pair] + i], lambda: self.arrive(sh, q))
 
     def arrive(self, sh: Shipment, tonnes: float) -> None:
         """Arrival: a manufacturer's part stock grows."""

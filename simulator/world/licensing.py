@@ -52,15 +52,14 @@ import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import simpy
 
-from simulator.world.calendar import WorkCalendar
-from simulator.world.trace import AT_DEADLINE, Ev
+from simulator.world.arith import add_work, decide, work_time
+from simulator.world.codes import DEADLINE_RULES, Ev
 
 if TYPE_CHECKING:  # pragma: no cover
-    from simulator.scenario.authority import Authority
-    from simulator.world.policy import PolicyBook, PolicyController, Resolved
+    from simulator.world.policy import PolicyController, Resolved
+    from simulator.world.static import Static
 
 __all__ = ["AppKey", "Application", "LicensingAuthority", "ReviewerPool", "ScalarClock"]
 
@@ -69,35 +68,30 @@ AppKey = tuple[str, str, str, str, str]
 
 
 class ScalarClock:
-    """Scalar calendar/working-time conversion for the event loop: the identity when
-    every day is working (queueing-theory validation), else :class:`WorkCalendar`.
+    """The working-day clock of the event loop (:mod:`simulator.world.arith`, shared with
+    the compiled kernel) on the compiled scenario's calendar table.
 
     Args:
-        cal: The calendar.
-        horizon: Simulated days; a conversion landing beyond it returns ``inf`` (the
-            event does not happen within the run), so absurd amounts of work never grow
-            the calendar table.
+        st: The compiled scenario (its calendar table and the horizon's working time: a
+            conversion landing beyond the horizon returns ``inf``, so absurd amounts of
+            work never grow the table).
     """
 
-    def __init__(self, cal: WorkCalendar, horizon: float | None = None) -> None:
-        self.identity = bool(cal.all_working and np.all(cal.working))
-        self._cal = cal
-        self._w_max = math.inf if horizon is None else cal.work_time(float(horizon)) + 1.0
+    __slots__ = ("_cum", "_w_max", "_working", "identity")
+
+    def __init__(self, st: Static) -> None:
+        self.identity = st.identity
+        self._cum, self._working, self._w_max = st.cum, st.working, st.w_max
 
     def work_time(self, t: float) -> float:
         """Working time elapsed at calendar time ``t``, working days."""
-        return t if self.identity else self._cal.work_time(t)
+        return t if self.identity else work_time(False, self._cum, self._working, t)
 
     def add_work(self, t: float, w: float) -> float:
         """Calendar time when ``w`` working days have elapsed after ``t``."""
         if self.identity:
             return t + w
-        if w <= 0:
-            return t
-        target = self._cal.work_time(t) + w
-        if target > self._w_max:
-            return math.inf
-        return max(t, self._cal.calendar_time(target))
+        return add_work(False, self._cum, self._working, self._w_max, t, w)
 
 
 class ReviewerPool:
@@ -163,9 +157,9 @@ class ReviewerPool:
 
 
 class Application:
-    """One licence application and its random attributes (drawn at creation by
-    :meth:`~simulator.world.sampling.AppDraws.fill`, so the same application gets the same
-    draws in every policy variant).
+    """One licence application and its random attributes (read at creation from the
+    replication's draws by :meth:`fill`, so the same application gets the same draws in
+    every policy variant).
 
     Attributes:
         id: Application id (creation order).
@@ -236,6 +230,31 @@ class Application:
         self.extension_wd = 0.0
         self.factor = 1.0  # review speed in use (for re-planning)
 
+    def fill(self, dl: Any, d: int, st: Static) -> Application:
+        """Read the application's draws: row ``d`` of the replication's application draws
+        ``dl`` (:class:`~simulator.world.draws.DrawLists`); attributes that cannot matter
+        in this scenario keep their defaults."""
+        self.work_wd = dl.work[d]
+        self.screening_wd = dl.screening[d]
+        n = st.n_ret
+        if n:
+            self.u_return = dl.u_return[d * n : (d + 1) * n]
+            self.resubmit_days = dl.resubmit[d * n : (d + 1) * n]
+        n = st.n_info
+        if n:
+            self.u_info = dl.u_info[d * n : (d + 1) * n]
+            self.info_at = dl.info_at[d * n : (d + 1) * n]
+            self.info_response_days = dl.response[d * n : (d + 1) * n]
+        self.u_approve = dl.u_approve[d]
+        self.u_park = dl.u_park[d]
+        n = st.n_park_dists
+        if n:
+            self.park_days = dl.park_days[d * n : (d + 1) * n]
+        self.extension_wd = dl.extension[d]
+        self.u_partial = dl.u_partial[d]
+        self.partial_fraction = dl.partial[d]
+        return self
+
 
 class _NoPolicy:
     current = 0
@@ -251,21 +270,22 @@ class LicensingAuthority:
 
     Args:
         env: SimPy environment.
-        cfg: Authority settings.
+        st: The compiled scenario (authority settings, policy book, capacity).
         clock: Scalar working-time clock.
-        book: Compiled policy.
         log: Rows of the :data:`~simulator.world.trace.AUTHORITY` log.
     """
 
     def __init__(
         self,
         env: simpy.Environment,
-        cfg: Authority,
+        st: Static,
         clock: ScalarClock,
-        book: PolicyBook,
         log: list[tuple],
     ) -> None:
+        cfg = st.sc.authority
+        book = st.book
         self.env = env
+        self.st = st
         self.cfg = cfg
         self.clock = clock
         self.book = book
@@ -273,19 +293,16 @@ class LicensingAuthority:
         self.policy: PolicyController = _NoPolicy()  # type: ignore[assignment]
         self.pool = ReviewerPool(env, cfg.reviewers)
         self.in_review: dict[simpy.Process, Application] = {}
-        self.limit = cfg.statutory_limit_wd
-        self.rule = cfg.deadline_rule
-        self.binding = self.limit is not None and self.rule != "continue"
+        self.limit = st.limit
+        self.rule = DEADLINE_RULES[st.rule]
+        self.binding = st.binding
         self.n_submitted = 0
         self.n_decided = 0
         self.n_in_system = 0
         self.n_awaiting_decision = 0
         self._caches = book._cache
-        self._p_return = cfg.intake.return_probability
-        self._p_partial = cfg.approval.partial_probability
-        self._intake = self._p_return > 0 or not (
-            cfg.intake.screening_wd.kind == "constant" and cfg.intake.screening_wd.value == 0
-        )
+        self._p_partial = st.p_partial
+        self._intake = st.intake
 
     # -- policy hooks ----------------------------------------------------------------
     def effects(self, key: AppKey) -> Resolved:
@@ -297,7 +314,7 @@ class LicensingAuthority:
     def on_regime_change(self, regime: int) -> None:
         """Apply a new policy state: capacity now; re-plan the reviews in progress whose
         speed changed (work is conserved, time is not); others keep their schedule."""
-        self.pool.set_capacity(round(self.cfg.reviewers * self.book.capacity_factor[regime]))
+        self.pool.set_capacity(self.st.capacity(regime))
         resolve = self.book.resolve
         for proc, app in list(self.in_review.items()):
             if (
@@ -341,7 +358,10 @@ class LicensingAuthority:
             while True:
                 if app.screening_wd > 0:
                     yield env.timeout(clock.add_work(env.now, app.screening_wd) - env.now)
-                if returns < len(app.u_return) and app.u_return[returns] < self._p_return:
+                if (
+                    returns < len(app.u_return)
+                    and app.u_return[returns] < self.effects(app.key).return_probability
+                ):
                     log.append((env.now, Ev.RETURN, app.id, 0.0, 0.0))
                     yield env.timeout(app.resubmit_days[returns])
                     returns += 1
@@ -469,19 +489,16 @@ class LicensingAuthority:
             eff = self.effects(key)
         if waiting:
             self.n_awaiting_decision -= 1
-        approve = app.u_approve < eff.approval_probability
-        if outcome_forced is not None:
-            if outcome_forced == "approve":
-                approve = True
-            elif outcome_forced == "deny":
-                approve = False
-        frac = 1.0
-        if approve and app.u_partial < self._p_partial:
-            frac = min(1.0, max(0.0, app.partial_fraction))
-        code = ((0 if frac >= 1.0 else 1) if approve else 2) + (
-            AT_DEADLINE if outcome_forced is not None else 0
+        forced = -1 if outcome_forced is None else DEADLINE_RULES.index(outcome_forced)
+        approved_t, code = decide(
+            app.u_approve,
+            float(eff.approval_probability),
+            forced,
+            app.u_partial,
+            self._p_partial,
+            app.partial_fraction,
+            app.tonnes,
         )
-        approved_t = app.tonnes * frac if approve else 0.0
         self.n_decided += 1
         self.n_in_system -= 1
         log.append((env.now, Ev.DECIDE, app.id, approved_t, code))

@@ -34,8 +34,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from simulator.world.arith import plant_day
+
 if TYPE_CHECKING:  # pragma: no cover
-    from simulator.scenario.manufacturers import Manufacturer, Part
+    from simulator.world.static import Static
 
 __all__ = ["Plants"]
 
@@ -44,70 +46,52 @@ class Plants:
     """State of all production lines and their parts as vectors, plus daily records.
 
     Args:
-        mfrs: Manufacturers in scenario order.
-        horizon: Simulated days.
-        weekday0: Weekday (Mon=0) of day 0.
+        st: The compiled scenario (lines, parts and their settings).
         noise: Demand multipliers, shape (horizon, manufacturers), mean 1 (ones when
             demand_cv = 0).
         place_order: Called as ``place_order(part, tonnes)`` for each order decided
-            (``part`` indexes :attr:`parts`).
+            (``part`` indexes the compiled scenario's parts).
     """
 
     def __init__(
         self,
-        mfrs: list[Manufacturer],
-        horizon: int,
-        weekday0: int,
+        st: Static,
         noise: np.ndarray,
         place_order: Callable[[int, float], None],
     ) -> None:
-        M = len(mfrs)
-        self.mfrs = mfrs
+        M, P, H = st.M, st.P, st.H
         self.n = M
-        self.horizon = horizon
-        self.place_order = place_order
-        self.parts: list[Part] = []
-        line: list[int] = []
-        for m, mfr in enumerate(mfrs):
-            for part in mfr.bill():
-                self.parts.append(part)
-                line.append(m)
-        P = len(self.parts)
         self.n_parts = P
-        self.line = np.array(line, dtype=np.int64)  # manufacturer of each part
-        # first part of each line, for np.minimum.reduceat (lines have >= 1 part)
-        self.first_part = np.searchsorted(self.line, np.arange(M)) if M else self.line
-        units = np.array([m.units_per_day for m in mfrs], dtype=float)
-        weekdays = np.array([m.operating_days == "weekdays" for m in mfrs], dtype=bool)
-        day_wd = (weekday0 + np.arange(horizon)) % 7
-        operating = np.where(weekdays[None, :], (day_wd < 5)[:, None], True)
-        self.demand_units = units[None, :] * operating * noise  # (H, M) units
-        self.mean_units = units * np.where(weekdays, 5.0 / 7.0, 1.0)
-        # tonnes of each part's material per unit made
-        self.t_per_unit = np.array([p.kg_per_unit / 1000.0 for p in self.parts], dtype=float)
-        self.mean_daily = self.mean_units[self.line] * self.t_per_unit  # (P,) t/day
-        self.inventory = (
-            np.array([p.initial_cover_days for p in self.parts], dtype=float) * self.mean_daily
-        )
-        self.initial_inventory = self.inventory.copy()
+        self.horizon = H
+        self.place_order = place_order
+        self.line = st.part_line  # manufacturer of each part
+        self.first_part = st.first_part  # first part of each line (np.minimum.reduceat)
+        self.demand_units = st.demand_base * noise  # (H, M) units
+        self.mean_units = st.mean_units
+        self.t_per_unit = st.t_per_unit  # tonnes of each part's material per unit made
+        self.mean_daily = st.mean_daily  # (P,) t/day
+        self.inventory = st.init_inventory.copy()
+        self.initial_inventory = st.init_inventory.copy()
         self.on_order = np.zeros(P)
         self.backlog_units = np.zeros(M)
-        self.lead_est = np.array([p.lead_time.initial_days for p in self.parts], dtype=float)
-        self.adapt = np.array([p.lead_time.adapt for p in self.parts], dtype=float)
-        self.backlog_mode = np.array([m.unmet_demand == "backlog" for m in mfrs], dtype=bool)
-        pol = [p.replenishment for p in self.parts]
-        self.is_ss = np.array([r.kind == "s_S" for r in pol], dtype=bool)
-        self.review = np.array([getattr(r, "review_days", 1) for r in pol], dtype=np.int64)
-        self.safety = np.array([r.safety_days for r in pol], dtype=float)
-        self.order_days = np.array([getattr(r, "order_days", 0.0) for r in pol], dtype=float)
-        self.out_t_per_unit = np.array(
-            [m.output_kg_per_unit / 1000.0 if m.output_product else 0.0 for m in mfrs],
-            dtype=float,
-        )
+        self.lead_est = st.lead_init.copy()
+        self.adapt = st.adapt
+        # as integers, like the kernel's packed rows: one compiled plant_day for both
+        self.backlog_mode = st.backlog_mode.astype(np.int64)
+        self.is_ss = st.is_ss.astype(np.int64)
+        self.review = st.review
+        self.safety = st.safety
+        self.order_days = st.order_days
+        self.out_t_per_unit = st.out_t_per_unit
         self.output_made = np.zeros(M)  # tonnes of output made today (multi-tier)
-        H = horizon
+        self._out = {  # one day's results (plant_day writes them)
+            **{k: np.zeros(P) for k in ("consumed_t", "shortfall_t", "stockout_t")},
+            **{k: np.zeros(P) for k in ("backlog_t", "qty")},
+            **{k: np.zeros(M) for k in ("made_units", "short_units")},
+        }
+        line = self.line
         self.rec = {
-            "demand_t": self.demand_units[:, self.line] * self.t_per_unit,
+            "demand_t": self.demand_units[:, line] * self.t_per_unit,
             **{k: np.zeros((H, P)) for k in ("consumed_t", "shortfall_t", "stockout_t")},
             **{k: np.zeros((H, P)) for k in ("inventory_t", "on_order_t", "backlog_t")},
         }
@@ -139,56 +123,41 @@ class Plants:
         """Part of an order will never come (denied, expired)."""
         self.on_order[part] -= tonnes
 
-    def _can_make(self, inv: np.ndarray) -> np.ndarray:
-        """Units each line could make from stock ``inv`` (inf for a line needing nothing)."""
-        tpu = self.t_per_unit
-        with np.errstate(divide="ignore", invalid="ignore"):
-            per_part = np.where(tpu > 0, inv / np.where(tpu > 0, tpu, 1.0), np.inf)
-        return np.minimum.reduceat(per_part, self.first_part)
-
     def step(self, d: int) -> None:
-        """Make, record and order for day ``d``."""
-        line, tpu, inv = self.line, self.t_per_unit, self.inventory
-        demand = self.demand_units[d]
-        need = demand[line] * tpu
-        made = np.minimum(demand, self._can_make(inv))
-        short = demand - made
-        use = np.minimum(inv, made[line] * tpu)
-        stockout = np.maximum(need - inv, 0.0)
-        inv -= use
-        # backlog lines: leftover stock makes backlog units, then today's shortfall joins
-        extra = np.where(
-            self.backlog_mode, np.minimum(self.backlog_units, self._can_make(inv)), 0.0
-        )
-        extra_use = np.minimum(inv, extra[line] * tpu)
-        inv -= extra_use
-        self.backlog_units += np.where(self.backlog_mode, short - extra, 0.0)
-        made_all = made + extra
-        self.output_made = made_all * self.out_t_per_unit
-        rec = self.rec
-        rec["consumed_t"][d] = use + extra_use
-        rec["shortfall_t"][d] = short[line] * tpu
-        rec["stockout_t"][d] = stockout
-        rl = self.rec_line
-        rl["made_units"][d] = made_all
-        rl["short_units"][d] = short
-        # order decisions, per part
-        backlog_t = self.backlog_units[line] * tpu
-        position = inv + self.on_order - backlog_t
-        md = self.mean_daily
-        s_level = md * (self.lead_est + self.safety)
-        target = np.where(
+        """Make, record and order for day ``d`` (:func:`simulator.world.arith.plant_day`)."""
+        o = self._out
+        plant_day(
+            d,
+            self.demand_units[d],
+            self.inventory,
+            self.on_order,
+            self.lead_est,
+            self.backlog_units,
+            self.line,
+            self.t_per_unit,
+            self.mean_daily,
+            self.backlog_mode,
             self.is_ss,
-            s_level + md * self.order_days,
-            md * (self.lead_est + self.review + self.safety),
+            self.review,
+            self.safety,
+            self.order_days,
+            self.out_t_per_unit,
+            o["consumed_t"],
+            o["shortfall_t"],
+            o["stockout_t"],
+            o["made_units"],
+            o["short_units"],
+            self.output_made,
+            o["backlog_t"],
+            o["qty"],
         )
-        due = np.where(self.is_ss, position <= s_level, (d % self.review) == 0)
-        qty = np.where(due, target - position, 0.0)
-        for p in np.flatnonzero(qty > 1e-9 * np.maximum(md, 1e-12)):
-            q = float(qty[p])
-            self.on_order[p] += q
-            self.place_order(int(p), q)
-        rec["inventory_t"][d] = inv
+        rec, rl = self.rec, self.rec_line
+        for k in ("consumed_t", "shortfall_t", "stockout_t", "backlog_t"):
+            rec[k][d] = o[k]
+        rl["made_units"][d] = o["made_units"]
+        rl["short_units"][d] = o["short_units"]
+        for p in np.flatnonzero(o["qty"]):
+            self.place_order(int(p), float(o["qty"][p]))
+        rec["inventory_t"][d] = self.inventory
         rec["on_order_t"][d] = self.on_order
-        rec["backlog_t"][d] = backlog_t
         rl["backlog_units"][d] = self.backlog_units

@@ -15,18 +15,27 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import simpy
 
+from simulator.world.codes import Priority
 from simulator.world.effects import PolicyBook, Resolved
-from simulator.world.events import POLICY, At
+from simulator.world.events import POLICY, At, AtTime
 
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.scenario.policy import Policy
 
-__all__ = ["PolicyBook", "PolicyController", "Resolved"]
+__all__ = [
+    "PolicyBook",
+    "PolicyController",
+    "PolicyPath",
+    "PolicyReplay",
+    "Resolved",
+    "policy_path",
+]
 
 
 class PolicyController:
@@ -84,6 +93,8 @@ class PolicyController:
                 dated.setdefault(t_off, ([], set(), set()))[2].add(i)
         self._dated = sorted(dated.items())
         self.current = book.state(self.regime, tuple(sorted(self.layers)))
+        self.current0 = self.current
+        """The state at time 0, before any change."""
         self.changed: simpy.Event = env.event()
         """Succeeds (and is replaced) at every change of state."""
         log.append((0.0, self.regime))
@@ -170,3 +181,99 @@ class PolicyController:
                 return
             yield At(env, t - env.now, POLICY)
             self._apply(None, set(), {idx})
+
+
+@dataclass(frozen=True)
+class PolicyPath:
+    """Every change of policy state in one replication, in the order it happens.
+
+    Policy changes depend on nothing else that happens in a run (dates, the regime chain's
+    and the pulses' own draws), so a replication's path is computed once, before the run,
+    by :class:`PolicyController` (:func:`policy_path`), and both engines replay it.
+
+    Attributes:
+        state0: The policy state at time 0, before any change.
+        t: Time of each change, days since start.
+        prio: Priority of the event that made it (``Priority.URGENT`` for changes made
+            as the controller starts at time 0, ``Priority.POLICY`` afterwards).
+        state: The new policy state.
+        regimes: Rows of the REGIMES log (time, regime), including time 0.
+        layers: Rows of the OVERLAYS log (time, overlay, on/off).
+    """
+
+    state0: int
+    t: tuple[float, ...]
+    prio: tuple[int, ...]
+    state: tuple[int, ...]
+    regimes: tuple[tuple[float, int], ...]
+    layers: tuple[tuple[float, int, int], ...]
+
+
+def policy_path(
+    book: PolicyBook,
+    policy: Policy,
+    start: dt.date,
+    horizon: float,
+    streams: Callable[..., np.random.Generator],
+) -> PolicyPath:
+    """Run the policy controller alone over the horizon and record every change of state
+    it makes (adds the states it meets to ``book``)."""
+    env = simpy.Environment()
+    regimes: list[tuple[float, int]] = []
+    layers: list[tuple[float, int, int]] = []
+    t_: list[float] = []
+    prio_: list[int] = []
+    state_: list[int] = []
+
+    def changed(sid: int) -> None:
+        t_.append(env.now)
+        # at time 0: the controller's start (a process start, URGENT: dated changes at or
+        # before the start, a chain that starts at once); later: a POLICY-priority event
+        prio_.append(Priority.URGENT if env.now == 0.0 else Priority.POLICY)
+        state_.append(sid)
+
+    ctrl = PolicyController(env, book, policy, start, horizon, streams, changed, regimes, layers)
+    env.run(until=horizon)
+    return PolicyPath(
+        state0=ctrl.current0,
+        t=tuple(t_),
+        prio=tuple(prio_),
+        state=tuple(state_),
+        regimes=tuple(regimes),
+        layers=tuple(layers),
+    )
+
+
+class PolicyReplay:
+    """Replays a :class:`PolicyPath` in a SimPy environment: :attr:`current` is the state in
+    force, :attr:`changed` succeeds (and is replaced) at every change, and ``on_change``
+    is called with the new state first. Started at the place the controller was, so that
+    events at the same instant keep the order they had (changes at time 0 run as the
+    process starts; later ones are events of priority ``POLICY`` at their exact times).
+
+    Args:
+        env: SimPy environment.
+        path: The replication's policy path.
+        on_change: Called with the new state id after each change.
+    """
+
+    def __init__(
+        self, env: simpy.Environment, path: PolicyPath, on_change: Callable[[int], None]
+    ) -> None:
+        self.env = env
+        self._path = path
+        self._on_change = on_change
+        self.current = path.state0
+        self.changed: simpy.Event = env.event()
+        """Succeeds (and is replaced) at every change of state."""
+        env.process(self._run())
+
+    def _run(self):
+        env = self.env
+        for t, sid in zip(self._path.t, self._path.state, strict=True):
+            if t > env.now:
+                yield AtTime(env, t, POLICY)
+            self.current = sid
+            ev, self.changed = self.changed, env.event()
+            self._on_change(sid)
+            ev.succeed(sid)

@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from simulator.world.codes import AT_DEADLINE, OUTCOMES, Ev, G, Source
+
 __all__ = [
     "APPLICATIONS",
     "AT_DEADLINE",
@@ -83,97 +85,6 @@ class Log:
     def empty(self) -> np.ndarray:
         """An empty array of this log."""
         return self.array(())
-
-
-class Ev:
-    """Kinds of :data:`AUTHORITY` rows (small ints in the hot loop; names in tables)."""
-
-    SUBMIT = 0
-    """Application submitted; ``tonnes`` = quantity applied for."""
-    RETURN = 1
-    """Returned as incomplete at intake; the applicant resubmits."""
-    ACCEPT = 2
-    """Accepted: the statutory clock starts."""
-    REVIEW_START = 3
-    """A reviewer starts (or resumes) work on it."""
-    INFO_REQUEST = 4
-    """Information requested: clock stopped; ``detail`` = clock used so far (wd)."""
-    INFO_RESPONSE = 5
-    """The applicant answered: clock restarted."""
-    DECIDE = 6
-    """Decided; ``tonnes`` = approved quantity, ``detail`` = decision code."""
-    PARK = 7
-    """Reviewed, then parked with no decision (a file that sits); ``detail`` = the days it
-    is to sit (-1: until the policy stops parking it)."""
-    EXTEND = 8
-    """The statutory limit was extended (``deadline_rule: extend``); ``detail`` = the
-    extension, working days."""
-    NAMES = (
-        "submit",
-        "return",
-        "accept",
-        "review_start",
-        "info_request",
-        "info_response",
-        "decide",
-        "park",
-        "extend",
-    )
-
-
-OUTCOMES = ("approved", "partial", "denied")
-"""Decision codes 0..2 of a ``decide`` row; ``+ AT_DEADLINE`` when made at the statutory
-limit."""
-AT_DEADLINE = 8
-
-
-class G:
-    """Kinds of :data:`GOODS` rows: the stages of a shipment (see
-    :mod:`simulator.world.goods`)."""
-
-    ORDER = 0
-    """Shipment created: a manufacturer's order to one supplier, a background export
-    contract, or (at time 0) goods already in the pipeline; ``tonnes`` = quantity."""
-    APPLY = 1
-    """A licence was applied for; ``detail`` = application id."""
-    DENIED = 2
-    """Tonnes refused by the authority (cancelled); ``detail`` = application id."""
-    EXPIRED = 3
-    """Licensed tonnes not presented at customs before the licence expired (cancelled)."""
-    PRESENTED = 4
-    """Goods made and presented at customs (the licence is checked here)."""
-    HELD = 5
-    """Held at the port by a customs hold."""
-    RELEASED = 6
-    """Released from a customs hold (departs at the port's release throughput)."""
-    DEPARTED = 7
-    """Departed: the customs export date; ``detail`` = lane index (-1: the background
-    stream's own transit; -2: pipeline goods that left before the start, not an export
-    of the horizon)."""
-    ARRIVED = 8
-    """Arrived at the destination; ``detail`` = order-to-arrival time, calendar days."""
-    NAMES = (
-        "order",
-        "apply",
-        "denied",
-        "expired",
-        "presented",
-        "held",
-        "released",
-        "departed",
-        "arrived",
-    )
-
-
-class Source:
-    """Origins of a shipment (:data:`SHIPMENTS` ``source``)."""
-
-    BACKGROUND = 0
-    """A background export contract; ``source_index`` = stream index."""
-    ORDER = 1
-    """A manufacturer's order; ``source_index`` = manufacturer index."""
-    PIPELINE = 2
-    """Goods in the pipeline at the start (``initial_shipments``)."""
 
 
 AUTHORITY = Log(

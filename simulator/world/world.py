@@ -24,15 +24,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import simpy
 
-from simulator.world.background import arrival_times
 from simulator.world.calendar import WorkCalendar, build_calendar
+from simulator.world.draws import DrawLists, fill_draws
 from simulator.world.events import DAILY, At
-from simulator.world.goods import Goods, Shipment, SourceDraws
-from simulator.world.licensing import AppKey, Application, LicensingAuthority, ScalarClock
+from simulator.world.goods import Goods, Shipment
+from simulator.world.licensing import Application, LicensingAuthority, ScalarClock
 from simulator.world.manufacturing import Plants
-from simulator.world.policy import PolicyBook, PolicyController
-from simulator.world.rng import Streams
-from simulator.world.sampling import AppDraws, Sampler, background_names, demand_noise
+from simulator.world.policy import PolicyReplay
+from simulator.world.static import compile_scenario
 from simulator.world.trace import (
     APPLICATIONS,
     AUTHORITY,
@@ -51,7 +50,7 @@ from simulator.world.trace import (
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.scenario.model import Scenario
 
-__all__ = ["World", "simulate"]
+__all__ = ["SparseGC", "World", "simulate"]
 
 
 def simulate(
@@ -84,79 +83,49 @@ class World:
     def __init__(self, sc: Scenario, seed: int, rep: int, cal: WorkCalendar | None = None) -> None:
         self.sc = sc
         self.env = env = simpy.Environment()
-        self.streams = streams = Streams(seed, rep)
         self.cal = cal = cal if cal is not None else build_calendar(sc)
         self.horizon = H = sc.horizon_days
         self.seed, self.rep = seed, rep
+        self.st = st = compile_scenario(sc, cal)
+        self.book = st.book
+        self.draws = dr = fill_draws(st, seed, rep)
+        self.dl = dl = DrawLists(dr)
         # rows of the logs declared in simulator.world.trace, in their column order
         self.log: list[tuple] = []  # AUTHORITY
         self.glog: list[tuple] = []  # GOODS
         self.ships: list[tuple] = []  # SHIPMENTS
         self.apps: list[tuple] = []  # APPLICATIONS
-        self.regimes: list[tuple[float, int]] = []  # REGIMES
-        self.layers: list[tuple[float, int, int]] = []  # OVERLAYS
         self._next_app = 0
-        self.book = book = PolicyBook(sc.policy, sc.authority)
-        self.authority = auth = LicensingAuthority(
-            env, sc.authority, ScalarClock(cal, float(H)), book, self.log
-        )
-        self.controller = PolicyController(
-            env,
-            book,
-            sc.policy,
-            sc.start,
-            float(H),
-            streams.get,
-            self._policy_changed,
-            self.regimes,
-            self.layers,
-        )
+        self._apps_of = [0] * dr.n_sources  # applications made per draw source
+        self.authority = auth = LicensingAuthority(env, st, ScalarClock(st), self.log)
+        self.controller = PolicyReplay(env, dr.policy, self._policy_changed)
         auth.policy = self.controller
         auth.on_regime_change(self.controller.current)
-        self.controlled = {p.id: p.controlled for p in sc.products}
-        self.ex_index = {e.id: i for i, e in enumerate(sc.exporters)}
-        self.m_index = {m.id: i for i, m in enumerate(sc.manufacturers)}
         # General licences indexed by (exporter, customer) so that a shipment checks only
         # its own pair's licences (bench/scaling.py: a scan of every licence per order
         # grew quadratically when manufacturers and their licences scale together).
         self._general: dict[tuple[int, int], list[tuple[float, float]]] = {}
-        for g in sc.authority.general_licences:
-            t0 = float((g.start - sc.start).days)
-            self._general.setdefault(
-                (self.ex_index[g.exporter], self.m_index[g.customer]), []
-            ).append((t0, t0 + g.valid_days))
-        M = len(sc.manufacturers)
-        noise = demand_noise(sc.manufacturers, streams, H)
-        self.plants = plants = Plants(
-            sc.manufacturers, H, sc.start.weekday(), noise, self._place_order
-        )
+        for g in range(st.gl_ex.size):
+            self._general.setdefault((int(st.gl_ex[g]), int(st.gl_m[g])), []).append(
+                (float(st.gl_t0[g]), float(st.gl_t1[g]))
+            )
+        M = st.M
+        self.n_bg = len(st.bg_names)
+        self.plants = plants = Plants(st, dr.noise, self._place_order)
         self.goods = Goods(
             env,
-            sc,
+            st,
             self.glog,
             self.ships,
             auth.effects,
             self._needs_licence,
             self._apply,
             plants,
-            streams,
-            book,
+            dl,
         )
-        # per part: the manufacturer, its draws of applications and customs
-        self._part_owner = [int(m) for m in plants.line]
-        self._part_apps: list[AppDraws] = []
-        self._part_customs: list[SourceDraws] = []
-        for p, part in enumerate(plants.parts):
-            mfr = sc.manufacturers[self._part_owner[p]]
-            name = mfr.id if not mfr.multi_part else f"{mfr.id}/{part.id}"
-            self._part_apps.append(AppDraws(streams, f"mfr/{name}", sc.authority, book))
-            self._part_customs.append(SourceDraws(streams, ("mfr", name), sc, book))
         self._backorders: list[deque[list[Any]]] = [deque() for _ in range(M)]
         self._out_stock = np.zeros(M)  # finished output of each line, tonnes
         self.auth_daily = np.zeros((H, len(AUTHORITY_DAILY)))
-        names = background_names(sc.authority.background)
-        self._bg_names = names
-        self._bg_apps = [AppDraws(streams, "bg/" + "/".join(n), sc.authority, book) for n in names]
         self._pipeline()
         env.process(self._background())
         env.process(self._daily())
@@ -164,7 +133,10 @@ class World:
     # ------------------------------------------------------------------ licences
     def _needs_licence(self, sh: Shipment) -> bool:
         """Whether shipment ``sh`` needs a licence now (see :mod:`simulator.world.goods`)."""
-        if not self.controlled[sh.key[1]] or not self.authority.effects(sh.key).licence_required:
+        if (
+            not self.st.class_controlled[sh.cls]
+            or not self.authority.effects(sh.key).licence_required
+        ):
             return False
         if sh.source == Source.BACKGROUND or sh.exporter < 0:
             return True
@@ -173,17 +145,16 @@ class World:
         return not any(t0 <= t < t1 for t0, t1 in self._general.get(pair, ()))
 
     def _apply(self, sh: Shipment) -> None:
-        """Submit an application for shipment ``sh``."""
+        """Submit an application for shipment ``sh`` (it reads the next application draws
+        of the shipment's source)."""
         aid = self._next_app
         self._next_app += 1
         self.apps.append((aid, sh.source, sh.index, sh.id, sh.exporter, sh.tonnes))
         self.glog.append((self.env.now, G.APPLY, sh.id, sh.tonnes, float(aid)))
-        if sh.source == Source.BACKGROUND:
-            draws = self._bg_apps[sh.index]
-        else:
-            draws = self._part_apps[sh.part]
+        d = self.dl.src_base[sh.src] + self._apps_of[sh.src]
+        self._apps_of[sh.src] += 1
         app = Application(aid, sh.key, sh.tonnes, self._decided, sh)
-        self.authority.submit(draws.fill(app))
+        self.authority.submit(app.fill(self.dl, d, self.st))
 
     def _decided(self, app: Application, approved_t: float, validity: float) -> None:
         self.goods.licensed(app.owner, approved_t, validity)
@@ -196,91 +167,49 @@ class World:
 
     # ------------------------------------------------------------------ background
     def _background(self):
-        sc, env = self.sc, self.env
-        streams = sc.authority.background
-        names = self._bg_names
-        times, idx = [], []
-        for k, bg in enumerate(streams):
-            rng = self.streams.get("background", *names[k], "arrivals")
-            t = arrival_times(bg, self.cal, self.horizon, rng)
-            times.append(t)
-            idx.append(np.full(t.size, k))
-        if not times or not sum(t.size for t in times):
-            return
-        t_all = np.concatenate(times)
-        k_all = np.concatenate(idx)
-        order = np.argsort(t_all, kind="stable")
-        tonnes = [
-            Sampler(b.tonnes, self.streams.get("background", *names[k], "tonnes"))
-            for k, b in enumerate(streams)
-        ]
-        draws = [
-            SourceDraws(
-                self.streams,
-                ("bg", *names[k]),
-                sc,
-                self.book,
-                production=b.production_days,
-                transit=b.transit_days,
-            )
-            for k, b in enumerate(streams)
-        ]
-        keys: list[AppKey] = [
-            (b.destination, b.product, b.end_use, b.exporter, "background") for b in streams
-        ]
+        """The background streams' export contracts, in time order."""
+        env, st, dl = self.env, self.st, self.dl
+        cls = [int(c) for c in st.bg_class]
+        dest = [int(c) for c in st.bg_dest]
         goods = self.goods
-        for t, k in zip(t_all[order].tolist(), k_all[order].tolist(), strict=True):
+        for t, k, q in zip(dl.bg_t, dl.bg_k, dl.bg_tonnes, strict=True):
             if t > env.now:
                 yield env.timeout(t - env.now)
-            sh = goods.new(Source.BACKGROUND, k, keys[k], tonnes[k](), origin="", draws=draws[k])
+            sh = goods.new(Source.BACKGROUND, k, cls[k], q, origin=-1, dest=dest[k], src=k)
             goods.start(sh)
 
     # ------------------------------------------------------------------ manufacturers
     def _pipeline(self) -> None:
         """Goods ordered before the start: at the exporter (presented at customs on their
         day) or in transit (arriving on their day)."""
-        sc, goods, plants = self.sc, self.goods, self.plants
-        for p, part in enumerate(plants.parts):
-            m = self._part_owner[p]
-            mfr = sc.manufacturers[m]
-            for ship in part.initial_shipments:
-                q = (
-                    ship.tonnes
-                    if ship.tonnes is not None
-                    else ((ship.days_of_demand or 0.0) * plants.mean_daily[p])
-                )
-                if q <= 0:
-                    continue
-                plants.expect(p, q)
-                own = [s.exporter for s in part.suppliers if s.exporter is not None]
-                ex_id = ship.exporter or (own[0] if own else None)
-                e = self.ex_index[ex_id] if ex_id is not None else -1
-                ex = sc.exporters[e] if e >= 0 else None
-                key: AppKey = (mfr.country, part.material, mfr.end_use, ex.id if ex else "", mfr.id)
-                origin = ex.country if ex else mfr.country
-                if ship.stage == "in_transit":
-                    sh = goods.new(
-                        Source.PIPELINE, m, key, q, origin=origin, draws=None, part=p, exporter=e
-                    )
-                    self.glog.append((0.0, G.DEPARTED, sh.id, q, -2.0))
-                    goods.at(ship.day, lambda sh=sh, q=q: goods.arrive(sh, q))
-                    continue
-                customs = ex is not None and ex.licensed
-                sh = goods.new(
-                    Source.PIPELINE,
-                    m,
-                    key,
-                    q,
-                    origin=origin,
-                    draws=self._part_customs[p] if customs else None,
-                    part=p,
-                    exporter=e,
-                )
-                sh.made = True
-                if customs:
-                    goods.at(ship.day, lambda sh=sh: goods.present(sh))
-                else:
-                    goods.at(ship.day, lambda sh=sh: goods.depart(sh))
+        st, goods, plants = self.st, self.goods, self.plants
+        for j in range(st.pipe_part.size):
+            p = int(st.pipe_part[j])
+            m = int(st.part_line[p])
+            q = float(st.pipe_q[j])
+            plants.expect(p, q)
+            e = int(st.pipe_ex[j])
+            day = float(st.pipe_day[j])
+            sh = goods.new(
+                Source.PIPELINE,
+                m,
+                int(st.pipe_class[j]),
+                q,
+                origin=int(st.pipe_origin[j]),
+                dest=int(st.m_country[m]),
+                src=self.n_bg + p if st.pipe_customs[j] else -1,
+                part=p,
+                exporter=e,
+            )
+            if st.pipe_transit[j]:
+                self.glog.append((0.0, G.DEPARTED, sh.id, q, -2.0))
+                goods.at(day, lambda sh=sh, q=q: goods.arrive(sh, q))
+                continue
+            sh.made = True
+            if st.pipe_customs[j]:
+                goods.at(day, lambda sh=sh: goods.present(sh))
+            else:
+                goods.at(day, lambda sh=sh: goods.depart(sh))
 
     def _daily(self):
         env, plants, auth = self.env, self.plants, self.authority
@@ -301,40 +230,33 @@ class World:
 
     def _place_order(self, p: int, tonnes: float) -> None:
         """Part ``p``'s order: one shipment per supplier share."""
-        sc, goods = self.sc, self.goods
-        m = self._part_owner[p]
-        mfr = sc.manufacturers[m]
-        part = self.plants.parts[p]
-        for sup in part.suppliers:
-            q = tonnes * sup.share
+        st, goods = self.st, self.goods
+        m = int(st.part_line[p])
+        dest = int(st.m_country[m])
+        for s in range(int(st.sup_start[p]), int(st.sup_start[p + 1])):
+            q = tonnes * float(st.sup_share[s])
             if q <= 0:
                 continue
-            if sup.manufacturer is not None:
-                u = self.m_index[sup.manufacturer]
-                key: AppKey = (mfr.country, part.material, mfr.end_use, "", mfr.id)
+            cls = int(st.sup_class[s])
+            u = int(st.sup_mfr[s])
+            if u >= 0:  # an upstream manufacturer ships what it makes
                 sh = goods.new(
-                    Source.ORDER,
-                    m,
-                    key,
-                    q,
-                    origin=sc.manufacturers[u].country,
-                    draws=None,
-                    part=p,
+                    Source.ORDER, m, cls, q, origin=int(st.m_country[u]), dest=dest, src=-1, part=p
                 )
                 self._backorders[u].append([sh, q])
                 continue
-            e = self.ex_index[sup.exporter]
-            ex = sc.exporters[e]
-            key = (mfr.country, part.material, mfr.end_use, ex.id, mfr.id)
+            e = int(st.sup_ex[s])
             sh = goods.new(
                 Source.ORDER,
                 m,
-                key,
+                cls,
                 q,
-                origin=ex.country,
-                draws=self._part_customs[p] if ex.licensed else None,
+                origin=int(st.ex_country[e]),
+                dest=dest,
+                src=self.n_bg + p if st.ex_licensed[e] else -1,
                 part=p,
                 exporter=e,
+                lead=int(st.sup_lead[s]),
             )
             goods.start(sh)
 
@@ -359,7 +281,7 @@ class World:
     # ------------------------------------------------------------------ run
     def run(self) -> Trace:
         """Run to the end of the horizon and return the trace. A world runs once."""
-        with _SparseGC():
+        with SparseGC():
             self.env.run(until=float(self.horizon))
         p = self.plants
         return Trace(
@@ -370,8 +292,8 @@ class World:
             goods=GOODS.array(self.glog),
             shipments=SHIPMENTS.array(self.ships),
             applications=APPLICATIONS.array(self.apps),
-            regimes=REGIMES.array(self.regimes),
-            overlays=OVERLAYS.array(self.layers),
+            regimes=REGIMES.array(list(self.draws.policy.regimes)),
+            overlays=OVERLAYS.array(list(self.draws.policy.layers)),
             regime_names=tuple(self.book.names),
             regime_labels=tuple(self.book.labels),
             parts={name: p.rec[name] for name, _ in PART_SERIES},
@@ -402,7 +324,7 @@ form them) are still collected, and the previous thresholds are restored
 when the last concurrent run in the process ends."""
 
 
-class _SparseGC:
+class SparseGC:
     """Raise the GC thresholds for the duration of a run; re-entrant and
     thread-safe (Dask workers may run several replications in threads)."""
 

@@ -111,7 +111,7 @@ def _failing_run(bad_rep: int) -> Any:
     orig = World.run
 
     def run(self: World) -> World:
-        if self.streams.rep == bad_rep:
+        if self.rep == bad_rep:
             raise ValueError("boom in the world")
         return orig(self)
 

@@ -12,10 +12,11 @@ import yaml
 from builders import authority_only
 
 import simulator as sim
+from simulator.ensemble.options import Execution
 from simulator.errors import ScenarioError
 from simulator.explore.fit import discrepancy, fitted_document
+from simulator.explore.targets import Target, Tolerance, evaluate, observe_ensemble
 from simulator.report.atomic import OutputExists
-from simulator.report.targets import Target, Tolerance, evaluate, observe_ensemble
 from simulator.scenario.compose import load_located
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,7 +77,7 @@ def test_fit_recovers_known_parameters_from_synthetic_targets(tmp_path: Path) ->
     # the "observations": medians of 40 replications of the true scenario, seed 99
     truth = sim.load_scenario(sc_file, TRUTH)
     probe = [Target(**t, observed=1.0, tolerance=Tolerance(relative=0.1)) for t in TARGETS]
-    observed = evaluate(probe, observe_ensemble(truth, probe, 40, 99, 1))
+    observed = evaluate(probe, observe_ensemble(truth, probe, 40, Execution(seed=99, workers=1)))
     targets = {
         "scenario": sc_file.name,
         "targets": [
@@ -201,7 +202,7 @@ def test_the_case_study_s_free_parameters_make_valid_scenarios_at_every_bound() 
     (what ``relsim fit`` checks before it runs)."""
     from simulator.explore.fit import _probe_points, _scenario_at
     from simulator.explore.params import from_fit_parameter, resolve
-    from simulator.report.targets import load_targets
+    from simulator.explore.targets import load_targets
     from simulator.scenario.load import load_scenario_located
 
     sc, loc = load_scenario_located(ROOT / "scenarios" / "cn-2025-april-controls.yaml")

@@ -1,4 +1,4 @@
-"""Calibration targets (:mod:`simulator.report.targets`): reading, observing, judging."""
+"""Calibration targets (:mod:`simulator.explore.targets`): reading, observing, judging."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from builders import authority_only, build
 
+from simulator.ensemble.options import Execution
 from simulator.errors import ScenarioError
-from simulator.report.targets import Target, Tolerance, evaluate, load_targets, observe_ensemble
+from simulator.explore.targets import Target, Tolerance, evaluate, load_targets, observe_ensemble
 
 ROOT = Path(__file__).resolve().parents[2]
 CASE = ROOT / "scenarios" / "calibration" / "cn-2025-targets.yaml"
@@ -99,7 +100,7 @@ def test_observed_values_match_a_hand_computed_queue() -> None:
             tolerance=Tolerance(absolute=1e-9),
         ),
     ]
-    values = observe_ensemble(sc, targets, reps=6, seed=0, workers=1)
+    values = observe_ensemble(sc, targets, 6, Execution(seed=0, workers=1))
     assert values.shape == (6, 4)
     # January departures: decisions of Jan 1..31 (submitted Dec 30 .. Jan 29), ~3 a day
     assert np.all(np.abs(values[:, 0] - 90) < 40)

@@ -52,8 +52,10 @@ from pydantic import Field, model_validator
 from simulator.errors import FieldProblems
 from simulator.scenario.base import Model
 from simulator.scenario.types import Entities, Id
+from simulator.stats import median, quantiles
 
 if TYPE_CHECKING:  # pragma: no cover
+    from simulator.ensemble.options import Execution
     from simulator.replication.tables import Apps
     from simulator.scenario.located import Located
     from simulator.scenario.model import Scenario
@@ -70,6 +72,7 @@ __all__ = [
     "load_targets_located",
     "observe",
     "observe_ensemble",
+    "observe_replication",
 ]
 
 KINDS = (
@@ -293,7 +296,7 @@ def observe(
             out[k] = approved.sum() / n
         elif t.kind == "median_wait_days":
             waits = apps.wait_days[decided_by]
-            out[k] = float(np.median(waits)) if waits.size else math.nan
+            out[k] = median(waits)
         else:  # over_limit_share
             limit = sc.authority.statutory_limit_wd
             if limit is None:
@@ -313,8 +316,8 @@ def evaluate(targets: list[Target], values: np.ndarray) -> list[dict[str, Any]]:
     for k, t in enumerate(targets):
         v = values[:, k]
         v = v[np.isfinite(v)]
-        med = float(np.median(v)) if v.size else math.nan
-        p5, p95 = (float(x) for x in np.quantile(v, [0.05, 0.95])) if v.size else (math.nan,) * 2
+        med = median(v)
+        p5, p95 = (float(x) for x in quantiles(v, (0.05, 0.95))) if v.size else (math.nan,) * 2
         err = med - t.observed
         rows.append(
             {
@@ -334,60 +337,33 @@ def evaluate(targets: list[Target], values: np.ndarray) -> list[dict[str, Any]]:
     return rows
 
 
-def _observe_chunk(
-    payload: tuple[Any, int, list[Target]] | tuple[Any, int, list[Target], str],
-    start: int,
-    stop: int,
-) -> list[Any]:
-    """Run replications ``start .. stop-1`` and observe the targets in each.
-    ``payload``: ``(scenario, seed, targets[, engine])``."""
-    from simulator.ensemble.runner import _Failed
-    from simulator.replication.engines import DEFAULT_ENGINE, simulator_for
+def observe_replication(
+    sc: Scenario, trace: Trace, cal: WorkCalendar, targets: list[Target]
+) -> np.ndarray:
+    """Each target's value in one replication, from its trace (the ``observe`` of
+    :func:`simulator.ensemble.runner.replications`)."""
     from simulator.replication.tables import Apps
-    from simulator.world.calendar import build_calendar
 
-    sc, seed, targets, *rest = payload
-    simulate = simulator_for(rest[0] if rest else DEFAULT_ENGINE)
-    cal = build_calendar(sc)
-    out: list[Any] = []
-    for rep in range(start, stop):
-        try:
-            trace = simulate(sc, seed, rep, cal)
-            out.append(observe(sc, trace, cal, Apps(trace, cal), targets))
-        except Exception:
-            import traceback
-
-            out.append(_Failed(rep, traceback.format_exc()))
-            break
-    return out
+    return observe(sc, trace, cal, Apps(trace, cal), targets)
 
 
 def observe_ensemble(
-    scenario: Scenario,
-    targets: list[Target],
-    reps: int,
-    seed: int | None = None,
-    workers: int | None = None,
-    executor: Any = None,
-    progress: Any = None,
-    engine: str = "kernel",
+    scenario: Scenario, targets: list[Target], reps: int, execution: Execution
 ) -> np.ndarray:
-    """Run ``reps`` replications and observe every target in each (``engine``: see
-    :func:`simulator.ensemble.runner.run_ensemble`).
+    """Run ``reps`` replications and observe every target in each.
+
+    Args:
+        scenario: The scenario.
+        targets: What to observe.
+        reps: Replications.
+        execution: Engine, seed (default: the scenario's), workers, executor, scheduler
+            and progress.
 
     Returns:
         Values, shape (replications, targets), in replication order (the same for any
         executor).
     """
-    from simulator.ensemble.executors import make_executor
-    from simulator.ensemble.runner import _prepare, drive
+    from simulator.ensemble.runner import replications
 
-    seed = scenario.seed if seed is None else int(seed)
-    _prepare(engine)
-    ex = make_executor(executor, workers)
-    try:
-        payload = (scenario, seed, targets, engine)
-        rows = list(drive(_observe_chunk, payload, reps, seed, ex, progress))
-    finally:
-        ex.close()
+    rows = list(replications(scenario, execution, reps, observe_replication, targets))
     return np.array(rows, dtype=float).reshape(reps, len(targets))

@@ -1,0 +1,57 @@
+"""The draw table: one function fills a replication's draws; draws are named by source, so
+a source keeps its draws when others change (common random numbers); attributes that
+cannot matter are not drawn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+import simulator as sim
+from simulator.world.calendar import build_calendar
+from simulator.world.draws import DRAWS, FLOAT_DRAWS, INT_DRAWS, fill_draws
+from simulator.world.static import compile_scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _draws(sc: sim.Scenario, seed: int = 4, rep: int = 2):
+    st = compile_scenario(sc, build_calendar(sc))
+    return st, fill_draws(st, seed, rep)
+
+
+def test_same_seed_same_draws_and_every_name_laid_out():
+    sc = sim.load_scenario(ROOT / "scenarios" / "examples" / "files-that-sit.yaml")
+    _, a = _draws(sc)
+    _, b = _draws(sc)
+    np.testing.assert_array_equal(a.F, b.F)
+    np.testing.assert_array_equal(a.I, b.I)
+    assert sum(a.size[n] for n in FLOAT_DRAWS) == a.F.size
+    assert sum(a.size[n] for n in INT_DRAWS) == a.I.size
+    assert {d.name for d in DRAWS} == {*FLOAT_DRAWS, "noise"}
+    _, c = _draws(sc, rep=3)
+    assert not np.array_equal(a.f("work"), c.f("work"))
+
+
+def test_a_background_stream_keeps_its_draws_when_a_manufacturer_is_removed():
+    sc = sim.load_scenario(ROOT / "scenarios" / "examples" / "sweep-slowdown.yaml")
+    assert sc.manufacturers and sc.authority.background
+    alone = sim.scenario_from_dict(
+        {**sc.model_dump(mode="json", by_alias=True), "manufacturers": [], "lanes": []}
+    )
+    _, a = _draws(sc)
+    _, b = _draws(alone)
+    np.testing.assert_array_equal(a.f("bg_t"), b.f("bg_t"))
+    np.testing.assert_array_equal(a.f("bg_tonnes"), b.f("bg_tonnes"))
+    n = a.size["bg_t"]  # background sources come first: the same rows of application draws
+    assert n > 0 and a.size["work"] > b.size["work"] == n
+    np.testing.assert_array_equal(a.f("work")[:n], b.f("work"))
+
+
+def test_unused_attributes_take_their_defaults():
+    sc = sim.load_scenario(ROOT / "scenarios" / "examples" / "minimal.yaml")
+    st, d = _draws(sc)
+    assert not st.any_park and not st.any_partial
+    assert np.all(d.f("u_park") == 1.0) and np.all(d.f("u_partial") == 1.0)
+    assert d.size["park_days"] == 0
