@@ -64,6 +64,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "KINDS",
+    "PUBLICATION_DAY",
+    "Noise",
     "Parameter",
     "Target",
     "Targets",
@@ -73,6 +75,7 @@ __all__ = [
     "observe",
     "observe_ensemble",
     "observe_replication",
+    "published_on",
 ]
 
 KINDS = (
@@ -125,6 +128,42 @@ class Tolerance(Model):
         return f"±{self.absolute:g}"
 
 
+class Noise(Model):
+    """Observation noise of a figure: give exactly one."""
+
+    relative: float | None = Field(default=None, gt=0, le=10)
+    """Standard deviation as a share of the value (0.05 = 5 %)."""
+    absolute: float | None = Field(default=None, gt=0)
+    """Standard deviation in the unit of the target."""
+
+    @model_validator(mode="after")
+    def _one(self) -> Noise:
+        if (self.relative is None) == (self.absolute is None):
+            raise ValueError("give exactly one of `relative` or `absolute`")
+        return self
+
+
+PUBLICATION_DAY = 20
+"""Monthly customs figures of a month are public on this day of the following month (the
+General Administration of Customs of China releases its detailed monthly trade data
+around the 20th; see docs/forecasting.md)."""
+
+
+def published_on(t: Target) -> dt.date:
+    """When target ``t`` became public: its ``published`` date; else for the monthly kinds
+    the :data:`PUBLICATION_DAY` of the month after its (latest) month; for the
+    application kinds its ``by`` date (the day the figure describes), else the end of its
+    submission window."""
+    if t.published is not None:
+        return t.published
+    if t.month is not None:
+        months = [t.month, *(t.months or [])]
+        y, m = (int(x) for x in max(months).split("-"))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+        return dt.date(y, m, PUBLICATION_DAY)
+    return t.by or t.submitted_until  # type: ignore[return-value]
+
+
 class Target(Model):
     """One observed fact the scenario should reproduce."""
 
@@ -152,6 +191,16 @@ class Target(Model):
     """Where the observed value comes from."""
     note: str = ""
     """How the target is read, if not obvious."""
+    used_for: Literal["target", "setting"] = "target"
+    """``setting``: the figure was used to set a parameter by hand, so it is not evidence
+    a fit or a forecast may condition on again (``relsim forecast`` skips it)."""
+    published: dt.date | None = None
+    """When the figure became public (``relsim forecast --as-of`` uses only figures public
+    by then). Default: :func:`published_on`."""
+    noise: Noise | None = None
+    """Observation noise of the figure for inference (one standard deviation: customs
+    revisions, rounding, survey sampling); separate from ``tolerance``, which judges a
+    fit. Default for ``relsim forecast``: none."""
 
     @model_validator(mode="after")
     def _fields(self) -> Target:
@@ -189,6 +238,15 @@ class Parameter(Model):
     """Short label for tables and figures (default: the path)."""
     note: str = ""
     """Why it is free and what constrains it."""
+    distribution: Literal["uniform", "loguniform", "triangular", "normal"] | None = None
+    """Prior shape for ``relsim forecast`` (default: uniform, or loguniform with
+    ``log``), truncated to [``low``, ``high``]."""
+    mode: float | None = None
+    """Mode of a ``triangular`` prior (unit of the path)."""
+    mean: float | None = None
+    """Mean of a ``normal`` prior before truncation (unit of the path)."""
+    sd: float | None = Field(default=None, gt=0)
+    """Standard deviation of a ``normal`` prior before truncation."""
 
     @model_validator(mode="after")
     def _range(self) -> Parameter:
@@ -196,6 +254,20 @@ class Parameter(Model):
             raise FieldProblems([(("high",), f"must be above low ({self.low:g})", self.high)])
         if self.log and self.low <= 0:
             raise FieldProblems([(("low",), "a log-scale parameter needs low > 0", self.low)])
+        if self.distribution == "loguniform" and self.low <= 0:
+            raise FieldProblems([(("low",), "a loguniform prior needs low > 0", self.low)])
+        if self.log and self.distribution not in (None, "uniform", "loguniform"):
+            raise FieldProblems(
+                [(("distribution",), "log: true makes the prior loguniform", self.distribution)]
+            )
+        if self.distribution == "triangular" and (
+            self.mode is None or not self.low <= self.mode <= self.high
+        ):
+            raise FieldProblems(
+                [(("mode",), "a triangular prior needs low <= mode <= high", self.mode)]
+            )
+        if self.distribution == "normal" and (self.mean is None or self.sd is None):
+            raise FieldProblems([(("mean",), "a normal prior needs mean and sd", self.mean)])
         return self
 
 
