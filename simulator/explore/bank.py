@@ -117,6 +117,12 @@ def _simulate_chunk(simulate: SimulateFn, theta: np.ndarray, start: int, seed: i
     return np.stack(rows) if rows else np.empty((0, 0))
 
 
+def _bank_chunk(payload: tuple[SimulateFn, np.ndarray, int], start: int, stop: int) -> np.ndarray:
+    """Simulations ``start .. stop − 1`` of a bank (a ChunkExecutor's chunk function)."""
+    simulate, theta, seed = payload
+    return _simulate_chunk(simulate, theta[start:stop], start, seed)
+
+
 def _window(executor: cf.Executor) -> int:
     workers = getattr(executor, "_max_workers", None) or os.cpu_count() or 1
     return max(4, 3 * int(workers))
@@ -127,7 +133,7 @@ def run_simulations(
     theta: np.ndarray,
     seed: int,
     *,
-    executor: cf.Executor | None = None,
+    executor: Any = None,
     chunk: int = DEFAULT_CHUNK,
     skip: Sequence[int] = (),
 ) -> Iterator[tuple[int, np.ndarray]]:
@@ -151,6 +157,13 @@ def run_simulations(
     if executor is None:
         for a in starts:
             yield a, _simulate_chunk(simulate, theta[a : a + chunk], a, seed)
+        return
+    if hasattr(executor, "run") and not isinstance(executor, cf.Executor):
+        # a relsim ChunkExecutor (simulator.ensemble.executors): the simulator and the
+        # parameter draws go to each worker once, chunks are (start, stop) pairs
+        spans = [(a, min(a + chunk, n)) for a in starts]
+        for i, x in executor.run(_bank_chunk, (simulate, theta, seed), spans):
+            yield spans[i][0], x
         return
     window = _window(executor)
     pending: dict[cf.Future[np.ndarray], int] = {}
@@ -264,7 +277,7 @@ def build_bank(
     n: int,
     seed: int,
     *,
-    executor: cf.Executor | None = None,
+    executor: Any = None,
     directory: str | Path | None = None,
     fingerprint: str | None = None,
     summary_names: Sequence[str] | None = None,
@@ -278,9 +291,9 @@ def build_bank(
         simulate: ``simulate(theta, index, seed) -> summaries`` (see :data:`SimulateFn`).
         n: Number of simulations, at most :attr:`Limits.MAX_BANK_SIMS`.
         seed: The bank's seed.
-        executor: Where simulations run (``None``: this process; any
-            ``concurrent.futures.Executor``, e.g. a process pool or a Dask client's
-            ``get_executor()``). Results do not depend on it.
+        executor: Where simulations run (``None``: this process; a relsim
+            :class:`~simulator.ensemble.executors.ChunkExecutor`, e.g. local processes or
+            Dask; or any ``concurrent.futures.Executor``). Results do not depend on it.
         directory: Where to keep the bank and its work in progress (resumable); ``None``:
             in memory only.
         fingerprint: What identifies the simulation (e.g. the scenario's hash, the

@@ -33,7 +33,6 @@ the same ``simulate`` callback, with seeds apart from the bank's (:data:`PREDICT
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import contextlib
 import io
 import math
@@ -532,7 +531,7 @@ def predictive(
     *,
     seed: int,
     draws: int = 1000,
-    executor: cf.Executor | None = None,
+    executor: Any = None,
     chunk: int = 64,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The posterior predictive: one simulation at each of ``draws`` posterior draws.
