@@ -253,6 +253,7 @@ def build(
             directory=directory,
             fingerprint=setup.fingerprint(execution.engine),
             summary_names=setup.layout.names,
+            chunk=chunk_for(ex, simulations),
             progress=progress,
         )
 
@@ -380,8 +381,9 @@ def forecast(
         overrides: ``--set``-style overrides of the scenario.
         allow: Folders ``extends:`` may read besides the scenario's.
         out: The forecast directory (written whole or not at all).
-        bank: Where the bank is stored (default with ``out``: ``<out>.bank`` beside it;
-            None without ``out``: in memory).
+        bank: Where the bank is stored (default with ``out``:
+            ``<scenario stem>-<targets stem>.bank`` beside it, shared with backtests of
+            the same files; without ``out``: in memory).
         fitted: The fitted scenario file (default with ``out``: ``<stem>-forecast.yaml``
             beside the scenario).
         force: Replace an existing forecast directory (a relsim output) and fitted file.
@@ -404,7 +406,9 @@ def forecast(
     when = _date(as_of, "--as-of")
     if method not in METHODS:
         raise ScenarioError(Problem(f"method must be one of {', '.join(METHODS)}", "", "--method"))
-    out_path, bank_dir, fitted_path = check_outputs(scenario, out, bank, fitted, force, "forecast")
+    out_path, bank_dir, fitted_path = check_outputs(
+        scenario, targets, out, bank, fitted, force, "forecast"
+    )
     setup = prepare(scenario, targets, overrides, allow)
     execution = Execution(seed=seed, workers=workers, executor=executor, scheduler=scheduler)
     s = int(setup.scenario.seed if seed is None else seed)

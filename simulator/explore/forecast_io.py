@@ -64,6 +64,7 @@ def stat_row(values: np.ndarray) -> dict[str, float]:
 
 def check_outputs(
     scenario: str | Path,
+    targets: str | Path,
     out: str | Path | None,
     bank: str | Path | None,
     fitted: str | Path | None,
@@ -72,8 +73,9 @@ def check_outputs(
 ) -> tuple[Path | None, Path | None, Path | None]:
     """Check the outputs before any work: ``(out, bank directory, fitted file)``.
 
-    The bank defaults to ``<out>.bank`` beside ``out``; the fitted file (forecasts only)
-    to ``<scenario stem>-forecast.yaml`` beside the scenario.
+    The bank defaults to ``<scenario stem>-<targets stem>.bank`` beside ``out`` (so a
+    forecast and a backtest of the same files share it); the fitted file (forecasts
+    only) to ``<scenario stem>-forecast.yaml`` beside the scenario.
 
     Raises:
         OutputRefused: ``out`` or ``fitted`` exists without ``force`` or is not
@@ -89,7 +91,7 @@ def check_outputs(
     out_path = Path(out) if out is not None else None
     bank_dir = Path(bank) if bank is not None else None
     if bank_dir is None and out_path is not None:
-        bank_dir = out_path.with_name(out_path.name + ".bank")
+        bank_dir = out_path.parent / f"{Path(scenario).stem}-{Path(targets).stem}.bank"
     if out_path is not None:
         check_dir_target(out_path, force)
     if bank_dir is not None and bank_dir.exists() and not bank_dir.is_dir():
@@ -225,7 +227,7 @@ def _observed_exports(
     was conditioned on (``public``)."""
     out: dict[tuple[str, str | None], tuple[float, bool]] = {}
     for k, t in enumerate(setup.targets):
-        if t.kind != "monthly_exports" or t.month is None:
+        if t.kind != "monthly_exports" or t.month is None or t.used_for != "target":
             continue
         if t.destinations is None:
             out[(t.month, None)] = (t.observed, bool(public[k]))
