@@ -275,8 +275,9 @@ def test_backtest_end_to_end(tmp_path: Path) -> None:
     assert cell["month"].iloc[0] == pd.Timestamp("2025-05-01")
     assert cell["observed"].iloc[0] == OBSERVED["2025-05"]
     assert list(res.summary.columns) == list(TABLES["backtest_summary"].columns)
-    assert {p.name for p in out.iterdir()} >= {"scores.csv", "summary.csv", "pit.csv",
-                                               "report.html", "figures", "manifest.json"}  # fmt: skip
+    names = {p.name for p in out.iterdir()}
+    assert names >= {"scores.csv", "summary.csv", "pit.csv",
+                     "report.html", "figures", "manifest.json"}  # fmt: skip
     page = (out / "report.html").read_text()
     assert "Scores per series" in page and "<script" not in page
 
