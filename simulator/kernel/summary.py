@@ -29,7 +29,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
+from numba import njit
 
+import simulator.world.jit  # noqa: F401 - numba's cache directory, before numba loads
 from simulator.kernel import layout as L
 from simulator.stats import median
 from simulator.world.trace import APPLICATIONS, SHIPMENTS
@@ -129,19 +131,57 @@ def vector_size(spec: SummarySpec) -> int:
     )
 
 
+@njit(cache=True)
+def _flows_loop(
+    glog: np.ndarray,
+    kind: int,
+    via: np.ndarray,
+    dest: np.ndarray,
+    mod: np.ndarray,
+    out: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Add each row of ``kind`` to ``out[month, destination]`` in row order (the order,
+    and so the sums, of ``np.add.at`` in the full path)."""
+    H = mod.size
+    for r in range(glog.shape[0]):
+        if glog[r, 1] != kind or glog[r, 4] == -2.0:
+            continue
+        sid = np.int64(glog[r, 2])
+        if via[sid] != 1.0:
+            continue
+        day = min(np.int64(glog[r, 0]), H - 1)
+        out[mod[day], np.int64(dest[sid])] += glog[r, 3]
+
+
 def _flows(glog: np.ndarray, ships: np.ndarray, kind: int, spec: SummarySpec) -> np.ndarray:
     """Tonnes through customs per month and destination at ``kind`` (departure or
     arrival): :func:`simulator.replication.tables.flows_by_month` on the kernel's rows."""
-    mod = spec.month_of_day
-    H = mod.size
     out = np.zeros((spec.n_months, spec.n_countries))
-    rows = (glog[:, _KIND] == kind) & (glog[:, _DETAIL] != _PIPELINE_LEFT)
-    sid = glog[rows, _ID].astype(np.int64)
-    keep = ships[sid, _SHIP["via_customs"]] == 1
-    day = np.minimum(glog[rows, _T][keep].astype(np.int64), H - 1)
-    dest = ships[sid[keep], _SHIP["destination"]].astype(np.int64)
-    np.add.at(out, (mod[day], dest), glog[rows, _TONNES][keep])
+    via = np.ascontiguousarray(ships[:, _SHIP["via_customs"]])
+    dest = np.ascontiguousarray(ships[:, _SHIP["destination"]])
+    _flows_loop(glog, kind, via, dest, spec.month_of_day, out)
     return out
+
+
+@njit(cache=True)
+def _apps_loop(
+    alog: np.ndarray, n: int, submit_kind: int, decide_kind: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """First submission and decision time and the decision code of each application."""
+    submit = np.full(n, np.nan)
+    decide = np.full(n, np.nan)
+    code = np.full(n, -1, dtype=np.int64)
+    for r in range(alog.shape[0]):
+        k = alog[r, 1]
+        a = np.int64(alog[r, 2])
+        if k == submit_kind:
+            if np.isnan(submit[a]):
+                submit[a] = alog[r, 0]
+        elif k == decide_kind:
+            if np.isnan(decide[a]):
+                decide[a] = alog[r, 0]
+            code[a] = np.int64(alog[r, 4])
+    return submit, decide, code
 
 
 class _Apps:
@@ -150,21 +190,8 @@ class _Apps:
 
     def __init__(self, alog: np.ndarray, apps: np.ndarray, ships: np.ndarray) -> None:
         n = apps.shape[0]
-        t, kind, aid = alog[:, _T], alog[:, _KIND], alog[:, _ID].astype(np.int64)
-
-        def first(k: int) -> np.ndarray:
-            out = np.full(n, np.nan)
-            m = kind == k
-            out[aid[m][::-1]] = t[m][::-1]
-            return out
-
-        self.submit = first(L.EV_SUBMIT)
-        self.decide = first(L.EV_DECIDE)
-        dec = kind == L.EV_DECIDE
-        code = np.full(n, -1, dtype=np.int64)
-        code[aid[dec]] = alog[dec, _DETAIL].astype(np.int64)
-        self.code = code
-        self.decided = code >= 0
+        self.submit, self.decide, self.code = _apps_loop(alog, n, L.EV_SUBMIT, L.EV_DECIDE)
+        self.decided = self.code >= 0
         shipment = apps[:, _APP["shipment"]].astype(np.int64)
         self.dest = (
             ships[shipment, _SHIP["destination"]].astype(np.int64) if n else np.zeros(0, np.int64)
@@ -197,7 +224,9 @@ def _stat(
     a = apps()
     sel = (a.submit >= s.lo) & (a.submit < s.hi)
     if s.dests is not None:
-        sel &= np.isin(a.dest, cols)
+        member = np.zeros(int(a.dest.max(initial=-1)) + 1 if a.dest.size else 0, dtype=bool)
+        member[[d for d in s.dests if d < member.size]] = True
+        sel &= member[a.dest] if a.dest.size else np.zeros(0, dtype=bool)
     if s.kind == "applications":
         return float(sel.sum())
     n = int(sel.sum())
