@@ -52,11 +52,12 @@ def _as_of_line(ax: Any, as_of: str) -> None:
     ax.axvline(x, color="#444", ls="--", lw=1.1)
     ax.annotate(
         f"as of {as_of}",
-        (x, 0.0),
+        (x, 1.0),
         xycoords=("data", "axes fraction"),
-        xytext=(3, 3),
+        xytext=(3, -3),
         textcoords="offset points",
-        va="bottom",
+        va="top",
+        bbox={"boxstyle": "square,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85},
         fontsize=8.5,
         color="#444",
     )
@@ -215,7 +216,8 @@ def forecast_figures(
                 "waits",
                 "Licence waits",
                 "Median days from submission to decision of the applications submitted each "
-                "month (decided within the horizon).",
+                "month (decided within the horizon: the last months count only quick decisions, so "
+                "their waits are biased low).",
             )
         )
         out.append(_parameters_figure(params, a))
