@@ -16,6 +16,14 @@ tolerance each, and optionally the free parameters a fit may move::
       - {path: "policy.regimes[slow_roll_rules].rules.0.review_time_factor",
          low: 0.8, high: 2, log: true}
 
+Optional per target, for ``relsim forecast`` and ``relsim backtest``
+(:mod:`simulator.explore.forecast`): ``published: YYYY-MM-DD`` (when the figure became
+public; default :func:`published_on`), ``noise: {relative: x}`` or ``{absolute: y}``
+(observation noise, one standard deviation; separate from ``tolerance``) and
+``used_for: target | setting`` (a figure used to set a parameter by hand is not
+conditioned on). A parameter may declare a prior ``distribution`` (``uniform``,
+``loguniform``, ``triangular`` with ``mode``, ``normal`` with ``mean`` and ``sd``).
+
 Each target is observed in every replication (:func:`observe`); the table
 (:func:`evaluate`) gives the median and 90 % band over replications, the error of the
 median and whether the median is within tolerance.
