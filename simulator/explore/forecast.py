@@ -103,11 +103,17 @@ class Setup:
 
     def fingerprint(self, engine: str) -> str:
         """What a stored bank must match: the resolved scenario, the summary vector,
-        relsim's version and the engine."""
+        relsim's version, the engine and the model's code (:func:`model_digest`)."""
         from simulator.version import __version__
 
         text = "|".join(
-            [self.scenario.model_dump_json(), self.layout.digest(), __version__, engine]
+            [
+                self.scenario.model_dump_json(),
+                self.layout.digest(),
+                __version__,
+                engine,
+                model_digest(),
+            ]
         )
         return "relsim-forecast/" + hashlib.sha256(text.encode()).hexdigest()[:24]
 
@@ -142,6 +148,24 @@ class Setup:
                 a[k] = t.noise.absolute or 0.0
                 r[k] = t.noise.relative or 0.0
         return Noise(absolute=a, relative=r)
+
+
+MODEL_CODE = ("scenario", "world", "kernel", "replication")
+"""Stages whose source decides what a simulation returns (with
+``explore/summaries.py``)."""
+
+
+def model_digest() -> str:
+    """A hash of the model's source (:data:`MODEL_CODE` and the summary vector's
+    definition): a bank simulated by other code is not reused, even under the same
+    version number."""
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    files = [f for stage in MODEL_CODE for f in sorted((root / stage).glob("*.py"))]
+    for f in [*files, root / "explore" / "summaries.py"]:
+        h.update(f.relative_to(root).as_posix().encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def _prior(params: Sequence[Param]) -> Prior:
