@@ -4,7 +4,8 @@ The summary-only path (:func:`simulator.kernel.engine.simulate_summary`) reads t
 monthly exports, shortfall, first line stops and waits from the kernel's state; the full
 path decodes the trace into tables and observes the targets
 (:func:`simulator.explore.summaries.trace_summaries`). They must agree exactly (NaN where
-both are undefined) on several scenarios, seeds and replications.
+both are undefined) on several scenarios (with
+batch releases and a start-up among them), seeds and replications.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ OTHERS = [
     ROOT / "scenarios" / "examples" / "bill-of-materials.yaml",
     ROOT / "scenarios" / "examples" / "files-that-sit.yaml",
     ROOT / "scenarios" / "examples" / "backlog-vs-lost.yaml",
+    ROOT / "scenarios" / "examples" / "batch-release.yaml",  # releases decide files
+    ROOT / "scenarios" / "examples" / "new-requirement.yaml",  # start-up: prep, ramp
 ]
 
 
