@@ -30,31 +30,36 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+CASE = ROOT / "scenarios" / "cn-2025-april-controls.yaml"
+TARGETS = ROOT / "scenarios" / "calibration" / "cn-2025-targets.yaml"
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--reps", type=int, default=20)
-    ap.add_argument("--bank", type=int, default=400)
-    ap.add_argument("--workers", type=int, default=2)
-    a = ap.parse_args()
+def step_times(reps: int, scenario: Path = CASE, targets: Path = TARGETS) -> dict[str, float]:
+    """Median CPU milliseconds of each step of a bank simulation (default: the case study).
 
-    from simulator.ensemble.options import Execution
-    from simulator.explore.forecast import build, prepare
+    Args:
+        reps: Simulations timed (at prior draws of the targets file's parameters).
+        scenario: Scenario file.
+        targets: Its targets file (with ``parameters:``).
+
+    Returns:
+        Step name → median CPU ms: ``scenario``, ``plan``, ``draws``, ``loop``,
+        ``summarise``, ``decode`` and the derived ``summary_only`` (draws + loop +
+        summarise), ``full_path`` (draws + loop + decode) and ``bank_simulation``
+        (scenario + plan + summary-only replication).
+    """
+    from simulator.explore.forecast import prepare
     from simulator.explore.summaries import trace_summaries
-    from simulator.kernel.engine import _run, log_columns, simulate_kernel, warm  # noqa: F401
+    from simulator.kernel.engine import _run, simulate_kernel, warm
     from simulator.kernel.pack import PLAN_LOCK, plan_for
     from simulator.kernel.summary import summarise
     from simulator.world.draws import fill_draws
 
-    setup = prepare(
-        ROOT / "scenarios" / "cn-2025-april-controls.yaml",
-        ROOT / "scenarios" / "calibration" / "cn-2025-targets.yaml",
-    )
+    setup = prepare(scenario, targets)
     sim = setup.simulator
     warm()
     rng = np.random.default_rng(0)
-    thetas = setup.prior.sample(rng, a.reps)
+    thetas = setup.prior.sample(rng, reps)
     steps: dict[str, list[float]] = {
         k: [] for k in ("scenario", "plan", "draws", "loop", "summarise", "decode")
     }
@@ -86,23 +91,57 @@ def main() -> None:
         steps["decode"].append((t1 - t0) - steps["draws"][-1] - steps["loop"][-1] + (t2 - t1))
         assert np.array_equal(fast, full, equal_nan=True)
     med = {k: 1e3 * statistics.median(v) for k, v in steps.items()}
+    run = med["draws"] + med["loop"]
+    med["summary_only"] = run + med["summarise"]
+    med["full_path"] = run + med["decode"]
+    med["bank_simulation"] = med["scenario"] + med["plan"] + med["summary_only"]
+    return med
+
+
+def bank_rate(
+    n: int, workers: int, scenario: Path = CASE, targets: Path = TARGETS
+) -> tuple[float, float]:
+    """Simulate an unstored bank of ``n`` simulations on ``workers`` processes.
+
+    Args:
+        n: Simulations.
+        workers: Worker processes (1: serially).
+        scenario: Scenario file (default: the case study).
+        targets: Its targets file (with ``parameters:``).
+
+    Returns:
+        Wall seconds and simulations per second.
+    """
+    from simulator.ensemble.options import Execution
+    from simulator.explore.forecast import build, prepare
+
+    setup = prepare(scenario, targets)
+    t = time.perf_counter()
+    build(setup, n, 12345, Execution(workers=workers), None)
+    wall = time.perf_counter() - t
+    return wall, n / wall
+
+
+def main() -> None:
+    """Print the step times and a bank's rate (see the module docstring)."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--reps", type=int, default=20)
+    ap.add_argument("--bank", type=int, default=400)
+    ap.add_argument("--workers", type=int, default=2)
+    a = ap.parse_args()
+    med = step_times(a.reps)
     print(f"load average {os.getloadavg()}")
     print("CPU ms per case-study simulation (median of", a.reps, "):")
-    for k, v in med.items():
-        print(f"  {k:10} {v:7.1f}")
-    run = med["draws"] + med["loop"]
-    print(f"  replication, summary-only: {run + med['summarise']:.1f} ms; "
-          f"full path: {run + med['decode']:.1f} ms")  # fmt: skip
+    for k in ("scenario", "plan", "draws", "loop", "summarise", "decode"):
+        print(f"  {k:10} {med[k]:7.1f}")
+    print(f"  replication, summary-only: {med['summary_only']:.1f} ms; "
+          f"full path: {med['full_path']:.1f} ms")  # fmt: skip
     print(f"  simulation of a bank (scenario + plan + summary-only replication): "
-          f"{med['scenario'] + med['plan'] + run + med['summarise']:.1f} ms")  # fmt: skip
+          f"{med['bank_simulation']:.1f} ms")  # fmt: skip
     if a.bank:
-        t = time.perf_counter()
-        c = time.process_time()
-        build(setup, a.bank, 12345, Execution(workers=a.workers), None)
-        wall = time.perf_counter() - t
+        wall, rate = bank_rate(a.bank, a.workers)
         print(f"bank of {a.bank} on {a.workers} processes: {wall:.1f} s wall, "
-              f"{a.bank / wall:.1f} simulations/s (parent CPU {time.process_time() - c:.1f} s); "
-              f"load average {os.getloadavg()}")  # fmt: skip
+              f"{rate:.1f} simulations/s; load average {os.getloadavg()}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -150,8 +150,8 @@ class Setup:
         return Noise(absolute=a, relative=r)
 
 
-MODEL_CODE = ("scenario", "world", "kernel", "replication")
-"""Stages whose source decides what a simulation returns (with
+MODEL_CODE = ("simulator.scenario", "simulator.world", "simulator.kernel", "simulator.replication")
+"""Packages (stages) whose source decides what a simulation returns (with
 ``explore/summaries.py``)."""
 
 
@@ -161,7 +161,7 @@ def model_digest() -> str:
     version number."""
     root = Path(__file__).resolve().parents[1]
     h = hashlib.sha256()
-    files = [f for stage in MODEL_CODE for f in sorted((root / stage).glob("*.py"))]
+    files = [f for pkg in MODEL_CODE for f in sorted((root / pkg.split(".")[1]).glob("*.py"))]
     for f in [*files, root / "explore" / "summaries.py"]:
         h.update(f.relative_to(root).as_posix().encode())
         h.update(f.read_bytes())
