@@ -14,9 +14,10 @@ Runs, on the case study (or any scenario and targets file with a ``parameters:``
    ``bench/forecast.py``) and simulations per second of the bank.
 
 Everything is written to ``--out`` (``must-show.md`` and the forecast and backtest
-directories) and the Markdown is printed. Re-run it after a recalibration of the case
-study: the bank's fingerprint holds the scenario and the model's source, so a stale bank
-is refused; ``--fresh`` removes the showcase's own bank first.
+directories) and the Markdown is printed; the fitted file at the posterior median goes
+beside the scenario (``<stem>-forecast.yaml``, as ``relsim forecast`` writes it). Re-run
+it after a recalibration of the case study: the bank's fingerprint holds the scenario and
+the model's source, so a stale bank is refused; ``--fresh`` removes the showcase's own bank first.
 
 Usage::
 
@@ -191,7 +192,6 @@ def main() -> None:
             workers=a.workers,
             out=a.out / f"forecast-{as_of}",
             bank=bank,
-            fitted=a.out / f"{a.scenario.stem}-forecast.yaml",
             force=True,
             progress=False,
         )

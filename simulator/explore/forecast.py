@@ -424,7 +424,7 @@ def forecast(
         BankMismatch: The bank directory holds another bank.
     """
     from simulator.explore.bank import BankMismatch
-    from simulator.explore.forecast_io import check_outputs, write_forecast
+    from simulator.explore.forecast_io import check_fitted_place, check_outputs, write_forecast
 
     t0 = time.perf_counter()
     when = _date(as_of, "--as-of")
@@ -434,6 +434,8 @@ def forecast(
         scenario, targets, out, bank, fitted, force, "forecast"
     )
     setup = prepare(scenario, targets, overrides, allow)
+    if fitted_path is not None:
+        check_fitted_place(setup, fitted_path)
     execution = Execution(seed=seed, workers=workers, executor=executor, scheduler=scheduler)
     s = int(setup.scenario.seed if seed is None else seed)
     cb = _progress(progress)

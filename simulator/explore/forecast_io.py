@@ -324,6 +324,48 @@ def write_forecast(res: ForecastResult, point: np.ndarray, force: bool) -> None:
         (tmp / "report.html").write_text(page, encoding="utf-8")
 
 
+def check_fitted_place(setup: Setup, target: Path) -> None:
+    """Refuse, before anything is simulated, a fitted file that could not load back.
+
+    A file that ``extends:`` the scenario from another folder resolves the scenario's
+    relative data files (``observed_exports:``) from its own folder; writing an empty
+    extension there and loading it finds that out in milliseconds, not after the bank.
+
+    Args:
+        setup: The forecast's inputs.
+        target: Where the fitted file will be written.
+
+    Raises:
+        ScenarioError: The fitted file would not load there (the reason, located).
+    """
+    from simulator.errors import Problem, ScenarioError
+    from simulator.explore.fit import fitted_document
+    from simulator.scenario.compose import load_located
+    from simulator.scenario.dump import to_yaml
+    from simulator.scenario.load import load_scenario
+
+    base_file = setup.scenario_file
+    base_loc = load_located(base_file, allow=setup.allow)
+    doc = fitted_document(base_loc, {}, base_file, target.parent, "probe")
+    reach = [*setup.allow, os.path.dirname(os.path.abspath(base_file))]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    probe = target.parent / f".{target.stem}.{os.getpid()}.probe.yaml"
+    try:
+        probe.write_text(to_yaml(doc), encoding="utf-8")
+        load_scenario(probe, allow=reach)
+    except ScenarioError as e:
+        raise ScenarioError(
+            Problem(
+                f"a fitted file there would not load back ({str(e).strip()}); "
+                "put it beside the scenario (the default)",
+                "",
+                "--fitted",
+            )
+        ) from None
+    finally:
+        probe.unlink(missing_ok=True)
+
+
 def _write_fitted(res: ForecastResult, point: np.ndarray) -> None:
     from simulator.explore.fit import _scenario_at, fitted_document
     from simulator.explore.params import point_overrides
