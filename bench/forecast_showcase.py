@@ -44,8 +44,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from forecast import bank_rate, step_times  # noqa: E402  (bench/forecast.py)
 
-CASE = ROOT / "scenarios" / "cn-2025-april-controls.yaml"
-TARGETS = ROOT / "scenarios" / "calibration" / "cn-2025-targets.yaml"
+CASE = Path("scenarios") / "cn-2025-april-controls.yaml"
+TARGETS = Path("scenarios") / "calibration" / "cn-2025-targets.yaml"
+"""Relative to the repository's root, where the script runs (paths in headers stay short)."""
 
 
 def md_table(df: pd.DataFrame, floatfmt: str = ".3g") -> str:
@@ -142,8 +143,9 @@ def main() -> None:
     import simulator as sim
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--scenario", type=Path, default=CASE)
-    ap.add_argument("--targets", type=Path, default=TARGETS)
+    rel = "(relative to the repository's root)"
+    ap.add_argument("--scenario", type=Path, default=CASE, help=rel)
+    ap.add_argument("--targets", type=Path, default=TARGETS, help=rel)
     ap.add_argument("--as-of", default="2025-07-31")
     ap.add_argument("--origins", default="2025-05:2025-11")
     ap.add_argument("--horizon", type=int, default=3)
@@ -154,10 +156,11 @@ def main() -> None:
     ap.add_argument("--method", default="npe", choices=("npe", "abc"))
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--reps", type=int, default=20, help="simulations timed per step")
-    ap.add_argument("--out", type=Path, default=ROOT / "runs" / "showcase")
+    ap.add_argument("--out", type=Path, default=Path("runs") / "showcase", help=rel)
     ap.add_argument("--fresh", action="store_true", help="remove the showcase's bank first")
     ap.add_argument("--skip", nargs="*", default=(), choices=("forecast", "backtest", "timing"))
     a = ap.parse_args()
+    os.chdir(ROOT)
 
     as_of = dt.date.fromisoformat(a.as_of)
     bank = a.out / f"{a.scenario.stem}-{a.targets.stem}.bank"
