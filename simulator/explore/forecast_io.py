@@ -324,6 +324,32 @@ def write_forecast(res: ForecastResult, point: np.ndarray, force: bool) -> None:
         (tmp / "report.html").write_text(page, encoding="utf-8")
 
 
+SCHEMA_PREFIX = "# yaml-language-server: $schema="
+
+
+def schema_line(base_file: Path, out_dir: Path) -> str | None:
+    """The base scenario's JSON-schema line, its path made relative to ``out_dir``.
+
+    A shipped scenario starts with ``# yaml-language-server: $schema=<path>`` (editors
+    validate it while typing; ``tests/cli/test_cli.py`` requires it). A fitted file beside
+    it keeps that first line, pointing to the same schema from where it lives.
+
+    Args:
+        base_file: The scenario the fitted file extends.
+        out_dir: Folder of the fitted file.
+
+    Returns:
+        The line with its newline, or None if the base declares no schema.
+    """
+    with open(base_file, encoding="utf-8") as f:
+        first = f.readline().strip()
+    if not first.startswith(SCHEMA_PREFIX):
+        return None
+    schema = (Path(base_file).resolve().parent / first[len(SCHEMA_PREFIX) :]).resolve()
+    rel = Path(os.path.relpath(schema, Path(out_dir).resolve())).as_posix()
+    return f"{SCHEMA_PREFIX}{rel}\n"
+
+
 def check_fitted_place(setup: Setup, target: Path) -> None:
     """Refuse, before anything is simulated, a fitted file that could not load back.
 
@@ -397,8 +423,9 @@ def _write_fitted(res: ForecastResult, point: np.ndarray) -> None:
     )
     fitted_sc = _scenario_at(setup.loc, setup.params, point)
     reach = [*setup.allow, os.path.dirname(os.path.abspath(base_file))]
+    schema = schema_line(base_file, target.parent)
     with atomic_file(target) as tmp:
-        tmp.write_text(header + to_yaml(doc), encoding="utf-8")
+        tmp.write_text((schema or "") + header + to_yaml(doc), encoding="utf-8")
         check = load_scenario(tmp, allow=reach)
         differences = [d for d in diff(fitted_sc, check) if d.path != "name"]
         if differences:

@@ -278,6 +278,21 @@ def test_fitted_file_that_would_not_load_is_refused_before_the_bank(tmp_path: Pa
     assert list((tmp_path / "elsewhere").iterdir()) == []  # the probe is gone
 
 
+def test_fitted_file_keeps_the_schema_line(tmp_path: Path) -> None:
+    """A fitted file starts with the base's JSON-schema line, pointing to the same schema
+    from its own folder; a base without one gives none."""
+    from simulator.explore.forecast_io import schema_line
+
+    case = ROOT / "scenarios" / "cn-2025-april-controls.yaml"
+    beside = schema_line(case, case.parent)
+    assert beside == "# yaml-language-server: $schema=../schemas/scenario.schema.json\n"
+    deeper = schema_line(case, ROOT / "scenarios" / "a" / "b")
+    assert deeper == "# yaml-language-server: $schema=../../../schemas/scenario.schema.json\n"
+    plain = tmp_path / "plain.yaml"
+    plain.write_text("name: x\n", encoding="utf-8")
+    assert schema_line(plain, tmp_path) is None
+
+
 # ----------------------------------------------------------------------------- backtest
 def test_backtest_end_to_end(tmp_path: Path) -> None:
     sc = scenario_copy(tmp_path)
