@@ -16,13 +16,17 @@ tolerance each, and optionally the free parameters a fit may move::
       - {path: "policy.regimes[slow_roll_rules].rules.0.review_time_factor",
          low: 0.8, high: 2, log: true}
 
-Optional per target, for ``relsim forecast`` and ``relsim backtest``
-(:mod:`simulator.explore.forecast`): ``published: YYYY-MM-DD`` (when the figure became
-public; default :func:`published_on`), ``noise: {relative: x}`` or ``{absolute: y}``
-(observation noise, one standard deviation; separate from ``tolerance``) and
-``used_for: target | setting`` (a figure used to set a parameter by hand is not
-conditioned on). A parameter may declare a prior ``distribution`` (``uniform``,
-``loguniform``, ``triangular`` with ``mode``, ``normal`` with ``mean`` and ``sd``).
+Optional per target: ``used_for: target | setting`` (a figure used to set a parameter
+by hand is ``setting``: shown, never counted as evidence nor conditioned on) and
+``published: YYYY-MM-DD`` (when the figure became public; default :func:`published_on`).
+Optional per file: ``split: {train_until: YYYY-MM-DD}``, a time split: the targets public
+on or before that day are the **train** set (what ``relsim fit`` fits), the later ones
+the **test** set (reported separately, never fitted; :func:`phase`). For ``relsim
+forecast`` and ``relsim backtest`` (:mod:`simulator.explore.forecast`), a target may also
+give ``noise: {relative: x}`` or ``{absolute: y}`` (observation noise, one standard
+deviation; separate from ``tolerance``), and a parameter a prior ``distribution``
+(``uniform``, ``loguniform``, ``triangular`` with ``mode``, ``normal`` with ``mean`` and
+``sd``).
 
 Each target is observed in every replication (:func:`observe`); the table
 (:func:`evaluate`) gives the median and 90 % band over replications, the error of the
@@ -75,6 +79,7 @@ __all__ = [
     "PUBLICATION_DAY",
     "Noise",
     "Parameter",
+    "Split",
     "Target",
     "Targets",
     "evaluate",
@@ -83,6 +88,7 @@ __all__ = [
     "observe",
     "observe_ensemble",
     "observe_replication",
+    "phase",
     "published_on",
 ]
 
@@ -149,27 +155,6 @@ class Noise(Model):
         if (self.relative is None) == (self.absolute is None):
             raise ValueError("give exactly one of `relative` or `absolute`")
         return self
-
-
-PUBLICATION_DAY = 20
-"""Monthly customs figures of a month are public on this day of the following month (the
-General Administration of Customs of China releases its detailed monthly trade data
-around the 20th; see docs/forecasting.md)."""
-
-
-def published_on(t: Target) -> dt.date:
-    """When target ``t`` became public: its ``published`` date; else for the monthly kinds
-    the :data:`PUBLICATION_DAY` of the month after its (latest) month; for the
-    application kinds its ``by`` date (the day the figure describes), else the end of its
-    submission window."""
-    if t.published is not None:
-        return t.published
-    if t.month is not None:
-        months = [t.month, *(t.months or [])]
-        y, m = (int(x) for x in max(months).split("-"))
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-        return dt.date(y, m, PUBLICATION_DAY)
-    return t.by or t.submitted_until  # type: ignore[return-value]
 
 
 class Target(Model):
@@ -279,6 +264,14 @@ class Parameter(Model):
         return self
 
 
+class Split(Model):
+    """A time split of a calibration: fit on what was public by a day, test on the rest."""
+
+    train_until: dt.date
+    """Targets public on or before this day (:func:`published_on`) are the train set;
+    later ones the test set."""
+
+
 class Targets(Model):
     """A calibration: the targets and the free parameters."""
 
@@ -289,6 +282,41 @@ class Targets(Model):
     parameters: Entities[Parameter] = Field(default_factory=list)
     """Free parameters (for ``relsim fit``): at most
     :attr:`~simulator.limits.Limits.MAX_SWEEP_PARAMS`."""
+    split: Split | None = None
+    """A time split into train and test targets (none: every target is fitted)."""
+
+
+PUBLICATION_DAY = 20
+"""Monthly customs figures of a month are public on this day of the following month (the
+General Administration of Customs of China releases its detailed monthly trade data
+around the 20th; see docs/forecasting.md)."""
+
+
+def published_on(t: Target) -> dt.date:
+    """When target ``t`` became public: its ``published`` date; else for the monthly kinds
+    the :data:`PUBLICATION_DAY` of the month after its (latest) month; for the
+    application kinds its ``by`` date (the day the figure describes), else the end of its
+    submission window."""
+    if t.published is not None:
+        return t.published
+    if t.month is not None:
+        months = [t.month, *(t.months or [])]
+        y, m = (int(x) for x in max(months).split("-"))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+        return dt.date(y, m, PUBLICATION_DAY)
+    return t.by or t.submitted_until  # type: ignore[return-value]
+
+
+def phase(t: Target, split: Split | None) -> Literal["fit", "train", "test", "setting"]:
+    """What a target is for in a calibration: ``setting`` (a figure a parameter was set
+    from: shown, never counted), else without a split ``fit`` (every target is fitted),
+    with one ``train`` (public by ``split.train_until``: fitted) or ``test`` (later: only
+    reported)."""
+    if t.used_for == "setting":
+        return "setting"
+    if split is None:
+        return "fit"
+    return "train" if published_on(t) <= split.train_until else "test"
 
 
 def load_targets(path: str | Path) -> Targets:
@@ -389,9 +417,12 @@ def observe(
     return out
 
 
-def evaluate(targets: list[Target], values: np.ndarray) -> list[dict[str, Any]]:
+def evaluate(
+    targets: list[Target], values: np.ndarray, split: Split | None = None
+) -> list[dict[str, Any]]:
     """The calibration table: per target the observed value, simulated median, 5 % and
-    95 % over replications (``values``: replications × targets), error and verdict."""
+    95 % over replications (``values``: replications × targets), error, verdict and
+    :func:`phase` (``split``: the targets file's time split, if any)."""
     rows = []
     for k, t in enumerate(targets):
         v = values[:, k]
@@ -411,6 +442,8 @@ def evaluate(targets: list[Target], values: np.ndarray) -> list[dict[str, Any]]:
                 "relative_error": err / t.observed if t.observed else math.nan,
                 "tolerance": t.tolerance.text(),
                 "ok": t.tolerance.ok(t.observed, med),
+                "phase": phase(t, split),
+                "published": published_on(t).isoformat(),
                 "source": t.source,
             }
         )
