@@ -293,6 +293,8 @@ _COLS += [
     Column("p_value", "float64", "share", "its p-value"),
     Column("contraction", "float64", "share", "1 − posterior variance / prior variance"),
 ]
+_SCORED = ("origin_month", "series", "horizon_months", "month", "forecaster", "observed", "members")
+"""The cell a backtest scores: its origin, series, lead, month, forecaster and value."""
 
 COLUMNS: dict[str, Column] = {c.name: c for c in _COLS}
 """Every column, by name (declared once)."""
@@ -656,20 +658,7 @@ TABLES: dict[str, Table] = {
             "BacktestResult.scores · backtest/scores.csv (relsim backtest)",
             "one row per origin, series, horizon and forecaster: the forecast's quantiles "
             "and its scores against the observed value",
-            (
-                "origin_month",
-                "series",
-                "horizon_months",
-                "month",
-                "forecaster",
-                "observed",
-                "members",
-                *STAT_COLUMNS,
-                "crps",
-                "in50",
-                "in90",
-                "pit",
-            ),
+            (*_SCORED, *STAT_COLUMNS, "crps", "in50", "in90", "pit"),
             value_unit="t/month",
         ),
         Table(
