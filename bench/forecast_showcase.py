@@ -21,7 +21,7 @@ the model's source, so a stale bank is refused; ``--fresh`` removes the showcase
 
 Usage::
 
-    python bench/forecast_showcase.py --fresh            # ~25-35 min on 2 shared cores
+    python bench/forecast_showcase.py --fresh            # ~36 min on 2 shared cores (load 4-9)
     python bench/forecast_showcase.py --method abc --simulations 1000 --sbc 100  # quick look
 """
 
