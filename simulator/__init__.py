@@ -14,6 +14,8 @@ Public surface::
     sw.frame                                       # point × parameters × entity × KPI
     sw.plot.stress_map("any_shortage")             # P(line stop) over two parameters
     fitted = sim.fit("scenario.yaml", "targets.yaml")  # free parameters → targets
+    fc = sim.forecast("scenario.yaml", "targets.yaml", "2025-07-31")  # posterior + predictive
+    bt = sim.backtest("scenario.yaml", "targets.yaml", "2025-05:2025-11", horizon=3)
 
 Heavy modules (pandas, SimPy, matplotlib) load on first use, so the CLI starts fast.
 """
@@ -47,12 +49,18 @@ _LAZY = {
     "SweepResult": "simulator.explore.sweep",
     "fit": "simulator.explore.fit",
     "FitResult": "simulator.explore.fit",
+    "forecast": "simulator.explore.forecast",
+    "ForecastResult": "simulator.explore.forecast",
+    "backtest": "simulator.explore.backtest",
+    "BacktestResult": "simulator.explore.backtest",
 }
 
 __all__ = [
+    "BacktestResult",
     "Comparison",
     "EnsembleResult",
     "FitResult",
+    "ForecastResult",
     "Problem",
     "ReplicationError",
     "RunResult",
@@ -62,11 +70,13 @@ __all__ = [
     "Trace",
     "WorkCalendar",
     "__version__",
+    "backtest",
     "compare",
     "diff",
     "explain",
     "export_fit",
     "fit",
+    "forecast",
     "load_observed_exports",
     "load_scenario",
     "run",
@@ -78,7 +88,9 @@ __all__ = [
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.ensemble.results import Comparison, EnsembleResult
     from simulator.ensemble.runner import compare, run_ensemble
+    from simulator.explore.backtest import BacktestResult, backtest
     from simulator.explore.fit import FitResult, fit
+    from simulator.explore.forecast import ForecastResult, forecast
     from simulator.explore.sweep import SweepResult, sweep
     from simulator.replication.engine import run
     from simulator.replication.result import RunResult

@@ -126,3 +126,7 @@ class Limits:
     """At most this many trial points in a fit."""
     MAX_PARAM_CHARS = 1_000
     """Longest ``--param PATH=LOW:HIGH[:N]`` option."""
+    MAX_BANK_SIMS = 1_000_000
+    """At most this many simulations in a forecast's simulation bank (and posterior
+    predictive draws); bank values (simulations × (parameters + summaries)) stay within
+    ``100 × MAX_BANK_SIMS`` (800 MB of float64)."""

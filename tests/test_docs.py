@@ -143,6 +143,8 @@ class Workspace:
         cmd = re.sub(r"--points \d+", f"--points {few}", cmd)
         cmd = re.sub(r"--trials \d+", "--trials 4", cmd)  # fits: a few trials
         cmd = re.sub(r"\btrials=\d+", "trials=4", cmd)
+        if cmd.startswith(("relsim forecast", "relsim backtest")):  # a small bank, ABC
+            cmd += " --simulations 120 --draws 12 --method abc"
         cmd = cmd.replace("SCHEDULER_HOST", "127.0.0.1").replace("8786", str(self.port))
         return re.sub(r"--nworkers (-?\d+)", "--nworkers 1", cmd)
 

@@ -9,6 +9,7 @@ from simulator.cli import (  # noqa: F401 - register
     compare,
     explain,
     fit,
+    forecast,
     new,
     regress,
     run,

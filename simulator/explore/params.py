@@ -301,13 +301,16 @@ def from_uncertainty(u: Uncertainty, origin: str) -> Param:
 
 def from_fit_parameter(p: Parameter, origin: str) -> Param:
     """A :class:`Param` from a targets file's ``parameters:`` entry (uniform, or
-    loguniform with ``log: true``)."""
+    loguniform with ``log: true``, or its ``distribution``)."""
     return Param(
         p.path,
         float(p.low),
         float(p.high),
         kind="int" if p.integer else "float",
-        shape="loguniform" if p.log else "uniform",
+        shape=p.distribution or ("loguniform" if p.log else "uniform"),
+        mode=p.mode,
+        mean=p.mean,
+        sd=p.sd,
         label=p.label,
         origin=origin,
     )

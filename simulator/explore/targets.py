@@ -17,11 +17,16 @@ tolerance each, and optionally the free parameters a fit may move::
          low: 0.8, high: 2, log: true}
 
 Optional per target: ``used_for: target | setting`` (a figure used to set a parameter
-by hand is ``setting``: shown, never counted as evidence) and ``published: YYYY-MM-DD``
-(when the figure became public; default :func:`published_on`). Optional per file:
-``split: {train_until: YYYY-MM-DD}``, a time split: the targets public on or before that
-day are the **train** set (what ``relsim fit`` fits), the later ones the **test** set
-(reported separately, never fitted; :func:`phase`).
+by hand is ``setting``: shown, never counted as evidence nor conditioned on) and
+``published: YYYY-MM-DD`` (when the figure became public; default :func:`published_on`).
+Optional per file: ``split: {train_until: YYYY-MM-DD}``, a time split: the targets public
+on or before that day are the **train** set (what ``relsim fit`` fits), the later ones
+the **test** set (reported separately, never fitted; :func:`phase`). For ``relsim
+forecast`` and ``relsim backtest`` (:mod:`simulator.explore.forecast`), a target may also
+give ``noise: {relative: x}`` or ``{absolute: y}`` (observation noise, one standard
+deviation; separate from ``tolerance``), and a parameter a prior ``distribution``
+(``uniform``, ``loguniform``, ``triangular`` with ``mode``, ``normal`` with ``mean`` and
+``sd``).
 
 Each target is observed in every replication (:func:`observe`); the table
 (:func:`evaluate`) gives the median and 90 % band over replications, the error of the
@@ -72,6 +77,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "KINDS",
     "PUBLICATION_DAY",
+    "Noise",
     "Parameter",
     "Split",
     "Target",
@@ -136,6 +142,21 @@ class Tolerance(Model):
         return f"±{self.absolute:g}"
 
 
+class Noise(Model):
+    """Observation noise of a figure: give exactly one."""
+
+    relative: float | None = Field(default=None, gt=0, le=10)
+    """Standard deviation as a share of the value (0.05 = 5 %)."""
+    absolute: float | None = Field(default=None, gt=0)
+    """Standard deviation in the unit of the target."""
+
+    @model_validator(mode="after")
+    def _one(self) -> Noise:
+        if (self.relative is None) == (self.absolute is None):
+            raise ValueError("give exactly one of `relative` or `absolute`")
+        return self
+
+
 class Target(Model):
     """One observed fact the scenario should reproduce."""
 
@@ -169,6 +190,10 @@ class Target(Model):
     published: dt.date | None = None
     """When the figure became public (``relsim forecast --as-of`` uses only figures public
     by then). Default: :func:`published_on`."""
+    noise: Noise | None = None
+    """Observation noise of the figure for inference (one standard deviation: customs
+    revisions, rounding, survey sampling); separate from ``tolerance``, which judges a
+    fit. Default for ``relsim forecast``: none."""
 
     @model_validator(mode="after")
     def _fields(self) -> Target:
@@ -206,6 +231,15 @@ class Parameter(Model):
     """Short label for tables and figures (default: the path)."""
     note: str = ""
     """Why it is free and what constrains it."""
+    distribution: Literal["uniform", "loguniform", "triangular", "normal"] | None = None
+    """Prior shape for ``relsim forecast`` (default: uniform, or loguniform with
+    ``log``), truncated to [``low``, ``high``]."""
+    mode: float | None = None
+    """Mode of a ``triangular`` prior (unit of the path)."""
+    mean: float | None = None
+    """Mean of a ``normal`` prior before truncation (unit of the path)."""
+    sd: float | None = Field(default=None, gt=0)
+    """Standard deviation of a ``normal`` prior before truncation."""
 
     @model_validator(mode="after")
     def _range(self) -> Parameter:
@@ -213,6 +247,20 @@ class Parameter(Model):
             raise FieldProblems([(("high",), f"must be above low ({self.low:g})", self.high)])
         if self.log and self.low <= 0:
             raise FieldProblems([(("low",), "a log-scale parameter needs low > 0", self.low)])
+        if self.distribution == "loguniform" and self.low <= 0:
+            raise FieldProblems([(("low",), "a loguniform prior needs low > 0", self.low)])
+        if self.log and self.distribution not in (None, "uniform", "loguniform"):
+            raise FieldProblems(
+                [(("distribution",), "log: true makes the prior loguniform", self.distribution)]
+            )
+        if self.distribution == "triangular" and (
+            self.mode is None or not self.low <= self.mode <= self.high
+        ):
+            raise FieldProblems(
+                [(("mode",), "a triangular prior needs low <= mode <= high", self.mode)]
+            )
+        if self.distribution == "normal" and (self.mean is None or self.sd is None):
+            raise FieldProblems([(("mean",), "a normal prior needs mean and sd", self.mean)])
         return self
 
 

@@ -33,10 +33,11 @@ from simulator.world.trace import (
 
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.kernel.pack import Plan
+    from simulator.kernel.summary import SummarySpec
     from simulator.scenario.model import Scenario
     from simulator.world.calendar import WorkCalendar
 
-__all__ = ["State", "simulate_kernel", "warm"]
+__all__ = ["State", "simulate_kernel", "simulate_summary", "warm"]
 
 State = namedtuple(
     "State",
@@ -173,27 +174,13 @@ def log_columns(log: Log, rows: np.ndarray) -> np.ndarray:
     return out
 
 
-def simulate_kernel(
-    sc: Scenario, seed: int, rep: int = 0, cal: WorkCalendar | None = None
-) -> Trace:
-    """Run replication ``rep`` of ``seed`` on the compiled kernel.
-
-    Args:
-        sc: A validated scenario.
-        seed: Root seed.
-        rep: Replication index.
-        cal: The scenario's calendar, if already built.
-
-    Returns:
-        The replication's :class:`~simulator.world.trace.Trace`, identical to the SimPy
-        engine's.
-    """
+def _run(sc: Scenario, seed: int, rep: int, cal: WorkCalendar) -> tuple[Any, Plan, Any, np.ndarray]:
+    """Run replication ``rep`` of ``seed``: ``(state, plan, draws, demand)`` after the loop
+    (the state's scratch arrays are valid until this thread's next replication)."""
     from simulator.kernel.loop import run_loop
     from simulator.kernel.pack import PLAN_LOCK, kernel_draws, plan_for
-    from simulator.world.calendar import build_calendar
     from simulator.world.draws import fill_draws
 
-    cal = cal if cal is not None else build_calendar(sc)
     with PLAN_LOCK:  # a plan grows its policy states as replications meet them
         plan = plan_for(sc, cal)
         dr = fill_draws(plan.static, seed, rep)
@@ -217,6 +204,30 @@ def simulate_kernel(
                 caps[name] *= 2
     if err:
         raise RuntimeError(f"kernel: {err} inconsistent event(s); please report this scenario")
+    return K, plan, dr, demand
+
+
+def simulate_kernel(
+    sc: Scenario, seed: int, rep: int = 0, cal: WorkCalendar | None = None
+) -> Trace:
+    """Run replication ``rep`` of ``seed`` on the compiled kernel.
+
+    Args:
+        sc: A validated scenario.
+        seed: Root seed.
+        rep: Replication index.
+        cal: The scenario's calendar, if already built.
+
+    Returns:
+        The replication's :class:`~simulator.world.trace.Trace`, identical to the SimPy
+        engine's.
+    """
+    from simulator.world.calendar import build_calendar
+
+    cal = cal if cal is not None else build_calendar(sc)
+    K, plan, dr, demand = _run(sc, seed, rep, cal)
+    st = plan.static
+    H = st.H
     iv = K.I
     line, tpu = st.part_line, st.t_per_unit
     lines = {"demand_units": demand, **{n: K.RECL[i] for i, n in enumerate(L.RECL_NAMES)}}
@@ -246,6 +257,31 @@ def simulate_kernel(
         },
         backlog_end_units=K.MV[L.MV_BACKLOG].copy(),
     )
+
+
+def simulate_summary(
+    sc: Scenario, seed: int, rep: int, spec: SummarySpec, cal: WorkCalendar | None = None
+) -> np.ndarray:
+    """Run replication ``rep`` of ``seed`` and return only its summaries: the values the
+    full path (trace, tables, targets) gives, read from the kernel's state
+    (:mod:`simulator.kernel.summary`).
+
+    Args:
+        sc: A validated scenario.
+        seed: Root seed.
+        rep: Replication index.
+        spec: What to compute.
+        cal: The scenario's calendar, if already built.
+
+    Returns:
+        The summary vector (:func:`simulator.kernel.summary.vector_size` values).
+    """
+    from simulator.kernel.summary import summarise
+    from simulator.world.calendar import build_calendar
+
+    cal = cal if cal is not None else build_calendar(sc)
+    K, _, _, demand = _run(sc, seed, rep, cal)
+    return summarise(K, demand, spec, cal)
 
 
 _WARM: list[bool] = []
