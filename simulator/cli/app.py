@@ -9,9 +9,13 @@ replication ran; 2 bad input or usage (one line naming the file or option, no
 traceback); 70 internal error (a defect; ``--debug`` shows the traceback); 130
 interrupted (Ctrl-C, SIGTERM or SIGHUP).
 
-Everything printed that may hold text from a file or an option goes through
-:func:`simulator.errors.clean` (control characters and escape sequences shown as
-escapes) and is printed without markup interpretation.
+Everything printed goes through :mod:`.console`'s :func:`~.console.say`,
+:func:`~.console.tell`, :func:`~.console.say_json` and :func:`~.console.say_table`:
+control characters and escape sequences from files and options are shown as escapes,
+nothing is read as markup.
+
+Each command runs inside :func:`simulator.scenario.reading.track_reads`: no output it
+writes may replace a file it read (:func:`simulator.report.atomic.check_not_input`).
 """
 
 from __future__ import annotations
@@ -25,8 +29,8 @@ from typing import Annotated, Any
 
 import typer
 
-from simulator.cli.console import err
-from simulator.errors import ScenarioError, clean, clean_lines
+from simulator.cli.console import tell
+from simulator.errors import InputRefused, ScenarioError, clean, clean_lines
 from simulator.limits import Limits
 from simulator.replication.engines import DEFAULT_ENGINE, ENGINES
 
@@ -48,9 +52,10 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
+        from simulator.cli.console import say
         from simulator.version import __version__
 
-        sys.stdout.write(f"relsim {__version__}\n")
+        say(f"relsim {__version__}")
         raise typer.Exit(0)
 
 
@@ -287,30 +292,35 @@ def main(argv: list[str] | None = None) -> int:
     DEBUG["on"] = "--debug" in args
     if DEBUG["on"]:
         args = _debug_for_every_command(args)
+    from simulator.scenario.reading import track_reads
+
     try:
-        rv = app(args=args, prog_name="relsim", standalone_mode=False)
+        with track_reads():  # what the command reads, no output of it may replace
+            rv = app(args=args, prog_name="relsim", standalone_mode=False)
         if rv == EXIT_INTERRUPTED:  # typer turns KeyboardInterrupt into a return of 130
             raise _Interrupted
         if isinstance(rv, int) and rv:
             return rv
     except ScenarioError as e:
         for p in e.problems:
-            err.print(str(p), markup=False)
+            tell(str(p))
         return EXIT_INPUT
     except Fail as e:
-        err.print(f"relsim: {clean_lines(str(e))}", markup=False)
+        tell(f"relsim: {clean_lines(str(e))}")
         return e.code
+    except InputRefused as e:
+        tell(f"relsim: {clean_lines(str(e))}")
+        return EXIT_INPUT
     except typer.Exit as e:
         return int(e.exit_code or 0)
     except KeyboardInterrupt:
         output = sys.modules.get("simulator.report.atomic")  # not imported: nothing written
         written = [str(p) for p in getattr(output, "COMMITTED", [])]
         done = ", ".join(written[:3]) + (f" and {len(written) - 3} more" * (len(written) > 3))
-        err.print(
+        tell(
             f"relsim: interrupted after writing {done}"
             if done
-            else "relsim: interrupted; no results written",
-            markup=False,
+            else "relsim: interrupted; no results written"
         )
         return EXIT_INTERRUPTED
     except Exception as e:
@@ -322,38 +332,37 @@ def main(argv: list[str] | None = None) -> int:
             e.show()
             return EXIT_INPUT
         if "Abort" in kinds:
-            err.print("relsim: aborted", markup=False)
+            tell("relsim: aborted")
             return EXIT_INTERRUPTED
         from simulator.errors import ClusterLost, ReplicationError, SchedulerUnreachable
         from simulator.report.atomic import OutputRefused
 
         if isinstance(e, OutputRefused):
-            err.print(f"relsim: {clean_lines(str(e))}", markup=False)
+            tell(f"relsim: {clean_lines(str(e))}")
             return EXIT_INPUT
         if isinstance(e, SchedulerUnreachable):
-            err.print(f"relsim: --scheduler: {clean(str(e))}", markup=False)
+            tell(f"relsim: --scheduler: {clean(str(e))}")
             return EXIT_INPUT
         if isinstance(e, ClusterLost):
-            err.print(f"relsim: {clean(str(e))}", markup=False)
+            tell(f"relsim: {clean(str(e))}")
             return EXIT_FAIL
         if isinstance(e, OSError) and e.filename and not DEBUG["on"]:
             # a path the user gave cannot be read or written (e.g. --out in /proc)
-            err.print(f"relsim: {clean(e.strerror or str(e))}: {clean(e.filename)}", markup=False)
+            tell(f"relsim: {clean(e.strerror or str(e))}: {clean(e.filename)}")
             return EXIT_INPUT
         if isinstance(e, ReplicationError):
-            err.print(f"relsim: {clean(str(e), 1000)}", markup=False)
+            tell(f"relsim: {clean(str(e), 1000)}")
             if DEBUG["on"]:
-                err.print(clean_lines(e.detail), markup=False)
+                tell(clean_lines(e.detail))
             return EXIT_INTERNAL
         if DEBUG["on"]:
             import traceback
 
             traceback.print_exc()
         else:
-            err.print(
+            tell(
                 f"relsim: internal error: {type(e).__name__}: {clean(str(e), 500)}\n"
-                "re-run with --debug for the traceback",
-                markup=False,
+                "re-run with --debug for the traceback"
             )
         return EXIT_INTERNAL
     return EXIT_OK

@@ -4,14 +4,13 @@ between two scenarios)."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from simulator.cli.app import Fail, SetOpt, app, load
-from simulator.cli.console import out
+from simulator.cli.console import say, say_json
 
 
 def _date(text: str) -> dt.date:
@@ -62,9 +61,9 @@ def explain(
         applicant=applicant,
     )
     if as_json:
-        out.print(json.dumps(e.to_dict(), indent=2, ensure_ascii=False), markup=False)
+        say_json(e.to_dict())
     else:
-        out.print(str(e), markup=False, highlight=False, soft_wrap=True)
+        say(e)
 
 
 # ---------------------------------------------------------------------------- diff
@@ -92,6 +91,6 @@ def diff(
     sb, _ = load(b, sets_b)
     d = diff_fn(sa, sb)
     if as_json:
-        out.print(json.dumps(d.to_list(), indent=2, ensure_ascii=False), markup=False)
+        say_json(d.to_list())
     else:
-        out.print(d.render(limit=10_000), markup=False, highlight=False, soft_wrap=True)
+        say(d.render(limit=10_000))

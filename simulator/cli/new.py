@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from simulator.cli.app import Fail, ForceOpt, app, load
-from simulator.cli.console import out
+from simulator.cli.console import say
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 
@@ -106,7 +106,4 @@ def new(
     if target.exists() and not force:
         raise Fail(f"{target} already exists; use --force to replace it")
     write_text_atomic(target, variant_text(name, base, target, sc))
-    out.print(
-        f"wrote {target} (extends {base.name}); check it with: relsim validate {target}",
-        markup=False,
-    )
+    say(f"wrote {target} (extends {base.name}); check it with: relsim validate {target}")

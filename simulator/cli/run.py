@@ -31,8 +31,15 @@ from simulator.cli.app import (
     overrides_of,
     plural,
 )
-from simulator.cli.console import authority_line, out, progress_bar, summary_table, warn_estimated
-from simulator.errors import clean
+from simulator.cli.console import (
+    authority_line,
+    out,
+    progress_bar,
+    say,
+    say_table,
+    summary_table,
+    warn_estimated,
+)
 from simulator.limits import Limits
 
 
@@ -202,15 +209,14 @@ def run(
     if not quiet:
         if rep_index is not None:
             summary["title"] = f"{sc.name}: replication {rep_index}, seed {s}"
-        out.print(summary_table(summary, sc, out.width))
-        out.print(authority_line(summary), markup=False)
+        say_table(summary_table(summary, sc, out.width))
+        say(authority_line(summary))
     if rep_index is not None:
-        out.print(f"replication {rep_index} (seed {s}) ok; wrote {clean(target)}", markup=False)
+        say(f"replication {rep_index} (seed {s}) ok; wrote {target}")
         return
-    out.print(
-        f"wrote {clean(target)} ({plural(n, 'replication')} in {ens.elapsed_s:.1f} s, "
-        f"{plural(ens.workers, 'worker')})",
-        markup=False,
+    say(
+        f"wrote {target} ({plural(n, 'replication')} in {ens.elapsed_s:.1f} s, "
+        f"{plural(ens.workers, 'worker')})"
     )
 
 
@@ -237,4 +243,4 @@ def report_command(
         raise Fail(f"{run_dir}: not a relsim run directory (no manifest.json and summary.json)")
     target = output or run_dir / REPORT_FILE
     write_text_atomic(target, report_from_run_dir(run_dir))
-    out.print(f"wrote {target}", markup=False)
+    say(f"wrote {target}")

@@ -22,7 +22,7 @@ from simulator.cli.app import (
     app,
     overrides_of,
 )
-from simulator.cli.console import err, out, progress_bar
+from simulator.cli.console import progress_bar, say, tell
 from simulator.errors import clean
 from simulator.limits import Limits
 
@@ -147,11 +147,9 @@ def sweep(
             prog.stop()
             prog = None
         if done["n"] and partial.exists():
-            err.print(
-                f"relsim: {done['n']} of {done['of']} points are kept in {clean(partial)}; run "
-                "the same command again to resume the sweep",
-                markup=False,
-                soft_wrap=True,
+            tell(
+                f"relsim: {done['n']} of {done['of']} points are kept in {partial}; run "
+                "the same command again to resume the sweep"
             )
         raise
     finally:
@@ -163,18 +161,16 @@ def sweep(
     )
     if res.resumed:
         head += f" ({res.resumed} points read back from an interrupted run)"
-    out.print(head, markup=False, soft_wrap=True)
+    say(head)
     if not quiet:
-        out.print(ranges_text(res, chosen), markup=False, soft_wrap=True)
+        say(ranges_text(res, chosen))
         extra = analyses_text(res, chosen[0])
         if extra:
-            out.print(extra, markup=False, soft_wrap=True)
+            say(extra)
     rate = f"{sum(res.timing) / max(len(res.timing), 1):.1f} s per point"
-    out.print(
-        f"wrote {clean(target)} ({res.design.n} points in {res.elapsed_s:.1f} s, {rate}, "
-        f"{res.workers} worker{'s' if res.workers != 1 else ''})",
-        markup=False,
-        soft_wrap=True,
+    say(
+        f"wrote {target} ({res.design.n} points in {res.elapsed_s:.1f} s, {rate}, "
+        f"{res.workers} worker{'s' if res.workers != 1 else ''})"
     )
 
 
