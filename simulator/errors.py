@@ -54,6 +54,12 @@ def clean(text: str, limit: int | None = None) -> str:
     return text
 
 
+def has_control(text: str) -> bool:
+    """Whether ``text`` holds a character :func:`clean` would escape (a control
+    character, a line break, a bidirectional override)."""
+    return _UNSAFE.search(str(text)) is not None
+
+
 def clean_lines(text: str) -> str:
     """:func:`clean` each line of a multi-line message (the line breaks are kept)."""
     return "\n".join(clean(line) for line in str(text).split("\n"))

@@ -253,7 +253,12 @@ def fit(
         ReplicationError: A replication failed.
     """
     from simulator.explore.targets import evaluate, load_targets_located, observe_ensemble
-    from simulator.report.atomic import OutputExists, check_dir_target, check_file_target
+    from simulator.report.atomic import (
+        OutputExists,
+        check_dir_target,
+        check_file_target,
+        check_not_input,
+    )
     from simulator.scenario.load import load_scenario_located
 
     execution = Execution(
@@ -293,6 +298,11 @@ def fit(
     sc, loc = load_scenario_located(scenario, overrides, allow=allow)
     tg, tloc = load_targets_located(targets)
     tfile = str(targets)
+    # the fitted file extends the scenario: never in place of it, a file it extends or
+    # the targets file (--force replaces outputs only)
+    for target in (fitted_path, out_path):
+        if target is not None:
+            check_not_input(target, [*loc.files, targets])
 
     def where(path: tuple[Any, ...]) -> str:
         pos = tloc.position(path)

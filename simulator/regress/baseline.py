@@ -134,7 +134,7 @@ def read_baseline(path: Path) -> dict[str, Any]:
     from simulator.scenario.reading import UnreadableFile, read_limited
 
     try:
-        raw = read_limited(path, Limits.MAX_BASELINE_BYTES, "JSON file")
+        raw = read_limited(path, Limits.MAX_BASELINE_BYTES, "JSON file", track=True)
     except UnreadableFile as e:
         raise BadInput(f"{path}: cannot read baseline: {e}") from None
     try:
@@ -221,10 +221,11 @@ def _baseline_problems(data: dict[str, Any]) -> list[str]:
 
 
 def write_baseline(path: Path, data: Mapping[str, Any]) -> None:
-    """Write a baseline atomically (temp file + rename), deterministic JSON."""
+    """Write a baseline atomically (temp file + rename), deterministic JSON (it replaces
+    the baseline it was read from: ``--update``)."""
     from simulator.report.atomic import atomic_file, write_json
 
-    with atomic_file(path) as tmp:
+    with atomic_file(path, update=True) as tmp:
         write_json(tmp, data)
 
 

@@ -81,7 +81,9 @@ _KINDS = (
 )
 
 
-def read_limited(path: str | Path, max_bytes: int, what: str = "file") -> bytes:
+def read_limited(
+    path: str | Path, max_bytes: int, what: str = "file", *, track: bool = False
+) -> bytes:
     """Read a regular file of at most ``max_bytes`` bytes.
 
     Devices (``/dev/zero`` reads without end), named pipes (opening one blocks until a
@@ -92,6 +94,8 @@ def read_limited(path: str | Path, max_bytes: int, what: str = "file") -> bytes:
         path: The file.
         max_bytes: Largest size accepted, bytes.
         what: What the file should be, for messages (``"YAML file"``).
+        track: The file is an input of the command (a scenario, a data file, a
+            baseline): record it (:func:`track_reads`), so that no output replaces it.
 
     Returns:
         The file's bytes.
@@ -119,7 +123,8 @@ def read_limited(path: str | Path, max_bytes: int, what: str = "file") -> bytes:
             raise UnreadableFile(f"is a directory, not a {what}")
         kind = next((name for test, name in _KINDS if test(st.st_mode)), "not a regular file")
         raise UnreadableFile(f"is {kind}, not a {what}; relsim reads regular files only")
-    _note_read(st)
+    if track:
+        _note_read(st, os.path.abspath(path))
     return _read_fd(fd, st, max_bytes)
 
 
@@ -145,7 +150,9 @@ def _read_fd(fd: int, st: os.stat_result, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
-def read_inside(root: str | Path, relpath: str, max_bytes: int, what: str = "file") -> bytes:
+def read_inside(
+    root: str | Path, relpath: str, max_bytes: int, what: str = "file", *, track: bool = True
+) -> bytes:
     """Read ``root/relpath``, a regular file *inside* ``root``, of at most ``max_bytes``.
 
     For files relsim reads back from a directory it wrote (a run directory, a sweep's
@@ -159,6 +166,7 @@ def read_inside(root: str | Path, relpath: str, max_bytes: int, what: str = "fil
         relpath: ``/``-separated path below it, e.g. ``figures/p_shortage.png``.
         max_bytes: Largest size accepted, bytes.
         what: What the file should be, for messages.
+        track: Record it as an input of the command (:func:`track_reads`).
 
     Raises:
         UnreadableFile: Why it was refused (naming no content).
@@ -212,7 +220,8 @@ def read_inside(root: str | Path, relpath: str, max_bytes: int, what: str = "fil
         if not stat.S_ISREG(st.st_mode):  # changed between the look and the open
             os.close(fd)
             raise UnreadableFile(f"{relpath} is not a regular file")
-        _note_read(st)
+        if track:
+            _note_read(st, os.path.join(os.path.abspath(root), *parts))
         try:
             return _read_fd(fd, st, max_bytes)
         except UnreadableFile as exc:
@@ -251,22 +260,23 @@ def parse_json(raw: bytes) -> Any:
         raise UnreadableFile("holds a number too long or nesting too deep") from None
 
 
-# Files read by the command that is running (see track_reads)
-_SCOPES: list[set[tuple[int, int]]] = []
+# Inputs read by the command that is running (see track_reads)
+_SCOPES: list[dict[tuple[int, int], str]] = []
 
 
-def _note_read(st: os.stat_result) -> None:
+def _note_read(st: os.stat_result, path: str) -> None:
     for scope in _SCOPES:
-        scope.add((st.st_dev, st.st_ino))
+        scope.setdefault((st.st_dev, st.st_ino), path)
 
 
 @contextlib.contextmanager
-def track_reads() -> Iterator[set[tuple[int, int]]]:
-    """Within the block, record every file :func:`read_limited` and :func:`read_inside`
-    read, as ``(device, inode)``: the inputs of a command, which no output of it may
-    replace (:func:`simulator.report.atomic.check_not_input`). The command line runs each
-    command inside one."""
-    scope: set[tuple[int, int]] = set()
+def track_reads() -> Iterator[dict[tuple[int, int], str]]:
+    """Within the block, record every input read (scenario files and what they
+    ``extends:``, data files, targets files, baselines, the files of a run directory
+    ``relsim report`` renders) as ``(device, inode) -> path``: no output of the command
+    may replace one (:func:`simulator.report.atomic.check_not_input`). The command line
+    runs each command inside one."""
+    scope: dict[tuple[int, int], str] = {}
     _SCOPES.append(scope)
     try:
         yield scope
@@ -274,10 +284,13 @@ def track_reads() -> Iterator[set[tuple[int, int]]]:
         _SCOPES.remove(scope)
 
 
-def files_read() -> frozenset[tuple[int, int]]:
-    """``(device, inode)`` of every file read within the active :func:`track_reads`
-    blocks (empty outside them)."""
-    return frozenset().union(*_SCOPES) if _SCOPES else frozenset()
+def files_read() -> dict[tuple[int, int], str]:
+    """``(device, inode) -> path`` of every input read within the active
+    :func:`track_reads` blocks (empty outside them)."""
+    out: dict[tuple[int, int], str] = {}
+    for scope in _SCOPES:
+        out.update(scope)
+    return out
 
 
 def load_yaml(
@@ -315,7 +328,7 @@ def load_yaml(
     """
     name = str(path)
     try:
-        raw = read_limited(path, max_bytes, "YAML file")
+        raw = read_limited(path, max_bytes, "YAML file", track=True)
     except UnreadableFile as exc:
         raise fail(name, str(exc)) from None
     try:
