@@ -109,6 +109,17 @@ class Limits:
     """Deepest nesting of one ``--set`` value."""
     MAX_MANIFEST_BYTES = 1_000_000
     """Largest ``manifest.json`` read to tell a relsim output directory (``--force``)."""
+    MAX_RUN_FILE_BYTES = 50_000_000
+    """Largest JSON or CSV file of a run directory read back by ``relsim report``
+    (``summary.json``, ``scenario.notes.json``, ``kpi_table.csv``, ``regimes.csv``)."""
+    MAX_RUN_TABLE_ROWS = 100_000
+    """Most rows of a table of a run directory read back by ``relsim report``."""
+    MAX_FIGURE_BYTES = 50_000_000
+    """Largest figure (PNG or SVG) of a run directory embedded by ``relsim report``."""
+    MAX_REPORT_FIGURE_BYTES = 500_000_000
+    """Most bytes of figures one ``report.html`` embeds (``relsim report``)."""
+    MAX_TEXT_CHARS = 100_000
+    """Longest text read back from a relsim file (a note, a cell, a label)."""
     SCHEDULER_TIMEOUT_S = 10.0
     """Seconds to wait for a Dask scheduler (``--scheduler``) to answer."""
 

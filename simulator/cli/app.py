@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import warnings
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -279,6 +280,18 @@ def _debug_for_every_command(args: list[str]) -> list[str]:
     return [a for a in args if a != "--debug"]
 
 
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    """Python warnings, printed through :func:`~.console.tell` (cleaned)."""
+    tell(f"warning: {category.__name__}: {message}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the app, map failures to exit codes, no tracebacks
     unless ``--debug``."""
@@ -295,7 +308,10 @@ def main(argv: list[str] | None = None) -> int:
     from simulator.scenario.reading import track_reads
 
     try:
-        with track_reads():  # what the command reads, no output of it may replace
+        # what the command reads (no output of it may replace it); Python warnings (e.g.
+        # a glyph a figure's font lacks, named by its character) printed cleaned too
+        with track_reads(), warnings.catch_warnings():
+            warnings.showwarning = _show_warning
             rv = app(args=args, prog_name="relsim", standalone_mode=False)
         if rv == EXIT_INTERRUPTED:  # typer turns KeyboardInterrupt into a return of 130
             raise _Interrupted

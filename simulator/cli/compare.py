@@ -90,7 +90,7 @@ def compare(
     from simulator.ensemble.runner import compare_with
     from simulator.report.atomic import atomic_dir, check_dir_target, write_json
     from simulator.report.plot_style import DPI
-    from simulator.report.rundir import manifest
+    from simulator.report.rundir import manifest, write_csv
 
     sa, la = load(a, sets_a, allow)
     sb, lb = load(b, sets_b, allow)
@@ -151,11 +151,11 @@ def compare(
                 command="compare",
             )
             write_json(tmp / "manifest.json", man)
-            diff.to_csv(tmp / "differences.csv", index=False)
+            write_csv(diff, tmp / "differences.csv")
             figs = tmp / "figures"
             figs.mkdir()
             if same_days and same_mfrs:
-                cmp.diff_daily.to_csv(tmp / "shortfall_difference_daily.csv", index=False)
+                write_csv(cmp.diff_daily, tmp / "shortfall_difference_daily.csv")
             pngs: dict[str, bytes] = {}
             # each figure drawn once (a PNG file's bytes are embedded in report.html too)
             opts = {"dpi": dpi or DPI, "fmt": fmt.value, "keep": pngs}

@@ -16,7 +16,6 @@ from simulator.cli.app import (
     DpiOpt,
     EngineOpt,
     ExecutorOpt,
-    Fail,
     Format,
     FormatOpt,
     QuietOpt,
@@ -234,13 +233,22 @@ def report_command(
     debug: DebugOpt = False,
 ) -> None:
     """Rebuild the one-page report.html of a run directory from its files (figures,
-    tables, manifest, the scenario as run)."""
+    tables, manifest, the scenario as run). The directory is read as untrusted input:
+    regular files inside it only, within size limits, each checked before anything of
+    it reaches the page."""
     DEBUG["on"] = debug
-    from simulator.report.atomic import write_text_atomic
-    from simulator.report.html import REPORT_FILE, report_from_run_dir
+    from simulator.report.atomic import OutputRefused, write_text_atomic
+    from simulator.report.html import REPORT_FILE
+    from simulator.report.readback import report_from_run_dir
 
-    if not (run_dir / "manifest.json").is_file() or not (run_dir / "summary.json").is_file():
-        raise Fail(f"{run_dir}: not a relsim run directory (no manifest.json and summary.json)")
+    page = report_from_run_dir(run_dir)
     target = output or run_dir / REPORT_FILE
-    write_text_atomic(target, report_from_run_dir(run_dir))
+    if output is None and (target.is_symlink() or (target.exists() and not target.is_file())):
+        # the run directory's own report.html: replaced in place, never written through
+        raise OutputRefused(
+            f"{target} is not a regular file (a link, a device?); relsim report replaces "
+            "only the report.html it wrote, so nothing was changed; remove it or give "
+            "--output FILE"
+        )
+    write_text_atomic(target, page)
     say(f"wrote {target}")

@@ -643,6 +643,7 @@ def _write_outputs(
     import json
 
     from simulator.report.atomic import atomic_dir, atomic_file, write_json
+    from simulator.report.rundir import write_csv
     from simulator.scenario.compose import load_located
     from simulator.scenario.diff import diff
     from simulator.scenario.dump import to_yaml
@@ -703,8 +704,8 @@ def _write_outputs(
     if res.out is not None:
         with atomic_dir(res.out, force) as tmp:
             write_json(tmp / "manifest.json", json.loads(json.dumps(record, allow_nan=False)))
-            res.trials.to_csv(tmp / "trials.csv", index=False)
-            pd.DataFrame(res.table).to_csv(tmp / "calibration.csv", index=False)
+            write_csv(res.trials, tmp / "trials.csv")
+            write_csv(pd.DataFrame(res.table), tmp / "calibration.csv")
 
 
 def _short(v: Any) -> str:

@@ -301,6 +301,7 @@ def load_yaml(
     max_depth: int = Limits.MAX_YAML_DEPTH,
     fields: Collection[str] | None = None,
     kind: str = "relsim scenario",
+    raw: bytes | None = None,
 ) -> Located:
     """Load one YAML file as plain data with the position of every value and key.
 
@@ -317,6 +318,8 @@ def load_yaml(
             relsim scenario" with no key or value quoted: it is some other file (a
             credentials file, a kubeconfig), whose contents must not reach a terminal.
         kind: What the file should be, for that message.
+        raw: The file's bytes, already read (e.g. by :func:`read_inside`); None: read
+            ``path`` (:func:`read_limited`).
 
     Returns:
         The located data; its top level is always a mapping.
@@ -327,10 +330,13 @@ def load_yaml(
             level is not a mapping or it does not look like a scenario.
     """
     name = str(path)
-    try:
-        raw = read_limited(path, max_bytes, "YAML file", track=True)
-    except UnreadableFile as exc:
-        raise fail(name, str(exc)) from None
+    if raw is None:
+        try:
+            raw = read_limited(path, max_bytes, "YAML file", track=True)
+        except UnreadableFile as exc:
+            raise fail(name, str(exc)) from None
+    elif len(raw) > max_bytes:
+        raise fail(name, f"file is {len(raw):,} bytes; the limit is {max_bytes:,} bytes")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
