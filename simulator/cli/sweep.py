@@ -146,9 +146,14 @@ def sweep(
         if prog is not None:
             prog.stop()
             prog = None
-        if done["n"] and partial.exists():
+        # the points on disk (a point is saved just before the progress callback hears
+        # of it: a Ctrl-C in between must still name it)
+        folder = partial / "points"
+        kept = len(list(folder.glob("p*.json"))) if folder.is_dir() else 0
+        if kept and not partial.is_symlink():
+            total = f" of {done['of']}" if done["of"] else ""
             tell(
-                f"relsim: {done['n']} of {done['of']} points are kept in {partial}; run "
+                f"relsim: {kept}{total} points are kept in {partial}; run "
                 "the same command again to resume the sweep"
             )
         raise
@@ -159,6 +164,8 @@ def sweep(
         f"{clean(res.scenario.name if res.scenario else file, 200)}: {res.design.kind} design, "
         f"{res.design.n} points × {res.reps} replications, seed {res.seed}"
     )
+    for why in res.rerun:
+        tell(f"note: {why}; that point ran again")
     if res.resumed:
         head += f" ({res.resumed} points read back from an interrupted run)"
     say(head)

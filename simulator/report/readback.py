@@ -29,7 +29,13 @@ from simulator.limits import Limits
 from simulator.report.atomic import TOOL
 from simulator.report.rundir import unguard
 
-__all__ = ["RunDirContents", "read_run_dir", "read_table_csv", "report_from_run_dir"]
+__all__ = [
+    "RunDirContents",
+    "kpis_problem",
+    "read_run_dir",
+    "read_table_csv",
+    "report_from_run_dir",
+]
 
 
 @dataclass
@@ -202,53 +208,52 @@ _STATS = ("mean", "ci_low", "ci_high", "se", "median", "sd", "p5", "p95")
 
 def _check_summary(summary: Any, run_dir: Path) -> dict[str, Any]:
     rel = "summary.json"
-    if not isinstance(summary, dict) or not isinstance(summary.get("kpis"), dict):
-        raise _bad(run_dir, rel, "kpis", "must map entity -> KPI -> statistics")
+    if not isinstance(summary, dict):
+        raise _bad(run_dir, rel, "", "must be a JSON object")
     for key, low, high in (("reps", 1, Limits.MAX_REPS), ("seed", 0, Limits.MAX_SEED)):
         if key in summary and not _whole(summary[key], low, high):
             raise _bad(run_dir, rel, key, f"must be a whole number {low} .. {high:,}")
-    kpis = summary["kpis"]
+    problem = kpis_problem(summary.get("kpis"))
+    if problem is not None:
+        field, what = problem
+        raise _bad(run_dir, rel, field, what)
+    return {k: summary[k] for k in ("reps", "seed") if k in summary} | {"kpis": summary["kpis"]}
+
+
+def kpis_problem(kpis: Any) -> tuple[str, str] | None:
+    """What is wrong with KPI statistics read back (``summary.json``'s ``kpis``, a sweep
+    point's record): ``(field, what is allowed)``, or None when they are well formed —
+    ``{entity: {kpi: {statistic: value}}}`` with at most
+    4 × :attr:`Limits.MAX_ENTITIES` entities, values finite numbers or null (ISO dates or
+    null for ``*_date`` KPIs) and ``n`` a whole number."""
+    if not isinstance(kpis, dict):
+        return "kpis", "must map entity -> KPI -> statistics"
     if len(kpis) > 4 * Limits.MAX_ENTITIES:
-        raise _bad(
-            run_dir, rel, "kpis", f"has {len(kpis):,} entities; at most {4 * Limits.MAX_ENTITIES:,}"
-        )
-    out: dict[str, Any] = {}
+        return "kpis", f"has {len(kpis):,} entities; at most {4 * Limits.MAX_ENTITIES:,}"
     for entity, ks in kpis.items():
         if not (_text(entity, 200) and isinstance(ks, dict) and len(ks) <= 1000):
-            raise _bad(run_dir, rel, f"kpis.{entity}", "must map KPI -> statistics")
-        clean_ks: dict[str, Any] = {}
+            return f"kpis.{entity}", "must map KPI -> statistics"
         for kpi, stat in ks.items():
             field = f"kpis.{entity}.{kpi}"
             if not (_text(kpi, 100) and isinstance(stat, dict) and len(stat) <= 20):
-                raise _bad(run_dir, rel, field, "must be an object of statistics")
+                return field, "must be an object of statistics"
             dates = kpi.endswith("_date")
-            checked: dict[str, Any] = {}
             for name, v in stat.items():
                 if name == "n":
                     if not _whole(v, 0, Limits.MAX_REPS):
-                        raise _bad(run_dir, rel, f"{field}.n", "must be a whole number >= 0")
+                        return f"{field}.n", "must be a whole number >= 0"
                 elif name not in _STATS:
-                    raise _bad(
-                        run_dir,
-                        rel,
-                        f"{field}.{name}",
-                        f"unknown statistic (known: n, {', '.join(_STATS)})",
-                    )
+                    return f"{field}.{name}", f"unknown statistic (known: n, {', '.join(_STATS)})"
                 elif v is None:
-                    pass
+                    continue
                 elif dates:
                     if not (_text(v, 10) and _iso_date(v)):
-                        raise _bad(
-                            run_dir, rel, f"{field}.{name}", "must be a date YYYY-MM-DD or null"
-                        )
+                        return f"{field}.{name}", "must be a date YYYY-MM-DD or null"
                 elif not (
                     isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
                 ):
-                    raise _bad(run_dir, rel, f"{field}.{name}", "must be a finite number or null")
-                checked[name] = v
-            clean_ks[kpi] = checked
-        out[entity] = clean_ks
-    return {k: summary[k] for k in ("reps", "seed") if k in summary} | {"kpis": out}
+                    return f"{field}.{name}", "must be a finite number or null"
+    return None
 
 
 def _iso_date(text: str) -> bool:
