@@ -125,10 +125,16 @@ def _figure_format(figure: Path) -> str:
 
 def _targets_table(sc: Any, path: Path, reps: int | None, execution: Execution) -> None:
     """Observe a targets file's targets in every replication and print the table."""
-    from simulator.explore.targets import evaluate, load_targets, observe_ensemble
+    from simulator.explore.targets import (
+        check_against,
+        evaluate,
+        load_targets_located,
+        observe_ensemble,
+    )
     from simulator.report.calibration import targets_text
 
-    tg = load_targets(path)
+    tg, tloc = load_targets_located(path)
+    check_against(tg, tloc, sc)  # months, windows, destinations: before anything runs
     n = sc.reps if reps is None else reps
     cb, prog = progress_bar(False)
     try:

@@ -252,7 +252,12 @@ def fit(
             replaced (checked before anything runs).
         ReplicationError: A replication failed.
     """
-    from simulator.explore.targets import evaluate, load_targets_located, observe_ensemble
+    from simulator.explore.targets import (
+        check_against,
+        evaluate,
+        load_targets_located,
+        observe_ensemble,
+    )
     from simulator.report.atomic import (
         OutputExists,
         check_dir_target,
@@ -297,6 +302,7 @@ def fit(
             )
     sc, loc = load_scenario_located(scenario, overrides, allow=allow)
     tg, tloc = load_targets_located(targets)
+    check_against(tg, tloc, sc)  # months, windows, destinations: before anything runs
     tfile = str(targets)
     # the fitted file extends the scenario: never in place of it, a file it extends or
     # the targets file (--force replaces outputs only)
