@@ -120,6 +120,9 @@ class Limits:
     """Most bytes of figures one ``report.html`` embeds (``relsim report``)."""
     MAX_TEXT_CHARS = 100_000
     """Longest text read back from a relsim file (a note, a cell, a label)."""
+    MAX_CACHE_FILE_BYTES = 256_000_000
+    """Largest file of the compiled-code cache loaded (the kernel's entries are a few MB;
+    a larger file is a cache miss, not a memory error)."""
     SCHEDULER_TIMEOUT_S = 10.0
     """Seconds to wait for a Dask scheduler (``--scheduler``) to answer."""
 

@@ -288,8 +288,10 @@ def _show_warning(
     file: Any = None,
     line: str | None = None,
 ) -> None:
-    """Python warnings, printed through :func:`~.console.tell` (cleaned)."""
-    tell(f"warning: {category.__name__}: {message}")
+    """Python warnings, printed through :func:`~.console.tell` (cleaned); relsim's own
+    (``relsim: ...``) as they are."""
+    text = str(message)
+    tell(text if text.startswith("relsim: ") else f"warning: {category.__name__}: {text}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -50,15 +50,20 @@ def simulator_for(engine: str = DEFAULT_ENGINE) -> Simulate:
 
 
 def prepare_engine(engine: str) -> None:
-    """Check ``engine``; for the kernel, compile it (or load its on-disk cache) here,
-    before workers start: forked workers inherit the compiled code, others find it in
-    the cache instead of each compiling it at once.
+    """Check ``engine`` and the compiled-code cache directory; for the kernel, compile
+    it (or load its on-disk cache) here, before workers start: forked workers inherit the
+    compiled code, others find it in the cache instead of each compiling it at once.
 
     Raises:
         ValueError: An unknown engine.
+        UntrustedCache: The cache directory may be written by others
+            (:func:`simulator.world.jit.check_cache_dir`).
     """
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    from simulator.world.jit import check_cache_dir
+
+    check_cache_dir()  # both engines load compiled code: refuse an untrusted cache first
     if engine == "kernel":
         from simulator.kernel import warm
 
