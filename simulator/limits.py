@@ -64,6 +64,17 @@ class Limits:
     MAX_DAILY_CELLS = 1_000_000
     """At most this many daily values per series per replication: horizon days ×
     (manufacturers + countries)."""
+    MAX_REPLICATION_EVENTS = 200_000_000
+    """At most this many events in one replication, estimated from the compiled scenario
+    (:mod:`simulator.world.budget`: applications' and shipments' steps, daily steps,
+    changes of policy state and the reviews each re-plans, policy states' effects)."""
+    MAX_REPLICATION_BYTES = 2**30
+    """At most this much memory for one replication (1 GiB), estimated likewise for the
+    engine that runs it (its draws, working arrays and objects); each worker process
+    holds one replication at a time."""
+    MAX_REPLICATION_SECONDS = 600.0
+    """At most this long for one replication, estimated likewise (events × the engine's
+    cost per event, :data:`simulator.world.budget.SECONDS_PER_EVENT`)."""
     MIN_CV = 1e-6
     """Smallest coefficient of variation (sd / mean) of a gamma distribution and of demand
     noise: below it their parameters overflow."""

@@ -197,14 +197,25 @@ def overrides_of(items: list[str] | None) -> dict[str, Any]:
 
 
 def load(
-    path: Path, sets: list[str] | None, allow: list[Path] | None = None, check_data: bool = True
+    path: Path,
+    sets: list[str] | None,
+    allow: list[Path] | None = None,
+    check_data: bool = True,
+    budget: bool = True,
 ) -> tuple[Any, Any]:
     """Load and validate a scenario file with ``--set`` options; its data files are
-    checked too (:func:`observed_for`), so what ``validate`` accepts, ``run`` reads.
-    ``check_data=False`` for a caller that reads them right after (the same checks)."""
+    checked too (:func:`observed_for`), so what ``validate`` accepts, ``run`` reads, and
+    what one replication would cost (:func:`simulator.world.budget.check_budget`, on
+    the default engine), so what ``validate`` accepts, ``run`` runs.
+    ``check_data=False`` for a caller that reads them right after (the same checks);
+    ``budget=False`` for a command that runs nothing (``explain``, ``diff``, ``new``)."""
     from simulator.scenario.load import load_scenario_located
 
     sc, loc = load_scenario_located(path, overrides_of(sets), allow=allow or ())
+    if budget:
+        from simulator.world.budget import check_budget
+
+        check_budget(sc, DEFAULT_ENGINE, loc)
     if check_data:
         observed_for(sc, loc, allow, path, check_only=True)
     return sc, loc

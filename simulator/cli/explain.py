@@ -50,7 +50,7 @@ def explain(
     from simulator.world.explain import explain as explain_fn
 
     day = _date(date)
-    sc, _ = load(file, sets)
+    sc, _ = load(file, sets, budget=False)
     e = explain_fn(
         sc,
         day,
@@ -87,8 +87,8 @@ def diff(
     one line per path (as --set takes it) with A's and B's values. Exit 0 either way."""
     from simulator.scenario.diff import diff as diff_fn
 
-    sa, _ = load(a, sets_a)
-    sb, _ = load(b, sets_b)
+    sa, _ = load(a, sets_a, budget=False)
+    sb, _ = load(b, sets_b, budget=False)
     d = diff_fn(sa, sb)
     if as_json:
         say_json(d.to_list())

@@ -102,7 +102,7 @@ def new(
             f"NAME {clean(repr(name), 80)}: use letters, digits, '_', '-' or '.', starting "
             "with a letter or digit (at most 64 characters)"
         )
-    sc, loc = load(base, None)
+    sc, loc = load(base, None, budget=False)
     target = output or base.parent / f"{name}.yaml"
     # never over the base or a file it extends (--force replaces outputs only)
     check_not_input(target, loc.files)

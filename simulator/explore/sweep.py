@@ -264,6 +264,7 @@ def point_scenario(loc: Located, design: Design, i: int) -> Scenario:
     from simulator.scenario.diff import format_value
     from simulator.scenario.model import Scenario
     from simulator.scenario.translate import validate
+    from simulator.world.budget import check_budget
 
     overrides = design.overrides(i)
     label = ", ".join(f"{k}={format_value(v, 40)}" for k, v in overrides.items())
@@ -271,7 +272,9 @@ def point_scenario(loc: Located, design: Design, i: int) -> Scenario:
         data = apply_overrides(loc, overrides, origin=f"point {i}:")
         if isinstance(data.data.get("name"), str):
             data.data["name"] = f"{data.data['name']} [{label}]"
-        return validate(data, Scenario)
+        sc = validate(data, Scenario)
+        check_budget(sc, loc=data)  # what one replication costs (the default engine)
+        return sc
     except ScenarioError as e:
         where = sorted({p.origin for p in design.params if p.origin})
         head = Problem(

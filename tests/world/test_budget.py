@@ -1,0 +1,123 @@
+"""What validates runs (issue 25): one replication's events, memory and time are
+estimated from the compiled scenario and checked against Limits before anything runs;
+a scenario over them is refused at file:line:col with the estimate and the limit."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import yaml
+
+import simulator as sim
+from simulator.cli import main
+from simulator.errors import ScenarioError
+from simulator.limits import Limits
+from simulator.world.budget import budget_problems, check_budget, estimate
+from simulator.world.calendar import build_calendar
+from simulator.world.static import compile_scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = sorted([*ROOT.glob("scenarios/*.yaml"), *ROOT.glob("scenarios/examples/*.yaml")])
+BASE = ROOT / "tests" / "hostile" / "project" / "base.yaml"
+
+
+def _static(sc: sim.Scenario):  # type: ignore[no-untyped-def]
+    return compile_scenario(sc, build_calendar(sc))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.name for p in SHIPPED])
+def test_every_shipped_scenario_is_well_within_the_limits(path: Path) -> None:
+    b = estimate(_static(sim.load_scenario(path)))
+    assert 0 < b.events < Limits.MAX_REPLICATION_EVENTS / 100
+    assert 0 < b.bytes["kernel"] < Limits.MAX_REPLICATION_BYTES / 4
+    assert b.seconds["simpy"] < Limits.MAX_REPLICATION_SECONDS / 10
+
+
+def _variant(tmp_path: Path, name: str, data: dict) -> Path:
+    (tmp_path / "base.yaml").write_text(BASE.read_text())
+    f = tmp_path / name
+    f.write_text(yaml.safe_dump({"extends": "base.yaml", **data}))
+    return f
+
+
+def _pulses(n: int) -> list[dict]:
+    return [
+        {
+            "rate_per_year": 365,
+            "duration_days": {"kind": "constant", "value": 0.5},
+            "review_time_factor": 1.01,
+        }
+        for _ in range(n)
+    ]
+
+
+def test_pulses_switching_all_year_for_decades_are_refused(tmp_path: Path) -> None:
+    f = _variant(
+        tmp_path,
+        "pulses.yaml",
+        {"end": "2044-12-31", "policy": {"switching": None, "timeline": [], "pulses": _pulses(60)}},
+    )
+    from simulator.scenario.load import load_scenario_located
+
+    sc, loc = load_scenario_located(f)
+    with pytest.raises(ScenarioError) as e:
+        check_budget(sc, "kernel", loc)
+    text = str(e.value)
+    assert "pulses.yaml:" in text
+    assert "policy.pulses: one replication would" in text
+    assert "Limits.MAX_REPLICATION_EVENTS" in text or "Limits.MAX_REPLICATION_BYTES" in text
+
+
+def test_a_part_with_hundreds_of_suppliers_for_a_decade_is_refused_at_validate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ex = [
+        {
+            "id": f"e{i}",
+            "country": "CN",
+            "products": ["magnet"],
+            "capacity_t_per_month": 10,
+            "lead_time_days": {"kind": "constant", "value": 3},
+        }
+        for i in range(300)
+    ]
+    sup = [{"exporter": f"e{i}", "share": 1 / 300} for i in range(300)]
+    m1 = {"id": "m1", "suppliers": sup}
+    m1["replenishment"] = {"kind": "order_up_to", "review_days": 365, "safety_days": 5}
+    data = {"end": "2035-12-31", "policy": {"switching": None, "timeline": []}}
+    f = _variant(tmp_path, "suppliers.yaml", {**data, "exporters": ex, "manufacturers": [m1]})
+    assert main(["validate", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert "suppliers.yaml:" in err and ": manufacturers: one replication would need about" in err
+    assert "GiB of memory on the kernel engine" in err and "Limits.MAX_REPLICATION_BYTES" in err
+    out = tmp_path / "out"
+    assert main(["run", str(f), "--reps", "1", "--workers", "1", "--out", str(out)]) == 2
+    assert not out.exists()
+
+
+def test_the_runner_checks_the_engine_it_runs_on() -> None:
+    sc = sim.load_scenario(ROOT / "scenarios" / "cn-2025-april-controls.yaml")
+    st = _static(sc)
+    assert budget_problems(st, "kernel") == [] and budget_problems(st, "simpy") == []
+    b = estimate(st)
+    assert b.bytes["simpy"] > b.bytes["kernel"] and b.seconds["simpy"] > b.seconds["kernel"]
+
+
+def test_overlapping_overlays_count_what_is_in_force_together(tmp_path: Path) -> None:
+    d0 = dt.date(2025, 1, 1)
+    ovs = [
+        {
+            "from": (d0 + dt.timedelta(days=i)).isoformat(),
+            "until": (d0 + dt.timedelta(days=i + 20)).isoformat(),
+            "review_time_factor": 1.0,
+        }
+        for i in range(40)
+    ]
+    f = _variant(
+        tmp_path, "ov.yaml", {"policy": {"switching": None, "timeline": [], "overlays": ovs}}
+    )
+    b = estimate(_static(sim.load_scenario(f)))
+    assert b.changes == pytest.approx(2 * 40)  # two per overlay (no timeline, no chain)
+    assert b.events < Limits.MAX_REPLICATION_EVENTS
