@@ -170,7 +170,10 @@ def regress_command(
         raise typer.Exit(2) from None
     try:
         checks, warnings = prepare(paths, baselines, update, allow or ())
-    except BadInput as e:
+        for target in (junit, markdown):  # again, now the inputs are known
+            if target is not None:
+                check_file_target(target)
+    except (BadInput, OutputRefused) as e:
         tell(f"relsim regress: {e}")
         raise typer.Exit(2) from None
     for w in warnings:

@@ -175,15 +175,16 @@ def check_file_target(target: Path, *, update: bool = False) -> None:
 
 
 def check_name(target: Path) -> None:
-    """Refuse an output name holding control characters (escape sequences, line breaks,
-    bidirectional overrides): such a name would drive a terminal that lists it.
+    """Refuse an output whose name (the last component, which relsim creates) holds
+    control characters (escape sequences, line breaks, bidirectional overrides): such a
+    name would drive a terminal that lists it.
 
     Raises:
         OutputRefused: Naming it, escaped.
     """
     from simulator.errors import clean, has_control
 
-    if has_control(os.fspath(target)):
+    if has_control(Path(target).name):  # the name created (folders above exist already)
         raise OutputRefused(
             f"{clean(target)}: an output name may not hold control characters (escape "
             "sequences, line breaks, bidirectional overrides); nothing was written"
