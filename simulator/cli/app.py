@@ -309,6 +309,9 @@ def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the app, map failures to exit codes, no tracebacks
     unless ``--debug``."""
     os.environ.setdefault("MPLBACKEND", "Agg")
+    from simulator.ensemble.executors import QUIET_DASK
+
+    QUIET_DASK["on"] = True  # a lost cluster is reported by relsim, not by Dask's tracebacks
     signal.signal(signal.SIGTERM, _on_sigterm)
     if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) is signal.SIG_DFL:
         signal.signal(signal.SIGHUP, _on_sigterm)  # the terminal closed (not under nohup)

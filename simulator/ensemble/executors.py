@@ -71,6 +71,20 @@ ChunkFn = Callable[[Any, int, int], Any]
 """``fn(payload, start, stop)`` -> result for replications ``start .. stop - 1``."""
 
 
+QUIET_DASK = {"on": False}
+"""Whether Dask's own logging is silenced (the command line sets it: relsim says itself
+which replications a lost cluster did not run, without distributed's tracebacks)."""
+
+
+def _quiet_dask_logs() -> None:
+    """Silence ``distributed``'s loggers (already configured on import)."""
+    import logging
+
+    names = [n for n in logging.root.manager.loggerDict if n.split(".")[0] == "distributed"]
+    for name in ["distributed", *names]:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
 DASK_RETRIES = 2
 """Automatic retries of a Dask task that fails (``Client.submit(retries=)``); a task whose
 worker dies is rerun by the scheduler itself (up to its ``allowed-failures``)."""
@@ -406,13 +420,18 @@ class DaskExecutor:
             ) from None
 
         self._own: list[Any] = []
+        if QUIET_DASK["on"]:
+            _quiet_dask_logs()
         if client is None:
             if address is None:
+                import logging
+
                 cluster = LocalCluster(
                     n_workers=workers or default_workers(),
                     threads_per_worker=1,
                     processes=True,
                     dashboard_address=None,
+                    silence_logs=logging.CRITICAL if QUIET_DASK["on"] else logging.WARNING,
                 )
                 self._own.append(cluster)
                 client = Client(cluster)
