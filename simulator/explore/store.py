@@ -96,7 +96,7 @@ class PointStore:
                 shutil.rmtree(self.partial)
         if not self.partial.exists():
             (self.partial / "points").mkdir(parents=True)
-            with atomic_file(manifest) as tmp:
+            with atomic_file(manifest, inside=True) as tmp:
                 write_json(
                     tmp,
                     {
@@ -133,7 +133,7 @@ class PointStore:
         """Store point ``i``'s record, whole or not at all (work in progress, not an
         output: it is not listed among the outputs a late Ctrl-C names)."""
         path = self.partial / "points" / f"p{i:06d}.json"
-        with atomic_file(path) as tmp:
+        with atomic_file(path, inside=True) as tmp:  # a link there is replaced, not followed
             write_json(tmp, record)
         if COMMITTED and COMMITTED[-1] == path:
             COMMITTED.pop()

@@ -121,7 +121,6 @@ def check_dir_target(target: Path, force: bool) -> None:
         )
     if not target.exists():
         return
-    check_not_input(target)
     if not force:
         raise OutputExists(f"{target} already exists; use --force to replace it, or --out DIR")
     if not target.is_dir():
@@ -135,6 +134,7 @@ def check_dir_target(target: Path, force: bool) -> None:
             f'"tool": "{TOOL}"); --force replaces only those, so nothing was changed; '
             "choose another --out"
         )
+    check_not_input(target)
 
 
 def check_file_target(target: Path, *, update: bool = False) -> None:
@@ -364,7 +364,7 @@ def _libc() -> Any:
 
 
 @contextlib.contextmanager
-def atomic_file(target: Path, *, update: bool = False) -> Iterator[Path]:
+def atomic_file(target: Path, *, update: bool = False, inside: bool = False) -> Iterator[Path]:
     """Yield a temporary path that replaces ``target`` on success.
 
     Whatever is written to the yielded path (text, JSON, a figure) appears at
@@ -377,6 +377,9 @@ def atomic_file(target: Path, *, update: bool = False) -> Iterator[Path]:
         target: Final file; its directory is created if missing.
         update: ``target`` may be a file the command read (see
             :func:`check_file_target`).
+        inside: ``target`` is relsim's own file inside a directory it keeps (a sweep's
+            unfinished points): whatever is there — a symbolic link, a device — is
+            replaced by a regular file, never written through.
 
     Raises:
         OutputRefused: ``target`` is a directory, a block device or a socket, or the
@@ -384,8 +387,12 @@ def atomic_file(target: Path, *, update: bool = False) -> Iterator[Path]:
     """
     target = Path(target)
     check_file_target(target, update=update)
-    real = Path(os.path.realpath(target))
-    through = real.exists() and not real.is_file()  # a device or a pipe
+    if inside:  # the name itself is replaced (a link there is not followed)
+        real = Path(os.path.abspath(target))
+        through = False
+    else:
+        real = Path(os.path.realpath(target))
+        through = real.exists() and not real.is_file()  # a device or a pipe
     try:
         if through:
             fd, name = tempfile.mkstemp(prefix="relsim-")
