@@ -17,7 +17,8 @@ kernel's own ``njit(cache=True)`` gets the same cache) uses :class:`GuardedCache
 * before anything is loaded or saved, the cache directory is checked
   (:func:`check_cache_dir`, as ssh and pip check theirs): it must be owned by this user
   (or root) and not writable by group or others, and so must every folder above it
-  (a world-writable folder above it must be sticky, as ``/tmp`` is). Otherwise
+  (a world-writable folder above it must be sticky, as ``/tmp`` is; a group that is the
+  user's own private group, as some systems give each user, does not count). Otherwise
   :class:`UntrustedCache` refuses it, naming ``RELSIM_CACHE_DIR``; relsim creates its
   folders ``0700`` and its files ``0600``;
 * each file is read only if it is a regular file (not a link: a link to ``/dev/zero``),
@@ -121,6 +122,25 @@ def _owner_ok(st: os.stat_result) -> bool:
     return st.st_uid in (_euid(), 0)
 
 
+def _private_group(gid: int) -> bool:
+    """Whether group ``gid`` is this user's own (a "user private group": named as the
+    user, no other member), so that its write permission lets no one else in."""
+    try:
+        import grp
+        import pwd
+
+        user = pwd.getpwuid(os.geteuid()).pw_name
+        group = grp.getgrgid(gid)
+    except (ImportError, KeyError, OSError):
+        return False
+    return group.gr_name == user and set(group.gr_mem) <= {user}
+
+
+def _others_can_write(st: os.stat_result) -> bool:
+    """Write permission for others, or for a group other than this user's own."""
+    return bool(st.st_mode & 0o002 or (st.st_mode & 0o020 and not _private_group(st.st_gid)))
+
+
 def _variable() -> str:
     """The variable to change, as the messages name it."""
     if _USER_NUMBA_DIR and cache_dir() != config.CACHE_DIR:
@@ -140,7 +160,7 @@ def _why_untrusted(path: str) -> str | None:
         return "is not a directory"
     if not _owner_ok(st):
         return f"is owned by another user (uid {st.st_uid})"
-    if st.st_mode & 0o022:
+    if _others_can_write(st):
         return f"is writable by group or others (mode {stat.S_IMODE(st.st_mode):04o})"
     parent = os.path.dirname(real)
     while True:
@@ -150,7 +170,7 @@ def _why_untrusted(path: str) -> str | None:
             return f"has a folder above it that cannot be checked: {parent} ({e.strerror})"
         if not _owner_ok(pst):
             return f"is inside {parent}, owned by another user (uid {pst.st_uid})"
-        if pst.st_mode & 0o022 and not pst.st_mode & stat.S_ISVTX:
+        if _others_can_write(pst) and not pst.st_mode & stat.S_ISVTX:
             return (
                 f"is inside {parent}, writable by group or others and not sticky "
                 f"(mode {stat.S_IMODE(pst.st_mode):04o}): it could be replaced"
@@ -227,7 +247,7 @@ def _read_trusted(path: str) -> bytes | None:
         raise _Unreadable(path, "is not a regular file (a link, a device?)")
     if _euid() is not None and not _owner_ok(st):
         raise _Unreadable(path, f"is owned by another user (uid {st.st_uid})")
-    if _euid() is not None and st.st_mode & 0o022:
+    if _euid() is not None and _others_can_write(st):
         raise _Unreadable(path, "is writable by group or others")
     if st.st_size > Limits.MAX_CACHE_FILE_BYTES:
         raise _Unreadable(path, f"is {st.st_size:,} bytes (Limits.MAX_CACHE_FILE_BYTES)")

@@ -92,6 +92,11 @@ def _foreign(f: Path) -> None:
     os.chown(f, 4321, 4321)
 
 
+def _group_writable(f: Path) -> None:
+    os.chown(f, -1, 4321)  # a group of others (not this user's private group)
+    f.chmod(0o664)
+
+
 def _plant(f: Path) -> None:
     import pickle
 
@@ -113,7 +118,11 @@ DAMAGE = {
     "entry linked to /dev/zero": (".nbc", _devzero, "is not a regular file"),
     "index of another owner": (".nbi", _foreign, "is owned by another user (uid 4321)"),
     "planted index": (".nbi", _plant, "is owned by another user"),
-    "group-writable index": (".nbi", lambda f: f.chmod(0o664), "is writable by group or others"),
+    "group-writable index": (
+        ".nbi",
+        lambda f: _group_writable(f),
+        "is writable by group or others",
+    ),
 }
 
 
