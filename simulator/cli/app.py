@@ -213,7 +213,7 @@ def load(
 
     sc, loc = load_scenario_located(path, overrides_of(sets), allow=allow or ())
     if budget:
-        from simulator.world.budget import check_budget
+        from simulator.replication.engines import check_budget
 
         check_budget(sc, DEFAULT_ENGINE, loc)
     if check_data:

@@ -34,12 +34,12 @@ from simulator.replication.engines import (
     DEFAULT_ENGINE,
     GC_EVERY,
     Simulate,
+    check_budget,
     prepare_engine,
     simulator_for,
 )
 from simulator.replication.result import RunResult
 from simulator.stats import half_width, standard_error
-from simulator.world.budget import check_budget
 from simulator.world.calendar import build_calendar
 
 if TYPE_CHECKING:  # pragma: no cover

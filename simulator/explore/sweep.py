@@ -260,11 +260,11 @@ def point_scenario(loc: Located, design: Design, i: int) -> Scenario:
         ScenarioError: The point makes an invalid scenario; the first problem names the
             point and its values, the others say what is wrong.
     """
+    from simulator.replication.engines import check_budget
     from simulator.scenario.compose import apply_overrides
     from simulator.scenario.diff import format_value
     from simulator.scenario.model import Scenario
     from simulator.scenario.translate import validate
-    from simulator.world.budget import check_budget
 
     overrides = design.overrides(i)
     label = ", ".join(f"{k}={format_value(v, 40)}" for k, v in overrides.items())

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from simulator.replication.engines import DEFAULT_ENGINE, ENGINES, prepare_engine, simulator_for
+from simulator.replication.engines import (
+    DEFAULT_ENGINE,
+    ENGINES,
+    check_budget,
+    prepare_engine,
+    simulator_for,
+)
 from simulator.replication.result import RunResult
-from simulator.world.budget import check_budget
 from simulator.world.calendar import WorkCalendar, build_calendar
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -10,16 +10,15 @@ re-planning the reviews in progress. :func:`estimate` adds up, from the compiled
 
 * **memory**: the replication's draws (:mod:`simulator.world.draws`: per application and
   shipment slot, per lead-time and transit pair, background contracts, demand noise),
-  the kernel's working arrays (about :data:`SLOT_BYTES` per application slot, the daily
-  records), the policy effects table (states × application classes) and, for the SimPy
-  engine, its Python objects (about :data:`SIMPY_APP_BYTES` per application, 32 bytes
-  per draw);
+  the engine's working arrays or objects (:class:`EngineCost`, declared per engine in
+  :data:`simulator.replication.engines.ENGINE_COSTS`), the daily records and the policy
+  effects table (states × application classes);
 * **events**: each expected application's steps, its shipment's, each day's step of
   each production line, each change of policy state (and the reviews in progress it
   re-plans), each policy state's effects per application class;
-* **time**: events × the engine's cost per event (:data:`SECONDS_PER_EVENT`, measured on
-  the shipped scenarios, rounded up); a policy state's effects are resolved in Python on
-  both engines (:data:`SECONDS_PER_STATE_STEP` per rule and application class).
+* **time**: events × the engine's cost per event (measured on the shipped scenarios,
+  rounded up); a policy state's effects are resolved in Python on both engines
+  (:data:`SECONDS_PER_STATE_STEP` per rule and application class).
 
 :func:`budget_problems` checks them against :attr:`~simulator.limits.Limits.MAX_REPLICATION_EVENTS`,
 :attr:`~simulator.limits.Limits.MAX_REPLICATION_BYTES` and
@@ -42,26 +41,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from simulator.world.static import Static
 
 __all__ = [
-    "SECONDS_PER_EVENT",
     "SECONDS_PER_STATE_STEP",
-    "SIMPY_APP_BYTES",
-    "SLOT_BYTES",
     "STATE_BYTES",
     "Budget",
+    "EngineCost",
     "budget_problems",
     "check_budget",
     "estimate",
 ]
 
-SLOT_BYTES = 2_000
-"""The kernel's working arrays per application-and-shipment slot, bytes (its application,
-shipment, request, heap and log rows; ``tests/kernel`` checks this against what the
-kernel allocates)."""
-SIMPY_APP_BYTES = 4_000
-"""The SimPy engine's Python objects per application (its process, events, records)."""
-SECONDS_PER_EVENT = {"kernel": 2e-6, "simpy": 4e-5}
-"""Cost of one event on each engine, seconds (the shipped scenarios measure about a
-third of these on the project's 2-core VM)."""
 SECONDS_PER_STATE_STEP = 5e-6
 """Cost of resolving one rule for one application class in a new policy state, seconds
 (Python on both engines; measured about 2e-6 with 60 pulses)."""
@@ -72,27 +60,49 @@ _DRAW_COPIES = 2
 
 
 @dataclass(frozen=True)
+class EngineCost:
+    """What an engine spends per unit of work (declared per engine in
+    :data:`simulator.replication.engines.ENGINE_COSTS`).
+
+    Attributes:
+        seconds_per_event: Time of one event, seconds (measured on the shipped scenarios,
+            rounded up).
+        slot_bytes: Working arrays per application-and-shipment slot, bytes (a compiled
+            engine sizes them by the slots; ``tests/kernel`` checks the bound).
+        app_bytes: Objects per expected application, bytes (an interpreted engine's
+            processes, events and records).
+        draw_bytes: Bytes per draw held while it runs, beyond the arrays (32 when the
+            draws are also Python lists).
+    """
+
+    seconds_per_event: float
+    slot_bytes: float = 0.0
+    app_bytes: float = 0.0
+    draw_bytes: float = 0.0
+
+
+@dataclass(frozen=True)
 class Budget:
-    """What one replication will cost (see the module docstring).
+    """What one replication will cost on one engine (see the module docstring).
 
     Attributes:
         events: Expected events (upper bound).
-        bytes: Memory on each engine, bytes (upper bound of what is allocated).
-        seconds: Time on each engine, seconds.
-        parts: What each term contributes: name -> (events, kernel bytes), for messages.
+        bytes: Memory, bytes (upper bound of what is allocated).
+        seconds: Time, seconds.
+        parts: What each term contributes: name -> (events, bytes), for messages.
         changes: Changes of policy state (upper bound).
         slots: Application and shipment slots the draws are sized for.
     """
 
     events: float
-    bytes: dict[str, float]
-    seconds: dict[str, float]
+    bytes: float
+    seconds: float
     parts: dict[str, tuple[float, float]] = field(default_factory=dict)
     changes: float = 0.0
     slots: float = 0.0
 
     def driver(self, by: str = "events") -> str:
-        """The term that contributes most ``events`` or (kernel) ``bytes``."""
+        """The term that contributes most ``events`` or ``bytes``."""
         k = 0 if by == "events" else 1
         return max(self.parts, key=lambda n: self.parts[n][k]) if self.parts else ""
 
@@ -155,11 +165,13 @@ def _max_active(sc: Scenario) -> int:
     return best
 
 
-def estimate(st: Static) -> Budget:
-    """Estimate one replication's events, memory and time from the compiled scenario.
+def estimate(st: Static, cost: EngineCost) -> Budget:
+    """Estimate one replication's events, memory and time on an engine from the compiled
+    scenario.
 
     Args:
         st: The compiled scenario (:func:`simulator.world.static.compile_scenario`).
+        cost: The engine's costs (:data:`simulator.replication.engines.ENGINE_COSTS`).
     """
     sc = st.sc
     H, M, P = st.H, st.M, st.P
@@ -190,27 +202,21 @@ def estimate(st: Static) -> Budget:
     }
     daily = 8.0 * H * (6 * P + 3 * M + 4 + 2 * M + 2 * C)
     mem = {
-        "applications and shipments": slots * SLOT_BYTES + 8.0 * _DRAW_COPIES * draw_floats,
+        "applications and shipments": (
+            slots * cost.slot_bytes
+            + apps * cost.app_bytes
+            + draw_floats * (8.0 * _DRAW_COPIES + cost.draw_bytes)
+        ),
         "daily steps": daily,
         "policy changes": 3 * 8.0 * changes,
         "policy states": states * (2 * 8.0 * classes * 12 + STATE_BYTES + 8.0 * rules_max),
     }
-    kernel = math.fsum(mem.values())
-    simpy = (
-        kernel
-        - slots * SLOT_BYTES
-        + apps * SIMPY_APP_BYTES
-        + 32.0 * draw_floats  # the draws as Python lists
-    )
     events = math.fsum(ev.values())
     stepping = events - ev["policy states"]
     return Budget(
         events=events,
-        bytes={"kernel": kernel, "simpy": simpy},
-        seconds={
-            e: stepping * c + ev["policy states"] * SECONDS_PER_STATE_STEP
-            for e, c in SECONDS_PER_EVENT.items()
-        },
+        bytes=math.fsum(mem.values()),
+        seconds=stepping * cost.seconds_per_event + ev["policy states"] * SECONDS_PER_STATE_STEP,
         parts={k: (ev[k], mem[k]) for k in ev},
         changes=changes,
         slots=slots,
@@ -241,17 +247,17 @@ _WHERE = {
 """Where in the scenario each term comes from (messages are located there)."""
 
 
-def budget_problems(st: Static, engine: str = "kernel") -> list[tuple[tuple[Any, ...], str]]:
+def budget_problems(st: Static, cost: EngineCost, engine: str) -> list[tuple[tuple[Any, ...], str]]:
     """The estimate (:func:`estimate`) against the limits, as ``(scenario path,
     message)`` pairs (empty when within them).
 
     Args:
         st: The compiled scenario.
-        engine: The engine that will run it (its memory and time are checked).
+        cost: The costs of the engine that will run it.
+        engine: Its name, for messages.
     """
-    b = estimate(st)
+    b = estimate(st, cost)
     out: list[tuple[tuple[Any, ...], str]] = []
-    mem, secs = b.bytes.get(engine, b.bytes["kernel"]), b.seconds.get(engine, 0.0)
 
     def where(term: str) -> tuple[Any, ...]:
         sc = st.sc
@@ -280,36 +286,37 @@ def budget_problems(st: Static, engine: str = "kernel") -> list[tuple[tuple[Any,
                 "(Limits.MAX_REPLICATION_EVENTS)",
             )
         )
-    if mem > Limits.MAX_REPLICATION_BYTES:
+    if b.bytes > Limits.MAX_REPLICATION_BYTES:
         term = b.driver("bytes")
         out.append(
             (
                 where(term),
-                f"one replication would need about {_size(mem)} of memory on the {engine} "
+                f"one replication would need about {_size(b.bytes)} of memory on the {engine} "
                 f"engine (mostly {term}: {_size(b.parts[term][1])}); the limit is "
                 f"{_size(Limits.MAX_REPLICATION_BYTES)} (Limits.MAX_REPLICATION_BYTES)",
             )
         )
-    if secs > Limits.MAX_REPLICATION_SECONDS and not out:
+    if b.seconds > Limits.MAX_REPLICATION_SECONDS and not out:
         term = b.driver("events")
         out.append(
             (
                 where(term),
-                f"one replication would take about {_duration(secs)} on the {engine} engine "
-                f"({b.events:,.3g} events, mostly {term}); the limit is "
+                f"one replication would take about {_duration(b.seconds)} on the {engine} "
+                f"engine ({b.events:,.3g} events, mostly {term}); the limit is "
                 f"{_duration(Limits.MAX_REPLICATION_SECONDS)} (Limits.MAX_REPLICATION_SECONDS)",
             )
         )
     return out
 
 
-def check_budget(sc: Scenario, engine: str = "kernel", loc: Any = None) -> None:
-    """Refuse a scenario one replication of which would exceed the limits on ``engine``
+def check_budget(sc: Scenario, cost: EngineCost, engine: str, loc: Any = None) -> None:
+    """Refuse a scenario one replication of which would exceed the limits on an engine
     (:func:`budget_problems`), before anything runs.
 
     Args:
         sc: A validated scenario.
-        engine: The engine that will run it.
+        cost: The costs of the engine that will run it.
+        engine: Its name, for messages.
         loc: Where the scenario was read (:class:`~simulator.scenario.located.Located`):
             problems are located at ``file:line:col``; None: at the field path.
 
@@ -320,7 +327,7 @@ def check_budget(sc: Scenario, engine: str = "kernel", loc: Any = None) -> None:
     from simulator.world.calendar import build_calendar
     from simulator.world.static import compile_scenario
 
-    found = budget_problems(compile_scenario(sc, build_calendar(sc)), engine)
+    found = budget_problems(compile_scenario(sc, build_calendar(sc)), cost, engine)
     if not found:
         return
     if loc is not None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import simulator as sim
-from simulator.replication.engines import prepare_engine, simulator_for
+from simulator.replication.engines import ENGINE_COSTS, prepare_engine, simulator_for
 from simulator.world.budget import estimate
 from simulator.world.calendar import build_calendar
 from simulator.world.static import compile_scenario
@@ -36,6 +36,6 @@ def test_the_estimate_bounds_the_kernels_allocation(name: str) -> None:
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    b = estimate(compile_scenario(sc, cal))
-    assert peak <= b.bytes["kernel"], (peak, b.bytes["kernel"])
-    assert b.bytes["kernel"] < 6 * peak + 4 * 2**20  # an upper bound, not a wild one
+    b = estimate(compile_scenario(sc, cal), ENGINE_COSTS["kernel"])
+    assert peak <= b.bytes, (peak, b.bytes)
+    assert b.bytes < 6 * peak + 4 * 2**20  # an upper bound, not a wild one

@@ -14,7 +14,8 @@ import simulator as sim
 from simulator.cli import main
 from simulator.errors import ScenarioError
 from simulator.limits import Limits
-from simulator.world.budget import budget_problems, check_budget, estimate
+from simulator.replication.engines import ENGINE_COSTS, check_budget
+from simulator.world.budget import budget_problems, estimate
 from simulator.world.calendar import build_calendar
 from simulator.world.static import compile_scenario
 
@@ -29,10 +30,12 @@ def _static(sc: sim.Scenario):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.name for p in SHIPPED])
 def test_every_shipped_scenario_is_well_within_the_limits(path: Path) -> None:
-    b = estimate(_static(sim.load_scenario(path)))
-    assert 0 < b.events < Limits.MAX_REPLICATION_EVENTS / 100
-    assert 0 < b.bytes["kernel"] < Limits.MAX_REPLICATION_BYTES / 4
-    assert b.seconds["simpy"] < Limits.MAX_REPLICATION_SECONDS / 10
+    st = _static(sim.load_scenario(path))
+    for engine, cost in ENGINE_COSTS.items():
+        b = estimate(st, cost)
+        assert 0 < b.events < Limits.MAX_REPLICATION_EVENTS / 100, engine
+        assert 0 < b.bytes < Limits.MAX_REPLICATION_BYTES / 4, engine
+        assert b.seconds < Limits.MAX_REPLICATION_SECONDS / 10, engine
 
 
 def _variant(tmp_path: Path, name: str, data: dict) -> Path:
@@ -63,7 +66,7 @@ def test_pulses_switching_all_year_for_decades_are_refused(tmp_path: Path) -> No
 
     sc, loc = load_scenario_located(f)
     with pytest.raises(ScenarioError) as e:
-        check_budget(sc, "kernel", loc)
+        check_budget(sc, loc=loc)
     text = str(e.value)
     assert "pulses.yaml:" in text
     assert "policy.pulses: one replication would" in text
@@ -100,9 +103,9 @@ def test_a_part_with_hundreds_of_suppliers_for_a_decade_is_refused_at_validate(
 def test_the_runner_checks_the_engine_it_runs_on() -> None:
     sc = sim.load_scenario(ROOT / "scenarios" / "cn-2025-april-controls.yaml")
     st = _static(sc)
-    assert budget_problems(st, "kernel") == [] and budget_problems(st, "simpy") == []
-    b = estimate(st)
-    assert b.bytes["simpy"] > b.bytes["kernel"] and b.seconds["simpy"] > b.seconds["kernel"]
+    assert all(budget_problems(st, cost, e) == [] for e, cost in ENGINE_COSTS.items())
+    fast, slow = sorted((estimate(st, c) for c in ENGINE_COSTS.values()), key=lambda b: b.seconds)
+    assert slow.seconds > 5 * fast.seconds
 
 
 def test_overlapping_overlays_count_what_is_in_force_together(tmp_path: Path) -> None:
@@ -118,6 +121,6 @@ def test_overlapping_overlays_count_what_is_in_force_together(tmp_path: Path) ->
     f = _variant(
         tmp_path, "ov.yaml", {"policy": {"switching": None, "timeline": [], "overlays": ovs}}
     )
-    b = estimate(_static(sim.load_scenario(f)))
+    b = estimate(_static(sim.load_scenario(f)), next(iter(ENGINE_COSTS.values())))
     assert b.changes == pytest.approx(2 * 40)  # two per overlay (no timeline, no chain)
     assert b.events < Limits.MAX_REPLICATION_EVENTS
