@@ -15,6 +15,7 @@ and is judged on:
   a carriage return, a bidirectional override) in stdout or stderr;
 * **internal error**: exit 70, a traceback or "internal error";
 * **hang**: no exit within the case's timeout (60 s unless stated);
+* **unbounded**: killed by a signal (the out-of-memory killer);
 * **data lost**: a ``kept`` check (every file present before is still there, byte for
   byte), a device still a device, a symbolic link still a link;
 * **wrong result**: a run directory whose KPIs are not finite or whose fill rates leave
@@ -620,6 +621,8 @@ def _squash(text: str) -> str:
 def _summary_sane(run_dir: Path) -> list[str]:
     """Problems with a run directory's KPIs: non-finite values, fill rates out of [0, 1]."""
     problems = []
+    if not (run_dir / "summary.json").is_file():
+        return [f"{run_dir}/summary.json was not written"]
     summary = json.loads((run_dir / "summary.json").read_text())
     for entity, kpis in summary["kpis"].items():
         for kpi, stats in kpis.items():
@@ -717,6 +720,8 @@ def judge(case: dict[str, Any], w: World, r: Result, before: dict[str, Any]) -> 
         return "leak", f"raw control character {UNSAFE.search(text).group()!r} printed"
     if r.code == 70 or "Traceback" in text or "internal error" in text:
         return "internal error", r.err[-2000:]
+    if r.code is not None and r.code < 0:  # killed: the out-of-memory killer, a limit
+        return "unbounded", f"killed by signal {-r.code}"
     for spec in case.get("checks", []):
         failed = check(spec, w, r, before)
         if failed:
@@ -1016,27 +1021,6 @@ def test_sigterm_to_the_parent_of_a_comparison(tmp_path: Path, scenario: Path) -
     _record(SPECIAL["test_sigterm_to_the_parent_of_a_comparison"]["id"], "clear error")
 
 
-# ------------------------------------------------------------------------------ counts
-def _counts() -> Iterator[tuple[str, int]]:
-    c = Counter(OUTCOMES.values())
-    yield "cases", len(CASES)
-    yield "run", len(OUTCOMES)
-    for kind in (*GOOD, "internal error", "hang", "wrong result", "data lost", "leak", "mismatch"):
-        yield kind, c.get(kind, 0)
-
-
-def test_counts() -> None:
-    """Print the counts over the corpus (``-s`` shows them); every case that ran was a
-    clear error or a sensible acceptance."""
-    counts = dict(_counts())
-    print("\nhostile corpus: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-    by_class = Counter((c["class"], OUTCOMES.get(c["id"], "not run")) for c in CASES)
-    for (cls, outcome), n in sorted(by_class.items()):
-        print(f"  {cls:13} {outcome:20} {n}")
-    bad = {k: v for k, v in OUTCOMES.items() if v not in GOOD}
-    assert not bad, bad
-
-
 # ------------------------------------------------------------------------------ dask
 def _free_port() -> int:
     import socket
@@ -1144,3 +1128,33 @@ def test_a_killed_scheduler_exits_1_without_a_traceback(
     assert "relsim: the Dask cluster stopped answering" in err and "of 20000 did not run" in err
     assert "Traceback" not in err and not (tmp_path / "d").exists()
     _record(SPECIAL["test_a_killed_scheduler_exits_1_without_a_traceback"]["id"], "clear error")
+
+
+# ------------------------------------------------------------------------------ counts
+def _counts() -> Iterator[tuple[str, int]]:
+    c = Counter(OUTCOMES.values())
+    yield "cases", len(CASES)
+    yield "run", len(OUTCOMES)
+    for kind in (
+        *GOOD,
+        "internal error",
+        "hang",
+        "unbounded",
+        "wrong result",
+        "data lost",
+        "leak",
+        "mismatch",
+    ):
+        yield kind, c.get(kind, 0)
+
+
+def test_counts() -> None:
+    """Print the counts over the corpus (``-s`` shows them); every case that ran was a
+    clear error or a sensible acceptance."""
+    counts = dict(_counts())
+    print("\nhostile corpus: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    by_class = Counter((c["class"], OUTCOMES.get(c["id"], "not run")) for c in CASES)
+    for (cls, outcome), n in sorted(by_class.items()):
+        print(f"  {cls:13} {outcome:20} {n}")
+    bad = {k: v for k, v in OUTCOMES.items() if v not in GOOD}
+    assert not bad, bad
