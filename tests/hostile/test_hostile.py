@@ -31,6 +31,7 @@ counts (``pytest tests/hostile -q -s``).
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import math
@@ -673,10 +674,23 @@ def check(spec: str, w: World, result: Result, before: dict[str, Any]) -> tuple[
     if kind == "home-kept":  # every credentials-like file outside the project, as written
         changed = [r for r, text in CREDENTIALS.items() if (w.home / r).read_text() != text]
         return ("data lost", f"changed: {changed}") if changed else None
-    if kind == "no-secret-in":  # an output file holds no secret marker
+    if kind == "no-secret-in":  # an output file holds no secret marker, not even base64
         p = Path(arg)
-        leaked = p.is_file() and SECRET.encode() in p.read_bytes()
+        data = p.read_bytes() if p.is_file() and not p.is_symlink() else b""
+        chunks = [
+            data,
+            *(base64.b64decode(m) for m in re.findall(rb"base64,([A-Za-z0-9+/=]+)", data)),
+        ]
+        leaked = any(SECRET.encode() in c for c in chunks)
         return ("leak", f"{arg} holds a secret marker") if leaked else None
+    if kind == "kept-but":  # every file kept, but ARG (checked by "unchanged")
+        after = snapshot(w.project, w.tmp)
+        lost = [p for p, v in before.items() if p != arg and after.get(p) != v]
+        return ("data lost", f"changed or gone: {lost[:5]}") if lost else None
+    if kind == "unchanged":  # ARG as it was: a page rendered from crafted files is wrong
+        after = snapshot(w.project, w.tmp)
+        changed = after.get(arg) != before.get(arg)
+        return ("wrong result", f"{arg} was rewritten from crafted input") if changed else None
     if kind == "xlsx-text":  # no cell of the workbook is a formula
         import openpyxl
 
