@@ -19,7 +19,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(
-    "name", ["cn-2025-april-controls.yaml", "japan-2026.yaml", "examples/multi-tier.yaml"]
+    "name",
+    [
+        "cn-2025-april-controls.yaml",
+        "japan-2026.yaml",
+        "examples/multi-tier.yaml",
+        "examples/new-requirement.yaml",
+        "examples/batch-release.yaml",
+    ],
 )
 def test_the_estimate_bounds_the_kernels_allocation(name: str) -> None:
     sc = sim.load_scenario(ROOT / "scenarios" / name)

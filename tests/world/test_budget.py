@@ -124,3 +124,54 @@ def test_overlapping_overlays_count_what_is_in_force_together(tmp_path: Path) ->
     b = estimate(_static(sim.load_scenario(f)), next(iter(ENGINE_COSTS.values())))
     assert b.changes == pytest.approx(2 * 40)  # two per overlay (no timeline, no chain)
     assert b.events < Limits.MAX_REPLICATION_EVENTS
+
+
+def test_the_start_up_ramps_steps_are_counted_as_changes() -> None:
+    """A capacity ramp after a licence requirement starts is a change a day (main's
+    start-up policy): the estimate counts its steps, and bounds those of a real path."""
+    from simulator.scenario.authority import Startup
+    from simulator.world.draws import fill_draws
+    from simulator.world.policy import CAPACITY
+
+    sc = sim.load_scenario(ROOT / "scenarios" / "examples" / "new-requirement.yaml")
+    flat = sc.model_copy(
+        update={"authority": sc.authority.model_copy(update={"startup": Startup()})}
+    )
+    cost = ENGINE_COSTS["kernel"]
+    st = _static(sc)
+    with_ramp, without = estimate(st, cost), estimate(_static(flat), cost)
+    days = sc.authority.startup.capacity_ramp.days  # type: ignore[union-attr]
+    ramp = min(without.changes * days, st.H + without.changes)
+    assert with_ramp.changes - without.changes == pytest.approx(ramp)
+    steps = int((fill_draws(st, 1, 0).i("pol_kind") == CAPACITY).sum())
+    assert 0 < steps <= with_ramp.changes - without.changes
+
+
+BOUNDED = [*SHIPPED, *sorted((ROOT / "tests" / "hostile" / "project").glob("v-*.yaml")), BASE]
+
+
+@pytest.mark.parametrize("path", BOUNDED, ids=[p.name for p in BOUNDED])
+def test_the_pure_python_bound_bounds_the_estimate(path: Path) -> None:
+    """check_budget skips compiling a scenario whose bound is within the limits: the bound
+    must be at least the estimate, on every engine and in every measure."""
+    from simulator.world.budget import bound
+
+    try:
+        sc = sim.load_scenario(path)
+    except ScenarioError:
+        pytest.skip("refused by validation")
+    st = _static(sc)
+    for engine, cost in ENGINE_COSTS.items():
+        b, e = bound(sc, cost), estimate(st, cost)
+        assert b.events >= e.events and b.bytes >= e.bytes and b.seconds >= e.seconds, engine
+        assert b.changes >= e.changes and b.slots >= e.slots, engine
+
+
+def test_the_bound_counts_the_draw_tables_unit_draws() -> None:
+    from simulator.world import draws
+    from simulator.world.budget import APP_UNIT_DRAWS, SHIP_UNIT_DRAWS
+
+    def units(family: str) -> int:
+        return sum(1 for d in draws.DRAWS if d.family == family and d.width is draws._one)
+
+    assert (units("application"), units("shipment")) == (APP_UNIT_DRAWS, SHIP_UNIT_DRAWS)
