@@ -142,7 +142,8 @@ def _targets_table(sc: Any, path: Path, reps: int | None, execution: Execution) 
     finally:
         if prog is not None:
             prog.stop()
-    rows = evaluate(list(tg.targets), values)
+    rows = evaluate(list(tg.targets), values, tg.split)
     s = execution.seed_for(sc)
     say(f"{clean(sc.name, 200)}: {len(rows)} targets from {path}, {n} replications, seed {s}")
-    say(targets_text(rows))
+    until = tg.split.train_until.isoformat() if tg.split else None
+    say(targets_text(rows, until))

@@ -104,16 +104,18 @@ def fit(
     _note_other_scenario(file, targets)
     say(
         f"{clean(res.scenario.name, 200)}: {len(res.params)} free parameters fitted to "
+        f"{sum(r['phase'] in ('fit', 'train') for r in res.table)} of the "
         f"{len(res.table)} targets of {targets}; {len(res.trials)} trials × {res.reps} "
         f"replications, seed {res.seed}"
     )
     say(parameters_text(res))
-    start_ok = sum(r["ok"] for r in res.start_table)
+    fitted = [r for r in res.start_table if r["phase"] in ("fit", "train")]
+    start_ok = sum(r["ok"] for r in fitted)
     say(
         f"\ncalibration at the fitted values, on fresh replications (seed {res.seed + 1}; "
-        f"at the start values {start_ok} of {len(res.start_table)} were within tolerance):"
+        f"at the start values {start_ok} of the {len(fitted)} fitted were within tolerance):"
     )
-    say(targets_text(res.table))
+    say(targets_text(res.table, res.train_until))
     for r in res.ranges.itertuples():
         if r.at_bound:
             tell(
