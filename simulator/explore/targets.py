@@ -262,6 +262,20 @@ class Targets(Model):
     split: Split | None = None
     """A time split into train and test targets (none: every target is fitted)."""
 
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Targets:
+        seen: dict[str, int] = {}
+        problems = []
+        for k, t in enumerate(self.targets):
+            if t.id in seen:
+                problems.append(
+                    ((k, "id"), f"duplicate target id (first at targets[{seen[t.id]}])", t.id)
+                )
+            seen.setdefault(t.id, k)
+        if problems:
+            raise FieldProblems([(("targets", *p), m, v) for p, m, v in problems])
+        return self
+
 
 PUBLICATION_DAY = 20
 """Monthly customs figures of a month are public on this day of the following month (the
@@ -294,20 +308,6 @@ def phase(t: Target, split: Split | None) -> Literal["fit", "train", "test", "se
     if split is None:
         return "fit"
     return "train" if published_on(t) <= split.train_until else "test"
-
-    @model_validator(mode="after")
-    def _unique_ids(self) -> Targets:
-        seen: dict[str, int] = {}
-        problems = []
-        for k, t in enumerate(self.targets):
-            if t.id in seen:
-                problems.append(
-                    ((k, "id"), f"duplicate target id (first at targets[{seen[t.id]}])", t.id)
-                )
-            seen.setdefault(t.id, k)
-        if problems:
-            raise FieldProblems([(("targets", *p), m, v) for p, m, v in problems])
-        return self
 
 
 def check_against(tg: Targets, loc: Located | None, sc: Scenario) -> None:

@@ -115,14 +115,36 @@ class Budget:
         return max(self.parts, key=lambda n: self.parts[n][k]) if self.parts else ""
 
 
+def _demand_bound(sc: Scenario) -> float:
+    """The largest factor the policy's ``demand_factor`` can put on a background stream's
+    rate, upper bound: the largest product of a regime's factors above 1 (with the rules
+    it includes), times every overlay's and pulse's above 1 (all in force at once)."""
+    pol = sc.policy
+    by_name = pol.regimes_by_name()
+
+    def above_one(rule: Any) -> float:
+        return max(getattr(rule, "demand_factor", None) or 1.0, 1.0)
+
+    def product(name: str, seen: tuple[str, ...]) -> float:
+        if name in seen:
+            return 1.0
+        reg = by_name[name]
+        out = math.prod(above_one(r) for r in reg.rules)
+        return out * math.prod(product(i, (*seen, name)) for i in reg.includes)
+
+    regimes = max((product(n, ()) for n in by_name), default=1.0)
+    return regimes * math.prod(above_one(ly) for ly in pol.layers())
+
+
 def _background(sc: Scenario, working: float) -> tuple[float, float]:
     """Background contracts over ``working`` days of the authority: (expected at the
     streams' highest rates, the same plus six standard deviations, as the arrival draws
     are sized)."""
     expected = 0.0
+    demand = _demand_bound(sc)
     for b in sc.authority.background:
         rate = b.rate_per_wd * (max(b.month_factors) if b.month_factors else 1.0)
-        rate *= max([1.0, *(ch.factor for ch in b.rate_changes)])
+        rate *= max([1.0, *(ch.factor for ch in b.rate_changes)]) * demand
         expected += rate * working
     return expected, expected + 6 * math.sqrt(expected) + 16 * len(sc.authority.background)
 
@@ -183,12 +205,12 @@ def _ramp_steps(ramp_days: float, H: int, changes: float) -> float:
     return min(changes * math.ceil(ramp_days), H + changes)
 
 
-APP_UNIT_DRAWS = 10
+APP_UNIT_DRAWS = 12
 """Draws of one value per application in the draw table (:data:`simulator.world.draws.DRAWS`;
 the others are one per intake return, information request or parking distribution):
 :func:`bound` counts them without importing the draw table (``tests/world/test_budget.py``
 checks the number)."""
-SHIP_UNIT_DRAWS = 5
+SHIP_UNIT_DRAWS = 7
 """Draws of one value per shipment likewise (the other: one per inspection distribution)."""
 
 

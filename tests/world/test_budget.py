@@ -175,3 +175,32 @@ def test_the_bound_counts_the_draw_tables_unit_draws() -> None:
         return sum(1 for d in draws.DRAWS if d.family == family and d.width is draws._one)
 
     assert (units("application"), units("shipment")) == (APP_UNIT_DRAWS, SHIP_UNIT_DRAWS)
+
+
+def test_buyers_demand_factors_scale_the_background_estimate(tmp_path: Path) -> None:
+    """Overlays with main's demand_factor multiply background contracts while in force:
+    the estimate (and its pure-Python bound) counts them at the largest product."""
+    from simulator.world.budget import bound
+
+    d0 = dt.date(2025, 1, 1)
+    ovs = [
+        {
+            "from": (d0 + dt.timedelta(days=i)).isoformat(),
+            "until": (d0 + dt.timedelta(days=i + 30)).isoformat(),
+            "demand_factor": 10,
+        }
+        for i in range(3)
+    ]
+    plain = _variant(tmp_path, "plain.yaml", {"policy": {"switching": None, "timeline": []}})
+    more = _variant(
+        tmp_path, "more.yaml", {"policy": {"switching": None, "timeline": [], "overlays": ovs}}
+    )
+    cost = ENGINE_COSTS["kernel"]
+    sc0, sc1 = sim.load_scenario(plain), sim.load_scenario(more)
+    if not sc0.authority.background:
+        pytest.skip("base.yaml has no background stream")
+    st0 = _static(sc0)
+    a0, a1 = estimate(st0, cost), estimate(_static(sc1), cost)
+    background0 = a0.slots - float(st0.part_bound.sum()) - 1  # the contracts' slots
+    assert a1.slots - a0.slots > 100 * background0  # 10 ** 3 on the rate
+    assert bound(sc1, cost).events >= a1.events
