@@ -28,6 +28,10 @@ QUOTE_CHARS = 60
 # C0 and C1 controls (ESC, CR, BEL, newline, ...), DEL, the Unicode line separators and
 # the bidirectional formatting characters that reorder what a terminal shows
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+# the same, but for the line breaks JSON itself writes between values
+_UNSAFE_JSON = re.compile(
+    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]"
+)
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -50,9 +54,23 @@ def clean(text: str, limit: int | None = None) -> str:
     return text
 
 
+def has_control(text: str) -> bool:
+    """Whether ``text`` holds a character :func:`clean` would escape (a control
+    character, a line break, a bidirectional override)."""
+    return _UNSAFE.search(str(text)) is not None
+
+
 def clean_lines(text: str) -> str:
     """:func:`clean` each line of a multi-line message (the line breaks are kept)."""
     return "\n".join(clean(line) for line in str(text).split("\n"))
+
+
+def clean_json(text: str) -> str:
+    """JSON text safe to print: the characters :func:`clean` escapes are written as JSON
+    ``\\uXXXX`` escapes (they can only occur inside strings, where those escapes mean the
+    same characters, so the text stays valid JSON with the same content); line breaks
+    between values are kept."""
+    return _UNSAFE_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", str(text))
 
 
 @dataclass(frozen=True)
@@ -246,3 +264,10 @@ class ClusterLost(RuntimeError):
 class SchedulerUnreachable(ValueError):
     """A Dask scheduler address is malformed or does not answer in time (the CLI exits 2
     naming ``--scheduler``)."""
+
+
+class InputRefused(ValueError):
+    """A file or directory relsim reads back failed a check (a run directory for
+    ``relsim report``, a sweep's unfinished points, the compiled-code cache directory):
+    the message names it, the field and what is allowed, never quoting its contents
+    unchecked. The CLI prints it and exits 2."""

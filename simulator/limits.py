@@ -64,6 +64,17 @@ class Limits:
     MAX_DAILY_CELLS = 1_000_000
     """At most this many daily values per series per replication: horizon days ×
     (manufacturers + countries)."""
+    MAX_REPLICATION_EVENTS = 200_000_000
+    """At most this many events in one replication, estimated from the compiled scenario
+    (:mod:`simulator.world.budget`: applications' and shipments' steps, daily steps,
+    changes of policy state and the reviews each re-plans, policy states' effects)."""
+    MAX_REPLICATION_BYTES = 2**30
+    """At most this much memory for one replication (1 GiB), estimated likewise for the
+    engine that runs it (its draws, working arrays and objects); each worker process
+    holds one replication at a time."""
+    MAX_REPLICATION_SECONDS = 600.0
+    """At most this long for one replication, estimated likewise (events × the engine's
+    cost per event, :data:`simulator.world.budget.SECONDS_PER_EVENT`)."""
     MIN_CV = 1e-6
     """Smallest coefficient of variation (sd / mean) of a gamma distribution and of demand
     noise: below it their parameters overflow."""
@@ -109,6 +120,20 @@ class Limits:
     """Deepest nesting of one ``--set`` value."""
     MAX_MANIFEST_BYTES = 1_000_000
     """Largest ``manifest.json`` read to tell a relsim output directory (``--force``)."""
+    MAX_RUN_FILE_BYTES = 50_000_000
+    """Largest JSON or CSV file of a run directory read back by ``relsim report``
+    (``summary.json``, ``scenario.notes.json``, ``kpi_table.csv``, ``regimes.csv``)."""
+    MAX_RUN_TABLE_ROWS = 100_000
+    """Most rows of a table of a run directory read back by ``relsim report``."""
+    MAX_FIGURE_BYTES = 50_000_000
+    """Largest figure (PNG or SVG) of a run directory embedded by ``relsim report``."""
+    MAX_REPORT_FIGURE_BYTES = 500_000_000
+    """Most bytes of figures one ``report.html`` embeds (``relsim report``)."""
+    MAX_TEXT_CHARS = 100_000
+    """Longest text read back from a relsim file (a note, a cell, a label)."""
+    MAX_CACHE_FILE_BYTES = 256_000_000
+    """Largest file of the compiled-code cache loaded (the kernel's entries are a few MB;
+    a larger file is a cache miss, not a memory error)."""
     SCHEDULER_TIMEOUT_S = 10.0
     """Seconds to wait for a Dask scheduler (``--scheduler``) to answer."""
 

@@ -9,9 +9,13 @@ replication ran; 2 bad input or usage (one line naming the file or option, no
 traceback); 70 internal error (a defect; ``--debug`` shows the traceback); 130
 interrupted (Ctrl-C, SIGTERM or SIGHUP).
 
-Everything printed that may hold text from a file or an option goes through
-:func:`simulator.errors.clean` (control characters and escape sequences shown as
-escapes) and is printed without markup interpretation.
+Everything printed goes through :mod:`.console`'s :func:`~.console.say`,
+:func:`~.console.tell`, :func:`~.console.say_json` and :func:`~.console.say_table`:
+control characters and escape sequences from files and options are shown as escapes,
+nothing is read as markup.
+
+Each command runs inside :func:`simulator.scenario.reading.track_reads`: no output it
+writes may replace a file it read (:func:`simulator.report.atomic.check_not_input`).
 """
 
 from __future__ import annotations
@@ -19,14 +23,15 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import warnings
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from simulator.cli.console import err
-from simulator.errors import ScenarioError, clean, clean_lines
+from simulator.cli.console import tell
+from simulator.errors import InputRefused, ScenarioError, clean, clean_lines
 from simulator.limits import Limits
 from simulator.replication.engines import DEFAULT_ENGINE, ENGINES
 
@@ -48,9 +53,10 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
+        from simulator.cli.console import say
         from simulator.version import __version__
 
-        sys.stdout.write(f"relsim {__version__}\n")
+        say(f"relsim {__version__}")
         raise typer.Exit(0)
 
 
@@ -191,14 +197,25 @@ def overrides_of(items: list[str] | None) -> dict[str, Any]:
 
 
 def load(
-    path: Path, sets: list[str] | None, allow: list[Path] | None = None, check_data: bool = True
+    path: Path,
+    sets: list[str] | None,
+    allow: list[Path] | None = None,
+    check_data: bool = True,
+    budget: bool = True,
 ) -> tuple[Any, Any]:
     """Load and validate a scenario file with ``--set`` options; its data files are
-    checked too (:func:`observed_for`), so what ``validate`` accepts, ``run`` reads.
-    ``check_data=False`` for a caller that reads them right after (the same checks)."""
+    checked too (:func:`observed_for`), so what ``validate`` accepts, ``run`` reads, and
+    what one replication would cost (:func:`simulator.world.budget.check_budget`, on
+    the default engine), so what ``validate`` accepts, ``run`` runs.
+    ``check_data=False`` for a caller that reads them right after (the same checks);
+    ``budget=False`` for a command that runs nothing (``explain``, ``diff``, ``new``)."""
     from simulator.scenario.load import load_scenario_located
 
     sc, loc = load_scenario_located(path, overrides_of(sets), allow=allow or ())
+    if budget:
+        from simulator.replication.engines import check_budget
+
+        check_budget(sc, DEFAULT_ENGINE, loc)
     if check_data:
         observed_for(sc, loc, allow, path, check_only=True)
     return sc, loc
@@ -274,10 +291,27 @@ def _debug_for_every_command(args: list[str]) -> list[str]:
     return [a for a in args if a != "--debug"]
 
 
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    """Python warnings, printed through :func:`~.console.tell` (cleaned); relsim's own
+    (``relsim: ...``) as they are."""
+    text = str(message)
+    tell(text if text.startswith("relsim: ") else f"warning: {category.__name__}: {text}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the app, map failures to exit codes, no tracebacks
     unless ``--debug``."""
     os.environ.setdefault("MPLBACKEND", "Agg")
+    from simulator.ensemble.executors import QUIET_DASK
+
+    QUIET_DASK["on"] = True  # a lost cluster is reported by relsim, not by Dask's tracebacks
     signal.signal(signal.SIGTERM, _on_sigterm)
     if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) is signal.SIG_DFL:
         signal.signal(signal.SIGHUP, _on_sigterm)  # the terminal closed (not under nohup)
@@ -287,30 +321,38 @@ def main(argv: list[str] | None = None) -> int:
     DEBUG["on"] = "--debug" in args
     if DEBUG["on"]:
         args = _debug_for_every_command(args)
+    from simulator.scenario.reading import track_reads
+
     try:
-        rv = app(args=args, prog_name="relsim", standalone_mode=False)
+        # what the command reads (no output of it may replace it); Python warnings (e.g.
+        # a glyph a figure's font lacks, named by its character) printed cleaned too
+        with track_reads(), warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            rv = app(args=args, prog_name="relsim", standalone_mode=False)
         if rv == EXIT_INTERRUPTED:  # typer turns KeyboardInterrupt into a return of 130
             raise _Interrupted
         if isinstance(rv, int) and rv:
             return rv
     except ScenarioError as e:
         for p in e.problems:
-            err.print(str(p), markup=False)
+            tell(str(p))
         return EXIT_INPUT
     except Fail as e:
-        err.print(f"relsim: {clean_lines(str(e))}", markup=False)
+        tell(f"relsim: {clean_lines(str(e))}")
         return e.code
+    except InputRefused as e:
+        tell(f"relsim: {clean_lines(str(e))}")
+        return EXIT_INPUT
     except typer.Exit as e:
         return int(e.exit_code or 0)
     except KeyboardInterrupt:
         output = sys.modules.get("simulator.report.atomic")  # not imported: nothing written
         written = [str(p) for p in getattr(output, "COMMITTED", [])]
         done = ", ".join(written[:3]) + (f" and {len(written) - 3} more" * (len(written) > 3))
-        err.print(
+        tell(
             f"relsim: interrupted after writing {done}"
             if done
-            else "relsim: interrupted; no results written",
-            markup=False,
+            else "relsim: interrupted; no results written"
         )
         return EXIT_INTERRUPTED
     except Exception as e:
@@ -322,38 +364,37 @@ def main(argv: list[str] | None = None) -> int:
             e.show()
             return EXIT_INPUT
         if "Abort" in kinds:
-            err.print("relsim: aborted", markup=False)
+            tell("relsim: aborted")
             return EXIT_INTERRUPTED
         from simulator.errors import ClusterLost, ReplicationError, SchedulerUnreachable
         from simulator.report.atomic import OutputRefused
 
         if isinstance(e, OutputRefused):
-            err.print(f"relsim: {clean_lines(str(e))}", markup=False)
+            tell(f"relsim: {clean_lines(str(e))}")
             return EXIT_INPUT
         if isinstance(e, SchedulerUnreachable):
-            err.print(f"relsim: --scheduler: {clean(str(e))}", markup=False)
+            tell(f"relsim: --scheduler: {clean(str(e))}")
             return EXIT_INPUT
         if isinstance(e, ClusterLost):
-            err.print(f"relsim: {clean(str(e))}", markup=False)
+            tell(f"relsim: {clean(str(e))}")
             return EXIT_FAIL
         if isinstance(e, OSError) and e.filename and not DEBUG["on"]:
             # a path the user gave cannot be read or written (e.g. --out in /proc)
-            err.print(f"relsim: {clean(e.strerror or str(e))}: {clean(e.filename)}", markup=False)
+            tell(f"relsim: {clean(e.strerror or str(e))}: {clean(e.filename)}")
             return EXIT_INPUT
         if isinstance(e, ReplicationError):
-            err.print(f"relsim: {clean(str(e), 1000)}", markup=False)
+            tell(f"relsim: {clean(str(e), 1000)}")
             if DEBUG["on"]:
-                err.print(clean_lines(e.detail), markup=False)
+                tell(clean_lines(e.detail))
             return EXIT_INTERNAL
         if DEBUG["on"]:
             import traceback
 
             traceback.print_exc()
         else:
-            err.print(
+            tell(
                 f"relsim: internal error: {type(e).__name__}: {clean(str(e), 500)}\n"
-                "re-run with --debug for the traceback",
-                markup=False,
+                "re-run with --debug for the traceback"
             )
         return EXIT_INTERNAL
     return EXIT_OK

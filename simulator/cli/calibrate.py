@@ -22,7 +22,7 @@ from simulator.cli.app import (
     load,
     observed_for,
 )
-from simulator.cli.console import out, progress_bar
+from simulator.cli.console import progress_bar, say
 from simulator.errors import clean
 from simulator.limits import Limits
 
@@ -92,12 +92,10 @@ def calibrate(
         if prog is not None:
             prog.stop()
     fit = export_fit(ens, observed)
-    out.print(
-        f"{clean(sc.name, 200)}: monthly licensed exports, {ens.reps} replications, "
-        f"seed {ens.seed}",
-        markup=False,
+    say(
+        f"{clean(sc.name, 200)}: monthly licensed exports, {ens.reps} replications, seed {ens.seed}"
     )
-    out.print(fit.to_text(), markup=False)
+    say(fit.to_text())
     if figure is not None:
         from simulator.report.atomic import atomic_file
         from simulator.report.figures import close_figure
@@ -107,7 +105,7 @@ def calibrate(
         with atomic_file(figure) as tmp:
             fig.savefig(tmp, dpi=DPI, format=fmt)
         close_figure(fig)
-        out.print(f"wrote {clean(figure)}", markup=False)
+        say(f"wrote {figure}")
 
 
 def _figure_format(figure: Path) -> str:
@@ -127,10 +125,16 @@ def _figure_format(figure: Path) -> str:
 
 def _targets_table(sc: Any, path: Path, reps: int | None, execution: Execution) -> None:
     """Observe a targets file's targets in every replication and print the table."""
-    from simulator.explore.targets import evaluate, load_targets, observe_ensemble
+    from simulator.explore.targets import (
+        check_against,
+        evaluate,
+        load_targets_located,
+        observe_ensemble,
+    )
     from simulator.report.calibration import targets_text
 
-    tg = load_targets(path)
+    tg, tloc = load_targets_located(path)
+    check_against(tg, tloc, sc)  # months, windows, destinations: before anything runs
     n = sc.reps if reps is None else reps
     cb, prog = progress_bar(False)
     try:
@@ -140,10 +144,6 @@ def _targets_table(sc: Any, path: Path, reps: int | None, execution: Execution) 
             prog.stop()
     rows = evaluate(list(tg.targets), values, tg.split)
     s = execution.seed_for(sc)
-    out.print(
-        f"{clean(sc.name, 200)}: {len(rows)} targets from {clean(path)}, {n} replications, "
-        f"seed {s}",
-        markup=False,
-    )
+    say(f"{clean(sc.name, 200)}: {len(rows)} targets from {path}, {n} replications, seed {s}")
     until = tg.split.train_until.isoformat() if tg.split else None
-    out.print(targets_text(rows, until), markup=False)
+    say(targets_text(rows, until))

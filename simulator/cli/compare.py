@@ -26,8 +26,7 @@ from simulator.cli.app import (
     load,
     overrides_of,
 )
-from simulator.cli.console import comparison_table, err, out, progress_bar
-from simulator.errors import clean, clean_lines
+from simulator.cli.console import comparison_table, progress_bar, say, say_table, tell
 from simulator.limits import Limits
 
 
@@ -91,7 +90,7 @@ def compare(
     from simulator.ensemble.runner import compare_with
     from simulator.report.atomic import atomic_dir, check_dir_target, write_json
     from simulator.report.plot_style import DPI
-    from simulator.report.rundir import manifest
+    from simulator.report.rundir import manifest, write_csv
 
     sa, la = load(a, sets_a, allow)
     sb, lb = load(b, sets_b, allow)
@@ -105,10 +104,9 @@ def compare(
             if not same_days
             else "their manufacturers differ"
         )
-        err.print(
+        tell(
             f"warning: {why}: KPIs are paired where both have them, but there is no "
-            "daily shortfall difference and no difference figures.",
-            markup=False,
+            "daily shortfall difference and no difference figures."
         )
     cb, prog = progress_bar(quiet)
     try:
@@ -127,13 +125,11 @@ def compare(
     diff = cmp.differences()
     scen_diff = cmp.scenario_diff()
     if not quiet:
-        out.print(
-            clean_lines(scen_diff.render(limit=40)), markup=False, highlight=False, soft_wrap=True
-        )
+        say(scen_diff.render(limit=40))
         if not scen_diff:
-            err.print("warning: A and B are the same scenario: every difference is 0", markup=False)
-        out.print()
-        out.print(comparison_table(cmp._differences(), sa, sb, cmp.a.reps, verbose=verbose))
+            tell("warning: A and B are the same scenario: every difference is 0")
+        say()
+        say_table(comparison_table(cmp._differences(), sa, sb, cmp.a.reps, verbose=verbose))
     if out_dir is not None:
         from simulator.report.figures import figure_gc, save_figure
         from simulator.report.html import REPORT_FILE, write_comparison_report
@@ -155,11 +151,11 @@ def compare(
                 command="compare",
             )
             write_json(tmp / "manifest.json", man)
-            diff.to_csv(tmp / "differences.csv", index=False)
+            write_csv(diff, tmp / "differences.csv")
             figs = tmp / "figures"
             figs.mkdir()
             if same_days and same_mfrs:
-                cmp.diff_daily.to_csv(tmp / "shortfall_difference_daily.csv", index=False)
+                write_csv(cmp.diff_daily, tmp / "shortfall_difference_daily.csv")
             pngs: dict[str, bytes] = {}
             # each figure drawn once (a PNG file's bytes are embedded in report.html too)
             opts = {"dpi": dpi or DPI, "fmt": fmt.value, "keep": pngs}
@@ -175,4 +171,4 @@ def compare(
                     )
             notes = {"a": scenario_notes(a), "b": scenario_notes(b)}
             write_comparison_report(tmp / REPORT_FILE, cmp, man, pngs, notes)
-        out.print(f"wrote {clean(out_dir)}", markup=False)
+        say(f"wrote {out_dir}")

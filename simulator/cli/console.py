@@ -1,7 +1,19 @@
-"""Console formatting shared by the commands: numbers, KPI tables, progress bars."""
+"""Console formatting shared by the commands: numbers, KPI tables, progress bars, and
+the one way text reaches the terminal.
+
+**Printing.** Every command prints through :func:`say` (standard output), :func:`tell`
+(standard error), :func:`say_json` and :func:`say_table` — nothing else in
+``simulator/cli`` calls ``print`` or a console's ``print`` (``tests/cli`` checks). Text may
+hold names, labels, notes, file names and values from files and options: each line is
+passed through :func:`simulator.errors.clean` (escape sequences, carriage returns and
+bidirectional overrides shown as ``\\x1b``-style escapes) and printed without markup
+interpretation; JSON escapes the same characters as ``\\u001b``; a table's cells are
+made with :func:`cell`.
+"""
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import Any
 
@@ -9,17 +21,22 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from simulator.errors import clean
+from simulator.errors import clean, clean_json, clean_lines
 
 __all__ = [
     "authority_line",
+    "cell",
     "comparison_table",
     "err",
     "fmt",
     "fmt_diff",
     "out",
     "progress_bar",
+    "say",
+    "say_json",
+    "say_table",
     "summary_table",
+    "tell",
     "warn_estimated",
 ]
 
@@ -29,6 +46,48 @@ out = Console(highlight=False, width=_WIDTH, soft_wrap=True)
 for the terminal's width, or 120 columns when piped)."""
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 """Standard error: problems, warnings, progress."""
+
+
+def say(text: Any = "", *, style: str | None = None) -> None:
+    """Print ``text`` on standard output, every line cleaned (:func:`clean_lines`), never
+    read as markup.
+
+    Args:
+        text: Anything; ``str()`` of it is printed.
+        style: A rich style for the whole text (e.g. ``"bold red"``), or None.
+    """
+    out.print(Text(clean_lines(str(text)), style=style or ""), soft_wrap=True)
+
+
+def tell(text: Any, *, style: str | None = None) -> None:
+    """Print ``text`` on standard error (problems, warnings, notes), as :func:`say` does."""
+    err.print(Text(clean_lines(str(text)), style=style or ""), soft_wrap=True)
+
+
+def say_json(data: Any) -> None:
+    """Print ``data`` as indented JSON on standard output; control and bidirectional
+    characters inside strings are written as ``\\uXXXX`` escapes (still valid JSON)."""
+    sys.stdout.write(clean_json(json.dumps(data, indent=2, ensure_ascii=False, default=str)))
+    sys.stdout.write("\n")
+    sys.stdout.flush()
+
+
+def say_raw(text: str) -> None:
+    """Write relsim's own generated text (the JSON Schema) to standard output unchanged."""
+    sys.stdout.write(clean_json(text))
+    sys.stdout.flush()
+
+
+def say_table(table: Any, *, to: Console | None = None) -> None:
+    """Print a rich table (or other renderable) whose cells, titles and captions are
+    :class:`rich.text.Text` made with :func:`cell` (plain strings in a table are read
+    as markup by rich)."""
+    (to or out).print(table)
+
+
+def cell(value: Any, style: str = "") -> Text:
+    """A table cell, title or caption: ``str(value)`` cleaned, never read as markup."""
+    return Text(clean_lines(str(value)), style=style)
 
 
 def progress_bar(quiet: bool, what: str = "replications") -> Any:

@@ -4,14 +4,13 @@ between two scenarios)."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from simulator.cli.app import Fail, SetOpt, app, load
-from simulator.cli.console import out
+from simulator.cli.console import say, say_json
 
 
 def _date(text: str) -> dt.date:
@@ -51,7 +50,7 @@ def explain(
     from simulator.world.explain import explain as explain_fn
 
     day = _date(date)
-    sc, _ = load(file, sets)
+    sc, _ = load(file, sets, budget=False)
     e = explain_fn(
         sc,
         day,
@@ -62,9 +61,9 @@ def explain(
         applicant=applicant,
     )
     if as_json:
-        out.print(json.dumps(e.to_dict(), indent=2, ensure_ascii=False), markup=False)
+        say_json(e.to_dict())
     else:
-        out.print(str(e), markup=False, highlight=False, soft_wrap=True)
+        say(e)
 
 
 # ---------------------------------------------------------------------------- diff
@@ -88,10 +87,10 @@ def diff(
     one line per path (as --set takes it) with A's and B's values. Exit 0 either way."""
     from simulator.scenario.diff import diff as diff_fn
 
-    sa, _ = load(a, sets_a)
-    sb, _ = load(b, sets_b)
+    sa, _ = load(a, sets_a, budget=False)
+    sb, _ = load(b, sets_b, budget=False)
     d = diff_fn(sa, sb)
     if as_json:
-        out.print(json.dumps(d.to_list(), indent=2, ensure_ascii=False), markup=False)
+        say_json(d.to_list())
     else:
-        out.print(d.render(limit=10_000), markup=False, highlight=False, soft_wrap=True)
+        say(d.render(limit=10_000))

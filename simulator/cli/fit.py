@@ -21,7 +21,7 @@ from simulator.cli.app import (
     app,
     overrides_of,
 )
-from simulator.cli.console import err, out, progress_bar
+from simulator.cli.console import progress_bar, say, tell
 from simulator.errors import clean
 from simulator.limits import Limits
 
@@ -102,47 +102,33 @@ def fit(
         if prog is not None:
             prog.stop()
     _note_other_scenario(file, targets)
-    out.print(
+    say(
         f"{clean(res.scenario.name, 200)}: {len(res.params)} free parameters fitted to "
-        f"{_fitted_count(res.table)} targets of {clean(targets)}; {len(res.trials)} trials × "
-        f"{res.reps} "
-        f"replications, seed {res.seed}",
-        markup=False,
-        soft_wrap=True,
+        f"{_fitted_count(res.table)} targets of {targets}; {len(res.trials)} trials × "
+        f"{res.reps} replications, seed {res.seed}"
     )
-    out.print(parameters_text(res), markup=False, soft_wrap=True)
+    say(parameters_text(res))
     fitted = [r for r in res.start_table if r["phase"] in ("fit", "train")]
     start_ok = sum(r["ok"] for r in fitted)
-    out.print(
+    say(
         f"\ncalibration at the fitted values, on fresh replications (seed {res.seed + 1}; "
-        f"at the start values {start_ok} of the {len(fitted)} fitted were within tolerance):",
-        markup=False,
-        soft_wrap=True,
+        f"at the start values {start_ok} of the {len(fitted)} fitted were within tolerance):"
     )
-    out.print(targets_text(res.table, res.train_until), markup=False, soft_wrap=True)
+    say(targets_text(res.table, res.train_until))
     for r in res.ranges.itertuples():
         if r.at_bound:
-            err.print(
-                f"note: {clean(r.parameter)} = {r.best} is at its bound: the best value may "
-                "lie outside the range searched; widen it in the targets file",
-                markup=False,
-                soft_wrap=True,
+            tell(
+                f"note: {r.parameter} = {r.best} is at its bound: the best value may "
+                "lie outside the range searched; widen it in the targets file"
             )
     assert res.fitted_file is not None
     here = os.path.realpath(res.fitted_file.parent)
     if here != os.path.realpath(file.parent):
-        err.print(
-            f"note: {clean(res.fitted_file)} extends a file in another folder: run it with "
-            f"--allow-path {clean(file.parent)}",
-            markup=False,
-            soft_wrap=True,
+        tell(
+            f"note: {res.fitted_file} extends a file in another folder: run it with "
+            f"--allow-path {file.parent}"
         )
-    out.print(
-        f"wrote {clean(res.fitted_file)} (extends {clean(file.name)}) and {clean(target)} "
-        f"({res.elapsed_s:.1f} s)",
-        markup=False,
-        soft_wrap=True,
-    )
+    say(f"wrote {res.fitted_file} (extends {file.name}) and {target} ({res.elapsed_s:.1f} s)")
 
 
 def parameters_text(res: Any) -> str:
@@ -179,12 +165,7 @@ def _note_other_scenario(file: Path, targets: Path) -> None:
         return
     theirs = os.path.realpath(os.path.join(os.path.dirname(targets), named))
     if theirs != os.path.realpath(file):
-        err.print(
-            f"note: {clean(targets)} was written for {clean(named)}; fitted {clean(file)} to "
-            "it as asked",
-            markup=False,
-            soft_wrap=True,
-        )
+        tell(f"note: {targets} was written for {clean(named, 200)}; fitted {file} to it as asked")
 
 
 def _fitted_count(table: list[dict]) -> str:

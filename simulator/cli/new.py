@@ -10,9 +10,10 @@ from typing import Annotated, Any
 import typer
 
 from simulator.cli.app import Fail, ForceOpt, app, load
-from simulator.cli.console import out
+from simulator.cli.console import say
+from simulator.errors import clean
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
 
 
 def variant_text(name: str, base_file: Path, target: Path, sc: Any) -> str:
@@ -94,19 +95,18 @@ def new(
     """Write NAME.yaml: a commented variant that `extends:` BASE, with a header to fill
     in and commented examples of the common changes. It validates as written (it
     changes nothing yet)."""
-    from simulator.report.atomic import write_text_atomic
+    from simulator.report.atomic import check_not_input, write_text_atomic
 
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):  # fullmatch: "$" would let a final newline through
         raise Fail(
-            f"NAME {name!r}: use letters, digits, '_', '-' or '.', starting with a letter or "
-            "digit (at most 64 characters)"
+            f"NAME {clean(repr(name), 80)}: use letters, digits, '_', '-' or '.', starting "
+            "with a letter or digit (at most 64 characters)"
         )
-    sc, _ = load(base, None)
+    sc, loc = load(base, None, budget=False)
     target = output or base.parent / f"{name}.yaml"
+    # never over the base or a file it extends (--force replaces outputs only)
+    check_not_input(target, loc.files)
     if target.exists() and not force:
         raise Fail(f"{target} already exists; use --force to replace it")
     write_text_atomic(target, variant_text(name, base, target, sc))
-    out.print(
-        f"wrote {target} (extends {base.name}); check it with: relsim validate {target}",
-        markup=False,
-    )
+    say(f"wrote {target} (extends {base.name}); check it with: relsim validate {target}")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from simulator.cli.app import ENGINE_DEFAULT, AllowOpt, EngineOpt, WorkersOpt, app
-from simulator.errors import clean, clean_lines
+from simulator.errors import clean
 from simulator.limits import Limits
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -22,13 +22,13 @@ __all__ = ["regress_command"]
 
 def _table(c: ScenarioCheck, rows: Sequence[Row], exact: bool) -> Any:
     from rich.table import Table
-    from rich.text import Text
 
+    from simulator.cli.console import cell
     from simulator.regress.judge import SKIP
     from simulator.regress.reports import delta_text, describe, tolerance_text
 
     t = Table(
-        title=Text(f"{c.label}: {'all KPIs' if len(rows) == len(c.rows) else 'moved'}"),
+        title=cell(f"{c.label}: {'all KPIs' if len(rows) == len(c.rows) else 'moved'}"),
         title_justify="left",
     )
     t.add_column("metric", no_wrap=True)
@@ -39,12 +39,12 @@ def _table(c: ScenarioCheck, rows: Sequence[Row], exact: bool) -> Any:
         style = "bold red" if r.failed else ("yellow" if r.status == SKIP else "")
         status = r.status + (f" ({r.note})" if r.note else "")
         t.add_row(
-            Text(r.metric),
-            Text(describe(r.base)),
-            Text(describe(r.cur)),
-            Text(delta_text(r)),
-            Text(tolerance_text(r, exact)),
-            Text(status, style=style),
+            cell(r.metric),
+            cell(describe(r.base)),
+            cell(describe(r.cur)),
+            cell(delta_text(r)),
+            cell(tolerance_text(r, exact)),
+            cell(status, style=style),
         )
     return t
 
@@ -137,8 +137,8 @@ def regress_command(
     α across all compared KPIs, and its absolute floor (scenario `tolerances:`).
     """
     from rich.console import Console
-    from rich.text import Text
 
+    from simulator.cli.console import say, say_table, tell
     from simulator.ensemble.options import Execution
     from simulator.regress.baseline import BadInput, baseline_data, write_baseline
     from simulator.regress.judge import DEFAULT_ALPHA, judge
@@ -151,14 +151,13 @@ def regress_command(
     from simulator.regress.run import prepare, run_check
 
     tty = sys.stdout.isatty()
-    out = Console(highlight=False, soft_wrap=True, width=None if tty else 200)
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    wide = Console(highlight=False, soft_wrap=True, width=None if tty else 200)  # tables
     del debug  # handled by the entry point (main checks for --debug)
     if alpha is not None and not 0.0 < alpha < 1.0:  # NaN fails this too
-        err.print(f"relsim regress: --alpha must be in (0, 1), got {alpha}", markup=False)
+        tell(f"relsim regress: --alpha must be in (0, 1), got {alpha}")
         raise typer.Exit(2)
     if k is not None and not math.isfinite(k):  # an infinite k would pass every KPI
-        err.print(f"relsim regress: --k must be a finite number, got {k}", markup=False)
+        tell(f"relsim regress: --k must be a finite number, got {k}")
         raise typer.Exit(2)
     from simulator.report.atomic import OutputRefused, check_file_target
 
@@ -167,22 +166,25 @@ def regress_command(
             if target is not None:
                 check_file_target(target)
     except OutputRefused as e:
-        err.print(f"relsim regress: {clean(str(e))}", markup=False)
+        tell(f"relsim regress: {e}")
         raise typer.Exit(2) from None
     try:
         checks, warnings = prepare(paths, baselines, update, allow or ())
-    except BadInput as e:
-        err.print(f"relsim regress: {clean_lines(str(e))}", markup=False)
+        for target in (junit, markdown):  # again, now the inputs are known
+            if target is not None:
+                check_file_target(target)
+    except (BadInput, OutputRefused) as e:
+        tell(f"relsim regress: {e}")
         raise typer.Exit(2) from None
     for w in warnings:
-        err.print(clean_lines(w), markup=False)
+        tell(w)
 
     execution = Execution(engine=engine.value, seed=seed, workers=workers, progress=False)
     for c in checks:
         b = c.baseline or {}
         n = reps if reps is not None else b.get("reps", c.scenario.reps)
         s = seed if seed is not None else b.get("seed", c.scenario.seed)
-        err.print(f"running {clean(c.path)} ({n} replications, seed {s}) …", markup=False)
+        tell(f"running {c.path} ({n} replications, seed {s}) …")
         run_check(c, reps, execution)
 
     if alpha is None:
@@ -220,53 +222,44 @@ def regress_command(
                 if old == new
                 else f"updated ({len(c.failures)} KPI(s) had moved beyond tolerance)"
             )
-            out.print(
+            say(
                 f"{what}: {c.baseline_path} ({c.reps} replications, seed {c.seed}, "
-                f"{c.elapsed_s:.1f} s)",
-                markup=False,
+                f"{c.elapsed_s:.1f} s)"
             )
         return
 
     for c in checks:
         f = c.failures
         verdict = "FAIL" if f else "ok"
-        out.print(
-            Text(
-                f"{verdict:4}  {c.path}: {len(f)} of {len(c.rows)} KPIs moved "
-                f"(seed {c.seed}, {c.reps} replications, {c.elapsed_s:.1f} s)",
-                style="bold red" if f else "",
-            )
+        say(
+            f"{verdict:4}  {c.path}: {len(f)} of {len(c.rows)} KPIs moved "
+            f"(seed {c.seed}, {c.reps} replications, {c.elapsed_s:.1f} s)",
+            style="bold red" if f else None,
         )
         for note in c.notes:
-            out.print(f"      note: {clean(note, 300)}", markup=False)
+            say(f"      note: {clean(note, 300)}")
         shown = c.rows if verbose else f
         if shown:
-            out.print(_table(c, shown, exact))
+            say_table(_table(c, shown, exact), to=wide)
     n_rows = len(all_rows)
     failed = [c for c in checks if c.failures]
     n_fail = sum(len(c.failures) for c in checks)
-    out.print(f"rule: {rule_text(alpha, m, k, exact)}", markup=False)
+    say(f"rule: {rule_text(alpha, m, k, exact)}")
     if junit is not None:
         from simulator.report.atomic import write_text_atomic
 
         write_text_atomic(junit, junit_xml(checks, exact=exact))
-        out.print(f"wrote {junit}", markup=False)
+        say(f"wrote {junit}")
     md = markdown_report(checks, alpha=alpha, m=m, k=k, exact=exact, verbose=verbose)
     for p in write_markdown(md, markdown):
-        out.print(f"wrote {p}", markup=False)
+        say(f"wrote {p}")
     if failed:
         for c in failed:
-            out.print(
-                f"moved in {c.label}: {', '.join(r.metric for r in c.failures)}", markup=False
-            )
-        out.print(
-            Text(
-                f"regress: FAIL — {n_fail} of {n_rows} KPIs moved beyond tolerance "
-                f"in {len(failed)} of {len(checks)} scenario(s)",
-                style="bold red",
-            )
+            say(f"moved in {c.label}: {', '.join(r.metric for r in c.failures)}")
+        say(
+            f"regress: FAIL — {n_fail} of {n_rows} KPIs moved beyond tolerance "
+            f"in {len(failed)} of {len(checks)} scenario(s)",
+            style="bold red",
         )
         raise typer.Exit(1)
-    out.print(
-        f"regress: ok — {n_rows} KPIs in {len(checks)} scenario(s) within tolerance", markup=False
-    )
+    say(f"regress: ok — {n_rows} KPIs in {len(checks)} scenario(s) within tolerance")

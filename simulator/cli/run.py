@@ -16,7 +16,6 @@ from simulator.cli.app import (
     DpiOpt,
     EngineOpt,
     ExecutorOpt,
-    Fail,
     Format,
     FormatOpt,
     QuietOpt,
@@ -31,8 +30,15 @@ from simulator.cli.app import (
     overrides_of,
     plural,
 )
-from simulator.cli.console import authority_line, out, progress_bar, summary_table, warn_estimated
-from simulator.errors import clean
+from simulator.cli.console import (
+    authority_line,
+    out,
+    progress_bar,
+    say,
+    say_table,
+    summary_table,
+    warn_estimated,
+)
 from simulator.limits import Limits
 
 
@@ -202,15 +208,14 @@ def run(
     if not quiet:
         if rep_index is not None:
             summary["title"] = f"{sc.name}: replication {rep_index}, seed {s}"
-        out.print(summary_table(summary, sc, out.width))
-        out.print(authority_line(summary), markup=False)
+        say_table(summary_table(summary, sc, out.width))
+        say(authority_line(summary))
     if rep_index is not None:
-        out.print(f"replication {rep_index} (seed {s}) ok; wrote {clean(target)}", markup=False)
+        say(f"replication {rep_index} (seed {s}) ok; wrote {target}")
         return
-    out.print(
-        f"wrote {clean(target)} ({plural(n, 'replication')} in {ens.elapsed_s:.1f} s, "
-        f"{plural(ens.workers, 'worker')})",
-        markup=False,
+    say(
+        f"wrote {target} ({plural(n, 'replication')} in {ens.elapsed_s:.1f} s, "
+        f"{plural(ens.workers, 'worker')})"
     )
 
 
@@ -228,13 +233,22 @@ def report_command(
     debug: DebugOpt = False,
 ) -> None:
     """Rebuild the one-page report.html of a run directory from its files (figures,
-    tables, manifest, the scenario as run)."""
+    tables, manifest, the scenario as run). The directory is read as untrusted input:
+    regular files inside it only, within size limits, each checked before anything of
+    it reaches the page."""
     DEBUG["on"] = debug
-    from simulator.report.atomic import write_text_atomic
-    from simulator.report.html import REPORT_FILE, report_from_run_dir
+    from simulator.report.atomic import OutputRefused, write_text_atomic
+    from simulator.report.html import REPORT_FILE
+    from simulator.report.readback import report_from_run_dir
 
-    if not (run_dir / "manifest.json").is_file() or not (run_dir / "summary.json").is_file():
-        raise Fail(f"{run_dir}: not a relsim run directory (no manifest.json and summary.json)")
+    page = report_from_run_dir(run_dir)
     target = output or run_dir / REPORT_FILE
-    write_text_atomic(target, report_from_run_dir(run_dir))
-    out.print(f"wrote {target}", markup=False)
+    if output is None and (target.is_symlink() or (target.exists() and not target.is_file())):
+        # the run directory's own report.html: replaced in place, never written through
+        raise OutputRefused(
+            f"{target} is not a regular file (a link, a device?); relsim report replaces "
+            "only the report.html it wrote, so nothing was changed; remove it or give "
+            "--output FILE"
+        )
+    write_text_atomic(target, page)
+    say(f"wrote {target}")

@@ -22,7 +22,7 @@ from simulator.cli.app import (
     app,
     overrides_of,
 )
-from simulator.cli.console import err, out, progress_bar
+from simulator.cli.console import progress_bar, say, tell
 from simulator.errors import clean
 from simulator.limits import Limits
 
@@ -146,12 +146,15 @@ def sweep(
         if prog is not None:
             prog.stop()
             prog = None
-        if done["n"] and partial.exists():
-            err.print(
-                f"relsim: {done['n']} of {done['of']} points are kept in {clean(partial)}; run "
-                "the same command again to resume the sweep",
-                markup=False,
-                soft_wrap=True,
+        # the points on disk (a point is saved just before the progress callback hears
+        # of it: a Ctrl-C in between must still name it)
+        folder = partial / "points"
+        kept = len(list(folder.glob("p*.json"))) if folder.is_dir() else 0
+        if kept and not partial.is_symlink():
+            total = f" of {done['of']}" if done["of"] else ""
+            tell(
+                f"relsim: {kept}{total} points are kept in {partial}; run "
+                "the same command again to resume the sweep"
             )
         raise
     finally:
@@ -161,20 +164,20 @@ def sweep(
         f"{clean(res.scenario.name if res.scenario else file, 200)}: {res.design.kind} design, "
         f"{res.design.n} points × {res.reps} replications, seed {res.seed}"
     )
+    for why in res.rerun:
+        tell(f"note: {why}; that point ran again")
     if res.resumed:
         head += f" ({res.resumed} points read back from an interrupted run)"
-    out.print(head, markup=False, soft_wrap=True)
+    say(head)
     if not quiet:
-        out.print(ranges_text(res, chosen), markup=False, soft_wrap=True)
+        say(ranges_text(res, chosen))
         extra = analyses_text(res, chosen[0])
         if extra:
-            out.print(extra, markup=False, soft_wrap=True)
+            say(extra)
     rate = f"{sum(res.timing) / max(len(res.timing), 1):.1f} s per point"
-    out.print(
-        f"wrote {clean(target)} ({res.design.n} points in {res.elapsed_s:.1f} s, {rate}, "
-        f"{res.workers} worker{'s' if res.workers != 1 else ''})",
-        markup=False,
-        soft_wrap=True,
+    say(
+        f"wrote {target} ({res.design.n} points in {res.elapsed_s:.1f} s, {rate}, "
+        f"{res.workers} worker{'s' if res.workers != 1 else ''})"
     )
 
 

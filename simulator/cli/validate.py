@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from simulator.cli.app import EXIT_FAIL, EXIT_INPUT, AllowOpt, Fail, SetOpt, app, load, plural
-from simulator.cli.console import err, out
+from simulator.cli.console import say, say_raw, tell
 from simulator.errors import ScenarioError, clean
 from simulator.limits import Limits
 
@@ -40,26 +39,22 @@ def validate(
         except ScenarioError as e:
             bad += 1
             for p in e.problems:
-                err.print(str(p), markup=False)
+                tell(p)
             continue
         warned = scenario_warnings(sc, loc)
         for p in warned:
-            err.print(f"warning: {p}", markup=False)
+            tell(f"warning: {p}")
         if warned and strict:
             bad += 1
             continue
-        out.print(
-            f"ok  {clean(f)}  ({clean(sc.name, 200)}: {sc.start}..{sc.end}, "
+        say(
+            f"ok  {f}  ({clean(sc.name, 200)}: {sc.start}..{sc.end}, "
             f"{plural(len(sc.manufacturers), 'manufacturer')}, "
-            f"{plural(len(sc.policy.regimes), 'regime')})",
-            markup=False,
+            f"{plural(len(sc.policy.regimes), 'regime')})"
         )
     if bad:
         what = "invalid or with warnings (--strict)" if strict else "invalid"
-        err.print(
-            f"{bad} of {plural(len(files), 'file')} {'is' if bad == 1 else 'are'} {what}",
-            markup=False,
-        )
+        tell(f"{bad} of {plural(len(files), 'file')} {'is' if bad == 1 else 'are'} {what}")
         raise typer.Exit(EXIT_INPUT)
 
 
@@ -91,17 +86,14 @@ def schema(
             else:
                 raise Fail(f"--check {check}: {e}") from None
         if current != text:
-            err.print(
-                f"{clean(check)} is stale; regenerate with `relsim schema --write {clean(check)}`",
-                markup=False,
-            )
+            tell(f"{check} is stale; regenerate with `relsim schema --write {check}`")
             raise typer.Exit(EXIT_FAIL)
-        out.print(f"{clean(check)} is up to date", markup=False)
+        say(f"{check} is up to date")
         return
     if write is not None:
         from simulator.report.atomic import write_text_atomic
 
         write_text_atomic(write, text)
-        out.print(f"wrote {clean(write)}", markup=False)
+        say(f"wrote {write}")
         return
-    sys.stdout.write(text)
+    say_raw(text)

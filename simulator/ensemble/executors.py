@@ -3,8 +3,17 @@
 All executors run *chunks* of replications (so task overhead stays small) and yield
 ``(chunk index, result)`` as chunks finish; the ensemble re-orders them, so results
 never depend on the executor or the number of workers. The scenario is shipped once
-per worker (process initializer; ``Client.scatter(broadcast=True)`` on Dask), not
-once per replication or chunk.
+per worker (process initializer; on Dask, one task whose result every chunk depends
+on), not once per replication or chunk.
+
+On Dask, a lost worker costs only time: the scheduler reruns the chunks it was running
+(and any result it held that was not yet collected) on the workers left, and the
+scenario is a task's result, which the scheduler can recompute wherever it is lost
+(scattered data cannot be: with the active memory manager dropping extra replicas, a
+killed worker could take the only copy with it, failing the whole run with "already
+forgotten"); a chunk that fails for a transient reason is retried
+(:data:`DASK_RETRIES`). Only a cluster left with no worker for
+:attr:`Limits.SCHEDULER_TIMEOUT_S`, or without its scheduler, ends the run.
 
 Chunks are submitted through a bounded window (:func:`_windowed`): chunk ``j`` is
 submitted only once every chunk before ``j - window`` has finished, so results that
@@ -37,6 +46,7 @@ import signal
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
@@ -44,6 +54,7 @@ from simulator.errors import SchedulerUnreachable
 from simulator.limits import Limits
 
 __all__ = [
+    "DASK_RETRIES",
     "ChunkExecutor",
     "ClusterStalled",
     "DaskExecutor",
@@ -58,6 +69,39 @@ __all__ = [
 
 ChunkFn = Callable[[Any, int, int], Any]
 """``fn(payload, start, stop)`` -> result for replications ``start .. stop - 1``."""
+
+
+QUIET_DASK = {"on": False}
+"""Whether Dask's own logging is silenced (the command line sets it: relsim says itself
+which replications a lost cluster did not run, without distributed's tracebacks)."""
+
+
+def _quiet_dask_logs() -> None:
+    """Silence ``distributed``'s loggers (already configured on import)."""
+    import logging
+
+    names = [n for n in logging.root.manager.loggerDict if n.split(".")[0] == "distributed"]
+    for name in ["distributed", *names]:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+DASK_RETRIES = 2
+"""Automatic retries of a Dask task that fails (``Client.submit(retries=)``); a task whose
+worker dies is rerun by the scheduler itself (up to its ``allowed-failures``)."""
+
+
+class _Opaque:
+    """A payload Dask must not look into (it would walk tuples and lists for futures)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+def _unwrap(box: _Opaque) -> Any:
+    """The payload on a Dask worker: the result every chunk task depends on."""
+    return box.value
 
 
 def default_workers() -> int:
@@ -376,13 +420,18 @@ class DaskExecutor:
             ) from None
 
         self._own: list[Any] = []
+        if QUIET_DASK["on"]:
+            _quiet_dask_logs()
         if client is None:
             if address is None:
+                import logging
+
                 cluster = LocalCluster(
                     n_workers=workers or default_workers(),
                     threads_per_worker=1,
                     processes=True,
                     dashboard_address=None,
+                    silence_logs=logging.CRITICAL if QUIET_DASK["on"] else logging.WARNING,
                 )
                 self._own.append(cluster)
                 client = Client(cluster)
@@ -397,13 +446,13 @@ class DaskExecutor:
     def run(
         self, fn: ChunkFn, payload: Any, chunks: Sequence[tuple[int, int]]
     ) -> Iterator[tuple[int, Any]]:
-        """Scatter the payload to every worker once, then submit chunks through the
-        bounded window."""
-        # a one-element list: scatter would otherwise split a tuple payload into parts
-        [fut_payload] = self.client.scatter(
-            [payload], broadcast=True, hash=False, timeout=Limits.SCHEDULER_TIMEOUT_S
+        """Make the payload a task's result (recomputable where a worker holding it is
+        lost; workers fetch it from each other once each), then submit chunks through the
+        bounded window, each retried on failure."""
+        kw = {"pure": False, "retries": DASK_RETRIES, **self.submit_kwargs}
+        fut_payload = self.client.submit(
+            _unwrap, _Opaque(payload), key=f"relsim-payload-{uuid.uuid4().hex}", **kw
         )
-        kw = {"pure": False, **self.submit_kwargs}
         try:
             yield from _windowed(
                 lambda a, b: self.client.submit(fn, fut_payload, a, b, **kw),

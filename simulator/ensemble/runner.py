@@ -34,6 +34,7 @@ from simulator.replication.engines import (
     DEFAULT_ENGINE,
     GC_EVERY,
     Simulate,
+    check_budget,
     prepare_engine,
     simulator_for,
 )
@@ -370,6 +371,7 @@ def run_ensemble_with(
         ClusterLost: The Dask cluster went away before every replication ran.
     """
     reps, seed = _checked(scenario.reps if reps is None else reps, execution.seed_for(scenario))
+    check_budget(scenario, execution.engine)  # what one replication costs, before any runs
     prepare_engine(execution.engine)
     ex = execution.chunk_executor(reps)
     cb = progress_callback(execution.progress)
@@ -431,6 +433,7 @@ def replications(
     reps, seed = _checked(
         scenario.reps if reps is None else reps, execution.seed_for(scenario), max_seed=None
     )
+    check_budget(scenario, execution.engine)
     prepare_engine(execution.engine)
     payload = (scenario, seed, observe, context, execution.engine)
     return _replications(payload, reps, seed, execution)
@@ -570,6 +573,8 @@ def compare_with(
         The :class:`Comparison`.
     """
     reps, seed = _checked(a.reps if reps is None else reps, execution.seed_for(a))
+    check_budget(a, execution.engine)
+    check_budget(b, execution.engine)
     prepare_engine(execution.engine)
     same_shape = a.horizon_days == b.horizon_days and [m.id for m in a.manufacturers] == [
         m.id for m in b.manufacturers

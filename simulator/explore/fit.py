@@ -256,12 +256,18 @@ def fit(
         ReplicationError: A replication failed.
     """
     from simulator.explore.targets import (
+        check_against,
         evaluate,
         load_targets_located,
         observe_ensemble,
         phase,
     )
-    from simulator.report.atomic import OutputExists, check_dir_target, check_file_target
+    from simulator.report.atomic import (
+        OutputExists,
+        check_dir_target,
+        check_file_target,
+        check_not_input,
+    )
     from simulator.scenario.load import load_scenario_located
 
     execution = Execution(
@@ -300,7 +306,13 @@ def fit(
             )
     sc, loc = load_scenario_located(scenario, overrides, allow=allow)
     tg, tloc = load_targets_located(targets)
+    check_against(tg, tloc, sc)  # months, windows, destinations: before anything runs
     tfile = str(targets)
+    # the fitted file extends the scenario: never in place of it, a file it extends or
+    # the targets file (--force replaces outputs only)
+    for target in (fitted_path, out_path):
+        if target is not None:
+            check_not_input(target, [*loc.files, targets])
 
     def where(path: tuple[Any, ...]) -> str:
         pos = tloc.position(path)
@@ -652,6 +664,7 @@ def _write_outputs(
     import json
 
     from simulator.report.atomic import atomic_dir, atomic_file, write_json
+    from simulator.report.rundir import write_csv
     from simulator.scenario.compose import load_located
     from simulator.scenario.diff import diff
     from simulator.scenario.dump import to_yaml
@@ -712,8 +725,8 @@ def _write_outputs(
     if res.out is not None:
         with atomic_dir(res.out, force) as tmp:
             write_json(tmp / "manifest.json", json.loads(json.dumps(record, allow_nan=False)))
-            res.trials.to_csv(tmp / "trials.csv", index=False)
-            pd.DataFrame(res.table).to_csv(tmp / "calibration.csv", index=False)
+            write_csv(res.trials, tmp / "trials.csv")
+            write_csv(pd.DataFrame(res.table), tmp / "calibration.csv")
 
 
 def _short(v: Any) -> str:

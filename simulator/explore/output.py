@@ -27,7 +27,13 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from simulator.report.atomic import atomic_dir, write_json
-from simulator.report.rundir import SMALL_ROWS, package_versions, scenario_data, scenario_hash
+from simulator.report.rundir import (
+    SMALL_ROWS,
+    package_versions,
+    scenario_data,
+    scenario_hash,
+    write_csv,
+)
 from simulator.scenario.dump import to_yaml
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -180,9 +186,9 @@ def write_sweep_dir(
         _table(res.design.frame(), tmp / "design")
         _table(res.frame, tmp / "sweep")
         if not torn.empty:
-            torn.to_csv(tmp / "tornado.csv", index=False)
+            write_csv(torn, tmp / "tornado.csv")
         if not sens.empty:
-            sens.to_csv(tmp / "sensitivity.csv", index=False)
+            write_csv(sens, tmp / "sensitivity.csv")
         written: list[Path] = []
         if figures:
             from simulator.explore.plots import write_figures
@@ -328,4 +334,4 @@ def _table(df: pd.DataFrame, base: Path) -> None:
     df.attrs = {}
     df.to_parquet(base.with_suffix(".parquet"), index=False)
     if len(df) < SMALL_ROWS:
-        df.to_csv(base.with_suffix(".csv"), index=False)
+        write_csv(df, base.with_suffix(".csv"))

@@ -45,6 +45,7 @@ __all__ = [
     "DURATION",
     "PARAM_SYNTAX",
     "Param",
+    "canonical_tokens",
     "from_fit_parameter",
     "from_uncertainty",
     "parse_param",
@@ -356,17 +357,22 @@ def resolve(params: Sequence[Param], scenario: Scenario) -> list[Param]:
         except ScenarioError as e:
             problems.extend(_at(p, q.message) for q in e.problems)
             continue
-        if tokens in seen:
-            problems.append(_at(p, f"path swept twice (first at {seen[tokens]})"))
+        # one field under two spellings (manufacturers.0.x, manufacturers[m1].x) is one
+        # parameter: compared by where it leads, list items by position
+        key = canonical_tokens(data, tokens)
+        if key in seen:
+            problems.append(
+                _at(p, f"the same value as {seen[key]} (a path swept twice, or spelled twice)")
+            )
             continue
-        seen[tokens] = p.origin or p.path
+        seen[key] = p.origin or p.path
         r = _resolve_duration(p, data, tokens) if p.derived else _resolve_value(p, data, tokens)
         if isinstance(r, Problem):
             problems.append(r)
         else:
             out.append(r)
     for p in out:  # `until` and `duration_days` of one overlay cannot both move
-        t = p.tokens
+        t = canonical_tokens(data, p.tokens)
         if p.derived and (*t[:3], "until") in seen:
             problems.append(
                 _at(p, "sweep either `until` or `duration_days` of an overlay, not both")
@@ -381,6 +387,39 @@ def _at(p: Param, message: str, value: Any = None) -> Problem:
     if value is None:
         return Problem(text, "", p.origin or None)
     return Problem(text, "", p.origin or None, value=value)
+
+
+def canonical_tokens(data: Any, tokens: Sequence[str]) -> tuple[str, ...]:
+    """``tokens`` with every list item named by its ``id`` or ``name`` (or a negative
+    index) replaced by its position, as far as the path leads through ``data`` (plain
+    scenario data): two spellings of one field give the same tuple."""
+    node = data
+    out: list[str] = []
+    for k, tok in enumerate(tokens):
+        if isinstance(node, dict) and tok in node:
+            node = node[tok]
+        elif isinstance(node, list):
+            pos = None
+            if tok.lstrip("-").isdigit():
+                i = int(tok)
+                pos = i if 0 <= i < len(node) else None
+            else:
+                pos = next(
+                    (
+                        j
+                        for j, e in enumerate(node)
+                        if isinstance(e, dict) and str(e.get("id", e.get("name"))) == tok
+                    ),
+                    None,
+                )
+            if pos is None:
+                return (*out, *tokens[k:])
+            node = node[pos]
+            tok = str(pos)
+        else:
+            return (*out, *tokens[k:])
+        out.append(tok)
+    return tuple(out)
 
 
 def _walk(data: Any, tokens: Sequence[str]) -> tuple[bool, Any]:

@@ -10,11 +10,16 @@ old work instead). When every point is in, ``OUT`` is written atomically
 (:func:`simulator.report.atomic.atomic_dir`) and ``OUT.partial`` removed: ``OUT`` is
 complete whenever it exists, and an interrupted sweep never leaves anything that looks
 complete.
+
+The work in progress is read back as untrusted input: only regular files inside
+``OUT.partial`` (no links), within :attr:`~simulator.limits.Limits.MAX_RUN_FILE_BYTES`,
+strict JSON; a point's record must be well formed (its index, finite ``elapsed_s``, a
+``values`` mapping, KPI statistics as :func:`simulator.report.readback.kpis_problem`
+checks them) or it is set aside (:attr:`PointStore.rejected`) and its point runs again.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -30,9 +35,9 @@ from simulator.report.atomic import (
     check_dir_target,
     write_json,
 )
-from simulator.scenario.reading import UnreadableFile, read_limited
+from simulator.scenario.reading import UnreadableFile, parse_json, read_inside
 
-__all__ = ["PARTIAL_SUFFIX", "PointStore"]
+__all__ = ["PARTIAL_SUFFIX", "PointStore", "record_problem"]
 
 PARTIAL_SUFFIX = ".partial"
 """Suffix of the directory holding a sweep's work in progress (``OUT.partial``)."""
@@ -62,10 +67,13 @@ class PointStore:
         self.partial = self.out.with_name(self.out.name + PARTIAL_SUFFIX)
         self.fingerprint = fingerprint
         self.points = points
+        self.rejected: list[str] = []
+        """Point records that did not read back well formed (``file: field: why``); their
+        points run again."""
         check_dir_target(self.out, force)
         manifest = self.partial / MANIFEST
         if self.partial.is_symlink() or self.partial.exists():
-            old = _read_json(manifest)
+            old = None if self.partial.is_symlink() else _read_json(self.partial, MANIFEST)
             if self.partial.is_symlink() or not self.partial.is_dir() or not _ours(old):
                 raise OutputRefused(
                     f"{self.partial} is there and is not an unfinished relsim sweep; relsim "
@@ -88,7 +96,7 @@ class PointStore:
                 shutil.rmtree(self.partial)
         if not self.partial.exists():
             (self.partial / "points").mkdir(parents=True)
-            with atomic_file(manifest) as tmp:
+            with atomic_file(manifest, inside=True) as tmp:
                 write_json(
                     tmp,
                     {
@@ -108,19 +116,24 @@ class PointStore:
         done: dict[int, dict[str, Any]] = {}
         folder = self.partial / "points"
         for i in range(self.points):
-            path = folder / f"p{i:06d}.json"
-            if not path.is_file():
+            rel = f"points/p{i:06d}.json"
+            path = self.partial / rel
+            if not (path.is_symlink() or path.exists()):
                 continue
-            rec = _read_json(path)
-            if rec is not None and rec.get("point") == i:
+            rec = _read_json(self.partial, rel, Limits.MAX_RUN_FILE_BYTES)
+            why = "does not read back as a JSON object" if rec is None else record_problem(rec, i)
+            if why is None:
+                assert rec is not None
                 done[i] = rec
+            else:
+                self.rejected.append(f"{folder / rel.split('/')[1]}: {why}")
         return done
 
     def save(self, i: int, record: dict[str, Any]) -> None:
         """Store point ``i``'s record, whole or not at all (work in progress, not an
         output: it is not listed among the outputs a late Ctrl-C names)."""
         path = self.partial / "points" / f"p{i:06d}.json"
-        with atomic_file(path) as tmp:
+        with atomic_file(path, inside=True) as tmp:  # a link there is replaced, not followed
             write_json(tmp, record)
         if COMMITTED and COMMITTED[-1] == path:
             COMMITTED.pop()
@@ -130,14 +143,39 @@ class PointStore:
         shutil.rmtree(self.partial, ignore_errors=True)
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
-    """A JSON object from a regular file of at most :attr:`Limits.MAX_MANIFEST_BYTES`
-    (None when it is anything else)."""
+def _read_json(
+    root: Path, rel: str, limit: int = Limits.MAX_MANIFEST_BYTES
+) -> dict[str, Any] | None:
+    """A JSON object from a regular file inside ``root`` (no link) of at most ``limit``
+    bytes, strict JSON (None when it is anything else)."""
     try:
-        data = json.loads(read_limited(path, Limits.MAX_MANIFEST_BYTES, "JSON file"))
-    except (UnreadableFile, OSError, ValueError):
+        data = parse_json(read_inside(root, rel, limit, "JSON file", track=False))
+    except (UnreadableFile, OSError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def record_problem(rec: dict[str, Any], i: int) -> str | None:
+    """What is wrong with point ``i``'s record as read back (``field: what``), or None."""
+    import math
+
+    from simulator.errors import clean
+    from simulator.report.readback import kpis_problem
+
+    if rec.get("point") != i or isinstance(rec.get("point"), bool):
+        return f"point: must be {i}"
+    t = rec.get("elapsed_s", 0.0)
+    if not (isinstance(t, int | float) and not isinstance(t, bool) and math.isfinite(t) and t >= 0):
+        return "elapsed_s: must be a finite number of seconds"
+    values = rec.get("values")
+    if not isinstance(values, dict) or not all(
+        isinstance(v, int | float | str) and not isinstance(v, bool) for v in values.values()
+    ):
+        return "values: must map parameter paths to numbers or dates"
+    problem = kpis_problem(rec.get("kpis"))
+    if problem is not None:
+        return f"{clean(problem[0], 120)}: {problem[1]}"
+    return None
 
 
 def _ours(manifest: dict[str, Any] | None) -> bool:

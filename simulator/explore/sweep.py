@@ -73,6 +73,8 @@ class SweepResult:
         workers: Workers used.
         resumed: Points read back from an interrupted run of the same sweep.
         out: Output directory, if one was written.
+        rerun: Points of an interrupted run whose record did not read back well formed
+            (``file: field: why``), run again.
     """
 
     scenario: Scenario | None
@@ -85,6 +87,7 @@ class SweepResult:
     resumed: int = 0
     out: Path | None = None
     timing: list[float] = field(default_factory=list, repr=False)
+    rerun: list[str] = field(default_factory=list, repr=False)
 
     @property
     def params(self) -> list[Param]:
@@ -257,6 +260,7 @@ def point_scenario(loc: Located, design: Design, i: int) -> Scenario:
         ScenarioError: The point makes an invalid scenario; the first problem names the
             point and its values, the others say what is wrong.
     """
+    from simulator.replication.engines import check_budget
     from simulator.scenario.compose import apply_overrides
     from simulator.scenario.diff import format_value
     from simulator.scenario.model import Scenario
@@ -268,7 +272,9 @@ def point_scenario(loc: Located, design: Design, i: int) -> Scenario:
         data = apply_overrides(loc, overrides, origin=f"point {i}:")
         if isinstance(data.data.get("name"), str):
             data.data["name"] = f"{data.data['name']} [{label}]"
-        return validate(data, Scenario)
+        sc = validate(data, Scenario)
+        check_budget(sc, loc=data)  # what one replication costs (the default engine)
+        return sc
     except ScenarioError as e:
         where = sorted({p.origin for p in design.params if p.origin})
         head = Problem(
@@ -366,6 +372,11 @@ def sweep(
     d = prep.design
     store = PointStore(Path(out), fingerprint(prep), d.n, force) if out is not None else None
     records = store.finished() if store is not None else {}
+    rerun = list(store.rejected) if store is not None else []
+    for i, rec in list(records.items()):  # the design's own values, or it runs again
+        if rec["values"] != _canonical({"v": {k: _plain(v) for k, v in d.values(i).items()}})["v"]:
+            rerun.append(f"point {i}: values: are not this design's point")
+            del records[i]
     resumed = len(records)
     from simulator.ensemble.runner import progress_callback
 
@@ -415,6 +426,7 @@ def sweep(
         resumed,
         Path(out) if out is not None else None,
         timing,
+        rerun,
     )
     if store is not None:
         from simulator.explore.output import write_sweep_dir

@@ -32,6 +32,12 @@ Each target is observed in every replication (:func:`observe`); the table
 (:func:`evaluate`) gives the median and 90 % band over replications, the error of the
 median and whether the median is within tolerance.
 
+A targets file is checked against the scenario it is used with before anything runs
+(:func:`check_against`): months are real months inside the horizon, submission windows
+lie in the horizon and do not end before they start, ``by`` is not before the window,
+destinations are the scenario's countries; target ids are unique. Nothing is read as
+zero because it lies outside what the scenario simulates.
+
 Target kinds (:data:`KINDS`; destinations are country ids, none = all):
 
 ``monthly_exports`` / ``monthly_arrivals``
@@ -55,11 +61,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from simulator.errors import FieldProblems
 from simulator.scenario.base import Model
@@ -82,6 +89,7 @@ __all__ = [
     "Split",
     "Target",
     "Targets",
+    "check_against",
     "evaluate",
     "load_targets",
     "load_targets_located",
@@ -91,6 +99,8 @@ __all__ = [
     "phase",
     "published_on",
 ]
+
+_MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
 
 KINDS = (
     "monthly_exports",
@@ -168,9 +178,9 @@ class Target(Model):
     """The observed value (tonnes, share or days, by kind)."""
     tolerance: Tolerance
     """How close the simulated median must be."""
-    month: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}$")
+    month: str | None = None
     """Month ``YYYY-MM`` (monthly kinds)."""
-    months: list[str] | None = None
+    months: list[str] | None = Field(default=None, max_length=1200)
     """Base months of ``export_ratio``."""
     destinations: list[Id] | None = None
     """Destination countries (none: all)."""
@@ -194,6 +204,21 @@ class Target(Model):
     """Observation noise of the figure for inference (one standard deviation: customs
     revisions, rounding, survey sampling); separate from ``tolerance``, which judges a
     fit. Default for ``relsim forecast``: none."""
+
+    @field_validator("month")
+    @classmethod
+    def _month(cls, v: str | None) -> str | None:
+        if v is not None and not _MONTH.fullmatch(v):
+            raise ValueError("must be a month YYYY-MM (month 01 to 12)")
+        return v
+
+    @field_validator("months")
+    @classmethod
+    def _months(cls, v: list[str] | None) -> list[str] | None:
+        for m in v or []:
+            if not _MONTH.fullmatch(m):
+                raise ValueError(f"{m[:20]!r} is not a month YYYY-MM (month 01 to 12)")
+        return v
 
     @model_validator(mode="after")
     def _fields(self) -> Target:
@@ -273,7 +298,7 @@ class Split(Model):
 
 
 class Targets(Model):
-    """A calibration: the targets and the free parameters."""
+    """A calibration: the targets and the free parameters (target ids unique)."""
 
     scenario: str | None = None
     """Scenario file the targets belong to (relative to the targets file)."""
@@ -284,6 +309,20 @@ class Targets(Model):
     :attr:`~simulator.limits.Limits.MAX_SWEEP_PARAMS`."""
     split: Split | None = None
     """A time split into train and test targets (none: every target is fitted)."""
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Targets:
+        seen: dict[str, int] = {}
+        problems = []
+        for k, t in enumerate(self.targets):
+            if t.id in seen:
+                problems.append(
+                    ((k, "id"), f"duplicate target id (first at targets[{seen[t.id]}])", t.id)
+                )
+            seen.setdefault(t.id, k)
+        if problems:
+            raise FieldProblems([(("targets", *p), m, v) for p, m, v in problems])
+        return self
 
 
 PUBLICATION_DAY = 20
@@ -317,6 +356,67 @@ def phase(t: Target, split: Split | None) -> Literal["fit", "train", "test", "se
     if split is None:
         return "fit"
     return "train" if published_on(t) <= split.train_until else "test"
+
+
+def check_against(tg: Targets, loc: Located | None, sc: Scenario) -> None:
+    """Check a targets file against the scenario it is used with (see the module
+    documentation).
+
+    Args:
+        tg: The targets.
+        loc: Where they were read (problems are located at ``file:line:col``), or None.
+        sc: The scenario.
+
+    Raises:
+        ScenarioError: Every problem found.
+    """
+    from simulator.errors import Problem, ScenarioError, did_you_mean
+
+    first, last = (sc.start.year, sc.start.month), (sc.end.year, sc.end.month)
+    horizon = f"{sc.start:%Y-%m} .. {sc.end:%Y-%m}"
+    countries = [c.id for c in sc.countries]
+    found: list[tuple[tuple[Any, ...], str, Any]] = []
+    for k, t in enumerate(tg.targets):
+        at = ("targets", k)
+        months = [("month", t.month)] if t.month is not None else []
+        months += [(("months", j), m) for j, m in enumerate(t.months or [])]
+        for key, m in months:
+            y, mo = (int(x) for x in m.split("-"))
+            if not first <= (y, mo) <= last:
+                path = (*at, *(key if isinstance(key, tuple) else (key,)))
+                found.append((path, f"is outside the scenario's horizon ({horizon})", m))
+        for j, d in enumerate(t.destinations or []):
+            if d not in countries:
+                found.append(
+                    (
+                        (*at, "destinations", j),
+                        f"unknown country{did_you_mean(d, countries)} (the scenario's: "
+                        f"{', '.join(countries[:12])}{', ...' if len(countries) > 12 else ''})",
+                        d,
+                    )
+                )
+        for key in ("submitted_from", "submitted_until", "by"):
+            d = getattr(t, key)
+            if d is not None and not sc.start <= d <= sc.end:
+                found.append(
+                    ((*at, key), f"is outside the scenario's horizon ({sc.start} .. {sc.end})", d)
+                )
+        lo, hi = t.submitted_from, t.submitted_until
+        if lo is not None and hi is not None and hi < lo:
+            found.append(((*at, "submitted_until"), f"is before submitted_from ({lo})", hi))
+        if lo is not None and t.by is not None and t.by < lo:
+            found.append(((*at, "by"), f"is before submitted_from ({lo})", t.by))
+    if not found:
+        return
+    if loc is None:
+        raise ScenarioError([Problem(m, _dotted(p), None, value=v) for p, m, v in found])
+    raise ScenarioError([loc.problem(p, m, v) for p, m, v in found])
+
+
+def _dotted(path: tuple[Any, ...]) -> str:
+    from simulator.errors import format_path
+
+    return format_path(path)
 
 
 def load_targets(path: str | Path) -> Targets:

@@ -120,10 +120,11 @@ def _refuse_constant(name: str) -> Any:
 
 
 def read_baseline(path: Path) -> dict[str, Any]:
-    """Read and check a baseline file: a regular JSON file of at most
-    :attr:`Limits.MAX_BASELINE_BYTES`, with a whole ``seed`` and ``reps`` within
-    :class:`Limits`, and for every KPI a whole ``n`` (0 .. reps), a finite ``mean``
-    (null only when n = 0) and a finite ``se`` >= 0 (null only when n <= 1).
+    """Read and check a baseline file: a regular JSON file inside its folder (not a
+    symbolic link) of at most :attr:`Limits.MAX_BASELINE_BYTES`, with a whole ``seed``
+    and ``reps`` within :class:`Limits`, and for every KPI a whole ``n`` (0 .. reps), a
+    finite ``mean`` (null only when n = 0) and a finite ``se`` >= 0 (null only when
+    n <= 1).
 
     A baseline that fails any check is bad input, never a pass: a NaN mean would make
     every comparison with it come out "within tolerance".
@@ -131,10 +132,10 @@ def read_baseline(path: Path) -> dict[str, Any]:
     Raises:
         BadInput: Why (naming the file and the JSON path, never quoting values).
     """
-    from simulator.scenario.reading import UnreadableFile, read_limited
+    from simulator.scenario.reading import UnreadableFile, read_inside
 
-    try:
-        raw = read_limited(path, Limits.MAX_BASELINE_BYTES, "JSON file")
+    try:  # a regular file inside the baselines folder: no link out of it
+        raw = read_inside(path.parent, path.name, Limits.MAX_BASELINE_BYTES, "JSON file")
     except UnreadableFile as e:
         raise BadInput(f"{path}: cannot read baseline: {e}") from None
     try:
@@ -221,10 +222,11 @@ def _baseline_problems(data: dict[str, Any]) -> list[str]:
 
 
 def write_baseline(path: Path, data: Mapping[str, Any]) -> None:
-    """Write a baseline atomically (temp file + rename), deterministic JSON."""
+    """Write a baseline atomically (temp file + rename), deterministic JSON (it replaces
+    the baseline it was read from: ``--update``)."""
     from simulator.report.atomic import atomic_file, write_json
 
-    with atomic_file(path) as tmp:
+    with atomic_file(path, update=True) as tmp:
         write_json(tmp, data)
 
 

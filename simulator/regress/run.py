@@ -103,6 +103,12 @@ def prepare(
         sc, _ = load_scenario_located(f, allow=allow)  # ScenarioError propagates (exit 2)
         bpath = baselines / f"{f.stem}.json"
         base = None
+        if bpath.is_symlink():  # --update would write through it, wherever it leads
+            raise BadInput(
+                f"{bpath}: cannot read baseline: {bpath.name} is a symbolic link; relsim "
+                "reads and writes only regular files inside the baselines folder (remove "
+                "the link; nothing was changed)"
+            )
         if bpath.exists():
             try:
                 base = read_baseline(bpath)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from simulator.replication.engines import DEFAULT_ENGINE, ENGINES, simulator_for
+from simulator.replication.engines import (
+    DEFAULT_ENGINE,
+    ENGINES,
+    check_budget,
+    prepare_engine,
+    simulator_for,
+)
 from simulator.replication.result import RunResult
 from simulator.world.calendar import WorkCalendar, build_calendar
 
@@ -36,6 +42,8 @@ def run(
         The replication's :class:`~simulator.replication.result.RunResult` (frames built on first
         access from the replication's trace; the simulated world is not kept).
     """
+    check_budget(scenario, engine)  # what the replication costs, before it runs
+    prepare_engine(engine)  # the compiled-code cache checked before anything loads
     sim = simulator_for(engine)
     s = scenario.seed if seed is None else int(seed)
     cal = calendar if calendar is not None else build_calendar(scenario)

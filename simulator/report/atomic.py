@@ -18,6 +18,11 @@ What an output may replace:
   points to is replaced, the link stays); a character device or a named pipe (e.g.
   ``/dev/null``, ``/dev/stdout``) is written through, never replaced; a directory, a
   block device or a socket is refused.
+* **never an input**: no output replaces a file the running command read (a scenario,
+  what it ``extends:``, a data, targets or baseline file, the files ``relsim report``
+  renders), nor a directory holding one, ``--force`` or not
+  (:func:`check_not_input`; the inputs are those
+  :func:`simulator.scenario.reading.track_reads` recorded, plus any named).
 """
 
 from __future__ import annotations
@@ -48,6 +53,8 @@ __all__ = [
     "atomic_file",
     "check_dir_target",
     "check_file_target",
+    "check_name",
+    "check_not_input",
     "is_relsim_output",
     "write_json",
     "write_text_atomic",
@@ -106,6 +113,7 @@ def check_dir_target(target: Path, force: bool) -> None:
             not write.
     """
     target = Path(target)
+    check_name(target)
     if target.is_symlink():
         raise OutputRefused(
             f"{target} is a symbolic link; relsim writes an output directory only where "
@@ -126,16 +134,26 @@ def check_dir_target(target: Path, force: bool) -> None:
             f'"tool": "{TOOL}"); --force replaces only those, so nothing was changed; '
             "choose another --out"
         )
+    check_not_input(target)
 
 
-def check_file_target(target: Path) -> None:
+def check_file_target(target: Path, *, update: bool = False) -> None:
     """Refuse ``target`` as an output file when it could never be written (a directory,
-    a block device, a socket, or a path through a file). Call it before the work.
+    a block device, a socket, or a path through a file), or when it is an input of the
+    command (:func:`check_not_input`). Call it before the work.
+
+    Args:
+        target: The output file.
+        update: ``target`` is read in order to be rewritten (a baseline under ``relsim
+            regress --update``): it may be an input.
 
     Raises:
         OutputRefused: Why.
     """
     target = Path(target)
+    check_name(target)
+    if not update:
+        check_not_input(target)
     real = Path(os.path.realpath(target))
     try:
         mode = real.stat().st_mode
@@ -154,6 +172,72 @@ def check_file_target(target: Path) -> None:
         raise OutputRefused(
             f"{target} is not a regular file, character device or pipe; relsim does not write there"
         )
+
+
+def check_name(target: Path) -> None:
+    """Refuse an output whose name (the last component, which relsim creates) holds
+    control characters (escape sequences, line breaks, bidirectional overrides): such a
+    name would drive a terminal that lists it.
+
+    Raises:
+        OutputRefused: Naming it, escaped.
+    """
+    from simulator.errors import clean, has_control
+
+    if has_control(Path(target).name):  # the name created (folders above exist already)
+        raise OutputRefused(
+            f"{clean(target)}: an output name may not hold control characters (escape "
+            "sequences, line breaks, bidirectional overrides); nothing was written"
+        )
+
+
+def check_not_input(target: Path, inputs: Any = ()) -> None:
+    """Refuse ``target`` as an output when it is a file the running command read, or a
+    directory holding one (see the module docstring): ``--force`` replaces outputs, never
+    the input being read (``relsim new base --from base.yaml --force``, ``relsim fit
+    base.yaml --fitted base.yaml --force``).
+
+    Args:
+        target: The output file or directory (a link is followed, as writes follow it).
+        inputs: More input files (paths) to protect besides those recorded by
+            :func:`simulator.scenario.reading.track_reads`.
+
+    Raises:
+        OutputRefused: Naming the input.
+    """
+    from simulator.scenario.reading import files_read
+
+    read = dict(files_read())
+    for p in inputs:
+        try:
+            st = os.stat(p)
+        except OSError:
+            continue
+        read.setdefault((st.st_dev, st.st_ino), os.path.abspath(p))
+    if not read:
+        return
+    try:
+        st = os.stat(target)
+    except OSError:
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        hit = read.get((st.st_dev, st.st_ino))
+        if hit is not None:
+            raise OutputRefused(
+                f"{target} is {hit}, a file this command read; relsim never writes over its "
+                "own input (--force replaces outputs only), so nothing was changed: choose "
+                "another file name"
+            )
+        return
+    root = os.path.realpath(target)
+    for path in read.values():
+        real = os.path.realpath(path)
+        if os.path.commonpath([root, real]) == root:
+            raise OutputRefused(
+                f"{target} holds {path}, a file this command read; relsim never replaces "
+                "a directory holding its own input (--force replaces outputs only), so "
+                "nothing was changed: choose another --out"
+            )
 
 
 def _reason(exc: OSError) -> str:
@@ -280,7 +364,7 @@ def _libc() -> Any:
 
 
 @contextlib.contextmanager
-def atomic_file(target: Path) -> Iterator[Path]:
+def atomic_file(target: Path, *, update: bool = False, inside: bool = False) -> Iterator[Path]:
     """Yield a temporary path that replaces ``target`` on success.
 
     Whatever is written to the yielded path (text, JSON, a figure) appears at
@@ -291,15 +375,24 @@ def atomic_file(target: Path) -> Iterator[Path]:
 
     Args:
         target: Final file; its directory is created if missing.
+        update: ``target`` may be a file the command read (see
+            :func:`check_file_target`).
+        inside: ``target`` is relsim's own file inside a directory it keeps (a sweep's
+            unfinished points): whatever is there — a symbolic link, a device — is
+            replaced by a regular file, never written through.
 
     Raises:
         OutputRefused: ``target`` is a directory, a block device or a socket, or the
             write failed (nothing was replaced).
     """
     target = Path(target)
-    check_file_target(target)
-    real = Path(os.path.realpath(target))
-    through = real.exists() and not real.is_file()  # a device or a pipe
+    check_file_target(target, update=update)
+    if inside:  # the name itself is replaced (a link there is not followed)
+        real = Path(os.path.abspath(target))
+        through = False
+    else:
+        real = Path(os.path.realpath(target))
+        through = real.exists() and not real.is_file()  # a device or a pipe
     try:
         if through:
             fd, name = tempfile.mkstemp(prefix="relsim-")

@@ -10,9 +10,9 @@ from the scenario's header; and a footer with relsim's version, seed, replicatio
 date.
 
 Two ways in, one renderer: :func:`write_run_report` right after a run (figures passed
-in memory), :func:`report_from_run_dir` for ``relsim report RUN_DIR`` (everything read
-back from the run directory's files). Key numbers carry ``data-*`` attributes, so a
-test can read them from the DOM.
+in memory), :func:`simulator.report.readback.report_from_run_dir` for ``relsim report
+RUN_DIR`` (everything read back from the run directory's files, checked). Key numbers
+carry ``data-*`` attributes, so a test can read them from the DOM.
 
 The tables are the notebook views' (``_repr_html_`` of ``RunResult``, ``EnsembleResult``
 and ``Comparison``), which render below this stage, without figures:
@@ -42,7 +42,7 @@ __all__ = [
     "NOTES_FILE",
     "REPORT_FILE",
     "render_report",
-    "report_from_run_dir",
+    "scenario_dict",
     "sweep_page",
     "write_comparison_report",
     "write_run_report",
@@ -269,6 +269,12 @@ def render_report(d: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+def scenario_dict(sc: Any) -> dict[str, Any]:
+    """What the page shows of the scenario itself (name, description, dates, observed
+    data file)."""
+    return _scenario_dict(sc)
+
+
 def _scenario_dict(sc: Any) -> dict[str, Any]:
     return {
         "name": sc.name,
@@ -331,86 +337,6 @@ def write_run_report(
     )
     target.write_text(page, encoding="utf-8")
     return target
-
-
-def report_from_run_dir(run_dir: Path) -> str:
-    """Rebuild ``report.html`` from a run directory's files (``relsim report``)."""
-    from simulator.replication.columns import TABLES
-    from simulator.report.plot_style import regime_directions
-
-    run_dir = Path(run_dir)
-    man = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
-    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
-    sc = _resolved_scenario(run_dir / "scenario.resolved.yaml")
-    notes_file = run_dir / NOTES_FILE
-    notes = json.loads(notes_file.read_text(encoding="utf-8")) if notes_file.exists() else {}
-    kt = None
-    if (run_dir / "kpi_table.csv").exists():
-        kt = pd.read_csv(run_dir / "kpi_table.csv")
-        for c in TABLES["kpi_table"].columns:
-            if c.endswith(("_date", "_date_low", "_date_high")):
-                kt[c] = pd.to_datetime(kt[c])
-    regimes = None
-    for p in (run_dir / "regimes.csv", run_dir / "rep0" / "regimes.csv"):
-        if p.exists():
-            regimes = pd.read_csv(p, parse_dates=["start", "end"])
-            break
-    figs = []
-    fig_dir = run_dir / "figures"
-    from simulator.report.figures import FORMATS
-
-    order = [
-        "p_shortage",
-        *[f"shortage_{m.id}" for m in sc.manufacturers],
-        "licence_waits",
-        "exports",
-        "arrivals",
-        "backlog",
-        "policy_timeline",
-    ]
-    for stem in order:
-        for fmt in FORMATS:
-            f = fig_dir / f"{stem}.{fmt}"
-            if not f.exists():
-                continue
-            if fmt == "pdf":
-                figs.append(
-                    {"stem": stem, "title": stem, "mime": "link", "data": f"figures/{f.name}"}
-                )
-            else:
-                mime = "image/png" if fmt == "png" else "image/svg+xml"
-                figs.append({"stem": stem, "title": stem, "mime": mime, "data": f.read_bytes()})
-            break
-    return render_report(
-        {
-            "scenario": _scenario_dict(sc),
-            "notes": notes,
-            "manifest": man,
-            "summary": summary,
-            "kpi_table": kt,
-            "figures": figs,
-            "regimes": regimes,
-            "directions": regime_directions(sc, regimes) if regimes is not None else [],
-            "policy_timeline": None,
-        }
-    )
-
-
-def _resolved_scenario(path: Path) -> Any:
-    """The scenario as run, from ``scenario.resolved.yaml``. The dump writes every field
-    with its default; a manufacturer with ``parts`` then carries the one-part fields
-    (``material: null``, a default ``replenishment`` …), which validation reads as given,
-    so they are dropped first."""
-    from simulator.scenario.load import scenario_from_dict
-    from simulator.scenario.manufacturers import ONE_PART
-    from simulator.scenario.reading import load_yaml
-
-    data = load_yaml(str(path)).data
-    for m in data.get("manufacturers") or []:
-        if isinstance(m, dict) and m.get("parts") is not None:
-            for k in ONE_PART:  # written with their defaults; a parts line may not set them
-                m.pop(k, None)
-    return scenario_from_dict(data, name=str(path))
 
 
 # --------------------------------------------------------------------------- comparisons

@@ -41,7 +41,7 @@ def _read_checked(path: Path) -> tuple[bytes, list[dt.date]]:
     from simulator.scenario.reading import UnreadableFile, read_limited
 
     try:
-        raw = read_limited(path, Limits.MAX_DATA_BYTES, "CSV file")
+        raw = read_limited(path, Limits.MAX_DATA_BYTES, "CSV file", track=True)
     except UnreadableFile as e:
         raise ValueError(f"{path}: {e}") from None
     unreadable = f"{path}: not a CSV table of month,total_t,... (unreadable)"

@@ -27,6 +27,12 @@ Layout::
 
 Every table follows the schema of :mod:`simulator.replication.columns`
 (``docs/outputs.md``).
+
+Text cells of every table written here (CSV and workbook) can never become spreadsheet
+formulas (:func:`formula_safe`, :func:`write_xlsx`).
+
+A run directory read back (``relsim report``) is untrusted input:
+:mod:`simulator.report.readback`.
 """
 
 from __future__ import annotations
@@ -46,7 +52,16 @@ from simulator.scenario.dump import to_yaml
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.scenario.model import Scenario
 
-__all__ = ["SMALL_ROWS", "manifest", "scenario_data", "scenario_hash", "write_run_dir"]
+__all__ = [
+    "SMALL_ROWS",
+    "formula_safe",
+    "manifest",
+    "scenario_data",
+    "scenario_hash",
+    "unguard",
+    "write_csv",
+    "write_run_dir",
+]
 
 SMALL_ROWS = 100_000
 """Tables with fewer rows are also written as CSV."""
@@ -61,6 +76,54 @@ def scenario_hash(sc: Scenario) -> str:
     """SHA-256 of the resolved scenario (canonical JSON), first 16 hex digits."""
     text = json.dumps(scenario_data(sc), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+_RISKY = r"^'*[=+\-@\t\r]"
+"""A text cell a spreadsheet could read as a formula: one starting with ``= + - @``, a
+tab or a carriage return (after any apostrophes already guarding it)."""
+_NUMBER = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
+
+
+def _text_columns(df: pd.DataFrame) -> list[Any]:
+    return [
+        c
+        for c in df.columns
+        if df[c].dtype == object or isinstance(df[c].dtype, pd.StringDtype | pd.CategoricalDtype)
+    ]
+
+
+def formula_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with every text cell that a spreadsheet could run as a formula (one
+    starting with ``= + - @``, a tab or a carriage return, unless it is a plain number
+    such as ``-3``) guarded by a leading apostrophe, as OWASP advises for CSV; a cell that
+    already starts with apostrophes before such a character gets one more, so
+    :func:`unguard` gives the text back exactly. Numbers and dates are left alone."""
+    out = None
+    for c in _text_columns(df):
+        s = df[c].astype(object)
+        text = s.map(lambda v: isinstance(v, str))
+        if not text.any():
+            continue
+        st = s.where(text, "").astype(str)
+        risky = text & st.str.contains(_RISKY, regex=True) & ~st.str.match(_NUMBER)
+        if risky.any():
+            out = df.copy() if out is None else out
+            out[c] = s.where(~risky, "'" + st)
+    return df if out is None else out
+
+
+def unguard(s: pd.Series) -> pd.Series:
+    """Undo :func:`formula_safe` on a text column read back from a CSV relsim wrote."""
+    text = s.map(lambda v: isinstance(v, str))
+    st = s.where(text, "").astype(str)
+    guarded = text & st.str.match(r"^'+[=+\-@\t\r]")
+    return s.where(~guarded, st.str.slice(1))
+
+
+def write_csv(df: pd.DataFrame, path: Path) -> None:
+    """Write ``df`` as CSV (no index) with formula-safe text cells (:func:`formula_safe`):
+    every CSV relsim writes goes through here."""
+    formula_safe(df).to_csv(path, index=False)
 
 
 def _write_observed_copy(tmp: Path, declared: str | None, observed: pd.DataFrame | None) -> None:
@@ -87,7 +150,7 @@ def _table(df: pd.DataFrame, base: Path, csv: bool | None = None) -> None:
     df.attrs = {}
     df.to_parquet(base.with_suffix(".parquet"), index=False)
     if csv or (csv is None and len(df) < SMALL_ROWS):
-        df.to_csv(base.with_suffix(".csv"), index=False)
+        write_csv(df, base.with_suffix(".csv"))
 
 
 def manifest(
@@ -194,7 +257,7 @@ def write_tables(tables: dict[str, pd.DataFrame], root: Path) -> None:
         base.parent.mkdir(parents=True, exist_ok=True)
         key = name.split("/", 1)[-1]
         if key in _CSV_ONLY:
-            df.to_csv(base.with_suffix(".csv"), index=False)
+            write_csv(df, base.with_suffix(".csv"))
         else:
             _table(df, base, csv=False if key in _PARQUET_ONLY else None)
 
@@ -226,7 +289,9 @@ def write_xlsx(tables: dict[str, pd.DataFrame], path: Path) -> list[str]:
                 for c in out.columns:
                     if str(out[c].dtype) == "category":
                         out[c] = out[c].astype(str)
+                out = _xlsx_text(out)
                 out.to_excel(xl, sheet_name=sheet, index=False)
+                _cells_as_text(out, xl.sheets[sheet])
             names.append(sheet)
         # a sheet of units, declared once (simulator/replication/columns.py)
         pd.DataFrame(
@@ -234,6 +299,40 @@ def write_xlsx(tables: dict[str, pd.DataFrame], path: Path) -> list[str]:
             columns=["column", "unit", "meaning"],
         ).to_excel(xl, sheet_name="units", index=False)
     return names
+
+
+def _xlsx_text(df: pd.DataFrame) -> pd.DataFrame:
+    """Text cells an Excel file cannot hold (control characters other than tab, line
+    feed and carriage return) shown as escapes (:func:`simulator.errors.clean`)."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    from simulator.errors import clean
+
+    for c in _text_columns(df):
+        s = df[c].astype(object)
+        bad = s.map(lambda v: isinstance(v, str) and ILLEGAL_CHARACTERS_RE.search(v) is not None)
+        if bad.any():
+            df[c] = s.where(~bad, s.map(lambda v: clean(v) if isinstance(v, str) else v))
+    return df
+
+
+def _cells_as_text(df: pd.DataFrame, ws: Any) -> None:
+    """Make every text cell of sheet ``ws`` (written from ``df``, header in row 1) a text
+    cell: openpyxl reads a string starting with ``=`` as a formula, which Excel would run;
+    such cells, and those starting with ``+ - @``, a tab or a carriage return, become
+    strings marked with Excel's quote prefix (shown and edited as text)."""
+    for j, c in enumerate(df.columns, start=1):
+        if c not in _text_columns(df):
+            continue
+        s = df[c].astype(object)
+        text = s.map(lambda v: isinstance(v, str))
+        st = s.where(text, "").astype(str)
+        risky = (text & st.str.contains(r"^[=+\-@\t\r]", regex=True)).to_numpy().nonzero()[0]
+        for i in risky:
+            cell = ws.cell(row=int(i) + 2, column=j)
+            cell.value = st.iloc[int(i)]
+            cell.data_type = "s"
+            cell.quotePrefix = True
 
 
 def write_run_dir(

@@ -206,7 +206,10 @@ class MarkovSwitching(Model):
     the given mean, then move according to ``transitions``."""
 
     start: dt.date | None = None
-    """From this date (default: scenario start) the chain governs."""
+    """From this date (default: scenario start) the chain governs. Dated changes come
+    before it: a timeline entry, or an overlay starting or ending, on or after this date
+    is refused (the chain starts after the last dated change, so it would never apply,
+    or hold the chain back)."""
     initial: Id
     """Regime at ``start``."""
     mean_duration_days: dict[Id, Days]
@@ -292,7 +295,8 @@ class Policy(Model):
     timeline: Entities[RegimeChange] = []
     """Dated regime changes, in date order."""
     switching: MarkovSwitching | None = None
-    """Stochastic regime switching (after the dated timeline's last change)."""
+    """Stochastic regime switching, after the dated changes (timeline entries and overlay
+    edges must come before ``switching.start``)."""
     overlays: Entities[Overlay] = []
     """Rules in force for a period, layered over the active regime (``from`` .. ``until``)."""
     pulses: Entities[Pulse] = []

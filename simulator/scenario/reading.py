@@ -21,11 +21,13 @@ through an alias are located at the anchored node.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
 import stat
-from collections.abc import Collection
-from pathlib import Path
+from collections.abc import Collection, Iterator
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
@@ -40,8 +42,12 @@ __all__ = [
     "Builder",
     "UnreadableFile",
     "compose_text",
+    "files_read",
     "load_yaml",
+    "parse_json",
+    "read_inside",
     "read_limited",
+    "track_reads",
 ]
 
 _Loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -75,7 +81,9 @@ _KINDS = (
 )
 
 
-def read_limited(path: str | Path, max_bytes: int, what: str = "file") -> bytes:
+def read_limited(
+    path: str | Path, max_bytes: int, what: str = "file", *, track: bool = False
+) -> bytes:
     """Read a regular file of at most ``max_bytes`` bytes.
 
     Devices (``/dev/zero`` reads without end), named pipes (opening one blocks until a
@@ -86,6 +94,8 @@ def read_limited(path: str | Path, max_bytes: int, what: str = "file") -> bytes:
         path: The file.
         max_bytes: Largest size accepted, bytes.
         what: What the file should be, for messages (``"YAML file"``).
+        track: The file is an input of the command (a scenario, a data file, a
+            baseline): record it (:func:`track_reads`), so that no output replaces it.
 
     Returns:
         The file's bytes.
@@ -113,6 +123,13 @@ def read_limited(path: str | Path, max_bytes: int, what: str = "file") -> bytes:
             raise UnreadableFile(f"is a directory, not a {what}")
         kind = next((name for test, name in _KINDS if test(st.st_mode)), "not a regular file")
         raise UnreadableFile(f"is {kind}, not a {what}; relsim reads regular files only")
+    if track:
+        _note_read(st, os.path.abspath(path))
+    return _read_fd(fd, st, max_bytes)
+
+
+def _read_fd(fd: int, st: os.stat_result, max_bytes: int) -> bytes:
+    """Read the regular file open as ``fd`` (closed here), at most ``max_bytes``."""
     with os.fdopen(fd, "rb", buffering=0) as fh:
         size = st.st_size
         if size > max_bytes:
@@ -133,6 +150,149 @@ def read_limited(path: str | Path, max_bytes: int, what: str = "file") -> bytes:
     return b"".join(chunks)
 
 
+def read_inside(
+    root: str | Path, relpath: str, max_bytes: int, what: str = "file", *, track: bool = True
+) -> bytes:
+    """Read ``root/relpath``, a regular file *inside* ``root``, of at most ``max_bytes``.
+
+    For files relsim reads back from a directory it wrote (a run directory, a sweep's
+    unfinished points): no component of ``relpath`` may be a symbolic link (a link could
+    lead anywhere: a credentials file, ``/dev/zero``), nor ``..``; ``root`` itself is
+    taken as given. Devices, pipes and oversized files are refused as by
+    :func:`read_limited`.
+
+    Args:
+        root: The directory.
+        relpath: ``/``-separated path below it, e.g. ``figures/p_shortage.png``.
+        max_bytes: Largest size accepted, bytes.
+        what: What the file should be, for messages.
+        track: Record it as an input of the command (:func:`track_reads`).
+
+    Raises:
+        UnreadableFile: Why it was refused (naming no content).
+    """
+    parts = PurePosixPath(relpath).parts
+    if (
+        not parts
+        or any(p in ("..", "/", "") for p in parts)
+        or PurePosixPath(relpath).is_absolute()
+    ):
+        raise UnreadableFile(f"{relpath!r} is not a path inside the directory")
+    nofollow = getattr(os, "O_NOFOLLOW", 0)
+    base = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
+    fds: list[int] = []
+    try:
+        try:
+            fds.append(os.open(root, base | getattr(os, "O_DIRECTORY", 0)))
+        except OSError as exc:
+            raise UnreadableFile(f"cannot read directory: {exc.strerror or exc}") from None
+        for k, name in enumerate(parts):
+            last = k == len(parts) - 1
+            here = "/".join(parts[: k + 1])
+            try:
+                st = os.stat(name, dir_fd=fds[-1], follow_symlinks=False)
+            except FileNotFoundError:
+                raise UnreadableFile(f"{here}: file not found") from None
+            except OSError as exc:
+                raise UnreadableFile(f"{here}: cannot read: {exc.strerror or exc}") from None
+            if stat.S_ISLNK(st.st_mode):
+                raise UnreadableFile(
+                    f"{here} is a symbolic link; relsim reads only regular files inside the "
+                    "directory, never through links"
+                )
+            if not last:
+                if not stat.S_ISDIR(st.st_mode):
+                    raise UnreadableFile(f"{here} is not a directory")
+                flags = base | getattr(os, "O_DIRECTORY", 0) | nofollow
+            else:
+                if stat.S_ISDIR(st.st_mode):
+                    raise UnreadableFile(f"{here} is a directory, not a {what}")
+                if not stat.S_ISREG(st.st_mode):
+                    kind = next((n for test, n in _KINDS if test(st.st_mode)), "not a regular file")
+                    raise UnreadableFile(f"{here} is {kind}, not a {what}")
+                flags = base | nofollow | getattr(os, "O_NONBLOCK", 0)
+            try:
+                fds.append(os.open(name, flags, dir_fd=fds[-1]))
+            except OSError as exc:
+                raise UnreadableFile(f"{here}: cannot read: {exc.strerror or exc}") from None
+        fd = fds.pop()
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):  # changed between the look and the open
+            os.close(fd)
+            raise UnreadableFile(f"{relpath} is not a regular file")
+        if track:
+            _note_read(st, os.path.join(os.path.abspath(root), *parts))
+        try:
+            return _read_fd(fd, st, max_bytes)
+        except UnreadableFile as exc:
+            raise UnreadableFile(f"{relpath}: {exc}") from None
+    finally:
+        for f in fds:
+            os.close(f)
+
+
+class _NotANumber(ValueError):
+    pass
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotANumber(name)
+
+
+def parse_json(raw: bytes) -> Any:
+    """JSON from bytes a file gave, strictly: UTF-8, no ``NaN``/``Infinity``, no number
+    of more than 4,300 digits, no nesting too deep for the parser.
+
+    Raises:
+        UnreadableFile: Why (``line:col`` of a syntax error; nothing quoted).
+    """
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
+    except UnicodeDecodeError:
+        raise UnreadableFile("is not UTF-8 text") from None
+    except json.JSONDecodeError as e:
+        raise UnreadableFile(
+            f"is not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})"
+        ) from None
+    except _NotANumber as e:
+        raise UnreadableFile(f"holds {e} (not a number)") from None
+    except (ValueError, RecursionError):  # a 5,000-digit number, 100,000 nested lists
+        raise UnreadableFile("holds a number too long or nesting too deep") from None
+
+
+# Inputs read by the command that is running (see track_reads)
+_SCOPES: list[dict[tuple[int, int], str]] = []
+
+
+def _note_read(st: os.stat_result, path: str) -> None:
+    for scope in _SCOPES:
+        scope.setdefault((st.st_dev, st.st_ino), path)
+
+
+@contextlib.contextmanager
+def track_reads() -> Iterator[dict[tuple[int, int], str]]:
+    """Within the block, record every input read (scenario files and what they
+    ``extends:``, data files, targets files, baselines, the files of a run directory
+    ``relsim report`` renders) as ``(device, inode) -> path``: no output of the command
+    may replace one (:func:`simulator.report.atomic.check_not_input`). The command line
+    runs each command inside one."""
+    scope: dict[tuple[int, int], str] = {}
+    _SCOPES.append(scope)
+    try:
+        yield scope
+    finally:
+        _SCOPES.remove(scope)
+
+
+def files_read() -> dict[tuple[int, int], str]:
+    """``(device, inode) -> path`` of every input read within the active
+    :func:`track_reads` blocks (empty outside them)."""
+    out: dict[tuple[int, int], str] = {}
+    for scope in _SCOPES:
+        out.update(scope)
+    return out
+
+
 def load_yaml(
     path: str | Path,
     *,
@@ -141,6 +301,7 @@ def load_yaml(
     max_depth: int = Limits.MAX_YAML_DEPTH,
     fields: Collection[str] | None = None,
     kind: str = "relsim scenario",
+    raw: bytes | None = None,
 ) -> Located:
     """Load one YAML file as plain data with the position of every value and key.
 
@@ -157,6 +318,8 @@ def load_yaml(
             relsim scenario" with no key or value quoted: it is some other file (a
             credentials file, a kubeconfig), whose contents must not reach a terminal.
         kind: What the file should be, for that message.
+        raw: The file's bytes, already read (e.g. by :func:`read_inside`); None: read
+            ``path`` (:func:`read_limited`).
 
     Returns:
         The located data; its top level is always a mapping.
@@ -167,10 +330,13 @@ def load_yaml(
             level is not a mapping or it does not look like a scenario.
     """
     name = str(path)
-    try:
-        raw = read_limited(path, max_bytes, "YAML file")
-    except UnreadableFile as exc:
-        raise fail(name, str(exc)) from None
+    if raw is None:
+        try:
+            raw = read_limited(path, max_bytes, "YAML file", track=True)
+        except UnreadableFile as exc:
+            raise fail(name, str(exc)) from None
+    elif len(raw) > max_bytes:
+        raise fail(name, f"file is {len(raw):,} bytes; the limit is {max_bytes:,} bytes")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -384,6 +384,152 @@ def policy_dates(sc: Scenario) -> Iterator[Found]:
         yield from _in_horizon(sc, ("policy", "switching", "start"), sw.start)
 
 
+@rule
+def switching_and_dated_changes(sc: Scenario) -> Iterator[Found]:
+    """Under Markov switching, no dated change of policy (a timeline entry, an overlay
+    starting or ending) falls on or after the day the chain starts governing: the world
+    applies every dated change first and starts the chain only after the last one (at
+    the later of ``switching.start`` and that change), so a later timeline entry would be
+    overridden at once and a later overlay edge would hold the chain back; both are
+    refused rather than silently ignored."""
+    sw = sc.policy.switching
+    if sw is None or not _good_horizon(sc):
+        return
+    first = sw.start or sc.start
+    where = "policy.switching.start" if sw.start is not None else "the scenario start"
+    for i, ch in enumerate(sc.policy.timeline):
+        if first <= ch.date <= sc.end:  # outside the horizon: policy_dates says so
+            yield (
+                ("policy", "timeline", i, "date"),
+                f"a dated regime change on or after the day the Markov chain starts "
+                f"({first}, {where}) never applies: the chain takes over at the last dated "
+                "change and overrides it at once; date it before the chain starts, or start "
+                "the chain later (policy.switching.start)",
+                ch.date,
+            )
+    for i, ov in enumerate(sc.policy.overlays):
+        edges = [("from", ov.from_)] if ov.from_ > sc.start else []
+        edges += [("until", ov.until)] if ov.until < sc.end else []
+        for key, d in edges:
+            if d >= first:
+                yield (
+                    ("policy", "overlays", i, key),
+                    f"an overlay that starts or ends on or after the day the Markov chain "
+                    f"starts ({first}, {where}) would hold the chain back until then (the "
+                    "chain starts after the last dated change); end it before the chain "
+                    "starts, or use a pulse (policy.pulses)",
+                    d,
+                )
+
+
+def _layer_extremes(sc: Scenario) -> tuple[float, float, float, int | None]:
+    """Over time, the largest sum of log review-time slow-downs (factors > 1), the
+    smallest sum of log speed-ups (factors < 1) and the largest sum of log capacity
+    factors of the overlays and pulses in force together (pulses counted as in force over
+    their whole window), and the layer whose factor is the most extreme."""
+    layers = [*sc.policy.overlays, *sc.policy.pulses]
+    edges: list[tuple[dt.date, int, int]] = []  # (day, 0 = leave / 1 = enter, layer)
+    for k, ly in enumerate(layers):
+        lo = getattr(ly, "from_", None) or sc.start
+        hi = getattr(ly, "until", None) or sc.end
+        lo, hi = max(lo, sc.start), min(hi, sc.end)
+        if lo > hi:
+            continue
+        edges.append((lo, 1, k))
+        edges.append((hi + dt.timedelta(days=1), 0, k))
+    edges.sort()
+    slow = fast = cap = 0.0
+    zeros = 0
+    best = [0.0, 0.0, -math.inf]
+    worst: tuple[float, int] | None = None
+    for _, enter, k in edges:
+        ly = layers[k]
+        sign = 1 if enter else -1
+        f = ly.review_time_factor
+        if f is not None:
+            slow += sign * math.log(max(f, 1.0))
+            fast += sign * math.log(min(f, 1.0))
+            if worst is None or abs(math.log(f)) > worst[0]:
+                worst = (abs(math.log(f)), k)
+        c = ly.capacity_factor
+        if c is not None:
+            if c == 0:
+                zeros += sign
+            else:
+                cap += sign * math.log(c)
+            if c > 0 and (worst is None or abs(math.log(c)) > worst[0]):
+                worst = (abs(math.log(c)), k)
+        best[0] = max(best[0], slow)
+        best[1] = min(best[1], fast)
+        if enter and not zeros:
+            best[2] = max(best[2], cap)
+    return best[0], best[1], (best[2] if edges else 0.0), (worst[1] if worst else None)
+
+
+@rule
+def layered_effects(sc: Scenario) -> Iterator[Found]:
+    """With the overlays and pulses that can be in force together layered over a regime,
+    the review-time factors still multiply to within 1/:attr:`Limits.MAX_COMBINED_FACTOR`
+    .. :attr:`Limits.MAX_COMBINED_FACTOR` and the reviewers after the capacity factors
+    stay within :attr:`Limits.MAX_REVIEWERS` (finite factors whose product overflowed
+    validated, then failed in run)."""
+    pol = sc.policy
+    if not pol.overlays and not pol.pulses:
+        return
+    slow_l, fast_l, cap_l, worst = _layer_extremes(sc)
+    if worst is None:
+        return
+    n_ov = len(pol.overlays)
+    path = ("policy", "overlays", worst) if worst < n_ov else ("policy", "pulses", worst - n_ov)
+    top = math.log(Limits.MAX_COMBINED_FACTOR) + 1e-9  # a product at the limit is allowed
+    reviewers = sc.authority.reviewers
+    for name, rules in {"neutral": [], **_flat_rules(sc)}.items():
+        fs = [ru.review_time_factor for _, _, ru in rules if ru.review_time_factor is not None]
+        caps = [ru.capacity_factor for _, _, ru in rules if ru.capacity_factor is not None]
+        slow = math.fsum(math.log(max(f, 1.0)) for f in fs)
+        fast = math.fsum(math.log(min(f, 1.0)) for f in fs)
+        if slow <= top and slow + slow_l > top:
+            yield (
+                path,
+                f"with the overlays and pulses that can be in force together, reviews in "
+                f"regime {name!r} would be {_exp(slow + slow_l)} times slower; the limit is "
+                f"{Limits.MAX_COMBINED_FACTOR:g} (Limits.MAX_COMBINED_FACTOR)",
+                MISSING,
+            )
+            return
+        if fast >= -top and fast + fast_l < -top:
+            yield (
+                path,
+                f"with the overlays and pulses that can be in force together, reviews in "
+                f"regime {name!r} would be {_exp(-(fast + fast_l))} times faster; the limit "
+                f"is {Limits.MAX_COMBINED_FACTOR:g} (Limits.MAX_COMBINED_FACTOR)",
+                MISSING,
+            )
+            return
+        if 0 in caps:
+            continue
+        cap = math.fsum(math.log(c) for c in caps)
+        effective = math.log(reviewers) + cap + cap_l if reviewers > 0 else -math.inf
+        if (
+            reviewers > 0
+            and math.log(reviewers) + cap <= math.log(Limits.MAX_REVIEWERS)
+            and effective > math.log(Limits.MAX_REVIEWERS)
+        ):
+            yield (
+                path,
+                f"with the overlays and pulses that can be in force together, regime "
+                f"{name!r} would have {_exp(effective)} reviewers ({reviewers} × the capacity "
+                f"factors); the limit is {Limits.MAX_REVIEWERS:,} (Limits.MAX_REVIEWERS)",
+                MISSING,
+            )
+            return
+
+
+def _exp(x: float) -> str:
+    """``e**x`` as text, ``inf`` beyond a float's range."""
+    return f"{math.exp(x):.3g}" if x < 700 else "inf"
+
+
 def selector_rules(sc: Scenario) -> Iterator[tuple[tuple[Any, ...], Any]]:
     """Every rule with a selector, with its data path: regimes' rules, overlays, pulses."""
     for i, r in enumerate(sc.policy.regimes):

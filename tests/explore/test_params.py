@@ -112,8 +112,18 @@ def test_paths_are_checked_against_the_scenario(example: sim.Scenario) -> None:
 
 def test_a_path_swept_twice_or_until_with_duration_is_refused(example: sim.Scenario) -> None:
     twice = [parse_param(t)[1] for t in ("authority.reviewers=5:9", "authority[reviewers]=6:8")]
-    with pytest.raises(ScenarioError, match="path swept twice"):
+    with pytest.raises(ScenarioError, match="a path swept twice"):
         resolve(twice, example)  # type: ignore[arg-type]
+    m = example.manufacturers[0].id  # one field under two spellings (issue 25)
+    spelled = [
+        parse_param(t)[1]
+        for t in (
+            "manufacturers.0.initial_cover_days=10:20",
+            f"manufacturers[{m}].initial_cover_days=12:30",
+        )
+    ]
+    with pytest.raises(ScenarioError, match="or spelled twice"):
+        resolve(spelled, example)  # type: ignore[arg-type]
     both = [
         parse_param(t)[1]
         for t in (

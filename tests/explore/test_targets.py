@@ -12,7 +12,14 @@ from builders import authority_only, build
 
 from simulator.ensemble.options import Execution
 from simulator.errors import ScenarioError
-from simulator.explore.targets import Target, Tolerance, evaluate, load_targets, observe_ensemble
+from simulator.explore.targets import (
+    Target,
+    Tolerance,
+    evaluate,
+    load_targets,
+    load_targets_located,
+    observe_ensemble,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 CASE = ROOT / "scenarios" / "calibration" / "cn-2025-targets.yaml"
@@ -113,10 +120,10 @@ def test_relsim_calibrate_prints_every_target(tmp_path: Path) -> None:
     f = tmp_path / "t.yaml"
     f.write_text(
         "targets:\n"
-        "  - {id: feb, kind: monthly_exports, month: 2025-02, observed: 50,"
+        "  - {id: feb, kind: monthly_exports, month: 2025-04, observed: 50,"
         " tolerance: {relative: 0.5}, source: test}\n"
-        "  - {id: wait, kind: median_wait_days, submitted_from: 2025-01-01,"
-        " submitted_until: 2025-02-28, by: 2025-03-31, observed: 10,"
+        "  - {id: wait, kind: median_wait_days, submitted_from: 2025-03-01,"
+        " submitted_until: 2025-04-30, by: 2025-05-31, observed: 10,"
         " tolerance: {range: [0, 1]}, source: test}\n"
     )
     r = subprocess.run(
@@ -141,6 +148,55 @@ def test_relsim_calibrate_prints_every_target(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert "feb " in r.stdout and "wait " in r.stdout
     assert "targets within tolerance" in r.stdout
+
+
+BAD_TARGETS = {
+    "{kind: monthly_exports, month: 2024-14}": "month: must be a month YYYY-MM (month 01 to 12)",
+    "{kind: monthly_exports, month: 2025-02}": (
+        "month: is outside the scenario's horizon (2025-03 .. 2025-06)"
+    ),
+    "{kind: monthly_exports, month: 2025-04, destinations: [ZZ]}": (
+        "destinations[0]: unknown country"
+    ),
+    "{kind: export_ratio, month: 2025-04, months: [2025-13]}": "is not a month YYYY-MM",
+    "{kind: export_ratio, month: 2025-04, months: [2025-01]}": (
+        "months[0]: is outside the scenario's horizon"
+    ),
+    "{kind: approved_share, submitted_from: 2025-04-10, submitted_until: 2025-04-01, "
+    "by: 2025-05-01}": "submitted_until: is before submitted_from",
+    "{kind: approved_share, submitted_from: 2025-04-01, submitted_until: 2025-04-10, "
+    "by: 2025-03-20}": "by: is before submitted_from",
+    "{kind: approved_share, submitted_from: 2025-07-01, submitted_until: 2025-07-10, "
+    "by: 2025-07-20}": "submitted_from: is outside the scenario's horizon",
+}
+
+
+@pytest.mark.parametrize("target", list(BAD_TARGETS))
+def test_a_targets_file_is_checked_against_the_scenario(target: str, tmp_path: Path) -> None:
+    """Months are real months in the horizon, windows lie in the horizon and do not end
+    before they start, destinations are the scenario's countries (issue 25: 2024-14 was
+    read as 2025-02, ZZ counted as 0 t, windows outside the horizon read as 0)."""
+    from simulator.explore.targets import check_against, load_targets_located
+    from simulator.scenario.load import load_scenario
+
+    sc = load_scenario(ROOT / "tests" / "data" / "small.yaml")  # 2025-03-01 .. 2025-06-30
+    f = tmp_path / "t.yaml"
+    entry = target[:-1] + ", id: x, observed: 0.5, tolerance: {absolute: 0.1}}"
+    f.write_text(f"targets:\n  - {entry}\n")
+    with pytest.raises(ScenarioError) as e:
+        check_against(*load_targets_located(f), sc)
+    assert BAD_TARGETS[target] in str(e.value)
+    assert "t.yaml:2:" in str(e.value)
+
+
+def test_target_ids_are_unique(tmp_path: Path) -> None:
+    f = tmp_path / "d.yaml"
+    one = "kind: monthly_exports, observed: 1, tolerance: {relative: 1}"
+    f.write_text(
+        f"targets:\n  - {{id: a, month: 2025-04, {one}}}\n  - {{id: a, month: 2025-05, {one}}}\n"
+    )
+    with pytest.raises(ScenarioError, match=r"targets\[1\]\.id: duplicate target id"):
+        load_targets_located(f)
 
 
 # ------------------------------------------------------------------ time split, settings

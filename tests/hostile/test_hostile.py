@@ -15,6 +15,7 @@ and is judged on:
   a carriage return, a bidirectional override) in stdout or stderr;
 * **internal error**: exit 70, a traceback or "internal error";
 * **hang**: no exit within the case's timeout (60 s unless stated);
+* **unbounded**: killed by a signal (the out-of-memory killer);
 * **data lost**: a ``kept`` check (every file present before is still there, byte for
   byte), a device still a device, a symbolic link still a link;
 * **wrong result**: a run directory whose KPIs are not finite or whose fill rates leave
@@ -30,6 +31,8 @@ counts (``pytest tests/hostile -q -s``).
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import json
 import math
 import os
@@ -44,7 +47,7 @@ import time
 import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +176,258 @@ def valid_baseline(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return w.tmp / "b" / "base.json"
 
 
+@dataclass
+class Made:
+    """What setups copy from, made once per module: a baseline, a run directory, an
+    interrupted sweep's unfinished points, a warm compiled-code cache (each made on first
+    use)."""
+
+    factory: pytest.TempPathFactory
+    baseline: Path
+    _made: dict[str, Path] = field(default_factory=dict)
+
+    def get(self, what: str) -> Path:
+        if what not in self._made:
+            self._made[what] = MAKERS[what](self.factory.mktemp(what))
+        return self._made[what]
+
+
+def _make_run(base: Path) -> Path:
+    """A run directory of project/base.yaml (figures, report, workbook)."""
+    w = make_world(base)
+    out = base / "run"
+    args = ["run", str(w.project / "base.yaml"), "--reps", "2", "--workers", "1", "--quiet"]
+    assert _in_process([*args, "--xlsx", "--out", str(out)], w.project) == 0
+    return out
+
+
+SWEEP = ["--param", "authority.reviewers=2:5:4", "--reps", "2", "--workers", "1"]
+"""The sweep whose unfinished points the ``sweep-partial:`` setups craft (the cases run it
+again: ``sweep @PROJECT@/base.yaml`` + these + ``--no-figures --quiet --out @TMP@/sw``)."""
+
+
+def _make_partial(base: Path) -> Path:
+    """``sw.partial`` of the sweep above, interrupted after two of its four points."""
+    from simulator.explore.sweep import sweep
+
+    w = make_world(base)
+
+    def stop(done: int, total: int) -> None:
+        if done >= 2:
+            raise KeyboardInterrupt
+
+    old = Path.cwd()
+    os.chdir(w.project)
+    try:
+        sweep(
+            w.project / "base.yaml",
+            ["authority.reviewers=2:5:4"],
+            reps=2,
+            workers=1,
+            out=base / "sw",
+            progress=stop,
+            figures=False,
+        )
+    except KeyboardInterrupt:
+        pass
+    finally:
+        os.chdir(old)
+    partial = base / "sw.partial"
+    assert len(list((partial / "points").iterdir())) == 2
+    return partial
+
+
+def _env_without_numba_dir() -> dict[str, str]:
+    """This process's environment for a relsim subprocess, without the NUMBA_CACHE_DIR
+    that importing relsim here set (it would win over a case's RELSIM_CACHE_DIR)."""
+    return {**{k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}, "MPLBACKEND": "Agg"}
+
+
+def _make_cache(base: Path) -> Path:
+    """A warm compiled-code cache of the functions the SimPy engine calls (a run with
+    RELSIM_CACHE_DIR set, in a fresh interpreter)."""
+    w = make_world(base)
+    args = ["run", str(w.project / "base.yaml"), "--engine", "simpy", *QUICK, "--out"]
+    r = subprocess.run(
+        [sys.executable, "-m", "simulator", *args, str(base / "out")],
+        cwd=w.project,
+        capture_output=True,
+        text=True,
+        env={**_env_without_numba_dir(), "RELSIM_CACHE_DIR": str(base / "cache")},
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr
+    assert list((base / "cache" / "numba").rglob("*.nbi")), "nothing was cached"
+    return base / "cache"
+
+
+MAKERS: dict[str, Callable[[Path], Path]] = {
+    "run": _make_run,
+    "partial": _make_partial,
+    "cache": _make_cache,
+}
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory, valid_baseline: Path) -> Made:
+    return Made(tmp_path_factory, valid_baseline)
+
+
+def _run_dir_variant(src: Path, d: Path, variant: str, w: World) -> None:
+    """A copy of a run directory at ``d``, crafted as ``variant`` names."""
+    shutil.copytree(src, d, symlinks=True)
+
+    def edit(rel: str, fn: Callable[[Any], Any]) -> None:
+        data = json.loads((d / rel).read_text())
+        fn(data)
+        (d / rel).write_text(json.dumps(data))
+
+    def replace(rel: str, content: bytes) -> None:
+        (d / rel).unlink()
+        (d / rel).write_bytes(content)
+
+    def link(rel: str, target: Path | str) -> None:
+        (d / rel).unlink()
+        (d / rel).symlink_to(target)
+
+    def a_manufacturer(data: dict[str, Any]) -> dict[str, Any]:
+        return next(k for k in data["kpis"].values() if "first_shortage_date" in k)
+
+    kpi_csv = d / "kpi_table.csv"
+    edits: dict[str, Callable[[], Any]] = {
+        "manifest-reps-text": lambda: edit("manifest.json", lambda m: m.update(reps="many")),
+        "manifest-reps-huge": lambda: edit("manifest.json", lambda m: m.update(reps=10**40)),
+        "manifest-other-tool": lambda: edit("manifest.json", lambda m: m.update(tool="x")),
+        "manifest-not-utf8": lambda: replace("manifest.json", b'{"tool": "relsim\xff\xfe"}'),
+        "manifest-deep": lambda: replace("manifest.json", b"[" * 100_000 + b"]" * 100_000),
+        "summary-no-kpis": lambda: edit("summary.json", lambda x: x.pop("kpis")),
+        "summary-mean-text": lambda: edit(
+            "summary.json", lambda x: a_manufacturer(x)["fill_rate"].update(mean="lots")
+        ),
+        "summary-nan": lambda: replace(
+            "summary.json", b'{"kpis": {"m1": {"fill_rate": {"mean": NaN}}}}'
+        ),
+        "summary-date-garbage": lambda: edit(
+            "summary.json",
+            lambda x: a_manufacturer(x)["first_shortage_date"].update(mean="2025-13-45"),
+        ),
+        "summary-long-number": lambda: replace(
+            "summary.json", b'{"kpis": {"m1": {"x": {"mean": ' + b"9" * 5000 + b"}}}}"
+        ),
+        "summary-devzero": lambda: link("summary.json", "/dev/zero"),
+        "summary-huge": lambda: os.truncate(d / "summary.json", 60_000_000),  # sparse
+        "notes-sections": lambda: edit("scenario.notes.json", lambda n: n.update(sections=7)),
+        "kpi-table-no-dates": lambda: kpi_csv.write_text(
+            "\n".join(
+                ",".join(c for i, c in enumerate(line.split(",")) if i != 5)
+                for line in kpi_csv.read_text().splitlines()
+            )
+        ),
+        "kpi-table-text": lambda: kpi_csv.write_text(
+            kpi_csv.read_text().replace(",1.0,", ",RELSIM-SECRET,", 1)
+        ),
+        "regimes-bad-date": lambda: (d / "regimes.csv").write_text(
+            "start,end,regime,label\nnot-a-date,2025-01-02,neutral,neutral\n"
+        ),
+        "figure-link-secret": lambda: link("figures/p_shortage.png", w.home / ".aws/credentials"),
+        "figure-not-png": lambda: replace(
+            "figures/p_shortage.png", b"<html>RELSIM-SECRET-figure</html>"
+        ),
+        "figure-fifo": lambda: (
+            (d / "figures/p_shortage.png").unlink(),
+            os.mkfifo(d / "figures/p_shortage.png"),
+        ),
+        "figures-dir-link": lambda: (
+            shutil.rmtree(d / "figures"),
+            (d / "figures").symlink_to(w.home / ".ssh"),
+        ),
+        "report-link-out": lambda: link("report.html", w.home / ".netrc"),
+        "resolved-link-secret": lambda: link("scenario.resolved.yaml", w.home / ".kube/config"),
+        "resolved-invalid": lambda: replace(
+            "scenario.resolved.yaml", b"name: x\nstart: 2025-01-01\n"
+        ),
+        "escape-name": lambda: None,
+        "ok": lambda: None,
+    }
+    edits[variant]()
+
+
+def _partial_variant(src: Path, d: Path, variant: str, w: World) -> None:
+    """A copy of an interrupted sweep's unfinished points at ``d``, crafted."""
+    shutil.copytree(src, d, symlinks=True)
+    p0 = d / "points" / "p000000.json"
+
+    def edit(fn: Callable[[dict[str, Any]], Any]) -> None:
+        rec = json.loads(p0.read_text())
+        fn(rec)
+        p0.write_text(json.dumps(rec))
+
+    def first_stat(rec: dict[str, Any]) -> dict[str, Any]:
+        return next(iter(next(iter(rec["kpis"].values())).values()))
+
+    edits: dict[str, Callable[[], Any]] = {
+        "no-kpis": lambda: edit(lambda r: r.pop("kpis")),
+        "text-mean": lambda: edit(lambda r: first_stat(r).update(mean="RELSIM-SECRET")),
+        "nan": lambda: p0.write_text(p0.read_text().replace('"n":', '"x": NaN, "n":', 1)),
+        "wrong-point": lambda: edit(lambda r: r.update(point=3)),
+        "wrong-values": lambda: edit(lambda r: r["values"].update({"authority.reviewers": 99})),
+        "elapsed-text": lambda: edit(lambda r: r.update(elapsed_s="slow")),
+        "link-secret": lambda: (p0.unlink(), p0.symlink_to(w.home / "gcp.json")),
+        "devzero": lambda: (p0.unlink(), p0.symlink_to("/dev/zero")),
+        "huge": lambda: os.truncate(p0, 60_000_000),
+        "deep": lambda: p0.write_bytes(b"[" * 100_000 + b"]" * 100_000),
+        "manifest-link": lambda: (
+            (d / "manifest.json").unlink(),
+            (d / "manifest.json").symlink_to(w.home / ".docker/config.json"),
+        ),
+    }
+    edits[variant]()
+
+
+def _cache_variant(src: Path, d: Path, variant: str, w: World) -> None:
+    """A copy of a warm compiled-code cache at ``d`` (the cases' RELSIM_CACHE_DIR),
+    crafted."""
+    import pickle
+
+    shutil.copytree(src, d, symlinks=True)
+    numba_dir = d / "numba"
+    index = sorted(numba_dir.rglob("*.nbi"))
+    data = sorted(numba_dir.rglob("*.nbc"))
+    pwned = w.tmp / "pwned"
+
+    class Plant:
+        def __reduce__(self) -> tuple[Any, ...]:
+            return (os.system, (f"touch {pwned}",))
+
+    def plant() -> None:
+        import numba
+
+        for f in index:
+            f.write_bytes(pickle.dumps(numba.__version__) + pickle.dumps(Plant()))
+            try:  # planted by another user (as root); else writable by the group
+                os.chown(f, 4321, 4321)
+            except PermissionError:
+                f.chmod(0o664)
+
+    def foreign() -> None:
+        try:
+            os.chown(numba_dir, 4321, 4321)
+        except PermissionError:  # not root: a directory others can write is refused too
+            numba_dir.chmod(0o777)
+
+    edits: dict[str, Callable[[], Any]] = {
+        "truncated": lambda: [f.write_bytes(f.read_bytes()[:50]) for f in data],
+        "garbage": lambda: [f.write_bytes(os.urandom(2000)) for f in index],
+        "emptied": lambda: [f.write_bytes(b"") for f in index + data],
+        "devzero": lambda: [(f.unlink(), f.symlink_to("/dev/zero")) for f in data],
+        "planted": plant,
+        "world-writable": lambda: numba_dir.chmod(0o777),
+        "parent-writable": lambda: d.chmod(0o777),
+        "foreign": foreign,
+    }
+    edits[variant]()
+
+
 def _baseline_variant(valid: Path, target: Path, variant: str, w: World) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     if variant == "devzero":
@@ -208,9 +463,20 @@ def _baseline_variant(valid: Path, target: Path, variant: str, w: World) -> None
         raise AssertionError(f"unknown baseline variant {variant}")
 
 
-def setup(name: str, w: World, valid_baseline: Path) -> None:
+def setup(name: str, w: World, made: Made) -> None:
     """Prepare what a case needs (the names in cases.toml's ``setup``)."""
-    if name == "links":
+    valid_baseline = made.baseline
+    if name.startswith("rundir:"):
+        variant = name[7:]
+        d = w.tmp / ("r\x1b[2Jun" if variant == "escape-name" else "rd")
+        _run_dir_variant(made.get("run"), d, variant, w)
+    elif name.startswith("sweep-partial:"):
+        _partial_variant(made.get("partial"), w.tmp / "sw.partial", name[14:], w)
+    elif name.startswith("cache:"):
+        _cache_variant(made.get("cache"), w.tmp / "cache", name[6:], w)
+    elif name == "escape-scenario":
+        shutil.copy(w.project / "base.yaml", w.project / "esc\x1b[31m.yaml")
+    elif name == "links":
         for rel, target in LINKS.items():
             (w.project / rel).symlink_to(w.home / target)
     elif name == "fifos":
@@ -298,7 +564,7 @@ def _on_alarm(signum: int, frame: Any) -> None:
 
 def run_case(case: dict[str, Any], w: World, capsys: pytest.CaptureFixture[str]) -> Result:
     args = [w.fill(a) for a in case["args"]]
-    env = dict(case.get("env", {}))
+    env = {k: w.fill(v) for k, v in case.get("env", {}).items()}
     fsize = env.pop("RELSIM_TEST_FSIZE", None)
     timeout = case.get("timeout", 60)
     if case.get("process"):
@@ -313,7 +579,7 @@ def run_case(case: dict[str, Any], w: World, capsys: pytest.CaptureFixture[str])
                 cwd=w.project,
                 capture_output=True,
                 timeout=timeout,
-                env={**os.environ, "MPLBACKEND": "Agg", **env},
+                env={**_env_without_numba_dir(), **env},
                 preexec_fn=limits,
             )
         except subprocess.TimeoutExpired as e:
@@ -356,6 +622,8 @@ def _squash(text: str) -> str:
 def _summary_sane(run_dir: Path) -> list[str]:
     """Problems with a run directory's KPIs: non-finite values, fill rates out of [0, 1]."""
     problems = []
+    if not (run_dir / "summary.json").is_file():
+        return [f"{run_dir}/summary.json was not written"]
     summary = json.loads((run_dir / "summary.json").read_text())
     for entity, kpis in summary["kpis"].items():
         for kpi, stats in kpis.items():
@@ -403,7 +671,56 @@ def check(spec: str, w: World, result: Result, before: dict[str, Any]) -> tuple[
         return None if ok else ("wrong result", f"{arg} not written")
     if kind == "no-text":
         return ("wrong result", f"{arg!r} printed") if arg in result.out else None
+    if kind == "home-kept":  # every credentials-like file outside the project, as written
+        changed = [r for r, text in CREDENTIALS.items() if (w.home / r).read_text() != text]
+        return ("data lost", f"changed: {changed}") if changed else None
+    if kind == "no-secret-in":  # an output file holds no secret marker, not even base64
+        p = Path(arg)
+        data = p.read_bytes() if p.is_file() and not p.is_symlink() else b""
+        chunks = [
+            data,
+            *(base64.b64decode(m) for m in re.findall(rb"base64,([A-Za-z0-9+/=]+)", data)),
+        ]
+        leaked = any(SECRET.encode() in c for c in chunks)
+        return ("leak", f"{arg} holds a secret marker") if leaked else None
+    if kind == "kept-but":  # every file kept, but ARG (checked by "unchanged")
+        after = snapshot(w.project, w.tmp)
+        lost = [p for p, v in before.items() if p != arg and after.get(p) != v]
+        return ("data lost", f"changed or gone: {lost[:5]}") if lost else None
+    if kind == "unchanged":  # ARG as it was: a page rendered from crafted files is wrong
+        after = snapshot(w.project, w.tmp)
+        changed = after.get(arg) != before.get(arg)
+        return ("wrong result", f"{arg} was rewritten from crafted input") if changed else None
+    if kind == "xlsx-text":  # no cell of the workbook is a formula
+        import openpyxl
+
+        wb = openpyxl.load_workbook(arg)
+        bad = [
+            f"{ws.title}!{c.coordinate}"
+            for ws in wb.worksheets
+            for row in ws.iter_rows()
+            for c in row
+            if c.data_type == "f"
+            or (isinstance(c.value, str) and c.value[:1] in "=+-@\t\r" and not c.quotePrefix)
+        ]
+        return ("wrong result", f"formula cells: {bad[:5]}") if bad else None
+    if kind == "csv-safe":  # no CSV cell a spreadsheet would run as a formula
+        bad = []
+        for f in Path(arg).rglob("*.csv"):
+            for n, line in enumerate(f.read_text("utf-8").splitlines(), 1):
+                cells = next(iter(__import__("csv").reader([line])), [])
+                bad += [f"{f.name}:{n}" for c in cells if c[:1] in ("=", "@", "\t", "\r")]
+                bad += [f"{f.name}:{n}" for c in cells if c[:1] in ("+", "-") and not _number(c)]
+        return ("wrong result", f"formula-like cells: {bad[:5]}") if bad else None
     raise AssertionError(f"unknown check {spec}")
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def judge(case: dict[str, Any], w: World, r: Result, before: dict[str, Any]) -> tuple[str, str]:
@@ -417,6 +734,8 @@ def judge(case: dict[str, Any], w: World, r: Result, before: dict[str, Any]) -> 
         return "leak", f"raw control character {UNSAFE.search(text).group()!r} printed"
     if r.code == 70 or "Traceback" in text or "internal error" in text:
         return "internal error", r.err[-2000:]
+    if r.code is not None and r.code < 0:  # killed: the out-of-memory killer, a limit
+        return "unbounded", f"killed by signal {-r.code}"
     for spec in case.get("checks", []):
         failed = check(spec, w, r, before)
         if failed:
@@ -452,14 +771,14 @@ def test_table_is_well_formed() -> None:
 def test_case(
     case: dict[str, Any],
     tmp_path: Path,
-    valid_baseline: Path,
+    made: Made,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("MPLBACKEND", "Agg")
     w = make_world(tmp_path)
     for name in case.get("setup", []):
-        setup(name, w, valid_baseline)
+        setup(name, w, made)
     capsys.readouterr()  # what the setups printed
     before = snapshot(w.project, w.tmp)
     result = run_case(case, w, capsys)
@@ -716,12 +1035,130 @@ def test_sigterm_to_the_parent_of_a_comparison(tmp_path: Path, scenario: Path) -
     _record(SPECIAL["test_sigterm_to_the_parent_of_a_comparison"]["id"], "clear error")
 
 
+# ------------------------------------------------------------------------------ dask
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _dask(*args: str) -> subprocess.Popen[bytes]:
+    """A Dask scheduler or worker in its own session (killed as a group)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def _kill_group(p: subprocess.Popen[Any], sig: int = signal.SIGKILL) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(p.pid, sig)
+    p.wait(timeout=30)
+
+
+@pytest.fixture
+def dask_cluster() -> Iterator[tuple[str, list[subprocess.Popen[bytes]]]]:
+    """A scheduler and two single-threaded workers (each with its nanny), as
+    ``docs/cluster.md`` starts them."""
+    distributed = pytest.importorskip("distributed")
+    addr = f"tcp://127.0.0.1:{_free_port()}"
+    sched = _dask("distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port",
+                  addr.rsplit(":", 1)[1], "--no-dashboard")  # fmt: skip
+    workers = [
+        _dask(
+            "distributed.cli.dask_worker",
+            addr,
+            "--nworkers",
+            "1",
+            "--nthreads",
+            "1",
+            "--no-dashboard",
+        )
+        for _ in range(2)
+    ]
+    with distributed.Client(addr, timeout=30) as c:
+        c.wait_for_workers(2, timeout=60)
+    try:
+        yield addr, [sched, *workers]
+    finally:
+        for p in [*workers, sched]:
+            _kill_group(p)
+
+
+def _when_both_workers_run_chunks(addr: str, proc: subprocess.Popen[str]) -> None:
+    import distributed
+
+    with distributed.Client(addr, timeout=30) as c:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            busy = c.processing()
+            if len(busy) == 2 and all(any("_chunk" in str(k) for k in v) for v in busy.values()):
+                return
+            time.sleep(0.05)
+    raise AssertionError("the workers never both ran chunks")
+
+
+DASK_REPS = "2000"
+
+
+def test_a_lost_dask_worker_costs_only_time(
+    tmp_path: Path, scenario: Path, dask_cluster: tuple[str, list[subprocess.Popen[bytes]]]
+) -> None:
+    """One of two workers killed (with its nanny) mid-ensemble: the run finishes, exit 0,
+    and its summary.json is byte-identical to a serial run's (the lost chunks rerun; the
+    scenario, a task's result, is recomputed where lost)."""
+    addr, (_, _, doomed) = dask_cluster
+    args = ["--reps", DASK_REPS, "--no-figures", "--no-report", "--quiet"]
+    serial = relsim("run", str(scenario), *args, "--workers", "1", "--out", str(tmp_path / "s"))
+    assert serial.wait(timeout=300) == 0, serial.communicate()
+    proc = relsim("run", str(scenario), *args, "--scheduler", addr, "--out", str(tmp_path / "d"))
+    _when_both_workers_run_chunks(addr, proc)
+    time.sleep(0.5)
+    _kill_group(doomed)
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    summary = (tmp_path / "d" / "summary.json").read_bytes()
+    assert summary == (tmp_path / "s" / "summary.json").read_bytes()
+    _record(SPECIAL["test_a_lost_dask_worker_costs_only_time"]["id"], "sensible acceptance")
+
+
+def test_a_killed_scheduler_exits_1_without_a_traceback(
+    tmp_path: Path, scenario: Path, dask_cluster: tuple[str, list[subprocess.Popen[bytes]]]
+) -> None:
+    """The scheduler killed mid-ensemble: exit 1 naming the replications that did not run,
+    nothing written, and no Python traceback (distributed's own logging is silenced)."""
+    addr, (sched, _, _) = dask_cluster
+    args = ["--reps", "20000", "--no-figures", "--no-report", "--quiet"]
+    proc = relsim("run", str(scenario), *args, "--scheduler", addr, "--out", str(tmp_path / "d"))
+    _when_both_workers_run_chunks(addr, proc)
+    _kill_group(sched)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, err
+    assert "relsim: the Dask cluster stopped answering" in err and "of 20000 did not run" in err
+    assert "Traceback" not in err and not (tmp_path / "d").exists()
+    _record(SPECIAL["test_a_killed_scheduler_exits_1_without_a_traceback"]["id"], "clear error")
+
+
 # ------------------------------------------------------------------------------ counts
 def _counts() -> Iterator[tuple[str, int]]:
     c = Counter(OUTCOMES.values())
     yield "cases", len(CASES)
     yield "run", len(OUTCOMES)
-    for kind in (*GOOD, "internal error", "hang", "wrong result", "data lost", "leak", "mismatch"):
+    for kind in (
+        *GOOD,
+        "internal error",
+        "hang",
+        "unbounded",
+        "wrong result",
+        "data lost",
+        "leak",
+        "mismatch",
+    ):
         yield kind, c.get(kind, 0)
 
 

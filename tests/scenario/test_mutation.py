@@ -397,6 +397,13 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
             "mean_duration_days": {a: draw(_small(1, 30)), b: draw(_small(1, 30))},
             "transitions": {a: {b: 1.0}, b: {a: 1.0}},
         }
+        # the chain governs after the dated changes (a change on or after its start is
+        # refused: it would never apply)
+        after = dates[-1] + dt.timedelta(days=1) if dates else None
+        if after is not None and after <= end:
+            policy["switching"]["start"] = after
+        elif after is not None:
+            policy["timeline"] = []
     return {
         "name": "generated",
         "start": start,
