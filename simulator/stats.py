@@ -13,6 +13,8 @@ depend on which extras are installed:
 * :func:`quantiles`, :func:`median` and :func:`median_se` — sample quantiles (the one
   definition behind the wait KPIs, the bands and the calibration targets), the median
   and its standard error;
+* :func:`spread` — the median and the 5–95 % range of a sample across replications
+  (headline dates: where outcomes fall, not how well their mean is known);
 * :func:`se_of_difference`, :func:`pooled_share_se` and :func:`continuity_correction`
   — standard errors of a difference of two means (Welch) and of two proportions
   (pooled), as regression tolerances compare baselines;
@@ -36,6 +38,7 @@ import numpy as np
 
 __all__ = [
     "CONFIDENCE",
+    "SPREAD",
     "bonferroni_k",
     "chi2_quantile",
     "continuity_correction",
@@ -48,6 +51,7 @@ __all__ = [
     "quantiles",
     "se_of_difference",
     "sig",
+    "spread",
     "standard_error",
     "t95",
     "t_quantile",
@@ -171,6 +175,36 @@ def quantiles(
     if skip_nan:
         return np.nanquantile(values, qs, axis=axis)
     return np.quantile(values, qs, axis=axis)
+
+
+SPREAD = (0.05, 0.95)
+"""Probabilities of the range :func:`spread` gives (5–95 % of replications)."""
+
+
+def spread(values: Any, low: float = SPREAD[0], high: float = SPREAD[1]) -> dict[str, float]:
+    """Where a sample's values fall: the median and the ``low``–``high`` quantile range
+    of its finite values (for example the days of first shortage across replications),
+    with :func:`quantiles`' definition.
+
+    Unlike :func:`interval`, which says how precisely the *mean* is known (and shrinks
+    as replications are added), this is the spread of the outcomes themselves.
+
+    Args:
+        values: A sample (NaN and infinite values are ignored: e.g. replications in
+            which the event did not happen).
+        low: Lower probability of the range, in [0, 1].
+        high: Upper probability of the range, in [0, 1].
+
+    Returns:
+        ``median``, ``low``, ``high`` (NaN when no value is finite) and ``n`` (finite
+        values used).
+    """
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return {"median": math.nan, "low": math.nan, "high": math.nan, "n": 0}
+    q = quantiles(v, (0.5, low, high))
+    return {"median": float(q[0]), "low": float(q[1]), "high": float(q[2]), "n": int(v.size)}
 
 
 def median(values: Any) -> float:

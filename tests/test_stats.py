@@ -23,6 +23,7 @@ from simulator.stats import (
     quantiles,
     se_of_difference,
     sig,
+    spread,
     standard_error,
     t95,
     t_quantile,
@@ -109,6 +110,19 @@ def test_quantiles_interpolate_linearly_and_may_skip_nan() -> None:
     q = quantiles(m, (0.5,), axis=0, skip_nan=True)
     assert q.shape == (1, 2) and q[0].tolist() == [3.0, 6.0]
     assert np.isnan(quantiles(m, (0.5,), axis=0)[0, 1])
+
+
+def test_spread_is_where_outcomes_fall_not_how_well_the_mean_is_known() -> None:
+    v = np.array([*range(1, 101), np.nan, np.inf])  # 1..100; undefined values ignored
+    sp = spread(v)
+    assert sp["n"] == 100 and sp["median"] == 50.5
+    assert sp["low"] == pytest.approx(5.95) and sp["high"] == pytest.approx(95.05)
+    # the range stays put as replications are added; the mean's interval shrinks
+    more = np.tile(v[:100], 10)
+    assert spread(more)["high"] - spread(more)["low"] == pytest.approx(89.1, abs=0.1)
+    assert interval(more)["ci_high"] - interval(more)["ci_low"] < 4
+    empty = spread(np.array([np.nan]))
+    assert empty["n"] == 0 and math.isnan(empty["median"])
 
 
 def test_median_and_its_standard_error() -> None:

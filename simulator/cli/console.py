@@ -14,6 +14,7 @@ from simulator.errors import clean
 __all__ = [
     "authority_line",
     "comparison_table",
+    "date_cell",
     "err",
     "fmt",
     "fmt_diff",
@@ -100,8 +101,10 @@ def fmt(
 
 
 def summary_table(summary: dict[str, Any], sc: Any, width: int | None = None) -> Table:
-    """The per-manufacturer KPI table: one line per manufacturer, or, when that would
-    not fit in ``width`` columns, each interval under its mean."""
+    """The per-manufacturer KPI table: a row per manufacturer, the dates as the median
+    with the 5–95 % range and the share of replications under it, the other KPIs with
+    their 95 % interval under the mean; laid out without box lines when the boxed table
+    would not fit in ``width`` columns."""
     from rich.measure import Measurement
 
     table = kpi_table(summary, sc, narrow=False)
@@ -111,65 +114,70 @@ def summary_table(summary: dict[str, Any], sc: Any, width: int | None = None) ->
     return kpi_table(summary, sc, narrow=True)
 
 
-def _date_cell(v: dict[str, Any] | None, sep: str, never: str = "—") -> str:
-    """``2025-05-22 ±8 d`` from a summary.json date entry: the mean date and the 95%
-    interval's half-width in days (the exact ends are in summary.json and
-    kpi_table.csv)."""
-    if not v or v.get("mean") is None:
-        return never
-    lo, hi = v.get("ci_low"), v.get("ci_high")
-    text = str(v["mean"])
-    if lo and hi and (lo, hi) != (v["mean"], v["mean"]):
-        import datetime as dt
+def date_cell(which: str, k: dict[str, Any]) -> str:
+    """A headline date from a manufacturer's ``summary.json`` entries ``k``: the median
+    date, the 5–95 % range across the replications where it happens, and in how many
+    (:func:`simulator.ensemble.views.date_phrases`), one per line."""
+    from simulator.ensemble.views import date_phrases
 
-        half = (dt.date.fromisoformat(hi) - dt.date.fromisoformat(lo)).days / 2
-        text += f"{sep}±{half:.0f} d"
-    return text
+    name = "first_shortage_date" if which == "first" else "recovery_date"
+    v = k.get(name) or {}
+    p_short = (k.get("any_shortage") or {}).get("mean")
+    text, rng, says = date_phrases(
+        which,
+        v.get("median"),
+        v.get("p5"),
+        v.get("p95"),
+        share=v.get("share", 0.0 if not v else None),
+        p_short=p_short,
+        short_at_end=v.get("short_at_end"),
+        short=True,
+    )
+    return "\n".join(t for t in (text, rng, *says.split("; ")) if t)
 
 
 def kpi_table(summary: dict[str, Any], sc: Any, narrow: bool) -> Table:
     from rich import box
 
-    sep = "\n" if narrow else " "
     t = Table(
         # a Text: the scenario's name is shown as written, never read as markup
         title=Text(
             clean(
                 summary.get("title")
-                or f"{sc.name}: {summary['reps']} replications, seed {summary['seed']} "
-                "(mean [95% interval])"
+                or f"{sc.name}: {summary['reps']} replications, seed {summary['seed']}"
             )
         ),
         title_justify="left",
+        caption=Text(
+            "dates: median over the replications where it happens, 5–95% of them below, "
+            "in how many; others: mean, 95% interval of the mean below"
+        ),
+        caption_justify="left",
         box=None if narrow else box.HEAVY_HEAD,
         pad_edge=not narrow,
-        leading=int(narrow),  # a blank line between two-line rows
+        padding=(0, 1, 0, 0) if narrow else (0, 1),
+        leading=1,  # a blank line between rows of several lines
     )
     t.add_column("manufacturer", overflow="fold")
-    for header in (
-        "fill rate",
-        "lost units",
-        "first\nshortage" if narrow else "first shortage",
-        "recovered\nby" if narrow else "recovered by",
-        "P(any\nshortage)" if narrow else "P(any shortage)",
-    ):
+    t.add_column("first shortage", justify="right", no_wrap=True)
+    t.add_column("recovered by", justify="right")
+    for header in ("fill rate", "lost units"):
         t.add_column(header, justify="right", no_wrap=True)
-    for m in sc.manufacturers:
+    for i, m in enumerate(sc.manufacturers):
         k = summary["kpis"].get(m.id, {})
+        if narrow and i:
+            t.add_row()  # no box: a blank line between rows of several lines
 
         def g(name: str, k: dict[str, Any] = k) -> tuple[Any, Any, Any]:
             v = k.get(name, {})
             return v.get("mean"), v.get("ci_low"), v.get("ci_high")
 
-        short = (k.get("any_shortage") or {}).get("mean")
         t.add_row(
             Text(clean(m.id)),
-            fmt(*g("fill_rate"), pct=True, sep=sep),
-            fmt(*g("lost_units"), sep=sep),
-            _date_cell(k.get("first_shortage_date"), sep, "never"),
-            _date_cell(k.get("recovery_date"), sep, "—" if not short else "not by end"),
-            # a share of replications: its interval is in kpi_table.csv
-            fmt(g("any_shortage")[0], None, None, pct=True),
+            date_cell("first", k),
+            date_cell("recovery", k),
+            fmt(*g("fill_rate"), pct=True, sep="\n"),
+            fmt(*g("lost_units"), sep="\n"),
         )
     return t
 

@@ -14,7 +14,7 @@ from simulator.ensemble.aggregate import BAND_NAMES, QUANTILES, WAIT_BIN_WD, Agg
 from simulator.replication.columns import COLUMNS, TABLES, conform, unit_of
 from simulator.replication.kpis import AUTHORITY_KPIS, MANUFACTURER_KPIS, split_entity
 from simulator.replication.tables import overlay_frame, regime_frame
-from simulator.stats import half_width, interval, quantiles, standard_error
+from simulator.stats import half_width, interval, quantiles, spread, standard_error
 
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.replication.result import RunResult
@@ -131,8 +131,13 @@ class EnsembleResult:
         return conform(pd.DataFrame(rows, columns=list(cols)), "kpi_summary")
 
     def _date_stats(self, entity: str) -> dict[str, dict[str, Any]]:
-        """First-shortage and recovery dates of one entity: mean and 95% interval as
-        dates (rounded down to the day), and n."""
+        """First-shortage and recovery dates of one entity, over the replications where
+        they happen: the median date and the 5–95 % range across those replications
+        (``median``, ``p5``, ``p95``: where outcomes fall), the mean and its 95 %
+        interval (``mean``, ``ci_low``, ``ci_high``: how precisely the mean is known),
+        all as dates rounded down to the day; ``n`` and ``share`` (of all
+        replications). The recovery entry also has ``short_at_end``: the share of
+        replications short on some day that were still short at the end."""
         table = self.agg.kpis
         j_first = table.cols.get((entity, "days_to_first_shortage"))
         j_rec = table.cols.get((entity, "days_to_recover"))
@@ -143,24 +148,37 @@ class EnsembleResult:
         first = table._val[:n, j_first]
         rec = table._val[:n, j_rec] if j_rec is not None else np.full(n, np.nan)
         start = pd.Timestamp(self.scenario.start)
+        reps = max(n, 1)
+
+        def day(x: float | None) -> Any:
+            if x is None or not math.isfinite(x):
+                return pd.NaT
+            return start + pd.Timedelta(days=math.floor(x))
+
         for name, days in (("first_shortage_date", first), ("recovery_date", first + rec)):
             st = interval(days)
-            out[name] = {
-                k: (
-                    start + pd.Timedelta(days=math.floor(st[k]))
-                    if st.get(k) is not None and math.isfinite(st[k])
-                    else pd.NaT
-                )
-                for k in ("mean", "ci_low", "ci_high")
-            }
+            sp = spread(days)
+            out[name] = {k: day(st[k]) for k in ("mean", "ci_low", "ci_high")}
+            out[name].update(
+                {"median": day(sp["median"]), "p5": day(sp["low"]), "p95": day(sp["high"])}
+            )
             out[name]["n"] = int(st["n"])
+            out[name]["share"] = int(st["n"]) / reps
+        n_short = out["first_shortage_date"]["n"]
+        out["recovery_date"]["short_at_end"] = (n_short - out["recovery_date"]["n"]) / reps
         return out
 
     def kpi_table(self) -> pd.DataFrame:
-        """The headline KPIs per manufacturer, each with its 95% interval (``_low``,
-        ``_high``): P(any shortage), the first shortage and recovery **dates**, fill
-        rate, lost units, shortfall (t) and shortage days (the ``kpi_table`` table: the
-        one the CLI, ``report.html`` and notebooks show)."""
+        """The headline KPIs per manufacturer (the ``kpi_table`` table: the one the CLI,
+        ``report.html`` and notebooks show).
+
+        Dates of the first shortage and of the recovery are given over the replications
+        where they happen, as the median date and the 5–95 % range across them
+        (``_median``, ``_p5``, ``_p95``: the headline), with ``p_any_shortage``,
+        ``p_recovered`` and ``p_short_at_end`` saying in how many replications; their
+        mean and its 95 % interval (``_low``, ``_high``) stay for comparisons and CI.
+        P(any shortage), fill rate, lost units, shortfall (t) and shortage days are
+        means with 95 % intervals."""
         stats = {(r["entity"], r["kpi"]): r for r in self.kpi_stats()}
         rows = []
         for m in self.scenario.manufacturers:
@@ -182,8 +200,14 @@ class EnsembleResult:
                 row[col] = d.get("mean", pd.NaT)
                 row[f"{col}_low"] = d.get("ci_low", pd.NaT)
                 row[f"{col}_high"] = d.get("ci_high", pd.NaT)
+                row[f"{col}_median"] = d.get("median", pd.NaT)
+                row[f"{col}_p5"] = d.get("p5", pd.NaT)
+                row[f"{col}_p95"] = d.get("p95", pd.NaT)
+            rec = dates.get("recovery_date", {})
+            row["p_recovered"] = rec.get("share", np.nan)
+            row["p_short_at_end"] = rec.get("short_at_end", np.nan)
             row["first_shortage_n"] = dates.get("first_shortage_date", {}).get("n", 0)
-            row["recovery_n"] = dates.get("recovery_date", {}).get("n", 0)
+            row["recovery_n"] = rec.get("n", 0)
             rows.append(row)
         cols = TABLES["kpi_table"].columns
         return conform(pd.DataFrame(rows, columns=list(cols)), "kpi_table")
@@ -322,8 +346,10 @@ class EnsembleResult:
 
     def summary_dict(self) -> dict[str, Any]:
         """The content of ``summary.json``: KPI mean and 95% interval per entity, and per
-        manufacturer (and part) ``first_shortage_date`` and ``recovery_date`` as ISO
-        dates."""
+        manufacturer (and part) ``first_shortage_date`` and ``recovery_date``: ``mean``,
+        ``ci_low``, ``ci_high``, ``median``, ``p5``, ``p95`` as ISO dates (the median
+        and 5–95 % range over the replications where the date exists), ``n``,
+        ``share`` (n / replications) and, for the recovery, ``short_at_end``."""
         kpis: dict[str, dict[str, Any]] = {}
         for r in self.kpi_stats():
             kpis.setdefault(r["entity"], {})[r["kpi"]] = {
@@ -336,7 +362,11 @@ class EnsembleResult:
         for entity, ks in kpis.items():
             for name, d in self._date_stats(entity).items():
                 ks[name] = {
-                    k: (None if pd.isna(v) else v.date().isoformat()) if k != "n" else v
+                    k: v
+                    if k == "n"
+                    else _clean(v)
+                    if k in ("share", "short_at_end")
+                    else (None if pd.isna(v) else v.date().isoformat())
                     for k, v in d.items()
                 }
         return {"scenario": self.scenario.name, "seed": self.seed, "reps": self.reps, "kpis": kpis}

@@ -240,9 +240,27 @@ for _k in _HEADLINE:
         Column(f"{_k}_low", _base.dtype, _base.unit, f"95% interval of `{_k}`, low end"),
         Column(f"{_k}_high", _base.dtype, _base.unit, f"95% interval of `{_k}`, high end"),
     ]
+for _k in ("first_shortage_date", "recovery_date"):  # dates: where outcomes fall
+    _COLS += [
+        Column(
+            f"{_k}_median",
+            _DT,
+            "date",
+            f"median `{_k}` over the replications where it happens (the headline date)",
+        ),
+        Column(f"{_k}_p5", _DT, "date", f"5th percentile of `{_k}` over those replications"),
+        Column(f"{_k}_p95", _DT, "date", f"95th percentile of `{_k}` over those replications"),
+    ]
 _COLS += [
     Column("first_shortage_n", "int64", "replications", "replications with a shortage"),
     Column("recovery_n", "int64", "replications", "replications that recovered in the horizon"),
+    Column("p_recovered", "float64", "share", "share of replications recovered in the horizon"),
+    Column(
+        "p_short_at_end",
+        "float64",
+        "share",
+        "share of replications short on some day and still short at the end",
+    ),
 ]
 
 COLUMNS: dict[str, Column] = {c.name: c for c in _COLS}
@@ -444,14 +462,26 @@ TABLES: dict[str, Table] = {
         Table(
             "kpi_table",
             "EnsembleResult.kpi_table() · kpi_table.csv",
-            "the headline KPIs per manufacturer with 95% intervals and dates (the table of "
-            "the CLI, report.html and notebooks)",
+            "the headline KPIs per manufacturer (the table of the CLI, report.html and "
+            "notebooks): dates as the median and 5–95% range over the replications where "
+            "they happen, with the shares of replications short, recovered and still short "
+            "at the end (the mean date and its 95% interval for CI); other KPIs as means "
+            "with 95% intervals",
             (
                 "manufacturer",
                 "name",
-                *[x for k in _HEADLINE for x in (k, f"{k}_low", f"{k}_high")],
+                *[
+                    x
+                    for k in _HEADLINE
+                    for x in (
+                        (k, f"{k}_low", f"{k}_high")
+                        + ((f"{k}_median", f"{k}_p5", f"{k}_p95") if k.endswith("_date") else ())
+                    )
+                ],
                 "first_shortage_n",
                 "recovery_n",
+                "p_recovered",
+                "p_short_at_end",
             ),
         ),
         Table(

@@ -93,5 +93,6 @@ NOTEBOOK_CSS = (
     "{ padding: 3px 8px; border-bottom: 1px solid #ddd; text-align: left; }"
     " td.num, th.num { text-align: right; white-space: nowrap; }"
     " td .ci { color: #666; font-size: 11.5px; display: block; }"
+    " table.kpis caption { text-align: left; color: #555; padding-bottom: 4px; }"
 )
 """Style of the notebook views' tables (a notebook page has its own)."""

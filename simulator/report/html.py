@@ -3,7 +3,8 @@
 The page embeds its figures (PNG as ``data:`` URIs), carries its own CSS and no script,
 and loads nothing from the network. It shows the scenario's name, question and
 description; what it changes against its base (variants that ``extends:`` one); the
-headline KPI table with first-shortage and recovery **dates** and 95% intervals; the
+headline KPI table with first-shortage and recovery **dates** (median, 5–95 % range and
+share of replications) and the other KPIs' means with 95% intervals; the
 all-plant probability-of-shortage overview; the fan charts; exports and arrivals
 against observed data; licence waits; the policy timeline; assumptions and sources
 from the scenario's header; and a footer with relsim's version, seed, replications and
@@ -31,7 +32,13 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from simulator.ensemble.views import authority_html, differences_table_html, kpi_table_html
+from simulator.ensemble.views import (
+    DATES_NOTE,
+    MEANS_NOTE,
+    authority_html,
+    differences_table_html,
+    kpi_table_html,
+)
 from simulator.replication.views import escape as _e
 from simulator.replication.views import fmt_date
 
@@ -74,6 +81,7 @@ th, td { padding: 5px 8px; border-bottom: 1px solid var(--rule); text-align: lef
 th { background: var(--band); font-weight: 600; }
 td.num, th.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
 td .ci { color: var(--muted); font-size: 12px; display: block; }
+caption { text-align: left; padding: 0 0 6px; font-size: 13px; }
 figure { margin: 14px 0 22px; }
 figure img { width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { color: var(--muted); font-size: 13px; margin-top: 2px; }
@@ -85,6 +93,12 @@ footer { border-top: 1px solid var(--rule); margin-top: 28px; padding: 10px 0 24
 @media print { main { max-width: none; } figure { break-inside: avoid; } }
 """
 
+
+_DATES_DETAIL = (
+    "First shortage: the first day a line made less than demand; recovered by: the first "
+    "day after its last shortage day. The mean dates and their 95% intervals are in "
+    "kpi_table.csv and summary.json."
+)
 
 # --------------------------------------------------------------------------- formatting
 
@@ -191,14 +205,7 @@ def render_report(d: dict[str, Any]) -> str:
     w("<section id='kpis'><h2>Who runs short, when, and how badly</h2>")
     kt = d.get("kpi_table")
     if kt is not None and len(kt):
-        w(
-            kpi_table_html(
-                kt,
-                "Mean over replications, 95% interval below. Dates: the mean first day with a "
-                "shortage (among replications with one) and the mean first day after the last "
-                "shortage (among those that recovered within the horizon).",
-            )
-        )
+        w(kpi_table_html(kt, f"{DATES_NOTE} {MEANS_NOTE} {_DATES_DETAIL}"))
     else:
         w("<p class='note'>The scenario has no manufacturers.</p>")
     w(authority_html(d.get("summary") or {}))
@@ -347,8 +354,10 @@ def report_from_run_dir(run_dir: Path) -> str:
     kt = None
     if (run_dir / "kpi_table.csv").exists():
         kt = pd.read_csv(run_dir / "kpi_table.csv")
+        from simulator.replication.columns import COLUMNS
+
         for c in TABLES["kpi_table"].columns:
-            if c.endswith(("_date", "_date_low", "_date_high")):
+            if c in kt.columns and COLUMNS[c].dtype.startswith("datetime"):
                 kt[c] = pd.to_datetime(kt[c])
     regimes = None
     for p in (run_dir / "regimes.csv", run_dir / "rep0" / "regimes.csv"):

@@ -137,6 +137,25 @@ def test_dates_in_licence_goods_and_kpi_tables(one: sim.RunResult, ens: sim.Ense
         summary["first_shortage_date"]["mean"]
         == kt.loc[0, "first_shortage_date"].date().isoformat()
     )
+    # the headline: median and 5–95 % range of the replications' own dates
+    reps = ens.kpi_reps
+    days = reps[
+        (reps["manufacturer"] == "us_plant")
+        & reps["part"].isna()
+        & (reps["kpi"] == "days_to_first_shortage")
+    ]["value"].to_numpy()
+    days = days[np.isfinite(days)]
+    q = np.quantile(days, [0.5, 0.05, 0.95])
+    for col, v in zip(("median", "p5", "p95"), q, strict=True):
+        assert kt.loc[0, f"first_shortage_date_{col}"] == start + pd.Timedelta(days=int(v // 1))
+        assert (
+            summary["first_shortage_date"][col]
+            == (start + pd.Timedelta(days=int(v // 1))).date().isoformat()
+        )
+    assert summary["first_shortage_date"]["share"] == kt.loc[0, "p_any_shortage"]
+    assert (kt["p_recovered"] + kt["p_short_at_end"] == kt["p_any_shortage"]).all()
+    assert (kt["first_shortage_date_p5"] <= kt["first_shortage_date_median"]).all()
+    assert (kt["first_shortage_date_median"] <= kt["first_shortage_date_p95"]).all()
     # monthly tables: month starts; totals in their own table
     ex = ens.exports()
     assert (ex["month"].dt.day == 1).all() and "ALL" not in set(ex["destination"])
