@@ -128,7 +128,10 @@ def compare(
     scen_diff = cmp.scenario_diff()
     if not quiet:
         out.print(
-            clean_lines(scen_diff.render(limit=40)), markup=False, highlight=False, soft_wrap=True
+            clean_lines(scen_diff.render(limit=40, width=out.width)),
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
         )
         if not scen_diff:
             err.print("warning: A and B are the same scenario: every difference is 0", markup=False)

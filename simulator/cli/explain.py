@@ -12,6 +12,7 @@ import typer
 
 from simulator.cli.app import Fail, SetOpt, app, load
 from simulator.cli.console import out
+from simulator.errors import clean_lines
 
 
 def _date(text: str) -> dt.date:
@@ -94,4 +95,9 @@ def diff(
     if as_json:
         out.print(json.dumps(d.to_list(), indent=2, ensure_ascii=False), markup=False)
     else:
-        out.print(d.render(limit=10_000), markup=False, highlight=False, soft_wrap=True)
+        out.print(
+            clean_lines(d.render(limit=10_000, width=out.width)),
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )

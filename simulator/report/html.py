@@ -116,12 +116,13 @@ def _figure(fig: dict[str, Any]) -> str:
 
 
 def _value_text(v: Any) -> str:
+    """A field's value as ``relsim diff`` writes it (``[DE, EU]``, ``2025-09-01``), whole:
+    the page wraps it."""
+    from simulator.scenario.diff import format_value
+
     if v is None:
         return "—"
-    if isinstance(v, (dict, list)):
-        text = json.dumps(v, default=str)
-        return text if len(text) <= 160 else text[:157] + "…"
-    return str(v)
+    return format_value(v, None)
 
 
 def _regimes_html(regimes: pd.DataFrame, directions: list[str]) -> str:
