@@ -16,9 +16,11 @@ from simulator.stats import (
     continuity_correction,
     half_width,
     interval,
+    mcnemar_p,
     median,
     median_se,
     normal_quantile,
+    paired_difference,
     pooled_share_se,
     quantiles,
     se_of_difference,
@@ -27,6 +29,7 @@ from simulator.stats import (
     standard_error,
     t95,
     t_quantile,
+    tarone_count,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -144,6 +147,36 @@ def test_welch_standard_error_of_a_difference() -> None:
     # one side with a single value: its spread estimated from the other side's
     se, df = se_of_difference(0.1, 9, 7.0, 1)
     assert se == pytest.approx(math.sqrt(0.01 + (0.1 * 3) ** 2)) and df == 8.0
+
+
+def test_paired_difference_over_units_both_define() -> None:
+    a = np.array([1.0, 2.0, 3.0, np.nan, 5.0])
+    b = np.array([2.0, 2.5, 5.0, 1.0, np.nan])
+    st = paired_difference(a, b)
+    d = np.array([1.0, 0.5, 2.0])
+    assert st["n"] == 3 and st["df"] == 2 and st["mean"] == pytest.approx(d.mean())
+    assert st["se"] == pytest.approx(d.std(ddof=1) / math.sqrt(3))
+    assert (st["mean_a"], st["mean_b"]) == (2.0, pytest.approx(9.5 / 3))
+    assert paired_difference(a, a)["se"] == 0.0  # the same units: no spread at all
+    assert paired_difference([np.nan], [1.0])["n"] == 0
+    with pytest.raises(ValueError):
+        paired_difference([1.0], [1.0, 2.0])
+
+
+def test_mcnemar_exact_p_values() -> None:
+    assert mcnemar_p(0, 0) == 1.0
+    assert mcnemar_p(0, 5) == pytest.approx(2 * 0.5**5)
+    assert mcnemar_p(9, 1) == pytest.approx(22 / 1024)  # 2·(1 + 10)/2¹⁰
+    assert mcnemar_p(3, 3) == 1.0
+
+
+def test_tarone_counts_only_tests_that_could_reject() -> None:
+    assert tarone_count([], 0.01) == 1
+    assert tarone_count([0.0] * 5, 0.05) == 5  # continuous tests all count
+    # three discrete tests that can never reach 0.05/K do not count: K = 2
+    assert tarone_count([0.0, 0.0, 0.5, 0.5, 0.5], 0.05) == 2
+    # K = 1 would let three through (p_min < 0.05): not enough; K = 3 lets two
+    assert tarone_count([0.001, 0.001, 0.03], 0.05) == 2
 
 
 def test_two_proportion_standard_error_and_continuity_correction() -> None:

@@ -78,6 +78,19 @@ class EnsembleResult:
         f.insert(4, "destination", f["entity"].map(lambda e: split[e][3]))
         return conform(f.drop(columns="entity"), "kpis_by_rep")
 
+    def kpi_values(self) -> tuple[np.ndarray, dict[tuple[str, str], np.ndarray]]:
+        """Every replication's KPIs as arrays, for pairing replication by replication
+        (``relsim regress`` against a baseline on the same seeds).
+
+        Returns:
+            ``(reps, values)``: the replication indices in order, and per ``(entity,
+            kpi)`` (keyed as in ``summary.json``) the value of each replication (NaN
+            where undefined), in :meth:`kpi_stats`' order.
+        """
+        table = self.agg.kpis
+        order = [(r["entity"], r["kpi"]) for r in self.kpi_stats()]
+        return table.reps, {key: table.values(table.cols[key]) for key in order}
+
     def kpi_stats(self) -> list[dict[str, Any]]:
         """Every KPI's statistics keyed as in ``summary.json`` (``entity``: a manufacturer
         id, ``<manufacturer>/<part>``, ``all_manufacturers`` or ``authority``), in
