@@ -125,6 +125,7 @@ def compare(
         if prog is not None:
             prog.stop()
     diff = cmp.differences()
+    dates = cmp.date_differences()
     scen_diff = cmp.scenario_diff()
     if not quiet:
         out.print(
@@ -136,7 +137,9 @@ def compare(
         if not scen_diff:
             err.print("warning: A and B are the same scenario: every difference is 0", markup=False)
         out.print()
-        out.print(comparison_table(cmp._differences(), sa, sb, cmp.a.reps, verbose=verbose))
+        out.print(
+            comparison_table(cmp._differences(), sa, sb, cmp.a.reps, verbose=verbose, dates=dates)
+        )
     if out_dir is not None:
         from simulator.report.figures import figure_gc, save_figure
         from simulator.report.html import REPORT_FILE, write_comparison_report
@@ -159,6 +162,7 @@ def compare(
             )
             write_json(tmp / "manifest.json", man)
             diff.to_csv(tmp / "differences.csv", index=False)
+            dates.to_csv(tmp / "date_differences.csv", index=False)
             figs = tmp / "figures"
             figs.mkdir()
             if same_days and same_mfrs:

@@ -215,11 +215,12 @@ def warn_estimated(sc: Any) -> None:
 
 
 _CMP_ROWS = (
-    ("fill_rate", "fill rate", True),
+    ("shortage_days", "shortage days", False),
     ("lost_units", "lost units", False),
-    ("days_to_first_shortage", "days to first shortage", False),
+    ("fill_rate", "fill rate", True),
     ("any_shortage", "P(any shortage)", True),
 )
+_CMP_DATES = (("first_shortage_date", "first shortage"), ("recovery_date", "recovered by"))
 _CMP_AUTHORITY = (
     ("wait_wd_p50", "median wait, wd", False),
     ("wait_wd_p90", "p90 wait, wd", False),
@@ -244,21 +245,79 @@ def fmt_diff(
     return s if s.startswith("-") else "+" + s
 
 
-def comparison_table(differences: Any, sa: Any, sb: Any, reps: int, verbose: bool = False) -> Table:
-    """The paired comparison as ``relsim compare`` prints it: manufacturers, then the
-    authority overall and per destination (where a slowdown aimed at one country lands,
-    and what the shared reviewer pool passes on to others). ``verbose`` adds the
-    ``narrower ×`` column (how much common random numbers narrowed each interval)."""
+def _date_pair_cells(r: Any) -> tuple[str, str, str]:
+    """A ``date_differences`` row as three cells: A's and B's date (median, 5–95 %
+    range, share of replications) and B − A in days over the replications where both
+    have it."""
+    from simulator.ensemble.views import date_phrases
+
+    which = "first" if r.kpi == "first_shortage_date" else "recovery"
+    cells = []
+    for side in ("a", "b"):
+        share = getattr(r, f"share_{side}")
+        at_end = getattr(r, f"short_at_end_{side}")
+        text, rng, says = date_phrases(
+            which,
+            getattr(r, f"date_{side}"),
+            getattr(r, f"date_{side}_p5"),
+            getattr(r, f"date_{side}_p95"),
+            share=None if share != share else float(share),
+            p_short=None if at_end != at_end else float(share) + float(at_end),
+            short_at_end=None if at_end != at_end else float(at_end),
+            short=True,
+        )
+        cells.append("\n".join(t for t in (text, rng, *says.split("; ")) if t))
+    if r.n == 0 or r.diff != r.diff:
+        delta = "—"
+    else:
+        lo, hi = r.ci_low, r.ci_high
+        delta = f"{r.diff + 0.0:+.0f} d"
+        if lo == lo and hi == hi and (lo, hi) != (r.diff, r.diff):
+            delta += f" [{lo + 0.0:+.0f}, {hi + 0.0:+.0f}]"
+        delta += f"\n({int(r.n)} pairs)"
+    return cells[0], cells[1], delta
+
+
+def comparison_table(
+    differences: Any,
+    sa: Any,
+    sb: Any,
+    reps: int,
+    verbose: bool = False,
+    dates: Any = None,
+) -> Table:
+    """The paired comparison as ``relsim compare`` prints it: per manufacturer when its
+    line first stops and when it recovers in A and in B (median date, 5–95 % range,
+    share of replications) and by how many days B moves them, then shortage days, lost
+    units, fill rate and P(any shortage); then the authority overall and per
+    destination (where a slowdown aimed at one country lands, and what the shared
+    reviewer pool passes on to others). ``verbose`` adds the ``narrower ×`` column (how
+    much common random numbers narrowed each interval).
+
+    Args:
+        differences: ``Comparison._differences()`` (keyed by entity).
+        sa: Scenario A.
+        sb: Scenario B.
+        reps: Paired replications.
+        verbose: Add the ``narrower ×`` column.
+        dates: ``Comparison.date_differences()`` (None: no date rows).
+    """
     from rich import box
 
     rows = {(r.entity, r.kpi): r for r in differences.itertuples(index=False)}
+    date_rows = {
+        (r.manufacturer, r.kpi): r
+        for r in (dates.itertuples(index=False) if dates is not None else [])
+    }
 
     def num(x: float) -> float | None:
         return None if x != x else float(x)  # NaN: e.g. never short
 
     caption = (
-        "B − A with its 95% interval over paired replications; rates in percentage "
-        "points (pp); wd = Chinese working days; — = never happened in any replication"
+        "B − A with its 95% interval over paired replications; dates: median over the "
+        "replications where it happens, 5–95% of them, in how many; B − A in days over "
+        "the replications where both have it; rates in percentage points (pp); wd = "
+        "Chinese working days; — = never happened in any replication"
     )
     if verbose:
         caption += (
@@ -280,10 +339,10 @@ def comparison_table(differences: Any, sa: Any, sb: Any, reps: int, verbose: boo
     for col in ("A", "B", "B − A [95% interval]", *(("narrower ×",) if verbose else ())):
         t.add_column(col, justify="right", no_wrap=True)
 
-    def add(entity: str, label: str, kpi: str, name: str, pct: bool, first: bool) -> None:
+    def add(entity: str, label: str, kpi: str, name: str, pct: bool, first: bool) -> bool:
         r = rows.get((entity, kpi))
         if r is None:
-            return
+            return False
         digits = 1 if kpi.startswith("wait") else 0
         cells: list[Any] = [
             Text(clean(label)) if first else "",
@@ -295,12 +354,25 @@ def comparison_table(differences: Any, sa: Any, sb: Any, reps: int, verbose: boo
         if verbose:
             cells.append("—" if r.narrower_x != r.narrower_x else f"{r.narrower_x:.1f}")
         t.add_row(*cells)
+        return True
 
     mfrs = [m.id for m in sa.manufacturers]
     mfrs += [m.id for m in sb.manufacturers if m.id not in mfrs]
     for m in mfrs:
-        for i, (kpi, name, pct) in enumerate(_CMP_ROWS):
-            add(m, m, kpi, name, pct, i == 0)
+        first = True
+        for kpi, name in _CMP_DATES:
+            r = date_rows.get((m, kpi))
+            if r is None:
+                continue
+            a_cell, b_cell, delta = _date_pair_cells(r)
+            t.add_row(
+                Text(clean(m)) if first else "", name, a_cell, b_cell, delta,
+                *(("",) if verbose else ()),
+            )  # fmt: skip
+            first = False
+        for kpi, name, pct in _CMP_ROWS:
+            if add(m, m, kpi, name, pct, first):
+                first = False
         t.add_section()
     by_dest = sorted({e for e, _ in rows if e.startswith("authority/")})
     entities = ["authority", *by_dest]

@@ -14,7 +14,14 @@ from simulator.ensemble.aggregate import BAND_NAMES, QUANTILES, WAIT_BIN_WD, Agg
 from simulator.replication.columns import COLUMNS, TABLES, conform, unit_of
 from simulator.replication.kpis import AUTHORITY_KPIS, MANUFACTURER_KPIS, split_entity
 from simulator.replication.tables import overlay_frame, regime_frame
-from simulator.stats import half_width, interval, quantiles, spread, standard_error
+from simulator.stats import (
+    half_width,
+    interval,
+    paired_difference,
+    quantiles,
+    spread,
+    standard_error,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.replication.result import RunResult
@@ -470,6 +477,61 @@ class Comparison:
             )
         cols = ["entity", *TABLES["differences"].columns[4:]]
         return pd.DataFrame(rows, columns=cols)
+
+    def date_differences(self) -> pd.DataFrame:
+        """When each manufacturer's line first stops and recovers, in A and in B (the
+        ``date_differences`` table): per manufacturer and date (``kpi``:
+        ``first_shortage_date``, ``recovery_date``) the median date and 5–95 % range
+        over the replications where it happens and their share (A's and B's, as
+        :meth:`EnsembleResult.kpi_table` gives them), and the paired difference B − A
+        in days with its 95 % interval, over the replications where both have it
+        (``n``)."""
+        ka, kb = self.a.kpi_table(), self.b.kpi_table()
+        ka, kb = ka.set_index("manufacturer"), kb.set_index("manufacturer")
+        rows = []
+        for mid in [m for m in ka.index if m in kb.index]:
+            ra, rb = ka.loc[mid], kb.loc[mid]
+            days_a, days_b = self._event_days(self.a, mid), self._event_days(self.b, mid)
+            for col, share, at_end in (
+                ("first_shortage_date", "p_any_shortage", None),
+                ("recovery_date", "p_recovered", "p_short_at_end"),
+            ):
+                da, db = days_a[col], days_b[col]
+                n = min(da.size, db.size)
+                st = paired_difference(da[:n], db[:n])
+                h = half_width(st["se"], st["n"]) if st["n"] > 1 else math.nan
+                rows.append(
+                    {
+                        "manufacturer": mid,
+                        "kpi": col,
+                        "date_a": ra[f"{col}_median"],
+                        "date_a_p5": ra[f"{col}_p5"],
+                        "date_a_p95": ra[f"{col}_p95"],
+                        "share_a": ra[share],
+                        "date_b": rb[f"{col}_median"],
+                        "date_b_p5": rb[f"{col}_p5"],
+                        "date_b_p95": rb[f"{col}_p95"],
+                        "share_b": rb[share],
+                        "short_at_end_a": ra[at_end] if at_end else np.nan,
+                        "short_at_end_b": rb[at_end] if at_end else np.nan,
+                        "diff": st["mean"],
+                        "ci_low": st["mean"] - h,
+                        "ci_high": st["mean"] + h,
+                        "n": st["n"],
+                    }
+                )
+        cols = list(TABLES["date_differences"].columns)
+        return conform(pd.DataFrame(rows, columns=cols), "date_differences")
+
+    @staticmethod
+    def _event_days(ens: EnsembleResult, entity: str) -> dict[str, np.ndarray]:
+        """Each replication's first-shortage and recovery day (days since the start; NaN
+        where it does not happen), in replication order."""
+        _, cols = ens.kpi_values()
+        n = ens.agg.kpis.n
+        first = cols.get((entity, "days_to_first_shortage"), np.full(n, np.nan))
+        rec = cols.get((entity, "days_to_recover"), np.full(n, np.nan))
+        return {"first_shortage_date": first, "recovery_date": first + rec}
 
     def scenario_diff(self) -> Any:
         """What differs between the two scenarios (:func:`simulator.diff`): check that a

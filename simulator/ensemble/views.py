@@ -25,6 +25,7 @@ __all__ = [
     "MEANS_NOTE",
     "authority_html",
     "comparison_html",
+    "date_differences_html",
     "date_phrases",
     "date_range_text",
     "differences_table_html",
@@ -243,7 +244,7 @@ def authority_html(summary: dict[str, Any]) -> str:
 
 DIFF_KPIS = (
     ("any_shortage", "P(any shortage)", "share"),
-    ("days_to_first_shortage", "days to first shortage", "number"),
+    ("shortage_days", "shortage days", "number"),
     ("fill_rate", "fill rate", "share"),
     ("lost_units", "lost units", "count"),
     ("shortfall_t", "shortfall (t)", "number"),
@@ -288,6 +289,62 @@ def differences_table_html(cmp: Comparison) -> str:
     )
 
 
+def date_differences_html(cmp: Comparison) -> str:
+    """When each manufacturer's line first stops and recovers in A and in B (median
+    date, 5–95 % range, share of replications: :func:`date_phrases`) and by how many
+    days B moves it, paired over the replications where both have it
+    (:meth:`Comparison.date_differences`). Cells carry ``data-manufacturer``,
+    ``data-kpi`` and ``data-value`` (dates ISO; the difference in days)."""
+    d = cmp.date_differences()
+    names = {m.id: m.name or m.id for m in cmp.a.scenario.manufacturers}
+    rows = []
+    for r in d.to_dict("records"):
+        first = r["kpi"] == "first_shortage_date"
+        mid = str(r["manufacturer"])
+        cells = []
+        for side in ("a", "b"):
+            share, at_end = _num(r[f"share_{side}"]), _num(r[f"short_at_end_{side}"])
+            text, rng, says = date_phrases(
+                "first" if first else "recovery",
+                r[f"date_{side}"],
+                r[f"date_{side}_p5"],
+                r[f"date_{side}_p95"],
+                share=share,
+                p_short=None if at_end is None else (share or 0.0) + at_end,
+                short_at_end=at_end,
+            )
+            below = "".join(
+                f"<span class='ci'>{escape(t)}</span>" for t in (rng, *says.split("; ")) if t
+            )
+            cells.append(
+                f"<td class='num' data-manufacturer='{escape(mid)}' "
+                f"data-kpi='{r['kpi']}_{side}' data-value='{escape(fmt_date(r[f'date_{side}']))}'>"
+                f"{escape(text)}{below}</td>"
+            )
+        diff = _num(r["diff"])
+        if diff is None:
+            delta = "—"
+        else:
+            delta = f"{diff + 0.0:+.0f} days"
+            lo, hi = _num(r["ci_low"]), _num(r["ci_high"])
+            if lo is not None and hi is not None and (lo, hi) != (diff, diff):
+                delta += f"<span class='ci'>[{lo + 0.0:+.0f} – {hi + 0.0:+.0f}]</span>"
+            delta += f"<span class='ci'>{int(r['n'])} paired replications</span>"
+        name = escape(names.get(mid, mid))
+        who = f"<td rowspan='2'><b>{name}</b><br><code>{escape(mid)}</code></td>" if first else ""
+        rows.append(
+            f"<tr>{who}<td>{'first shortage' if first else 'recovered by'}</td>{''.join(cells)}"
+            f"<td class='num' data-manufacturer='{escape(mid)}' data-kpi='{r['kpi']}_diff' "
+            f"data-value='{'' if diff is None else repr(diff)}'>{delta}</td></tr>"
+        )
+    return (
+        "<table class='dates'><thead><tr><th>manufacturer</th><th></th><th class='num'>A</th>"
+        "<th class='num'>B</th><th class='num'>B − A [95%]</th></tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table>"
+    )
+
+
 def ensemble_html(ens: EnsembleResult) -> str:
     """``EnsembleResult._repr_html_``: the headline KPI table with intervals and dates."""
     cap = (
@@ -305,5 +362,10 @@ def comparison_html(cmp: Comparison) -> str:
         f"B “{cmp.b.scenario.name}” − A “{cmp.a.scenario.name}”: {cmp.a.reps} paired "
         "replications (common random numbers)"
     )
+    dates = date_differences_html(cmp)
     table = differences_table_html(cmp)
-    return f"<div><style>{NOTEBOOK_CSS}</style><p><b>{escape(cap)}</b></p>{table}</div>"
+    return (
+        f"<div><style>{NOTEBOOK_CSS}</style><p><b>{escape(cap)}</b></p>"
+        f"<p>When lines stop and recover: {escape(DATES_NOTE)}</p>{dates}"
+        f"<p>Paired differences B − A, 95% intervals:</p>{table}</div>"
+    )

@@ -217,6 +217,20 @@ _COLS: list[Column] = [
     Column("narrower_x", "float64", "ratio", "independent over paired half-width"),
     Column("variance_reduction", "float64", "ratio", "(var A + var B) / var(B − A)"),
     Column("diff_shortfall_t", "float64", "t/day", "mean paired difference B − A of the shortfall"),
+    Column("date_a", _DT, "date", "scenario A: median date over the replications where it happens"),
+    Column("date_a_p5", _DT, "date", "scenario A: 5th percentile of that date"),
+    Column("date_a_p95", _DT, "date", "scenario A: 95th percentile of that date"),
+    Column("date_b", _DT, "date", "scenario B: median date over the replications where it happens"),
+    Column("date_b_p5", _DT, "date", "scenario B: 5th percentile of that date"),
+    Column("date_b_p95", _DT, "date", "scenario B: 95th percentile of that date"),
+    Column("share_a", "float64", "share", "scenario A: share of replications where it happens"),
+    Column("share_b", "float64", "share", "scenario B: share of replications where it happens"),
+    Column(
+        "short_at_end_a", "float64", "share", "scenario A: share of replications short at the end"
+    ),
+    Column(
+        "short_at_end_b", "float64", "share", "scenario B: share of replications short at the end"
+    ),
     Column("half_width", "float64", "t/day", "its 95% half-width"),
     Column("wait_wd_low", "float64", "working days", "bin's lower edge"),
     Column("wait_wd_high", "float64", "working days", "bin's upper edge"),
@@ -544,6 +558,33 @@ TABLES: dict[str, Table] = {
             "arrivals of those exports per month, all destinations",
             ("month", *STAT_COLUMNS),
             value_unit="t/month",
+        ),
+        Table(
+            "date_differences",
+            "Comparison.date_differences() · date_differences.csv (relsim compare --out)",
+            "when each manufacturer's first shortage and recovery come in A and in B (median "
+            "date and 5–95% range over the replications where it happens, the share of "
+            "replications), and the paired difference B − A in days over the replications "
+            "where both have it (`kpi`: first_shortage_date, recovery_date)",
+            (
+                "manufacturer",
+                "kpi",
+                "date_a",
+                "date_a_p5",
+                "date_a_p95",
+                "share_a",
+                "date_b",
+                "date_b_p5",
+                "date_b_p95",
+                "share_b",
+                "short_at_end_a",
+                "short_at_end_b",
+                "diff",
+                "ci_low",
+                "ci_high",
+                "n",
+            ),
+            value_unit="days",
         ),
         Table(
             "differences",

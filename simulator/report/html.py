@@ -36,6 +36,7 @@ from simulator.ensemble.views import (
     DATES_NOTE,
     MEANS_NOTE,
     authority_html,
+    date_differences_html,
     differences_table_html,
     kpi_table_html,
 )
@@ -426,14 +427,37 @@ def _resolved_scenario(path: Path) -> Any:
 # --------------------------------------------------------------------------- comparisons
 
 
+def _diff_table(d: Any) -> str:
+    """What differs between two scenarios (:class:`~simulator.scenario.diff.ScenarioDiff`),
+    one row per field, values whole (the page wraps them)."""
+    from simulator.scenario.diff import format_value
+
+    if not d:
+        return (
+            "<p class='note'>A and B are the same scenario (resolved): every difference is 0.</p>"
+        )
+    rows = "".join(
+        f"<tr><td><code>{_e(x.path)}</code></td><td>{_e(format_value(x.a, None))}</td>"
+        f"<td>{_e(format_value(x.b, None))}</td></tr>"
+        for x in d
+    )
+    return (
+        "<table class='changes'><thead><tr><th>field</th><th>A</th><th>B</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+    )
+
+
 def comparison_page(
     cmp: Comparison,
     manifest: dict[str, Any],
     figures: list[dict[str, Any]],
     notes: dict[str, Any] | None = None,
 ) -> str:
-    """The page of a paired comparison: both scenarios, the paired differences of the
-    headline KPIs with 95% intervals, the daily difference figures, a footer."""
+    """The page of a paired comparison: both scenarios and what differs between them
+    (leaf by leaf), when each line stops and recovers in A and in B (median dates, 5–95 %
+    ranges, shares) and by how many days B moves it, the paired differences of the
+    headline KPIs with 95% intervals, the daily difference figures, both scenarios'
+    assumptions and sources, a footer."""
     a, b = cmp.a.scenario, cmp.b.scenario
     notes = notes or {}
     out = [
@@ -450,7 +474,24 @@ def comparison_page(
         out.append(f"<p><b>{tag}</b> <code>{_e(s.name)}</code>: {_e(q)}</p>")
     out.append(
         f"<p class='meta'>{cmp.a.reps} paired replications (common random numbers), seed "
-        f"{cmp.a.seed}.</p></header><section id='differences'><h2>Paired differences B − A</h2>"
+        f"{cmp.a.seed}.</p></header>"
+    )
+    out.append(
+        "<section id='changes'><h2>What differs between A and B</h2>"
+        + _diff_table(cmp.scenario_diff())
+        + "</section>"
+    )
+    out.append(
+        "<section id='dates'><h2>When lines stop and recover</h2>"
+        f"<p class='note'>{_e(DATES_NOTE)} B − A: the paired difference in days over the "
+        "replications where both have the date, with its 95% interval.</p>"
+        + date_differences_html(cmp)
+        + "</section>"
+    )
+    out.append(
+        "<section id='differences'><h2>Paired differences B − A</h2>"
+        "<p class='note'>Means over replications; B − A paired over the same replications "
+        "(common random numbers), 95% interval below; rates in percentage points.</p>"
         + differences_table_html(cmp)
         + "</section>"
     )
@@ -458,6 +499,16 @@ def comparison_page(
         out.append("<section id='figures'><h2>Daily shortfall, B − A</h2>")
         out += [_figure(f) for f in figures]
         out.append("</section>")
+    out.append("<section id='assumptions'><h2>Assumptions and sources</h2>")
+    for tag, s in (("A", a), ("B", b)):
+        sections = (notes.get(tag.lower()) or {}).get("sections") or []
+        out.append(f"<h3>{tag}: <code>{_e(s.name)}</code></h3>")
+        if not sections:
+            out.append("<p class='note'>The scenario file has no header of assumptions.</p>")
+        for title, text in sections:
+            paras = "".join(f"<p>{_e(p)}</p>" for p in str(text).split("\n\n"))
+            out.append(f"<h4>{_e(title)}</h4>{paras}")
+    out.append("</section>")
     created = str(manifest.get("created_utc", ""))[:10]
     out.append(
         f"</main><footer><main style='padding-top:0'>relsim {_e(manifest.get('version', ''))} · "

@@ -298,6 +298,10 @@ def test_compare_prints_what_differs_and_waits_per_destination(tmp_path: Path) -
     assert lines[0].startswith("2 differences")
     assert any(x.split()[:4] == ["authority.reviewers", "6", "→", "30"] for x in lines), lines
     assert any("→ DE" in x and "median wait, wd" in x for x in lines), p.stdout
+    # in dates: when each line stops and recovers in A and B, and B − A in days
+    assert any("first shortage" in x and " d" in x.split()[-1] + " d" for x in lines)
+    assert any("recovered by" in x for x in lines) and "pairs)" in p.stdout
+    assert any("shortage days" in x for x in lines) and any("lost units" in x for x in lines)
     assert any("→ US" in x for x in lines)
     assert "narrower" not in p.stdout  # behind -v
     assert "percentage" in p.stdout  # the caption explains the units

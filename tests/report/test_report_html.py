@@ -200,6 +200,16 @@ def test_compare_writes_a_report(tmp_path: Path) -> None:
     page = (out / "report.html").read_text(encoding="utf-8")
     _no_network_refs(page)
     assert "id='differences'" in page and "data-kpi='fill_rate'" in page
+    # compare in dates: when each line stops and recovers in A and B, and by how much
+    assert "id='dates'" in page and "data-kpi='first_shortage_date_a'" in page
+    assert "data-kpi='recovery_date_diff'" in page and "paired replications" in page
+    dates = pd.read_csv(out / "date_differences.csv")
+    assert set(dates["kpi"]) == {"first_shortage_date", "recovery_date"}
+    first = dates[(dates["manufacturer"] == "us_plant") & (dates["kpi"] == "first_shortage_date")]
+    assert f"data-value='{first['date_a'].iloc[0][:10]}'" in page
+    # what differs, leaf by leaf, and both scenarios' assumptions
+    assert "id='changes'" in page and "<code>authority.reviewers</code></td><td>6</td>" in page
+    assert "id='assumptions'" in page and "data-kpi='shortage_days'" in page
     # a difference figure per plant, the policy timelines of A and B
     assert page.count("data:image/png;base64,") == 4
     assert sorted(p.suffix for p in (out / "figures").iterdir()) == [".svg"] * 4
@@ -222,3 +232,4 @@ def test_notebook_views_are_html_tables() -> None:
     assert "5–95%" in e and "median" in e  # the caption says how dates read
     c = cmp._repr_html_()
     assert "<table" in c and "B − A" in c
+    assert "table class='dates'" in c and "first shortage" in c and "recovered by" in c
