@@ -92,13 +92,15 @@ def test_cookbook_yaml_validates_and_changes_what_it_says(i: int, tmp_path: Path
     base = load_scenario(tmp_path / "scenarios" / "cn-2025-april-controls.yaml")
     changes = {c["path"] for c in scenario_changes(scenario_data(base), scenario_data(sc))}
     expected = [
-        "policy.regimes[jp_slow_august].rules",
-        "policy.regimes[us_port_hold].rules",
-        "authority.general_licences",
-        "manufacturers[eu_auto_supplier].suppliers",
-        "manufacturers[de_ev_line].parts[steering_magnet].kg_per_unit",
+        "policy.overlays.0.review_time_factor",
+        "policy.overlays.0.customs_hold",
+        "authority.general_licences.1.start",
+        "manufacturers.eu_auto_supplier.suppliers.1.exporter",
+        "manufacturers.de_ev_line.parts.steering_magnet.kg_per_unit",
     ][i]
     assert expected in changes, sorted(changes)
+    if i < 2:  # an overlay: nothing inherited changes (no timeline restated)
+        assert all(c.startswith(("policy.overlays.", "customs.")) for c in changes), changes
 
 
 # --------------------------------------------------------------------------- README

@@ -148,7 +148,7 @@ _FIRST = ("id", "name", "label", "date", "from", "until", "where")
 
 def _leaves(v: Any, path: tuple[Any, ...], side: str) -> Iterator[Difference]:
     """An item only one side has (``side``: which side has it), field by field: unset
-    (null) fields and empty lists say nothing and are left out; a list of plain values
+    (null) fields, empty lists and empty text say nothing and are left out; a list of plain values
     is one leaf. The other side's value is :data:`ABSENT`."""
     if isinstance(v, dict):
         first = [k for k in _FIRST if k in v]  # what an item is, then what it does
@@ -159,7 +159,7 @@ def _leaves(v: Any, path: tuple[Any, ...], side: str) -> Iterator[Difference]:
         items = keyed.items() if keyed is not None else enumerate(v)
         for k, x in items:
             yield from _leaves(x, (*path, k), side)
-    elif v is not None and v != []:
+    elif v is not None and v != [] and v != "":
         yield Difference(_fmt(path), *((ABSENT, v) if side == "b" else (v, ABSENT)))
 
 
