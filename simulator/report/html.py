@@ -545,7 +545,8 @@ def sweep_page(d: dict[str, Any]) -> str:
             ``reps``, ``seed``, ``params`` (``{name, path, low, high}``), ``ranges``
             (rows: manufacturer, KPI, lowest, highest, where the highest is reached),
             ``tables`` (``{title, columns, rows}``: tornado swings, Sobol or Morris
-            indices), ``figures`` (as for :func:`render_report`), ``manifest``.
+            indices), ``figures`` (as for :func:`render_report`), ``manifest``;
+            optional ``warnings`` (texts shown above the results).
     """
     man = d["manifest"]
     out = [
@@ -565,6 +566,8 @@ def sweep_page(d: dict[str, Any]) -> str:
         f"replications · seed <span id='seed'>{_e(d['seed'])}</span> · every point on the "
         "same random numbers</p></header>"
     )
+    for w in d.get("warnings") or []:
+        out.append(f"<p class='warning' style='color:#8a4b00'><b>Warning:</b> {_e(w)}</p>")
     out.append("<section id='parameters'><h2>What the sweep moves</h2>")
     out.append(
         _rows_table(
