@@ -259,5 +259,5 @@ def test_every_readme_code_block_runs(tmp_path: Path) -> None:
         ws.close()
     assert (tmp_path / "runs" / "case-study" / "report.html").is_file()
     assert (tmp_path / "runs" / "cn-2025-april-controls-rep17" / "summary.json").is_file()
-    assert (tmp_path / "scenarios" / "my-variant.yaml").is_file()
+    assert (tmp_path / "my-variant.yaml").is_file()  # a draft: not among scenarios/
     assert len(ran) >= 20
