@@ -156,6 +156,18 @@ def kpi_table_html(kt: pd.DataFrame, caption: str = "") -> str:
             f"<code>{escape(mid)}</code></td>"
         ]
         for col, _, kind in HEADLINE:
+            if kind == "date" and f"{col}_median" not in r:
+                # a kpi_table.csv from before dates had their spread: the mean date and
+                # the 95 % interval of the mean, said so
+                text = fmt_date(r.get(col))
+                ci = ci_html(fmt_date(r.get(f"{col}_low")), fmt_date(r.get(f"{col}_high")))
+                note = "" if text == "—" else "<span class='ci'>mean date [95% CI]</span>"
+                cells.append(
+                    f"<td class='num' data-manufacturer='{escape(mid)}' data-kpi='{col}' "
+                    f"data-value='{escape(text if text != '—' else '')}'>{escape(text)}{ci}"
+                    f"{note}</td>"
+                )
+                continue
             if kind == "date":
                 first = col.startswith("first")
                 share = _num(r.get("p_any_shortage" if first else "p_recovered"))

@@ -74,3 +74,25 @@ def test_date_ranges() -> None:
     assert date_range_text("2025-12-20", "2026-01-10", short=True) == "2025-12-20 – 2026-01-10"
     assert date_range_text("2025-12-20", "2025-12-20") == "2025-12-20"
     assert date_range_text(None, "2025-12-20") == ""
+
+
+def test_an_old_kpi_table_without_spread_shows_mean_dates_said_so() -> None:
+    """`relsim report` of a run directory written before dates had their spread."""
+    import pandas as pd
+
+    from simulator.ensemble.views import kpi_table_html
+
+    old = pd.DataFrame(
+        [
+            {
+                "manufacturer": "m",
+                "name": "m",
+                "first_shortage_date": pd.Timestamp("2025-06-12"),
+                "first_shortage_date_low": pd.Timestamp("2025-06-10"),
+                "first_shortage_date_high": pd.Timestamp("2025-06-14"),
+                "p_any_shortage": 1.0,
+            }
+        ]
+    )
+    page = kpi_table_html(old)
+    assert "2025-06-12" in page and "mean date [95% CI]" in page and "never" not in page
