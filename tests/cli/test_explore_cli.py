@@ -15,6 +15,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+pytestmark = pytest.mark.slow  # sweeps and fits through real subprocesses
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "scenarios" / "examples" / "sweep-slowdown.yaml"
 SMALL = ROOT / "tests" / "data" / "small.yaml"

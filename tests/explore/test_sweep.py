@@ -63,6 +63,7 @@ def test_a_sweep_is_a_tidy_table_of_ensembles(serial: sim.SweepResult) -> None:
     assert row["n"].item() == REPS
 
 
+@pytest.mark.slow
 def test_the_same_sweep_on_processes_and_on_a_dask_cluster_is_identical(
     serial: sim.SweepResult,
 ) -> None:

@@ -319,6 +319,7 @@ def test_paired_definedness_by_mcnemar() -> None:
     assert share.status == OK
 
 
+@pytest.mark.slow
 def test_false_alarm_rate_over_seeds(tree: tuple[Path, Path]) -> None:
     """Same settings, other seeds: only noise differs (the pairs draw different random
     numbers), so at α = 0.01 family-wise at most ~1 run in 100 may fail; require at
@@ -473,6 +474,7 @@ def test_default_paths_and_directories(
     assert r.exit_code == 0, r.output
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     not any(c.name == "regress" for c in __import__("simulator.cli").cli.app.registered_commands),
     reason="`relsim regress` is not registered in simulator.cli yet",

@@ -63,6 +63,7 @@ def _frames(one: sim.RunResult, ens: sim.EnsembleResult, small: sim.Scenario) ->
         "arrivals_monthly_total": ens.arrivals_total(),
         "wait_histogram": ens.wait_histogram(),
         "differences": cmp.differences(),
+        "date_differences": cmp.date_differences(),
         "shortfall_difference_daily": cmp.diff_daily,
     }
 

@@ -62,6 +62,7 @@ def _dom_number(driver, selector: str) -> str:
     return el.get_attribute("data-value")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     os.environ.get("CI", "").lower() in ("", "0", "false")
     and not all(__import__("browser").find_chromium()),

@@ -57,15 +57,14 @@ def test_items_with_names_match_by_name_and_additions_are_listed_leaf_by_leaf():
     d = sim.diff(a, b)
     assert d.paths() == [
         "policy.regimes.x.rules.0.approval_probability",
-        "policy.regimes.z.name",
-        "policy.regimes.z.label",  # resolved: the label defaults to the name
+        "policy.regimes.z.name",  # its unset fields (empty label, no rules) say nothing
         "policy.timeline.1.date",
         "policy.timeline.1.regime",
     ]
     added = {x.path: x for x in d}["policy.regimes.z.name"]
     assert added.a is ABSENT and added.b == "z"
     assert d.to_list()[1] == {"path": "policy.regimes.z.name", "b": "z"}
-    assert d.to_list()[4] == {"path": "policy.timeline.1.regime", "b": "y"}
+    assert d.to_list()[3] == {"path": "policy.timeline.1.regime", "b": "y"}
 
 
 def test_an_added_overlay_is_its_fields_and_long_values_wrap():
