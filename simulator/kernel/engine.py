@@ -1,15 +1,22 @@
 """The compiled kernel's entry: scenario + seed + replication → the same
 :class:`~simulator.world.trace.Trace` as the SimPy engine's :func:`simulator.world.simulate`.
+
+The engine prepares what the compiled loop reads (the packed plan, the replication's
+draws), allocates the loop's state (:data:`State`: the arrays of
+:mod:`simulator.kernel.layout`, sized from the compiled scenario's bounds), runs
+:func:`simulator.kernel.loop.run_loop`, and turns the state's logs and records into a
+``Trace``.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict, namedtuple
+from collections import namedtuple
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from simulator.kernel import layout as L
 from simulator.world.trace import (
     APPLICATIONS,
     AUTHORITY,
@@ -20,75 +27,54 @@ from simulator.world.trace import (
     PART_SERIES,
     REGIMES,
     SHIPMENTS,
+    Log,
     Trace,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from simulator.kernel.plan import Plan
+    from simulator.kernel.pack import Plan
     from simulator.scenario.model import Scenario
     from simulator.world.calendar import WorkCalendar
 
-__all__ = ["simulate_kernel", "warm"]
-
-_PLANS: OrderedDict[int, tuple[Any, Any, Plan]] = OrderedDict()
-_MAX_PLANS = 8
+__all__ = ["State", "simulate_kernel", "warm"]
 
 State = namedtuple(
     "State",
     [
         "I",
         "F",
+        "heap",
         "AI",
         "AF",
         "PTS",
         "RQ",
+        "pool",
+        "waiters",
+        "gen_start",
         "SI",
         "SF",
         "CNT",
         "XF",
+        "held",
+        "BO",
         "PV",
         "MV",
-        "BO",
         "REC",
         "RECL",
         "DEM",
-        "AD",
-        "heap",
-        "pool",
         "alog",
         "glog",
         "ships",
         "apps",
-        "held",
-        "waiters",
-        "gen_start",
+        "AD",
     ],
 )
-"""The kernel's mutable state, packed by dimension (columns: :mod:`simulator.kernel.loop`)."""
+"""The kernel's mutable state (:mod:`simulator.kernel.layout` names its rows and
+columns; :func:`simulator.kernel.loop.run_loop` groups it by role)."""
 
-
-def _plan(sc: Scenario, cal: WorkCalendar) -> Plan:
-    from simulator.kernel.plan import build_plan
-
-    key = id(sc)
-    hit = _PLANS.get(key)
-    if hit is not None and hit[0] is sc and hit[1] is cal:
-        _PLANS.move_to_end(key)
-        return hit[2]
-    plan = build_plan(sc, cal)
-    _PLANS[key] = (sc, cal, plan)
-    while len(_PLANS) > _MAX_PLANS:
-        _PLANS.popitem(last=False)
-    return plan
-
-
-_FULL_BITS = ((1, "heap"), (2, "waiters"), (4, "alog"), (8, "glog"))
-"""``I[I_FULL]`` bits (:mod:`simulator.kernel.loop`) and the arrays they name."""
-
-
-_PLAN_LOCK = threading.Lock()
-"""Held while a replication reads or grows the shared plans (threads of a Dask worker
-may run replications side by side; the compiled loop itself touches nothing shared)."""
+_FULL_BITS = ((L.FULL_HEAP, "heap"), (L.FULL_WAIT, "waiters"), (L.FULL_ALOG, "alog"))
+_FULL_BITS += ((L.FULL_GLOG, "glog"),)
+"""``IV[I_FULL]`` bits and the arrays they name."""
 _SCRATCH = threading.local()
 
 
@@ -115,28 +101,24 @@ def _state(
     n_pol: int,
     demand: np.ndarray,
     caps: dict[str, int] | None = None,
-) -> Any:
+) -> tuple[Any, dict[str, int]]:
     """A replication's state; ``caps``: sizes of the arrays that may run out (heap,
     waiters, alog, glog), estimated if not given."""
-    from simulator.kernel import loop as lp
-
     st = plan.static
-    H = st.H
-    P = st.part_line.size
-    M = st.mean_units.size
+    H, P, M = st.H, st.P, st.M
     ship_cap = n_arr + int(st.part_bound.sum()) + 1
     app_cap = ship_cap  # at most one application per shipment
     req_cap = app_cap * (1 + st.n_info) + 1  # one reviewer request per queueing
     i8, f8 = np.int64, np.float64
-    AI = _scratch("AI", app_cap, lp.N_AI, i8, 0)
-    AI[:, lp.A_TOKEN] = -1
-    AF = _scratch("AF", app_cap, lp.N_AF, f8, 0.0)
-    AF[:, lp.AF_FACTOR] = 1.0
-    SI = _scratch("SI", ship_cap, lp.N_SI, i8, 0)
-    SI[:, lp.SH_BO_NEXT] = -1
+    AI = _scratch("AI", app_cap, L.N_AI, i8, 0)
+    AI[:, L.A_TOKEN] = -1
+    AF = _scratch("AF", app_cap, L.N_AF, f8, 0.0)
+    AF[:, L.AF_FACTOR] = 1.0
+    SI = _scratch("SI", ship_cap, L.N_SI, i8, 0)
+    SI[:, L.SH_BO_NEXT] = -1
     n_cnt = max(n_sources, len(st.lead_pairs), len(st.transit_pairs), 1)
     XF = np.zeros((2, max(st.ex_country.size, st.release_rate.size, 1)))
-    XF[1, :] = -np.inf  # per destination: the port's release queue is busy until
+    XF[L.XF_PORT_BUSY, :] = -np.inf  # per destination: the port's release queue is busy until
     if caps is None:
         per_app = 8 + 3 * st.n_info + 2 * st.n_ret
         caps = {
@@ -145,37 +127,48 @@ def _state(
             "alog": 64 + app_cap * per_app,
             "glog": 64 + 10 * ship_cap,
         }
-    PV = np.zeros((3, P))
-    PV[0] = st.init_inventory
-    PV[2] = st.lead_init
+    PV = np.zeros((len(L.PV_NAMES), P))
+    PV[L.PV_INV] = st.init_inventory
+    PV[L.PV_LEAD] = st.lead_init
     return State(
-        I=np.zeros(lp.N_I, dtype=i8),
+        I=np.zeros(L.N_I, dtype=i8),
         F=np.zeros(1),
+        heap=_scratch("heap", caps["heap"], L.N_H, f8),
         AI=AI,
         AF=AF,
         PTS=_scratch("PTS", app_cap, max(st.n_info, 1), f8, 0.0),
         RQ=_scratch("RQ", req_cap, 4, i8, 0),
-        SI=SI,
-        SF=_scratch("SF", ship_cap, lp.N_SF, f8, 0.0),
-        CNT=np.zeros((4, n_cnt), dtype=i8),
-        XF=XF,
-        PV=PV,
-        MV=np.zeros((3, M)),
-        BO=np.full((2, max(M, 1)), -1, dtype=i8),
-        REC=np.zeros((6, H, P)),
-        RECL=np.zeros((3, H, M)),
-        DEM=demand,
-        AD=np.zeros((H, 4), dtype=i8),
-        heap=_scratch("heap", caps["heap"], lp.N_H, f8),
         pool=_scratch("pool", req_cap, 3, i8),
-        alog=_scratch("alog", caps["alog"], 5, f8),
-        glog=_scratch("glog", caps["glog"], 5, f8),
-        ships=_scratch("ships", ship_cap, 8, f8),
-        apps=_scratch("apps", app_cap, 6, f8),
-        held=_scratch("held", ship_cap, 1, i8)[:, 0],
         waiters=_scratch("waiters", caps["waiters"], 1, i8)[:, 0],
         gen_start=np.zeros(n_pol + 2, dtype=i8),
+        SI=SI,
+        SF=_scratch("SF", ship_cap, L.N_SF, f8, 0.0),
+        CNT=np.zeros((4, n_cnt), dtype=i8),
+        XF=XF,
+        held=_scratch("held", ship_cap, 1, i8)[:, 0],
+        BO=np.full((2, max(M, 1)), -1, dtype=i8),
+        PV=PV,
+        MV=np.zeros((len(L.MV_NAMES), M)),
+        REC=np.zeros((len(L.REC_NAMES), H, P)),
+        RECL=np.zeros((len(L.RECL_NAMES), H, M)),
+        DEM=demand,
+        alog=_scratch("alog", caps["alog"], 5, f8),
+        glog=_scratch("glog", caps["glog"], 5, f8),
+        ships=_scratch("ships", ship_cap, len(SHIPMENTS.columns), f8),
+        apps=_scratch("apps", app_cap, len(APPLICATIONS.columns), f8),
+        AD=np.zeros((H, len(L.AD_NAMES)), dtype=i8),
     ), caps
+
+
+def log_columns(log: Log, rows: np.ndarray) -> np.ndarray:
+    """The structured array :meth:`Log.array` makes of the same rows, from the kernel's
+    rows: a float array with one column per column of ``log``, in order (integers in it
+    are exact)."""
+    out = np.zeros(rows.shape[0], dtype=log.dtype)
+    for j, c in enumerate(log.columns):
+        out[c.name] = rows[:, j]
+    out.flags.writeable = False
+    return out
 
 
 def simulate_kernel(
@@ -193,24 +186,19 @@ def simulate_kernel(
         The replication's :class:`~simulator.world.trace.Trace`, identical to the SimPy
         engine's.
     """
-    from simulator.kernel import loop as lp
-    from simulator.kernel.columns import log_columns
     from simulator.kernel.loop import run_loop
-    from simulator.kernel.plan import kernel_draws
+    from simulator.kernel.pack import PLAN_LOCK, kernel_draws, plan_for
     from simulator.world.calendar import build_calendar
     from simulator.world.draws import fill_draws
 
     cal = cal if cal is not None else build_calendar(sc)
-    with _PLAN_LOCK:  # a plan grows its policy states as replications meet them
-        plan = _plan(sc, cal)
+    with PLAN_LOCK:  # a plan grows its policy states as replications meet them
+        plan = plan_for(sc, cal)
         dr = fill_draws(plan.static, seed, rep)
         plan.sync_states()
         D, DA = kernel_draws(plan, dr)
-    regimes, layers = list(dr.policy.regimes), list(dr.policy.layers)
     st = plan.static
-    H = st.H
-    M = st.mean_units.size
-    # demand per day and line
+    H, M = st.H, st.M
     demand = st.demand_base * dr.noise if M else np.zeros((H, 0))
     demand = np.ascontiguousarray(demand, dtype=np.float64)
     S, SA = plan.kernel
@@ -218,7 +206,7 @@ def simulate_kernel(
     while True:
         K, caps = _state(plan, D.n_arr, dr.n_sources, D.n_pol, demand, caps)
         err = run_loop(S, SA, D, DA, K)
-        full = int(K.I[lp.I_FULL])
+        full = int(K.I[L.I_FULL])
         if not full:
             break
         # an array ran out: enlarge it and run again (same draws, same result)
@@ -229,32 +217,19 @@ def simulate_kernel(
         raise RuntimeError(f"kernel: {err} inconsistent event(s); please report this scenario")
     iv = K.I
     line, tpu = st.part_line, st.t_per_unit
-    lines = {
-        "demand_units": demand,
-        "made_units": K.RECL[0],
-        "short_units": K.RECL[1],
-        "backlog_units": K.RECL[2],
-    }
-    parts = {
-        "demand_t": demand[:, line] * tpu,
-        "consumed_t": K.REC[0],
-        "shortfall_t": K.REC[1],
-        "stockout_t": K.REC[2],
-        "inventory_t": K.REC[3],
-        "on_order_t": K.REC[4],
-        "backlog_t": K.REC[5],
-    }
-    book = plan.book
+    lines = {"demand_units": demand, **{n: K.RECL[i] for i, n in enumerate(L.RECL_NAMES)}}
+    parts = {"demand_t": demand[:, line] * tpu, **{n: K.REC[i] for i, n in enumerate(L.REC_NAMES)}}
+    book = st.book
     return Trace(
         seed=seed,
         rep=rep,
         horizon=H,
-        authority=log_columns(AUTHORITY, K.alog[: iv[lp.I_AN]]),
-        goods=log_columns(GOODS, K.glog[: iv[lp.I_GN]]),
-        shipments=log_columns(SHIPMENTS, K.ships[: iv[lp.I_NSHIP]]),
-        applications=log_columns(APPLICATIONS, K.apps[: iv[lp.I_NAPP]]),
-        regimes=REGIMES.array(regimes),
-        overlays=OVERLAYS.array(layers),
+        authority=log_columns(AUTHORITY, K.alog[: iv[L.I_AN]]),
+        goods=log_columns(GOODS, K.glog[: iv[L.I_GN]]),
+        shipments=log_columns(SHIPMENTS, K.ships[: iv[L.I_NSHIP]]),
+        applications=log_columns(APPLICATIONS, K.apps[: iv[L.I_NAPP]]),
+        regimes=REGIMES.array(list(dr.policy.regimes)),
+        overlays=OVERLAYS.array(list(dr.policy.layers)),
         regime_names=tuple(book.names),
         regime_labels=tuple(book.labels),
         parts={name: parts[name] for name, _ in PART_SERIES},
@@ -264,10 +239,10 @@ def simulate_kernel(
         },
         parts_end={
             "initial_inventory_t": st.init_inventory.copy(),
-            "inventory_t": K.PV[0].copy(),
-            "on_order_t": K.PV[1].copy(),
+            "inventory_t": K.PV[L.PV_INV].copy(),
+            "on_order_t": K.PV[L.PV_ON_ORDER].copy(),
         },
-        backlog_end_units=K.MV[0].copy(),
+        backlog_end_units=K.MV[L.MV_BACKLOG].copy(),
     )
 
 

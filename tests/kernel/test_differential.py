@@ -146,11 +146,11 @@ def test_threads_give_the_same_replications():
     plan, whose policy states grow as replications meet them: the same results."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from simulator.kernel import engine
+    from simulator.kernel import pack
 
     path = ROOT / "scenarios" / "examples" / "markov-switching.yaml"
     ref = [simulate_kernel(sim.load_scenario(path), 4, r) for r in range(8)]
-    engine._PLANS.clear()
+    pack._PLANS.clear()
     sc = sim.load_scenario(path)
     with ThreadPoolExecutor(4) as ex:
         out = list(ex.map(lambda r: simulate_kernel(sc, 4, r), range(8)))
