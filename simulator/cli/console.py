@@ -114,10 +114,11 @@ def summary_table(summary: dict[str, Any], sc: Any, width: int | None = None) ->
     return kpi_table(summary, sc, narrow=True)
 
 
-def date_cell(which: str, k: dict[str, Any]) -> str:
+def date_cell(which: str, k: dict[str, Any], single: bool = False) -> str:
     """A headline date from a manufacturer's ``summary.json`` entries ``k``: the median
     date, the 5–95 % range across the replications where it happens, and in how many
-    (:func:`simulator.ensemble.views.date_phrases`), one per line."""
+    (:func:`simulator.ensemble.views.date_phrases`), one per line; ``single`` (one
+    replication): the date alone."""
     from simulator.ensemble.views import date_phrases
 
     name = "first_shortage_date" if which == "first" else "recovery_date"
@@ -133,12 +134,15 @@ def date_cell(which: str, k: dict[str, Any]) -> str:
         short_at_end=v.get("short_at_end"),
         short=True,
     )
+    if single:
+        return text
     return "\n".join(t for t in (text, rng, *says.split("; ")) if t)
 
 
 def kpi_table(summary: dict[str, Any], sc: Any, narrow: bool) -> Table:
     from rich import box
 
+    single = int(summary.get("reps", 0)) == 1
     t = Table(
         # a Text: the scenario's name is shown as written, never read as markup
         title=Text(
@@ -149,14 +153,16 @@ def kpi_table(summary: dict[str, Any], sc: Any, narrow: bool) -> Table:
         ),
         title_justify="left",
         caption=Text(
-            "dates: median over the replications where it happens, 5–95% of them below, "
-            "in how many; others: mean, 95% interval of the mean below"
+            "one replication: its dates and KPIs"
+            if single
+            else "dates: median over the replications where it happens, 5–95% of them "
+            "below, in how many; others: mean, 95% interval of the mean below"
         ),
         caption_justify="left",
         box=None if narrow else box.HEAVY_HEAD,
         pad_edge=not narrow,
         padding=(0, 1, 0, 0) if narrow else (0, 1),
-        leading=1,  # a blank line between rows of several lines
+        leading=0 if single else 1,  # a blank line between rows of several lines
     )
     t.add_column("manufacturer", overflow="fold")
     t.add_column("first shortage", justify="right", no_wrap=True)
@@ -165,7 +171,7 @@ def kpi_table(summary: dict[str, Any], sc: Any, narrow: bool) -> Table:
         t.add_column(header, justify="right", no_wrap=True)
     for i, m in enumerate(sc.manufacturers):
         k = summary["kpis"].get(m.id, {})
-        if narrow and i:
+        if narrow and i and not single:
             t.add_row()  # no box: a blank line between rows of several lines
 
         def g(name: str, k: dict[str, Any] = k) -> tuple[Any, Any, Any]:
@@ -174,8 +180,8 @@ def kpi_table(summary: dict[str, Any], sc: Any, narrow: bool) -> Table:
 
         t.add_row(
             Text(clean(m.id)),
-            date_cell("first", k),
-            date_cell("recovery", k),
+            date_cell("first", k, single),
+            date_cell("recovery", k, single),
             fmt(*g("fill_rate"), pct=True, sep="\n"),
             fmt(*g("lost_units"), sep="\n"),
         )
