@@ -9,7 +9,9 @@ of the baseline (common random numbers), and compares them **in pairs**:
 
 ``<entity>.<kpi>`` (the mean)
     Over the replications where both define the KPI, the differences ``d_i = c_i −
-    b_i``: flagged when ``|mean d| > max(k·se(d), floor, 10⁻⁴·max(1, |mean|))``. An
+    b_i``: flagged when ``|mean d| > max(k·se(d), floor, 10⁻⁴·max(1, |mean|))``, where a
+    KPI of whole numbers (days, applications) has ``se(d) ≥ 1/√pairs`` (a few pairs
+    whose differences happen to be equal are not a certain change). An
     unchanged model on unchanged inputs gives ``d_i = 0`` exactly; a change gives
     differences whose spread is small beside the spread of the KPI itself (both runs
     share the same draws), so a 25 % move is caught at a dozen replications where
@@ -131,6 +133,10 @@ class Row:
         paired: Judged replication by replication (``base`` and ``cur`` are then the
             means over the pairs, ``se`` the standard error of their mean difference).
         pairs: Replications compared in pairs (both define the KPI).
+        grain: The KPI's resolution when its values are whole numbers (days,
+            applications: 1), else 0: the smallest spread a paired difference's standard
+            error is given, so that a few pairs whose differences happen to be equal
+            (two recoveries both 35 days later) are not read as a certain change.
         only_base: Share rows, paired: replications defining the KPI in the baseline
             only; only_cur: in the current run only.
         p: Share rows, paired: the exact McNemar p-value.
@@ -156,6 +162,7 @@ class Row:
     structural: bool = False
     paired: bool = False
     pairs: int = 0
+    grain: float = 0.0
     only_base: int = 0
     only_cur: int = 0
     p: float | None = None
@@ -364,9 +371,11 @@ def _compare_paired(
             row.note = "one replication in pairs: no spread known, floor only"
         else:
             row.se, row.df = st["se"], st["df"]
-            row.tested = st["se"] > 0
+            both = np.concatenate([x[dx & dy], y[dx & dy]])
+            row.grain = 1.0 if both.size and np.all(both == np.round(both)) else 0.0
+            row.tested = st["se"] > 0 or (st["mean"] != 0 and row.grain > 0)
             if st["se"] == 0 and st["mean"] != 0:
-                row.note = "the same change in every replication"
+                row.note = f"the same change in all {st['n']} pairs"
         rows.append(row)
         if (dx.all() and dy.all()) or not (dx.any() or dy.any()):
             continue
@@ -478,9 +487,12 @@ def _judge_paired_mean(
             r.tolerance, r.status = None, SKIP
         return
     stat = 0.0
-    if r.se > 0:
+    # a whole-number KPI's differences are never known better than its grain: equal
+    # differences in a few pairs are a coincidence as often as a change
+    se = max(r.se, r.grain / math.sqrt(max(r.pairs, 1)))
+    if se > 0:
         r.k = k if k is not None else bonferroni_k(alpha, max(m, 1), r.df)
-        stat = r.k * r.se
+        stat = r.k * se
     r.tolerance = max(stat, r.floor, numeric)
     r.status = FAIL if abs(d) > r.tolerance else OK
     if r.floor > max(stat, numeric):

@@ -507,3 +507,26 @@ def test_python_m_simulator_regress(tree: tuple[Path, Path]) -> None:
         timeout=300,
     )
     assert missing.returncode == 2 and "--update" in missing.stderr
+
+
+def test_a_few_equal_differences_of_a_whole_number_kpi_are_not_a_certain_change() -> None:
+    """Seen in the false-alarm experiment: two pairs of recovery days that both moved by
+    exactly 35 days (other seeds, independent pairs) had se = 0 and failed."""
+    base = {"m": {"days_to_recover": _kpi(27.0, 5.0, 2)}}
+    cur = {"m": {"days_to_recover": _kpi(62.0, 5.0, 2)}}
+    kw = {"base_reps": 10, "cur_reps": 10}
+    two = compare(
+        "s", base, cur, **kw,
+        base_values={"m": {"days_to_recover": [32.0, 22.0] + [None] * 8}},
+        cur_values={"m": {"days_to_recover": [67.0, 57.0] + [None] * 8}},
+    )  # fmt: skip
+    judge(two, m=100)
+    assert two[0].grain == 1.0 and two[0].status == OK
+    # the same shift in ten pairs (common random numbers, a real change) still fails
+    ten = compare(
+        "s", base, cur, **kw,
+        base_values={"m": {"days_to_recover": [float(20 + i) for i in range(10)]}},
+        cur_values={"m": {"days_to_recover": [float(55 + i) for i in range(10)]}},
+    )  # fmt: skip
+    judge(ten, m=100)
+    assert ten[0].status == FAIL and "the same change in all 10 pairs" in ten[0].note
