@@ -53,6 +53,7 @@ from simulator.kernel.layout import (
     E_PARK_I,
     E_PARK_P,
     E_PRIORITY,
+    E_RETURN,
     E_RTF,
     E_SUSPEND,
     E_VALIDITY,
@@ -368,7 +369,8 @@ def life(S, D, ck, ev, ap, lg, inp, a, lab):
             lab = L_SCREENED
         elif lab == L_SCREENED:
             r = AI[a, A_RETURNS]
-            if r < n_ret and DF[D.o_u_return + d * n_ret + r] < S.p_return:
+            p_return = EFF[IV[I_STATE], cls, E_RETURN]
+            if r < n_ret and DF[D.o_u_return + d * n_ret + r] < p_return:
                 alog(IV, F, lg.alog, EV_RETURN, a, 0.0, 0.0)
                 delay = DF[D.o_resubmit + d * n_ret + r]
                 AI[a, A_TOKEN] = timeout(IV, F, heap, delay, EV_APP_TIMEOUT, a, L_RESUBMITTED, 0.0)

@@ -202,30 +202,28 @@ def at(IV, F, heap, t, sh, action, x):
 
 
 @inner
-def alog(IV, F, log, kind, app, tonnes, detail):
-    """A row of the authority log (time, kind, application, tonnes, detail)."""
-    n = IV[I_AN]
+def log_row(IV, F, log, counter, full_bit, kind, who, tonnes, detail):
+    """A row (time, kind, application or shipment, tonnes, detail) of a log whose row count
+    is ``IV[counter]`` (a full log sets ``full_bit``)."""
+    n = IV[counter]
     if n >= log.shape[0]:
-        IV[I_FULL] |= FULL_ALOG
+        IV[I_FULL] |= full_bit
         return
     log[n, 0] = F[F_NOW]
     log[n, 1] = kind
-    log[n, 2] = app
+    log[n, 2] = who
     log[n, 3] = tonnes
     log[n, 4] = detail
-    IV[I_AN] = n + 1
+    IV[counter] = n + 1
+
+
+@inner
+def alog(IV, F, log, kind, app, tonnes, detail):
+    """A row of the authority log (``LicensingAuthority.log.append``)."""
+    log_row(IV, F, log, I_AN, FULL_ALOG, kind, app, tonnes, detail)
 
 
 @inner
 def glog(IV, F, log, kind, sh, tonnes, detail):
-    """A row of the goods log (time, kind, shipment, tonnes, detail)."""
-    n = IV[I_GN]
-    if n >= log.shape[0]:
-        IV[I_FULL] |= FULL_GLOG
-        return
-    log[n, 0] = F[F_NOW]
-    log[n, 1] = kind
-    log[n, 2] = sh
-    log[n, 3] = tonnes
-    log[n, 4] = detail
-    IV[I_GN] = n + 1
+    """A row of the goods log (``Goods.log.append``)."""
+    log_row(IV, F, log, I_GN, FULL_GLOG, kind, sh, tonnes, detail)

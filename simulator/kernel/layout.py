@@ -54,8 +54,8 @@ R_DECIDE, R_APPROVE, R_DENY, R_EXTEND, R_CONTINUE = (
     DEADLINE_RULES.index(r) for r in ("decide", "approve", "deny", "extend", "continue")
 )
 # effects table columns (simulator.world.codes.EFFECT_COLUMNS)
-E_RTF, E_APPROVE, E_INFO, E_PRIORITY = (
-    effect_column(c) for c in ("rtf", "approve", "info", "priority")
+E_RTF, E_APPROVE, E_INFO, E_RETURN, E_PRIORITY = (
+    effect_column(c) for c in ("rtf", "approve", "info", "ret", "priority")
 )
 E_SUSPEND, E_LICENCE, E_VALIDITY = (effect_column(c) for c in ("suspend", "licence", "validity"))
 E_HOLD, E_INSP_P, E_INSP_I = (effect_column(c) for c in ("hold", "insp_p", "insp_i"))

@@ -38,7 +38,6 @@ KStatic = namedtuple(
         "limit",
         "binding",
         "rule",
-        "p_return",
         "p_partial",
         "intake",
         "n_ret",
@@ -63,7 +62,7 @@ sizes of its arrays)."""
 _SCALAR_TYPES: dict[str, Any] = {
     **dict.fromkeys(("H", "reviewers", "rule", "n_ret", "n_info"), int),
     **dict.fromkeys(("n_park_dists", "n_insp_dists"), int),
-    **dict.fromkeys(("limit", "p_return", "p_partial", "w_max"), float),
+    **dict.fromkeys(("limit", "p_partial", "w_max"), float),
     **dict.fromkeys(("binding", "intake", "any_park", "any_partial"), bool),
     **dict.fromkeys(("screening_used", "has_extend", "identity"), bool),
 }

@@ -93,6 +93,11 @@ class Effects(Model):
     """Replaces the approval probability."""
     information_request_probability: Probability | None = None
     """Replaces the information-request probability."""
+    return_probability: Probability | None = None
+    """Replaces the intake return probability: the chance that a file is returned as
+    incomplete each time it is screened (the applicant resubmits after
+    ``authority.intake.resubmit_days``, at most ``max_returns`` times) — files sent back
+    for more documents, a slow-down that the statutory clock does not see."""
     priority: int | None = Field(default=None, ge=-1000, le=1000)
     """Queue priority: larger is served first (a "green channel"); baseline 0."""
     suspend: bool | None = None

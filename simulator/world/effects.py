@@ -81,6 +81,8 @@ class Resolved:
     """Chance of approval."""
     information_request_probability: float
     """Chance of each information request."""
+    return_probability: float
+    """Chance a file is returned as incomplete each time it is screened."""
     priority: int
     """Queue priority (larger first)."""
     suspend: bool
@@ -134,6 +136,7 @@ class PolicyBook:
             review_time_factor=1.0,
             approval_probability=authority.approval.probability,
             information_request_probability=authority.information_requests.probability,
+            return_probability=authority.intake.return_probability,
             priority=0,
             suspend=False,
             licence_required=True,
@@ -155,6 +158,10 @@ class PolicyBook:
             + [r.information_request_probability or 0.0 for r in every]
         )
         """Largest information-request probability any rule can set."""
+        self.max_return_p = max(
+            [authority.intake.return_probability] + [r.return_probability or 0.0 for r in every]
+        )
+        """Largest intake-return probability any rule can set."""
         self.max_park_p = max([0.0] + [r.park.probability for r in every if r.park is not None])
         """Largest parking share any rule can set."""
         self.park_dists = _distinct([r.park.days for r in every if r.park and r.park.days])
@@ -295,11 +302,13 @@ def pace(
     capacity_factor: float = 1.0,
     review_wd: float = 1.0,
     response_days: float = 0.0,
+    resubmit_days: float = 0.0,
 ) -> float:
     """How fast licences come out under ``res`` relative to ``base``: approvals per unit of
     time, ``approval × capacity × (1 − parked share) × (1 − held share) / (review time
-    factor × review_wd + information-request probability × response_days)``, over the
-    same for the baseline; within [1/4, 4] (suspended: 1/4; no licence needed: 4).
+    factor × review_wd + information-request probability × response_days + return
+    probability × resubmit_days)``, over the same for the baseline; within [1/4, 4]
+    (suspended: 1/4; no licence needed: 4).
 
     A heuristic for colouring timelines (slow-down below 1, speed-up above), not a model
     output: queueing makes the real effect non-linear.
@@ -311,7 +320,11 @@ def pace(
 
     def raw(r: Resolved, cap: float) -> float:
         park = r.park.probability if r.park is not None else 0.0
-        took = r.review_time_factor * review_wd + r.information_request_probability * response_days
+        took = (
+            r.review_time_factor * review_wd
+            + r.information_request_probability * response_days
+            + r.return_probability * resubmit_days
+        )
         return r.approval_probability * cap * (1 - park) * (1 - r.customs_hold) / max(took, 1e-9)
 
     b = raw(base, 1.0)
@@ -337,6 +350,7 @@ def policy_paces(sc: Scenario) -> tuple[dict[str, float], list[float]]:
     keys = application_keys(sc) or [("", "", "", "", "")]
     auth = sc.authority
     review, response = auth.review_work_wd.mean(), auth.information_requests.response_days.mean()
+    resubmit = auth.intake.resubmit_days.mean()
 
     def geo(values: list[float]) -> float:
         return math.exp(sum(math.log(v) for v in values) / len(values)) if values else 1.0
@@ -345,13 +359,15 @@ def policy_paces(sc: Scenario) -> tuple[dict[str, float], list[float]]:
     for name, r in book.index.items():
         sid = book.state(r)
         cap = book.capacity_factor[sid]
-        regimes[name] = geo([pace(book.resolve(sid, k), base, cap, review, response) for k in keys])
+        regimes[name] = geo(
+            [pace(book.resolve(sid, k), base, cap, review, response, resubmit) for k in keys]
+        )
     layers = []
     for ov in book.layers:
         hit = [k for k in keys if matches(ov, k)]
         cap = ov.capacity_factor if ov.capacity_factor is not None else 1.0
         layers.append(
-            geo([pace(combine([ov], k, base), base, cap, review, response) for k in hit])
+            geo([pace(combine([ov], k, base), base, cap, review, response, resubmit) for k in hit])
             if hit
             else 1.0
         )

@@ -301,7 +301,6 @@ class LicensingAuthority:
         self.n_in_system = 0
         self.n_awaiting_decision = 0
         self._caches = book._cache
-        self._p_return = st.p_return
         self._p_partial = st.p_partial
         self._intake = st.intake
 
@@ -359,7 +358,10 @@ class LicensingAuthority:
             while True:
                 if app.screening_wd > 0:
                     yield env.timeout(clock.add_work(env.now, app.screening_wd) - env.now)
-                if returns < len(app.u_return) and app.u_return[returns] < self._p_return:
+                if (
+                    returns < len(app.u_return)
+                    and app.u_return[returns] < self.effects(app.key).return_probability
+                ):
                     log.append((env.now, Ev.RETURN, app.id, 0.0, 0.0))
                     yield env.timeout(app.resubmit_days[returns])
                     returns += 1

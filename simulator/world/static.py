@@ -95,7 +95,6 @@ class Static:
     limit: float
     binding: bool
     rule: int
-    p_return: float
     p_partial: float
     intake: bool
     n_ret: int
@@ -386,10 +385,9 @@ def _build(sc: Scenario, cal: WorkCalendar) -> Static:
         limit=float(auth.statutory_limit_wd) if auth.statutory_limit_wd is not None else math.inf,
         binding=auth.statutory_limit_wd is not None and auth.deadline_rule != "continue",
         rule=DEADLINE_RULES.index(auth.deadline_rule),
-        p_return=float(auth.intake.return_probability),
         p_partial=float(auth.approval.partial_probability),
-        intake=auth.intake.return_probability > 0 or screening_used,
-        n_ret=auth.intake.max_returns if auth.intake.return_probability > 0 else 0,
+        intake=book.max_return_p > 0 or screening_used,
+        n_ret=auth.intake.max_returns if book.max_return_p > 0 else 0,
         n_info=auth.information_requests.max_per_application if book.max_info_p > 0 else 0,
         any_info=book.max_info_p > 0 and auth.information_requests.max_per_application > 0,
         any_park=book.max_park_p > 0,

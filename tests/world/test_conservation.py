@@ -163,6 +163,8 @@ def scenarios(draw) -> dict[str, Any]:
     if draw(st.booleans()):
         slow_rule["licence_validity_days"] = draw(st.integers(1, 30))
     if draw(st.booleans()):
+        slow_rule["return_probability"] = draw(st.floats(0, 1))
+    if draw(st.booleans()):
         slow_rule["customs_hold"] = draw(st.floats(0.2, 1))
     if draw(st.booleans()):
         slow_rule["inspection"] = {"probability": draw(st.floats(0, 1)), "days": _dist(draw, 1, 10)}

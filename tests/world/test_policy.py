@@ -473,3 +473,43 @@ def test_licence_not_required_means_no_applications_and_goods_flow():
     assert (res3.licences["source"] == "manufacturer").sum() == 0
     assert (res3.licences["source"] == "background").sum() > 0
     assert res3.events.loc[res3.events["kind"] == "arrived", "tonnes"].sum() > 0
+
+
+def test_returned_files_are_a_policy_effect_by_destination_and_date():
+    """``return_probability`` in an overlay sends files for one destination back at intake
+    while the overlay is in force (they are resubmitted and wait longer); other
+    destinations and other dates keep the authority's baseline (no returns). Both engines
+    agree (``tests/kernel/test_differential.py`` also draws this effect)."""
+    D0, D1 = 20, 50
+    data = authority_only(
+        days=90,
+        reviewers=40,
+        work={"kind": "constant", "value": 2},
+        streams=[
+            {"destination": "XX", "rate_per_wd": 2.0},
+            {"destination": "YY", "rate_per_wd": 2.0},
+        ],
+        intake={"resubmit_days": {"kind": "constant", "value": 7}, "max_returns": 2},
+    )
+    data["policy"] = {
+        "overlays": [
+            {
+                "from": day(START, D0),
+                "until": day(START, D1 - 1),
+                "where": {"destination": "XX"},
+                "return_probability": 1.0,
+                "label": "documents sent back",
+            }
+        ]
+    }
+    sc = build(data)
+    for engine in ("simpy", "kernel"):
+        lic = sim.run(sc, seed=5, engine=engine).licences
+        sub = lic["submitted_days"].to_numpy()
+        xx = (lic["destination"] == "XX").to_numpy()
+        inside = (sub >= D0) & (sub < D1 - 14)  # returned twice, resubmitted inside the window
+        assert (lic["returns"].to_numpy()[xx & inside] == 2).all(), engine
+        assert (lic["returns"].to_numpy()[~xx] == 0).all(), engine
+        assert (lic["returns"].to_numpy()[xx & ((sub < D0) | (sub >= D1))] == 0).all(), engine
+        wait = lic["wait_days"].to_numpy()
+        assert np.nanmean(wait[xx & inside]) >= 14 + np.nanmean(wait[~xx & inside]), engine
