@@ -157,14 +157,23 @@ def scenario_changes(c: ScenarioCheck) -> None:
     b = c.baseline or {}
     if c.baseline is None or b.get("scenario_hash") == scenario_hash(c.scenario):
         return
-    c.changed = True
     stored = b.get("scenario_resolved")
-    if isinstance(stored, dict):
-        c.changes = list(diff_data(stored, scenario_data(c.scenario)))
     then = b.get("scenario_files") or {}
     now = file_hashes(c.files, c.baseline_path)
     c.changed_files = [f for f in now if then.get(f) != now[f]]
     c.changed_files += [f for f in then if f not in now]
+    if isinstance(stored, dict):
+        c.changes = list(diff_data(stored, scenario_data(c.scenario)))
+        if not c.changes and not c.changed_files:
+            # the same files, the same values: only relsim's scenario model differs (a
+            # field added since, unset here); the KPIs judge whether that matters
+            c.notes.append(
+                "the resolved scenario differs from the baseline's only in fields unset on "
+                "both sides (relsim's scenario model changed since): judged by its KPIs; "
+                "--update stores the new form"
+            )
+            return
+    c.changed = True
 
 
 def changed_files_shown(c: ScenarioCheck) -> list[tuple[str, bool]]:

@@ -8,7 +8,8 @@ keeps B's index). Every difference is a **leaf**: an added or removed item is li
 field by field (``policy.overlays.0.from``, ``policy.overlays.0.where.destination``),
 its unset fields left out; a list of plain values (``[DE, EU]``) is one leaf. Scenarios
 are compared after ``extends:``, overrides and defaults, so two files that say the same
-thing differently do not differ.
+thing differently do not differ; nor does a field one side lacks and the other leaves
+unset (null), e.g. a field added to the scenario model since one side was stored.
 
 :meth:`ScenarioDiff.render` prints one line per leaf when it fits the width given (the
 terminal's), else the path on its own line and both values wrapped under it: values are
@@ -179,6 +180,8 @@ def _by_key(items: list[Any]) -> dict[Any, Any] | None:
 
 def _walk(a: Any, b: Any, path: tuple[Any, ...]) -> Iterator[Difference]:
     # recursion follows the scenario model's nesting, which the schema bounds
+    if (a is ABSENT and b is None) or (b is ABSENT and a is None):
+        return  # unset on one side, absent on the other: neither says anything
     if a is ABSENT or b is ABSENT:
         side, v = ("b", b) if a is ABSENT else ("a", a)
         if isinstance(v, dict | list) and _is_item(v):

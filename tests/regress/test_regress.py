@@ -530,3 +530,19 @@ def test_a_few_equal_differences_of_a_whole_number_kpi_are_not_a_certain_change(
     )  # fmt: skip
     judge(ten, m=100)
     assert ten[0].status == FAIL and "the same change in all 10 pairs" in ten[0].note
+
+
+def test_a_field_added_to_the_model_is_not_a_scenario_change(tree: tuple[Path, Path]) -> None:
+    """A baseline stored before the scenario model gained a field (unset here): the files
+    and values are the same, so the KPIs judge; no "scenario changed" failure."""
+    sc, base = tree
+    path = base / "tiny.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    m = data["scenario_resolved"]["manufacturers"][0]
+    unset = next(k for k, v in m.items() if v is None)
+    del m[unset]  # as if the field did not exist when the baseline was made
+    data["scenario_hash"] = "0" * 16
+    path.write_text(json.dumps(data), encoding="utf-8")
+    r = regress(sc, "--baselines", base, "--workers", 1)
+    assert r.exit_code == 0, r.output
+    assert "fields unset on both sides" in r.output and "the scenario changed" not in r.output
