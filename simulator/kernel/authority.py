@@ -30,16 +30,21 @@ from simulator.kernel.layout import (
     A_NPTS,
     A_PARKED,
     A_PC,
+    A_PICKED,
     A_R,
+    A_RELEASED,
     A_REQ,
     A_RETURNS,
     A_SHIP,
+    A_STAGE,
     A_TOKEN,
+    A_WAITGEN,
     A_WAITING,
     AF_CSTART,
     AF_DEADLINE,
     AF_DONE,
     AF_FACTOR,
+    AF_RELP,
     AF_STOP,
     AF_T0,
     AF_TDONE,
@@ -53,6 +58,9 @@ from simulator.kernel.layout import (
     E_PARK_I,
     E_PARK_P,
     E_PRIORITY,
+    E_REL_DAYS,
+    E_REL_P,
+    E_REL_SHARE,
     E_RETURN,
     E_RTF,
     E_SUSPEND,
@@ -68,6 +76,8 @@ from simulator.kernel.layout import (
     EV_INFO_RESP,
     EV_INTERRUPT,
     EV_PARK,
+    EV_RELEASE,
+    EV_RELEASE_LOG,
     EV_RETURN,
     EV_REVIEW_START,
     EV_SUBMIT,
@@ -92,6 +102,8 @@ from simulator.kernel.layout import (
     I_POOLSEQ,
     I_REVSEQ,
     I_STATE,
+    INT_RELEASE,
+    INT_REPLAN,
     L_ACCEPT,
     L_AFTER_WORK,
     L_DEC_LOOP,
@@ -105,6 +117,8 @@ from simulator.kernel.layout import (
     L_PARK_DONE,
     L_PARK_WAIT,
     L_QUEUE,
+    L_RELEASED_DECIDE,
+    L_RELEASED_REVIEW,
     L_RESUBMITTED,
     L_REVIEW,
     L_SCREENED,
@@ -126,6 +140,15 @@ from simulator.kernel.layout import (
     SH_EX,
     SH_INDEX,
     SH_SRC,
+    ST_APPLICANT,
+    ST_DONE,
+    ST_INTAKE,
+    ST_QUEUED,
+    ST_REVIEW,
+    ST_WAITING,
+    WOKE_DEADLINE,
+    WOKE_GRANTED,
+    WOKE_RELEASED,
 )
 from simulator.world import arith
 
@@ -196,7 +219,7 @@ def pool_dispatch(ev, RQ, pool):
             continue
         IV[I_BUSY] += 1
         RQ[req, R_TRIG] = True
-        RQ[req, R_VAL] = 0
+        RQ[req, R_VAL] = WOKE_GRANTED
         schedule(IV, heap, F[F_NOW], P_NORMAL, EV_WAKE, req, 0, 0.0)
 
 
@@ -251,17 +274,19 @@ def deadline_fire(S, ck, ev, ap, lg, inp, D, a, req):
     RQ[req, R_CANCEL] = True
     IV[I_NCANCEL] += 1
     RQ[req, R_TRIG] = True
-    RQ[req, R_VAL] = 1
+    RQ[req, R_VAL] = WOKE_DEADLINE
     schedule(IV, heap, F[F_NOW], P_NORMAL, EV_WAKE, req, 0, 0.0)
 
 
 # ---------------------------------------------------------------------------- policy
 @inner
-def regime_change(S, ev, ap, inp, state):
+def regime_change(S, D, ev, ap, inp, state):
     """LicensingAuthority.on_regime_change: the new state's reviewers now (dispatch), then
-    re-plan the reviews in progress whose speed changed, in the order they started."""
+    re-plan the reviews in progress whose speed changed, in the order they started; then
+    a batch release that comes into force picks its files."""
     IV, F, heap = ev.IV, ev.F, ev.heap
     AI, AF, EFF = ap.AI, ap.AF, inp.EFF
+    prev = IV[I_STATE]
     IV[I_STATE] = state
     IV[I_CAP] = inp.CAPV[state]
     pool_dispatch(ev, ap.RQ, ap.pool)
@@ -283,7 +308,88 @@ def regime_change(S, ev, ap, inp, state):
         for jj in range(m):
             a = apps[idx[jj]]
             if EFF[state, AI[a, A_CLASS], E_RTF] != AF[a, AF_FACTOR]:
-                schedule(IV, heap, F[F_NOW], P_URGENT, EV_INTERRUPT, a, 0, 0.0)
+                schedule(IV, heap, F[F_NOW], P_URGENT, EV_INTERRUPT, a, INT_REPLAN, 0.0)
+    if S.any_release and prev >= 0:
+        pick_releases(D, ev, ap, inp, prev, state)
+
+
+@inner
+def pick_releases(D, ev, ap, inp, prev, state):
+    """LicensingAuthority._pick_releases: every undecided file waiting on the authority, in
+    application order, whose effects now include a release they did not include before
+    is picked if its draw is below the release's share; it is released at its point of
+    the window."""
+    IV, F, heap = ev.IV, ev.F, ev.heap
+    AI, EFF, DF = ap.AI, inp.EFF, inp.DF
+    for a in range(IV[I_NAPP]):
+        stage = AI[a, A_STAGE]
+        if AI[a, A_PICKED] or stage not in (ST_QUEUED, ST_REVIEW, ST_WAITING):
+            continue
+        c = AI[a, A_CLASS]
+        share = EFF[state, c, E_REL_SHARE]
+        if share < 0.0 or (
+            EFF[prev, c, E_REL_SHARE] == share
+            and EFF[prev, c, E_REL_DAYS] == EFF[state, c, E_REL_DAYS]
+            and EFF[prev, c, E_REL_P] == EFF[state, c, E_REL_P]
+        ):
+            continue
+        d = AI[a, A_DRAW]
+        if DF[D.o_u_release + d] >= share:
+            continue
+        AI[a, A_PICKED] = True
+        delay = DF[D.o_release_at + d] * EFF[state, c, E_REL_DAYS]
+        timeout(IV, F, heap, delay, EV_RELEASE, a, 0, EFF[state, c, E_REL_P])
+
+
+@inner
+def release(ev, ap, lg, a, p):
+    """LicensingAuthority._release: a picked file is decided now at approval ``p`` if it is
+    still waiting on the authority (it leaves the queue, or its review, parking or
+    suspension is interrupted); a file with the applicant, or whose reviewer or deadline
+    has just come, goes on as it was."""
+    IV, F, heap = ev.IV, ev.F, ev.heap
+    AI, RQ = ap.AI, ap.RQ
+    stage = AI[a, A_STAGE]
+    if stage == ST_QUEUED:
+        req = AI[a, A_REQ]
+        if RQ[req, R_TRIG]:
+            return
+        RQ[req, R_CANCEL] = True
+        IV[I_NCANCEL] += 1
+        RQ[req, R_TRIG] = True
+        RQ[req, R_VAL] = WOKE_RELEASED
+        schedule(IV, heap, F[F_NOW], P_NORMAL, EV_WAKE, req, 0, 0.0)
+    elif stage in (ST_REVIEW, ST_WAITING):
+        schedule(IV, heap, F[F_NOW], P_URGENT, EV_INTERRUPT, a, INT_RELEASE, 0.0)
+    else:
+        return
+    AI[a, A_RELEASED] = True
+    ap.AF[a, AF_RELP] = p
+    alog(IV, F, lg.alog, EV_RELEASE_LOG, a, 0.0, p)
+
+
+@inline
+def interrupted(ap, a, cause):
+    """Process.interrupt reaching application ``a``'s process: the label it resumes at, or
+    -1 when the interrupt finds nothing to interrupt (the process has ended, as SimPy
+    ignores an interrupt of a finished process)."""
+    AI = ap.AI
+    pc = AI[a, A_PC]
+    if cause == INT_REPLAN:
+        if pc == L_WORK_DONE and AI[a, A_TOKEN] >= 0:
+            AI[a, A_TOKEN] = -1
+            return L_INTERRUPTED
+        return -1
+    if pc == L_WORK_DONE and AI[a, A_TOKEN] >= 0:  # in review
+        AI[a, A_TOKEN] = -1
+        return L_RELEASED_REVIEW
+    if pc == L_PARK_DONE and AI[a, A_TOKEN] >= 0:  # parked for some days
+        AI[a, A_TOKEN] = -1
+        return L_RELEASED_DECIDE
+    if (pc in (L_SUSPEND_CHANGED, L_PARK_CHANGED)) and AI[a, A_WAITGEN] >= 0:
+        AI[a, A_WAITGEN] = -1  # no longer waits for `changed`
+        return L_RELEASED_DECIDE
+    return -1
 
 
 @inner
@@ -353,6 +459,7 @@ def life(S, D, ck, ev, ap, lg, inp, a, lab):
     while True:
         now = F[F_NOW]
         if lab == L_START:
+            AI[a, A_STAGE] = ST_INTAKE
             alog(IV, F, lg.alog, EV_SUBMIT, a, AF[a, AF_TONNES], 0.0)
             if S.intake:
                 AI[a, A_RETURNS] = 0
@@ -418,18 +525,23 @@ def life(S, D, ck, ev, ap, lg, inp, a, lab):
                     AI[a, A_EFF] = AI[a, A_R]
                 req = pool_request(ev, RQ, ap.pool, a, int(EFF[AI[a, A_EFF], cls, E_PRIORITY]))
                 AI[a, A_REQ] = req
+                AI[a, A_STAGE] = ST_QUEUED
                 if S.binding:
                     arm_deadline(ev, ap.AF, a, req)
                 AI[a, A_PC] = L_WOKEN
                 return -1, 0.0, 0.0  # resumed by EV_WAKE
             lab = L_REVIEW
         elif lab == L_WOKEN:
-            if RQ[AI[a, A_REQ], R_VAL] == 1:
+            woke = RQ[AI[a, A_REQ], R_VAL]
+            if woke == WOKE_DEADLINE:
                 AI[a, A_FORCED] = S.rule
+                lab = L_DECISION
+            elif woke == WOKE_RELEASED:
                 lab = L_DECISION
             else:
                 lab = L_REVIEW
         elif lab == L_REVIEW:
+            AI[a, A_STAGE] = ST_REVIEW
             alog(IV, F, lg.alog, EV_REVIEW_START, a, 0.0, 0.0)
             k = AI[a, A_K]
             stop = PTS[a, k] if k < AI[a, A_NPTS] else 1.0
@@ -501,6 +613,7 @@ def life(S, D, ck, ev, ap, lg, inp, a, lab):
                     S, ck.cum, ck.working, AF[a, AF_CSTART]
                 )
                 alog(IV, F, lg.alog, EV_INFO_REQ, a, AF[a, AF_USED], 0.0)
+                AI[a, A_STAGE] = ST_APPLICANT
                 delay = DF[D.o_response + d * n_info + k]
                 AI[a, A_TOKEN] = timeout(IV, F, heap, delay, EV_APP_TIMEOUT, a, L_INFO_DONE, 0.0)
                 AI[a, A_PC] = L_INFO_DONE
@@ -519,14 +632,16 @@ def life(S, D, ck, ev, ap, lg, inp, a, lab):
                 AI[a, A_EFF] = AI[a, A_R]
             AI[a, A_PARKED] = False
             AI[a, A_WAITING] = False
-            lab = L_DEC_LOOP
+            lab = L_RELEASED_DECIDE if AI[a, A_RELEASED] else L_DEC_LOOP
         elif lab == L_DEC_LOOP:  # held while suspended, parked first if a rule parks it
             e = AI[a, A_EFF]
             if EFF[e, cls, E_SUSPEND] != 0.0:
                 if not AI[a, A_WAITING]:
                     AI[a, A_WAITING] = True
                     IV[I_AWAIT] += 1
+                AI[a, A_STAGE] = ST_WAITING
                 AI[a, A_PC] = L_SUSPEND_CHANGED
+                AI[a, A_WAITGEN] = IV[I_GEN]
                 wait_changed(ev, ap.waiters, a)
                 return -1, 0.0, 0.0
             pp = EFF[e, cls, E_PARK_P]
@@ -537,6 +652,7 @@ def life(S, D, ck, ev, ap, lg, inp, a, lab):
             if not AI[a, A_WAITING]:
                 AI[a, A_WAITING] = True
                 IV[I_AWAIT] += 1
+            AI[a, A_STAGE] = ST_WAITING
             pi = int(EFF[e, cls, E_PARK_I])
             if pi >= 0:
                 days = DF[D.o_park_days + d * S.n_park_dists + pi]
@@ -548,6 +664,7 @@ def life(S, D, ck, ev, ap, lg, inp, a, lab):
             lab = L_PARK_WAIT
         elif lab == L_PARK_WAIT:
             AI[a, A_PC] = L_PARK_CHANGED
+            AI[a, A_WAITGEN] = IV[I_GEN]
             wait_changed(ev, ap.waiters, a)
             return -1, 0.0, 0.0
         elif lab == L_SUSPEND_CHANGED:
@@ -564,13 +681,23 @@ def life(S, D, ck, ev, ap, lg, inp, a, lab):
         elif lab == L_PARK_DONE:
             AI[a, A_EFF] = IV[I_STATE]
             lab = L_DEC_LOOP
+        elif lab == L_RELEASED_REVIEW:  # a release interrupted the review
+            AI[a, A_INREV] = False
+            AF[a, AF_DONE] = AF[a, AF_STOP]
+            IV[I_BUSY] -= 1  # pool.release
+            pool_dispatch(ev, RQ, ap.pool)
+            lab = L_DECISION
+        elif lab == L_RELEASED_DECIDE:  # released: decided now, effects as they are now
+            AI[a, A_EFF] = IV[I_STATE]
+            lab = L_DECIDE
         elif lab == L_DECIDE:
             if AI[a, A_WAITING]:
                 IV[I_AWAIT] -= 1
             e = AI[a, A_EFF]
+            p_approve = AF[a, AF_RELP] if AI[a, A_RELEASED] else EFF[e, cls, E_APPROVE]
             approved_t, code = arith.decide(
                 DF[D.o_u_approve + d],
-                EFF[e, cls, E_APPROVE],
+                p_approve,
                 AI[a, A_FORCED],
                 DF[D.o_u_partial + d],
                 S.p_partial,
@@ -580,6 +707,7 @@ def life(S, D, ck, ev, ap, lg, inp, a, lab):
             IV[I_NDEC] += 1
             IV[I_INSYS] -= 1
             alog(IV, F, lg.alog, EV_DECIDE, a, approved_t, float(code))
+            AI[a, A_STAGE] = ST_DONE
             AI[a, A_PC] = L_DONE
             return AI[a, A_SHIP], approved_t, EFF[e, cls, E_VALIDITY]
         else:

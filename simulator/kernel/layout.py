@@ -26,6 +26,7 @@ from simulator.world.codes import (
     Outcome,
     Priority,
     Source,
+    Stage,
     effect_column,
 )
 
@@ -44,7 +45,7 @@ P_POLICY, P_URGENT, P_NORMAL, P_DAILY = (
 # authority log kinds (Ev) and goods log kinds (G)
 EV_SUBMIT, EV_RETURN, EV_ACCEPT = Ev.SUBMIT, Ev.RETURN, Ev.ACCEPT
 EV_REVIEW_START, EV_INFO_REQ, EV_INFO_RESP = Ev.REVIEW_START, Ev.INFO_REQUEST, Ev.INFO_RESPONSE
-EV_DECIDE, EV_PARK, EV_EXTEND = Ev.DECIDE, Ev.PARK, Ev.EXTEND
+EV_DECIDE, EV_PARK, EV_EXTEND, EV_RELEASE_LOG = Ev.DECIDE, Ev.PARK, Ev.EXTEND, Ev.RELEASE
 G_ORDER, G_APPLY, G_DENIED, G_EXPIRED = G.ORDER, G.APPLY, G.DENIED, G.EXPIRED
 G_PRESENTED, G_HELD, G_RELEASED = G.PRESENTED, G.HELD, G.RELEASED
 G_DEPARTED, G_ARRIVED = G.DEPARTED, G.ARRIVED
@@ -60,6 +61,10 @@ E_RTF, E_APPROVE, E_INFO, E_RETURN, E_PRIORITY = (
 E_SUSPEND, E_LICENCE, E_VALIDITY = (effect_column(c) for c in ("suspend", "licence", "validity"))
 E_HOLD, E_INSP_P, E_INSP_I = (effect_column(c) for c in ("hold", "insp_p", "insp_i"))
 E_PARK_P, E_PARK_I = (effect_column(c) for c in ("park_p", "park_i"))
+E_REL_SHARE, E_REL_DAYS, E_REL_P = (effect_column(c) for c in ("rel_share", "rel_days", "rel_p"))
+# where an application is (simulator.world.codes.Stage)
+ST_INTAKE, ST_QUEUED, ST_REVIEW = Stage.INTAKE, Stage.QUEUED, Stage.REVIEW
+ST_APPLICANT, ST_WAITING, ST_DONE = Stage.APPLICANT, Stage.WAITING, Stage.DONE
 
 # ---------------------------------------------------------------------------- events
 EVENT_KINDS = (
@@ -76,6 +81,7 @@ EVENT_KINDS = (
     "goods",  # a goods callback (a = shipment, b = action, x = tonnes)
     "bg_init",  # the background process starts
     "daily_init",  # the daily process starts
+    "release",  # a batch release of a picked file (a = application, x = approval)
 )
 (
     EV_UNTIL,
@@ -91,7 +97,10 @@ EVENT_KINDS = (
     EV_GOODS,
     EV_BG_INIT,
     EV_DAILY_INIT,
+    EV_RELEASE,
 ) = range(len(EVENT_KINDS))
+# causes of an interrupt (EV_INTERRUPT's b): a re-plan after a policy change; a release
+INT_REPLAN, INT_RELEASE = range(2)
 # goods callbacks (Goods.at)
 GA_PRESENT, GA_DEPART, GA_CLEAR, GA_ARRIVE = range(4)
 
@@ -182,7 +191,9 @@ FULL_HEAP, FULL_WAIT, FULL_ALOG, FULL_GLOG = 1, 2, 4, 8
     L_PARK_DONE,
     L_DECIDE,
     L_DONE,
-) = range(21)
+    L_RELEASED_REVIEW,
+    L_RELEASED_DECIDE,
+) = range(23)
 # Apps.AI columns (integers of an application's process)
 (
     A_DRAW,  # its row of application draws
@@ -203,8 +214,12 @@ FULL_HEAP, FULL_WAIT, FULL_ALOG, FULL_GLOG = 1, 2, 4, 8
     A_PARKED,  # its parking is used up
     A_WAITING,  # counted as awaiting a decision
     A_REQ,  # its reviewer request
-) = range(18)
-N_AI = 18
+    A_STAGE,  # where it is (ST_*)
+    A_PICKED,  # a batch release picked it
+    A_RELEASED,  # released: decided at AF_RELP
+    A_WAITGEN,  # generation of the `changed` event it waits for (-1: none)
+) = range(22)
+N_AI = 22
 # Apps.AF columns (floats)
 (
     AF_TONNES,  # applied for
@@ -218,10 +233,12 @@ N_AI = 18
     AF_T0,  # start of the current timeout
     AF_TDONE,  # when the work would be done
     AF_TEND,  # end of the current timeout
-) = range(11)
-N_AF = 11
-# Apps.RQ columns (reviewer requests)
+    AF_RELP,  # approval probability of its batch release
+) = range(12)
+N_AF = 12
+# Apps.RQ columns (reviewer requests); R_VAL: what woke it
 R_APP, R_TRIG, R_VAL, R_CANCEL = range(4)
+WOKE_GRANTED, WOKE_DEADLINE, WOKE_RELEASED = range(3)
 
 # ---------------------------------------------------------------------------- shipments
 # Ships.SI columns

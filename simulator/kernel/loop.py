@@ -26,6 +26,7 @@ from simulator.kernel.heap import at, borrow, glog, heap_pop, inner, schedule
 from simulator.kernel.layout import (
     A_PC,
     A_TOKEN,
+    A_WAITGEN,
     AD_NAMES,
     BO_HEAD,
     BO_TAIL,
@@ -40,6 +41,7 @@ from simulator.kernel.layout import (
     EV_GOODS,
     EV_INTERRUPT,
     EV_POLICY,
+    EV_RELEASE,
     EV_UNTIL,
     EV_WAKE,
     EX_COUNTRY,
@@ -65,10 +67,9 @@ from simulator.kernel.layout import (
     I_NCANCEL,
     I_NWAIT,
     I_PN,
-    L_INTERRUPTED,
+    I_STATE,
     L_START,
     L_WOKEN,
-    L_WORK_DONE,
     LF_OUT_TPU,
     LI_COUNTRY,
     MV_OUTPUT,
@@ -272,7 +273,8 @@ def run_loop(S, SA, D, DA, K):
     H = S.H
     qty = np.empty(S.P)
     # World.__init__: the authority takes the initial policy state (no one waits yet)
-    authority.regime_change(S, ev, ap, inp, D.state0)
+    IV[I_STATE] = -1  # no state in force yet: nothing to compare a release with
+    authority.regime_change(S, D, ev, ap, inp, D.state0)
     # the policy path's changes, each at its time and priority
     for j in range(D.n_pol):
         t, prio = inp.DF[D.o_pol_t + j], inp.DI[D.i_pol_prio + j]
@@ -297,7 +299,7 @@ def run_loop(S, SA, D, DA, K):
         if kind == EV_UNTIL:
             break
         # processes resumed by this event: (application, label), one call site below
-        lo, hi, lab = 0, 0, -1
+        lo, hi, lab, gen = 0, 0, -1, -1
         if kind == EV_APP_TIMEOUT:
             if AI[a, A_TOKEN] == seq:
                 AI[a, A_TOKEN] = -1
@@ -308,12 +310,13 @@ def run_loop(S, SA, D, DA, K):
         elif kind == EV_APP_INIT:
             lab, hi = L_START, 1
         elif kind == EV_INTERRUPT:
-            if AI[a, A_PC] == L_WORK_DONE and AI[a, A_TOKEN] >= 0:
-                AI[a, A_TOKEN] = -1
-                lab, hi = L_INTERRUPTED, 1
-            else:
-                IV[I_ERR] += 1
+            lab = authority.interrupted(ap, a, b)
+            if lab >= 0:
+                hi = 1
+        elif kind == EV_RELEASE:
+            authority.release(ev, ap, lg, a, x)
         elif kind == EV_CHANGED:
+            gen = a
             lo = ap.gen_start[a]
             hi = ap.gen_start[a + 1] if a + 1 <= IV[I_GEN] else IV[I_NWAIT]
         elif kind == EV_GOODS:
@@ -324,7 +327,7 @@ def run_loop(S, SA, D, DA, K):
             goods.background(S, D, ev, ap, sp, ln, gd, lg, inp, kind == EV_BG)
         elif kind == EV_POLICY:
             # World._policy_changed: the authority, then the port; then `changed`
-            authority.regime_change(S, ev, ap, inp, inp.DI[D.i_pol_state + a])
+            authority.regime_change(S, D, ev, ap, inp, inp.DI[D.i_pol_state + a])
             goods.recheck_holds(S, D, ev, sp, ln, ld, gd, lg, inp)
             authority.changed_succeeds(ev, ap)
         elif kind == EV_DAILY:
@@ -336,6 +339,8 @@ def run_loop(S, SA, D, DA, K):
         for j in range(lo, hi):
             if kind == EV_CHANGED:
                 a = ap.waiters[j]
+                if AI[a, A_WAITGEN] != gen:
+                    continue  # interrupted (released) since it began to wait
                 lab = AI[a, A_PC]
             sh, approved_t, validity = authority.life(S, D, ck, ev, ap, lg, inp, a, lab)
             if sh >= 0:  # World._decided: the decision reaches the goods

@@ -44,6 +44,7 @@ KStatic = namedtuple(
         "n_info",
         "any_park",
         "any_partial",
+        "any_release",
         "screening_used",
         "has_extend",
         "n_park_dists",
@@ -63,7 +64,7 @@ _SCALAR_TYPES: dict[str, Any] = {
     **dict.fromkeys(("H", "reviewers", "rule", "n_ret", "n_info"), int),
     **dict.fromkeys(("n_park_dists", "n_insp_dists"), int),
     **dict.fromkeys(("limit", "p_partial", "w_max"), float),
-    **dict.fromkeys(("binding", "intake", "any_park", "any_partial"), bool),
+    **dict.fromkeys(("binding", "intake", "any_park", "any_partial", "any_release"), bool),
     **dict.fromkeys(("screening_used", "has_extend", "identity"), bool),
 }
 KArrays = namedtuple(
@@ -146,23 +147,13 @@ class Plan:
 def effects_row(book: PolicyBook, state: int, key: tuple[str, ...]) -> np.ndarray:
     """One row of the effects table: every effect of
     :data:`~simulator.world.codes.EFFECTS_TABLE` with kernel columns, for ``key`` in
-    policy state ``state`` (an effect object with a distribution fills its probability
-    and the distribution's index; none: -1, -1)."""
+    policy state ``state``, packed by the effect's own ``pack``."""
     r = book.resolve(state, key)  # type: ignore[arg-type]
     row = np.zeros(N_EFF)
     for e in EFFECTS_TABLE:
-        if not e.columns:
-            continue
-        v = getattr(r, e.name)
-        j = EFFECT_COLUMNS.index(e.columns[0])
-        if len(e.columns) == 1:
-            row[j] = float(v or 0)
-        elif v is None:
-            row[j], row[j + 1] = -1.0, -1
-        else:
-            index = book.park_index if e.name == "park" else book.inspection_index
-            row[j] = v.probability
-            row[j + 1] = index(v.days) if v.days is not None else -1
+        if e.columns:
+            j = EFFECT_COLUMNS.index(e.columns[0])
+            row[j : j + len(e.columns)] = e.pack(getattr(r, e.name), book)
     return row
 
 

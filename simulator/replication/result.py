@@ -200,6 +200,7 @@ class RunResult:
                 "extended": a.extended > 0,
                 "outcome": outcome,
                 "at_deadline": a.at_deadline,
+                "released": a.released,
                 "approved_t": a.approved_t,
                 "wait_days": a.wait_days,
                 "wait_wd": a.wait_wd,

@@ -48,7 +48,7 @@ class Apps:
     :class:`~simulator.world.trace.Source` kind), ``source_index``, ``shipment``,
     ``exporter``, ``tonnes``; times ``submit``, ``accept``, ``review_start``, ``decide``,
     ``park`` (calendar days, NaN if it never happened); ``returns``, ``info_requests``,
-    ``extended`` (counts);
+    ``extended`` (counts); ``released`` (decided in a batch release);
     ``approved_t``; ``code`` (decision code, -1 undecided), ``decided``,
     ``at_deadline``; ``stopped_days`` / ``stopped_wd`` (clock stopped for information
     requests); ``wait_days`` / ``wait_wd`` (submission to decision); ``clock_wd``
@@ -84,6 +84,7 @@ class Apps:
         self.decide = first(Ev.DECIDE)
         self.park = first(Ev.PARK)
         self.extended = count(Ev.EXTEND)
+        self.released = count(Ev.RELEASE) > 0
         self.returns = count(Ev.RETURN)
         self.info_requests = count(Ev.INFO_REQUEST)
         dec = kind == Ev.DECIDE

@@ -36,6 +36,7 @@ __all__ = [
     "Pulse",
     "Regime",
     "RegimeChange",
+    "Release",
     "Rule",
     "Where",
 ]
@@ -81,6 +82,21 @@ class Parking(Model):
     parks it (a regime or overlay change)."""
 
 
+class Release(Model):
+    """A batch release: when it comes into force, a share of the matching files that are
+    waiting on the authority (queued for a reviewer, in review, parked or held by a
+    suspension) are decided within a window, at a stated approval level — "after the
+    framework, approve the backlog of compliant files within two weeks"."""
+
+    share: Probability = 1.0
+    """Share of the waiting files released (each file's own draw decides)."""
+    within_days: Days = Field(gt=0)
+    """Released files are decided over this many calendar days from the start, spread
+    evenly (each file's own draw places it)."""
+    approval_probability: Probability = 1.0
+    """Chance that a released file is approved (in place of the approval in force)."""
+
+
 class Effects(Model):
     """What a rule does. Unset effects leave the baseline alone."""
 
@@ -113,6 +129,9 @@ class Effects(Model):
     """Customs inspections delaying a share of matching shipments."""
     park: Parking | None = None
     """A share of matching applications sits undecided after review (files that sit)."""
+    release: Release | None = None
+    """A batch release of the files waiting on the authority when the rule comes into
+    force (typically on a dated overlay: a political signal)."""
 
 
 class Rule(Effects):

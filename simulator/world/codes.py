@@ -36,6 +36,7 @@ __all__ = [
     "Outcome",
     "Priority",
     "Source",
+    "Stage",
     "effect_column",
 ]
 
@@ -64,6 +65,9 @@ class Ev:
     EXTEND = 8
     """The statutory limit was extended (``deadline_rule: extend``); ``detail`` = the
     extension, working days."""
+    RELEASE = 9
+    """Released in a batch (a rule's ``release``): decided now; ``detail`` = the approval
+    probability it is decided at."""
     NAMES = (
         "submit",
         "return",
@@ -74,7 +78,27 @@ class Ev:
         "decide",
         "park",
         "extend",
+        "release",
     )
+
+
+class Stage:
+    """Where an application is (what a batch release may act on)."""
+
+    INTAKE = 0
+    """Screened, or returned and with the applicant."""
+    QUEUED = 1
+    """Waiting for a reviewer."""
+    REVIEW = 2
+    """A reviewer works on it."""
+    APPLICANT = 3
+    """Information requested: the applicant is answering (the clock is stopped)."""
+    WAITING = 4
+    """Reviewed, waiting for a decision (parked, or held by a suspension)."""
+    DONE = 5
+    """Decided."""
+    RELEASABLE = (QUEUED, REVIEW, WAITING)
+    """Stages in which a batch release decides a file (it is waiting on the authority)."""
 
 
 class Outcome:
@@ -177,6 +201,34 @@ def _share(v: Any) -> float:
     return float(v.probability) if v is not None else 0.0
 
 
+def _released(v: Any) -> float:
+    """The share a batch release decides, or 0."""
+    return float(v.share) if v is not None else 0.0
+
+
+def _pack_number(v: Any, book: Any) -> tuple[float, ...]:
+    return (float(v or 0),)
+
+
+def _pack_share_dist(index: str) -> Callable[[Any, Any], tuple[float, ...]]:
+    """Pack an effect with a ``probability`` and an optional distribution ``days`` as
+    (probability, index of the distribution in the policy book's list ``index``); none:
+    (-1, -1); no distribution: index -1."""
+
+    def pack(v: Any, book: Any) -> tuple[float, ...]:
+        if v is None:
+            return (-1.0, -1.0)
+        return (float(v.probability), float(getattr(book, index)(v.days)) if v.days else -1.0)
+
+    return pack
+
+
+def _pack_release(v: Any, book: Any) -> tuple[float, ...]:
+    if v is None:
+        return (-1.0, -1.0, -1.0)
+    return (float(v.share), float(v.within_days), float(v.approval_probability))
+
+
 @dataclass(frozen=True)
 class Effect:
     """One policy effect (a field of :class:`simulator.scenario.policy.Effects`).
@@ -197,6 +249,7 @@ class Effect:
         columns: Columns it fills in the kernel's effects table (empty: none; the
             authority-wide capacity is an array of its own).
         magnitude: The value as a number for the tighter/easier comparison.
+        pack: ``pack(value, policy_book)`` → the values of its kernel columns.
     """
 
     name: str
@@ -207,6 +260,9 @@ class Effect:
     scope: Literal["application", "authority"] = "application"
     columns: tuple[str, ...] = ()
     magnitude: Callable[[Any], float] = field(default=_number, repr=False, compare=False)
+    pack: Callable[[Any, Any], tuple[float, ...]] = field(
+        default=_pack_number, repr=False, compare=False
+    )
 
 
 EFFECTS_TABLE: tuple[Effect, ...] = (
@@ -257,6 +313,7 @@ EFFECTS_TABLE: tuple[Effect, ...] = (
         +1,
         columns=("insp_p", "insp_i"),
         magnitude=_share,
+        pack=_pack_share_dist("inspection_index"),
     ),
     Effect(
         "park",
@@ -266,6 +323,17 @@ EFFECTS_TABLE: tuple[Effect, ...] = (
         +1,
         columns=("park_p", "park_i"),
         magnitude=_share,
+        pack=_pack_share_dist("park_index"),
+    ),
+    Effect(
+        "release",
+        "batch release",
+        "share",
+        "most_specific",
+        -1,
+        columns=("rel_share", "rel_days", "rel_p"),
+        magnitude=_released,
+        pack=_pack_release,
     ),
 )
 """Every policy effect, in the order of :class:`simulator.scenario.policy.Effects`."""

@@ -231,6 +231,26 @@ DRAWS: tuple[Draw, ...] = (
         1.0,
         "share approved if partial",
     ),
+    Draw(
+        "u_release",
+        "application",
+        "u_release",
+        None,
+        _one,
+        lambda st, k: st.any_release,
+        1.0,
+        "decides whether a batch release picks the file",
+    ),
+    Draw(
+        "release_at",
+        "application",
+        "release_at",
+        None,
+        _one,
+        lambda st, k: st.any_release,
+        0.0,
+        "where in a batch release's window the file is decided (share of the window)",
+    ),
     # --- per shipment through Chinese customs
     Draw(
         "handling",

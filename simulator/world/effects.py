@@ -37,7 +37,7 @@ from simulator.world.codes import EFFECTS_TABLE
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.scenario.authority import Authority
     from simulator.scenario.model import Scenario
-    from simulator.scenario.policy import Inspection, Parking, Policy, Regime, Rule
+    from simulator.scenario.policy import Inspection, Parking, Policy, Regime, Release, Rule
 
 __all__ = [
     "EFFECTS",
@@ -97,6 +97,8 @@ class Resolved:
     """Customs inspections (share and delay), if any."""
     park: Parking | None
     """Parking of reviewed files (share and duration), if any."""
+    release: Release | None
+    """A batch release of waiting files, if any."""
 
 
 def matches(rule: Rule, key: AppKey) -> bool:
@@ -144,6 +146,7 @@ class PolicyBook:
             customs_hold=0.0,
             inspection=None,
             park=None,
+            release=None,
         )
         self.states: list[tuple[int, tuple[int, ...]]] = [(r, ()) for r in range(len(self.names))]
         """State id → (regime index, active overlay indices)."""
@@ -164,6 +167,8 @@ class PolicyBook:
         """Largest intake-return probability any rule can set."""
         self.max_park_p = max([0.0] + [r.park.probability for r in every if r.park is not None])
         """Largest parking share any rule can set."""
+        self.any_release = any(r.release is not None for r in every)
+        """Whether any rule releases files in a batch (release draws are made only then)."""
         self.park_dists = _distinct([r.park.days for r in every if r.park and r.park.days])
         """Every distinct distribution of parking times (each application draws one value
         from each when it is created, so its parking time does not depend on the order

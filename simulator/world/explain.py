@@ -375,6 +375,13 @@ def _value(eff: str, v: Any) -> str:
         return f"{v} days"
     if eff == "inspection":
         return "none" if v is None else f"{v['probability']:.0%} of shipments, {_dist(v['days'])}"
+    if eff == "release":
+        if v is None:
+            return "none"
+        return (
+            f"{v['share']:.0%} of the files waiting on the authority decided within "
+            f"{v['within_days']:g} days, {v['approval_probability']:.0%} approved"
+        )
     if eff == "park":
         if v is None:
             return "none"

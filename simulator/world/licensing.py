@@ -37,6 +37,15 @@ Life of an application (one SimPy process each)::
   rule's share: for a drawn ``park.days``, or, without ``days``, until a policy change
   stops parking it. Parked and suspended files are past review, so the statutory limit
   no longer decides them: this is how real waits far exceed 45 working days.
+* **Batch releases.** When a change of policy brings into force, for a file, a rule's
+  ``release`` it did not have before, the file is *picked* if it is waiting on the
+  authority (queued for a reviewer, in review, parked or held by a suspension; not
+  while the applicant answers or the file is at intake) and its own uniform draw is
+  below the release's ``share``; at its own point of the window (a second draw ×
+  ``within_days``) it is released if it is still waiting on the authority: it leaves
+  the queue or its review (the reviewer is freed), its parking or suspension, and is
+  decided at once at the release's ``approval_probability``. A file is picked at most
+  once. This is how a backlog that waits comes back in a batch when politics turns.
 * **Re-planning.** A policy change re-plans reviews in progress whose speed changed:
   the remaining work is kept, the time to finish it changes. Capacity changes apply to
   the next assignment (no review is pre-empted).
@@ -55,7 +64,7 @@ from typing import TYPE_CHECKING, Any
 import simpy
 
 from simulator.world.arith import add_work, decide, work_time
-from simulator.world.codes import DEADLINE_RULES, Ev
+from simulator.world.codes import DEADLINE_RULES, Ev, Stage
 
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.world.policy import PolicyController, Resolved
@@ -175,6 +184,8 @@ class Application:
         u_approve: Uniform deciding approval.
         u_partial: Uniform deciding a partial approval.
         partial_fraction: Fraction approved if partial.
+        u_release: Uniform deciding whether a batch release picks it.
+        release_at: Where in a batch release's window it is decided (share).
         on_decision: Called as ``on_decision(app, approved_tonnes, validity_days)``.
         owner: The owner's handle (an order, or a background stream index).
     """
@@ -190,14 +201,22 @@ class Application:
         "owner",
         "park_days",
         "partial_fraction",
+        "picked",
+        "proc",
+        "release_at",
+        "release_p",
+        "released",
         "resubmit_days",
         "screening_wd",
+        "stage",
         "tonnes",
         "u_approve",
         "u_info",
         "u_park",
         "u_partial",
+        "u_release",
         "u_return",
+        "wake",
         "work_wd",
     )
 
@@ -229,6 +248,14 @@ class Application:
         self.park_days: Sequence[float] = ()
         self.extension_wd = 0.0
         self.factor = 1.0  # review speed in use (for re-planning)
+        self.u_release = 1.0
+        self.release_at = 0.0
+        self.stage = Stage.INTAKE  # where it is (what a batch release may act on)
+        self.proc: Any = None  # its process
+        self.wake: Any = None  # its reviewer request while queued
+        self.picked = False  # a batch release picked it
+        self.released = False  # released: decided at release_p
+        self.release_p = 0.0
 
     def fill(self, dl: Any, d: int, st: Static) -> Application:
         """Read the application's draws: row ``d`` of the replication's application draws
@@ -253,6 +280,8 @@ class Application:
         self.extension_wd = dl.extension[d]
         self.u_partial = dl.u_partial[d]
         self.partial_fraction = dl.partial[d]
+        self.u_release = dl.u_release[d]
+        self.release_at = dl.release_at[d]
         return self
 
 
@@ -263,6 +292,8 @@ class _NoPolicy:
 
 DEADLINE = object()
 """Value of the wake-up event when the statutory limit, not a reviewer, came first."""
+RELEASED = object()
+"""Value of the wake-up event when a batch release, not a reviewer, came first."""
 
 
 class LicensingAuthority:
@@ -303,6 +334,8 @@ class LicensingAuthority:
         self._caches = book._cache
         self._p_partial = st.p_partial
         self._intake = st.intake
+        self._state = -1  # the policy state in force (-1: none yet)
+        self.open: dict[int, Application] = {}  # submitted, not yet decided
 
     # -- policy hooks ----------------------------------------------------------------
     def effects(self, key: AppKey) -> Resolved:
@@ -313,7 +346,9 @@ class LicensingAuthority:
 
     def on_regime_change(self, regime: int) -> None:
         """Apply a new policy state: capacity now; re-plan the reviews in progress whose
-        speed changed (work is conserved, time is not); others keep their schedule."""
+        speed changed (work is conserved, time is not); others keep their schedule. Then
+        a batch release that comes into force picks its files."""
+        prev, self._state = self._state, regime
         self.pool.set_capacity(self.st.capacity(regime))
         resolve = self.book.resolve
         for proc, app in list(self.in_review.items()):
@@ -323,13 +358,47 @@ class LicensingAuthority:
                 and proc.target is not None
             ):
                 proc.interrupt("policy")
+        if self.st.any_release and prev >= 0:
+            self._pick_releases(prev, regime)
+
+    def _pick_releases(self, prev: int, regime: int) -> None:
+        """Every undecided file waiting on the authority (in application order) whose
+        effects now include a release they did not include before is picked if its draw
+        is below the release's share; it is released at its point of the window."""
+        resolve = self.book.resolve
+        for app in self.open.values():
+            if app.picked or app.stage not in Stage.RELEASABLE:
+                continue
+            rel = resolve(regime, app.key).release
+            if rel is None or rel == resolve(prev, app.key).release or app.u_release >= rel.share:
+                continue
+            app.picked = True
+            ev = self.env.timeout(app.release_at * rel.within_days)
+            ev.callbacks.append(lambda _e, a=app, p=rel.approval_probability: self._release(a, p))
+
+    def _release(self, app: Application, p: float) -> None:
+        """A picked file's release: decided now at approval ``p`` if it is still waiting on
+        the authority (a file with the applicant, or whose reviewer or deadline has just
+        come, goes on as it was)."""
+        if app.stage not in Stage.RELEASABLE:
+            return
+        if app.stage == Stage.QUEUED:
+            if app.wake.triggered:
+                return
+            self.pool.cancel(app.wake)
+            app.wake.succeed(RELEASED)
+        else:
+            app.proc.interrupt("release")
+        app.released, app.release_p = True, p
+        self.log.append((self.env.now, Ev.RELEASE, app.id, 0.0, p))
 
     # -- applications ----------------------------------------------------------------
     def submit(self, app: Application) -> None:
         """Start an application's process now."""
         self.n_submitted += 1
         self.n_in_system += 1
-        self.env.process(self._life(app))
+        self.open[app.id] = app
+        app.proc = self.env.process(self._life(app))
 
     def _arm_deadline(self, app: Application, wake: simpy.Event, state: list[Any]) -> None:
         """At the limit (``state[0]``), wake an application still waiting for a reviewer:
@@ -392,18 +461,25 @@ class LicensingAuthority:
         k_info = 0
         me = env.active_process
         in_review = self.in_review
+        released = False
         while True:
-            # --- wait for a reviewer (or the deadline)
+            # --- wait for a reviewer (or the deadline, or a batch release)
             if not pool.try_acquire():
                 if ctrl.current != r:
                     r = ctrl.current
                     eff = caches[r].get(key) or resolve(r, key)
-                wake = pool.request(eff.priority)
+                wake = app.wake = pool.request(eff.priority)
+                app.stage = Stage.QUEUED
                 if binding:
                     self._arm_deadline(app, wake, state)
-                if (yield wake) is DEADLINE:
+                woken = yield wake
+                if woken is DEADLINE:
                     outcome_forced = self.rule
                     break
+                if woken is RELEASED:
+                    released = True
+                    break
+            app.stage = Stage.REVIEW
             log.append((env.now, Ev.REVIEW_START, app.id, 0.0, 0.0))
             # --- work until the next information request, completion or deadline
             stop_frac = info_points[k_info] if k_info < n_info else 1.0
@@ -421,7 +497,10 @@ class LicensingAuthority:
                 t_end = t_done if t_done < deadline else deadline
                 try:
                     yield env.timeout(t_end - t0)
-                except simpy.Interrupt:
+                except simpy.Interrupt as stop:
+                    if stop.cause == "release":
+                        released = True
+                        break
                     todo -= (clock.work_time(env.now) - clock.work_time(t0)) / factor
                     continue
                 if t_end < t_done:
@@ -437,6 +516,8 @@ class LicensingAuthority:
             del in_review[me]
             done_frac = stop_frac
             pool.release()
+            if released:
+                break
             if hit_deadline:
                 outcome_forced = self.rule
                 break
@@ -445,6 +526,7 @@ class LicensingAuthority:
                 k_info += 1
                 used_wd += clock.work_time(env.now) - clock.work_time(clock_start)
                 log.append((env.now, Ev.INFO_REQUEST, app.id, used_wd, 0.0))
+                app.stage = Stage.APPLICANT
                 yield env.timeout(app.info_response_days[k_info - 1])
                 clock_start = env.now
                 log.append((env.now, Ev.INFO_RESPONSE, app.id, 0.0, 0.0))
@@ -453,18 +535,24 @@ class LicensingAuthority:
                     state[0] = clock.add_work(env.now, total - used_wd)
                 continue
             break
-        # --- decision: held while suspended, parked first if a rule parks it
+        # --- decision: held while suspended, parked first if a rule parks it (a batch
+        # release ends either wait and decides at once)
         if ctrl.current != r:
             r = ctrl.current
             eff = caches[r].get(key) or resolve(r, key)
         parked = False  # its parking is used up (a file sits once)
         waiting = False
-        while True:
+        while not released:
             if eff.suspend:
                 if not waiting:
                     waiting = True
                     self.n_awaiting_decision += 1
-                yield ctrl.changed
+                app.stage = Stage.WAITING
+                try:
+                    yield ctrl.changed
+                except simpy.Interrupt:
+                    released = True
+                    break
                 eff = self.effects(key)
                 continue
             park = eff.park
@@ -474,25 +562,33 @@ class LicensingAuthority:
             if not waiting:
                 waiting = True
                 self.n_awaiting_decision += 1
-            if park.days is not None:
-                days = app.park_days[self.book.park_index(park.days)]
-                log.append((env.now, Ev.PARK, app.id, 0.0, days))
-                yield env.timeout(days)
-            else:
-                log.append((env.now, Ev.PARK, app.id, 0.0, -1.0))
-                while True:  # until a policy change stops parking it (or suspends)
-                    yield ctrl.changed
-                    eff = self.effects(key)
-                    park = eff.park
-                    if eff.suspend or park is None or app.u_park >= park.probability:
-                        break
+            app.stage = Stage.WAITING
+            try:
+                if park.days is not None:
+                    days = app.park_days[self.book.park_index(park.days)]
+                    log.append((env.now, Ev.PARK, app.id, 0.0, days))
+                    yield env.timeout(days)
+                else:
+                    log.append((env.now, Ev.PARK, app.id, 0.0, -1.0))
+                    while True:  # until a policy change stops parking it (or suspends)
+                        yield ctrl.changed
+                        eff = self.effects(key)
+                        park = eff.park
+                        if eff.suspend or park is None or app.u_park >= park.probability:
+                            break
+            except simpy.Interrupt:
+                released = True
+                break
+            eff = self.effects(key)
+        if released:
             eff = self.effects(key)
         if waiting:
             self.n_awaiting_decision -= 1
         forced = -1 if outcome_forced is None else DEADLINE_RULES.index(outcome_forced)
+        p_approve = app.release_p if released else float(eff.approval_probability)
         approved_t, code = decide(
             app.u_approve,
-            float(eff.approval_probability),
+            p_approve,
             forced,
             app.u_partial,
             self._p_partial,
@@ -501,5 +597,7 @@ class LicensingAuthority:
         )
         self.n_decided += 1
         self.n_in_system -= 1
+        app.stage = Stage.DONE
+        del self.open[app.id]
         log.append((env.now, Ev.DECIDE, app.id, approved_t, code))
         app.on_decision(app, approved_t, eff.licence_validity_days)

@@ -102,6 +102,7 @@ class Static:
     any_info: bool
     any_park: bool
     any_partial: bool
+    any_release: bool
     screening_used: bool
     has_extend: bool
     # clock
@@ -392,6 +393,7 @@ def _build(sc: Scenario, cal: WorkCalendar) -> Static:
         any_info=book.max_info_p > 0 and auth.information_requests.max_per_application > 0,
         any_park=book.max_park_p > 0,
         any_partial=auth.approval.partial_probability > 0,
+        any_release=book.any_release,
         screening_used=screening_used,
         has_extend=auth.deadline_rule == "extend",
         identity=identity,

@@ -176,6 +176,21 @@ def scenarios(draw) -> dict[str, Any]:
     rules = [slow_rule]
     if draw(st.booleans()):
         rules.append({"where": {"end_use": "defence"}, "approval_probability": 0.0})
+    overlays = []
+    if draw(st.booleans()):  # a batch release of the waiting files, for one destination or all
+        r0 = draw(st.integers(d0, days - 1))
+        overlays.append(
+            {
+                "from": iso(r0),
+                "until": iso(draw(st.integers(r0, days - 1))),
+                "where": draw(st.sampled_from([{}, {"destination": "US"}, {"destination": "DE"}])),
+                "release": {
+                    "share": draw(st.floats(0, 1)),
+                    "within_days": draw(st.floats(0.5, 30)),
+                    "approval_probability": draw(st.floats(0, 1)),
+                },
+            }
+        )
     return {
         "name": "random",
         "start": START.isoformat(),
@@ -235,6 +250,7 @@ def scenarios(draw) -> dict[str, Any]:
                 {"date": iso(d0), "regime": "slow"},
                 {"date": iso(d1), "regime": "neutral"},
             ],
+            "overlays": overlays,
         },
         "exporters": exporters,
         "lanes": lanes,
