@@ -55,6 +55,7 @@ from simulator.kernel.layout import (
     CNT_APPS,
     E_APPROVE,
     E_INFO,
+    E_LICENCE,
     E_PARK_I,
     E_PARK_P,
     E_PRIORITY,
@@ -116,6 +117,7 @@ from simulator.kernel.layout import (
     L_PARK_CHANGED,
     L_PARK_DONE,
     L_PARK_WAIT,
+    L_PREPARED,
     L_QUEUE,
     L_RELEASED_DECIDE,
     L_RELEASED_REVIEW,
@@ -280,15 +282,16 @@ def deadline_fire(S, ck, ev, ap, lg, inp, D, a, req):
 
 # ---------------------------------------------------------------------------- policy
 @inner
-def regime_change(S, D, ev, ap, inp, state):
-    """LicensingAuthority.on_regime_change: the new state's reviewers now (dispatch), then
-    re-plan the reviews in progress whose speed changed, in the order they started; then
-    a batch release that comes into force picks its files."""
+def regime_change(S, D, ev, ap, inp, state, cap):
+    """LicensingAuthority.on_regime_change: the new state's reviewers (``cap``) now
+    (dispatch), then re-plan the reviews in progress whose speed changed, in the order
+    they started; a licence newly required for a class starts its files' preparation
+    clock; then a batch release that comes into force picks its files."""
     IV, F, heap = ev.IV, ev.F, ev.heap
     AI, AF, EFF = ap.AI, ap.AF, inp.EFF
     prev = IV[I_STATE]
     IV[I_STATE] = state
-    IV[I_CAP] = inp.CAPV[state]
+    IV[I_CAP] = cap
     pool_dispatch(ev, ap.RQ, ap.pool)
     n = IV[I_NAPP]
     m = 0
@@ -309,8 +312,19 @@ def regime_change(S, D, ev, ap, inp, state):
             a = apps[idx[jj]]
             if EFF[state, AI[a, A_CLASS], E_RTF] != AF[a, AF_FACTOR]:
                 schedule(IV, heap, F[F_NOW], P_URGENT, EV_INTERRUPT, a, INT_REPLAN, 0.0)
+    if S.has_prep and prev >= 0:
+        for c in range(EFF.shape[1]):
+            if EFF[state, c, E_LICENCE] != 0.0 and EFF[prev, c, E_LICENCE] == 0.0:
+                ap.TAU[c] = F[F_NOW]
     if S.any_release and prev >= 0:
         pick_releases(D, ev, ap, inp, prev, state)
+
+
+@inner
+def capacity_step(ev, ap, cap):
+    """LicensingAuthority.on_capacity: a step of the start-up ramp, ``cap`` reviewers now."""
+    ev.IV[I_CAP] = cap
+    pool_dispatch(ev, ap.RQ, ap.pool)
 
 
 @inner
@@ -439,8 +453,6 @@ def submit(D, ev, ap, sp, lg, inp, sh):
     apps[a, 4] = SI[sh, SH_EX]
     apps[a, 5] = SF[sh, SF_TONNES]
     glog(IV, F, lg.glog, G_APPLY, sh, SF[sh, SF_TONNES], float(a))
-    IV[I_NSUB] += 1
-    IV[I_INSYS] += 1
     schedule(IV, heap, F[F_NOW], P_URGENT, EV_APP_INIT, a, 0, 0.0)
 
 
@@ -460,6 +472,19 @@ def life(S, D, ck, ev, ap, lg, inp, a, lab):
         now = F[F_NOW]
         if lab == L_START:
             AI[a, A_STAGE] = ST_INTAKE
+            prep = DF[D.o_prepare + d]
+            if prep > 0.0:  # the applicant prepares the file after a requirement starts
+                ready = ap.TAU[cls] + prep
+                if ready > now:
+                    AI[a, A_TOKEN] = timeout(
+                        IV, F, heap, ready - now, EV_APP_TIMEOUT, a, L_PREPARED, 0.0
+                    )
+                    AI[a, A_PC] = L_PREPARED
+                    return -1, 0.0, 0.0
+            lab = L_PREPARED
+        elif lab == L_PREPARED:
+            IV[I_NSUB] += 1
+            IV[I_INSYS] += 1
             alog(IV, F, lg.alog, EV_SUBMIT, a, AF[a, AF_TONNES], 0.0)
             if S.intake:
                 AI[a, A_RETURNS] = 0

@@ -29,6 +29,7 @@ from simulator.world.codes import (
     Stage,
     effect_column,
 )
+from simulator.world.policy import CAPACITY, STATE
 
 
 def _index(names: tuple[str, ...]) -> dict[str, int]:
@@ -101,6 +102,8 @@ EVENT_KINDS = (
 ) = range(len(EVENT_KINDS))
 # causes of an interrupt (EV_INTERRUPT's b): a re-plan after a policy change; a release
 INT_REPLAN, INT_RELEASE = range(2)
+# kinds of a policy path's change (simulator.world.policy)
+PATH_STATE, PATH_CAPACITY = STATE, CAPACITY
 # goods callbacks (Goods.at)
 GA_PRESENT, GA_DEPART, GA_CLEAR, GA_ARRIVE = range(4)
 
@@ -193,7 +196,8 @@ FULL_HEAP, FULL_WAIT, FULL_ALOG, FULL_GLOG = 1, 2, 4, 8
     L_DONE,
     L_RELEASED_REVIEW,
     L_RELEASED_DECIDE,
-) = range(23)
+    L_PREPARED,
+) = range(24)
 # Apps.AI columns (integers of an application's process)
 (
     A_DRAW,  # its row of application draws
@@ -333,10 +337,11 @@ PIPE_Q, PIPE_DAY = range(len(PIPF_ROWS))
 # ---------------------------------------------------------------------------- the tuples
 Events = namedtuple("Events", ["IV", "F", "heap"])
 """The event machinery: scalar state (:data:`IV_NAMES`), the clock, the event heap."""
-Apps = namedtuple("Apps", ["AI", "AF", "PTS", "RQ", "pool", "waiters", "gen_start"])
+Apps = namedtuple("Apps", ["AI", "AF", "PTS", "RQ", "pool", "waiters", "gen_start", "TAU"])
 """Applications and reviewers: per application integers and floats, its information
 requests' points, reviewer requests, the reviewers' queue, processes waiting for the
-policy's ``changed`` event and where each generation's waiters start."""
+policy's ``changed`` event, where each generation's waiters start, and per application
+class when a licence last became required for it (-inf: from the start)."""
 Ships = namedtuple("Ships", ["SI", "SF", "CNT", "XF", "held", "BO"])
 """Shipments: per shipment integers and floats, draws used per source, exporters' and
 ports' times, shipments held at the port, upstream backorders."""
@@ -345,9 +350,9 @@ Lines = namedtuple("Lines", ["PV", "MV", "REC", "RECL", "DEM"])
 Logs = namedtuple("Logs", ["alog", "glog", "ships", "apps", "AD"])
 """What the run writes: the authority and goods logs, the shipments and applications
 tables, the authority's daily counts."""
-Inputs = namedtuple("Inputs", ["DF", "DI", "EFF", "CAPV"])
-"""A replication's inputs: float draws, integer inputs, effects table, reviewers per
-policy state."""
+Inputs = namedtuple("Inputs", ["DF", "DI", "EFF"])
+"""A replication's inputs: float draws, integer inputs (the policy path's reviewers in
+force among them), the effects table."""
 Clock = namedtuple("Clock", ["cum", "working"])
 """The working-day clock's table."""
 GoodsData = namedtuple(

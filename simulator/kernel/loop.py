@@ -76,6 +76,7 @@ from simulator.kernel.layout import (
     MV_STOCK,
     P_DAILY,
     P_URGENT,
+    PATH_CAPACITY,
     PI_LINE,
     PIPE_CLASS,
     PIPE_CUSTOMS,
@@ -238,13 +239,14 @@ def run_loop(S, SA, D, DA, K):
         borrow(K.pool),
         borrow(K.waiters),
         borrow(K.gen_start),
+        borrow(K.TAU),
     )
     sp = Ships(
         borrow(K.SI), borrow(K.SF), borrow(K.CNT), borrow(K.XF), borrow(K.held), borrow(K.BO)
     )
     ln = Lines(borrow(K.PV), borrow(K.MV), borrow(K.REC), borrow(K.RECL), borrow(K.DEM))
     lg = Logs(borrow(K.alog), borrow(K.glog), borrow(K.ships), borrow(K.apps), borrow(K.AD))
-    inp = Inputs(borrow(DA.DF), borrow(DA.DI), borrow(DA.effects), borrow(DA.capacity))
+    inp = Inputs(borrow(DA.DF), borrow(DA.DI), borrow(DA.effects))
     ck = Clock(borrow(SA.cum), borrow(SA.working))
     gd = GoodsData(
         borrow(SA.class_controlled),
@@ -274,7 +276,7 @@ def run_loop(S, SA, D, DA, K):
     qty = np.empty(S.P)
     # World.__init__: the authority takes the initial policy state (no one waits yet)
     IV[I_STATE] = -1  # no state in force yet: nothing to compare a release with
-    authority.regime_change(S, D, ev, ap, inp, D.state0)
+    authority.regime_change(S, D, ev, ap, inp, D.state0, D.capacity0)
     # the policy path's changes, each at its time and priority
     for j in range(D.n_pol):
         t, prio = inp.DF[D.o_pol_t + j], inp.DI[D.i_pol_prio + j]
@@ -326,10 +328,14 @@ def run_loop(S, SA, D, DA, K):
         elif kind in (EV_BG, EV_BG_INIT):
             goods.background(S, D, ev, ap, sp, ln, gd, lg, inp, kind == EV_BG)
         elif kind == EV_POLICY:
-            # World._policy_changed: the authority, then the port; then `changed`
-            authority.regime_change(S, D, ev, ap, inp, inp.DI[D.i_pol_state + a])
-            goods.recheck_holds(S, D, ev, sp, ln, ld, gd, lg, inp)
-            authority.changed_succeeds(ev, ap)
+            cap = inp.DI[D.i_pol_cap + a]
+            if inp.DI[D.i_pol_kind + a] == PATH_CAPACITY:  # a step of the start-up ramp
+                authority.capacity_step(ev, ap, cap)
+            else:
+                # World._policy_changed: the authority, then the port; then `changed`
+                authority.regime_change(S, D, ev, ap, inp, inp.DI[D.i_pol_state + a], cap)
+                goods.recheck_holds(S, D, ev, sp, ln, ld, gd, lg, inp)
+                authority.changed_succeeds(ev, ap)
         elif kind == EV_DAILY:
             daily(S, D, ev, ap, sp, ln, ld, gd, lg, inp, a, multi_tier, qty)
             if a + 1 < H:

@@ -45,6 +45,7 @@ KStatic = namedtuple(
         "any_park",
         "any_partial",
         "any_release",
+        "has_prep",
         "screening_used",
         "has_extend",
         "n_park_dists",
@@ -65,6 +66,7 @@ _SCALAR_TYPES: dict[str, Any] = {
     **dict.fromkeys(("n_park_dists", "n_insp_dists"), int),
     **dict.fromkeys(("limit", "p_partial", "w_max"), float),
     **dict.fromkeys(("binding", "intake", "any_park", "any_partial", "any_release"), bool),
+    **dict.fromkeys(("has_prep",), bool),
     **dict.fromkeys(("screening_used", "has_extend", "identity"), bool),
 }
 KArrays = namedtuple(
@@ -96,12 +98,15 @@ KArrays = namedtuple(
 named by :mod:`simulator.kernel.layout`'s ``*_ROWS`` tuples, one per row."""
 KDraws = namedtuple(
     "KDraws",
-    ["state0", "n_pol", "n_arr"] + [f"o_{x}" for x in FLOAT_DRAWS] + [f"i_{x}" for x in INT_DRAWS],
+    ["state0", "capacity0", "n_pol", "n_arr"]
+    + [f"o_{x}" for x in FLOAT_DRAWS]
+    + [f"i_{x}" for x in INT_DRAWS],
 )
-"""A replication's scalars for the kernel: the initial policy state, the number of policy
-changes and of background contracts, and where each draw starts in ``DF`` / ``DI``."""
-DrawArrays = namedtuple("DrawArrays", ["DF", "DI", "effects", "capacity"])
-"""A replication's arrays: float draws, integer inputs, effects table, capacity per state."""
+"""A replication's scalars for the kernel: the initial policy state and reviewers, the
+number of policy changes and of background contracts, and where each draw starts in
+``DF`` / ``DI``."""
+DrawArrays = namedtuple("DrawArrays", ["DF", "DI", "effects"])
+"""A replication's arrays: float draws, integer inputs, effects table."""
 
 
 @dataclass
@@ -112,13 +117,11 @@ class Plan:
         static: The compiled scenario.
         effects: Effects table, one row per policy state met so far and application
             class (columns :data:`~simulator.world.codes.EFFECT_COLUMNS`).
-        capacity: Reviewers in force per policy state.
         kernel: (KStatic, KArrays): the scalars and arrays the compiled loop reads.
     """
 
     static: Static
     effects: np.ndarray
-    capacity: np.ndarray
     kernel: Any
     n_states_built: int
 
@@ -135,13 +138,10 @@ class Plan:
             return
         rows = np.zeros((n, len(st.class_keys), N_EFF))
         rows[: self.n_states_built] = self.effects
-        cap = np.zeros(n, dtype=np.int64)
-        cap[: self.n_states_built] = self.capacity
         for s in range(self.n_states_built, n):
             for c, key in enumerate(st.class_keys):
                 rows[s, c] = effects_row(st.book, s, key)
-            cap[s] = st.capacity(s)
-        self.effects, self.capacity, self.n_states_built = rows, cap, n
+        self.effects, self.n_states_built = rows, n
 
 
 def effects_row(book: PolicyBook, state: int, key: tuple[str, ...]) -> np.ndarray:
@@ -176,7 +176,6 @@ def plan_for(sc: Scenario, cal: WorkCalendar) -> Plan:
     plan = Plan(
         static=st,
         effects=np.zeros((0, len(st.class_keys), N_EFF)),
-        capacity=np.zeros(0, dtype=np.int64),
         kernel=pack_static(st),
         n_states_built=0,
     )
@@ -243,5 +242,11 @@ def kernel_draws(plan: Plan, dr: Draws) -> tuple[Any, Any]:
     (:data:`KDraws`, :data:`DrawArrays`). Call :meth:`Plan.sync_states` first."""
     offsets = {f"o_{x}": dr.offset[x] for x in FLOAT_DRAWS}
     offsets.update({f"i_{x}": dr.offset[x] for x in INT_DRAWS})
-    D = KDraws(state0=int(dr.policy.state0), n_pol=len(dr.policy.t), n_arr=dr.n_arr, **offsets)
-    return D, DrawArrays(dr.F, dr.I, plan.effects, plan.capacity)
+    D = KDraws(
+        state0=int(dr.policy.state0),
+        capacity0=int(dr.policy.capacity0),
+        n_pol=len(dr.policy.t),
+        n_arr=dr.n_arr,
+        **offsets,
+    )
+    return D, DrawArrays(dr.F, dr.I, plan.effects)

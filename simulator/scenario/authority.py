@@ -18,6 +18,7 @@ from simulator.scenario.distributions import (
     WorkingDaysDist,
 )
 from simulator.scenario.types import (
+    Days,
     Entities,
     Id,
     NonNeg,
@@ -31,10 +32,12 @@ __all__ = [
     "Approval",
     "Authority",
     "BackgroundStream",
+    "CapacityRamp",
     "GeneralLicence",
     "InformationRequests",
     "Intake",
     "RateChange",
+    "Startup",
 ]
 
 
@@ -138,6 +141,32 @@ class GeneralLicence(Model):
     """Validity, calendar days."""
 
 
+class CapacityRamp(Model):
+    """The authority's capacity for new work ramping up after a licence requirement
+    starts: reviewers in force are multiplied by a factor that rises day by day, linearly,
+    from ``from_factor`` on the first day to 1 after ``days``."""
+
+    from_factor: Probability
+    """Share of the reviewers at work on the requirement's first day."""
+    days: Days = Field(gt=0)
+    """Calendar days until the full complement works."""
+
+
+class Startup(Model):
+    """What happens between the day a licence becomes required and the first licences
+    (see :mod:`simulator.world.licensing`)."""
+
+    preparation_days: DaysDist | None = None
+    """From the day a licence becomes required for a file's class until the applicant's
+    file is ready (end-user documents from the foreign buyer, the exporter's paperwork,
+    the local commerce department's check), calendar days, drawn per file: a file needed
+    before then is submitted when it is ready; later files are submitted at once. Null:
+    files are ready at once."""
+    capacity_ramp: CapacityRamp | None = None
+    """The authority's capacity ramping up after a requirement starts (null: full at
+    once)."""
+
+
 class Authority(Model):
     """The licensing authority (MOFCOM): intake, reviewers, statutory clock, decisions."""
 
@@ -167,3 +196,6 @@ class Authority(Model):
     """General licences in force."""
     background: Entities[BackgroundStream] = []
     """Background load (rest of the world)."""
+    startup: Startup = Startup()
+    """Start-up of a new licence requirement: applicants preparing their files, the
+    authority's capacity ramping up."""

@@ -232,6 +232,16 @@ DRAWS: tuple[Draw, ...] = (
         "share approved if partial",
     ),
     Draw(
+        "prepare",
+        "application",
+        "prepare",
+        _auth("startup.preparation_days"),
+        _one,
+        lambda st, k: st.has_prep,
+        0.0,
+        "days from the start of a licence requirement until the applicant's file is ready",
+    ),
+    Draw(
         "u_release",
         "application",
         "u_release",
@@ -361,11 +371,20 @@ DRAWS: tuple[Draw, ...] = (
 
 FLOAT_DRAWS: tuple[str, ...] = tuple(d.name for d in DRAWS if d.family != "demand")
 """Float draws, concatenated in this order in :attr:`Draws.F` (demand noise apart)."""
-INT_DRAWS = ("src_base", "lead_base", "transit_base", "bg_k", "pol_prio", "pol_state")
+INT_DRAWS = (
+    "src_base",
+    "lead_base",
+    "transit_base",
+    "bg_k",
+    "pol_prio",
+    "pol_kind",
+    "pol_state",
+    "pol_cap",
+)
 """Integer inputs, concatenated in :attr:`Draws.I`: each source's first row of
 application and shipment draws, each lead and transit pair's first draw, the stream of
-each background contract (in time order), and the priority and new state of each policy
-change."""
+each background contract (in time order), and the priority, kind, new state and
+reviewers in force of each policy change."""
 
 _BY_FAMILY = {f: [d for d in DRAWS if d.family == f] for f in ("application", "shipment")}
 _LOCK = threading.Lock()
@@ -459,7 +478,7 @@ def fill_draws(st: Static, seed: int, rep: int) -> Draws:
 
     # --- the policy path (regime chain, pulses): changes of state and their times
     with _LOCK:
-        path = policy_path(st.book, sc.policy, sc.start, float(H), streams.get)
+        path = policy_path(st, streams.get)
 
     # --- background contracts: times (all streams merged, stable) and tonnes
     times, idx = [], []
@@ -524,7 +543,9 @@ def fill_draws(st: Static, seed: int, rep: int) -> Draws:
         "transit_base": np.array(transit_base, dtype=np.int64),
         "bg_k": np.asarray(bg_k, dtype=np.int64),
         "pol_prio": np.array(path.prio, dtype=np.int64),
+        "pol_kind": np.array(path.kind, dtype=np.int64),
         "pol_state": np.array(path.state, dtype=np.int64),
+        "pol_cap": np.array(path.capacity, dtype=np.int64),
     }
     offset: dict[str, int] = {}
     size: dict[str, int] = {}

@@ -186,6 +186,7 @@ class Application:
         partial_fraction: Fraction approved if partial.
         u_release: Uniform deciding whether a batch release picks it.
         release_at: Where in a batch release's window it is decided (share).
+        prepare: Days from the start of a licence requirement until the file is ready.
         on_decision: Called as ``on_decision(app, approved_tonnes, validity_days)``.
         owner: The owner's handle (an order, or a background stream index).
     """
@@ -202,6 +203,7 @@ class Application:
         "park_days",
         "partial_fraction",
         "picked",
+        "prepare",
         "proc",
         "release_at",
         "release_p",
@@ -250,6 +252,7 @@ class Application:
         self.factor = 1.0  # review speed in use (for re-planning)
         self.u_release = 1.0
         self.release_at = 0.0
+        self.prepare = 0.0
         self.stage = Stage.INTAKE  # where it is (what a batch release may act on)
         self.proc: Any = None  # its process
         self.wake: Any = None  # its reviewer request while queued
@@ -282,6 +285,7 @@ class Application:
         self.partial_fraction = dl.partial[d]
         self.u_release = dl.u_release[d]
         self.release_at = dl.release_at[d]
+        self.prepare = dl.prepare[d]
         return self
 
 
@@ -336,6 +340,8 @@ class LicensingAuthority:
         self._intake = st.intake
         self._state = -1  # the policy state in force (-1: none yet)
         self.open: dict[int, Application] = {}  # submitted, not yet decided
+        # when a licence last became required for each class (-inf: from the start)
+        self.required_since: dict[AppKey, float] = dict.fromkeys(st.class_keys, -math.inf)
 
     # -- policy hooks ----------------------------------------------------------------
     def effects(self, key: AppKey) -> Resolved:
@@ -344,12 +350,13 @@ class LicensingAuthority:
         hit = self._caches[r].get(key)
         return hit if hit is not None else self.book.resolve(r, key)
 
-    def on_regime_change(self, regime: int) -> None:
-        """Apply a new policy state: capacity now; re-plan the reviews in progress whose
-        speed changed (work is conserved, time is not); others keep their schedule. Then
-        a batch release that comes into force picks its files."""
+    def on_regime_change(self, regime: int, reviewers: int) -> None:
+        """Apply a new policy state: its ``reviewers`` now; re-plan the reviews in progress
+        whose speed changed (work is conserved, time is not); others keep their
+        schedule. A licence newly required for a class starts its files' preparation
+        clock. Then a batch release that comes into force picks its files."""
         prev, self._state = self._state, regime
-        self.pool.set_capacity(self.st.capacity(regime))
+        self.pool.set_capacity(reviewers)
         resolve = self.book.resolve
         for proc, app in list(self.in_review.items()):
             if (
@@ -358,8 +365,19 @@ class LicensingAuthority:
                 and proc.target is not None
             ):
                 proc.interrupt("policy")
+        if self.st.has_prep and prev >= 0:
+            for key in self.st.class_keys:
+                if (
+                    resolve(regime, key).licence_required
+                    and not resolve(prev, key).licence_required
+                ):
+                    self.required_since[key] = self.env.now
         if self.st.any_release and prev >= 0:
             self._pick_releases(prev, regime)
+
+    def on_capacity(self, reviewers: int) -> None:
+        """A step of the start-up capacity ramp: ``reviewers`` in force now."""
+        self.pool.set_capacity(reviewers)
 
     def _pick_releases(self, prev: int, regime: int) -> None:
         """Every undecided file waiting on the authority (in application order) whose
@@ -394,9 +412,7 @@ class LicensingAuthority:
 
     # -- applications ----------------------------------------------------------------
     def submit(self, app: Application) -> None:
-        """Start an application's process now."""
-        self.n_submitted += 1
-        self.n_in_system += 1
+        """Start an application's process now (the file is submitted once it is ready)."""
         self.open[app.id] = app
         app.proc = self.env.process(self._life(app))
 
@@ -421,6 +437,12 @@ class LicensingAuthority:
 
     def _life(self, app: Application):
         env, clock, log, pool = self.env, self.clock, self.log, self.pool
+        if app.prepare > 0:  # the applicant prepares the file after a requirement starts
+            ready = self.required_since[app.key] + app.prepare
+            if ready > env.now:
+                yield env.timeout(ready - env.now)
+        self.n_submitted += 1
+        self.n_in_system += 1
         log.append((env.now, Ev.SUBMIT, app.id, app.tonnes, 0.0))
         if self._intake:
             returns = 0

@@ -71,6 +71,9 @@ class Static:
             :data:`~simulator.world.codes.DEADLINE_RULES`).
         intake: Whether intake does anything (screening time or returns).
         n_ret: Intake returns drawn per application (0 when none can happen).
+        has_prep: Files need preparing after a licence requirement starts.
+        ramp_from: The authority's capacity on a requirement's first day (share).
+        ramp_days: Days until it is full (0: no ramp).
         n_info: Information requests drawn per application (0 when none can happen).
         identity: Every day is a working day (the clock is the identity).
         cum: Working time elapsed at the start of each day, working days.
@@ -103,6 +106,9 @@ class Static:
     any_park: bool
     any_partial: bool
     any_release: bool
+    has_prep: bool
+    ramp_from: float
+    ramp_days: float
     screening_used: bool
     has_extend: bool
     # clock
@@ -371,6 +377,7 @@ def _build(sc: Scenario, cal: WorkCalendar) -> Static:
     n_pipe = np.bincount([x[0] for x in pipe], minlength=P) if P else np.zeros(0, dtype=np.int64)
     part_bound = ((H + 1) * n_sup + n_pipe).astype(np.int64) if P else np.zeros(0, np.int64)
 
+    ramp = auth.startup.capacity_ramp
     screening = auth.intake.screening_wd
     screening_used = not (screening.kind == "constant" and screening.value == 0)
 
@@ -394,6 +401,9 @@ def _build(sc: Scenario, cal: WorkCalendar) -> Static:
         any_park=book.max_park_p > 0,
         any_partial=auth.approval.partial_probability > 0,
         any_release=book.any_release,
+        has_prep=auth.startup.preparation_days is not None,
+        ramp_from=float(ramp.from_factor) if ramp is not None else 1.0,
+        ramp_days=float(ramp.days) if ramp is not None else 0.0,
         screening_used=screening_used,
         has_extend=auth.deadline_rule == "extend",
         identity=identity,

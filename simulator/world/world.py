@@ -98,9 +98,9 @@ class World:
         self._next_app = 0
         self._apps_of = [0] * dr.n_sources  # applications made per draw source
         self.authority = auth = LicensingAuthority(env, st, ScalarClock(st), self.log)
-        self.controller = PolicyReplay(env, dr.policy, self._policy_changed)
+        self.controller = PolicyReplay(env, dr.policy, self._policy_changed, auth.on_capacity)
         auth.policy = self.controller
-        auth.on_regime_change(self.controller.current)
+        auth.on_regime_change(dr.policy.state0, dr.policy.capacity0)
         # General licences indexed by (exporter, customer) so that a shipment checks only
         # its own pair's licences (bench/scaling.py: a scan of every licence per order
         # grew quadratically when manufacturers and their licences scale together).
@@ -159,10 +159,10 @@ class World:
     def _decided(self, app: Application, approved_t: float, validity: float) -> None:
         self.goods.licensed(app.owner, approved_t, validity)
 
-    def _policy_changed(self, regime: int) -> None:
+    def _policy_changed(self, regime: int, reviewers: int) -> None:
         """A policy change reaches the authority (capacity, re-planned reviews) and the
         port (held goods re-checked)."""
-        self.authority.on_regime_change(regime)
+        self.authority.on_regime_change(regime, reviewers)
         self.goods.recheck_holds()
 
     # ------------------------------------------------------------------ background

@@ -226,6 +226,19 @@ def scenarios(draw) -> dict[str, Any]:
                 "partial_fraction": {"kind": "uniform", "low": 0.1, "high": 0.9},
             },
             "licence_validity_days": draw(st.integers(20, 365)),
+            "startup": {
+                **({"preparation_days": _dist(draw, 1, 40)} if draw(st.booleans()) else {}),
+                **(
+                    {
+                        "capacity_ramp": {
+                            "from_factor": draw(st.floats(0, 1)),
+                            "days": draw(st.floats(0.5, 40)),
+                        }
+                    }
+                    if draw(st.booleans())
+                    else {}
+                ),
+            },
             "background": [
                 {
                     "destination": "US",
