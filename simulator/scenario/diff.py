@@ -9,7 +9,8 @@ field by field (``policy.overlays.0.from``, ``policy.overlays.0.where.destinatio
 its unset fields left out; a list of plain values (``[DE, EU]``) is one leaf. Scenarios
 are compared after ``extends:``, overrides and defaults, so two files that say the same
 thing differently do not differ; nor does a field one side lacks and the other leaves
-unset (null), e.g. a field added to the scenario model since one side was stored.
+unset (null, or a structure with nothing set, ``{}``), e.g. a field added to the scenario
+model since one side was stored.
 
 :meth:`ScenarioDiff.render` prints one line per leaf when it fits the width given (the
 terminal's), else the path on its own line and both values wrapped under it: values are
@@ -191,9 +192,11 @@ def _walk(a: Any, b: Any, path: tuple[Any, ...]) -> Iterator[Difference]:
         return
     if isinstance(a, dict) and isinstance(b, dict):
         for k in a:
+            if k not in b and _sets_nothing(a[k]):
+                continue  # a field the other side lacks, left at an empty default here
             yield from _walk(a[k], b.get(k, ABSENT), (*path, k))
         for k in b:
-            if k not in a:
+            if k not in a and not _sets_nothing(b[k]):
                 yield from _walk(ABSENT, b[k], (*path, k))
         return
     if isinstance(a, list) and isinstance(b, list):
@@ -215,6 +218,15 @@ def _walk(a: Any, b: Any, path: tuple[Any, ...]) -> Iterator[Difference]:
         return
     if not _same(a, b):
         yield Difference(_fmt(path), a, b)
+
+
+def _sets_nothing(v: Any) -> bool:
+    """A field's value that says nothing: unset (null), or a structure whose every
+    field is unset or empty (e.g. ``authority.startup: {}``, a model field added since a
+    baseline was stored, at its default)."""
+    if v is None:
+        return True
+    return isinstance(v, dict) and not any(True for _ in _leaves(v, (), "b"))
 
 
 def _is_item(v: Any) -> bool:

@@ -109,6 +109,26 @@ def test_a_structured_field_set_on_one_side_is_listed_by_leaf():
     assert {x.path: x.a for x in d}["policy.switching.initial"] is None
 
 
+def test_a_field_one_side_lacks_and_the_other_leaves_empty_is_no_difference():
+    """A model field added since one side was stored (``authority.startup: {}`` at its
+    default) says nothing; the same field with a value set is a difference, by leaf."""
+    from simulator.scenario.diff import diff_data
+
+    stored = {"authority": {"reviewers": 4}}
+    assert list(diff_data(stored, {"authority": {"reviewers": 4, "startup": {}}})) == []
+    empty = {"reviewers": 4, "startup": {"capacity_ramp": None, "preparation_days": None}}
+    assert list(diff_data({"authority": empty}, stored)) == []
+    ramp = {"reviewers": 4, "startup": {"capacity_ramp": {"from_factor": 0.5, "days": 30}}}
+    d = diff_data(stored, {"authority": ramp})
+    assert d.paths() == [
+        "authority.startup.capacity_ramp.from_factor",
+        "authority.startup.capacity_ramp.days",
+    ]
+    assert all(x.a is ABSENT for x in d)
+    # an item added to a list is a difference even with nothing set
+    assert diff_data({"timeline": []}, {"timeline": [{}]}).paths() == ["timeline.0"]
+
+
 def test_overrides_show_in_the_name_and_in_the_diff():
     base = sim.load_scenario("scenarios/examples/minimal.yaml")
     over = sim.load_scenario("scenarios/examples/minimal.yaml", {"authority.reviewers": 3})
