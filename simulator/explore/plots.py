@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
 from simulator.report.plot_style import DPI, PALETTE, style
@@ -239,6 +240,12 @@ class SweepPlots:
             else:
                 note = f"{', '.join(others)} vary from point to point"
             note = f"{note}; each panel on its own colour scale"
+            if self.res.past_horizon:
+                mark = "hatched cells" if grid else "points marked ×"
+                note += (
+                    f"; {mark}: the swept overlay runs past the end of the horizon there "
+                    "(shortages after the end not counted)"
+                )
             _title(fig, self.res, f"{KPI_LABELS.get(kpi, (kpi,))[0]}, stress-test map", note)
         return fig
 
@@ -254,18 +261,43 @@ class SweepPlots:
         )
         return t.groupby(["x", "y"], as_index=False)["mean"].mean()
 
+    def _late_cells(self, px: Param, py: Param) -> set[tuple[float, float]]:
+        """The map's cells ``(x, y)`` holding a point at which a swept overlay runs past
+        the end of the horizon."""
+        d = self.res.design
+        jx, jy = d.params.index(px), d.params.index(py)
+        return {(d.coords[i, jx], d.coords[i, jy]) for i in self.res.past_horizon}
+
     def _map_panel(
         self, ax: Axes, t: pd.DataFrame, px: Param, py: Param, kpi: str, cmap: str, norm: Normalize
     ) -> Any:
         xs, ys = np.unique(t["x"]), np.unique(t["y"])
         full = _is_grid(t)
         X, Y = _axis_values(px, t["x"].to_numpy()), _axis_values(py, t["y"].to_numpy())
+        late = self._late_cells(px, py)
         if full:
+            # cells of one size whatever the spacing of the levels (a grid that includes
+            # the scenario's own value, 2 between 1.75 and 2.5, would squeeze its column
+            # and run its numbers into the next); the ticks name the levels
             grid = t.pivot(index="y", columns="x", values="mean").to_numpy(float)
-            ex, ey = _edges(_axis_values(px, xs)), _edges(_axis_values(py, ys))
+            ex, ey = np.arange(len(xs) + 1) - 0.5, np.arange(len(ys) + 1) - 0.5
             m = ax.pcolormesh(ex, ey, np.ma.masked_invalid(grid), cmap=cmap, norm=norm)
+            for ix, xv in enumerate(xs):
+                for iy, yv in enumerate(ys):
+                    if (xv, yv) in late:
+                        ax.add_patch(
+                            Rectangle(
+                                (ix - 0.5, iy - 0.5),
+                                1,
+                                1,
+                                fill=False,
+                                hatch="///",
+                                edgecolor=PALETTE["grey"],
+                                linewidth=0,
+                            )
+                        )
             if grid.size <= _MAX_ANNOTATED_CELLS:
-                cx, cy = _axis_values(px, xs), _axis_values(py, ys)
+                cx, cy = np.arange(len(xs)), np.arange(len(ys))
                 small = 7 if grid.size > 64 else 8.5
                 for iy, yv in enumerate(cy):
                     for ix, xv in enumerate(cx):
@@ -289,6 +321,9 @@ class SweepPlots:
             m = ax.scatter(
                 X, Y, c=t["mean"], cmap=cmap, norm=norm, s=28, edgecolors="0.3", linewidths=0.4
             )
+            if late:
+                on = np.array([(x, y) in late for x, y in zip(t["x"], t["y"], strict=True)])
+                ax.scatter(X[on], Y[on], marker="x", s=40, c=PALETTE["grey"], linewidths=0.8)
         _date_axis(ax.xaxis, px)
         _date_axis(ax.yaxis, py)
         return m
@@ -534,21 +569,11 @@ def _is_grid(t: pd.DataFrame) -> bool:
 
 
 def _level_ticks(axis: Any, p: Param, levels: np.ndarray, most: int = 12) -> None:
-    """Ticks at the cells' centres, labelled with the levels (when there are few)."""
-    if len(levels) > most:
-        _date_axis(axis, p)
-        return
-    pos = _axis_values(p, levels)
-    labels = [_value_text(p.value(v)) for v in levels]
-    axis.set_ticks(pos, labels)
-
-
-def _edges(c: np.ndarray) -> np.ndarray:
-    """Cell edges around sorted centres (midpoints; ends extended by half a step)."""
-    if len(c) == 1:
-        return np.array([c[0] - 0.5, c[0] + 0.5])
-    mid = (c[1:] + c[:-1]) / 2
-    return np.concatenate([[c[0] - (mid[0] - c[0])], mid, [c[-1] + (c[-1] - mid[-1])]])
+    """Ticks at the cells' centres (cell *i* centred on *i*), labelled with the levels;
+    with more than ``most`` levels, every ``⌈n / most⌉``-th is labelled."""
+    every = max(1, math.ceil(len(levels) / most))
+    pos = np.arange(0, len(levels), every)
+    axis.set_ticks(pos, [_value_text(p.value(levels[i])) for i in pos])
 
 
 def _value_text(v: Any) -> str:

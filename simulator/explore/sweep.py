@@ -99,6 +99,9 @@ class SweepResult:
     warnings: list[str] = field(default_factory=list)
     """What may make the sweep mislead (e.g. a swept overlay that runs past the end of
     the horizon at some points), for people."""
+    past_horizon: list[int] = field(default_factory=list)
+    """Points (design rows) at which a swept overlay runs past the end of the horizon:
+    shortages it causes after the end are not counted (the stress map hatches them)."""
 
     def informative_kpis(self, n: int = 2) -> list[str]:
         """The first ``n`` KPIs of :data:`CANDIDATE_KPIS` whose mean varies across the
@@ -222,6 +225,8 @@ class Prepared:
     seed: int
     files: list[str]
     warnings: list[str] = field(default_factory=list)
+    past_horizon: list[int] = field(default_factory=list)
+    """Points at which a swept overlay runs past the end of the horizon."""
 
 
 def prepare(
@@ -286,7 +291,8 @@ def prepare(
         for j in swept:
             if j < len(sc_i.policy.overlays) and sc_i.policy.overlays[j].until > sc_i.end:
                 past.setdefault(j, []).append(i)
-    return Prepared(sc, loc, d, r, s, files, _horizon_warnings(sc, d, past))
+    late = sorted({i for points in past.values() for i in points})
+    return Prepared(sc, loc, d, r, s, files, _horizon_warnings(sc, d, past), late)
 
 
 def _swept_overlays(d: Design) -> set[int]:
@@ -495,6 +501,7 @@ def sweep(
         Path(out) if out is not None else None,
         timing,
         list(prep.warnings),
+        list(prep.past_horizon),
     )
     if kpis is None:
         kpis = result.informative_kpis()

@@ -145,6 +145,33 @@ def test_each_panel_has_its_own_colour_scale() -> None:
     assert "each panel on its own colour scale" in fig._supxlabel.get_text()  # type: ignore[attr-defined]
 
 
+def test_grid_cells_are_equal_whatever_the_levels_and_late_points_are_hatched() -> None:
+    """A grid holding the scenario's own value (2 between 1.75 and 2.5) squeezed that
+    column until its numbers ran into the next; points at which the swept overlay runs
+    past the horizon look milder than they are and are hatched, with a note."""
+    from matplotlib.patches import Rectangle
+
+    uneven = replace(FACTOR, levels=3)
+    d = make_design("grid", [uneven, replace(DURATION, levels=2)], seed=1)
+    d = replace(d, coords=d.coords.copy())
+    d.coords[d.coords[:, 0] == 2.5, 0] = 1.1  # levels 1, 1.1, 4: very uneven
+    res = evaluate_design(d, stop, "us_plant")
+    fig = res.plot.stress_map("lost_units")
+    ax = fig.axes[0]
+    mesh = next(c for c in ax.collections if isinstance(c, QuadMesh))
+    xs = np.unique(mesh.get_coordinates()[..., 0])
+    assert np.allclose(np.diff(xs), 1.0)  # every column one unit wide
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "1.1", "4"]
+    assert not [p for p in ax.patches if isinstance(p, Rectangle) and p.get_hatch()]
+    late = [i for i in range(d.n) if d.coords[i, 1] == 150]
+    fig = replace(res, past_horizon=late).plot.stress_map("lost_units")
+    hatched = [p for p in fig.axes[0].patches if isinstance(p, Rectangle) and p.get_hatch()]
+    assert len(hatched) == 3  # the three cells of the 150-day row
+    assert {p.get_xy()[1] for p in hatched} == {0.5}
+    note = " ".join(fig._supxlabel.get_text().split())  # type: ignore[attr-defined]
+    assert "hatched cells: the swept overlay runs past the end of the horizon" in note
+
+
 def test_tornado_shows_monte_carlo_error_and_swings_within_it() -> None:
     """Issue 24: ±13.8k of noise against a 5.4k swing looked like an effect."""
     from matplotlib.container import ErrorbarContainer

@@ -222,3 +222,16 @@ def test_both_engines_give_the_same_sweep() -> None:
     a = sim.sweep(*args, **kw)
     b = sim.sweep(*args, **kw, engine="simpy")
     pd.testing.assert_frame_equal(a.frame, b.frame)
+
+
+def test_the_points_past_the_horizon_are_known_before_anything_runs() -> None:
+    """The points at which a swept overlay runs past the end (whose shortages after it
+    are not counted) are listed with the warning, for the stress map to mark."""
+    from simulator.explore.sweep import prepare
+
+    slowdown = ROOT / "scenarios" / "examples" / "sweep-slowdown.yaml"
+    prep = prepare(slowdown, ["policy.overlays.0.duration_days=30:200:4"])
+    durations = prep.design.coords[:, 0]
+    assert prep.past_horizon == [i for i, v in enumerate(durations) if v == 200]
+    assert len(prep.past_horizon) == 1 and len(prep.warnings) == 1
+    assert prepare(slowdown, ["policy.overlays.0.duration_days=30:100:3"]).past_horizon == []
