@@ -150,11 +150,12 @@ def _targets_table(sc: Any, path: Path, reps: int | None, execution: Execution) 
     finally:
         if prog is not None:
             prog.stop()
-    rows = evaluate(list(tg.targets), values)
+    rows = evaluate(list(tg.targets), values, tg.split)
     s = execution.seed_for(sc)
     out.print(
         f"{clean(sc.name, 200)}: {len(rows)} targets from {clean(path)}, {n} replications, "
         f"seed {s}",
         markup=False,
     )
-    out.print(targets_text(rows), markup=False)
+    until = tg.split.train_until.isoformat() if tg.split else None
+    out.print(targets_text(rows, until), markup=False)

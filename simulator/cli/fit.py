@@ -108,20 +108,22 @@ def fit(
     _note_other_scenario(file, targets)
     out.print(
         f"{clean(res.scenario.name, 200)}: {len(res.params)} free parameters fitted to "
+        f"{sum(r['phase'] in ('fit', 'train') for r in res.table)} of the "
         f"{len(res.table)} targets of {clean(targets)}; {len(res.trials)} trials × {res.reps} "
         f"replications, seed {res.seed}",
         markup=False,
         soft_wrap=True,
     )
     out.print(parameters_text(res), markup=False, soft_wrap=True)
-    start_ok = sum(r["ok"] for r in res.start_table)
+    fitted = [r for r in res.start_table if r["phase"] in ("fit", "train")]
+    start_ok = sum(r["ok"] for r in fitted)
     out.print(
         f"\ncalibration at the fitted values, on fresh replications (seed {res.seed + 1}; "
-        f"at the start values {start_ok} of {len(res.start_table)} were within tolerance):",
+        f"at the start values {start_ok} of the {len(fitted)} fitted were within tolerance):",
         markup=False,
         soft_wrap=True,
     )
-    out.print(targets_text(res.table), markup=False, soft_wrap=True)
+    out.print(targets_text(res.table, res.train_until), markup=False, soft_wrap=True)
     for r in res.ranges.itertuples():
         if r.at_bound:
             err.print(

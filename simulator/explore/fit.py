@@ -161,13 +161,15 @@ class FitResult:
             ``start``, ``low``, ``high`` (search bounds), ``at_bound``.
         trials: One row per trial: ``trial``, the parameters, ``loss``, ``near_best``.
         table: The calibration table at the best values, fresh replications (rows as
-            :func:`simulator.explore.targets.evaluate`).
+            :func:`simulator.explore.targets.evaluate`); only its ``fit``/``train``
+            targets were fitted (``phase``).
         start_table: The same table at the start values, fresh replications.
         reps: Replications per trial.
         seed: Seed of the search (the confirmation uses seed + 1).
         threshold: Loss above the best that still counts as near-best.
         elapsed_s: Wall time, seconds.
         overrides: What the fitted file sets (``--set`` options and the fitted values).
+        train_until: The targets file's split day (ISO), if it has one.
         out: Directory of the fit's record, if written.
         fitted_file: The fitted scenario file, if written.
     """
@@ -187,6 +189,7 @@ class FitResult:
     threshold: float
     elapsed_s: float = 0.0
     overrides: dict[str, Any] = field(default_factory=dict, repr=False)
+    train_until: str | None = None
     out: Path | None = None
     fitted_file: Path | None = None
 
@@ -252,7 +255,12 @@ def fit(
             replaced (checked before anything runs).
         ReplicationError: A replication failed.
     """
-    from simulator.explore.targets import evaluate, load_targets_located, observe_ensemble
+    from simulator.explore.targets import (
+        evaluate,
+        load_targets_located,
+        observe_ensemble,
+        phase,
+    )
     from simulator.report.atomic import OutputExists, check_dir_target, check_file_target
     from simulator.scenario.load import load_scenario_located
 
@@ -308,7 +316,17 @@ def fit(
             )
         )
     tlist = list(tg.targets)
+    fitted_idx = [k for k, t in enumerate(tlist) if phase(t, tg.split) in ("fit", "train")]
+    if not fitted_idx:
+        raise ScenarioError(
+            Problem(
+                "no target to fit: every target is a setting or public after split.train_until",
+                "",
+                tfile,
+            )
+        )
     scales = _scales(tlist, lambda k: where(("targets", k, "tolerance")))
+    fit_scales = [scales[k] for k in fitted_idx]
     params = resolve(
         [
             from_fit_parameter(p, f"{where(('parameters', j))}: parameters[{j}]")
@@ -342,7 +360,7 @@ def fit(
             key = tuple(float(v) for v in coords)
             if key in seen:  # common random numbers: the same point gives the same loss
                 return seen[key]
-            loss, _ = discrepancy(observe(coords, s), scales)
+            loss, _ = discrepancy(observe(coords, s)[:, fitted_idx], fit_scales)
             seen[key] = loss
             values = {p.path: p.value(v) for p, v in zip(params, coords, strict=True)}
             rows.append({"trial": len(rows), "stage": stage, **values, "loss": loss})
@@ -361,7 +379,7 @@ def fit(
         best_x = np.array([_round(p, _coord_of(p, frame.loc[best_i, p.path])) for p in params])
         confirm = observe(best_x, s + 1)
         start_values = observe(start, s + 1)
-    confirm_loss, _ = discrepancy(confirm, scales)
+    confirm_loss, _ = discrepancy(confirm[:, fitted_idx], fit_scales)
     threshold = chi2_quantile(0.95, len(params))
     best_loss = float(frame.loc[best_i, "loss"])
     frame["near_best"] = frame["loss"] <= best_loss + threshold
@@ -393,13 +411,14 @@ def fit(
         confirm_loss,
         ranges,
         frame,
-        evaluate(tlist, confirm),
-        evaluate(tlist, start_values),
+        evaluate(tlist, confirm, tg.split),
+        evaluate(tlist, start_values, tg.split),
         reps,
         s,
         threshold,
         time.perf_counter() - t0,
         {**dict(overrides or {}), **fit_overrides},
+        tg.split.train_until.isoformat() if tg.split else None,
         out_path,
         fitted_path,
     )

@@ -16,6 +16,13 @@ tolerance each, and optionally the free parameters a fit may move::
       - {path: "policy.regimes[slow_roll_rules].rules.0.review_time_factor",
          low: 0.8, high: 2, log: true}
 
+Optional per target: ``used_for: target | setting`` (a figure used to set a parameter
+by hand is ``setting``: shown, never counted as evidence) and ``published: YYYY-MM-DD``
+(when the figure became public; default :func:`published_on`). Optional per file:
+``split: {train_until: YYYY-MM-DD}``, a time split: the targets public on or before that
+day are the **train** set (what ``relsim fit`` fits), the later ones the **test** set
+(reported separately, never fitted; :func:`phase`).
+
 Each target is observed in every replication (:func:`observe`); the table
 (:func:`evaluate`) gives the median and 90 % band over replications, the error of the
 median and whether the median is within tolerance.
@@ -64,7 +71,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "KINDS",
+    "PUBLICATION_DAY",
     "Parameter",
+    "Split",
     "Target",
     "Targets",
     "evaluate",
@@ -73,6 +82,8 @@ __all__ = [
     "observe",
     "observe_ensemble",
     "observe_replication",
+    "phase",
+    "published_on",
 ]
 
 KINDS = (
@@ -152,6 +163,12 @@ class Target(Model):
     """Where the observed value comes from."""
     note: str = ""
     """How the target is read, if not obvious."""
+    used_for: Literal["target", "setting"] = "target"
+    """``setting``: the figure was used to set a parameter by hand, so it is not evidence
+    a fit or a forecast may condition on again (``relsim forecast`` skips it)."""
+    published: dt.date | None = None
+    """When the figure became public (``relsim forecast --as-of`` uses only figures public
+    by then). Default: :func:`published_on`."""
 
     @model_validator(mode="after")
     def _fields(self) -> Target:
@@ -199,6 +216,14 @@ class Parameter(Model):
         return self
 
 
+class Split(Model):
+    """A time split of a calibration: fit on what was public by a day, test on the rest."""
+
+    train_until: dt.date
+    """Targets public on or before this day (:func:`published_on`) are the train set;
+    later ones the test set."""
+
+
 class Targets(Model):
     """A calibration: the targets and the free parameters."""
 
@@ -209,6 +234,41 @@ class Targets(Model):
     parameters: Entities[Parameter] = Field(default_factory=list)
     """Free parameters (for ``relsim fit``): at most
     :attr:`~simulator.limits.Limits.MAX_SWEEP_PARAMS`."""
+    split: Split | None = None
+    """A time split into train and test targets (none: every target is fitted)."""
+
+
+PUBLICATION_DAY = 20
+"""Monthly customs figures of a month are public on this day of the following month (the
+General Administration of Customs of China releases its detailed monthly trade data
+around the 20th; see docs/forecasting.md)."""
+
+
+def published_on(t: Target) -> dt.date:
+    """When target ``t`` became public: its ``published`` date; else for the monthly kinds
+    the :data:`PUBLICATION_DAY` of the month after its (latest) month; for the
+    application kinds its ``by`` date (the day the figure describes), else the end of its
+    submission window."""
+    if t.published is not None:
+        return t.published
+    if t.month is not None:
+        months = [t.month, *(t.months or [])]
+        y, m = (int(x) for x in max(months).split("-"))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+        return dt.date(y, m, PUBLICATION_DAY)
+    return t.by or t.submitted_until  # type: ignore[return-value]
+
+
+def phase(t: Target, split: Split | None) -> Literal["fit", "train", "test", "setting"]:
+    """What a target is for in a calibration: ``setting`` (a figure a parameter was set
+    from: shown, never counted), else without a split ``fit`` (every target is fitted),
+    with one ``train`` (public by ``split.train_until``: fitted) or ``test`` (later: only
+    reported)."""
+    if t.used_for == "setting":
+        return "setting"
+    if split is None:
+        return "fit"
+    return "train" if published_on(t) <= split.train_until else "test"
 
 
 def load_targets(path: str | Path) -> Targets:
@@ -309,9 +369,12 @@ def observe(
     return out
 
 
-def evaluate(targets: list[Target], values: np.ndarray) -> list[dict[str, Any]]:
+def evaluate(
+    targets: list[Target], values: np.ndarray, split: Split | None = None
+) -> list[dict[str, Any]]:
     """The calibration table: per target the observed value, simulated median, 5 % and
-    95 % over replications (``values``: replications × targets), error and verdict."""
+    95 % over replications (``values``: replications × targets), error, verdict and
+    :func:`phase` (``split``: the targets file's time split, if any)."""
     rows = []
     for k, t in enumerate(targets):
         v = values[:, k]
@@ -331,6 +394,8 @@ def evaluate(targets: list[Target], values: np.ndarray) -> list[dict[str, Any]]:
                 "relative_error": err / t.observed if t.observed else math.nan,
                 "tolerance": t.tolerance.text(),
                 "ok": t.tolerance.ok(t.observed, med),
+                "phase": phase(t, split),
+                "published": published_on(t).isoformat(),
                 "source": t.source,
             }
         )

@@ -83,6 +83,7 @@ from simulator.kernel.layout import (
     EV_REVIEW_START,
     EV_SUBMIT,
     EV_WAKE,
+    EV_WITHDRAW_LOG,
     F_NOW,
     FULL_WAIT,
     G_APPLY,
@@ -148,6 +149,7 @@ from simulator.kernel.layout import (
     ST_QUEUED,
     ST_REVIEW,
     ST_WAITING,
+    WITHDRAW_P,
     WOKE_DEADLINE,
     WOKE_GRANTED,
     WOKE_RELEASED,
@@ -360,9 +362,12 @@ def release(ev, ap, lg, a, p):
     """LicensingAuthority._release: a picked file is decided now at approval ``p`` if it is
     still waiting on the authority (it leaves the queue, or its review, parking or
     suspension is interrupted); a file with the applicant, or whose reviewer or deadline
-    has just come, goes on as it was."""
+    has just come, goes on as it was. A withdrawal is the same at ``p = WITHDRAW_P``; a
+    file is released at most once."""
     IV, F, heap = ev.IV, ev.F, ev.heap
     AI, RQ = ap.AI, ap.RQ
+    if AI[a, A_RELEASED]:
+        return
     stage = AI[a, A_STAGE]
     if stage == ST_QUEUED:
         req = AI[a, A_REQ]
@@ -379,7 +384,7 @@ def release(ev, ap, lg, a, p):
         return
     AI[a, A_RELEASED] = True
     ap.AF[a, AF_RELP] = p
-    alog(IV, F, lg.alog, EV_RELEASE_LOG, a, 0.0, p)
+    alog(IV, F, lg.alog, EV_WITHDRAW_LOG if p < 0.0 else EV_RELEASE_LOG, a, 0.0, p)
 
 
 @inline
@@ -486,6 +491,9 @@ def life(S, D, ck, ev, ap, lg, inp, a, lab):
             IV[I_NSUB] += 1
             IV[I_INSYS] += 1
             alog(IV, F, lg.alog, EV_SUBMIT, a, AF[a, AF_TONNES], 0.0)
+            w = DF[D.o_withdraw_after + d]
+            if w >= 0.0:  # its buyer gives up if it is still waiting then
+                timeout(IV, F, heap, w, EV_RELEASE, a, 0, WITHDRAW_P)
             if S.intake:
                 AI[a, A_RETURNS] = 0
                 lab = L_INTAKE

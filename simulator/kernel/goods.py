@@ -40,6 +40,7 @@ from simulator.kernel.layout import (
     GA_ARRIVE,
     GA_CLEAR,
     GA_DEPART,
+    GA_LEAK,
     GA_PRESENT,
     GL_EX,
     GL_M,
@@ -78,13 +79,16 @@ __all__ = ["event", "new", "recheck_holds", "start"]
 
 
 @inner
-def needs_licence(S, ev, sp, gd, inp, sh):
+def needs_licence(S, D, ev, sp, gd, inp, sh):
     """World._needs_licence: whether shipment ``sh`` needs a licence now."""
     IV, F = ev.IV, ev.F
     SI = sp.SI
     cls = SI[sh, SH_CLASS]
     if not gd.class_controlled[cls] or inp.EFF[IV[I_STATE], cls, E_LICENCE] == 0.0:
         return False
+    row = SI[sh, SH_DRAW]
+    if row >= 0 and inp.DF[D.o_uncontrolled + row] != 0.0:
+        return False  # a grade without the controlled elements
     if SI[sh, SH_SRC] == SRC_BACKGROUND or SI[sh, SH_EX] < 0:
         return True
     t = F[F_NOW]
@@ -141,7 +145,7 @@ def new(D, ev, sp, lg, inp, src, index, cls, tonnes, origin, dsrc, part, exporte
 def start(S, D, ev, ap, sp, ln, gd, lg, inp, sh):
     """Goods.start: a new order or contract applies first if a licence is needed now, else
     it is made."""
-    if sp.SI[sh, SH_CUSTOMS] and needs_licence(S, ev, sp, gd, inp, sh):
+    if sp.SI[sh, SH_CUSTOMS] and needs_licence(S, D, ev, sp, gd, inp, sh):
         authority.submit(D, ev, ap, sp, lg, inp, sh)
     else:
         produce(S, D, ev, sp, ln, gd, lg, inp, sh)
@@ -221,7 +225,7 @@ def present(S, D, ev, ap, sp, gd, lg, inp, sh):
     IV, F = ev.IV, ev.F
     sp.SI[sh, SH_MADE] = True
     glog(IV, F, lg.glog, G_PRESENTED, sh, sp.SF[sh, SF_TONNES], 0.0)
-    if math.isnan(sp.SF[sh, SF_EXPIRY]) and needs_licence(S, ev, sp, gd, inp, sh):
+    if math.isnan(sp.SF[sh, SF_EXPIRY]) and needs_licence(S, D, ev, sp, gd, inp, sh):
         authority.submit(D, ev, ap, sp, lg, inp, sh)  # the goods wait for the decision
         return
     handle(S, D, ev, sp, inp, sh)
@@ -251,8 +255,28 @@ def clear(S, D, ev, sp, ln, ld, gd, lg, inp, sh):
         glog(IV, F, lg.glog, G_HELD, sh, sp.SF[sh, SF_TONNES], 0.0)
         sp.held[IV[I_NHELD]] = sh
         IV[I_NHELD] += 1
+        d = inp.DF[D.o_hold_days + sp.SI[sh, SH_DRAW]]
+        if d >= 0.0:  # the hold leaks: released after its own delay
+            at(IV, F, ev.heap, F[F_NOW] + d, sh, GA_LEAK, 0.0)
         return
     release(S, D, ev, sp, ln, ld, gd, lg, inp, sh, False)
+
+
+@inner
+def leak(S, D, ev, sp, ln, ld, gd, lg, inp, sh):
+    """Goods.leak: a held shipment's own delay is over; released if it is still held
+    (the others keep their order)."""
+    IV, F = ev.IV, ev.F
+    held = sp.held
+    n = IV[I_NHELD]
+    for j in range(n):
+        if held[j] == sh:
+            for k in range(j, n - 1):
+                held[k] = held[k + 1]
+            IV[I_NHELD] = n - 1
+            glog(IV, F, lg.glog, G_RELEASED, sh, sp.SF[sh, SF_TONNES], 0.0)
+            release(S, D, ev, sp, ln, ld, gd, lg, inp, sh, True)
+            return
 
 
 @inner
@@ -357,6 +381,8 @@ def event(S, D, ev, ap, sp, ln, ld, gd, lg, inp, sh, action, x):
         depart(S, D, ev, sp, ln, ld, gd, lg, inp, sh, sp.SF[sh, SF_TONNES])
     elif action == GA_CLEAR:
         clear(S, D, ev, sp, ln, ld, gd, lg, inp, sh)
+    elif action == GA_LEAK:
+        leak(S, D, ev, sp, ln, ld, gd, lg, inp, sh)
     else:
         arrive(ev, sp, ln, ld, lg, sh, x)
 

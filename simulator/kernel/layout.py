@@ -21,6 +21,7 @@ from collections import namedtuple
 
 from simulator.world.codes import (
     DEADLINE_RULES,
+    WITHDRAW_P,
     Ev,
     G,
     Outcome,
@@ -47,6 +48,8 @@ P_POLICY, P_URGENT, P_NORMAL, P_DAILY = (
 EV_SUBMIT, EV_RETURN, EV_ACCEPT = Ev.SUBMIT, Ev.RETURN, Ev.ACCEPT
 EV_REVIEW_START, EV_INFO_REQ, EV_INFO_RESP = Ev.REVIEW_START, Ev.INFO_REQUEST, Ev.INFO_RESPONSE
 EV_DECIDE, EV_PARK, EV_EXTEND, EV_RELEASE_LOG = Ev.DECIDE, Ev.PARK, Ev.EXTEND, Ev.RELEASE
+EV_WITHDRAW_LOG = Ev.WITHDRAW
+WITHDRAW_P = WITHDRAW_P  # the approval a withdrawal hands to the decision (re-exported)
 G_ORDER, G_APPLY, G_DENIED, G_EXPIRED = G.ORDER, G.APPLY, G.DENIED, G.EXPIRED
 G_PRESENTED, G_HELD, G_RELEASED = G.PRESENTED, G.HELD, G.RELEASED
 G_DEPARTED, G_ARRIVED = G.DEPARTED, G.ARRIVED
@@ -105,7 +108,7 @@ INT_REPLAN, INT_RELEASE = range(2)
 # kinds of a policy path's change (simulator.world.policy)
 PATH_STATE, PATH_CAPACITY = STATE, CAPACITY
 # goods callbacks (Goods.at)
-GA_PRESENT, GA_DEPART, GA_CLEAR, GA_ARRIVE = range(4)
+GA_PRESENT, GA_DEPART, GA_CLEAR, GA_ARRIVE, GA_LEAK = range(5)
 
 # heap rows: the key (time, priority, sequence), then the payload (floats; ints exact)
 H_T, H_PRIO, H_SEQ, H_KIND, H_A, H_B, H_X = range(7)

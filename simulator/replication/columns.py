@@ -68,7 +68,13 @@ _COLS: list[Column] = [
     Column("manufacturer", "string", "id", "manufacturer id (null: not a manufacturer's)"),
     Column("part", "string", "id", "critical part id (a one-part line's part is its material)"),
     Column("destination", "string", "id", "destination country id"),
-    Column("origin", "string", "id", "origin country id (`licensing`: a background export)"),
+    Column(
+        "origin",
+        "string",
+        "id",
+        "origin country id (a background export: the licensing country, that of the "
+        "licensed exporters or else the calendar's)",
+    ),
     Column("product", "string", "id", "product id"),
     Column("exporter", "string", "id", "exporter id (background: the stream's applicant label)"),
     Column("end_use", "string", "label", "end use (e.g. civil, defence)"),
@@ -89,7 +95,12 @@ _COLS: list[Column] = [
         "label",
         "events: an `Ev` or `G` kind (simulator/world/trace.py); overlays: `dated` or `pulse`",
     ),
-    Column("outcome", "string", "label", "`pending`, `approved`, `partial` or `denied`"),
+    Column(
+        "outcome",
+        "string",
+        "label",
+        "`pending`, `approved`, `partial`, `denied` or `withdrawn` (by the buyer)",
+    ),
     Column("application", "Int64", "id", "licence application id (null: not an application's)"),
     Column("shipment", "Int64", "id", "shipment id (null: none)"),
     Column("rep", "int64", "index", "replication index"),

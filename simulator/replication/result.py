@@ -40,6 +40,16 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["RunResult"]
 
 
+def licensing_country(sc: Scenario) -> str | None:
+    """The licensing country, the origin of background exports: the country of the
+    scenario's licensed exporters (the first one's), else the country of the authority's
+    calendar (``CN``), else none."""
+    for e in sc.exporters:
+        if e.licensed:
+            return e.country
+    return sc.calendar.country
+
+
 class RunResult:
     """Results of one replication, decoded from its trace.
 
@@ -257,9 +267,10 @@ class RunResult:
             ),
             exporters[ex],
         )
+        home = licensing_country(sc)
         origin = np.array(
             [
-                None if b else (sc.exporters[e].country if e >= 0 else None)
+                home if b else (sc.exporters[e].country if e >= 0 else None)
                 for b, e in zip(bg, ex, strict=True)
             ],
             dtype=object,
@@ -352,6 +363,7 @@ class RunResult:
         exporters = list(sc.exporters)
         countries = [c.id for c in sc.countries]
         parts = [p for m in sc.manufacturers for p in m.bill()]
+        home = licensing_country(sc)
         origin: list[str | None] = []
         product: list[str] = []
         for s_ in sid.tolist():
@@ -361,7 +373,7 @@ class RunResult:
                 int(ships["exporter"][s_]),
             )
             if src == Source.BACKGROUND:
-                origin.append(None)
+                origin.append(home)
                 product.append(sc.authority.background[idx].product)
                 continue
             origin.append(exporters[e].country if e >= 0 else None)

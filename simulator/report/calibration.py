@@ -180,10 +180,21 @@ def export_fit(
     )
 
 
-def targets_text(rows: list[dict[str, Any]]) -> str:
+PHASE_TITLES = {
+    "fit": "targets (all fitted)",
+    "train": "train: public by {until}, fitted",
+    "test": "test: public after {until}, never fitted",
+    "setting": "settings: figures a parameter was set from (not counted)",
+}
+"""Section titles of :func:`targets_text`, by :func:`simulator.explore.targets.phase`."""
+
+
+def targets_text(rows: list[dict[str, Any]], train_until: str | None = None) -> str:
     """A targets file's calibration table as fixed-width text: per target the observed
-    value, the simulated median and 5–95 % band, the error and the verdict
-    (``rows``: :func:`simulator.explore.targets.evaluate`)."""
+    value, the simulated median and 5–95 % band, the error and the verdict, in sections
+    by phase (fitted, train, test, settings) with a count of each
+    (``rows``: :func:`simulator.explore.targets.evaluate`; ``train_until``: the split day,
+    for the titles)."""
 
     def num(x: float) -> str:
         if x != x:
@@ -194,14 +205,28 @@ def targets_text(rows: list[dict[str, Any]]) -> str:
         f"{'target':30} {'observed':>9} {'median':>9} {'5%':>9} {'95%':>9} "
         f"{'error':>8} {'tolerance':>12}  ok"
     )
-    lines = [head, "-" * len(head)]
-    for r in rows:
-        err = r["relative_error"]
-        e = "—" if err != err else f"{100 * err:+.0f}%"
-        lines.append(
-            f"{r['id']:30} {num(r['observed']):>9} {num(r['median']):>9} {num(r['p5']):>9} "
-            f"{num(r['p95']):>9} {e:>8} {r['tolerance']:>12}  {'yes' if r['ok'] else 'NO'}"
-        )
-    ok = sum(r["ok"] for r in rows)
-    lines += ["", f"{ok} of {len(rows)} targets within tolerance ({100 * ok / len(rows):.0f}%)"]
+    lines: list[str] = []
+    counts: list[str] = []
+    for ph, title in PHASE_TITLES.items():
+        part = [r for r in rows if r.get("phase", "fit") == ph]
+        if not part:
+            continue
+        if lines:
+            lines.append("")
+        lines += [title.format(until=train_until or "?"), head, "-" * len(head)]
+        for r in part:
+            err = r["relative_error"]
+            e = "—" if err != err else f"{100 * err:+.0f}%"
+            lines.append(
+                f"{r['id']:30} {num(r['observed']):>9} {num(r['median']):>9} "
+                f"{num(r['p5']):>9} {num(r['p95']):>9} {e:>8} {r['tolerance']:>12}  "
+                f"{'yes' if r['ok'] else 'NO'}"
+            )
+        ok = sum(r["ok"] for r in part)
+        share = f"within tolerance ({100 * ok / len(part):.0f}%)"
+        if ph == "fit":
+            counts.append(f"{ok} of {len(part)} targets {share}")
+        else:
+            counts.append(f"{'settings' if ph == 'setting' else ph} {ok} of {len(part)} {share}")
+    lines += ["", "; ".join(counts)]
     return "\n".join(lines)

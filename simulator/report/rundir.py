@@ -35,7 +35,7 @@ import hashlib
 import json
 import platform
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -61,6 +61,25 @@ def scenario_hash(sc: Scenario) -> str:
     """SHA-256 of the resolved scenario (canonical JSON), first 16 hex digits."""
     text = json.dumps(scenario_data(sc), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _write_observed_copy(tmp: Path, declared: str | None, observed: pd.DataFrame | None) -> None:
+    """A copy of the observed exports at the path the resolved scenario declares, relative
+    to the run directory, so ``scenario.resolved.yaml`` loads back as it is (same hash)
+    without reading outside the run directory. Written only for a plain relative path
+    inside the directory (no ``..``, not absolute); the table as read and checked, not
+    the file's bytes."""
+    if not declared or observed is None:
+        return
+    rel = PurePosixPath(declared.replace("\\", "/"))
+    if rel.is_absolute() or ".." in rel.parts or not rel.parts or ":" in rel.parts[0]:
+        return
+    df = observed.copy()
+    df.attrs = {}
+    df["month"] = pd.to_datetime(df["month"]).dt.strftime("%Y-%m")
+    target = tmp.joinpath(*rel.parts)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(target, index=False)
 
 
 def _table(df: pd.DataFrame, base: Path, csv: bool | None = None) -> None:
@@ -296,6 +315,7 @@ def write_run_dir(
         )
         write_json(tmp / "manifest.json", man)
         (tmp / "scenario.resolved.yaml").write_text(to_yaml(scenario_data(sc)), encoding="utf-8")
+        _write_observed_copy(tmp, sc.observed_exports, observed)
         write_json(tmp / "summary.json", ens.summary_dict())
         if notes is not None:
             write_json(tmp / NOTES_FILE, json.loads(json.dumps(notes, default=str)))

@@ -38,6 +38,7 @@ __all__ = [
     "Intake",
     "RateChange",
     "Startup",
+    "Withdrawal",
 ]
 
 
@@ -84,6 +85,20 @@ class RateChange(Model):
     """First day of the new rate."""
     factor: NonNeg
     """Multiplier of ``rate_per_wd`` from that date (1: the base rate; 0: stopped)."""
+
+
+class Withdrawal(Model):
+    """Buyers of background exports who give up on a licence: a background file still
+    waiting on the authority (queued, in review, parked or suspended) ``after_days``
+    after its submission is withdrawn with ``probability`` — the order cancelled or
+    bought elsewhere; its goods are never made. A file with the applicant (returned for
+    documents) is not withdrawn; the modelled manufacturers keep their orders (their
+    replenishment is modelled)."""
+
+    probability: Probability
+    """Chance that a file's buyer withdraws it if it is still waiting then."""
+    after_days: DaysDist
+    """Calendar days from submission until the buyer withdraws, drawn per file."""
 
 
 class BackgroundStream(Model):
@@ -196,6 +211,9 @@ class Authority(Model):
     """General licences in force."""
     background: Entities[BackgroundStream] = []
     """Background load (rest of the world)."""
+    withdrawal: Withdrawal | None = None
+    """Buyers of background exports who withdraw files that wait too long (null: every
+    file waits to its decision)."""
     startup: Startup = Startup()
     """Start-up of a new licence requirement: applicants preparing their files, the
     authority's capacity ramping up."""

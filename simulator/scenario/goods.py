@@ -10,7 +10,7 @@ from pydantic import Field
 
 from simulator.scenario.base import Model
 from simulator.scenario.distributions import Constant, DaysDist
-from simulator.scenario.types import Entities, Id, TonnesPerMonth
+from simulator.scenario.types import Entities, Id, Probability, TonnesPerMonth
 
 __all__ = ["Country", "Customs", "Exporter", "Lane", "Product", "RampPoint"]
 
@@ -33,6 +33,11 @@ class Product(Model):
     """Display name."""
     controlled: bool = True
     """Exports from a licensed exporter need a licence (unless policy lifts it)."""
+    controlled_share: Probability = 1.0
+    """Of a controlled product's *background* exports, the share that contains the
+    controlled elements and needs a licence (e.g. NdFeB grades with dysprosium or
+    terbium); the rest leave without one (drawn per shipment). The modelled
+    manufacturers' parts are controlled whole (a part names its own product)."""
 
 
 class RampPoint(Model):
@@ -95,6 +100,11 @@ class Customs(Model):
     release_by_destination: dict[Id, Annotated[float, Field(gt=0)]] = {}
     """Release throughput for particular destinations, tonnes per day (overrides
     ``release_t_per_day``)."""
+    hold_days: DaysDist | None = None
+    """Holds that leak: a held shipment is released after this many days (drawn per
+    shipment, counted from the day it was held) even while the hold is in force — "once
+    an inspection starts, it can take one or two months"; then it goes through the
+    release throughput like any held goods. Null: held until the rule holding it ends."""
 
     def release_rate(self, destination: str) -> float | None:
         """Release throughput towards ``destination``, tonnes per day (None: unlimited)."""

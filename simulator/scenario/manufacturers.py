@@ -216,7 +216,15 @@ class Manufacturer(Model):
 
     @model_validator(mode="after")
     def _parts_or_one(self) -> Manufacturer:
-        given = [k for k in ONE_PART if k in self.model_fields_set]
+        # a field is given if set to something other than its default: a resolved
+        # scenario (scenario.resolved.yaml) writes every default and must load back
+        given = [
+            k
+            for k in ONE_PART
+            if k in self.model_fields_set
+            and getattr(self, k)
+            != type(self).model_fields[k].get_default(call_default_factory=True)
+        ]
         if self.parts is not None:
             if given:
                 raise FieldProblems(

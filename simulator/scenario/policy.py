@@ -105,6 +105,11 @@ class Effects(Model):
     as fast. Factors of all matching rules multiply."""
     capacity_factor: float | None = Field(default=None, ge=0)
     """Multiplies the number of reviewers (rules without ``where`` only). Factors multiply."""
+    demand_factor: float | None = Field(default=None, ge=0, le=10)
+    """Multiplies the rate of *background* export contracts that match while in force
+    (0.5: buyers place half as many): buyers who hold back orders while licences are
+    scarce. Factors of all matching rules multiply. The modelled manufacturers order by
+    their own replenishment policy and do not read it."""
     approval_probability: Probability | None = None
     """Replaces the approval probability."""
     information_request_probability: Probability | None = None

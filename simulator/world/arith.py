@@ -35,6 +35,7 @@ sum of fractions that should end a day exactly ends it, not a whole day later)."
 _APPROVE = DEADLINE_RULES.index("approve")
 _DENY = DEADLINE_RULES.index("deny")
 _APPROVED, _PARTIAL, _DENIED = Outcome.APPROVED, Outcome.PARTIAL, Outcome.DENIED
+_WITHDRAWN = Outcome.WITHDRAWN
 
 
 # ------------------------------------------------------------------------------ the clock
@@ -141,10 +142,15 @@ def decide(
     and ``extend`` use the odds); an approval is partial, for ``fraction`` of the tonnes
     (clipped to [0, 1]), if ``u_partial`` is below ``p_partial``.
 
+    A negative ``p_approve`` (:data:`~simulator.world.codes.WITHDRAW_P`) is a withdrawal
+    by the applicant: nothing approved, code ``WITHDRAWN``.
+
     Returns:
         (approved tonnes, decision code: :class:`~simulator.world.codes.Outcome`, plus
         ``AT_DEADLINE`` when the limit forced the decision).
     """
+    if p_approve < 0.0:
+        return 0.0, _WITHDRAWN
     approve = u_approve < p_approve
     if forced == _APPROVE:
         approve = True

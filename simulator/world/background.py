@@ -44,7 +44,11 @@ def daily_rates(bg: BackgroundStream, start: dt.date, days: int) -> np.ndarray:
 
 
 def arrival_times(
-    bg: BackgroundStream, cal: WorkCalendar, horizon: int, rng: np.random.Generator
+    bg: BackgroundStream,
+    cal: WorkCalendar,
+    horizon: int,
+    rng: np.random.Generator,
+    factor: np.ndarray | None = None,
 ) -> np.ndarray:
     """Calendar times (days since start, ascending) of the stream's arrivals.
 
@@ -53,8 +57,12 @@ def arrival_times(
         cal: The authority's working-day calendar.
         horizon: Simulated days.
         rng: The stream's arrival generator.
+        factor: Multiplier of each day's rate, shape (horizon,): the policy's
+            ``demand_factor`` in force that day (none: 1).
     """
     rate = daily_rates(bg, cal.start, horizon)
+    if factor is not None:
+        rate = rate * factor
     work = np.diff(cal.cum[: horizon + 1])  # working time of each day: 0 or 1
     intensity = rate * work
     lam = np.concatenate([[0.0], np.cumsum(intensity)])

@@ -30,6 +30,7 @@ __all__ = [
     "EFFECT_BY_NAME",
     "EFFECT_COLUMNS",
     "OUTCOMES",
+    "WITHDRAW_P",
     "Effect",
     "Ev",
     "G",
@@ -68,6 +69,9 @@ class Ev:
     RELEASE = 9
     """Released in a batch (a rule's ``release``): decided now; ``detail`` = the approval
     probability it is decided at."""
+    WITHDRAW = 10
+    """Withdrawn by the applicant after waiting (a background stream's ``withdraw``: the
+    buyer cancelled or bought elsewhere): decided now as withdrawn."""
     NAMES = (
         "submit",
         "return",
@@ -79,6 +83,7 @@ class Ev:
         "park",
         "extend",
         "release",
+        "withdraw",
     )
 
 
@@ -111,12 +116,17 @@ class Outcome:
     """Approved for part of the quantity."""
     DENIED = 2
     """Denied."""
+    WITHDRAWN = 3
+    """Withdrawn by the applicant while waiting on the authority (no licence)."""
     AT_DEADLINE = 8
     """Added to the code of a decision made at the statutory limit."""
 
 
-OUTCOMES = ("approved", "partial", "denied")
-"""Names of decision codes 0..2 of a ``decide`` row."""
+OUTCOMES = ("approved", "partial", "denied", "withdrawn")
+"""Names of decision codes 0..3 of a ``decide`` row."""
+WITHDRAW_P = -1.0
+"""The approval probability a withdrawal hands to the decision (below any probability:
+:func:`simulator.world.arith.decide` returns :attr:`Outcome.WITHDRAWN`)."""
 AT_DEADLINE = Outcome.AT_DEADLINE
 """Added to the decision code when the decision was made at the statutory limit."""
 
@@ -131,7 +141,8 @@ class G:
     APPLY = 1
     """A licence was applied for; ``detail`` = application id."""
     DENIED = 2
-    """Tonnes refused by the authority (cancelled); ``detail`` = application id."""
+    """Tonnes refused by the authority, or withdrawn by the buyer (cancelled); ``detail`` =
+    application id."""
     EXPIRED = 3
     """Licensed tonnes not presented at customs before the licence expired (cancelled)."""
     PRESENTED = 4
@@ -268,6 +279,8 @@ class Effect:
 EFFECTS_TABLE: tuple[Effect, ...] = (
     Effect("review_time_factor", "review time", "×", "multiply", +1, columns=("rtf",)),
     Effect("capacity_factor", "reviewers", "×", "multiply", -1, scope="authority"),
+    # read by the draw table (background contract rates), not by either engine
+    Effect("demand_factor", "background demand", "×", "multiply", -1),
     Effect(
         "approval_probability",
         "approval probability",

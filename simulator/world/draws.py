@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from simulator.world.background import arrival_times
-from simulator.world.policy import PolicyPath, policy_path
+from simulator.world.policy import STATE, PolicyPath, policy_path
 from simulator.world.rng import Streams
 from simulator.world.sampling import demand_noise, draw_blocks, uniform_blocks
 
@@ -101,6 +101,24 @@ def _auth(path: str) -> Callable[[Static, int], Any]:
         return obj
 
     return get
+
+
+def _share_controlled(st: Static, k: int) -> float:
+    """The share of background stream ``k``'s shipments that need a licence."""
+    b = st.sc.authority.background[k]
+    return next(float(p.controlled_share) for p in st.sc.products if p.id == b.product)
+
+
+def _partly_controlled(st: Static, k: int) -> bool:
+    """Whether background stream ``k`` (``k`` >= 0) ships grades without a licence."""
+    return k >= 0 and _share_controlled(st, k) < 1.0
+
+
+def _withdraws(st: Static, k: int) -> bool:
+    """Whether source ``k``'s buyers may withdraw files (a background stream, when the
+    authority declares ``withdrawal``; parts never: the modelled plants keep their
+    orders)."""
+    return k >= 0 and st.any_withdraw
 
 
 def _bg(field: str) -> Callable[[Static, int], Any]:
@@ -261,6 +279,27 @@ DRAWS: tuple[Draw, ...] = (
         0.0,
         "where in a batch release's window the file is decided (share of the window)",
     ),
+    Draw(
+        "u_withdraw",
+        "application",
+        "u_withdraw",
+        None,
+        _one,
+        lambda st, k: _withdraws(st, k),
+        1.0,
+        "decides whether the buyer withdraws a file still waiting (authority.withdrawal)",
+    ),
+    Draw(
+        "withdraw_after",
+        "application",
+        "withdraw_after",
+        _auth("withdrawal.after_days"),
+        _one,
+        lambda st, k: _withdraws(st, k),
+        -1.0,
+        "days from submission until the buyer withdraws a waiting file; after the fill, "
+        "-1 where the buyer does not (its u_withdraw not below the probability)",
+    ),
     # --- per shipment through Chinese customs
     Draw(
         "handling",
@@ -273,6 +312,28 @@ DRAWS: tuple[Draw, ...] = (
         "customs handling, days",
     ),
     Draw("u_hold", "shipment", "u_hold", None, _one, _always, 0.0, "decides customs holds"),
+    Draw(
+        "hold_days",
+        "shipment",
+        "hold_days",
+        lambda st, k: st.sc.customs.hold_days,
+        _one,
+        lambda st, k: st.sc.customs.hold_days is not None,
+        -1.0,
+        "days a held shipment stays held before it leaks out (customs.hold_days; -1: "
+        "until the hold ends)",
+    ),
+    Draw(
+        "uncontrolled",
+        "shipment",
+        "u_controlled",
+        None,
+        _one,
+        lambda st, k: _partly_controlled(st, k),
+        0.0,
+        "decides whether a background shipment's grade needs a licence (product "
+        "controlled_share); after the fill, 1 where it needs none, else 0",
+    ),
     Draw("u_inspect", "shipment", "u_inspect", None, _one, _always, 0.0, "decides inspections"),
     Draw(
         "production",
@@ -469,6 +530,23 @@ def _source_block(d: Draw, st: Static, streams: Streams, name: Any, k: int, n: i
     return draw_blocks(d.dist(st, k), gen(d.stream), n * w)
 
 
+def _demand_by_day(st: Static, path: Any, H: int) -> list[np.ndarray]:
+    """Per background stream, the policy's ``demand_factor`` in force on each day
+    (the state at the day's start, from the replication's policy path)."""
+    changes = [(t, s) for t, k, s in zip(path.t, path.kind, path.state, strict=True) if k == STATE]
+    t = np.array([c[0] for c in changes], dtype=np.float64)
+    s = np.array([c[1] for c in changes], dtype=np.int64)
+    i = np.searchsorted(t, np.arange(H, dtype=np.float64), side="right") - 1
+    state = np.where(i < 0, path.state0, s[np.clip(i, 0, None)] if s.size else path.state0)
+    states = np.unique(state)
+    out = []
+    for k in range(len(st.bg_names)):
+        key = st.class_keys[int(st.bg_class[k])]
+        f = {int(x): st.book.resolve(int(x), key).demand_factor for x in states}
+        out.append(np.array([f[int(x)] for x in state], dtype=np.float64))
+    return out
+
+
 def fill_draws(st: Static, seed: int, rep: int) -> Draws:
     """Every draw of replication ``rep`` of ``seed`` (see the module docstring)."""
     sc = st.sc
@@ -482,8 +560,10 @@ def fill_draws(st: Static, seed: int, rep: int) -> Draws:
 
     # --- background contracts: times (all streams merged, stable) and tonnes
     times, idx = [], []
+    demand = _demand_by_day(st, path, H) if st.book.any_demand else [None] * len(bg)
     for k, b in enumerate(bg):
-        t = arrival_times(b, st.cal, H, streams.get("background", *st.bg_names[k], "arrivals"))
+        g = streams.get("background", *st.bg_names[k], "arrivals")
+        t = arrival_times(b, st.cal, H, g, demand[k])
         times.append(t)
         idx.append(np.full(t.size, k, dtype=np.int64))
     if times and sum(t.size for t in times):
@@ -513,6 +593,21 @@ def fill_draws(st: Static, seed: int, rep: int) -> Draws:
                 for (app, ship, k), n in zip(sources, bounds, strict=True)
             ]
             floats[d.name] = np.concatenate(blocks) if blocks else np.zeros(0)
+
+    # --- withdrawals: one value per file, -1 where its buyer does not withdraw
+    if st.any_withdraw:
+        p = float(sc.authority.withdrawal.probability)  # type: ignore[union-attr]
+        p_row = np.repeat(np.array([p] * len(bg) + [0.0] * len(st.part_names)), bounds)
+        floats["withdraw_after"] = np.where(
+            floats["u_withdraw"] < p_row, floats["withdraw_after"], -1.0
+        )
+
+    # --- grades without the controlled elements: 1 where a shipment needs no licence
+    share = [_share_controlled(st, k) for k in range(len(bg))]
+    if any(x < 1.0 for x in share):
+        share_row = np.repeat(np.array(share + [1.0] * len(st.part_names)), bounds)
+        u = floats["uncontrolled"]
+        floats["uncontrolled"] = np.where(u < share_row, 0.0, 1.0)
 
     # --- lead times per (exporter, part); transit times per (lane, part)
     lead, lead_base = [], [0]

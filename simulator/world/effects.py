@@ -77,6 +77,8 @@ class Resolved:
 
     review_time_factor: float
     """Review time multiplier (2 = twice as slow)."""
+    demand_factor: float
+    """Background contract rate multiplier (0.5 = half as many contracts)."""
     approval_probability: float
     """Chance of approval."""
     information_request_probability: float
@@ -136,6 +138,7 @@ class PolicyBook:
         ]
         self.base = Resolved(
             review_time_factor=1.0,
+            demand_factor=1.0,
             approval_probability=authority.approval.probability,
             information_request_probability=authority.information_requests.probability,
             return_probability=authority.intake.return_probability,
@@ -167,6 +170,9 @@ class PolicyBook:
         """Largest intake-return probability any rule can set."""
         self.max_park_p = max([0.0] + [r.park.probability for r in every if r.park is not None])
         """Largest parking share any rule can set."""
+        self.any_demand = any(r.demand_factor is not None for r in every)
+        """Whether any rule changes background demand (contract rates follow the policy
+        path only then)."""
         self.any_release = any(r.release is not None for r in every)
         """Whether any rule releases files in a batch (release draws are made only then)."""
         self.park_dists = _distinct([r.park.days for r in every if r.park and r.park.days])

@@ -31,7 +31,7 @@ or goods already in the pipeline at the start. A shipment from a *licensed* expo
   ``customs_hold`` holds a share of matching shipments at the port (each shipment draws
   one uniform when it is created and is held while that draw is below the share in
   force); held goods are re-checked at every policy change and released when no longer
-  held.
+  held — or, with ``customs.hold_days``, after their own drawn delay (holds that leak).
 * **Release throughput.** Per destination, the port releases held goods first come,
   first served at ``customs.release_t_per_day`` (or its per-destination override): a
   released backlog drains at that pace, and goods reaching the port while it drains
@@ -95,6 +95,9 @@ class Shipment:
         inspection: Inspection times, one per distinct inspection distribution.
         handling: Customs handling time, calendar days.
         u_hold: Uniform deciding customs holds.
+        hold_days: Days it stays held at most (``customs.hold_days``; -1: until the hold
+            ends).
+        uncontrolled: Its grade needs no licence (the product's ``controlled_share``).
         u_inspect: Uniform deciding inspections.
         production: Background: production time, calendar days.
         transit: Background: transit time, calendar days.
@@ -107,6 +110,7 @@ class Shipment:
         "expiry",
         "exporter",
         "handling",
+        "hold_days",
         "id",
         "index",
         "inspection",
@@ -123,6 +127,7 @@ class Shipment:
         "transit",
         "u_hold",
         "u_inspect",
+        "uncontrolled",
     )
 
     def __init__(
@@ -146,6 +151,8 @@ class Shipment:
         self.lead = -1
         self.handling = 0.0
         self.u_hold = 1.0
+        self.hold_days = -1.0  # held this long at most (-1: until the hold ends)
+        self.uncontrolled = False  # a grade that needs no licence (controlled_share)
         self.u_inspect = 1.0
         self.production = 0.0
         self.transit = 0.0
@@ -220,6 +227,8 @@ class Goods:
             sh.customs, sh.src = True, src
             sh.handling = dl.handling[j]
             sh.u_hold = dl.u_hold[j]
+            sh.hold_days = dl.hold_days[j]
+            sh.uncontrolled = dl.uncontrolled[j] != 0.0
             sh.u_inspect = dl.u_inspect[j]
             sh.production = dl.production[j]
             sh.transit = dl.transit_bg[j]
@@ -310,8 +319,19 @@ class Goods:
         if hold and sh.u_hold < hold:
             self.log.append((self.env.now, G.HELD, sh.id, sh.tonnes, 0.0))
             self.held.append(sh)
+            if sh.hold_days >= 0.0:  # the hold leaks: released after its own delay
+                self.at(self.env.now + sh.hold_days, lambda: self.leak(sh))
             return
         self.release(sh, held=False)
+
+    def leak(self, sh: Shipment) -> None:
+        """A held shipment's own delay is over: released if it is still held."""
+        for i, x in enumerate(self.held):
+            if x is sh:
+                del self.held[i]
+                self.log.append((self.env.now, G.RELEASED, sh.id, sh.tonnes, 0.0))
+                self.release(sh, held=True)
+                return
 
     def recheck_holds(self) -> None:
         """After a policy change: release the held shipments no longer held, in the order

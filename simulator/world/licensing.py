@@ -46,6 +46,11 @@ Life of an application (one SimPy process each)::
   the queue or its review (the reviewer is freed), its parking or suspension, and is
   decided at once at the release's ``approval_probability``. A file is picked at most
   once. This is how a backlog that waits comes back in a batch when politics turns.
+* **Withdrawals.** A background stream's buyers may give up: at submission, a file
+  whose own draws say so (``withdraw.probability``, ``withdraw.after_days``) is timed to
+  be withdrawn; if it is still waiting on the authority then, it leaves as a release
+  does and is decided as ``withdrawn`` (no licence; its goods are never made). A file
+  that waits is not always a file that comes back.
 * **Re-planning.** A policy change re-plans reviews in progress whose speed changed:
   the remaining work is kept, the time to finish it changes. Capacity changes apply to
   the next assignment (no review is pre-empted).
@@ -64,7 +69,7 @@ from typing import TYPE_CHECKING, Any
 import simpy
 
 from simulator.world.arith import add_work, decide, work_time
-from simulator.world.codes import DEADLINE_RULES, Ev, Stage
+from simulator.world.codes import DEADLINE_RULES, WITHDRAW_P, Ev, Stage
 
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.world.policy import PolicyController, Resolved
@@ -219,6 +224,7 @@ class Application:
         "u_release",
         "u_return",
         "wake",
+        "withdraw_after",
         "work_wd",
     )
 
@@ -253,6 +259,7 @@ class Application:
         self.u_release = 1.0
         self.release_at = 0.0
         self.prepare = 0.0
+        self.withdraw_after = -1.0  # days after submission its buyer withdraws it (-1: never)
         self.stage = Stage.INTAKE  # where it is (what a batch release may act on)
         self.proc: Any = None  # its process
         self.wake: Any = None  # its reviewer request while queued
@@ -286,6 +293,7 @@ class Application:
         self.u_release = dl.u_release[d]
         self.release_at = dl.release_at[d]
         self.prepare = dl.prepare[d]
+        self.withdraw_after = dl.withdraw_after[d]
         return self
 
 
@@ -397,8 +405,9 @@ class LicensingAuthority:
     def _release(self, app: Application, p: float) -> None:
         """A picked file's release: decided now at approval ``p`` if it is still waiting on
         the authority (a file with the applicant, or whose reviewer or deadline has just
-        come, goes on as it was)."""
-        if app.stage not in Stage.RELEASABLE:
+        come, goes on as it was). A withdrawal by the buyer is the same path at
+        ``p = WITHDRAW_P`` (decided as withdrawn); a file is released at most once."""
+        if app.stage not in Stage.RELEASABLE or app.released:
             return
         if app.stage == Stage.QUEUED:
             if app.wake.triggered:
@@ -408,7 +417,8 @@ class LicensingAuthority:
         else:
             app.proc.interrupt("release")
         app.released, app.release_p = True, p
-        self.log.append((self.env.now, Ev.RELEASE, app.id, 0.0, p))
+        kind = Ev.WITHDRAW if p < 0.0 else Ev.RELEASE
+        self.log.append((self.env.now, kind, app.id, 0.0, p))
 
     # -- applications ----------------------------------------------------------------
     def submit(self, app: Application) -> None:
@@ -444,6 +454,9 @@ class LicensingAuthority:
         self.n_submitted += 1
         self.n_in_system += 1
         log.append((env.now, Ev.SUBMIT, app.id, app.tonnes, 0.0))
+        if app.withdraw_after >= 0.0:  # its buyer gives up if it is still waiting then
+            ev = env.timeout(app.withdraw_after)
+            ev.callbacks.append(lambda _e, a=app: self._release(a, WITHDRAW_P))
         if self._intake:
             returns = 0
             while True:

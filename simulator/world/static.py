@@ -106,6 +106,7 @@ class Static:
     any_park: bool
     any_partial: bool
     any_release: bool
+    any_withdraw: bool
     has_prep: bool
     ramp_from: float
     ramp_days: float
@@ -401,6 +402,7 @@ def _build(sc: Scenario, cal: WorkCalendar) -> Static:
         any_park=book.max_park_p > 0,
         any_partial=auth.approval.partial_probability > 0,
         any_release=book.any_release,
+        any_withdraw=auth.withdrawal is not None and bool(auth.background),
         has_prep=auth.startup.preparation_days is not None,
         ramp_from=float(ramp.from_factor) if ramp is not None else 1.0,
         ramp_days=float(ramp.days) if ramp is not None else 0.0,

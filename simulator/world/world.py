@@ -135,6 +135,7 @@ class World:
         """Whether shipment ``sh`` needs a licence now (see :mod:`simulator.world.goods`)."""
         if (
             not self.st.class_controlled[sh.cls]
+            or sh.uncontrolled
             or not self.authority.effects(sh.key).licence_required
         ):
             return False

@@ -141,3 +141,69 @@ def test_relsim_calibrate_prints_every_target(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert "feb " in r.stdout and "wait " in r.stdout
     assert "targets within tolerance" in r.stdout
+
+
+# ------------------------------------------------------------------ time split, settings
+def test_a_split_puts_each_target_in_train_or_test_by_the_day_it_was_public() -> None:
+    """Monthly customs detail is public on the 20th of the next month: July's figures
+    (public 2025-08-20) are train under a split at 2025-08-31, August's are test; a figure
+    used to set a parameter is a setting whatever its date."""
+    from simulator.explore.targets import Split, phase, published_on
+
+    split = Split(train_until="2025-08-31")
+    tol = Tolerance(relative=0.25)
+    jul = Target(id="j", kind="monthly_exports", month="2025-07", observed=1, tolerance=tol)
+    aug = Target(id="a", kind="monthly_exports", month="2025-08", observed=1, tolerance=tol)
+    dec = Target(id="d", kind="monthly_exports", month="2025-12", observed=1, tolerance=tol)
+    jan = Target(
+        id="s",
+        kind="monthly_exports",
+        month="2025-01",
+        observed=1,
+        tolerance=tol,
+        used_for="setting",
+    )
+    assert str(published_on(jul)) == "2025-08-20"
+    assert str(published_on(dec)) == "2026-01-20"
+    assert [phase(t, split) for t in (jul, aug, dec, jan)] == ["train", "test", "test", "setting"]
+    assert phase(aug, None) == "fit"
+
+
+def test_the_case_study_declares_its_split_settings_and_free_parameters() -> None:
+    """The case study's calibration is honest about what it was fitted to: a split, the
+    figures shares were set from marked as settings, every free parameter declared, and
+    a test set larger than the train set."""
+    from simulator.explore.targets import phase
+
+    t = load_targets(CASE)
+    assert t.split is not None and str(t.split.train_until) == "2025-08-31"
+    phases = [phase(x, t.split) for x in t.targets]
+    assert phases.count("test") >= phases.count("train") >= 10
+    settings = {x.id for x in t.targets if x.used_for == "setting"}
+    assert {"exports_2025_01", "exports_us_2025_03", "exports_de_2025_07"} <= settings
+    assert len(t.parameters) >= 4
+    # a range tolerance that cannot fail downward is not a target
+    for x in t.targets:
+        if x.tolerance.range is not None and x.used_for == "target":
+            assert x.tolerance.range[0] > 0, x.id
+
+
+def test_a_fit_never_sees_its_test_targets(tmp_path: Path) -> None:
+    """Moving a test target's observed value does not change the fit's loss: only train
+    targets are fitted."""
+    from simulator.explore.fit import _scales, discrepancy
+    from simulator.explore.targets import Split, phase
+
+    tol = Tolerance(relative=0.25)
+    train = Target(id="tr", kind="monthly_exports", month="2025-03", observed=100, tolerance=tol)
+    test = Target(id="te", kind="monthly_exports", month="2025-10", observed=100, tolerance=tol)
+    split = Split(train_until="2025-05-31")
+    values = np.array([[100.0, 300.0], [101.0, 310.0]])
+    idx = [k for k, t in enumerate((train, test)) if phase(t, split) in ("fit", "train")]
+    assert idx == [0]
+    scales = _scales([train, test], lambda k: "t")
+    loss, _ = discrepancy(values[:, idx], [scales[k] for k in idx])
+    assert loss < 0.1
+    rows = evaluate([train, test], values, split)
+    assert [r["phase"] for r in rows] == ["train", "test"]
+    assert not rows[1]["ok"]

@@ -173,6 +173,8 @@ def scenarios(draw) -> dict[str, Any]:
         if draw(st.booleans()):
             park["days"] = _dist(draw, 1, 60)
         slow_rule["park"] = park
+    if draw(st.booleans()):  # buyers hold back orders (background contracts)
+        slow_rule["demand_factor"] = draw(st.floats(0, 2))
     rules = [slow_rule]
     if draw(st.booleans()):
         rules.append({"where": {"end_use": "defence"}, "approval_probability": 0.0})
@@ -197,7 +199,10 @@ def scenarios(draw) -> dict[str, Any]:
         "end": iso(days - 1),
         "calendar": draw(st.sampled_from([{"all_working": True}, {"country": "CN"}])),
         "countries": [{"id": c} for c in ("CN", "AU", "DE", "US")],
-        "products": [{"id": "magnet"}, {"id": "coil"}],
+        "products": [
+            {"id": "magnet", "controlled_share": draw(st.sampled_from([1.0, 0.5, 0.0]))},
+            {"id": "coil"},
+        ],
         "customs": {
             "handling_days": _dist(draw, 0.5, 5),
             "release_t_per_day": draw(st.sampled_from([None, 2.0, 50.0])),
@@ -226,6 +231,16 @@ def scenarios(draw) -> dict[str, Any]:
                 "partial_fraction": {"kind": "uniform", "low": 0.1, "high": 0.9},
             },
             "licence_validity_days": draw(st.integers(20, 365)),
+            **(
+                {
+                    "withdrawal": {
+                        "probability": draw(st.floats(0, 1)),
+                        "after_days": _dist(draw, 1, 60),
+                    }
+                }
+                if draw(st.booleans())
+                else {}
+            ),
             "startup": {
                 **({"preparation_days": _dist(draw, 1, 40)} if draw(st.booleans()) else {}),
                 **(
