@@ -153,16 +153,18 @@ def test_cli_diff_prints_paths_with_both_values():
     )
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert lines[0].startswith("5 differences")
+    assert lines[0].startswith("8 differences")
     paths = [x.split()[0] for x in lines[1:] if x.startswith("  ") and not x.startswith("    ")]
-    rule = "policy.regimes.green_channel_rules.rules.0"
+    green = "policy.regimes.green_channel_rules.rules.0"
+    release = "policy.regimes.eu_release_rules.rules.0"
     assert paths == [
         "name",
         "description",
-        *(f"{rule}.{k}" for k in ("approval_probability", "priority", "note")),
+        f"{green}.priority",
+        f"{green}.note",
+        *(f"{release}.release.{k}" for k in ("share", "within_days", "approval_probability")),
+        f"{release}.note",
     ]
     assert any(
-        "policy.regimes.green_channel_rules.rules.0.approval_probability" in x
-        and "0.95 → null" in x
-        for x in lines
+        f"{release}.release.approval_probability" in x and "0.95 → null" in x for x in lines
     ), r.stdout
