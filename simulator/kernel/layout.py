@@ -276,9 +276,9 @@ XF_FREE_AT, XF_PORT_BUSY = range(2)
 BO_HEAD, BO_TAIL = range(2)
 
 # ---------------------------------------------------------------------------- lines
-PV_NAMES = ("inventory_t", "on_order_t", "lead_est_days")
+PV_NAMES = ("inventory_t", "on_order_t", "lead_est_days", "extra_safety_days")
 """Lines.PV rows: per part."""
-PV_INV, PV_ON_ORDER, PV_LEAD = range(len(PV_NAMES))
+PV_INV, PV_ON_ORDER, PV_LEAD, PV_EXTRA = range(len(PV_NAMES))
 MV_NAMES = ("backlog_units", "output_t", "out_stock_t")
 """Lines.MV rows: per manufacturer (units still to make; output made today for customers
 downstream; finished output not yet shipped)."""
@@ -316,10 +316,23 @@ PF_ROWS = (
     "safety",
     "order_days",
     "expedite_below",
+    "react_gain",
+    "react_max",
+    "react_keep",
 )
-PF_TPU, PF_MD, PF_INIT_INV, PF_LEAD_INIT, PF_ADAPT, PF_SAFETY, PF_ORDER_DAYS, PF_EXP_BELOW = range(
-    len(PF_ROWS)
-)
+(
+    PF_TPU,
+    PF_MD,
+    PF_INIT_INV,
+    PF_LEAD_INIT,
+    PF_ADAPT,
+    PF_SAFETY,
+    PF_ORDER_DAYS,
+    PF_EXP_BELOW,
+    PF_REACT_GAIN,
+    PF_REACT_MAX,
+    PF_REACT_KEEP,
+) = range(len(PF_ROWS))
 LI_ROWS = ("first_part", "backlog_mode", "m_country")
 LI_FIRST, LI_BACKLOG, LI_COUNTRY = range(len(LI_ROWS))
 LF_ROWS = ("mean_units", "out_t_per_unit")

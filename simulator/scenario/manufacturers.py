@@ -28,6 +28,7 @@ __all__ = [
     "Manufacturer",
     "OrderUpTo",
     "Part",
+    "Reaction",
     "Replenishment",
     "Supplier",
 ]
@@ -45,6 +46,19 @@ DemandCV = Annotated[float, Field(ge=0), AfterValidator(_cv_ok)]
 """Coefficient of variation of daily demand: 0, or within the gamma sampler's range."""
 
 
+class Reaction(Model):
+    """Buyers who react: a part's safety stock target rises after its line runs short and
+    decays back — stockpiling after a shock and drawing down later come from behaviour,
+    not from dated factors."""
+
+    extra_days_per_short_day: float = Field(ge=0, le=30)
+    """Days of demand added to the safety stock target for each day the line is short."""
+    max_extra_days: Days
+    """Most extra safety stock, days of demand."""
+    half_life_days: Days = Field(gt=0)
+    """On days without a shortage the extra halves over this many days."""
+
+
 class OrderUpTo(Model):
     """Periodic review: every ``review_days`` order up to
     ``daily demand × (lead-time estimate + review_days + safety_days)``."""
@@ -54,6 +68,8 @@ class OrderUpTo(Model):
     """Review period, calendar days."""
     safety_days: Days = 7
     """Safety stock, days of demand."""
+    react: Reaction | None = None
+    """Safety stock that rises after shortages (null: fixed)."""
 
 
 class SS(Model):
@@ -65,6 +81,8 @@ class SS(Model):
     """Safety stock, days of demand."""
     order_days: Days = Field(default=30, gt=0)
     """Order size (S − s), days of demand."""
+    react: Reaction | None = None
+    """Safety stock that rises after shortages (null: fixed)."""
 
 
 Replenishment = Annotated[OrderUpTo | SS, Field(discriminator="kind")]

@@ -193,6 +193,10 @@ def plant_day(
     is_ss: np.ndarray,
     review: np.ndarray,
     safety: np.ndarray,
+    react: np.ndarray,
+    gain: np.ndarray,
+    cap: np.ndarray,
+    keep: np.ndarray,
     order_days: np.ndarray,
     out_tpu: np.ndarray,
     consumed: np.ndarray,
@@ -207,7 +211,9 @@ def plant_day(
     """Every production line's day ``d``: make, use stock, count shortages, decide orders.
 
     State (updated in place): ``inv`` (stock per part, t), ``on_order`` (per part, t:
-    today's orders are added), ``backlog`` (units per line). Read: ``demand`` (units per
+    today's orders are added), ``backlog`` (units per line), ``react`` (extra safety
+    stock per part, days: a reacting buyer's; grows by ``gain`` on a day its line is
+    short, at most ``cap``, else is multiplied by ``keep``). Read: ``demand`` (units per
     line today), ``lead_est`` (lead-time estimate per part, days) and the lines' settings
     (``line`` of each part, tonnes per unit ``tpu``, mean daily need ``md`` in t/day,
     ``backlog_mode``, ``is_ss`` for (s, S) parts, ``review`` and ``safety`` and
@@ -251,16 +257,23 @@ def plant_day(
         backlog[m] += (short[m] - extra[m]) if backlog_mode[m] else 0.0
         made_all[m] = made[m] + extra[m]
         output[m] = made_all[m] * out_tpu[m]
+    # buyers who react: the safety target rises on a short day, decays otherwise
+    for p in range(P):
+        if gain[p] > 0.0:
+            if short[line[p]] > 0.0:
+                react[p] = min(cap[p], react[p] + gain[p])
+            else:
+                react[p] *= keep[p]
     # orders, per part: order-up-to every review_days, or (s, S) daily
     for p in range(P):
         backlog_t[p] = backlog[line[p]] * tpu[p]
         position = inv[p] + on_order[p] - backlog_t[p]
-        s_level = md[p] * (lead_est[p] + safety[p])
+        s_level = md[p] * (lead_est[p] + safety[p] + react[p])
         if is_ss[p]:
             target = s_level + md[p] * order_days[p]
             due = position <= s_level
         else:
-            target = md[p] * (lead_est[p] + review[p] + safety[p])
+            target = md[p] * (lead_est[p] + review[p] + safety[p] + react[p])
             due = (d % review[p]) == 0
         q = target - position if due else 0.0
         if q > 1e-9 * max(md[p], 1e-12):

@@ -75,12 +75,14 @@ class Plants:
         self.on_order = np.zeros(P)
         self.backlog_units = np.zeros(M)
         self.lead_est = st.lead_init.copy()
+        self.extra = np.zeros(P)  # extra safety stock of reacting buyers, days
         self.adapt = st.adapt
         # as integers, like the kernel's packed rows: one compiled plant_day for both
         self.backlog_mode = st.backlog_mode.astype(np.int64)
         self.is_ss = st.is_ss.astype(np.int64)
         self.review = st.review
         self.safety = st.safety
+        self.react = (st.react_gain, st.react_max, st.react_keep)  # reacting buyers
         self.order_days = st.order_days
         self.out_t_per_unit = st.out_t_per_unit
         self.output_made = np.zeros(M)  # tonnes of output made today (multi-tier)
@@ -140,6 +142,8 @@ class Plants:
             self.is_ss,
             self.review,
             self.safety,
+            self.extra,
+            *self.react,
             self.order_days,
             self.out_t_per_unit,
             o["consumed_t"],

@@ -141,6 +141,9 @@ class Static:
     is_ss: np.ndarray
     review: np.ndarray
     safety: np.ndarray
+    react_gain: np.ndarray
+    react_max: np.ndarray
+    react_keep: np.ndarray
     order_days: np.ndarray
     out_t_per_unit: np.ndarray
     m_country: np.ndarray
@@ -433,6 +436,11 @@ def _build(sc: Scenario, cal: WorkCalendar) -> Static:
         is_ss=arr([r.kind == "s_S" for r in pol], bool),
         review=arr([getattr(r, "review_days", 1) for r in pol], np.int64),
         safety=arr([r.safety_days for r in pol], float),
+        react_gain=arr([r.react.extra_days_per_short_day if r.react else 0.0 for r in pol], float),
+        react_max=arr([r.react.max_extra_days if r.react else 0.0 for r in pol], float),
+        react_keep=arr(
+            [0.5 ** (1.0 / r.react.half_life_days) if r.react else 1.0 for r in pol], float
+        ),
         order_days=arr([getattr(r, "order_days", 0.0) for r in pol], float),
         out_t_per_unit=arr(
             [m.output_kg_per_unit / 1000.0 if m.output_product else 0.0 for m in sc.manufacturers],

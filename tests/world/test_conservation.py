@@ -108,6 +108,12 @@ def scenarios(draw) -> dict[str, Any]:
                 "safety_days": draw(st.floats(0, 20)),
                 "order_days": draw(st.floats(5, 60)),
             }
+        if draw(st.booleans()):  # a buyer who reacts to shortages
+            repl["react"] = {
+                "extra_days_per_short_day": draw(st.floats(0, 5)),
+                "max_extra_days": draw(st.floats(0, 60)),
+                "half_life_days": draw(st.floats(1, 90)),
+            }
         if has_alt and draw(st.booleans()):
             share = draw(st.floats(0.05, 0.95))
             sups = [{"exporter": "cn1", "share": share}, {"exporter": "alt1", "share": 1 - share}]
