@@ -13,12 +13,20 @@ depend on which extras are installed:
 * :func:`quantiles`, :func:`median` and :func:`median_se` — sample quantiles (the one
   definition behind the wait KPIs, the bands and the calibration targets), the median
   and its standard error;
+* :func:`spread` — the median and the 5–95 % range of a sample across replications
+  (headline dates: where outcomes fall, not how well their mean is known);
 * :func:`se_of_difference`, :func:`pooled_share_se` and :func:`continuity_correction`
   — standard errors of a difference of two means (Welch) and of two proportions
-  (pooled), as regression tolerances compare baselines;
+  (pooled);
+* :func:`paired_difference` and :func:`mcnemar_p` — the mean of paired differences
+  with its standard error, and the exact McNemar test of paired yes/no outcomes: how
+  ``relsim regress`` compares a re-run with its baseline replication by replication
+  (common random numbers);
 * :func:`normal_quantile`, :func:`bonferroni_k` and :func:`chi2_quantile` — normal
   quantiles, the Bonferroni multiplier for ``m`` two-sided tests (regression
-  tolerances) and χ² quantiles (a fit's near-best region);
+  tolerances) and χ² quantiles (a fit's near-best region); :func:`tarone_count` — how
+  many tests Bonferroni must count when some cannot reach significance (discrete
+  tests, Tarone 1990);
 * :func:`sig` — rounding to significant digits (baselines).
 
 Bounded-memory accumulators of these (running sums over replications) are
@@ -36,21 +44,26 @@ import numpy as np
 
 __all__ = [
     "CONFIDENCE",
+    "SPREAD",
     "bonferroni_k",
     "chi2_quantile",
     "continuity_correction",
     "half_width",
     "interval",
+    "mcnemar_p",
     "median",
     "median_se",
     "normal_quantile",
+    "paired_difference",
     "pooled_share_se",
     "quantiles",
     "se_of_difference",
     "sig",
+    "spread",
     "standard_error",
     "t95",
     "t_quantile",
+    "tarone_count",
 ]
 
 CONFIDENCE = 0.95
@@ -173,6 +186,36 @@ def quantiles(
     return np.quantile(values, qs, axis=axis)
 
 
+SPREAD = (0.05, 0.95)
+"""Probabilities of the range :func:`spread` gives (5–95 % of replications)."""
+
+
+def spread(values: Any, low: float = SPREAD[0], high: float = SPREAD[1]) -> dict[str, float]:
+    """Where a sample's values fall: the median and the ``low``–``high`` quantile range
+    of its finite values (for example the days of first shortage across replications),
+    with :func:`quantiles`' definition.
+
+    Unlike :func:`interval`, which says how precisely the *mean* is known (and shrinks
+    as replications are added), this is the spread of the outcomes themselves.
+
+    Args:
+        values: A sample (NaN and infinite values are ignored: e.g. replications in
+            which the event did not happen).
+        low: Lower probability of the range, in [0, 1].
+        high: Upper probability of the range, in [0, 1].
+
+    Returns:
+        ``median``, ``low``, ``high`` (NaN when no value is finite) and ``n`` (finite
+        values used).
+    """
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return {"median": math.nan, "low": math.nan, "high": math.nan, "n": 0}
+    q = quantiles(v, (0.5, low, high))
+    return {"median": float(q[0]), "low": float(q[1]), "high": float(q[2]), "n": int(v.size)}
+
+
 def median(values: Any) -> float:
     """The median of a sample (NaN if it is empty); the caller drops values it does not
     count (NaN in, NaN out)."""
@@ -226,6 +269,62 @@ def se_of_difference(
     return math.sqrt(total), (total * total / denom if denom > 0 else math.inf)
 
 
+def paired_difference(a: Any, b: Any) -> dict[str, float]:
+    """The mean paired difference ``b − a`` of two samples of the same units (e.g. the
+    same replications of a baseline and of a re-run), over the units where both are
+    finite.
+
+    Args:
+        a: First sample (array-like; NaN where undefined).
+        b: Second sample, same length, unit ``i`` paired with ``a[i]``.
+
+    Returns:
+        ``mean``, ``sd`` and ``se`` of the differences (``se`` NaN below 2 pairs),
+        ``df`` (pairs − 1), ``n`` (pairs used), and the means of ``a`` and ``b`` over
+        those pairs (``mean_a``, ``mean_b``).
+
+    Raises:
+        ValueError: The samples differ in length.
+    """
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if x.shape != y.shape:
+        raise ValueError(f"paired samples differ in length: {x.shape} vs {y.shape}")
+    ok = np.isfinite(x) & np.isfinite(y)
+    n = int(ok.sum())
+    if n == 0:
+        nan = math.nan
+        return {"mean": nan, "sd": nan, "se": nan, "df": nan, "n": 0, "mean_a": nan,
+                "mean_b": nan}  # fmt: skip
+    d = y[ok] - x[ok]
+    sd = float(d.std(ddof=1)) if n > 1 else math.nan
+    return {
+        "mean": float(d.mean()),
+        "sd": sd,
+        "se": sd / math.sqrt(n) if n > 1 else math.nan,
+        "df": float(n - 1),
+        "n": n,
+        "mean_a": float(x[ok].mean()),
+        "mean_b": float(y[ok].mean()),
+    }
+
+
+def mcnemar_p(only_a: int, only_b: int) -> float:
+    """Exact two-sided McNemar test of paired yes/no outcomes: the probability, if both
+    sides were alike, of a split of the discordant pairs at least as uneven as
+    ``only_a`` against ``only_b`` (binomial with p = ½). 1 when there is no discordant
+    pair.
+
+    Args:
+        only_a: Pairs with the outcome on side A only (e.g. replications where a KPI is
+            defined in the baseline but not in the re-run).
+        only_b: Pairs with the outcome on side B only.
+    """
+    n = int(only_a) + int(only_b)
+    if n == 0:
+        return 1.0
+    return float(_scipy_stats().binomtest(int(only_a), n, 0.5).pvalue)
+
+
 def pooled_share_se(k_a: int, n_a: int, k_b: int, n_b: int) -> float:
     """Pooled standard error of the difference of two proportions ``k_a/n_a`` and
     ``k_b/n_b``: ``√(p̄(1 − p̄)(1/n_a + 1/n_b))`` with ``p̄ = (k_a + k_b)/(n_a + n_b)``
@@ -252,6 +351,29 @@ def bonferroni_k(alpha: float, m: int, df: float = math.inf) -> float:
         df: Degrees of freedom.
     """
     return t_quantile(1.0 - alpha / (2.0 * max(m, 1)), df)
+
+
+def tarone_count(min_p: Sequence[float], alpha: float) -> int:
+    """Tarone's refinement of Bonferroni: the number ``K`` of tests to divide ``alpha``
+    by when some tests cannot reach significance (a discrete test's smallest possible
+    p-value, e.g. McNemar's with few discordant pairs, may exceed ``alpha/K``): the
+    smallest ``K`` such that at most ``K`` tests have a smallest possible p-value below
+    ``alpha/K``. Testing those at ``alpha/K`` keeps the family-wise false-alarm rate at
+    most ``alpha``; the others cannot reject.
+
+    Args:
+        min_p: Each test's smallest attainable p-value (0 for a continuous test).
+        alpha: Family-wise level, ``0 < alpha < 1``.
+
+    Returns:
+        ``K`` (at least 1; 1 for no tests).
+    """
+    if not min_p:
+        return 1
+    for k in range(1, len(min_p) + 1):
+        if sum(p < alpha / k for p in min_p) <= k:
+            return k
+    return len(min_p)  # pragma: no cover - the loop returns by k = len(min_p)
 
 
 def sig(x: float | None, digits: int = 6) -> float | None:

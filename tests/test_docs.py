@@ -92,13 +92,15 @@ def test_cookbook_yaml_validates_and_changes_what_it_says(i: int, tmp_path: Path
     base = load_scenario(tmp_path / "scenarios" / "cn-2025-april-controls.yaml")
     changes = {c["path"] for c in scenario_changes(scenario_data(base), scenario_data(sc))}
     expected = [
-        "policy.regimes[jp_slow_august].rules",
-        "policy.regimes[us_port_hold].rules",
-        "authority.general_licences",
-        "manufacturers[eu_auto_supplier].suppliers",
-        "manufacturers[de_ev_line].parts[steering_magnet].kg_per_unit",
+        "policy.overlays.0.review_time_factor",
+        "policy.overlays.0.customs_hold",
+        "authority.general_licences.1.start",
+        "manufacturers.eu_auto_supplier.suppliers.1.exporter",
+        "manufacturers.de_ev_line.parts.steering_magnet.kg_per_unit",
     ][i]
     assert expected in changes, sorted(changes)
+    if i < 2:  # an overlay: nothing inherited changes (no timeline restated)
+        assert all(c.startswith(("policy.overlays.", "customs.")) for c in changes), changes
 
 
 # --------------------------------------------------------------------------- README
@@ -259,5 +261,5 @@ def test_every_readme_code_block_runs(tmp_path: Path) -> None:
         ws.close()
     assert (tmp_path / "runs" / "case-study" / "report.html").is_file()
     assert (tmp_path / "runs" / "cn-2025-april-controls-rep17" / "summary.json").is_file()
-    assert (tmp_path / "scenarios" / "my-variant.yaml").is_file()
+    assert (tmp_path / "my-variant.yaml").is_file()  # a draft: not among scenarios/
     assert len(ran) >= 20

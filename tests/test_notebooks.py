@@ -100,6 +100,16 @@ def test_notebook_runs(name: str, kernel_specs: KernelSpecManager) -> None:
         if c.cell_type == "code" and any(o.output_type == "error" for o in c.outputs)
     ]
     assert not errors, f"{name}: cells {errors} errored"
+    # nothing a reader would take for a broken notebook: no NaN statistics, no missing
+    # widget front end for the progress bars
+    texts = [
+        (i, str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", "")))
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "code"
+        for o in c.outputs
+    ]
+    assert not [i for i, t in texts if "IProgress not found" in t], f"{name}: no ipywidgets"
+    assert not [i for i, t in texts if ": nan" in t or "nan," in t], f"{name}: NaN printed"
 
     probe = "".join(o.get("text", "") for o in nb.cells[-1].outputs).split()
     assert probe == [sys.executable, str(REPS)], f"kernel ran {probe}, expected {sys.executable}"

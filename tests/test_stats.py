@@ -16,16 +16,20 @@ from simulator.stats import (
     continuity_correction,
     half_width,
     interval,
+    mcnemar_p,
     median,
     median_se,
     normal_quantile,
+    paired_difference,
     pooled_share_se,
     quantiles,
     se_of_difference,
     sig,
+    spread,
     standard_error,
     t95,
     t_quantile,
+    tarone_count,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,6 +115,19 @@ def test_quantiles_interpolate_linearly_and_may_skip_nan() -> None:
     assert np.isnan(quantiles(m, (0.5,), axis=0)[0, 1])
 
 
+def test_spread_is_where_outcomes_fall_not_how_well_the_mean_is_known() -> None:
+    v = np.array([*range(1, 101), np.nan, np.inf])  # 1..100; undefined values ignored
+    sp = spread(v)
+    assert sp["n"] == 100 and sp["median"] == 50.5
+    assert sp["low"] == pytest.approx(5.95) and sp["high"] == pytest.approx(95.05)
+    # the range stays put as replications are added; the mean's interval shrinks
+    more = np.tile(v[:100], 10)
+    assert spread(more)["high"] - spread(more)["low"] == pytest.approx(89.1, abs=0.1)
+    assert interval(more)["ci_high"] - interval(more)["ci_low"] < 4
+    empty = spread(np.array([np.nan]))
+    assert empty["n"] == 0 and math.isnan(empty["median"])
+
+
 def test_median_and_its_standard_error() -> None:
     assert median(np.array([3.0, 1.0, 2.0, 10.0])) == 2.5
     assert math.isnan(median(np.array([])))
@@ -130,6 +147,36 @@ def test_welch_standard_error_of_a_difference() -> None:
     # one side with a single value: its spread estimated from the other side's
     se, df = se_of_difference(0.1, 9, 7.0, 1)
     assert se == pytest.approx(math.sqrt(0.01 + (0.1 * 3) ** 2)) and df == 8.0
+
+
+def test_paired_difference_over_units_both_define() -> None:
+    a = np.array([1.0, 2.0, 3.0, np.nan, 5.0])
+    b = np.array([2.0, 2.5, 5.0, 1.0, np.nan])
+    st = paired_difference(a, b)
+    d = np.array([1.0, 0.5, 2.0])
+    assert st["n"] == 3 and st["df"] == 2 and st["mean"] == pytest.approx(d.mean())
+    assert st["se"] == pytest.approx(d.std(ddof=1) / math.sqrt(3))
+    assert (st["mean_a"], st["mean_b"]) == (2.0, pytest.approx(9.5 / 3))
+    assert paired_difference(a, a)["se"] == 0.0  # the same units: no spread at all
+    assert paired_difference([np.nan], [1.0])["n"] == 0
+    with pytest.raises(ValueError):
+        paired_difference([1.0], [1.0, 2.0])
+
+
+def test_mcnemar_exact_p_values() -> None:
+    assert mcnemar_p(0, 0) == 1.0
+    assert mcnemar_p(0, 5) == pytest.approx(2 * 0.5**5)
+    assert mcnemar_p(9, 1) == pytest.approx(22 / 1024)  # 2·(1 + 10)/2¹⁰
+    assert mcnemar_p(3, 3) == 1.0
+
+
+def test_tarone_counts_only_tests_that_could_reject() -> None:
+    assert tarone_count([], 0.01) == 1
+    assert tarone_count([0.0] * 5, 0.05) == 5  # continuous tests all count
+    # three discrete tests that can never reach 0.05/K do not count: K = 2
+    assert tarone_count([0.0, 0.0, 0.5, 0.5, 0.5], 0.05) == 2
+    # K = 1 would let three through (p_min < 0.05): not enough; K = 3 lets two
+    assert tarone_count([0.001, 0.001, 0.03], 0.05) == 2
 
 
 def test_two_proportion_standard_error_and_continuity_correction() -> None:

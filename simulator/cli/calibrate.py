@@ -60,12 +60,23 @@ def calibrate(
             "band, error, within tolerance).",
         ),
     ] = None,
+    year: Annotated[
+        int | None,
+        typer.Option(
+            min=1900,
+            max=2199,
+            metavar="YEAR",
+            help="Year of the shape statistics (May / Jan-Mar, US share of May, Jul-Dec "
+            "error); default: the year of the controls (the policy's first dated change).",
+        ),
+    ] = None,
     sets: SetOpt = None,
     allow: AllowOpt = None,
     debug: DebugOpt = False,
 ) -> None:
-    """Observed vs simulated: monthly exports (median, 90% band, error per month), or
-    every target of a targets file."""
+    """Observed vs simulated: monthly exports (median, 90% band, error per month, and
+    shape statistics for the year of the controls), or every target of a targets
+    file."""
     DEBUG["on"] = debug
     from simulator.ensemble.options import Execution
     from simulator.ensemble.runner import run_ensemble_with
@@ -91,9 +102,10 @@ def calibrate(
     finally:
         if prog is not None:
             prog.stop()
-    fit = export_fit(ens, observed)
+    fit = export_fit(ens, observed, year=year)
     say(
-        f"{clean(sc.name, 200)}: monthly licensed exports, {ens.reps} replications, seed {ens.seed}"
+        f"{clean(sc.name, 200)}: monthly exports at Chinese customs (departures), "
+        f"{ens.reps} replications, seed {ens.seed}"
     )
     say(fit.to_text())
     if figure is not None:

@@ -26,7 +26,7 @@ from simulator.cli.app import (
     load,
     overrides_of,
 )
-from simulator.cli.console import comparison_table, progress_bar, say, say_table, tell
+from simulator.cli.console import comparison_table, out, progress_bar, say, say_table, tell
 from simulator.limits import Limits
 
 
@@ -123,13 +123,16 @@ def compare(
         if prog is not None:
             prog.stop()
     diff = cmp.differences()
+    dates = cmp.date_differences()
     scen_diff = cmp.scenario_diff()
     if not quiet:
-        say(scen_diff.render(limit=40))
+        say(scen_diff.render(limit=40, width=out.width))
         if not scen_diff:
             tell("warning: A and B are the same scenario: every difference is 0")
         say()
-        say_table(comparison_table(cmp._differences(), sa, sb, cmp.a.reps, verbose=verbose))
+        say_table(
+            comparison_table(cmp._differences(), sa, sb, cmp.a.reps, verbose=verbose, dates=dates)
+        )
     if out_dir is not None:
         from simulator.report.figures import figure_gc, save_figure
         from simulator.report.html import REPORT_FILE, write_comparison_report
@@ -152,6 +155,7 @@ def compare(
             )
             write_json(tmp / "manifest.json", man)
             write_csv(diff, tmp / "differences.csv")
+            write_csv(dates, tmp / "date_differences.csv")
             figs = tmp / "figures"
             figs.mkdir()
             if same_days and same_mfrs:

@@ -27,6 +27,7 @@ __all__ = [
     "authority_line",
     "cell",
     "comparison_table",
+    "date_cell",
     "err",
     "fmt",
     "fmt_diff",
@@ -159,8 +160,10 @@ def fmt(
 
 
 def summary_table(summary: dict[str, Any], sc: Any, width: int | None = None) -> Table:
-    """The per-manufacturer KPI table: one line per manufacturer, or, when that would
-    not fit in ``width`` columns, each interval under its mean."""
+    """The per-manufacturer KPI table: a row per manufacturer, the dates as the median
+    with the 5–95 % range and the share of replications under it, the other KPIs with
+    their 95 % interval under the mean; laid out without box lines when the boxed table
+    would not fit in ``width`` columns."""
     from rich.measure import Measurement
 
     table = kpi_table(summary, sc, narrow=False)
@@ -170,65 +173,76 @@ def summary_table(summary: dict[str, Any], sc: Any, width: int | None = None) ->
     return kpi_table(summary, sc, narrow=True)
 
 
-def _date_cell(v: dict[str, Any] | None, sep: str, never: str = "—") -> str:
-    """``2025-05-22 ±8 d`` from a summary.json date entry: the mean date and the 95%
-    interval's half-width in days (the exact ends are in summary.json and
-    kpi_table.csv)."""
-    if not v or v.get("mean") is None:
-        return never
-    lo, hi = v.get("ci_low"), v.get("ci_high")
-    text = str(v["mean"])
-    if lo and hi and (lo, hi) != (v["mean"], v["mean"]):
-        import datetime as dt
+def date_cell(which: str, k: dict[str, Any], single: bool = False) -> str:
+    """A headline date from a manufacturer's ``summary.json`` entries ``k``: the median
+    date, the 5–95 % range across the replications where it happens, and in how many
+    (:func:`simulator.ensemble.views.date_phrases`), one per line; ``single`` (one
+    replication): the date alone."""
+    from simulator.ensemble.views import date_phrases
 
-        half = (dt.date.fromisoformat(hi) - dt.date.fromisoformat(lo)).days / 2
-        text += f"{sep}±{half:.0f} d"
-    return text
+    name = "first_shortage_date" if which == "first" else "recovery_date"
+    v = k.get(name) or {}
+    p_short = (k.get("any_shortage") or {}).get("mean")
+    text, rng, says = date_phrases(
+        which,
+        v.get("median"),
+        v.get("p5"),
+        v.get("p95"),
+        share=v.get("share", 0.0 if not v else None),
+        p_short=p_short,
+        short_at_end=v.get("short_at_end"),
+        short=True,
+    )
+    if single:
+        return text
+    return "\n".join(t for t in (text, rng, *says.split("; ")) if t)
 
 
 def kpi_table(summary: dict[str, Any], sc: Any, narrow: bool) -> Table:
     from rich import box
 
-    sep = "\n" if narrow else " "
+    single = int(summary.get("reps", 0)) == 1
     t = Table(
         # a Text: the scenario's name is shown as written, never read as markup
         title=Text(
             clean(
                 summary.get("title")
-                or f"{sc.name}: {summary['reps']} replications, seed {summary['seed']} "
-                "(mean [95% interval])"
+                or f"{sc.name}: {summary['reps']} replications, seed {summary['seed']}"
             )
         ),
         title_justify="left",
+        caption=Text(
+            "one replication: its dates and KPIs"
+            if single
+            else "dates: median over the replications where it happens, 5–95% of them "
+            "below, in how many; others: mean, 95% interval of the mean below"
+        ),
+        caption_justify="left",
         box=None if narrow else box.HEAVY_HEAD,
         pad_edge=not narrow,
-        leading=int(narrow),  # a blank line between two-line rows
+        padding=(0, 1, 0, 0) if narrow else (0, 1),
+        leading=0 if single else 1,  # a blank line between rows of several lines
     )
     t.add_column("manufacturer", overflow="fold")
-    for header in (
-        "fill rate",
-        "lost units",
-        "first\nshortage" if narrow else "first shortage",
-        "recovered\nby" if narrow else "recovered by",
-        "P(any\nshortage)" if narrow else "P(any shortage)",
-    ):
+    t.add_column("first shortage", justify="right", no_wrap=True)
+    t.add_column("recovered by", justify="right")
+    for header in ("fill rate", "lost units"):
         t.add_column(header, justify="right", no_wrap=True)
-    for m in sc.manufacturers:
+    for i, m in enumerate(sc.manufacturers):
         k = summary["kpis"].get(m.id, {})
+        if narrow and i and not single:
+            t.add_row()  # no box: a blank line between rows of several lines
 
         def g(name: str, k: dict[str, Any] = k) -> tuple[Any, Any, Any]:
             v = k.get(name, {})
             return v.get("mean"), v.get("ci_low"), v.get("ci_high")
 
-        short = (k.get("any_shortage") or {}).get("mean")
         t.add_row(
             Text(clean(m.id)),
-            fmt(*g("fill_rate"), pct=True, sep=sep),
-            fmt(*g("lost_units"), sep=sep),
-            _date_cell(k.get("first_shortage_date"), sep, "never"),
-            _date_cell(k.get("recovery_date"), sep, "—" if not short else "not by end"),
-            # a share of replications: its interval is in kpi_table.csv
-            fmt(g("any_shortage")[0], None, None, pct=True),
+            date_cell("first", k, single),
+            date_cell("recovery", k, single),
+            fmt(*g("fill_rate"), pct=True, sep="\n"),
+            fmt(*g("lost_units"), sep="\n"),
         )
     return t
 
@@ -266,11 +280,12 @@ def warn_estimated(sc: Any) -> None:
 
 
 _CMP_ROWS = (
-    ("fill_rate", "fill rate", True),
+    ("shortage_days", "shortage days", False),
     ("lost_units", "lost units", False),
-    ("days_to_first_shortage", "days to first shortage", False),
+    ("fill_rate", "fill rate", True),
     ("any_shortage", "P(any shortage)", True),
 )
+_CMP_DATES = (("first_shortage_date", "first shortage"), ("recovery_date", "recovered by"))
 _CMP_AUTHORITY = (
     ("wait_wd_p50", "median wait, wd", False),
     ("wait_wd_p90", "p90 wait, wd", False),
@@ -295,21 +310,79 @@ def fmt_diff(
     return s if s.startswith("-") else "+" + s
 
 
-def comparison_table(differences: Any, sa: Any, sb: Any, reps: int, verbose: bool = False) -> Table:
-    """The paired comparison as ``relsim compare`` prints it: manufacturers, then the
-    authority overall and per destination (where a slowdown aimed at one country lands,
-    and what the shared reviewer pool passes on to others). ``verbose`` adds the
-    ``narrower ×`` column (how much common random numbers narrowed each interval)."""
+def _date_pair_cells(r: Any) -> tuple[str, str, str]:
+    """A ``date_differences`` row as three cells: A's and B's date (median, 5–95 %
+    range, share of replications) and B − A in days over the replications where both
+    have it."""
+    from simulator.ensemble.views import date_phrases
+
+    which = "first" if r.kpi == "first_shortage_date" else "recovery"
+    cells = []
+    for side in ("a", "b"):
+        share = getattr(r, f"share_{side}")
+        at_end = getattr(r, f"short_at_end_{side}")
+        text, rng, says = date_phrases(
+            which,
+            getattr(r, f"date_{side}"),
+            getattr(r, f"date_{side}_p5"),
+            getattr(r, f"date_{side}_p95"),
+            share=None if share != share else float(share),
+            p_short=None if at_end != at_end else float(share) + float(at_end),
+            short_at_end=None if at_end != at_end else float(at_end),
+            short=True,
+        )
+        cells.append("\n".join(t for t in (text, rng, *says.split("; ")) if t))
+    if r.n == 0 or r.diff != r.diff:
+        delta = "—"
+    else:
+        lo, hi = r.ci_low, r.ci_high
+        delta = f"{r.diff + 0.0:+.0f} d"
+        if lo == lo and hi == hi and (lo, hi) != (r.diff, r.diff):
+            delta += f" [{lo + 0.0:+.0f}, {hi + 0.0:+.0f}]"
+        delta += f"\n({int(r.n)} pairs)"
+    return cells[0], cells[1], delta
+
+
+def comparison_table(
+    differences: Any,
+    sa: Any,
+    sb: Any,
+    reps: int,
+    verbose: bool = False,
+    dates: Any = None,
+) -> Table:
+    """The paired comparison as ``relsim compare`` prints it: per manufacturer when its
+    line first stops and when it recovers in A and in B (median date, 5–95 % range,
+    share of replications) and by how many days B moves them, then shortage days, lost
+    units, fill rate and P(any shortage); then the authority overall and per
+    destination (where a slowdown aimed at one country lands, and what the shared
+    reviewer pool passes on to others). ``verbose`` adds the ``narrower ×`` column (how
+    much common random numbers narrowed each interval).
+
+    Args:
+        differences: ``Comparison._differences()`` (keyed by entity).
+        sa: Scenario A.
+        sb: Scenario B.
+        reps: Paired replications.
+        verbose: Add the ``narrower ×`` column.
+        dates: ``Comparison.date_differences()`` (None: no date rows).
+    """
     from rich import box
 
     rows = {(r.entity, r.kpi): r for r in differences.itertuples(index=False)}
+    date_rows = {
+        (r.manufacturer, r.kpi): r
+        for r in (dates.itertuples(index=False) if dates is not None else [])
+    }
 
     def num(x: float) -> float | None:
         return None if x != x else float(x)  # NaN: e.g. never short
 
     caption = (
-        "B − A with its 95% interval over paired replications; rates in percentage "
-        "points (pp); wd = Chinese working days; — = never happened in any replication"
+        "B − A with its 95% interval over paired replications; dates: median over the "
+        "replications where it happens, 5–95% of them, in how many; B − A in days over "
+        "the replications where both have it; rates in percentage points (pp); wd = "
+        "Chinese working days; — = never happened in any replication"
     )
     if verbose:
         caption += (
@@ -331,10 +404,10 @@ def comparison_table(differences: Any, sa: Any, sb: Any, reps: int, verbose: boo
     for col in ("A", "B", "B − A [95% interval]", *(("narrower ×",) if verbose else ())):
         t.add_column(col, justify="right", no_wrap=True)
 
-    def add(entity: str, label: str, kpi: str, name: str, pct: bool, first: bool) -> None:
+    def add(entity: str, label: str, kpi: str, name: str, pct: bool, first: bool) -> bool:
         r = rows.get((entity, kpi))
         if r is None:
-            return
+            return False
         digits = 1 if kpi.startswith("wait") else 0
         cells: list[Any] = [
             Text(clean(label)) if first else "",
@@ -346,12 +419,25 @@ def comparison_table(differences: Any, sa: Any, sb: Any, reps: int, verbose: boo
         if verbose:
             cells.append("—" if r.narrower_x != r.narrower_x else f"{r.narrower_x:.1f}")
         t.add_row(*cells)
+        return True
 
     mfrs = [m.id for m in sa.manufacturers]
     mfrs += [m.id for m in sb.manufacturers if m.id not in mfrs]
     for m in mfrs:
-        for i, (kpi, name, pct) in enumerate(_CMP_ROWS):
-            add(m, m, kpi, name, pct, i == 0)
+        first = True
+        for kpi, name in _CMP_DATES:
+            r = date_rows.get((m, kpi))
+            if r is None:
+                continue
+            a_cell, b_cell, delta = _date_pair_cells(r)
+            t.add_row(
+                Text(clean(m)) if first else "", name, a_cell, b_cell, delta,
+                *(("",) if verbose else ()),
+            )  # fmt: skip
+            first = False
+        for kpi, name, pct in _CMP_ROWS:
+            if add(m, m, kpi, name, pct, first):
+                first = False
         t.add_section()
     by_dest = sorted({e for e, _ in rows if e.startswith("authority/")})
     entities = ["authority", *by_dest]

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from simulator.cli.app import Fail, SetOpt, app, load
-from simulator.cli.console import say, say_json
+from simulator.cli.console import out, say, say_json
 
 
 def _date(text: str) -> dt.date:
@@ -93,4 +93,4 @@ def diff(
     if as_json:
         say_json(d.to_list())
     else:
-        say(d.render(limit=10_000))
+        say(d.render(limit=10_000, width=out.width))

@@ -61,7 +61,8 @@ def fit(
         typer.Option(
             metavar="FILE",
             help="The fitted scenario, a file that extends FILE (default: <stem>-fitted.yaml "
-            "beside FILE).",
+            "in the working directory when FILE is in a folder below it, so that relsim "
+            "regress does not check it before it has a baseline; else beside FILE).",
         ),
     ] = None,
     sets: SetOpt = None,
@@ -75,10 +76,13 @@ def fit(
     """Fit the free parameters of a targets file to its targets; write the fitted
     scenario (a file that extends FILE) and print the calibration table."""
     DEBUG["on"] = debug
+    from simulator.cli.new import default_variant_path
     from simulator.explore.fit import fit as run_fit
     from simulator.report.calibration import targets_text
 
     target = out_dir or Path("runs") / f"{file.stem}-fit"
+    if fitted is None:
+        fitted = default_variant_path(file, f"{file.stem}-fitted.yaml")
     cb, prog = progress_bar(quiet, "trials")
     try:
         res = run_fit(

@@ -19,6 +19,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["regress_command"]
 
+_SHOWN = 30
+"""Moved KPIs listed per scenario without --verbose."""
+
 
 def _table(c: ScenarioCheck, rows: Sequence[Row], exact: bool) -> Any:
     from rich.table import Table
@@ -67,7 +70,19 @@ def regress_command(
         ),
     ] = Path("scenarios/baselines"),
     update: Annotated[
-        bool, typer.Option("--update", help="Rewrite the baselines from this run (exit 0).")
+        bool,
+        typer.Option(
+            "--update",
+            help="Rewrite the baselines from this run (exit 0): the changes are intended.",
+        ),
+    ] = False,
+    allow_changed: Annotated[
+        bool,
+        typer.Option(
+            "--allow-changed",
+            help="A scenario that changed since its baseline does not fail by itself "
+            "(its changes are still listed); only moved KPIs fail.",
+        ),
     ] = False,
     reps: Annotated[
         int | None,
@@ -130,25 +145,31 @@ def regress_command(
         bool, typer.Option("--debug", help="Show the traceback of an internal error.")
     ] = False,
 ) -> None:
-    """Re-run scenarios and compare their KPIs with stored baselines (exit 1 if any moved).
+    """Re-run scenarios and compare their KPIs with stored baselines (exit 1 if any moved,
+    or if a scenario changed since its baseline).
 
-    Each scenario runs with its baseline's seed and replication count. A KPI moved when
-    |Δ| exceeds both k·√(se_b² + se_c²), with k set for a family-wise false-alarm rate
-    α across all compared KPIs, and its absolute floor (scenario `tolerances:`).
+    Each scenario runs with its baseline's seed and replication count, so replication i
+    draws what the baseline's replication i drew, and KPIs are compared in pairs: a KPI
+    moved when the mean paired difference exceeds k·se (k set for a family-wise
+    false-alarm rate α over the KPIs that could fail) and its absolute floor (scenario
+    `tolerances:`). A scenario whose resolved form differs from the baseline's fails,
+    naming the files and fields that changed, unless --update or --allow-changed says
+    the change is intended.
     """
     from rich.console import Console
 
-    from simulator.cli.console import say, say_table, tell
+    from simulator.cli.console import out, say, say_table, tell
     from simulator.ensemble.options import Execution
     from simulator.regress.baseline import BadInput, baseline_data, write_baseline
-    from simulator.regress.judge import DEFAULT_ALPHA, judge
+    from simulator.regress.judge import DEFAULT_ALPHA, judge, notable_moves
     from simulator.regress.reports import (
+        describe,
         junit_xml,
         markdown_report,
         rule_text,
         write_markdown,
     )
-    from simulator.regress.run import prepare, run_check
+    from simulator.regress.run import change_text, changed_files_shown, prepare, run_check
 
     tty = sys.stdout.isatty()
     wide = Console(highlight=False, soft_wrap=True, width=None if tty else 200)  # tables
@@ -185,6 +206,7 @@ def regress_command(
         n = reps if reps is not None else b.get("reps", c.scenario.reps)
         s = seed if seed is not None else b.get("seed", c.scenario.seed)
         tell(f"running {c.path} ({n} replications, seed {s}) …")
+        c.allow_changed = allow_changed
         run_check(c, reps, execution)
 
     if alpha is None:
@@ -210,17 +232,22 @@ def regress_command(
                 reps=c.reps,
                 kpis=c.kpis,
                 alpha=alpha,
+                values=c.values,
+                files=c.files,
                 floors=floors,
             )
             old = c.baseline_path.read_text(encoding="utf-8") if c.baseline_path.exists() else None
             write_baseline(c.baseline_path, data)
             new = c.baseline_path.read_text(encoding="utf-8")
+            moved = f"{len(c.failures)} KPI(s) had moved beyond tolerance"
             what = (
                 "created"
                 if old is None
                 else "unchanged"
                 if old == new
-                else f"updated ({len(c.failures)} KPI(s) had moved beyond tolerance)"
+                else f"updated ({moved}"
+                + (f"; {len(c.changes)} field(s) of the scenario changed" if c.changed else "")
+                + ")"
             )
             say(
                 f"{what}: {c.baseline_path} ({c.reps} replications, seed {c.seed}, "
@@ -228,22 +255,43 @@ def regress_command(
             )
         return
 
+    width = (out.width or 100) - 6
     for c in checks:
         f = c.failures
-        verdict = "FAIL" if f else "ok"
+        verdict = "FAIL" if c.failed else "ok"
+        what = f"{len(f)} of {len(c.rows)} KPIs moved"
+        if c.changed:
+            what += "; the scenario changed" + (" (allowed)" if c.allow_changed else "")
         say(
-            f"{verdict:4}  {c.path}: {len(f)} of {len(c.rows)} KPIs moved "
-            f"(seed {c.seed}, {c.reps} replications, {c.elapsed_s:.1f} s)",
-            style="bold red" if f else None,
+            f"{verdict:4}  {c.path}: {what} "
+            f"(seed {c.seed}, {c.reps} replications paired, {c.elapsed_s:.1f} s)",
+            style="bold red" if c.failed else None,
         )
+        if c.changed:
+            for line in change_text(c, width=width).splitlines():
+                say(f"      {clean(line, 300)}")
+            notable = notable_moves(c.rows)
+            if notable:
+                say(
+                    "      what the change did, each KPI judged on its own (95%; not "
+                    "family-wise, so not a failure):"
+                )
+                for r, text in notable:
+                    say(
+                        f"        {clean(r.metric, 80)}  {describe(r.base)} → "
+                        f"{describe(r.cur)}  ({text})"
+                    )
         for note in c.notes:
             say(f"      note: {clean(note, 300)}")
-        shown = c.rows if verbose else f
+        shown = c.rows if verbose else f[:_SHOWN]
         if shown:
             say_table(_table(c, shown, exact), to=wide)
+        if not verbose and len(f) > _SHOWN:
+            say(f"      … {len(f) - _SHOWN} more moved (--verbose lists every KPI)")
     n_rows = len(all_rows)
-    failed = [c for c in checks if c.failures]
+    failed = [c for c in checks if c.failed]
     n_fail = sum(len(c.failures) for c in checks)
+    n_changed = sum(c.changed and not c.allow_changed for c in checks)
     say(f"rule: {rule_text(alpha, m, k, exact)}")
     if junit is not None:
         from simulator.report.atomic import write_text_atomic
@@ -255,10 +303,23 @@ def regress_command(
         say(f"wrote {p}")
     if failed:
         for c in failed:
-            say(f"moved in {c.label}: {', '.join(r.metric for r in c.failures)}")
+            if c.changed and not c.allow_changed:
+                fields = [d.path for d in c.changes]
+                shown = ", ".join(fields[:8]) + (
+                    f", … ({len(fields)} in all)" if len(fields) > 8 else ""
+                )
+                files = ", ".join(f for f, _ in changed_files_shown(c)) or "its resolved form"
+                say(f"changed: {c.path}: {files} — {shown or 'see above'}")
+            if c.failures:
+                names = [r.metric for r in c.failures]
+                more = f", … ({len(names)} in all)" if len(names) > 10 else ""
+                say(f"moved in {c.label}: {', '.join(names[:10])}{more}")
+        parts = [f"{n_fail} of {n_rows} KPIs moved beyond tolerance"]
+        if n_changed:
+            parts.append(f"{n_changed} scenario(s) changed since their baseline")
         say(
-            f"regress: FAIL — {n_fail} of {n_rows} KPIs moved beyond tolerance "
-            f"in {len(failed)} of {len(checks)} scenario(s)",
+            f"regress: FAIL — {'; '.join(parts)} ({len(failed)} of {len(checks)} "
+            "scenario(s) failed)",
             style="bold red",
         )
         raise typer.Exit(1)

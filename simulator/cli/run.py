@@ -130,7 +130,13 @@ def run(
     fmt: FormatOpt = Format.png,
     dpi: DpiOpt = None,
     xlsx: Annotated[
-        bool, typer.Option("--xlsx", help="Also write tables.xlsx, one sheet per table.")
+        bool,
+        typer.Option(
+            "--xlsx",
+            help="Also write tables.xlsx (a few seconds): one sheet per table; replication "
+            "0's per-event tables (events, licences, shipments) stay in rep0/*.parquet and "
+            ".csv, which their sheets name.",
+        ),
     ] = False,
     report: Annotated[
         bool, typer.Option("--report/--no-report", help="Write report.html (one page).")

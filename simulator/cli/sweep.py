@@ -82,7 +82,9 @@ def sweep(
         list[str] | None,
         typer.Option(
             "--kpi",
-            help="KPI of the figures and analyses (repeatable; default: any_shortage, lost_units)",
+            help="KPI of the figures and analyses (repeatable; default: the first two of "
+            "lost_units, shortage_days, any_shortage, days_to_first_shortage, fill_rate, "
+            "shortfall_t that vary across the points beyond their Monte Carlo noise)",
         ),
     ] = None,
     sets: SetOpt = None,
@@ -103,10 +105,9 @@ def sweep(
     DEBUG["on"] = debug
     from simulator.explore.plots import KPI_LABELS
     from simulator.explore.store import PARTIAL_SUFFIX
-    from simulator.explore.sweep import DEFAULT_KPIS
     from simulator.explore.sweep import sweep as run_sweep
 
-    chosen = list(kpis or DEFAULT_KPIS)
+    chosen = list(kpis or [])
     unknown = [k for k in chosen if k not in KPI_LABELS]
     if unknown:
         raise Fail(
@@ -139,7 +140,7 @@ def sweep(
             out=target,
             force=force,
             figures=figures,
-            kpis=chosen,
+            kpis=chosen or None,
             progress=progress,
         )
     except KeyboardInterrupt:
@@ -169,6 +170,11 @@ def sweep(
     if res.resumed:
         head += f" ({res.resumed} points read back from an interrupted run)"
     say(head)
+    if not chosen:
+        chosen = res.informative_kpis()
+        say(f"KPIs shown: {', '.join(chosen)} (those that vary across the points; --kpi to choose)")
+    for w in res.warnings:
+        tell(f"warning: {w}")
     if not quiet:
         say(ranges_text(res, chosen))
         extra = analyses_text(res, chosen[0])
@@ -204,11 +210,18 @@ def analyses_text(res: Any, kpi: str) -> str:
     names = short_names(res.params)
     lines: list[str] = []
     if not torn.empty:
-        lines.append(f"\none at a time ({kpi} at the low end → at the high end of each range)")
+        lines.append(
+            f"\none at a time ({kpi} at the low end → at the high end of each range, the "
+            "others at the scenario's values; ± the 95% Monte Carlo interval of each end)"
+        )
         for r in torn.itertuples():
+            noise = max(r.at_low_ci, r.at_high_ci)
+            pm = "" if noise != noise else f" ±{fmt_kpi(kpi, noise)}"
+            flag = "  within noise" if r.within_noise else ""
             lines.append(
                 f"  {r.entity:22} {names[r.parameter]:28} {fmt_kpi(kpi, r.at_low):>8} → "
-                f"{fmt_kpi(kpi, r.at_high):<8} ({fmt_value(r.low)} → {fmt_value(r.high)})"
+                f"{fmt_kpi(kpi, r.at_high):<8}{pm:>8} ({fmt_value(r.low)} → "
+                f"{fmt_value(r.high)}){flag}"
             )
     if not sens.empty and "S1" in sens:
         lines.append(f"\nSobol indices of {kpi} (first order S1, total ST, ± 95% interval)")

@@ -27,10 +27,11 @@ def validate(
     ] = False,
 ) -> None:
     """Check scenario files and the data files they name; print every problem at
-    file:line:col, and warnings for parts that do nothing (a regime never scheduled, an
-    overlay outside the horizon, a rule that matches nothing). What validate accepts,
-    run runs."""
-    from simulator.scenario.warnings import scenario_warnings
+    file:line:col, warnings for parts that do nothing (a regime never scheduled, an
+    overlay outside the horizon, a rule that matches nothing or reaches no modelled
+    manufacturer and no background stream), and notes (an overlay that reaches no
+    modelled manufacturer; they never fail --strict). What validate accepts, run runs."""
+    from simulator.scenario.warnings import scenario_notes, scenario_warnings
 
     bad = 0
     for f in files:
@@ -44,6 +45,8 @@ def validate(
         warned = scenario_warnings(sc, loc)
         for p in warned:
             tell(f"warning: {p}")
+        for p in scenario_notes(sc, loc):
+            tell(f"note: {p}")
         if warned and strict:
             bad += 1
             continue

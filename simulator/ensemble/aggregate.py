@@ -104,6 +104,18 @@ class KpiTable:
         """Values of KPI column ``j`` in replication order (replications that have it)."""
         return self._val[: self.n, j][self._has[: self.n, j]]
 
+    def values(self, j: int) -> np.ndarray:
+        """Every replication's value of KPI column ``j``, in replication order (a copy;
+        NaN where it is undefined or the replication does not have it)."""
+        v = self._val[: self.n, j].copy()
+        v[~self._has[: self.n, j]] = np.nan
+        return v
+
+    @property
+    def reps(self) -> np.ndarray:
+        """The replication index of each row, in the order added (a copy)."""
+        return self._rep[: self.n].copy()
+
     def frame(self) -> pd.DataFrame:
         """Long frame ``rep``, ``entity``, ``kpi``, ``value`` in replication order."""
         n, k = self.n, len(self.cols)

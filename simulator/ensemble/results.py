@@ -14,7 +14,14 @@ from simulator.ensemble.aggregate import BAND_NAMES, QUANTILES, WAIT_BIN_WD, Agg
 from simulator.replication.columns import COLUMNS, TABLES, conform, unit_of
 from simulator.replication.kpis import AUTHORITY_KPIS, MANUFACTURER_KPIS, split_entity
 from simulator.replication.tables import overlay_frame, regime_frame
-from simulator.stats import half_width, interval, quantiles, standard_error
+from simulator.stats import (
+    half_width,
+    interval,
+    paired_difference,
+    quantiles,
+    spread,
+    standard_error,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.replication.result import RunResult
@@ -78,6 +85,19 @@ class EnsembleResult:
         f.insert(4, "destination", f["entity"].map(lambda e: split[e][3]))
         return conform(f.drop(columns="entity"), "kpis_by_rep")
 
+    def kpi_values(self) -> tuple[np.ndarray, dict[tuple[str, str], np.ndarray]]:
+        """Every replication's KPIs as arrays, for pairing replication by replication
+        (``relsim regress`` against a baseline on the same seeds).
+
+        Returns:
+            ``(reps, values)``: the replication indices in order, and per ``(entity,
+            kpi)`` (keyed as in ``summary.json``) the value of each replication (NaN
+            where undefined), in :meth:`kpi_stats`' order.
+        """
+        table = self.agg.kpis
+        order = [(r["entity"], r["kpi"]) for r in self.kpi_stats()]
+        return table.reps, {key: table.values(table.cols[key]) for key in order}
+
     def kpi_stats(self) -> list[dict[str, Any]]:
         """Every KPI's statistics keyed as in ``summary.json`` (``entity``: a manufacturer
         id, ``<manufacturer>/<part>``, ``all_manufacturers`` or ``authority``), in
@@ -131,8 +151,13 @@ class EnsembleResult:
         return conform(pd.DataFrame(rows, columns=list(cols)), "kpi_summary")
 
     def _date_stats(self, entity: str) -> dict[str, dict[str, Any]]:
-        """First-shortage and recovery dates of one entity: mean and 95% interval as
-        dates (rounded down to the day), and n."""
+        """First-shortage and recovery dates of one entity, over the replications where
+        they happen: the median date and the 5–95 % range across those replications
+        (``median``, ``p5``, ``p95``: where outcomes fall), the mean and its 95 %
+        interval (``mean``, ``ci_low``, ``ci_high``: how precisely the mean is known),
+        all as dates rounded down to the day; ``n`` and ``share`` (of all
+        replications). The recovery entry also has ``short_at_end``: the share of
+        replications short on some day that were still short at the end."""
         table = self.agg.kpis
         j_first = table.cols.get((entity, "days_to_first_shortage"))
         j_rec = table.cols.get((entity, "days_to_recover"))
@@ -143,24 +168,37 @@ class EnsembleResult:
         first = table._val[:n, j_first]
         rec = table._val[:n, j_rec] if j_rec is not None else np.full(n, np.nan)
         start = pd.Timestamp(self.scenario.start)
+        reps = max(n, 1)
+
+        def day(x: float | None) -> Any:
+            if x is None or not math.isfinite(x):
+                return pd.NaT
+            return start + pd.Timedelta(days=math.floor(x))
+
         for name, days in (("first_shortage_date", first), ("recovery_date", first + rec)):
             st = interval(days)
-            out[name] = {
-                k: (
-                    start + pd.Timedelta(days=math.floor(st[k]))
-                    if st.get(k) is not None and math.isfinite(st[k])
-                    else pd.NaT
-                )
-                for k in ("mean", "ci_low", "ci_high")
-            }
+            sp = spread(days)
+            out[name] = {k: day(st[k]) for k in ("mean", "ci_low", "ci_high")}
+            out[name].update(
+                {"median": day(sp["median"]), "p5": day(sp["low"]), "p95": day(sp["high"])}
+            )
             out[name]["n"] = int(st["n"])
+            out[name]["share"] = int(st["n"]) / reps
+        n_short = out["first_shortage_date"]["n"]
+        out["recovery_date"]["short_at_end"] = (n_short - out["recovery_date"]["n"]) / reps
         return out
 
     def kpi_table(self) -> pd.DataFrame:
-        """The headline KPIs per manufacturer, each with its 95% interval (``_low``,
-        ``_high``): P(any shortage), the first shortage and recovery **dates**, fill
-        rate, lost units, shortfall (t) and shortage days (the ``kpi_table`` table: the
-        one the CLI, ``report.html`` and notebooks show)."""
+        """The headline KPIs per manufacturer (the ``kpi_table`` table: the one the CLI,
+        ``report.html`` and notebooks show).
+
+        Dates of the first shortage and of the recovery are given over the replications
+        where they happen, as the median date and the 5–95 % range across them
+        (``_median``, ``_p5``, ``_p95``: the headline), with ``p_any_shortage``,
+        ``p_recovered`` and ``p_short_at_end`` saying in how many replications; their
+        mean and its 95 % interval (``_low``, ``_high``) stay for comparisons and CI.
+        P(any shortage), fill rate, lost units, shortfall (t) and shortage days are
+        means with 95 % intervals."""
         stats = {(r["entity"], r["kpi"]): r for r in self.kpi_stats()}
         rows = []
         for m in self.scenario.manufacturers:
@@ -182,8 +220,14 @@ class EnsembleResult:
                 row[col] = d.get("mean", pd.NaT)
                 row[f"{col}_low"] = d.get("ci_low", pd.NaT)
                 row[f"{col}_high"] = d.get("ci_high", pd.NaT)
+                row[f"{col}_median"] = d.get("median", pd.NaT)
+                row[f"{col}_p5"] = d.get("p5", pd.NaT)
+                row[f"{col}_p95"] = d.get("p95", pd.NaT)
+            rec = dates.get("recovery_date", {})
+            row["p_recovered"] = rec.get("share", np.nan)
+            row["p_short_at_end"] = rec.get("short_at_end", np.nan)
             row["first_shortage_n"] = dates.get("first_shortage_date", {}).get("n", 0)
-            row["recovery_n"] = dates.get("recovery_date", {}).get("n", 0)
+            row["recovery_n"] = rec.get("n", 0)
             rows.append(row)
         cols = TABLES["kpi_table"].columns
         return conform(pd.DataFrame(rows, columns=list(cols)), "kpi_table")
@@ -322,8 +366,10 @@ class EnsembleResult:
 
     def summary_dict(self) -> dict[str, Any]:
         """The content of ``summary.json``: KPI mean and 95% interval per entity, and per
-        manufacturer (and part) ``first_shortage_date`` and ``recovery_date`` as ISO
-        dates."""
+        manufacturer (and part) ``first_shortage_date`` and ``recovery_date``: ``mean``,
+        ``ci_low``, ``ci_high``, ``median``, ``p5``, ``p95`` as ISO dates (the median
+        and 5–95 % range over the replications where the date exists), ``n``,
+        ``share`` (n / replications) and, for the recovery, ``short_at_end``."""
         kpis: dict[str, dict[str, Any]] = {}
         for r in self.kpi_stats():
             kpis.setdefault(r["entity"], {})[r["kpi"]] = {
@@ -336,7 +382,11 @@ class EnsembleResult:
         for entity, ks in kpis.items():
             for name, d in self._date_stats(entity).items():
                 ks[name] = {
-                    k: (None if pd.isna(v) else v.date().isoformat()) if k != "n" else v
+                    k: v
+                    if k == "n"
+                    else _clean(v)
+                    if k in ("share", "short_at_end")
+                    else (None if pd.isna(v) else v.date().isoformat())
                     for k, v in d.items()
                 }
         return {"scenario": self.scenario.name, "seed": self.seed, "reps": self.reps, "kpis": kpis}
@@ -427,6 +477,61 @@ class Comparison:
             )
         cols = ["entity", *TABLES["differences"].columns[4:]]
         return pd.DataFrame(rows, columns=cols)
+
+    def date_differences(self) -> pd.DataFrame:
+        """When each manufacturer's line first stops and recovers, in A and in B (the
+        ``date_differences`` table): per manufacturer and date (``kpi``:
+        ``first_shortage_date``, ``recovery_date``) the median date and 5–95 % range
+        over the replications where it happens and their share (A's and B's, as
+        :meth:`EnsembleResult.kpi_table` gives them), and the paired difference B − A
+        in days with its 95 % interval, over the replications where both have it
+        (``n``)."""
+        ka, kb = self.a.kpi_table(), self.b.kpi_table()
+        ka, kb = ka.set_index("manufacturer"), kb.set_index("manufacturer")
+        rows = []
+        for mid in [m for m in ka.index if m in kb.index]:
+            ra, rb = ka.loc[mid], kb.loc[mid]
+            days_a, days_b = self._event_days(self.a, mid), self._event_days(self.b, mid)
+            for col, share, at_end in (
+                ("first_shortage_date", "p_any_shortage", None),
+                ("recovery_date", "p_recovered", "p_short_at_end"),
+            ):
+                da, db = days_a[col], days_b[col]
+                n = min(da.size, db.size)
+                st = paired_difference(da[:n], db[:n])
+                h = half_width(st["se"], st["n"]) if st["n"] > 1 else math.nan
+                rows.append(
+                    {
+                        "manufacturer": mid,
+                        "kpi": col,
+                        "date_a": ra[f"{col}_median"],
+                        "date_a_p5": ra[f"{col}_p5"],
+                        "date_a_p95": ra[f"{col}_p95"],
+                        "share_a": ra[share],
+                        "date_b": rb[f"{col}_median"],
+                        "date_b_p5": rb[f"{col}_p5"],
+                        "date_b_p95": rb[f"{col}_p95"],
+                        "share_b": rb[share],
+                        "short_at_end_a": ra[at_end] if at_end else np.nan,
+                        "short_at_end_b": rb[at_end] if at_end else np.nan,
+                        "diff": st["mean"],
+                        "ci_low": st["mean"] - h,
+                        "ci_high": st["mean"] + h,
+                        "n": st["n"],
+                    }
+                )
+        cols = list(TABLES["date_differences"].columns)
+        return conform(pd.DataFrame(rows, columns=cols), "date_differences")
+
+    @staticmethod
+    def _event_days(ens: EnsembleResult, entity: str) -> dict[str, np.ndarray]:
+        """Each replication's first-shortage and recovery day (days since the start; NaN
+        where it does not happen), in replication order."""
+        _, cols = ens.kpi_values()
+        n = ens.agg.kpis.n
+        first = cols.get((entity, "days_to_first_shortage"), np.full(n, np.nan))
+        rec = cols.get((entity, "days_to_recover"), np.full(n, np.nan))
+        return {"first_shortage_date": first, "recovery_date": first + rec}
 
     def scenario_diff(self) -> Any:
         """What differs between the two scenarios (:func:`simulator.diff`): check that a

@@ -3,8 +3,9 @@
 ``grid``
     Every combination of each parameter's levels (``N`` of ``--param PATH=LOW:HIGH:N``,
     ``levels:`` in ``uncertainties:``, else about ``points ** (1/D)``, else 5), spread
-    evenly over [low, high] (in log for ``loguniform``); the first parameter varies
-    slowest. Stress-test maps and tornado charts.
+    evenly over [low, high] (in log for ``loguniform``), plus the scenario's own value
+    (clipped into the range) when they miss it, so that the base point is the scenario;
+    the first parameter varies slowest. Stress-test maps and tornado charts.
 ``oat``
     One at a time: the base point (every parameter at the scenario's own value, clipped
     into its range; the middle when the scenario leaves it unset), then each parameter
@@ -202,7 +203,15 @@ def _grid(params: tuple[Param, ...], points: int | None, seed: int) -> Design:
     d = len(params)
     default = DEFAULT_LEVELS if points is None else max(2, math.floor(points ** (1 / d) + 1e-9))
     default = min(default, Limits.MAX_GRID_LEVELS)
-    levels = [p.even(p.levels or default) for p in params]
+    # each parameter's levels, and its scenario value (within the range) as one more if
+    # the levels miss it: the base point, where the other parameters sit in a tornado,
+    # is then the scenario as written, not the grid's centre
+    levels = []
+    for p in params:
+        v = p.even(p.levels or default)
+        if p.nominal is not None:
+            v = np.unique(np.append(v, p.base()))
+        levels.append(v)
     n = math.prod(len(v) for v in levels)
     _check_points("grid", n)
     coords = np.array(list(itertools.product(*levels)), dtype=float).reshape(n, d)

@@ -139,7 +139,7 @@ def write_sweep_dir(
     files: list[str],
     *,
     figures: bool = True,
-    kpis: Sequence[str] = ("any_shortage", "lost_units"),
+    kpis: Sequence[str] | None = None,
     force: bool = False,
 ) -> Path:
     """Write a sweep's directory atomically (see the module documentation).
@@ -149,7 +149,8 @@ def write_sweep_dir(
         out: Target directory.
         files: Scenario files read (for the manifest).
         figures: Write PNG figures.
-        kpis: KPIs of the figures and analyses.
+        kpis: KPIs of the figures and analyses (default:
+            :meth:`SweepResult.informative_kpis`).
         force: Replace an existing directory.
 
     Returns:
@@ -159,6 +160,7 @@ def write_sweep_dir(
 
     assert res.scenario is not None
     sc = res.scenario
+    kpis = list(kpis) if kpis else res.informative_kpis()
     torn, sens = analyses(res, kpis)
     with atomic_dir(out, force) as tmp:
         manifest: dict[str, Any] = {
@@ -180,6 +182,8 @@ def write_sweep_dir(
             "python": platform.python_version(),
             "platform": platform.platform(),
             "packages": package_versions(),
+            "kpis": list(kpis),
+            "warnings": list(res.warnings),
         }
         write_json(tmp / "manifest.json", manifest)
         (tmp / "scenario.resolved.yaml").write_text(to_yaml(scenario_data(sc)), encoding="utf-8")
@@ -249,7 +253,16 @@ def _page_inputs(
             {
                 "title": "One at a time: each parameter from the low to the high end of its "
                 "range, the others at the scenario's values",
-                "columns": ["manufacturer", "KPI", "parameter", "at low", "at high", "range"],
+                "columns": [
+                    "manufacturer",
+                    "KPI",
+                    "parameter",
+                    "at low",
+                    "at high",
+                    "± 95% (Monte Carlo)",
+                    "range",
+                    "",
+                ],
                 "rows": [
                     [
                         r.entity,
@@ -257,7 +270,9 @@ def _page_inputs(
                         names[r.parameter],
                         fmt_kpi(r.kpi, r.at_low),
                         fmt_kpi(r.kpi, r.at_high),
+                        f"±{fmt_kpi(r.kpi, max(r.at_low_ci, r.at_high_ci))}",
                         f"{fmt_value(r.low)} → {fmt_value(r.high)}",
+                        "swing within noise" if r.within_noise else "",
                     ]
                     for r in torn.itertuples()
                 ],
@@ -324,6 +339,7 @@ def _page_inputs(
         "params": params,
         "ranges": range_rows,
         "tables": tables,
+        "warnings": list(res.warnings),
         "figures": figs,
         "manifest": manifest,
     }

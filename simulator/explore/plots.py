@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
 from simulator.report.plot_style import DPI, PALETTE, style
@@ -128,6 +129,10 @@ def _title(fig: Figure, res: SweepResult, what: str, note: str = "") -> None:
         sub += f" × {res.reps} replications (seed {res.seed}, common random numbers)"
     if note:
         sub += f"; {note}"
+    import textwrap
+
+    width = max(60, int(fig.get_figwidth() * 15))  # about 15 characters of 8.5 pt per inch
+    sub = "\n".join(textwrap.fill(line, width) for line in sub.split("\n"))
     fig.supxlabel(sub, fontsize=8.5, color=PALETTE["grey"])
 
 
@@ -197,32 +202,35 @@ class SweepPlots:
             return self._line(kpi, ents, px)
         py = self._param(y, 1 if px is self.res.params[0] else 0)
         tables = {e: self._cells(kpi, e, px, py) for e in ents}
-        allv = np.concatenate([t["mean"].to_numpy(float) for t in tables.values()])
-        finite = allv[np.isfinite(allv)]
-        if kpi in _SHARES:
-            vmin, vmax = 0.0, 1.0
-        else:
-            vmin = float(finite.min()) if finite.size else 0.0
-            vmax = float(finite.max()) if finite.size else 1.0
-            vmax = vmax if vmax > vmin else vmin + 1.0
         cmap = "YlOrRd_r" if kpi in _HIGHER_IS_BETTER else "YlOrRd"
-        norm = Normalize(vmin, vmax)
         with style():
-            fig, axes = _panels(len(ents))
-            mappable = None
+            fig, axes = _panels(len(ents), width=5.2)
             for ax, e in zip(axes, ents, strict=True):
+                # each plant on its own colour scale: a plant whose KPI moves by 2 % is
+                # not a flat colour beside one whose KPI moves by 200 %
+                vals = tables[e]["mean"].to_numpy(float)
+                finite = vals[np.isfinite(vals)]
+                vmin = float(finite.min()) if finite.size else 0.0
+                vmax = float(finite.max()) if finite.size else 1.0
+                flat = not vmax > vmin
+                if flat:
+                    pad = 0.01 if kpi in _SHARES else max(1.0, abs(vmax) * 0.01)
+                    vmin, vmax = vmin - pad, vmax + pad
+                norm = Normalize(vmin, vmax)
                 mappable = self._map_panel(ax, tables[e], px, py, kpi, cmap, norm)
-                ax.set_title(e)
+                ax.set_title(
+                    f"{e}"
+                    + (f" ({_fmt(kpi, finite[0])} everywhere)" if flat and finite.size else "")
+                )
                 ax.set_xlabel(param_label(px))
                 ax.set_ylabel(param_label(py))
                 ax.grid(False)
-            assert mappable is not None
-            cb = fig.colorbar(mappable, ax=axes, shrink=0.9, pad=0.02)
-            cb.set_label(kpi_label(kpi))
-            if kpi in _SHARES:
-                cb.ax.yaxis.set_major_formatter(lambda v, _: f"{100 * v:.0f}%")
-            else:
-                _number_axis(cb.ax.yaxis)
+                cb = fig.colorbar(mappable, ax=ax, shrink=0.9, pad=0.02)
+                cb.set_label(kpi_label(kpi), fontsize=8)
+                if kpi in _SHARES:
+                    cb.ax.yaxis.set_major_formatter(lambda v, _: f"{100 * v:.0f}%")
+                else:
+                    _number_axis(cb.ax.yaxis)
             others = [p.name for p in self.res.params if p is not px and p is not py]
             grid = all(_is_grid(t) for t in tables.values())
             if not others:
@@ -231,6 +239,13 @@ class SweepPlots:
                 note = f"averaged over {', '.join(others)}"
             else:
                 note = f"{', '.join(others)} vary from point to point"
+            note = f"{note}; each panel on its own colour scale"
+            if self.res.past_horizon:
+                mark = "hatched cells" if grid else "points marked ×"
+                note += (
+                    f"; {mark}: the swept overlay runs past the end of the horizon there "
+                    "(shortages after the end not counted)"
+                )
             _title(fig, self.res, f"{KPI_LABELS.get(kpi, (kpi,))[0]}, stress-test map", note)
         return fig
 
@@ -246,18 +261,43 @@ class SweepPlots:
         )
         return t.groupby(["x", "y"], as_index=False)["mean"].mean()
 
+    def _late_cells(self, px: Param, py: Param) -> set[tuple[float, float]]:
+        """The map's cells ``(x, y)`` holding a point at which a swept overlay runs past
+        the end of the horizon."""
+        d = self.res.design
+        jx, jy = d.params.index(px), d.params.index(py)
+        return {(d.coords[i, jx], d.coords[i, jy]) for i in self.res.past_horizon}
+
     def _map_panel(
         self, ax: Axes, t: pd.DataFrame, px: Param, py: Param, kpi: str, cmap: str, norm: Normalize
     ) -> Any:
         xs, ys = np.unique(t["x"]), np.unique(t["y"])
         full = _is_grid(t)
         X, Y = _axis_values(px, t["x"].to_numpy()), _axis_values(py, t["y"].to_numpy())
+        late = self._late_cells(px, py)
         if full:
+            # cells of one size whatever the spacing of the levels (a grid that includes
+            # the scenario's own value, 2 between 1.75 and 2.5, would squeeze its column
+            # and run its numbers into the next); the ticks name the levels
             grid = t.pivot(index="y", columns="x", values="mean").to_numpy(float)
-            ex, ey = _edges(_axis_values(px, xs)), _edges(_axis_values(py, ys))
+            ex, ey = np.arange(len(xs) + 1) - 0.5, np.arange(len(ys) + 1) - 0.5
             m = ax.pcolormesh(ex, ey, np.ma.masked_invalid(grid), cmap=cmap, norm=norm)
+            for ix, xv in enumerate(xs):
+                for iy, yv in enumerate(ys):
+                    if (xv, yv) in late:
+                        ax.add_patch(
+                            Rectangle(
+                                (ix - 0.5, iy - 0.5),
+                                1,
+                                1,
+                                fill=False,
+                                hatch="///",
+                                edgecolor=PALETTE["grey"],
+                                linewidth=0,
+                            )
+                        )
             if grid.size <= _MAX_ANNOTATED_CELLS:
-                cx, cy = _axis_values(px, xs), _axis_values(py, ys)
+                cx, cy = np.arange(len(xs)), np.arange(len(ys))
                 small = 7 if grid.size > 64 else 8.5
                 for iy, yv in enumerate(cy):
                     for ix, xv in enumerate(cx):
@@ -281,6 +321,9 @@ class SweepPlots:
             m = ax.scatter(
                 X, Y, c=t["mean"], cmap=cmap, norm=norm, s=28, edgecolors="0.3", linewidths=0.4
             )
+            if late:
+                on = np.array([(x, y) in late for x, y in zip(t["x"], t["y"], strict=True)])
+                ax.scatter(X[on], Y[on], marker="x", s=40, c=PALETTE["grey"], linewidths=0.8)
         _date_axis(ax.xaxis, px)
         _date_axis(ax.yaxis, py)
         return m
@@ -325,6 +368,15 @@ class SweepPlots:
                 t = tables[e].iloc[::-1].reset_index(drop=True)  # largest on top
                 base = float(t["base"].iloc[0]) if len(t) else math.nan
                 pos = np.arange(len(t))
+                base_ci = float(t["base_ci"].iloc[0]) if len(t) and "base_ci" in t else math.nan
+                if math.isfinite(base_ci) and base_ci > 0:
+                    ax.axvspan(
+                        base - base_ci,
+                        base + base_ci,
+                        color="0.85",
+                        zorder=0,
+                        label="base ± 95% Monte Carlo interval",
+                    )
                 for col, colour, tag, off in (
                     ("at_low", PALETTE["sky"], "low", 0.2),
                     ("at_high", PALETTE["vermillion"], "high", -0.2),
@@ -337,13 +389,27 @@ class SweepPlots:
                         color=colour,
                         label=f"parameter at its {tag} end",
                     )
+                    err = t[f"{col}_ci"].to_numpy(float)
+                    if np.isfinite(err).any() and np.nanmax(err) > 0:
+                        ax.errorbar(
+                            t[col],
+                            pos + off,
+                            xerr=np.nan_to_num(err),
+                            fmt="none",
+                            ecolor="0.2",
+                            elinewidth=0.9,
+                            capsize=2.5,
+                            label="± 95% Monte Carlo interval" if tag == "high" else None,
+                        )
                     for k, r in t.iterrows():
                         v = r[col]
                         if not math.isfinite(v):
                             continue
+                        half = r.get(f"{col}_ci", 0.0)
+                        half = half if isinstance(half, float) and math.isfinite(half) else 0.0
                         ax.annotate(
                             _value_text(r[tag]),
-                            (v, k + off),
+                            (v + half if v >= base else v - half, k + off),  # past its bar
                             xytext=(3 if v >= base else -3, 0),
                             textcoords="offset points",
                             ha="left" if v >= base else "right",
@@ -367,7 +433,13 @@ class SweepPlots:
                     )
                     ax.set_xlim(base - 1, base + 1)
                     ax.set_xticks([base])
-                ax.set_yticks(pos, [_wrap(x, 30) for x in t["label"]])
+                labels = [
+                    _wrap(x, 30) + ("\n(within noise)" if noisy else "")
+                    for x, noisy in zip(
+                        t["label"], t.get("within_noise", [False] * len(t)), strict=True
+                    )
+                ]
+                ax.set_yticks(pos, labels)
                 ax.set_xlabel(kpi_label(kpi))
                 ax.set_title(f"{e} (base {_fmt(kpi, base)})")
                 ax.use_sticky_edges = False
@@ -389,8 +461,9 @@ class SweepPlots:
                 fig,
                 self.res,
                 f"{KPI_LABELS.get(kpi, (kpi,))[0]}, one parameter at a time",
-                "bars: mean at each end of a parameter's range (value at the bar's end), "
-                "the others at base",
+                "bars: mean at each end of a range (value at the bar), the others at the "
+                "scenario's values;\n'within noise': the swing is within the ends' 95% "
+                "Monte Carlo intervals",
             )
         return fig
 
@@ -496,21 +569,11 @@ def _is_grid(t: pd.DataFrame) -> bool:
 
 
 def _level_ticks(axis: Any, p: Param, levels: np.ndarray, most: int = 12) -> None:
-    """Ticks at the cells' centres, labelled with the levels (when there are few)."""
-    if len(levels) > most:
-        _date_axis(axis, p)
-        return
-    pos = _axis_values(p, levels)
-    labels = [_value_text(p.value(v)) for v in levels]
-    axis.set_ticks(pos, labels)
-
-
-def _edges(c: np.ndarray) -> np.ndarray:
-    """Cell edges around sorted centres (midpoints; ends extended by half a step)."""
-    if len(c) == 1:
-        return np.array([c[0] - 0.5, c[0] + 0.5])
-    mid = (c[1:] + c[:-1]) / 2
-    return np.concatenate([[c[0] - (mid[0] - c[0])], mid, [c[-1] + (c[-1] - mid[-1])]])
+    """Ticks at the cells' centres (cell *i* centred on *i*), labelled with the levels;
+    with more than ``most`` levels, every ``⌈n / most⌉``-th is labelled."""
+    every = max(1, math.ceil(len(levels) / most))
+    pos = np.arange(0, len(levels), every)
+    axis.set_ticks(pos, [_value_text(p.value(levels[i])) for i in pos])
 
 
 def _value_text(v: Any) -> str:

@@ -156,8 +156,10 @@ def tornado_table(design: Design, table: pd.DataFrame) -> pd.DataFrame:
     Returns:
         One row per parameter, largest swing first: ``parameter``, ``low``, ``high``
         (parameter values), ``at_low``, ``at_high`` (output means), ``at_low_ci``,
-        ``at_high_ci`` (their 95 % half-widths), ``base`` (output at the base point),
-        ``swing`` (``|at_high − at_low|``).
+        ``at_high_ci`` (their 95 % half-widths), ``base`` (output at the base point: the
+        scenario's values) and ``base_ci``, ``swing`` (``|at_high − at_low|``) and
+        ``within_noise`` (the swing is no larger than the two ends' half-widths
+        together, which are not both 0: Monte Carlo noise could make it).
 
     Raises:
         ValueError: The design has no base point (lhs, sobol, morris).
@@ -189,7 +191,15 @@ def tornado_table(design: Design, table: pd.DataFrame) -> pd.DataFrame:
                 "at_low_ci": half[lo],
                 "at_high_ci": half[hi],
                 "base": mean[design.base],
+                "base_ci": half[design.base],
                 "swing": abs(mean[hi] - mean[lo]),
+                # the swing is no larger than the Monte Carlo noise of its two ends
+                "within_noise": bool(
+                    np.isfinite(half[lo])
+                    and np.isfinite(half[hi])
+                    and half[lo] + half[hi] > 0
+                    and abs(mean[hi] - mean[lo]) <= half[lo] + half[hi]
+                ),
             }
         )
     out = pd.DataFrame(rows)

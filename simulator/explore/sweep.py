@@ -51,8 +51,19 @@ __all__ = ["STATS", "SweepResult", "evaluate_design", "point_scenario", "prepare
 
 STATS = ("mean", "ci_low", "ci_high", "se", "n")
 """KPI statistics of each point, per entity and KPI (as in ``summary.json``)."""
-DEFAULT_KPIS = ("any_shortage", "lost_units")
-"""KPIs drawn by default: P(line stop) and lost production, per manufacturer."""
+DEFAULT_KPIS = ("lost_units", "shortage_days")
+"""KPIs drawn when none is asked for and none of :data:`CANDIDATE_KPIS` varies."""
+CANDIDATE_KPIS = (
+    "lost_units",
+    "shortage_days",
+    "any_shortage",
+    "days_to_first_shortage",
+    "fill_rate",
+    "shortfall_t",
+)
+"""KPIs a sweep draws by default, the first two that vary across its points beyond
+their Monte Carlo noise (:meth:`SweepResult.informative_kpis`): P(line stop) says
+nothing when every point stops every line (the 2025 case study)."""
 
 
 # ----------------------------------------------------------------------------- result
@@ -88,6 +99,45 @@ class SweepResult:
     out: Path | None = None
     timing: list[float] = field(default_factory=list, repr=False)
     rerun: list[str] = field(default_factory=list, repr=False)
+    warnings: list[str] = field(default_factory=list)
+    """What may make the sweep mislead (e.g. a swept overlay that runs past the end of
+    the horizon at some points), for people."""
+    past_horizon: list[int] = field(default_factory=list)
+    """Points (design rows) at which a swept overlay runs past the end of the horizon:
+    shortages it causes after the end are not counted (the stress map hatches them)."""
+
+    def informative_kpis(self, n: int = 2) -> list[str]:
+        """The first ``n`` KPIs of :data:`CANDIDATE_KPIS` whose mean varies across the
+        points by more than its Monte Carlo noise (the largest 95 % half-width) for some
+        manufacturer; then any that varies at all; :data:`DEFAULT_KPIS` when none does.
+        """
+        present = set(self.frame["kpi"])
+        ents = self.entities()
+        strong: list[str] = []
+        weak: list[str] = []
+        for kpi in CANDIDATE_KPIS:
+            if kpi not in present:
+                continue
+            for e in ents:
+                try:
+                    t = self.kpi(kpi, e)
+                except KeyError:
+                    continue
+                m = t["mean"].to_numpy(float)
+                m = m[np.isfinite(m)]
+                if m.size < 2 or m.max() == m.min():
+                    continue
+                noise = (t["ci_high"] - t["mean"]).to_numpy(float)
+                noise = noise[np.isfinite(noise)]
+                spread = m.max() - m.min()
+                if spread > (noise.max() if noise.size else 0.0):
+                    strong.append(kpi)
+                    break
+                if kpi not in weak:
+                    weak.append(kpi)
+        chosen = strong[:n]
+        chosen += [k for k in weak if k not in chosen][: n - len(chosen)]
+        return chosen or list(DEFAULT_KPIS[:n])
 
     @property
     def params(self) -> list[Param]:
@@ -177,6 +227,9 @@ class Prepared:
     reps: int
     seed: int
     files: list[str]
+    warnings: list[str] = field(default_factory=list)
+    past_horizon: list[int] = field(default_factory=list)
+    """Points at which a swept overlay runs past the end of the horizon."""
 
 
 def prepare(
@@ -234,9 +287,40 @@ def prepare(
                 f"--design {design}",
             )
         )
+    swept = _swept_overlays(d)
+    past: dict[int, list[int]] = {}
     for i in range(d.n):  # every point must make a valid scenario before anything runs
-        point_scenario(loc, d, i)
-    return Prepared(sc, loc, d, r, s, files)
+        sc_i = point_scenario(loc, d, i)
+        for j in swept:
+            if j < len(sc_i.policy.overlays) and sc_i.policy.overlays[j].until > sc_i.end:
+                past.setdefault(j, []).append(i)
+    late = sorted({i for points in past.values() for i in points})
+    return Prepared(sc, loc, d, r, s, files, _horizon_warnings(sc, d, past), late)
+
+
+def _swept_overlays(d: Design) -> set[int]:
+    """Indices of the overlays a design moves (``policy.overlays.<i>.…``)."""
+    out = set()
+    for p in d.params:
+        t = p.tokens
+        if len(t) > 2 and t[0] == "policy" and t[1] == "overlays" and str(t[2]).isdigit():
+            out.add(int(t[2]))
+    return out
+
+
+def _horizon_warnings(sc: Scenario, d: Design, past: Mapping[int, list[int]]) -> list[str]:
+    """The warnings of swept overlays that run past the end of the horizon at some points
+    (``past``: overlay index -> those points): shortages they cause after the end are
+    not counted, so those points look milder than they are."""
+    out = []
+    for j, points in sorted(past.items()):
+        label = sc.policy.overlays[j].label or f"policy.overlays.{j}"
+        out.append(
+            f"at {len(points)} of {d.n} points the swept overlay {label!r} runs past the end "
+            f"of the horizon ({sc.end}): shortages it causes after that are not counted, so "
+            "those points look milder than they are; move `end` later or narrow the range"
+        )
+    return out
 
 
 def _request(p: str | Param | Mapping[str, Any]) -> tuple[str, Param | None]:
@@ -303,7 +387,7 @@ def sweep(
     out: str | Path | None = None,
     force: bool = False,
     figures: bool = True,
-    kpis: Sequence[str] = DEFAULT_KPIS,
+    kpis: Sequence[str] | None = None,
     progress: ProgressFn | bool | None = None,
     engine: str = DEFAULT_ENGINE,
 ) -> SweepResult:
@@ -330,7 +414,8 @@ def sweep(
             writes ``sweep.parquet``, ``design.parquet``, ``manifest.json`` and figures.
         force: Replace an existing ``out`` (and discard another sweep's unfinished work).
         figures: Write figures to ``out/figures``.
-        kpis: KPIs of the figures (default P(line stop) and lost production).
+        kpis: KPIs of the figures (default: the first two of :data:`CANDIDATE_KPIS`
+            that vary across the points, :meth:`SweepResult.informative_kpis`).
         progress: Callback ``(points done, points)``, True for a tqdm bar, or None.
         engine: One of :data:`~simulator.replication.engines.ENGINES` (default: the
             compiled kernel, :data:`~simulator.replication.engines.DEFAULT_ENGINE`);
@@ -427,7 +512,11 @@ def sweep(
         Path(out) if out is not None else None,
         timing,
         rerun,
+        list(prep.warnings),
+        list(prep.past_horizon),
     )
+    if kpis is None:
+        kpis = result.informative_kpis()
     if store is not None:
         from simulator.explore.output import write_sweep_dir
 

@@ -11,6 +11,7 @@ from simulator.regress.judge import SKIP, Row, ScenarioCheck
 from simulator.stats import bonferroni_k
 
 __all__ = [
+    "change_lines",
     "delta_text",
     "describe",
     "junit_xml",
@@ -39,6 +40,10 @@ def delta_text(r: Row) -> str:
 def tolerance_text(r: Row, exact: bool) -> str:
     if exact:
         return "exact"
+    if r.paired and r.share:
+        if not r.only_base + r.only_cur:
+            return "—"
+        return f"McNemar p={r.p:.2g} ({r.only_base}→ / →{r.only_cur})"
     if r.tolerance is None:
         return "—"
     text = f"±{r.tolerance:.3g}"
@@ -59,13 +64,14 @@ def junit_xml(checks: Sequence[ScenarioCheck], *, exact: bool = False) -> str:
     root = ET.Element("testsuites", name="relsim regress")
     total = fails = skips = 0
     for c in checks:
-        f = len(c.failures)
+        changed = int(c.changed)
+        f = len(c.failures) + int(c.changed and not c.allow_changed)
         s = sum(r.status == SKIP for r in c.rows)
         suite = ET.SubElement(
             root,
             "testsuite",
             name=c.label,
-            tests=str(len(c.rows)),
+            tests=str(len(c.rows) + changed),
             failures=str(f),
             errors="0",
             skipped=str(s),
@@ -80,6 +86,15 @@ def junit_xml(checks: Sequence[ScenarioCheck], *, exact: bool = False) -> str:
             ("reps", str(c.reps)),
         ):
             ET.SubElement(props, "property", name=k, value=v)
+        if c.changed:
+            case = ET.SubElement(suite, "testcase", classname=c.label, name="scenario", time="0")
+            detail = "\n".join(change_lines(c))
+            if c.allow_changed:
+                ET.SubElement(case, "system-out").text = "changed (allowed):\n" + detail
+            else:
+                msg = f"{c.path}: the scenario changed since its baseline {c.baseline_path}"
+                fail = ET.SubElement(case, "failure", message=msg, type="scenario-changed")
+                fail.text = msg + "\n" + detail
         for r in c.rows:
             case = ET.SubElement(suite, "testcase", classname=c.label, name=r.metric, time="0")
             if r.failed:
@@ -93,7 +108,7 @@ def junit_xml(checks: Sequence[ScenarioCheck], *, exact: bool = False) -> str:
                 ET.SubElement(case, "skipped", message=r.note or "not tested")
         if c.notes:
             ET.SubElement(suite, "system-out").text = "\n".join(c.notes)
-        total, fails, skips = total + len(c.rows), fails + f, skips + s
+        total, fails, skips = total + len(c.rows) + changed, fails + f, skips + s
     root.set("tests", str(total))
     root.set("failures", str(fails))
     root.set("errors", "0")
@@ -109,13 +124,32 @@ def _md(text: str) -> str:
 def rule_text(alpha: float, m: int, k: float | None, exact: bool) -> str:
     if exact:
         return "exact mode: any difference in the rounded (6 significant digits) values fails"
-    if k is not None:
-        return f"flag if |Δ| > max(k·√(se_b² + se_c²), floor) with fixed k = {k:g}"
-    return (
-        f"flag if |Δ| > max(k·√(se_b² + se_c²), floor); family-wise false-alarm rate "
-        f"α = {alpha:g} over m = {m} tests (Bonferroni): k = Φ⁻¹(1 − α/2m) = "
-        f"{bonferroni_k(alpha, m):.2f}, Student-t with Welch d.f. for means"
+    paired = (
+        "replications paired with the baseline's (same seeds): flag if the mean paired "
+        "difference |Δ| > max(k·se(Δ), floor, 0.01% of the KPI)"
     )
+    if k is not None:
+        return f"{paired} with fixed k = {k:g}"
+    if m == 0:
+        return f"{paired}; no KPI could fail: every paired difference is zero"
+    return (
+        f"{paired}, definedness by the exact McNemar test at p < α/m; family-wise "
+        f"false-alarm rate α = {alpha:g} over the m = {m} KPIs that could fail "
+        f"(Bonferroni–Tarone): k = t⁻¹(1 − α/2m) with pairs − 1 d.f. "
+        f"(Φ⁻¹ = {bonferroni_k(alpha, max(m, 1)):.2f})"
+    )
+
+
+def change_lines(c: ScenarioCheck) -> list[str]:
+    """The scenario's change since its baseline, one line per file and field (no
+    wrapping: for reports)."""
+    from simulator.scenario.diff import format_value
+
+    if not c.changed:
+        return []
+    out = [f"changed file: {f}" for f in c.changed_files]
+    out += [f"{d.path}: {format_value(d.a, 120)} → {format_value(d.b, 120)}" for d in c.changes]
+    return out or ["the resolved scenario differs from the baseline's"]
 
 
 def markdown_report(
@@ -138,11 +172,14 @@ def markdown_report(
         verbose: All rows, not only failures.
     """
     n_rows = sum(len(c.rows) for c in checks)
-    failed = [c for c in checks if c.failures]
+    failed = [c for c in checks if c.failed]
     n_fail = sum(len(c.failures) for c in checks)
+    n_changed = sum(c.changed and not c.allow_changed for c in checks)
+    what = f"{n_fail} of {n_rows} KPIs moved beyond tolerance"
+    if n_changed:
+        what += f", {n_changed} scenario(s) changed since their baseline"
     head = (
-        f"FAIL: {n_fail} of {n_rows} KPIs moved beyond tolerance in {len(failed)} of "
-        f"{len(checks)} scenarios"
+        f"FAIL: {what} ({len(failed)} of {len(checks)} scenarios failed)"
         if failed
         else f"PASS: {n_rows} KPIs in {len(checks)} scenarios within tolerance"
     )
@@ -153,10 +190,17 @@ def markdown_report(
         "|---|---:|---:|---:|---:|---|",
     ]
     for c in checks:
+        notes = (["scenario changed" + (" (allowed)" if c.allow_changed else "")] * c.changed) + (
+            c.notes
+        )
         lines.append(
             f"| {_md(c.label)} | {len(c.rows)} | {len(c.failures)} | {c.seed} | "
-            f"{c.reps} | {_md('; '.join(c.notes))} |"
+            f"{c.reps} | {_md('; '.join(notes))} |"
         )
+    for c in checks:
+        if c.changed:
+            lines += ["", f"### {_md(c.label)}: changed since its baseline", ""]
+            lines += [f"- `{_md(x)}`" for x in change_lines(c)]
     shown = [(c, r) for c in checks for r in c.rows if verbose or r.failed]
     if shown:
         lines += [

@@ -23,11 +23,10 @@ frame in its declared shape (order, dtypes, ``attrs["units"]``) and fails on dri
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
+from simulator.replication.forecast_tables import FORECAST_COLUMNS, forecast_tables
 from simulator.replication.kpis import AUTHORITY_KPIS
 from simulator.world.trace import Column  # name, dtype (here a pandas dtype), unit, doc
 
@@ -44,24 +43,8 @@ __all__ = [
     "unit_of",
 ]
 
-TIME_UNIT = "ms"
-"""The one timestamp resolution of every table."""
-VALUE = "(value unit)"
-"""Unit marker of statistics columns: the unit is the table's ``value_unit``."""
-_DT = f"datetime64[{TIME_UNIT}]"
-
-
-@dataclass(frozen=True)
-class Table:
-    """One table: where it is found, its columns in order, and the unit of its
-    statistics columns (if it has any)."""
-
-    name: str
-    where: str
-    doc: str
-    columns: tuple[str, ...]
-    value_unit: str = ""
-
+from simulator.replication.table_types import DT as _DT
+from simulator.replication.table_types import TIME_UNIT, VALUE, Table
 
 _COLS: list[Column] = [
     # ---------------------------------------------------------------- ids and labels
@@ -229,6 +212,20 @@ _COLS: list[Column] = [
     Column("narrower_x", "float64", "ratio", "independent over paired half-width"),
     Column("variance_reduction", "float64", "ratio", "(var A + var B) / var(B − A)"),
     Column("diff_shortfall_t", "float64", "t/day", "mean paired difference B − A of the shortfall"),
+    Column("date_a", _DT, "date", "scenario A: median date over the replications where it happens"),
+    Column("date_a_p5", _DT, "date", "scenario A: 5th percentile of that date"),
+    Column("date_a_p95", _DT, "date", "scenario A: 95th percentile of that date"),
+    Column("date_b", _DT, "date", "scenario B: median date over the replications where it happens"),
+    Column("date_b_p5", _DT, "date", "scenario B: 5th percentile of that date"),
+    Column("date_b_p95", _DT, "date", "scenario B: 95th percentile of that date"),
+    Column("share_a", "float64", "share", "scenario A: share of replications where it happens"),
+    Column("share_b", "float64", "share", "scenario B: share of replications where it happens"),
+    Column(
+        "short_at_end_a", "float64", "share", "scenario A: share of replications short at the end"
+    ),
+    Column(
+        "short_at_end_b", "float64", "share", "scenario B: share of replications short at the end"
+    ),
     Column("half_width", "float64", "t/day", "its 95% half-width"),
     Column("wait_wd_low", "float64", "working days", "bin's lower edge"),
     Column("wait_wd_high", "float64", "working days", "bin's upper edge"),
@@ -252,49 +249,30 @@ for _k in _HEADLINE:
         Column(f"{_k}_low", _base.dtype, _base.unit, f"95% interval of `{_k}`, low end"),
         Column(f"{_k}_high", _base.dtype, _base.unit, f"95% interval of `{_k}`, high end"),
     ]
+for _k in ("first_shortage_date", "recovery_date"):  # dates: where outcomes fall
+    _COLS += [
+        Column(
+            f"{_k}_median",
+            _DT,
+            "date",
+            f"median `{_k}` over the replications where it happens (the headline date)",
+        ),
+        Column(f"{_k}_p5", _DT, "date", f"5th percentile of `{_k}` over those replications"),
+        Column(f"{_k}_p95", _DT, "date", f"95th percentile of `{_k}` over those replications"),
+    ]
 _COLS += [
     Column("first_shortage_n", "int64", "replications", "replications with a shortage"),
     Column("recovery_n", "int64", "replications", "replications that recovered in the horizon"),
+    Column("p_recovered", "float64", "share", "share of replications recovered in the horizon"),
+    Column(
+        "p_short_at_end",
+        "float64",
+        "share",
+        "share of replications short on some day and still short at the end",
+    ),
 ]
 
-# ---------------------------------------------------------------- forecasts and backtests
-_COLS += [
-    Column("parameter", "string", "path", "free parameter: its scenario path (targets file)"),
-    Column("prior_low", "float64", "(parameter unit)", "lowest value the prior allows"),
-    Column("prior_high", "float64", "(parameter unit)", "highest value the prior allows"),
-    Column("target", "string", "id", "target id (targets file)"),
-    Column("target_kind", "string", "label", "what the target measures (its `kind`)"),
-    Column("observed", "float64", VALUE, "the observed value (null: none)"),
-    Column("published", _DT, "date", "when the observed value became public"),
-    Column("public", "bool", "flag", "public on or before the as-of date: conditioned on"),
-    Column("p_stop", "float64", "share", "share of predictive draws whose line stopped by then"),
-    Column("draw", "int64", "index", "posterior draw"),
-    Column("theta", "float64", "(parameter unit)", "the parameter's value in this draw"),
-    Column("origin_month", _DT, "date", "backtest origin: data public by the end of this month"),
-    Column("series", "string", "label", "the scored series (`exports` or `exports <country>`)"),
-    Column("horizon_months", "int64", "months", "months after the origin month"),
-    Column("forecaster", "string", "label", "`relsim`, `persistence` (last value) or `seasonal`"),
-    Column("members", "int64", "count", "ensemble members (draws) of the forecast"),
-    Column("crps", "float64", VALUE, "continuous ranked probability score (fair; lower: better)"),
-    Column("in50", "bool", "flag", "observed value inside the central 50% interval"),
-    Column("in90", "bool", "flag", "observed value inside the central 90% interval"),
-    Column("pit", "float64", "share", "probability integral transform: share of members below"),
-    Column("coverage50", "float64", "share", "share of observed values inside the 50% interval"),
-    Column("coverage90", "float64", "share", "share of observed values inside the 90% interval"),
-    Column("crps_skill", "float64", "ratio", "1 − CRPS / the last-value baseline's CRPS"),
-    Column("pit_low", "float64", "share", "bin's lower edge"),
-    Column("pit_high", "float64", "share", "bin's upper edge"),
-    Column("forecasts", "int64", "count", "forecasts in the bin"),
-    Column("rank_low", "int64", "rank", "bin's lowest rank of the truth among posterior draws"),
-    Column("rank_high", "int64", "rank", "bin's highest rank (inclusive)"),
-    Column("datasets", "int64", "count", "synthetic data sets"),
-    Column("expected", "float64", "count", "the count expected if the ranks are uniform"),
-    Column("chi2", "float64", "statistic", "chi-square statistic of uniformity"),
-    Column("p_value", "float64", "share", "its p-value"),
-    Column("contraction", "float64", "share", "1 − posterior variance / prior variance"),
-]
-_SCORED = ("origin_month", "series", "horizon_months", "month", "forecaster", "observed", "members")
-"""The cell a backtest scores: its origin, series, lead, month, forecaster and value."""
+_COLS += FORECAST_COLUMNS
 
 COLUMNS: dict[str, Column] = {c.name: c for c in _COLS}
 """Every column, by name (declared once)."""
@@ -496,14 +474,26 @@ TABLES: dict[str, Table] = {
         Table(
             "kpi_table",
             "EnsembleResult.kpi_table() · kpi_table.csv",
-            "the headline KPIs per manufacturer with 95% intervals and dates (the table of "
-            "the CLI, report.html and notebooks)",
+            "the headline KPIs per manufacturer (the table of the CLI, report.html and "
+            "notebooks): dates as the median and 5–95% range over the replications where "
+            "they happen, with the shares of replications short, recovered and still short "
+            "at the end (the mean date and its 95% interval for CI); other KPIs as means "
+            "with 95% intervals",
             (
                 "manufacturer",
                 "name",
-                *[x for k in _HEADLINE for x in (k, f"{k}_low", f"{k}_high")],
+                *[
+                    x
+                    for k in _HEADLINE
+                    for x in (
+                        (k, f"{k}_low", f"{k}_high")
+                        + ((f"{k}_median", f"{k}_p5", f"{k}_p95") if k.endswith("_date") else ())
+                    )
+                ],
                 "first_shortage_n",
                 "recovery_n",
+                "p_recovered",
+                "p_short_at_end",
             ),
         ),
         Table(
@@ -568,6 +558,33 @@ TABLES: dict[str, Table] = {
             value_unit="t/month",
         ),
         Table(
+            "date_differences",
+            "Comparison.date_differences() · date_differences.csv (relsim compare --out)",
+            "when each manufacturer's first shortage and recovery come in A and in B (median "
+            "date and 5–95% range over the replications where it happens, the share of "
+            "replications), and the paired difference B − A in days over the replications "
+            "where both have it (`kpi`: first_shortage_date, recovery_date)",
+            (
+                "manufacturer",
+                "kpi",
+                "date_a",
+                "date_a_p5",
+                "date_a_p95",
+                "share_a",
+                "date_b",
+                "date_b_p5",
+                "date_b_p95",
+                "share_b",
+                "short_at_end_a",
+                "short_at_end_b",
+                "diff",
+                "ci_low",
+                "ci_high",
+                "n",
+            ),
+            value_unit="days",
+        ),
+        Table(
             "differences",
             "Comparison.differences() · differences.csv (relsim compare --out)",
             "paired differences B − A of every KPI over common random numbers",
@@ -597,99 +614,6 @@ TABLES: dict[str, Table] = {
             ("date", "manufacturer", "diff_shortfall_t", "half_width"),
         ),
         Table(
-            "forecast_parameters",
-            "ForecastResult.parameters() · forecast/parameters.csv (relsim forecast)",
-            "posterior of each free parameter given the figures public by the as-of date",
-            ("parameter", "prior_low", "prior_high", "mean", "sd", *STAT_COLUMNS[1:]),
-            value_unit="the parameter's",
-        ),
-        Table(
-            "forecast_targets",
-            "ForecastResult.tables()['forecast_targets'] · forecast/targets.csv",
-            "posterior predictive of every target, beside its observed value and whether "
-            "it was public by the as-of date (conditioned on) or came later (a check)",
-            ("target", "target_kind", "month", "observed", "published", "public", *STAT_COLUMNS),
-            value_unit="the target's (tonnes, share or days)",
-        ),
-        Table(
-            "forecast_exports",
-            "ForecastResult.tables()['forecast_exports'] · forecast/exports.csv",
-            "posterior predictive exports through Chinese customs per month and destination",
-            ("month", "destination", "observed", "public", *STAT_COLUMNS),
-            value_unit="t/month",
-        ),
-        Table(
-            "forecast_exports_total",
-            "ForecastResult.tables()['forecast_exports_total'] · forecast/exports_total.csv",
-            "posterior predictive exports per month, all destinations",
-            ("month", "observed", "public", *STAT_COLUMNS),
-            value_unit="t/month",
-        ),
-        Table(
-            "forecast_shortfall",
-            "ForecastResult.tables()['forecast_shortfall'] · forecast/shortfall.csv",
-            "posterior predictive material of the demand not made, per month and manufacturer",
-            ("month", "manufacturer", *STAT_COLUMNS),
-            value_unit="t/month",
-        ),
-        Table(
-            "forecast_line_stop",
-            "ForecastResult.tables()['forecast_line_stop'] · forecast/line_stop.csv",
-            "per day and manufacturer: probability that the line has stopped (its first "
-            "shortage day) on or before that day",
-            ("date", "manufacturer", "p_stop"),
-        ),
-        Table(
-            "forecast_waits",
-            "ForecastResult.tables()['forecast_waits'] · forecast/waits.csv",
-            "posterior predictive median wait, submission to decision, of the applications "
-            "submitted each month (decided within the horizon)",
-            ("month", *STAT_COLUMNS),
-            value_unit="calendar days",
-        ),
-        Table(
-            "forecast_posterior",
-            "forecast/posterior.parquet",
-            "the posterior draws the predictive simulated (one row per draw and parameter)",
-            ("draw", "parameter", "theta"),
-        ),
-        Table(
-            "backtest_scores",
-            "BacktestResult.scores · backtest/scores.csv (relsim backtest)",
-            "one row per origin, series, horizon and forecaster: the forecast's quantiles "
-            "and its scores against the observed value",
-            (*_SCORED, *STAT_COLUMNS, "crps", "in50", "in90", "pit"),
-            value_unit="t/month",
-        ),
-        Table(
-            "backtest_summary",
-            "BacktestResult.summary · backtest/summary.csv (relsim backtest)",
-            "per series and forecaster: forecasts scored, coverage of the 50% and 90% "
-            "intervals, mean CRPS and skill against the last-value baseline",
-            ("series", "forecaster", "n", "coverage50", "coverage90", "crps", "crps_skill"),
-            value_unit="t/month",
-        ),
-        Table(
-            "backtest_pit",
-            "BacktestResult.pit · backtest/pit.csv (relsim backtest)",
-            "PIT histogram per forecaster (uniform if calibrated)",
-            ("forecaster", "pit_low", "pit_high", "forecasts", "share"),
-        ),
-        Table(
-            "sbc_ranks",
-            "backtest/sbc_ranks.csv (relsim backtest --sbc K)",
-            "simulation-based calibration: rank histogram of each parameter's truth among "
-            "its posterior draws over K synthetic data sets",
-            ("parameter", "rank_low", "rank_high", "datasets", "expected"),
-        ),
-        Table(
-            "sbc_summary",
-            "backtest/sbc_summary.csv (relsim backtest --sbc K)",
-            "simulation-based calibration per parameter: uniformity of the ranks, posterior "
-            "contraction and coverage of the central intervals",
-            ("parameter", "chi2", "p_value", "contraction", "coverage50", "coverage90"),
-        ),
-        Table(
             "wait_histogram",
             "EnsembleResult.wait_histogram() · wait_histogram.csv",
             "submission-to-decision waits of every decided application, 0.5-wd bins",
@@ -697,6 +621,7 @@ TABLES: dict[str, Table] = {
         ),
     ]
 }
+TABLES.update(forecast_tables(STAT_COLUMNS))
 """Every table, by name."""
 
 

@@ -88,10 +88,12 @@ def run_result_html(r: RunResult) -> str:
 
 
 NOTEBOOK_CSS = (
-    "table.kpis, table.differences { border-collapse: collapse; font-size: 13px; }"
-    " table.kpis th, table.kpis td, table.differences th, table.differences td "
+    "table.kpis, table.differences, table.dates { border-collapse: collapse; font-size: 13px; }"
+    " table.kpis th, table.kpis td, table.differences th, table.differences td,"
+    " table.dates th, table.dates td "
     "{ padding: 3px 8px; border-bottom: 1px solid #ddd; text-align: left; }"
-    " td.num, th.num { text-align: right; white-space: nowrap; }"
+    " table td.num, table th.num { text-align: right; white-space: nowrap; }"
     " td .ci { color: #666; font-size: 11.5px; display: block; }"
+    " table.kpis caption { text-align: left; color: #555; padding-bottom: 4px; }"
 )
 """Style of the notebook views' tables (a notebook page has its own)."""

@@ -5,7 +5,7 @@ This module drives no replication and holds no target: targets are read, observe
 every replication and judged in :mod:`simulator.explore.targets`;
 :func:`targets_text` renders the rows :func:`~simulator.explore.targets.evaluate` gives.
 
-:func:`export_fit` lines up an ensemble's monthly licensed exports (all destinations,
+:func:`export_fit` lines up an ensemble's monthly exports at Chinese customs (all destinations,
 median and 90% band over replications) with an observed series (e.g. China's customs
 data for NdFeB magnets, ``scenarios/data/cn_magnet_exports.csv``) and computes the
 error per month and the shape statistics the 2025 case study is judged on:
@@ -13,6 +13,11 @@ error per month and the shape statistics the 2025 case study is judged on:
 * ``may_ratio`` — May / mean(January–March) of simulated medians (observed 0.24);
 * ``us_share_may`` — US share of simulated May exports (mean over replications);
 * ``jul_dec_max_abs_error`` — largest |simulated median / observed − 1| over Jul–Dec.
+
+All three are taken in **the year of the controls** (:func:`controls_year`: the year of
+the policy's first dated change, e.g. 2025 for controls from 2025-04-04), not the year
+the simulation starts in (the case study starts in December 2024, so that goods already
+in production and at sea reach January).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["ExportFit", "export_fit", "targets_text"]
+__all__ = ["ExportFit", "controls_year", "export_fit", "targets_text"]
 
 
 @dataclass
@@ -32,12 +37,16 @@ class ExportFit:
 
     Attributes:
         table: Per month: ``month``, ``observed_t``, ``median_t``, ``p5_t``, ``p95_t``,
-            ``error`` (median / observed − 1), ``in_band`` (observed inside 5–95%).
-        stats: Shape statistics (see module docstring); NaN where data are missing.
+            ``error`` (median / observed − 1), ``in_band`` (observed inside 5–95%; NA
+            for a month without an observed value).
+        stats: Shape statistics (see module docstring) in ``year``; NaN where data are
+            missing.
+        year: The calendar year of the shape statistics.
     """
 
     table: pd.DataFrame
     stats: dict[str, float]
+    year: int = 0
 
     def to_text(self) -> str:
         """A fixed-width table for terminals and notes."""
@@ -48,21 +57,29 @@ class ExportFit:
         for r in self.table.itertuples(index=False):
             obs = "" if np.isnan(r.observed_t) else f"{r.observed_t:11,.0f}"
             err = "" if np.isnan(r.error) else f"{100 * r.error:+7.1f}%"
+            band = "" if pd.isna(r.in_band) else ("yes" if r.in_band else "no")
             lines.append(
                 f"{r.month:%Y-%m}   {obs:>11} {r.median_t:11,.0f} {r.p5_t:9,.0f} "
-                f"{r.p95_t:9,.0f} {err:>8}  {'yes' if r.in_band else 'no'}"
+                f"{r.p95_t:9,.0f} {err:>8}  {band}"
             )
-        s = self.stats
+        s, y = self.stats, self.year
+
+        def num(x: float, pct: bool = False) -> str:
+            if not np.isfinite(x):
+                return "— (no data)"
+            return f"{100 * x:.1f}%" if pct else f"{x:.3f}"
+
         lines.append("")
+        lines.append(f"shape statistics of {y}:")
         lines.append(
-            f"May / mean(Jan-Mar): simulated {s['may_ratio']:.3f}, "
-            f"observed {s['may_ratio_observed']:.3f}"
+            f"May / mean(Jan-Mar) {y}: simulated {num(s['may_ratio'])}, "
+            f"observed {num(s['may_ratio_observed'])}"
         )
         lines.append(
-            f"US share of May exports: simulated {100 * s['us_share_may']:.1f}%, "
-            f"observed {100 * s['us_share_may_observed']:.1f}%"
+            f"US share of May {y} exports: simulated {num(s['us_share_may'], True)}, "
+            f"observed {num(s['us_share_may_observed'], True)}"
         )
-        lines.append(f"Jul-Dec largest |error|: {100 * s['jul_dec_max_abs_error']:.1f}%")
+        lines.append(f"Jul-Dec {y} largest |error|: {num(s['jul_dec_max_abs_error'], True)}")
         return "\n".join(lines)
 
 
@@ -71,8 +88,30 @@ def _month_value(df: pd.DataFrame, month: str, col: str) -> float:
     return float(row.iloc[0]) if len(row) and pd.notna(row.iloc[0]) else float("nan")
 
 
-def export_fit(ens: Any, observed: pd.DataFrame, us_id: str = "US") -> ExportFit:
-    """Compare an ensemble's monthly licensed exports with observed data.
+def controls_year(sc: Any) -> int:
+    """The calendar year of a scenario's controls: the year of its policy's first dated
+    change inside the horizon (a timeline entry or an overlay's start), else the year
+    holding most of the horizon (the later one on a tie).
+
+    Args:
+        sc: A :class:`~simulator.scenario.model.Scenario`.
+    """
+    pol = sc.policy
+    dates = [ch.date for ch in pol.timeline] + [ov.from_ for ov in pol.overlays]
+    if pol.switching is not None:
+        dates.append(pol.switching.start)
+    inside = sorted(d for d in dates if d is not None and sc.start <= d <= sc.end)
+    if inside:
+        return inside[0].year
+    days = pd.date_range(sc.start, sc.end, freq="D")
+    counts = pd.Series(days.year).value_counts()
+    return int(max(counts.index, key=lambda y: (counts[y], y)))
+
+
+def export_fit(
+    ens: Any, observed: pd.DataFrame, us_id: str = "US", year: int | None = None
+) -> ExportFit:
+    """Compare an ensemble's monthly exports (departures) with observed data.
 
     Args:
         ens: An :class:`~simulator.ensemble.EnsembleResult`.
@@ -80,6 +119,7 @@ def export_fit(ens: Any, observed: pd.DataFrame, us_id: str = "US") -> ExportFit
             :func:`~simulator.report.observed.load_observed_exports` returns it) and
             ``total_t`` (and ``us_t``).
         us_id: Country id of the United States in the scenario.
+        year: Calendar year of the shape statistics (default: :func:`controls_year`).
 
     Returns:
         The :class:`ExportFit`.
@@ -100,32 +140,33 @@ def export_fit(ens: Any, observed: pd.DataFrame, us_id: str = "US") -> ExportFit
         }
     )
     table["error"] = table["median_t"] / table["observed_t"] - 1.0
-    table["in_band"] = (table["observed_t"] >= table["p5_t"]) & (
-        table["observed_t"] <= table["p95_t"]
-    )
-    year = f"{table['month'].iloc[0]:%Y}"
+    inside = (table["observed_t"] >= table["p5_t"]) & (table["observed_t"] <= table["p95_t"])
+    table["in_band"] = inside.astype("boolean").where(table["observed_t"].notna(), pd.NA)
+    y = int(year) if year is not None else controls_year(ens.scenario)
+    year_text = f"{y:04d}"
 
     def med(m: str) -> float:
-        return _month_value(table, f"{year}-{m}", "median_t")
+        return _month_value(table, f"{year_text}-{m}", "median_t")
 
     def ob(m: str) -> float:
-        return _month_value(table, f"{year}-{m}", "observed_t")
+        return _month_value(table, f"{year_text}-{m}", "observed_t")
 
     jan_mar = np.mean([med("01"), med("02"), med("03")])
     jan_mar_obs = np.mean([ob("01"), ob("02"), ob("03")])
-    us = sim[(sim["destination"] == us_id) & (sim["ym"] == f"{year}-05")]
-    all_may = tot[tot["month"].dt.strftime("%Y-%m") == f"{year}-05"]
+    us = sim[(sim["destination"] == us_id) & (sim["ym"] == f"{year_text}-05")]
+    all_may = tot[tot["month"].dt.strftime("%Y-%m") == f"{year_text}-05"]
     us_share = (
         float(us["mean"].iloc[0]) / float(all_may["mean"].iloc[0])
         if len(us) and len(all_may) and float(all_may["mean"].iloc[0]) > 0
         else float("nan")
     )
     us_obs = (
-        float(obs["us_t"].get(f"{year}-05", np.nan)) / ob("05")
+        float(obs["us_t"].get(f"{year_text}-05", np.nan)) / ob("05")
         if "us_t" in obs.columns
         else float("nan")
     )
-    h2 = table[table["month"].dt.strftime("%Y-%m").isin([f"{year}-{m:02d}" for m in range(7, 13)])]
+    h2_months = [f"{year_text}-{m:02d}" for m in range(7, 13)]
+    h2 = table[table["month"].dt.strftime("%Y-%m").isin(h2_months)]
     return ExportFit(
         table=table,
         stats={
@@ -135,6 +176,7 @@ def export_fit(ens: Any, observed: pd.DataFrame, us_id: str = "US") -> ExportFit
             "us_share_may_observed": us_obs,
             "jul_dec_max_abs_error": float(h2["error"].abs().max()) if len(h2) else float("nan"),
         },
+        year=y,
     )
 
 

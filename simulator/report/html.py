@@ -3,7 +3,8 @@
 The page embeds its figures (PNG as ``data:`` URIs), carries its own CSS and no script,
 and loads nothing from the network. It shows the scenario's name, question and
 description; what it changes against its base (variants that ``extends:`` one); the
-headline KPI table with first-shortage and recovery **dates** and 95% intervals; the
+headline KPI table with first-shortage and recovery **dates** (median, 5–95 % range and
+share of replications) and the other KPIs' means with 95% intervals; the
 all-plant probability-of-shortage overview; the fan charts; exports and arrivals
 against observed data; licence waits; the policy timeline; assumptions and sources
 from the scenario's header; and a footer with relsim's version, seed, replications and
@@ -25,13 +26,19 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from simulator.ensemble.views import authority_html, differences_table_html, kpi_table_html
+from simulator.ensemble.views import (
+    DATES_NOTE,
+    MEANS_NOTE,
+    authority_html,
+    date_differences_html,
+    differences_table_html,
+    kpi_table_html,
+)
 from simulator.replication.views import escape as _e
 from simulator.replication.views import fmt_date
 
@@ -74,6 +81,7 @@ th, td { padding: 5px 8px; border-bottom: 1px solid var(--rule); text-align: lef
 th { background: var(--band); font-weight: 600; }
 td.num, th.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
 td .ci { color: var(--muted); font-size: 12px; display: block; }
+caption { text-align: left; padding: 0 0 6px; font-size: 13px; }
 figure { margin: 14px 0 22px; }
 figure img { width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { color: var(--muted); font-size: 13px; margin-top: 2px; }
@@ -85,6 +93,12 @@ footer { border-top: 1px solid var(--rule); margin-top: 28px; padding: 10px 0 24
 @media print { main { max-width: none; } figure { break-inside: avoid; } }
 """
 
+
+_DATES_DETAIL = (
+    "First shortage: the first day a line made less than demand; recovered by: the first "
+    "day after its last shortage day. The mean dates and their 95% intervals are in "
+    "kpi_table.csv and summary.json."
+)
 
 # --------------------------------------------------------------------------- formatting
 
@@ -102,12 +116,13 @@ def _figure(fig: dict[str, Any]) -> str:
 
 
 def _value_text(v: Any) -> str:
+    """A field's value as ``relsim diff`` writes it (``[DE, EU]``, ``2025-09-01``), whole:
+    the page wraps it."""
+    from simulator.scenario.diff import format_value
+
     if v is None:
         return "—"
-    if isinstance(v, (dict, list)):
-        text = json.dumps(v, default=str)
-        return text if len(text) <= 160 else text[:157] + "…"
-    return str(v)
+    return format_value(v, None)
 
 
 def _regimes_html(regimes: pd.DataFrame, directions: list[str]) -> str:
@@ -191,14 +206,7 @@ def render_report(d: dict[str, Any]) -> str:
     w("<section id='kpis'><h2>Who runs short, when, and how badly</h2>")
     kt = d.get("kpi_table")
     if kt is not None and len(kt):
-        w(
-            kpi_table_html(
-                kt,
-                "Mean over replications, 95% interval below. Dates: the mean first day with a "
-                "shortage (among replications with one) and the mean first day after the last "
-                "shortage (among those that recovered within the horizon).",
-            )
-        )
+        w(kpi_table_html(kt, f"{DATES_NOTE} {MEANS_NOTE} {_DATES_DETAIL}"))
     else:
         w("<p class='note'>The scenario has no manufacturers.</p>")
     w(authority_html(d.get("summary") or {}))
@@ -342,14 +350,37 @@ def write_run_report(
 # --------------------------------------------------------------------------- comparisons
 
 
+def _diff_table(d: Any) -> str:
+    """What differs between two scenarios (:class:`~simulator.scenario.diff.ScenarioDiff`),
+    one row per field, values whole (the page wraps them)."""
+    from simulator.scenario.diff import format_value
+
+    if not d:
+        return (
+            "<p class='note'>A and B are the same scenario (resolved): every difference is 0.</p>"
+        )
+    rows = "".join(
+        f"<tr><td><code>{_e(x.path)}</code></td><td>{_e(format_value(x.a, None))}</td>"
+        f"<td>{_e(format_value(x.b, None))}</td></tr>"
+        for x in d
+    )
+    return (
+        "<table class='changes'><thead><tr><th>field</th><th>A</th><th>B</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+    )
+
+
 def comparison_page(
     cmp: Comparison,
     manifest: dict[str, Any],
     figures: list[dict[str, Any]],
     notes: dict[str, Any] | None = None,
 ) -> str:
-    """The page of a paired comparison: both scenarios, the paired differences of the
-    headline KPIs with 95% intervals, the daily difference figures, a footer."""
+    """The page of a paired comparison: both scenarios and what differs between them
+    (leaf by leaf), when each line stops and recovers in A and in B (median dates, 5–95 %
+    ranges, shares) and by how many days B moves it, the paired differences of the
+    headline KPIs with 95% intervals, the daily difference figures, both scenarios'
+    assumptions and sources, a footer."""
     a, b = cmp.a.scenario, cmp.b.scenario
     notes = notes or {}
     out = [
@@ -366,7 +397,24 @@ def comparison_page(
         out.append(f"<p><b>{tag}</b> <code>{_e(s.name)}</code>: {_e(q)}</p>")
     out.append(
         f"<p class='meta'>{cmp.a.reps} paired replications (common random numbers), seed "
-        f"{cmp.a.seed}.</p></header><section id='differences'><h2>Paired differences B − A</h2>"
+        f"{cmp.a.seed}.</p></header>"
+    )
+    out.append(
+        "<section id='changes'><h2>What differs between A and B</h2>"
+        + _diff_table(cmp.scenario_diff())
+        + "</section>"
+    )
+    out.append(
+        "<section id='dates'><h2>When lines stop and recover</h2>"
+        f"<p class='note'>{_e(DATES_NOTE)} B − A: the paired difference in days over the "
+        "replications where both have the date, with its 95% interval.</p>"
+        + date_differences_html(cmp)
+        + "</section>"
+    )
+    out.append(
+        "<section id='differences'><h2>Paired differences B − A</h2>"
+        "<p class='note'>Means over replications; B − A paired over the same replications "
+        "(common random numbers), 95% interval below; rates in percentage points.</p>"
         + differences_table_html(cmp)
         + "</section>"
     )
@@ -374,6 +422,16 @@ def comparison_page(
         out.append("<section id='figures'><h2>Daily shortfall, B − A</h2>")
         out += [_figure(f) for f in figures]
         out.append("</section>")
+    out.append("<section id='assumptions'><h2>Assumptions and sources</h2>")
+    for tag, s in (("A", a), ("B", b)):
+        sections = (notes.get(tag.lower()) or {}).get("sections") or []
+        out.append(f"<h3>{tag}: <code>{_e(s.name)}</code></h3>")
+        if not sections:
+            out.append("<p class='note'>The scenario file has no header of assumptions.</p>")
+        for title, text in sections:
+            paras = "".join(f"<p>{_e(p)}</p>" for p in str(text).split("\n\n"))
+            out.append(f"<h4>{_e(title)}</h4>{paras}")
+    out.append("</section>")
     created = str(manifest.get("created_utc", ""))[:10]
     out.append(
         f"</main><footer><main style='padding-top:0'>relsim {_e(manifest.get('version', ''))} · "
@@ -410,7 +468,8 @@ def sweep_page(d: dict[str, Any]) -> str:
             ``reps``, ``seed``, ``params`` (``{name, path, low, high}``), ``ranges``
             (rows: manufacturer, KPI, lowest, highest, where the highest is reached),
             ``tables`` (``{title, columns, rows}``: tornado swings, Sobol or Morris
-            indices), ``figures`` (as for :func:`render_report`), ``manifest``.
+            indices), ``figures`` (as for :func:`render_report`), ``manifest``;
+            optional ``warnings`` (texts shown above the results).
     """
     man = d["manifest"]
     out = [
@@ -430,6 +489,8 @@ def sweep_page(d: dict[str, Any]) -> str:
         f"replications · seed <span id='seed'>{_e(d['seed'])}</span> · every point on the "
         "same random numbers</p></header>"
     )
+    for w in d.get("warnings") or []:
+        out.append(f"<p class='warning' style='color:#8a4b00'><b>Warning:</b> {_e(w)}</p>")
     out.append("<section id='parameters'><h2>What the sweep moves</h2>")
     out.append(
         _rows_table(

@@ -23,7 +23,7 @@ Layout::
     rep0/                    replication 0 in full: kpis, totals, licences, shipments,
                              daily, authority_daily, exports, arrivals, events, regimes
     figures/*.png            P(shortage) overview, fan charts, waits, exports, backlog
-    tables.xlsx              with --xlsx: one sheet per table
+    tables.xlsx              with --xlsx: one sheet per table (per-event tables: a pointer)
 
 Every table follows the schema of :mod:`simulator.replication.columns`
 (``docs/outputs.md``).
@@ -249,6 +249,11 @@ _PARQUET_ONLY = {
 }
 
 
+def _parquet_only(name: str) -> bool:
+    """Whether table ``name`` (``rep0/events`` …) is written as parquet only."""
+    return name.split("/", 1)[-1] in _PARQUET_ONLY
+
+
 def write_tables(tables: dict[str, pd.DataFrame], root: Path) -> None:
     """Write tables under ``root``: small ones as CSV, per-day ones as parquet, the rest
     as both (CSV when under :data:`SMALL_ROWS` rows)."""
@@ -264,12 +269,20 @@ def write_tables(tables: dict[str, pd.DataFrame], root: Path) -> None:
 
 EXCEL_MAX_ROWS = 1_048_575
 """Rows an Excel sheet holds below its header."""
+XLSX_MAX_CELLS = 60_000
+"""Largest table (rows × columns) written as a sheet of ``tables.xlsx``: the summary
+tables and per-day bands fit; replication 0's per-event tables (``events``, ``licences``,
+``shipments``: about a million cells in the case study, most of the workbook's size and
+of a minute's writing) stay in their parquet and CSV files, which the sheet names."""
 
 
-def write_xlsx(tables: dict[str, pd.DataFrame], path: Path) -> list[str]:
+def write_xlsx(
+    tables: dict[str, pd.DataFrame], path: Path, max_cells: int = XLSX_MAX_CELLS
+) -> list[str]:
     """One workbook, one sheet per table (sheet names ≤ 31 characters: ``rep0/daily``
-    becomes ``rep0 daily``) and a sheet of units; a table too long for a sheet gets a
-    sheet that says where it is.
+    becomes ``rep0 daily``) and a sheet of units; a table larger than ``max_cells``
+    cells (or too long for a sheet) gets a sheet that says where it is in the run
+    directory.
 
     Returns:
         The sheet names written.
@@ -280,9 +293,18 @@ def write_xlsx(tables: dict[str, pd.DataFrame], path: Path) -> list[str]:
     with pd.ExcelWriter(path, engine="openpyxl") as xl:
         for name, df in tables.items():
             sheet = name.replace("/", " ")[:31]
-            if len(df) > EXCEL_MAX_ROWS:
+            if len(df) > EXCEL_MAX_ROWS or len(df) * max(len(df.columns), 1) > max_cells:
+                where = f"{name}.parquet" + (
+                    f" and {name}.csv" if len(df) < SMALL_ROWS and not _parquet_only(name) else ""
+                )
                 pd.DataFrame(
-                    {"note": [f"{len(df):,} rows: too many for a sheet; see {name}.parquet"]}
+                    {
+                        "note": [
+                            f"{len(df):,} rows × {len(df.columns)} columns: left out of the "
+                            f"workbook (it would take most of its size and time); see {where} "
+                            "in the run directory"
+                        ]
+                    }
                 ).to_excel(xl, sheet_name=sheet, index=False)
             else:
                 out = df.copy()

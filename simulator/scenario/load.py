@@ -89,6 +89,10 @@ def data_file(
     scenario's folder (or an allowed one), a regular file, at most
     :attr:`Limits.MAX_DATA_BYTES` bytes. Nothing is read from it here.
 
+    The path is relative to the file that declares it: a variant that ``extends:`` a
+    base in a folder below its own inherits the base's data file as the base names it
+    (``data/x.csv`` beside the base), still only from inside the variant's folder.
+
     Args:
         sc: The validated scenario.
         loc: Its located data (``loc.files[-1]`` is the scenario file).
@@ -106,7 +110,9 @@ def data_file(
     if not sc.observed_exports:
         return None
     top = str(path) if path is not None else (loc.files[-1] if loc.files else ".")
-    target = os.path.join(os.path.dirname(top), sc.observed_exports)
+    declared = loc.pos.get(("observed_exports",))
+    origin = declared[0] if declared and declared[0] in loc.files[:-1] else top
+    target = os.path.join(os.path.dirname(origin), sc.observed_exports)
     where = ("observed_exports",)
     away = outside_roots(target, scenario_roots(top, allow))
     if away is not None:

@@ -16,7 +16,7 @@ validated.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -89,6 +89,15 @@ class Scenario(Model):
     """Values ``relsim sweep`` may move, with their ranges (ignored by ``relsim run``; not
     part of the resolved scenario or its hash). See
     :mod:`simulator.scenario.uncertainties`."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _country_groups(cls, data: Any) -> Any:
+        """Country groups in selectors (``destination: EU27``) become the scenario's
+        countries they cover (:mod:`simulator.scenario.groups`)."""
+        from simulator.scenario.groups import expand_groups
+
+        return expand_groups(data)
 
     @model_validator(mode="after")
     def _rules(self) -> Scenario:

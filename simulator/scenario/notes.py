@@ -4,7 +4,7 @@ Scenario files in ``scenarios/`` open with a comment header in labelled paragrap
 (``QUESTION.``, ``SOURCES.``, ``FITTED``, ``ASSUMED``, ``KNOWN LIMITS.`` …); a variant
 ``extends:`` a base file. :func:`scenario_notes` reads the header and the ``extends:``
 targets; :func:`scenario_changes` lists the resolved fields a variant changes against
-its base (for ``report.html``).
+its base, leaf by leaf as ``relsim diff`` does (for ``report.html``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-__all__ = ["flatten", "scenario_changes", "scenario_notes"]
+__all__ = ["scenario_changes", "scenario_notes"]
 
 _LABEL = re.compile(r"^([A-Z][A-Z /&-]{2,40})(?:[.:,]|\s(?=\())\s*(.*)$")
 _MAX_HEADER_LINES = 400
@@ -87,48 +87,28 @@ def scenario_notes(path: str | Path) -> dict[str, Any]:
     return {"question": question, "sections": sections, "extends": extends}
 
 
-def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
-    """A resolved scenario's data as ``{dotted path: value}``; lists of items with an
-    ``id`` (or a ``name``) are keyed by it (``manufacturers[us_automaker].units_per_day``),
-    other lists are values."""
-    out: dict[str, Any] = {}
-    if isinstance(data, dict):
-        for k, v in data.items():
-            out.update(flatten(v, f"{prefix}.{k}" if prefix else str(k)))
-    elif isinstance(data, list) and data and all(isinstance(x, dict) for x in data):
-        key = (
-            "id"
-            if all("id" in x for x in data)
-            else "name"
-            if all("name" in x for x in data)
-            else None
-        )
-        if key is None:
-            out[prefix] = data
-        else:
-            for x in data:
-                out.update(flatten(x, f"{prefix}[{x[key]}]"))
-    else:
-        out[prefix] = data
-    return out
-
-
 def scenario_changes(
     base: dict[str, Any], variant: dict[str, Any], limit: int = 200
 ) -> list[dict[str, Any]]:
-    """Fields that differ between two resolved scenarios (plain data), in the
-    variant's order: ``{"path", "base", "value"}`` (``None`` where a side lacks the
-    field). ``name`` and ``description`` are left out; at most ``limit`` rows.
+    """Fields that differ between two resolved scenarios (plain data), leaf by leaf as
+    ``relsim diff`` lists them (:func:`simulator.scenario.diff.diff_data`: an added
+    overlay is its ``from``, ``until``, ``where.destination`` … each on a row):
+    ``{"path", "base", "value"}`` (``None`` where a side lacks the field). ``name`` and
+    ``description`` are left out; at most ``limit`` rows.
     """
-    a, b = flatten(base), flatten(variant)
-    skip = {"name", "description"}
+    from simulator.scenario.diff import ABSENT, diff_data
+
     rows = []
-    for path in [*b, *(p for p in a if p not in b)]:
-        if path in skip:
+    for d in diff_data(base, variant):
+        if d.path in ("name", "description"):
             continue
-        va, vb = a.get(path), b.get(path)
-        if va != vb:
-            rows.append({"path": path, "base": va, "value": vb})
+        rows.append(
+            {
+                "path": d.path,
+                "base": None if d.a is ABSENT else d.a,
+                "value": None if d.b is ABSENT else d.b,
+            }
+        )
         if len(rows) >= limit:
             break
     return rows

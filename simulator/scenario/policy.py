@@ -47,7 +47,8 @@ class Where(Model):
     omitted key matches everything. Specificity = number of keys given."""
 
     destination: Selector = None
-    """Destination country ids."""
+    """Destination country ids, or a country group: ``EU27`` = every EU member state
+    among the scenario's countries (ISO codes and ``EU``, the other member states)."""
     product: Selector = None
     """Product ids."""
     end_use: Selector = None

@@ -6,9 +6,12 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
+
+pytestmark = pytest.mark.slow  # relsim through real subprocesses
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = ROOT / "tests" / "data" / "small.yaml"
@@ -297,6 +300,10 @@ def test_compare_prints_what_differs_and_waits_per_destination(tmp_path: Path) -
     assert lines[0].startswith("2 differences")
     assert any(x.split()[:4] == ["authority.reviewers", "6", "→", "30"] for x in lines), lines
     assert any("→ DE" in x and "median wait, wd" in x for x in lines), p.stdout
+    # in dates: when each line stops and recovers in A and B, and B − A in days
+    assert any("first shortage" in x and " d" in x.split()[-1] + " d" for x in lines)
+    assert any("recovered by" in x for x in lines) and "pairs)" in p.stdout
+    assert any("shortage days" in x for x in lines) and any("lost units" in x for x in lines)
     assert any("→ US" in x for x in lines)
     assert "narrower" not in p.stdout  # behind -v
     assert "percentage" in p.stdout  # the caption explains the units
@@ -332,8 +339,10 @@ def test_compare_bad_override_exits_2_and_names_the_field(tmp_path: Path) -> Non
 
 @pytest.mark.parametrize("width", [80, 120])
 def test_summary_table_fits_the_terminal(width: int) -> None:
-    """The run summary never wraps a number: one line per manufacturer when it fits,
-    the interval under the mean in an 80-column terminal; big counts as 238k."""
+    """The run summary never wraps a number or folds an id: a row per manufacturer,
+    intervals and date ranges under the headline; big counts as 238k; dates as the
+    median with the 5–95 % range and the share of replications, a recovery that most
+    replications do not reach as "not by end"."""
     import io
 
     from rich.console import Console
@@ -342,23 +351,38 @@ def test_summary_table_fits_the_terminal(width: int) -> None:
     from simulator.scenario.load import load_scenario
 
     sc = load_scenario(ROOT / "scenarios" / "cn-2025-april-controls.yaml")
-    kpis = {
-        m.id: {
-            "fill_rate": {"mean": 0.566, "ci_low": 0.558, "ci_high": 1.0},
-            "lost_units": {"mean": 237_695.0, "ci_low": 232_105.0, "ci_high": 243_285.0},
-            "days_to_first_shortage": {"mean": 206.0, "ci_low": 204.0, "ci_high": 209.0},
+
+    def dates(recovered: float) -> dict[str, Any]:
+        return {
             "first_shortage_date": {
                 "mean": "2025-06-25",
                 "ci_low": "2025-06-23",
                 "ci_high": "2025-06-28",
-                "n": 4,
+                "median": "2025-06-24",
+                "p5": "2025-06-04",
+                "p95": "2025-07-20",
+                "n": 100,
+                "share": 1.0,
             },
             "recovery_date": {
                 "mean": "2025-11-30",
                 "ci_low": "2025-11-24",
                 "ci_high": "2025-12-05",
-                "n": 4,
+                "median": "2025-12-01",
+                "p5": "2025-10-10",
+                "p95": "2025-12-28",
+                "n": round(100 * recovered),
+                "share": recovered,
+                "short_at_end": 1.0 - recovered,
             },
+        }
+
+    kpis = {
+        m.id: {
+            "fill_rate": {"mean": 0.566, "ci_low": 0.558, "ci_high": 1.0},
+            "lost_units": {"mean": 237_695.0, "ci_low": 232_105.0, "ci_high": 243_285.0},
+            "days_to_first_shortage": {"mean": 206.0, "ci_low": 204.0, "ci_high": 209.0},
+            **dates(0.09 if m.id == "in_ev_maker" else 0.71),
             "any_shortage": {"mean": 1.0, "ci_low": 1.0, "ci_high": 1.0},
         }
         for m in sc.manufacturers
@@ -368,16 +392,21 @@ def test_summary_table_fits_the_terminal(width: int) -> None:
     old = cli.out
     cli.out = console
     try:
-        console.print(cli.summary_table({"reps": 4, "seed": 1, "kpis": kpis}, sc, width))
+        console.print(cli.summary_table({"reps": 100, "seed": 1, "kpis": kpis}, sc, width))
     finally:
         cli.out = old
-    lines = buf.getvalue().splitlines()
+    text = buf.getvalue()
+    lines = text.splitlines()
     assert max(len(line) for line in lines) <= width
     rows = [line for line in lines if any(m.id in line for m in sc.manufacturers)]
     assert len(rows) == len(sc.manufacturers)  # ids are never folded
     assert all("238k" in r for r in rows)
-    assert all("2025-06-25" in r and "2025-11-30" in r for r in rows)  # dates, not day numbers
-    if width >= 120:
-        assert all("[232k, 243k]" in r for r in rows)  # one line each
-    else:
-        assert sum("[232k, 243k]" in line for line in lines) == len(sc.manufacturers)
+    assert all("2025-06-24" in r for r in rows)  # the median date, not the mean
+    assert sum("2025-12-01" in r for r in rows) == len(sc.manufacturers) - 1
+    assert "not by end" in next(r for r in rows if "in_ev_maker" in r)
+    assert text.count("06-04 – 07-20") == len(sc.manufacturers)  # the 5–95 % range
+    assert text.count("in 71%") == len(sc.manufacturers) - 1
+    assert text.count("29% short at end") == len(sc.manufacturers) - 1
+    assert "91% short at end" in text and "9% by 2025-12-01" in text
+    assert "2025-06-25" not in text  # the mean date is in summary.json, not the headline
+    assert text.count("[232k, 243k]") == len(sc.manufacturers)

@@ -21,6 +21,8 @@ import pytest
 
 from simulator import cli
 
+pytestmark = pytest.mark.slow  # failing replications through real subprocesses
+
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "tests" / "bad_inputs" / "base_valid.yaml"
 

@@ -101,3 +101,38 @@ def test_new_writes_a_commented_variant_that_validates(
     assert main(["new", "my-variant", "--from", str(base)]) == 2  # exists: --force
     assert main(["new", "bad name!", "--from", str(base)]) == 2
     capsys.readouterr()
+
+
+def test_new_variant_starts_from_an_overlay_and_stays_out_of_regress(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 24: the template's policy example is an overlay, which keeps the base's
+    standing rules; from the project folder the draft is written there, not into
+    scenarios/, so `relsim regress` (scenarios/*.yaml) does not stop on it."""
+    import re
+    import shutil
+
+    from simulator.regress.run import expand_paths
+    from simulator.scenario.load import load_scenario
+
+    shutil.copytree(ROOT / "scenarios", tmp_path / "scenarios")
+    monkeypatch.chdir(tmp_path)
+    base = Path("scenarios") / "cn-2025-april-controls.yaml"
+    assert main(["new", "draft", "--from", str(base)]) == 0
+    out = tmp_path / "draft.yaml"
+    text = out.read_text()
+    assert "extends: scenarios/cn-2025-april-controls.yaml" in text
+    assert "#   overlays:" in text and "#       until: " in text
+    assert "#     - name: always" not in text  # no example that drops the standing rules
+    assert not (tmp_path / "scenarios" / "draft.yaml").exists()
+    assert out not in [p.resolve() for p in expand_paths(None)]
+    # uncommented, the overlay validates strictly and changes only itself
+    keys = "policy:|  overlays:|    - from|      until|      where|      review_time|      label"
+    block = re.sub(rf"^# ({keys})", r"\1", text, flags=re.M)
+    out.write_text(block)
+    assert main(["validate", "--strict", str(out)]) == 0
+    sc, b = load_scenario(out), load_scenario(base)
+    assert len(sc.policy.overlays) == len(b.policy.overlays) + 1
+    assert sc.policy.regimes == b.policy.regimes  # every inherited rule kept
+    assert sc.observed_exports == b.observed_exports  # the base's data file, as it names it
+    capsys.readouterr()

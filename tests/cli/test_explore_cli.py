@@ -15,9 +15,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+pytestmark = pytest.mark.slow  # sweeps and fits through real subprocesses
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "scenarios" / "examples" / "sweep-slowdown.yaml"
 SMALL = ROOT / "tests" / "data" / "small.yaml"
+SMALL_SWEEP = EXAMPLE
 ENV = {**os.environ, "MPLBACKEND": "Agg"}
 
 
@@ -32,55 +35,84 @@ def relsim(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]
     )
 
 
-def test_relsim_sweep_writes_a_table_figures_and_prints_what_moved(tmp_path: Path) -> None:
-    out = tmp_path / "sw"
+@pytest.fixture(scope="module")
+def swept(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """A small grid sweep of the example (15 points × 2 replications) and its output."""
+    out = tmp_path_factory.mktemp("sweep") / "sw"
     r = relsim(
         "sweep", str(EXAMPLE),
         "--param", "policy.overlays.0.review_time_factor=1:4:2",
         "--param", "policy.overlays.0.duration_days",  # from the uncertainties: block
         "--reps", "2", "--workers", "1", "--out", str(out),
     )  # fmt: skip
+    return out, r
+
+
+@pytest.mark.slow
+def test_relsim_sweep_writes_a_table_figures_and_prints_what_moved(
+    swept: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    out, r = swept
     assert r.returncode == 0, r.stderr
-    assert "grid design, 10 points × 2 replications, seed 3" in r.stdout
+    # factor levels 1 and 4 and the scenario's own 2 (the base point is the scenario)
+    assert "grid design, 15 points × 2 replications, seed 3" in r.stdout
     assert "us_plant" in r.stdout and "highest at" in r.stdout
-    assert "one at a time (any_shortage at the low end" in r.stdout
-    assert f"wrote {out} (10 points" in r.stdout
+    # default KPIs: those that vary across the points (P(line stop) may not)
+    assert "KPIs shown: " in r.stdout and "(those that vary across the points" in r.stdout
+    shown = r.stdout.split("KPIs shown: ")[1].split(" (")[0].split(", ")
+    assert f"one at a time ({shown[0]} at the low end" in r.stdout
+    assert "± the 95% Monte Carlo interval" in r.stdout
+    assert f"wrote {out} (15 points" in r.stdout
     frame = pd.read_parquet(out / "sweep.parquet")
-    assert frame["point"].nunique() == 10
+    assert frame["point"].nunique() == 15
+    assert sorted(set(frame["policy.overlays.0.review_time_factor"])) == [1.0, 2.0, 4.0]
     assert {"policy.overlays.0.review_time_factor", "policy.overlays.0.duration_days"} <= set(
         frame.columns
     )
     figures = sorted(p.name for p in (out / "figures").iterdir())
-    assert figures == [
-        "stress_any_shortage.png",
-        "stress_lost_units.png",
-        "tornado_any_shortage.png",
-        "tornado_lost_units.png",
-    ]
+    assert figures == sorted(f"{kind}_{k}.png" for kind in ("stress", "tornado") for k in shown)
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["command"] == "sweep" and manifest["design"]["points"] == 10
+    assert manifest["command"] == "sweep" and manifest["design"]["points"] == 15
+    assert manifest["kpis"] == shown
     # the page for a briefing: self-contained, the design, what moved, every figure
     page = (out / "report.html").read_text(encoding="utf-8")
     assert "http://" not in page and "https://" not in page and "<script" not in page
-    assert "data-value='10'" in page and "us_plant" in page and "de_plant" in page
+    assert "data-value='15'" in page and "us_plant" in page and "de_plant" in page
     assert "policy.overlays.0.review_time_factor" in page and "One at a time" in page
+    assert "Monte Carlo" in page
     assert page.count("<img ") == len(figures)
-    _check_sweep_page_in_chromium(out / "report.html", tmp_path)
 
 
-def _check_sweep_page_in_chromium(page: Path, tmp_path: Path) -> None:
+def test_a_slowdown_swept_past_the_horizon_is_warned_about(tmp_path: Path) -> None:
+    r = relsim(
+        "sweep", str(SMALL_SWEEP), "--reps", "2", "--workers", "1", "--out", str(tmp_path / "s"),
+        "--param", "policy.overlays.0.duration_days=10:400:2",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "warning: at 1 of 3 points the swept overlay" in r.stderr
+    assert "runs past the end of the horizon" in r.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    os.environ.get("CI", "").lower() in ("", "0", "false")
+    and not all(__import__("browser").find_chromium()),
+    reason="no Chromium installed (apt-get install chromium chromium-driver); CI always runs it",
+)
+def test_sweep_page_in_headless_chromium(
+    swept: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
     """No console errors; the figures decode; the point count is in the DOM."""
-    sys.path.insert(0, str(ROOT / "tests"))
-    from browser import chromium, console_errors, find_chromium, full_page_screenshot
+    from browser import chromium, console_errors, full_page_screenshot
 
-    if not all(find_chromium()):
-        if os.environ.get("CI", "").lower() not in ("", "0", "false"):
-            raise AssertionError("CI must have Chromium (apt-get install chromium chromium-driver)")
-        return
+    out, r = swept
+    assert r.returncode == 0, r.stderr
     with chromium() as d:
-        d.get(page.as_uri())
+        d.get((out / "report.html").as_uri())
         assert console_errors(d) == []
-        assert d.find_element("id", "points").get_attribute("data-value") == "10"
+        assert d.find_element("id", "points").get_attribute("data-value") == "15"
         widths = d.execute_script(
             "return Array.from(document.images).map(i => i.complete ? i.naturalWidth : 0)"
         )
@@ -149,12 +181,12 @@ def test_ctrl_c_keeps_finished_points_and_the_same_command_resumes(tmp_path: Pat
     assert "points are kept in" in err and "run the same command again" in err, err
     assert "Traceback" not in err
     kept = len(list(points.glob("p*.json")))
-    assert not out.exists() and 1 <= kept < 8
+    assert not out.exists() and 1 <= kept < 9  # 8 levels and the scenario's own value
     r = subprocess.run(args, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert f"({kept} points read back from an interrupted run)" in r.stdout
     assert not (tmp_path / "sw.partial").exists()
-    assert pd.read_parquet(out / "sweep.parquet")["point"].nunique() == 8
+    assert pd.read_parquet(out / "sweep.parquet")["point"].nunique() == 9
 
 
 def test_relsim_fit_prints_the_calibration_and_writes_a_file_that_extends(

@@ -24,7 +24,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "tests" / "bad_inputs" / "base_valid.yaml"
 
-pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="uses /proc and fork")
+pytestmark = [
+    pytest.mark.skipif(sys.platform != "linux", reason="uses /proc and fork"),
+    pytest.mark.slow,  # signals to real subprocesses
+]
 
 
 def _children(pid: int) -> list[int]:

@@ -33,6 +33,8 @@ from simulator import cli
 from simulator.limits import Limits
 from simulator.scenario.dump import to_yaml
 
+pytestmark = pytest.mark.slow  # generated inputs validated and run
+
 EDGE = 1 + 1e-9  # "just beyond" a limit
 BASE: dict[str, Any] = {
     "name": "near-limits",

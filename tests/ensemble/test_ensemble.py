@@ -92,6 +92,7 @@ def test_common_random_numbers_make_paired_intervals_3x_narrower() -> None:
     assert d["diff"] == pytest.approx(np.mean(tb - ta))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ["simpy", "kernel"])
 def test_worker_memory_stays_flat_across_replications(monkeypatch: pytest.MonkeyPatch, engine: str):
     """A finished SimPy world is a web of reference cycles; a worker collects them every

@@ -61,6 +61,7 @@ def test_processes_identical_to_serial(small: sim.Scenario, serial_dump: str) ->
     assert dump(ens) == serial_dump
 
 
+@pytest.mark.slow
 def test_dask_client_identical_to_serial(
     small: sim.Scenario, serial_dump: str, dask_client: Any
 ) -> None:

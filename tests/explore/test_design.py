@@ -42,9 +42,12 @@ def test_one_at_a_time_starts_at_the_nominal_values() -> None:
     d = make_design("oat", [a, b])
     assert d.base == 0
     assert d.coords.tolist() == [[4, 0.5], [0, 0.5], [10, 0.5], [4, 0], [4, 1]]
-    # a grid's base is the level nearest the nominal value
+    # a grid's base is the scenario's own value: added as a level when the grid misses it
     g = make_design("grid", [Param("a", 0.0, 10.0, nominal=4.0, levels=3), b], points=None)
-    assert g.coords[g.base].tolist() == [5.0, 0.5]
+    assert g.coords[g.base].tolist() == [4.0, 0.5]
+    assert sorted(set(g.coords[:, 0])) == [0.0, 4.0, 5.0, 10.0]
+    on = make_design("grid", [Param("a", 0.0, 10.0, nominal=5.0, levels=3), b], points=None)
+    assert sorted(set(on.coords[:, 0])) == [0.0, 5.0, 10.0]  # already a level: no extra
 
 
 @pytest.mark.parametrize(("kind", "points"), [("lhs", 20), ("sobol", 16), ("morris", 12)])

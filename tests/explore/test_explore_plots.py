@@ -125,3 +125,88 @@ def test_tornado_ticks_read_apart_and_a_flat_panel_says_so() -> None:
     ax = fig.axes[0]
     assert "0 at every end of every range" in [t.get_text() for t in ax.texts]
     assert [t.get_text() for t in ax.get_xticklabels() if t.get_text()] == ["0"]
+
+
+def test_each_panel_has_its_own_colour_scale() -> None:
+    """Issue 24: one colour scale for all plants hid a plant whose KPI moves little."""
+    d = make_design("grid", [replace(FACTOR, levels=3), replace(DURATION, levels=3)], seed=1)
+
+    def two(v: dict[str, object]) -> dict[str, float]:
+        return {"lost_units": 1000 * float(v[FACTOR.path])}  # type: ignore[arg-type]
+
+    a = evaluate_design(d, two, "big")
+    b = evaluate_design(d, lambda v: {"lost_units": float(v[FACTOR.path])}, "small")  # type: ignore[arg-type]
+    both = replace(a, frame=__import__("pandas").concat([a.frame, b.frame], ignore_index=True))
+    fig = both.plot.stress_map("lost_units")
+    panels = [ax for ax in fig.axes if ax.get_title()]  # not the colour bars
+    meshes = [c for ax in panels for c in ax.collections if isinstance(c, QuadMesh)]
+    assert len(meshes) == 2 and len(fig.axes) == 4  # a colour bar each
+    assert meshes[0].norm.vmax == pytest.approx(4000) and meshes[1].norm.vmax == pytest.approx(4)
+    assert "each panel on its own colour scale" in fig._supxlabel.get_text()  # type: ignore[attr-defined]
+
+
+def test_grid_cells_are_equal_whatever_the_levels_and_late_points_are_hatched() -> None:
+    """A grid holding the scenario's own value (2 between 1.75 and 2.5) squeezed that
+    column until its numbers ran into the next; points at which the swept overlay runs
+    past the horizon look milder than they are and are hatched, with a note."""
+    from matplotlib.patches import Rectangle
+
+    uneven = replace(FACTOR, levels=3)
+    d = make_design("grid", [uneven, replace(DURATION, levels=2)], seed=1)
+    d = replace(d, coords=d.coords.copy())
+    d.coords[d.coords[:, 0] == 2.5, 0] = 1.1  # levels 1, 1.1, 4: very uneven
+    res = evaluate_design(d, stop, "us_plant")
+    fig = res.plot.stress_map("lost_units")
+    ax = fig.axes[0]
+    mesh = next(c for c in ax.collections if isinstance(c, QuadMesh))
+    xs = np.unique(mesh.get_coordinates()[..., 0])
+    assert np.allclose(np.diff(xs), 1.0)  # every column one unit wide
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "1.1", "4"]
+    assert not [p for p in ax.patches if isinstance(p, Rectangle) and p.get_hatch()]
+    late = [i for i in range(d.n) if d.coords[i, 1] == 150]
+    fig = replace(res, past_horizon=late).plot.stress_map("lost_units")
+    hatched = [p for p in fig.axes[0].patches if isinstance(p, Rectangle) and p.get_hatch()]
+    assert len(hatched) == 3  # the three cells of the 150-day row
+    assert {p.get_xy()[1] for p in hatched} == {0.5}
+    note = " ".join(fig._supxlabel.get_text().split())  # type: ignore[attr-defined]
+    assert "hatched cells: the swept overlay runs past the end of the horizon" in note
+
+
+def test_tornado_shows_monte_carlo_error_and_swings_within_it() -> None:
+    """Issue 24: ±13.8k of noise against a 5.4k swing looked like an effect."""
+    from matplotlib.container import ErrorbarContainer
+
+    from simulator.explore.sensitivity import tornado_table
+
+    d = make_design("oat", [FACTOR, DURATION], seed=1)
+    res = evaluate_design(d, stop, "us_plant")
+    t = res.frame.copy()
+    assert not tornado_table(d, res.kpi("lost_units", "us_plant"))["within_noise"].any()
+    t["ci_low"], t["ci_high"] = t["mean"] - 100_000, t["mean"] + 100_000  # wide noise
+    noisy = replace(res, frame=t)
+    table = tornado_table(d, noisy.kpi("lost_units", "us_plant"))
+    # the factor swings 270k (beyond ±100k at each end), the duration 180k (within)
+    assert table.set_index("label")["within_noise"].to_dict() == {
+        "slowdown factor": False,
+        DURATION.path: True,
+    }
+    fig = noisy.plot.tornado("lost_units")
+    ax = fig.axes[0]
+    assert any(isinstance(c, ErrorbarContainer) for c in ax.containers)
+    assert any("(within noise)" in t.get_text() for t in ax.get_yticklabels())
+
+
+def test_the_default_kpis_are_those_that_vary() -> None:
+    """P(line stop) at 100 % everywhere says nothing: lost production and shortage days
+    come first, and a KPI constant over the points is left out."""
+    d = make_design("grid", [replace(FACTOR, levels=3)], seed=1)
+    res = evaluate_design(
+        d,
+        lambda v: {
+            "any_shortage": 1.0,
+            "lost_units": 1000 * float(v[FACTOR.path]),  # type: ignore[arg-type]
+            "fill_rate": 1 / float(v[FACTOR.path]),  # type: ignore[arg-type]
+        },
+        "us_plant",
+    )
+    assert res.informative_kpis() == ["lost_units", "fill_rate"]

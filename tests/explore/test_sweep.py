@@ -47,7 +47,8 @@ def test_a_sweep_is_a_tidy_table_of_ensembles(serial: sim.SweepResult) -> None:
         "se",
         "n",
     ]
-    assert sorted(f["point"].unique()) == [0, 1, 2, 3]
+    # 2 levels each, and the scenario's own value (1.5; 35) as a third: the base point
+    assert sorted(f["point"].unique()) == list(range(9))
     # every point is exactly the ensemble of its scenario, with the sweep's seed
     point = sim.load_scenario(
         SMALL,
@@ -57,11 +58,12 @@ def test_a_sweep_is_a_tidy_table_of_ensembles(serial: sim.SweepResult) -> None:
         },
     )
     ens = sim.run_ensemble(point, reps=REPS, seed=SEED, workers=1).summary_dict()["kpis"]
-    row = f[(f["point"] == 2) & (f["entity"] == "us_plant") & (f["kpi"] == "lost_units")]
+    row = f[(f["point"] == 6) & (f["entity"] == "us_plant") & (f["kpi"] == "lost_units")]
     assert row["mean"].item() == ens["us_plant"]["lost_units"]["mean"]
     assert row["n"].item() == REPS
 
 
+@pytest.mark.slow
 def test_the_same_sweep_on_processes_and_on_a_dask_cluster_is_identical(
     serial: sim.SweepResult,
 ) -> None:
@@ -123,13 +125,13 @@ def test_an_interrupted_sweep_resumes_and_skips_finished_points(
     ]
     ran: list[int] = []
     res = run(out=out, progress=lambda d, t: ran.append(d))
-    assert res.resumed == 2 and ran == [2, 3, 4]  # two read back, two run
+    assert res.resumed == 2 and ran == list(range(2, 10))  # two read back, seven run
     pd.testing.assert_frame_equal(res.frame, serial.frame)
     assert not partial.exists()
     stored = pd.read_parquet(out / "sweep.parquet")
     pd.testing.assert_frame_equal(stored, serial.frame, check_dtype=False)
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["resumed_points"] == 2 and manifest["points"] == 4
+    assert manifest["resumed_points"] == 2 and manifest["points"] == 9
     assert manifest["design"]["kind"] == "grid" and manifest["reps"] == REPS
     with pytest.raises(OutputExists, match="already exists; use --force"):
         run(out=out)
@@ -220,3 +222,16 @@ def test_both_engines_give_the_same_sweep() -> None:
     a = sim.sweep(*args, **kw)
     b = sim.sweep(*args, **kw, engine="simpy")
     pd.testing.assert_frame_equal(a.frame, b.frame)
+
+
+def test_the_points_past_the_horizon_are_known_before_anything_runs() -> None:
+    """The points at which a swept overlay runs past the end (whose shortages after it
+    are not counted) are listed with the warning, for the stress map to mark."""
+    from simulator.explore.sweep import prepare
+
+    slowdown = ROOT / "scenarios" / "examples" / "sweep-slowdown.yaml"
+    prep = prepare(slowdown, ["policy.overlays.0.duration_days=30:200:4"])
+    durations = prep.design.coords[:, 0]
+    assert prep.past_horizon == [i for i, v in enumerate(durations) if v == 200]
+    assert len(prep.past_horizon) == 1 and len(prep.warnings) == 1
+    assert prepare(slowdown, ["policy.overlays.0.duration_days=30:100:3"]).past_horizon == []

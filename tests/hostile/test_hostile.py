@@ -55,6 +55,8 @@ import pytest
 
 from simulator import cli
 
+pytestmark = pytest.mark.slow  # every case runs relsim in a subprocess
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 CASES: list[dict[str, Any]] = tomllib.loads((HERE / "cases.toml").read_text("utf-8"))["case"]

@@ -23,6 +23,8 @@ from simulator.kernel import simulate_kernel
 from simulator.world.calendar import build_calendar
 from simulator.world.world import simulate
 
+pytestmark = pytest.mark.slow  # both engines on every shipped scenario and example
+
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))
 EXAMPLES = sorted((ROOT / "scenarios" / "examples").glob("*.yaml"))

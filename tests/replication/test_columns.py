@@ -63,6 +63,7 @@ def _frames(one: sim.RunResult, ens: sim.EnsembleResult, small: sim.Scenario) ->
         "arrivals_monthly_total": ens.arrivals_total(),
         "wait_histogram": ens.wait_histogram(),
         "differences": cmp.differences(),
+        "date_differences": cmp.date_differences(),
         "shortfall_difference_daily": cmp.diff_daily,
     }
 
@@ -137,6 +138,25 @@ def test_dates_in_licence_goods_and_kpi_tables(one: sim.RunResult, ens: sim.Ense
         summary["first_shortage_date"]["mean"]
         == kt.loc[0, "first_shortage_date"].date().isoformat()
     )
+    # the headline: median and 5–95 % range of the replications' own dates
+    reps = ens.kpi_reps
+    days = reps[
+        (reps["manufacturer"] == "us_plant")
+        & reps["part"].isna()
+        & (reps["kpi"] == "days_to_first_shortage")
+    ]["value"].to_numpy()
+    days = days[np.isfinite(days)]
+    q = np.quantile(days, [0.5, 0.05, 0.95])
+    for col, v in zip(("median", "p5", "p95"), q, strict=True):
+        assert kt.loc[0, f"first_shortage_date_{col}"] == start + pd.Timedelta(days=int(v // 1))
+        assert (
+            summary["first_shortage_date"][col]
+            == (start + pd.Timedelta(days=int(v // 1))).date().isoformat()
+        )
+    assert summary["first_shortage_date"]["share"] == kt.loc[0, "p_any_shortage"]
+    assert (kt["p_recovered"] + kt["p_short_at_end"] == kt["p_any_shortage"]).all()
+    assert (kt["first_shortage_date_p5"] <= kt["first_shortage_date_median"]).all()
+    assert (kt["first_shortage_date_median"] <= kt["first_shortage_date_p95"]).all()
     # monthly tables: month starts; totals in their own table
     ex = ens.exports()
     assert (ex["month"].dt.day == 1).all() and "ALL" not in set(ex["destination"])
@@ -206,3 +226,25 @@ def test_xlsx_has_a_sheet_per_table(
     ws = wb["kpi_table"]
     header = [c.value for c in next(ws.iter_rows(max_row=1))]
     assert header == list(TABLES["kpi_table"].columns)
+
+
+def test_xlsx_leaves_per_event_tables_to_their_files(
+    tmp_path: Path, ens: sim.EnsembleResult, one: sim.RunResult
+) -> None:
+    """Issue 24: --xlsx took ~48 s and 8.6 MB for the case study, mostly rep0's events;
+    a table over the cell cap gets a sheet naming its files instead."""
+    from openpyxl import load_workbook
+
+    from simulator.report.rundir import run_tables, write_xlsx
+
+    tables = run_tables(ens, one)
+    path = tmp_path / "t.xlsx"
+    write_xlsx(tables, path, max_cells=2_000)
+    wb = load_workbook(path, read_only=True)
+    big = [n for n, df in tables.items() if len(df) * len(df.columns) > 2_000]
+    assert "rep0/events" in big
+    for name in big:
+        rows = list(wb[name.replace("/", " ")[:31]].iter_rows(values_only=True))
+        assert len(rows) == 2 and f"see {name}.parquet" in rows[1][0]
+    small = next(n for n, df in tables.items() if 0 < len(df) * len(df.columns) <= 2_000)
+    assert len(list(wb[small.replace("/", " ")[:31]].iter_rows())) == len(tables[small]) + 1

@@ -392,6 +392,7 @@ def test_a_figure_pickles_and_draws_after_unpickling(ens: Any) -> None:
         assert not b1.overlaps(b2)
 
 
+@pytest.mark.slow
 def test_save_figures_in_worker_processes_writes_the_same_files(tmp_path: Path) -> None:
     """Figures drawn in two forked processes are the files drawn here, byte for byte,
     and report.html receives them in report order.

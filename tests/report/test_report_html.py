@@ -62,6 +62,7 @@ def _dom_number(driver, selector: str) -> str:
     return el.get_attribute("data-value")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     os.environ.get("CI", "").lower() in ("", "0", "false")
     and not all(__import__("browser").find_chromium()),
@@ -89,10 +90,19 @@ def test_case_study_report_in_headless_chromium(case_run: Path, tmp_path: Path) 
                 "css selector", f"td[data-manufacturer='{m}'][data-kpi='fill_rate']"
             ).text
             assert f"{100 * k['fill_rate']['mean']:.1f}%" in text
-            date = _dom_number(d, f"td[data-manufacturer='{m}'][data-kpi='first_shortage_date']")
-            assert date == k["first_shortage_date"]["mean"]
+            cell = f"td[data-manufacturer='{m}'][data-kpi='first_shortage_date']"
+            date = _dom_number(d, cell)  # the headline: the median date
+            assert date == k["first_shortage_date"]["median"]
             row = kt[kt["manufacturer"] == m].iloc[0]
-            assert date == row["first_shortage_date"][:10]
+            assert date == row["first_shortage_date_median"][:10]
+            el = d.find_element("css selector", cell)
+            assert el.get_attribute("data-mean") == k["first_shortage_date"]["mean"]
+            assert el.get_attribute("data-p5") == k["first_shortage_date"]["p5"]
+            assert el.text.splitlines()[0] == date  # median first, its range under it
+            rng = f"{k['first_shortage_date']['p5']} – {k['first_shortage_date']['p95']}"
+            if k["first_shortage_date"]["p5"] != k["first_shortage_date"]["p95"]:
+                assert rng in el.text
+            assert "in 100%" in el.text or "in " in el.text.splitlines()[-1]
         wait = float(
             d.find_element("css selector", "b[data-kpi='wait_wd_p50']").get_attribute("data-value")
         )
@@ -123,7 +133,8 @@ def test_relsim_report_rebuilds_the_page_from_the_run_directory(
     _no_network_refs(page)
     summary = json.loads((case_run / "summary.json").read_text())
     k = summary["kpis"]["us_automaker"]
-    assert f"data-value='{k['first_shortage_date']['mean']}'" in page
+    assert f"data-value='{k['first_shortage_date']['median']}'" in page
+    assert f"data-mean='{k['first_shortage_date']['mean']}'" in page
     assert f"data-value='{k['fill_rate']['mean']!r}'" in page
     assert page.count("data:image/png;base64,") == 11
     assert "How much production" in page
@@ -190,6 +201,16 @@ def test_compare_writes_a_report(tmp_path: Path) -> None:
     page = (out / "report.html").read_text(encoding="utf-8")
     _no_network_refs(page)
     assert "id='differences'" in page and "data-kpi='fill_rate'" in page
+    # compare in dates: when each line stops and recovers in A and B, and by how much
+    assert "id='dates'" in page and "data-kpi='first_shortage_date_a'" in page
+    assert "data-kpi='recovery_date_diff'" in page and "paired replications" in page
+    dates = pd.read_csv(out / "date_differences.csv")
+    assert set(dates["kpi"]) == {"first_shortage_date", "recovery_date"}
+    first = dates[(dates["manufacturer"] == "us_plant") & (dates["kpi"] == "first_shortage_date")]
+    assert f"data-value='{first['date_a'].iloc[0][:10]}'" in page
+    # what differs, leaf by leaf, and both scenarios' assumptions
+    assert "id='changes'" in page and "<code>authority.reviewers</code></td><td>6</td>" in page
+    assert "id='assumptions'" in page and "data-kpi='shortage_days'" in page
     # a difference figure per plant, the policy timelines of A and B
     assert page.count("data:image/png;base64,") == 4
     assert sorted(p.suffix for p in (out / "figures").iterdir()) == [".svg"] * 4
@@ -207,7 +228,9 @@ def test_notebook_views_are_html_tables() -> None:
     e = ens._repr_html_()
     kt = ens.kpi_table()
     assert "<table" in e and "3 replications" in e
-    assert kt.loc[0, "first_shortage_date"].date().isoformat() in e
+    assert kt.loc[0, "first_shortage_date_median"].date().isoformat() in e
     assert "[" in e and "–" in e  # intervals
+    assert "5–95%" in e and "median" in e  # the caption says how dates read
     c = cmp._repr_html_()
     assert "<table" in c and "B − A" in c
+    assert "table class='dates'" in c and "first shortage" in c and "recovered by" in c

@@ -148,6 +148,7 @@ def _bases() -> list[Path]:
     return [BASE_VALID] + ([MINIMAL] if MINIMAL.is_file() else [])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("base", _bases(), ids=lambda p: p.name)
 def test_every_mutant_validates_and_runs_or_is_refused_with_located_problems(
     base: Path, tmp_path: Path

@@ -142,3 +142,67 @@ def test_the_shipped_scenarios_have_no_warnings():
     files += sorted(str(p) for p in (root / "scenarios" / "examples").glob("*.yaml"))
     r = _cli("validate", "--strict", *files, cwd=root)
     assert r.returncode == 0, r.stderr
+
+
+def _overlay(where: dict) -> dict:
+    return {
+        "overlays": [
+            {"from": day(START, 10), "until": day(START, 40), "where": where,
+             "review_time_factor": 2.0}
+        ]
+    }  # fmt: skip
+
+
+def test_a_selector_whose_keys_never_meet_reaches_nothing():
+    """Issue 24: each key matches something (DE has a plant, US a background stream) but
+    no application goes to DE from the background: the overlay never applies."""
+    sc = build(supply_chain(policy=_overlay({"destination": "DE", "applicant": "background"})))
+    found = check_warnings(sc)
+    assert [p for p, _, _ in found] == [("policy", "overlays", 0, "where")]
+    assert "reaches no modelled manufacturer and no background stream" in found[0][1]
+    ok = build(supply_chain(policy=_overlay({"destination": "DE", "applicant": "m1"})))
+    assert check_warnings(ok) == []
+
+
+def test_an_overlay_on_background_only_gets_a_note_naming_a_group():
+    """`destination: EU` reaches the other member states' background stream but not the
+    German plant: a note (not a warning) says so and names EU27."""
+    from simulator.scenario.warnings import check_notes
+
+    data = supply_chain(policy=_overlay({"destination": "EU"}))
+    data["countries"].append({"id": "EU", "name": "Other EU member states"})
+    data["authority"]["background"].append(
+        {"destination": "EU", "product": "magnet", "rate_per_wd": 0.2}
+    )
+    sc = build(data)
+    assert check_warnings(sc) == []  # it does something: no warning, --strict passes
+    notes = check_notes(sc)
+    assert [p for p, _, _ in notes] == [("policy", "overlays", 0, "where")]
+    assert "no modelled manufacturer" in notes[0][1]
+    assert "did you mean destination: EU27 (DE, EU)" in notes[0][1]
+
+
+def test_eu27_is_the_union_among_the_scenario_countries():
+    """`destination: EU27` resolves to every member state the scenario models: DE and
+    the `EU` bucket, not US; the resolved scenario lists them."""
+    from simulator.scenario.warnings import check_notes
+
+    data = supply_chain(policy=_overlay({"destination": ["EU27", "US"]}))
+    data["countries"].append({"id": "EU"})
+    sc = build(data)
+    assert sc.policy.overlays[0].where.destination == ["DE", "EU", "US"]
+    assert check_warnings(sc) == [] and check_notes(sc) == []
+    # a scenario with a country called EU27 keeps its own
+    data = supply_chain(policy=_overlay({"destination": "EU27"}))
+    data["countries"].append({"id": "EU27"})
+    assert build(data).policy.overlays[0].where.destination == ["EU27"]
+    # a group with no member here is an unknown country, as before
+    data = supply_chain(policy=_overlay({"destination": "EU27"}))
+    data["countries"] = [{"id": "CN"}, {"id": "US"}]
+    data["manufacturers"][0]["country"] = "US"
+    import pytest
+
+    from simulator.errors import ScenarioError
+
+    with pytest.raises(ScenarioError, match="EU27"):
+        build(data)

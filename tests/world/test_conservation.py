@@ -399,6 +399,7 @@ def check_conservation(res: sim.RunResult) -> None:
     assert (ev.loc[ev["kind"] == "decide", "application"].value_counts() <= 1).all()
 
 
+@pytest.mark.slow
 @settings(
     max_examples=60,
     deadline=None,
