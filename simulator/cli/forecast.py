@@ -20,7 +20,7 @@ from simulator.cli.app import (
     app,
     overrides_of,
 )
-from simulator.cli.console import err, out, progress_bar
+from simulator.cli.console import progress_bar, say, tell
 from simulator.errors import clean
 from simulator.limits import Limits
 
@@ -87,11 +87,9 @@ def _interrupted(bank: Path | None) -> None:
 
     if bank is not None and (bank / MANIFEST).exists():
         n = len(list((bank / "chunks").glob("c*.npz"))) if (bank / "chunks").exists() else 0
-        err.print(
+        tell(
             f"relsim: the bank in {clean(bank)} keeps its finished chunks ({n}); run the same "
-            "command again to resume from them",
-            markup=False,
-            soft_wrap=True,
+            "command again to resume from them"
         )
 
 
@@ -182,22 +180,18 @@ def forecast(
     finally:
         if prog is not None:
             prog.stop()
-    out.print(
+    say(
         f"{clean(res.setup.scenario.name, 200)}: forecast as of {res.as_of}, conditioned on "
         f"{int(res.mask.sum())} of {len(res.setup.targets)} targets of {clean(targets)} "
         f"({res.method}, {res.simulations:,} simulations, {len(res.theta):,} predictive, "
-        f"seed {res.seed})",
-        markup=False,
-        soft_wrap=True,
+        f"seed {res.seed})"
     )
-    out.print(parameters_text(res.parameters()), markup=False, soft_wrap=True)
-    out.print(checks_text(res.tables()["forecast_targets"]), markup=False, soft_wrap=True)
+    say(parameters_text(res.parameters()))
+    say(checks_text(res.tables()["forecast_targets"]))
     assert res.fitted_file is not None
-    out.print(
+    say(
         f"wrote {clean(target)} and {clean(res.fitted_file)} (extends {clean(file.name)}); "
-        f"bank {clean(res.bank_dir)} ({res.timings.get('total', 0):.1f} s)",
-        markup=False,
-        soft_wrap=True,
+        f"bank {clean(res.bank_dir)} ({res.timings.get('total', 0):.1f} s)"
     )
 
 
@@ -320,25 +314,19 @@ def backtest(
     finally:
         if prog is not None:
             prog.stop()
-    out.print(
+    say(
         f"{clean(res.setup.scenario.name, 200)}: backtest of {len(res.origins)} origins "
         f"({res.origins[0]} … {res.origins[-1]}), horizon {res.horizon} months, "
-        f"{res.method} on {res.simulations:,} simulations, seed {res.seed}",
-        markup=False,
-        soft_wrap=True,
+        f"{res.method} on {res.simulations:,} simulations, seed {res.seed}"
     )
-    out.print(summary_text(res.summary), markup=False, soft_wrap=True)
+    say(summary_text(res.summary))
     if res.sbc is not None:
         p = ", ".join(f"{x:.2g}" for x in res.sbc.p_value)
-        out.print(
+        say(
             f"simulation-based calibration, {res.sbc.k} data sets: rank uniformity p = {p}; "
-            + ", ".join(f"{k} {'ok' if v else 'FAILED'}" for k, v in res.sbc.checks.items()),
-            markup=False,
-            soft_wrap=True,
+            + ", ".join(f"{k} {'ok' if v else 'FAILED'}" for k, v in res.sbc.checks.items())
         )
-    out.print(
-        f"wrote {clean(target)} ({res.timings.get('total', 0):.1f} s)", markup=False, soft_wrap=True
-    )
+    say(f"wrote {clean(target)} ({res.timings.get('total', 0):.1f} s)")
 
 
 def summary_text(frame: Any) -> str:

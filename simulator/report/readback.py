@@ -203,7 +203,19 @@ def _check_manifest(man: Any, run_dir: Path) -> dict[str, Any]:
     return out
 
 
-_STATS = ("mean", "ci_low", "ci_high", "se", "median", "sd", "p5", "p95")
+_STATS = (
+    "mean",
+    "ci_low",
+    "ci_high",
+    "se",
+    "median",
+    "sd",
+    "p5",
+    "p95",
+    *("share", "short_at_end"),
+)
+_SHARES = ("share", "short_at_end")
+"""Statistics of a date KPI that are shares of replications (numbers in [0, 1])."""
 
 
 def _check_summary(summary: Any, run_dir: Path) -> dict[str, Any]:
@@ -246,6 +258,9 @@ def kpis_problem(kpis: Any) -> tuple[str, str] | None:
                     return f"{field}.{name}", f"unknown statistic (known: n, {', '.join(_STATS)})"
                 elif v is None:
                     continue
+                elif name in _SHARES:
+                    if not (isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 1):
+                        return f"{field}.{name}", "must be a share from 0 to 1 or null"
                 elif dates:
                     if not (_text(v, 10) and _iso_date(v)):
                         return f"{field}.{name}", "must be a date YYYY-MM-DD or null"

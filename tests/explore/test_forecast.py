@@ -256,28 +256,6 @@ def test_resume_and_mismatch(tmp_path: Path) -> None:
         sim.forecast(sc, tf, "2025-06-30", seed=1, **kw)
 
 
-def test_fitted_file_that_would_not_load_is_refused_before_the_bank(tmp_path: Path) -> None:
-    """The case study reads data/cn_magnet_exports.csv relative to its file: a fitted file
-    in another folder would not load back, and that is said before anything simulates."""
-    tf = ROOT / "scenarios" / "calibration" / "cn-2025-targets.yaml"
-    bank = tmp_path / "bank"
-    with pytest.raises(sim.ScenarioError, match="--fitted") as e:
-        sim.forecast(
-            ROOT / "scenarios" / "cn-2025-april-controls.yaml",
-            tf,
-            "2025-07-31",
-            simulations=100,
-            method="abc",
-            workers=1,
-            out=None,
-            bank=bank,
-            fitted=tmp_path / "elsewhere" / "fitted.yaml",
-        )
-    assert "cn_magnet_exports.csv" in str(e.value)
-    assert not (bank / "chunks").exists() and not (bank / "bank.npz").exists()
-    assert list((tmp_path / "elsewhere").iterdir()) == []  # the probe is gone
-
-
 def test_fitted_file_keeps_the_schema_line(tmp_path: Path) -> None:
     """A fitted file starts with the base's JSON-schema line, pointing to the same schema
     from its own folder; a base without one gives none."""

@@ -77,7 +77,12 @@ def test_every_table_has_its_declared_columns_dtypes_and_units(
     one: sim.RunResult, ens: sim.EnsembleResult, small: sim.Scenario
 ) -> None:
     frames = _frames(one, ens, small)
-    assert set(frames) == set(TABLES), "a table is declared but not checked (or the reverse)"
+    # the forecast, backtest and SBC tables are checked by tests/explore/test_forecast.py
+    # (building them needs a bank of simulations)
+    from simulator.replication.forecast_tables import forecast_tables
+
+    checked = set(TABLES) - set(forecast_tables(()))
+    assert set(frames) == checked, "a table is declared but not checked (or the reverse)"
     for name, df in frames.items():
         spec = TABLES[name]
         assert list(df.columns) == list(spec.columns), name

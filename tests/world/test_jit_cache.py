@@ -147,7 +147,8 @@ def test_a_cache_others_can_write_is_refused_naming_the_variable(warm: Path) -> 
     (warm / "cache" / "numba").chmod(0o777)
     r = _run(warm)
     assert r.returncode == 2 and "REFUSED" in r.stdout
-    assert "is writable by group or others (mode 0777)" in r.stdout
+    # the cache folder (numba/<digest of the sources>) sits in the folder made writable
+    assert "writable by group or others" in r.stdout and "(mode 0777)" in r.stdout
     assert "RELSIM_CACHE_DIR" in r.stdout
     (warm / "cache" / "numba").chmod(0o700)
     (warm / "cache").chmod(0o777)  # the folder above: could be swapped
@@ -159,5 +160,5 @@ def test_a_cache_others_can_write_is_refused_naming_the_variable(warm: Path) -> 
 def test_a_cache_of_another_owner_is_refused(warm: Path) -> None:
     os.chown(warm / "cache" / "numba", 4321, 4321)
     r = _run(warm)
-    assert r.returncode == 2 and "is owned by another user (uid 4321)" in r.stdout
+    assert r.returncode == 2 and "owned by another user (uid 4321)" in r.stdout
     assert "RELSIM_CACHE_DIR" in r.stdout
