@@ -28,12 +28,14 @@ from simulator.kernel.layout import (
     E_LICENCE,
     EV_BG,
     EX_CAP_N,
+    EX_COUNTRY,
     F_NOW,
     G_ARRIVED,
     G_DENIED,
     G_DEPARTED,
     G_EXPIRED,
     G_HELD,
+    G_LAPSED,
     G_ORDER,
     G_PRESENTED,
     G_RELEASED,
@@ -179,9 +181,22 @@ def produce(S, D, ev, sp, ln, gd, lg, inp, sh):
     SI, SF = sp.SI, sp.SF
     now = F[F_NOW]
     if SI[sh, SH_SRC] == SRC_BACKGROUND:
-        ready = now + inp.DF[D.o_production + SI[sh, SH_DRAW]]
+        if inp.DF[D.o_u_made + SI[sh, SH_DRAW]] >= arith.pace_at(
+            S.paced, gd.pace, S.bg_origin, now
+        ):
+            glog(IV, F, lg.glog, G_LAPSED, sh, SF[sh, SF_TONNES], 0.0)
+            cancel(sp, ln, sh, SF[sh, SF_TONNES])
+            return  # due to be made while the makers are closed: not made
+        ready = arith.paced_finish(
+            S.paced,
+            gd.pace_cum,
+            gd.pace,
+            S.bg_origin,
+            now,
+            inp.DF[D.o_production + SI[sh, SH_DRAW]],
+        )
     else:
-        ready = make(D, ev, sp, gd, inp, sh)
+        ready = make(S, D, ev, sp, gd, inp, sh)
         if math.isnan(ready):
             return  # capacity never suffices: the goods stay on order at the exporter
     exp = SF[sh, SF_EXPIRY]
@@ -193,7 +208,7 @@ def produce(S, D, ev, sp, ln, gd, lg, inp, sh):
 
 
 @inline
-def make(D, ev, sp, gd, inp, sh):
+def make(S, D, ev, sp, gd, inp, sh):
     """Goods._make: book the exporter's capacity; when the goods are ready (NaN: never)."""
     F = ev.F
     SI, SF, XF = sp.SI, sp.SF, sp.XF
@@ -216,7 +231,8 @@ def make(D, ev, sp, gd, inp, sh):
     pair = SI[sh, SH_LEAD]
     i = sp.CNT[CNT_LEAD, pair]
     sp.CNT[CNT_LEAD, pair] = i + 1
-    return fin + inp.DF[D.o_lead + inp.DI[D.i_lead_base + pair] + i]
+    lead = inp.DF[D.o_lead + inp.DI[D.i_lead_base + pair] + i]
+    return arith.paced_finish(S.paced, gd.pace_cum, gd.pace, gd.EXI[EX_COUNTRY, e], fin, lead)
 
 
 @inline

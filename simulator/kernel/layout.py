@@ -51,6 +51,7 @@ EV_DECIDE, EV_PARK, EV_EXTEND, EV_RELEASE_LOG = Ev.DECIDE, Ev.PARK, Ev.EXTEND, E
 EV_WITHDRAW_LOG = Ev.WITHDRAW
 WITHDRAW_P = WITHDRAW_P  # the approval a withdrawal hands to the decision (re-exported)
 G_ORDER, G_APPLY, G_DENIED, G_EXPIRED = G.ORDER, G.APPLY, G.DENIED, G.EXPIRED
+G_LAPSED = G.LAPSED
 G_PRESENTED, G_HELD, G_RELEASED = G.PRESENTED, G.HELD, G.RELEASED
 G_DEPARTED, G_ARRIVED = G.DEPARTED, G.ARRIVED
 AT_DEADLINE = Outcome.AT_DEADLINE
@@ -379,6 +380,8 @@ GoodsData = namedtuple(
         "EXI",
         "cap_times",
         "cap_rates",
+        "pace",
+        "pace_cum",
         "lane_of",
         "transit_of",
         "release_rate",
@@ -388,5 +391,5 @@ GoodsData = namedtuple(
     ],
 )
 """The goods chain's static arrays (rows: ``BG_ROWS``, ``EXI_ROWS``, ``GL_ROWS``, ...)."""
-LineData = namedtuple("LineData", ["PI", "PF", "LI", "LF", "sup_start", "SUPI", "SUPF"])
+LineData = namedtuple("LineData", ["PI", "PF", "LI", "LF", "sup_start", "SUPI", "SUPF", "ahead"])
 """The lines' and suppliers' static arrays (rows: ``PI_ROWS``, ``PF_ROWS``, ...)."""

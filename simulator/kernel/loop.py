@@ -254,6 +254,8 @@ def run_loop(S, SA, D, DA, K):
         borrow(SA.EXI),
         borrow(SA.cap_times),
         borrow(SA.cap_rates),
+        borrow(SA.pace),
+        borrow(SA.pace_cum),
         borrow(SA.lane_of),
         borrow(SA.transit_of),
         borrow(SA.release_rate),
@@ -269,6 +271,7 @@ def run_loop(S, SA, D, DA, K):
         borrow(SA.sup_start),
         borrow(SA.SUPI),
         borrow(SA.SUPF),
+        borrow(SA.ahead),
     )
     IV, F, heap = ev.IV, ev.F, ev.heap
     AI = ap.AI

@@ -51,6 +51,8 @@ KStatic = namedtuple(
         "n_park_dists",
         "n_insp_dists",
         "identity",
+        "paced",
+        "bg_origin",
         "w_max",
         "P",
         "M",
@@ -62,12 +64,12 @@ KStatic = namedtuple(
 """The kernel's scalars of the scenario (read from :class:`Static` by these names, or
 sizes of its arrays)."""
 _SCALAR_TYPES: dict[str, Any] = {
-    **dict.fromkeys(("H", "reviewers", "rule", "n_ret", "n_info"), int),
+    **dict.fromkeys(("H", "reviewers", "rule", "n_ret", "n_info", "bg_origin"), int),
     **dict.fromkeys(("n_park_dists", "n_insp_dists"), int),
     **dict.fromkeys(("limit", "p_partial", "w_max"), float),
     **dict.fromkeys(("binding", "intake", "any_park", "any_partial", "any_release"), bool),
     **dict.fromkeys(("has_prep",), bool),
-    **dict.fromkeys(("screening_used", "has_extend", "identity"), bool),
+    **dict.fromkeys(("screening_used", "has_extend", "identity", "paced"), bool),
 }
 KArrays = namedtuple(
     "KArrays",
@@ -86,12 +88,15 @@ KArrays = namedtuple(
         "EXI",
         "cap_times",
         "cap_rates",
+        "pace",
+        "pace_cum",
         "lane_of",
         "transit_of",
         "release_rate",
         "GL",
         "PIPI",
         "PIPF",
+        "ahead",
     ],
 )
 """The kernel's arrays of the scenario; the packed ones hold the :class:`Static` arrays
@@ -228,12 +233,15 @@ def pack_static(st: Static) -> tuple[Any, Any]:
         EXI=_rows(st, L.EXI_ROWS, i8, st.cap_n.size),
         cap_times=st.cap_times,
         cap_rates=st.cap_rates,
+        pace=st.pace,
+        pace_cum=st.pace_cum,
         lane_of=st.lane_of,
         transit_of=st.transit_of,
         release_rate=st.release_rate,
         GL=_rows(st, L.GL_ROWS, f8, st.gl_ex.size),
         PIPI=_rows(st, L.PIPI_ROWS, i8, st.pipe_part.size),
         PIPF=_rows(st, L.PIPF_ROWS, f8, st.pipe_part.size),
+        ahead=st.ahead,
     )
 
 

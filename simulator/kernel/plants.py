@@ -85,6 +85,7 @@ def step(S, ln, ld, d, qty):
         PV[PV_INV],
         PV[PV_ON_ORDER],
         PV[PV_LEAD],
+        ld.ahead[d],
         MV[MV_BACKLOG],
         PI[PI_LINE],
         PF[PF_TPU],

@@ -22,6 +22,7 @@ from simulator.replication.digest import RepSummary, digest
 from simulator.replication.kpis import entity_of
 from simulator.replication.tables import Apps, kpi_frame, overlay_frame, regime_frame, totals_frame
 from simulator.world.calendar import WorkCalendar, build_calendar
+from simulator.world.pace import licensing_country
 from simulator.world.trace import (
     AT_DEADLINE,
     AUTHORITY_DAILY,
@@ -38,16 +39,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from simulator.scenario.model import Scenario
 
 __all__ = ["RunResult"]
-
-
-def licensing_country(sc: Scenario) -> str | None:
-    """The licensing country, the origin of background exports: the country of the
-    scenario's licensed exporters (the first one's), else the country of the authority's
-    calendar (``CN``), else none."""
-    for e in sc.exporters:
-        if e.licensed:
-            return e.country
-    return sc.calendar.country
 
 
 class RunResult:
@@ -223,8 +214,9 @@ class RunResult:
     def shipments(self) -> pd.DataFrame:
         """The goods table: one row per shipment with the time of each stage of its chain
         (:mod:`simulator.world.goods`): ``ordered_at`` … ``arrived_at`` (first
-        occurrence; NaT if it has not happened), ``cancelled_at`` (tonnes denied or a
-        licence expired), and the tonnes denied, expired, departed and arrived (an
+        occurrence; NaT if it has not happened), ``cancelled_at`` (tonnes denied, a
+        licence expired or a contract lapsed), and the tonnes denied, expired, lapsed,
+        departed and arrived (an
         upstream plant ships in parts)."""
         sc, tr = self.scenario, self.trace
         ships, g = tr.shipments, tr.goods
@@ -304,10 +296,13 @@ class RunResult:
                 "released_at": self._ts(first(kind == G.RELEASED)),
                 "departed_at": self._ts(first(dep)),
                 "arrived_at": self._ts(first(kind == G.ARRIVED)),
-                "cancelled_at": self._ts(first((kind == G.DENIED) | (kind == G.EXPIRED))),
+                "cancelled_at": self._ts(
+                    first((kind == G.DENIED) | (kind == G.EXPIRED) | (kind == G.LAPSED))
+                ),
                 "lane": lanes[lane_ix],
                 "denied_t": total(G.DENIED),
                 "expired_t": total(G.EXPIRED),
+                "lapsed_t": total(G.LAPSED),
                 "departed_t": total(G.DEPARTED),
                 "arrived_t": total(G.ARRIVED),
             }

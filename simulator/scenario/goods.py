@@ -6,13 +6,22 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from simulator.scenario.base import Model
 from simulator.scenario.distributions import Constant, DaysDist
 from simulator.scenario.types import Entities, Id, Probability, TonnesPerMonth
 
-__all__ = ["Country", "Customs", "Exporter", "Lane", "Product", "RampPoint"]
+__all__ = [
+    "Country",
+    "Customs",
+    "Exporter",
+    "Lane",
+    "PaceWindow",
+    "Product",
+    "Production",
+    "RampPoint",
+]
 
 
 class Country(Model):
@@ -109,3 +118,62 @@ class Customs(Model):
     def release_rate(self, destination: str) -> float | None:
         """Release throughput towards ``destination``, tonnes per day (None: unlimited)."""
         return self.release_by_destination.get(destination, self.release_t_per_day)
+
+
+class PaceWindow(Model):
+    """A stretch of days on which production in a country runs at a factor of its normal
+    pace (a holiday shutdown, the rush before it, power rationing): either dated
+    (``start``–``end``) or around every Spring Festival in the horizon (``around:
+    spring_festival``, days ``from_day``–``to_day`` counted from the first day of the
+    Chinese New Year, from the ``holidays`` package, both inclusive).
+
+    Production on those days advances at ``pace`` days of normal production per calendar
+    day: a background contract's ``production_days`` and an exporter's capacity and lead
+    time are stretched by a slow pace (shutdowns delay goods; nothing is lost) and
+    shortened by a fast one."""
+
+    name: str = ""
+    """Label (e.g. ``Spring Festival shutdown``)."""
+    country: Id = "CN"
+    """Country whose producers (exporters located there; background streams, made in the
+    licensing country) the window slows or speeds."""
+    around: Literal["spring_festival"] | None = None
+    """Repeat around every Spring Festival (then give ``from_day`` and ``to_day``)."""
+    from_day: int | None = Field(default=None, ge=-60, le=60)
+    """First day of the window, days from the Spring Festival (negative: before)."""
+    to_day: int | None = Field(default=None, ge=-60, le=60)
+    """Last day of the window, days from the Spring Festival (inclusive)."""
+    start: dt.date | None = None
+    """First day of a dated window."""
+    end: dt.date | None = None
+    """Last day of a dated window (inclusive)."""
+    pace: Annotated[float, Field(ge=0, le=5)]
+    """Days of normal production done per calendar day in the window (0: closed; 1:
+    normal; above 1: overtime)."""
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> PaceWindow:
+        """A window is either dated or around the Spring Festival, with its two ends."""
+        relative = (self.from_day, self.to_day)
+        dated = (self.start, self.end)
+        if self.around is not None:
+            if None in relative or self.start is not None or self.end is not None:
+                raise ValueError("a window around the Spring Festival takes from_day and to_day")
+            if relative[0] > relative[1]:  # type: ignore[operator]
+                raise ValueError("from_day must not be after to_day")
+        else:
+            if None in dated or self.from_day is not None or self.to_day is not None:
+                raise ValueError("a dated window takes start and end (or around: spring_festival)")
+            if dated[0] > dated[1]:  # type: ignore[operator]
+                raise ValueError("start must not be after end")
+        return self
+
+
+class Production(Model):
+    """The pace of production in the origin countries over the year: seasonality where
+    it happens (factories close around the Spring Festival), not in when contracts are
+    signed."""
+
+    windows: list[PaceWindow] = Field(default=[], max_length=64)
+    """Windows of slower or faster production; where windows overlap, their paces
+    multiply."""

@@ -91,11 +91,20 @@ Replenishment = Annotated[OrderUpTo | SS, Field(discriminator="kind")]
 class LeadTime(Model):
     """The manufacturer's lead-time estimate that sizes its orders."""
 
-    initial_days: Days = 30
-    """Estimate at the start, calendar days."""
+    initial_days: Days | Literal["expected"] = 30.0
+    """Estimate at the start, calendar days; ``expected``: the mean order-to-arrival time
+    of the scenario's own chain (capacity, exporter lead, customs handling, lane transit,
+    weighted by supplier share: :mod:`simulator.world.leads`), so that a plant starts in
+    steady state."""
     adapt: Probability = 0.0
     """Smoothing weight of each observed lead time (0: never adapt; panic ordering
     grows with it)."""
+    anticipate_closures: bool = True
+    """The buyer knows its suppliers' production calendar (``production.windows``, e.g.
+    the Spring Festival): an order placed on a day is sized for the estimate plus the
+    delay those windows would add to that much production started that day (stock built
+    ahead of a shutdown, drawn down after). False: a buyer who learns only from late
+    deliveries."""
 
 
 class Supplier(Model):

@@ -24,7 +24,7 @@ from simulator.errors import FieldProblems
 from simulator.limits import Limits
 from simulator.scenario.authority import Authority
 from simulator.scenario.base import Model
-from simulator.scenario.goods import Country, Customs, Exporter, Lane, Product
+from simulator.scenario.goods import Country, Customs, Exporter, Lane, Product, Production
 from simulator.scenario.manufacturers import Manufacturer
 from simulator.scenario.policy import Policy
 from simulator.scenario.types import Entities
@@ -78,6 +78,8 @@ class Scenario(Model):
     """Transport lanes."""
     customs: Customs = Customs()
     """Chinese customs: handling time, release throughput after holds."""
+    production: Production = Production()
+    """The pace of production over the year (e.g. the Spring-Festival shutdown)."""
     manufacturers: Entities[Manufacturer] = []
     """Downstream manufacturers."""
     observed_exports: str | None = None

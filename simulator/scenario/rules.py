@@ -206,6 +206,8 @@ def goods_references(sc: Scenario) -> Iterator[Found]:
         p = ("authority", "background", i)
         yield from _refs((*p, "destination"), bg.destination, countries, "country")
         yield from _refs((*p, "product"), bg.product, products, "product")
+    for i, w in enumerate(sc.production.windows):
+        yield from _refs(("production", "windows", i, "country"), w.country, countries, "country")
 
 
 @rule

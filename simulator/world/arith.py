@@ -22,8 +22,11 @@ __all__ = [
     "SNAP_EPS",
     "add_work",
     "calendar_time",
+    "closure_delay",
     "decide",
     "finish_time",
+    "pace_at",
+    "paced_finish",
     "pick_lane",
     "plant_day",
     "work_time",
@@ -117,6 +120,56 @@ def finish_time(
 
 
 @shared
+def pace_at(paced: bool, pace: np.ndarray, c: int, t: float) -> float:
+    """The pace of production in country ``c`` at calendar time ``t`` (1 without windows,
+    for no country and outside the horizon)."""
+    if not paced or c < 0:
+        return 1.0
+    k = math.floor(t)
+    if k < 0 or k >= pace.shape[1]:
+        return 1.0
+    return pace[c, k]
+
+
+@shared
+def paced_finish(
+    paced: bool, cum: np.ndarray, pace: np.ndarray, c: int, t: float, p: float
+) -> float:
+    """When ``p`` days of normal production started at calendar time ``t`` are done in
+    country ``c`` whose producers work at ``pace[c, k]`` days of normal production on day
+    ``k`` (cumulative ``cum[c]``, :mod:`simulator.world.pace`); ``t + p`` when no day of
+    the scenario differs from the normal pace (``paced`` false) and past the horizon."""
+    if not paced or c < 0 or p <= 0.0:
+        return t + p
+    H = pace.shape[1]
+    k = math.floor(t)
+    if k >= H:
+        return t + p
+    done = cum[c, k] + pace[c, k] * (t - k)  # normal production days done by t
+    target = done + p
+    if target >= cum[c, H]:
+        return max(t, H + (target - cum[c, H]))
+    j = np.searchsorted(cum[c], target) - 1  # cum[c, j] < target <= cum[c, j + 1]
+    return max(t, j + (target - cum[c, j]) / pace[c, j])
+
+
+def closure_delay(
+    paced: bool, cum: np.ndarray, pace: np.ndarray, countries: list[int], lead: float, H: int
+) -> np.ndarray:
+    """What the known production windows add to an order placed on each day ``0..H``:
+    the delay ``lead`` days of production started that day would meet in the slowest of
+    ``countries`` (days, shape (H + 1,); zeros without windows). A buyer who anticipates
+    closures sizes its orders for its lead-time estimate plus this."""
+    out = np.zeros(H + 1)
+    if not paced:
+        return out
+    for d in range(H + 1):
+        for c in countries:
+            out[d] = max(out[d], paced_finish(True, cum, pace, c, float(d), lead) - d - lead)
+    return out
+
+
+@shared
 def pick_lane(lane_of: np.ndarray, origin: int, destination: int, mode: int) -> int:
     """The lane from country ``origin`` to ``destination``: the first of mode code ``mode``
     if there is one (-1: no preference), else the first for the pair."""
@@ -185,6 +238,7 @@ def plant_day(
     inv: np.ndarray,
     on_order: np.ndarray,
     lead_est: np.ndarray,
+    ahead: np.ndarray,
     backlog: np.ndarray,
     line: np.ndarray,
     tpu: np.ndarray,
@@ -214,7 +268,9 @@ def plant_day(
     today's orders are added), ``backlog`` (units per line), ``react`` (extra safety
     stock per part, days: a reacting buyer's; grows by ``gain`` on a day its line is
     short, at most ``cap``, else is multiplied by ``keep``). Read: ``demand`` (units per
-    line today), ``lead_est`` (lead-time estimate per part, days) and the lines' settings
+    line today), ``lead_est`` (lead-time estimate per part, days), ``ahead`` (per part,
+    days: what the suppliers' known closures add to an order placed today; see
+    :func:`closure_delay`) and the lines' settings
     (``line`` of each part, tonnes per unit ``tpu``, mean daily need ``md`` in t/day,
     ``backlog_mode``, ``is_ss`` for (s, S) parts, ``review`` and ``safety`` and
     ``order_days`` in days, output tonnes per unit ``out_tpu``). Written: per part
@@ -268,12 +324,13 @@ def plant_day(
     for p in range(P):
         backlog_t[p] = backlog[line[p]] * tpu[p]
         position = inv[p] + on_order[p] - backlog_t[p]
-        s_level = md[p] * (lead_est[p] + safety[p] + react[p])
+        lead = lead_est[p] + ahead[p]
+        s_level = md[p] * (lead + safety[p] + react[p])
         if is_ss[p]:
             target = s_level + md[p] * order_days[p]
             due = position <= s_level
         else:
-            target = md[p] * (lead_est[p] + review[p] + safety[p] + react[p])
+            target = md[p] * (lead + review[p] + safety[p] + react[p])
             due = (d % review[p]) == 0
         q = target - position if due else 0.0
         if q > 1e-9 * max(md[p], 1e-12):

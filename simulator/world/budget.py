@@ -210,7 +210,7 @@ APP_UNIT_DRAWS = 12
 the others are one per intake return, information request or parking distribution):
 :func:`bound` counts them without importing the draw table (``tests/world/test_budget.py``
 checks the number)."""
-SHIP_UNIT_DRAWS = 7
+SHIP_UNIT_DRAWS = 8
 """Draws of one value per shipment likewise (the other: one per inspection distribution)."""
 
 

@@ -157,6 +157,10 @@ class G:
     of the horizon)."""
     ARRIVED = 8
     """Arrived at the destination; ``detail`` = order-to-arrival time, calendar days."""
+    LAPSED = 9
+    """A background contract not made: due to be made on a day its makers work below their
+    normal pace (``production.windows``), it was not among the share they make (cancelled:
+    output a closed industry does not make is not made later)."""
     NAMES = (
         "order",
         "apply",
@@ -167,6 +171,7 @@ class G:
         "released",
         "departed",
         "arrived",
+        "lapsed",
     )
 
 

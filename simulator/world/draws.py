@@ -346,6 +346,17 @@ DRAWS: tuple[Draw, ...] = (
         "a background contract's production time, days",
     ),
     Draw(
+        "u_made",
+        "shipment",
+        "u_made",
+        None,
+        _one,
+        lambda st, k: k >= 0 and st.paced,
+        0.0,
+        "decides whether a background contract due to be made on a day of pace below 1 is "
+        "made (production.windows); the rest lapse",
+    ),
+    Draw(
         "transit_bg",
         "shipment",
         "transit",

@@ -58,7 +58,7 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
-from simulator.world.arith import pick_lane
+from simulator.world.arith import pace_at, paced_finish, pick_lane
 from simulator.world.codes import G, Source
 from simulator.world.logistics import CapacityQueue
 
@@ -100,6 +100,7 @@ class Shipment:
         uncontrolled: Its grade needs no licence (the product's ``controlled_share``).
         u_inspect: Uniform deciding inspections.
         production: Background: production time, calendar days.
+        u_made: Background: uniform deciding whether it is made on a day of slow pace.
         transit: Background: transit time, calendar days.
     """
 
@@ -127,6 +128,7 @@ class Shipment:
         "transit",
         "u_hold",
         "u_inspect",
+        "u_made",
         "uncontrolled",
     )
 
@@ -155,6 +157,7 @@ class Shipment:
         self.uncontrolled = False  # a grade that needs no licence (controlled_share)
         self.u_inspect = 1.0
         self.production = 0.0
+        self.u_made = 0.0
         self.transit = 0.0
         self.inspection: list[float] = []
 
@@ -231,6 +234,7 @@ class Goods:
             sh.uncontrolled = dl.uncontrolled[j] != 0.0
             sh.u_inspect = dl.u_inspect[j]
             sh.production = dl.production[j]
+            sh.u_made = dl.u_made[j]
             sh.transit = dl.transit_bg[j]
             n = self.st.n_insp_dists
             sh.inspection = dl.inspection[j * n : (j + 1) * n]
@@ -271,7 +275,14 @@ class Goods:
         """Make the goods; present them at customs (or, without customs, ship them)."""
         now = self.env.now
         if sh.source == Source.BACKGROUND:
-            ready: float | None = now + sh.production
+            st = self.st
+            if sh.u_made >= pace_at(st.paced, st.pace, st.bg_origin, now):
+                self.log.append((now, G.LAPSED, sh.id, sh.tonnes, 0.0))
+                self._cancel(sh, sh.tonnes)
+                return  # due to be made while the makers are closed: not made
+            ready: float | None = paced_finish(
+                st.paced, st.pace_cum, st.pace, st.bg_origin, now, sh.production
+            )
         else:
             ready = self._make(sh)
         if ready is None:
@@ -294,7 +305,11 @@ class Goods:
         pair = sh.lead
         i = self._leads[pair]
         self._leads[pair] = i + 1
-        return finish + self.dl.lead[self.dl.lead_base[pair] + i]
+        st = self.st
+        c = int(st.ex_country[sh.exporter])
+        return paced_finish(
+            st.paced, st.pace_cum, st.pace, c, finish, self.dl.lead[self.dl.lead_base[pair] + i]
+        )
 
     def present(self, sh: Shipment) -> None:
         """The goods reach customs: a licence is checked here, then they are handled."""

@@ -75,6 +75,7 @@ class Plants:
         self.on_order = np.zeros(P)
         self.backlog_units = np.zeros(M)
         self.lead_est = st.lead_init.copy()
+        self.ahead = st.ahead
         self.extra = np.zeros(P)  # extra safety stock of reacting buyers, days
         self.adapt = st.adapt
         # as integers, like the kernel's packed rows: one compiled plant_day for both
@@ -134,6 +135,7 @@ class Plants:
             self.inventory,
             self.on_order,
             self.lead_est,
+            self.ahead[d],
             self.backlog_units,
             self.line,
             self.t_per_unit,

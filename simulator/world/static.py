@@ -28,9 +28,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from simulator.world.arith import closure_delay
 from simulator.world.codes import DEADLINE_RULES
 from simulator.world.effects import AppKey, PolicyBook
+from simulator.world.leads import expected_lead
 from simulator.world.logistics import DAYS_PER_MONTH
+from simulator.world.pace import licensing_country, pace_table
 from simulator.world.sampling import background_names
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -45,6 +48,36 @@ MODES = ("sea", "rail", "air", "road")
 _CACHE: OrderedDict[int, tuple[Any, Any, Static]] = OrderedDict()
 _CACHE_MAX = 8
 _LOCK = threading.Lock()
+
+
+def _paced_capacity(
+    times: np.ndarray, rates: np.ndarray, n: np.ndarray, pace: np.ndarray, ex_country: list[int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exporters' capacity profiles times the pace of their country's days: a breakpoint
+    wherever either changes (the pace is 1 before day 0 and from the horizon on)."""
+    H = pace.shape[1]
+    rows: list[tuple[list[float], list[float]]] = []
+    for e, c in enumerate(ex_country):
+        f = np.concatenate([[1.0], pace[c], [1.0]])  # f[k + 1]: the pace of day k
+        days = [float(k) for k in range(H + 1) if f[k + 1] != f[k]]
+        own = [float(t) for t in times[e, 1 : n[e]]]
+        ts = sorted(set(own) | set(days))
+        out_t, out_r = [-math.inf], [float(rates[e, 0]) * 1.0]
+        for t in ts:
+            base = float(rates[e, np.searchsorted(times[e, : n[e]], t, side="right") - 1])
+            k = math.floor(t)
+            out_t.append(t)
+            out_r.append(base * (float(pace[c, k]) if 0 <= k < H else 1.0))
+        rows.append((out_t, out_r))
+    K = max(len(t) for t, _ in rows)
+    times2 = np.full((len(rows), K), np.inf)
+    rates2 = np.zeros((len(rows), K))
+    n2 = np.zeros(len(rows), dtype=np.int64)
+    for e, (t, r) in enumerate(rows):
+        times2[e, : len(t)] = t
+        rates2[e, : len(r)] = r
+        n2[e] = len(t)
+    return times2, rates2, n2
 
 
 def reviewer_capacity(reviewers: int, factor: float) -> int:
@@ -122,6 +155,13 @@ class Static:
     class_keys: list[AppKey]
     class_index: dict[AppKey, int]
     class_controlled: np.ndarray
+    # the pace of production: per country and day (simulator.world.pace)
+    paced: bool
+    pace: np.ndarray
+    pace_cum: np.ndarray
+    bg_origin: int
+    # per day and part: what known closures add to an order's lead (arith.closure_delay)
+    ahead: np.ndarray
     # background streams
     bg_names: list[tuple[str, ...]]
     bg_class: np.ndarray
@@ -244,6 +284,8 @@ def _build(sc: Scenario, cal: WorkCalendar) -> Static:
     cal.work_time(float(H))
     identity = bool(cal.all_working and np.all(cal.working))
     w_max = float(cal.work_time(float(H))) + 1.0
+    # --- the pace of production (simulator.world.pace)
+    paced, pace, pace_cum = pace_table(sc, H, country)
 
     # --- background streams
     bg = list(auth.background)
@@ -308,6 +350,22 @@ def _build(sc: Scenario, cal: WorkCalendar) -> Static:
             sup_share.append(float(s.share))
         sup_start.append(len(sup_ex))
 
+    # --- lead-time estimates at the start (`expected`: the chain's own mean)
+    lead_init = [
+        expected_lead(sc, part, sc.manufacturers[line[p]].country, float(mean_daily[p]))
+        if part.lead_time.initial_days == "expected"
+        else float(part.lead_time.initial_days)
+        for p, part in enumerate(parts)
+    ]
+
+    # --- buyers who anticipate their suppliers' closures: (H + 1, P) days
+    ahead = np.zeros((H + 1, max(P, 1)))
+    for p, part in enumerate(parts):
+        if paced and part.lead_time.anticipate_closures:
+            sup = sup_ex[sup_start[p] : sup_start[p + 1]]
+            cs = sorted({country[sc.exporters[e].country] for e in sup if e >= 0})
+            ahead[:, p] = closure_delay(True, pace_cum, pace, cs, lead_init[p], H)
+
     # --- goods in the pipeline at the start
     pipe: list[tuple[Any, ...]] = []
     for p, part in enumerate(parts):
@@ -363,6 +421,11 @@ def _build(sc: Scenario, cal: WorkCalendar) -> Static:
             cap_times[i, j] = float((r.date - sc.start).days)
             cap_rates[i, j] = r.capacity_t_per_month / DAYS_PER_MONTH
         cap_n[i] = 1 + len(ramps[i])
+    if paced and X:
+        cap_times, cap_rates, cap_n = _paced_capacity(
+            cap_times, cap_rates, cap_n, pace, [country[e.country] for e in sc.exporters]
+        )
+    home = licensing_country(sc)
 
     release = np.full(C, -1.0)
     for c in sc.countries:
@@ -412,6 +475,11 @@ def _build(sc: Scenario, cal: WorkCalendar) -> Static:
         screening_used=screening_used,
         has_extend=auth.deadline_rule == "extend",
         identity=identity,
+        paced=paced,
+        pace=pace,
+        pace_cum=pace_cum,
+        bg_origin=country.get(home, -1) if home is not None else -1,
+        ahead=ahead,
         cum=np.asarray(cal.cum, dtype=np.float64),
         working=np.asarray(cal.working, dtype=np.bool_),
         w_max=w_max,
@@ -430,7 +498,7 @@ def _build(sc: Scenario, cal: WorkCalendar) -> Static:
         mean_units=mean_units,
         mean_daily=np.asarray(mean_daily, dtype=float),
         init_inventory=np.array([p.initial_cover_days for p in parts], dtype=float) * mean_daily,
-        lead_init=arr([p.lead_time.initial_days for p in parts], float),
+        lead_init=arr(lead_init, float),
         adapt=arr([p.lead_time.adapt for p in parts], float),
         backlog_mode=arr([m.unmet_demand == "backlog" for m in sc.manufacturers], bool),
         is_ss=arr([r.kind == "s_S" for r in pol], bool),

@@ -209,6 +209,40 @@ def scenarios(draw) -> dict[str, Any]:
             {"id": "magnet", "controlled_share": draw(st.sampled_from([1.0, 0.5, 0.0]))},
             {"id": "coil"},
         ],
+        # the pace of production: a dated window (closed, slow or overtime) in CN or AU,
+        # and a window around the Spring Festival (2025-01-29) that the horizon meets
+        "production": {
+            "windows": draw(
+                st.lists(
+                    st.one_of(
+                        st.builds(
+                            lambda a, n, pace, c: {
+                                "country": c,
+                                "start": iso(a),
+                                "end": iso(a + n),
+                                "pace": pace,
+                            },
+                            st.integers(0, days - 1),
+                            st.integers(0, 30),
+                            st.sampled_from([0.0, 0.3, 1.5]),
+                            st.sampled_from(["CN", "AU"]),
+                        ),
+                        st.builds(
+                            lambda a, n, pace: {
+                                "around": "spring_festival",
+                                "from_day": a,
+                                "to_day": a + n,
+                                "pace": pace,
+                            },
+                            st.integers(25, 40),  # START is 30 days after 2025's
+                            st.integers(0, 20),
+                            st.sampled_from([0.0, 0.25]),
+                        ),
+                    ),
+                    max_size=2,
+                )
+            )
+        },
         "customs": {
             "handling_days": _dist(draw, 0.5, 5),
             "release_t_per_day": draw(st.sampled_from([None, 2.0, 50.0])),
