@@ -89,10 +89,13 @@ class Release(Model):
     framework, approve the backlog of compliant files within two weeks"."""
 
     share: Probability = 1.0
-    """Share of the waiting files released (each file's own draw decides)."""
-    within_days: Days = Field(gt=0)
+    """Share of the waiting files released (each file's own draw decides). 0 on a
+    narrower rule keeps its files out of a broader rule's release (the most specific
+    rule wins): ``release: {share: 0}``."""
+    within_days: Days = Field(default=14, gt=0)
     """Released files are decided over this many calendar days from the start, spread
-    evenly (each file's own draw places it)."""
+    evenly (each file's own draw places it); default two weeks ("approve the backlog of
+    compliant files within two weeks")."""
     approval_probability: Probability = 1.0
     """Chance that a released file is approved (in place of the approval in force)."""
 

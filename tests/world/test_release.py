@@ -77,3 +77,22 @@ def test_share_of_files_released_is_the_release_share():
 def test_explain_shows_the_release():
     text = str(sim.explain(_scenario(0.9, 0.95), day(START, D_REL + 1), destination="XX"))
     assert "batch release" in text and "90%" in text, text
+
+
+@pytest.mark.parametrize("engine", ["kernel", "simpy"])
+def test_a_narrower_rule_with_share_0_keeps_its_files_out_of_a_release(engine: str):
+    data = _scenario(1.0, 1.0).model_dump(mode="json", exclude_none=True, by_alias=True)
+    overlay = data["policy"]["overlays"][0]
+    overlay["where"] = {}  # the release now matches every file ...
+    data["policy"]["overlays"].append(  # ... but a narrower rule excludes YY's
+        {
+            "from": overlay["from"],
+            "until": overlay["until"],
+            "where": {"destination": "YY"},
+            "release": {"share": 0},
+        }
+    )
+    lic = sim.run(sim.scenario_from_dict(data), seed=3, engine=engine).licences
+    rel = lic["released"].to_numpy()
+    yy = (lic["destination"] == "YY").to_numpy()
+    assert rel[~yy].sum() > 100 and not rel[yy].any()
