@@ -45,7 +45,7 @@ import numpy as np
 from simulator.ensemble.options import Execution, ProgressFn
 from simulator.errors import Problem, ScenarioError
 from simulator.explore.inference import METHODS, Noise, Posterior, predictive, train
-from simulator.explore.priors import ParamPrior, Prior
+from simulator.explore.priors import Prior
 from simulator.explore.summaries import CaseSimulator, SummaryLayout
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -168,24 +168,6 @@ def model_digest() -> str:
     return h.hexdigest()[:16]
 
 
-def _prior(params: Sequence[Param]) -> Prior:
-    return Prior(
-        tuple(
-            ParamPrior(
-                p.path,
-                float(p.low),
-                float(p.high),
-                p.shape,
-                p.mode,
-                p.mean,
-                p.sd,
-                p.kind in ("int", "date"),
-            )
-            for p in params
-        )
-    )
-
-
 def prepare(
     scenario: str | Path,
     targets: str | Path,
@@ -197,42 +179,17 @@ def prepare(
     Raises:
         ScenarioError: Bad scenario, targets or parameters (located), or no parameters.
     """
-    from simulator.explore.fit import _probe_points, _scenario_at
-    from simulator.explore.params import from_fit_parameter, resolve
+    from simulator.explore.fit import free_parameters
     from simulator.explore.targets import load_targets_located
     from simulator.scenario.load import load_scenario_located
 
     sc, loc = load_scenario_located(scenario, overrides, allow=allow)
     tg, tloc = load_targets_located(targets)
-    tfile = str(targets)
-
-    def where(path: tuple[Any, ...]) -> str:
-        pos = tloc.position(path)
-        return f"{pos[0]}:{pos[1]}:{pos[2]}" if pos and pos[1] > 0 else tfile
-
-    if not tg.parameters:
-        raise ScenarioError(
-            Problem(
-                "no free parameters: add a `parameters:` block (path, low, high per "
-                "parameter) for relsim forecast",
-                "",
-                tfile,
-            )
-        )
-    params = resolve(
-        [
-            from_fit_parameter(p, f"{where(('parameters', j))}: parameters[{j}]")
-            for j, p in enumerate(tg.parameters)
-        ],
-        sc,
-    )
-    start = np.array([p.base() for p in params])
-    for row in _probe_points(params, start):  # bounds that make invalid scenarios fail now
-        _scenario_at(loc, params, row)
+    params = free_parameters(sc, loc, tg, tloc, targets, "forecast")
     try:
-        prior = _prior(params)
+        prior = Prior.from_params(params)
     except ValueError as e:
-        raise ScenarioError(Problem(f"the parameters' prior: {e}", "", tfile)) from None
+        raise ScenarioError(Problem(f"the parameters' prior: {e}", "", str(targets))) from None
     tlist = list(tg.targets)
     layout = SummaryLayout.build(sc, tlist)
     return Setup(
