@@ -380,7 +380,6 @@ def forecast(
             replaced (checked before anything runs).
         BankMismatch: The bank directory holds another bank.
     """
-    from simulator.explore.bank import BankMismatch
     from simulator.explore.forecast_io import check_fitted_place, check_outputs, write_forecast
 
     t0 = time.perf_counter()
@@ -397,7 +396,7 @@ def forecast(
     s = int(setup.scenario.seed if seed is None else seed)
     cb = _progress(progress)
     timings: dict[str, float] = {}
-    try:
+    with on_bank(bank_dir, cb):
         t = time.perf_counter()
         from simulator.explore.cluster import shared_executor
 
@@ -409,27 +408,8 @@ def forecast(
             post = posterior_for(setup, bk, mask, method, s)
             timings["inference"] = time.perf_counter() - t
             t = time.perf_counter()
-            with executor_for(shared, draws) as ex:
-                theta, x = predictive(
-                    post,
-                    setup.simulator,
-                    seed=s,
-                    draws=draws,
-                    executor=ex,
-                    chunk=chunk_for(ex, draws),
-                )
+            theta, x = predictive_draws(setup, post, s, draws, shared)
             timings["predictive"] = time.perf_counter() - t
-    except BankMismatch as e:
-        raise ScenarioError(
-            Problem(
-                f"{e}; give another --bank directory, or remove that one to start afresh",
-                "",
-                str(bank_dir),
-            )
-        ) from None
-    finally:
-        if hasattr(cb, "close"):
-            cb.close()  # type: ignore[union-attr]
     point = median_point(setup, post)
     res = ForecastResult(
         setup,
@@ -451,6 +431,56 @@ def forecast(
         write_forecast(res, point, force)
     res.timings["total"] = time.perf_counter() - t0
     return res
+
+
+@contextlib.contextmanager
+def on_bank(bank_dir: Path | None, progress: Any) -> Iterator[None]:
+    """The work of a forecast or a backtest on its bank (the ``with`` block).
+
+    Args:
+        bank_dir: Where the bank is stored (named in the message), or None.
+        progress: The progress callback of the work, closed however it ends (if it can be).
+
+    Raises:
+        ScenarioError: The bank directory holds another bank
+            (:class:`~simulator.explore.bank.BankMismatch`): what differs, and what to do.
+    """
+    from simulator.explore.bank import BankMismatch
+
+    try:
+        yield
+    except BankMismatch as e:
+        raise ScenarioError(
+            Problem(
+                f"{e}; give another --bank directory, or remove that one to start afresh",
+                "",
+                str(bank_dir),
+            )
+        ) from None
+    finally:
+        if hasattr(progress, "close"):
+            progress.close()
+
+
+def predictive_draws(
+    setup: Setup, posterior: Posterior, seed: int, draws: int, execution: Execution
+) -> tuple[np.ndarray, np.ndarray]:
+    """The posterior predictive: one simulation at each of ``draws`` posterior draws, in
+    chunks (:func:`chunk_for`) on the executor of ``execution``.
+
+    Returns:
+        The parameter draws (draws × parameters) and their simulated summaries (draws ×
+        summaries).
+    """
+    with executor_for(execution, draws) as ex:
+        return predictive(
+            posterior,
+            setup.simulator,
+            seed=seed,
+            draws=draws,
+            executor=ex,
+            chunk=chunk_for(ex, draws),
+        )
 
 
 def chunk_for(executor: Any, n: int) -> int:
