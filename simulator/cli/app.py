@@ -196,6 +196,28 @@ def overrides_of(items: list[str] | None) -> dict[str, Any]:
     return result
 
 
+def run_options(
+    seed: int | None,
+    workers: int | None,
+    executor: Executor | None,
+    scheduler: str | None,
+    sets: list[str] | None,
+    allow: list[Path] | None,
+) -> dict[str, Any]:
+    """The keyword arguments every explore command (``fit``, ``sweep``, ``forecast``,
+    ``backtest``) hands its library function from the shared options: ``seed``,
+    ``workers``, ``executor`` (its value), ``scheduler``, ``overrides`` (the ``--set``
+    options) and ``allow`` (the ``--allow-path`` folders)."""
+    return {
+        "seed": seed,
+        "workers": workers,
+        "executor": executor.value if executor is not None else None,
+        "scheduler": scheduler,
+        "overrides": overrides_of(sets),
+        "allow": allow or (),
+    }
+
+
 def load(
     path: Path,
     sets: list[str] | None,

@@ -13,8 +13,10 @@ made with :func:`cell`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from rich.console import Console
@@ -33,6 +35,7 @@ __all__ = [
     "fmt_diff",
     "out",
     "progress_bar",
+    "progress_run",
     "say",
     "say_json",
     "say_table",
@@ -121,6 +124,40 @@ def progress_bar(quiet: bool, what: str = "replications") -> Any:
         prog.update(task, completed=done, total=total)
 
     return cb, prog
+
+
+@contextlib.contextmanager
+def progress_run(
+    quiet: bool,
+    what: str = "replications",
+    on_interrupt: Callable[[], None] | None = None,
+) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar (:func:`progress_bar`) around a command's long work: the ``with``
+    block. The bar is stopped however the block ends; on Ctrl-C it is stopped first,
+    then ``on_interrupt`` says what was kept (through :func:`tell`), then the
+    ``KeyboardInterrupt`` goes on to :func:`simulator.cli.app.main` (exit 130).
+
+    Args:
+        quiet: No bar.
+        what: What is counted (``replications``, ``points``, ``trials``, ``simulations``).
+        on_interrupt: Called on Ctrl-C after the bar is gone, or None.
+
+    Yields:
+        The progress callback ``(done, total)`` to hand to the work (None without a bar).
+    """
+    cb, prog = progress_bar(quiet, what)
+    try:
+        yield cb
+    except KeyboardInterrupt:
+        if prog is not None:
+            prog.stop()
+            prog = None
+        if on_interrupt is not None:
+            on_interrupt()
+        raise
+    finally:
+        if prog is not None:
+            prog.stop()
 
 
 def fmt(

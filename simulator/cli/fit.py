@@ -19,9 +19,9 @@ from simulator.cli.app import (
     SetOpt,
     WorkersOpt,
     app,
-    overrides_of,
+    run_options,
 )
-from simulator.cli.console import progress_bar, say, tell
+from simulator.cli.console import progress_run, say, tell
 from simulator.errors import clean
 from simulator.limits import Limits
 
@@ -83,28 +83,19 @@ def fit(
     target = out_dir or Path("runs") / f"{file.stem}-fit"
     if fitted is None:
         fitted = default_variant_path(file, f"{file.stem}-fitted.yaml")
-    cb, prog = progress_bar(quiet, "trials")
-    try:
+    with progress_run(quiet, "trials") as cb:
         res = run_fit(
             file,
             targets,
             engine=engine.value,
             trials=trials,
             reps=reps,
-            seed=seed,
-            workers=workers,
-            executor=executor.value if executor is not None else None,
-            scheduler=scheduler,
-            overrides=overrides_of(sets),
-            allow=allow or (),
+            **run_options(seed, workers, executor, scheduler, sets, allow),
             out=target,
             fitted=fitted,
             force=force,
             progress=cb,
         )
-    finally:
-        if prog is not None:
-            prog.stop()
     _note_other_scenario(file, targets)
     say(
         f"{clean(res.scenario.name, 200)}: {len(res.params)} free parameters fitted to "

@@ -3,6 +3,8 @@ by a date, and how good such forecasts have been."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,9 +20,9 @@ from simulator.cli.app import (
     SetOpt,
     WorkersOpt,
     app,
-    overrides_of,
+    run_options,
 )
-from simulator.cli.console import progress_bar, say, tell
+from simulator.cli.console import progress_run, say, tell
 from simulator.errors import clean
 from simulator.limits import Limits
 
@@ -97,6 +99,16 @@ def _bank_of(out_dir: Path, file: Path, targets: Path, bank: Path | None) -> Pat
     return bank or out_dir.parent / f"{file.stem}-{targets.stem}.bank"
 
 
+def _running(
+    quiet: bool, out_dir: Path, file: Path, targets: Path, bank: Path | None
+) -> AbstractContextManager[Callable[[int, int], None] | None]:
+    """The progress of a forecast's or a backtest's simulations; on Ctrl-C, what the
+    bank keeps (:func:`_interrupted`)."""
+    return progress_run(
+        quiet, "simulations", lambda: _interrupted(_bank_of(out_dir, file, targets, bank))
+    )
+
+
 @app.command(short_help="Forecast a scenario from the figures public by a date.")
 def forecast(
     file: Annotated[Path, typer.Argument(help="Scenario file.")],
@@ -151,8 +163,7 @@ def forecast(
 
     m = _method(method)
     target = out_dir or Path("runs") / f"{file.stem}-forecast-{clean(as_of, 20)}"
-    cb, prog = progress_bar(quiet, "simulations")
-    try:
+    with _running(quiet, target, file, targets, bank) as cb:
         res = run_forecast(
             file,
             targets,
@@ -160,26 +171,13 @@ def forecast(
             simulations=simulations,
             draws=draws,
             method=m,
-            seed=seed,
-            workers=workers,
-            executor=executor.value if executor is not None else None,
-            scheduler=scheduler,
-            overrides=overrides_of(sets),
-            allow=allow or (),
+            **run_options(seed, workers, executor, scheduler, sets, allow),
             out=target,
             bank=bank,
             fitted=fitted,
             force=force,
             progress=cb,
         )
-    except KeyboardInterrupt:
-        if prog is not None:
-            prog.stop()
-        _interrupted(_bank_of(target, file, targets, bank))
-        raise
-    finally:
-        if prog is not None:
-            prog.stop()
     say(
         f"{clean(res.setup.scenario.name, 200)}: forecast as of {res.as_of}, conditioned on "
         f"{int(res.mask.sum())} of {len(res.setup.targets)} targets of {clean(targets)} "
@@ -284,8 +282,7 @@ def backtest(
 
     m = _method(method)
     target = out_dir or Path("runs") / f"{file.stem}-backtest"
-    cb, prog = progress_bar(quiet, "simulations")
-    try:
+    with _running(quiet, target, file, targets, bank) as cb:
         res = run_backtest(
             file,
             targets,
@@ -295,25 +292,12 @@ def backtest(
             draws=draws,
             method=m,
             sbc=sbc,
-            seed=seed,
-            workers=workers,
-            executor=executor.value if executor is not None else None,
-            scheduler=scheduler,
-            overrides=overrides_of(sets),
-            allow=allow or (),
+            **run_options(seed, workers, executor, scheduler, sets, allow),
             out=target,
             bank=bank,
             force=force,
             progress=cb,
         )
-    except KeyboardInterrupt:
-        if prog is not None:
-            prog.stop()
-        _interrupted(_bank_of(target, file, targets, bank))
-        raise
-    finally:
-        if prog is not None:
-            prog.stop()
     say(
         f"{clean(res.setup.scenario.name, 200)}: backtest of {len(res.origins)} origins "
         f"({res.origins[0]} … {res.origins[-1]}), horizon {res.horizon} months, "

@@ -20,9 +20,9 @@ from simulator.cli.app import (
     SetOpt,
     WorkersOpt,
     app,
-    overrides_of,
+    run_options,
 )
-from simulator.cli.console import progress_bar, say, tell
+from simulator.cli.console import progress_run, say, tell
 from simulator.errors import clean
 from simulator.limits import Limits
 
@@ -115,38 +115,9 @@ def sweep(
         )
     target = out_dir or Path("runs") / f"{file.stem}-sweep"
     partial = target.with_name(target.name + PARTIAL_SUFFIX)
-    cb, prog = progress_bar(quiet, "points")
     done = {"n": 0, "of": 0}
 
-    def progress(n: int, total: int) -> None:
-        done.update(n=n, of=total)
-        if cb is not None:
-            cb(n, total)
-
-    try:
-        res = run_sweep(
-            file,
-            params,
-            engine=engine.value,
-            design=design.value,
-            points=points,
-            reps=reps,
-            seed=seed,
-            workers=workers,
-            executor=executor.value if executor is not None else None,
-            scheduler=scheduler,
-            overrides=overrides_of(sets),
-            allow=allow or (),
-            out=target,
-            force=force,
-            figures=figures,
-            kpis=chosen or None,
-            progress=progress,
-        )
-    except KeyboardInterrupt:
-        if prog is not None:
-            prog.stop()
-            prog = None
+    def interrupted() -> None:
         # the points on disk (a point is saved just before the progress callback hears
         # of it: a Ctrl-C in between must still name it)
         folder = partial / "points"
@@ -157,10 +128,28 @@ def sweep(
                 f"relsim: {kept}{total} points are kept in {partial}; run "
                 "the same command again to resume the sweep"
             )
-        raise
-    finally:
-        if prog is not None:
-            prog.stop()
+
+    with progress_run(quiet, "points", interrupted) as cb:
+
+        def progress(n: int, total: int) -> None:
+            done.update(n=n, of=total)
+            if cb is not None:
+                cb(n, total)
+
+        res = run_sweep(
+            file,
+            params,
+            engine=engine.value,
+            design=design.value,
+            points=points,
+            reps=reps,
+            **run_options(seed, workers, executor, scheduler, sets, allow),
+            out=target,
+            force=force,
+            figures=figures,
+            kpis=chosen or None,
+            progress=progress,
+        )
     head = (
         f"{clean(res.scenario.name if res.scenario else file, 200)}: {res.design.kind} design, "
         f"{res.design.n} points × {res.reps} replications, seed {res.seed}"

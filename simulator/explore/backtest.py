@@ -43,13 +43,13 @@ from simulator.explore.forecast import (
     _progress,
     add_months,
     build,
-    chunk_for,
-    executor_for,
     month_end,
+    on_bank,
     posterior_for,
+    predictive_draws,
     prepare,
 )
-from simulator.explore.inference import METHODS, predictive
+from simulator.explore.inference import METHODS
 from simulator.explore.scoring import aggregate, persistence, pit_histogram, score_table, seasonal
 from simulator.replication.columns import conform
 
@@ -284,7 +284,6 @@ def backtest(
     Returns:
         The :class:`BacktestResult`.
     """
-    from simulator.explore.bank import BankMismatch
     from simulator.explore.forecast_io import check_outputs
 
     t0 = time.perf_counter()
@@ -313,56 +312,36 @@ def backtest(
     sbc_res = None
     from simulator.explore.cluster import shared_executor
 
-    try:
-        with shared_executor(execution) as shared:
+    with on_bank(bank_dir, cb), shared_executor(execution) as shared:
+        t = time.perf_counter()
+        bk = build(setup, simulations, s, shared, bank_dir, cb)
+        timings["bank"] = time.perf_counter() - t
+        timings["inference"] = timings["predictive"] = 0.0
+        for origin in months:
             t = time.perf_counter()
-            bk = build(setup, simulations, s, shared, bank_dir, cb)
-            timings["bank"] = time.perf_counter() - t
-            timings["inference"] = timings["predictive"] = 0.0
-            for origin in months:
-                t = time.perf_counter()
-                mask = setup.public_mask(month_end(origin))
-                post = posterior_for(setup, bk, mask, method, s)
-                timings["inference"] += time.perf_counter() - t
-                t = time.perf_counter()
-                q = post.quantile(0.5)
-                medians[origin] = {p.path: float(v) for p, v in zip(setup.params, q, strict=True)}
-                with executor_for(shared, draws) as ex:
-                    _, x = predictive(
-                        post,
-                        setup.simulator,
-                        seed=s,
-                        draws=draws,
-                        executor=ex,
-                        chunk=chunk_for(ex, draws),
-                    )
-                timings["predictive"] += time.perf_counter() - t
-                recs += _records(setup, series, origin, horizon, x)
-            if sbc:
-                from simulator.explore.sbc import run_sbc
+            mask = setup.public_mask(month_end(origin))
+            post = posterior_for(setup, bk, mask, method, s)
+            timings["inference"] += time.perf_counter() - t
+            t = time.perf_counter()
+            q = post.quantile(0.5)
+            medians[origin] = {p.path: float(v) for p, v in zip(setup.params, q, strict=True)}
+            _, x = predictive_draws(setup, post, s, draws, shared)
+            timings["predictive"] += time.perf_counter() - t
+            recs += _records(setup, series, origin, horizon, x)
+        if sbc:
+            from simulator.explore.sbc import run_sbc
 
-                t = time.perf_counter()
-                sbc_res = run_sbc(
-                    bk,
-                    setup.public_mask(month_end(months[-1])),
-                    method=method,
-                    held_out=sbc,
-                    draws=99,
-                    seed=s,
-                    noise=setup.noise(),
-                )
-                timings["sbc"] = time.perf_counter() - t
-    except BankMismatch as e:
-        raise ScenarioError(
-            Problem(
-                f"{e}; give another --bank directory, or remove that one to start afresh",
-                "",
-                str(bank_dir),
+            t = time.perf_counter()
+            sbc_res = run_sbc(
+                bk,
+                setup.public_mask(month_end(months[-1])),
+                method=method,
+                held_out=sbc,
+                draws=99,
+                seed=s,
+                noise=setup.noise(),
             )
-        ) from None
-    finally:
-        if hasattr(cb, "close"):
-            cb.close()  # type: ignore[union-attr]
+            timings["sbc"] = time.perf_counter() - t
     scores = _scores_frame(recs)
     summary = _summary(scores)
     pit = _pit(scores)

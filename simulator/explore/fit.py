@@ -54,11 +54,11 @@ from simulator.replication.engines import DEFAULT_ENGINE
 from simulator.stats import chi2_quantile, median, median_se
 
 if TYPE_CHECKING:  # pragma: no cover
-    from simulator.explore.targets import Target
+    from simulator.explore.targets import Target, Targets
     from simulator.scenario.located import Located
     from simulator.scenario.model import Scenario
 
-__all__ = ["Z_UNDEFINED", "FitResult", "discrepancy", "fit", "fitted_document"]
+__all__ = ["Z_UNDEFINED", "FitResult", "discrepancy", "fit", "fitted_document", "free_parameters"]
 
 Z_UNDEFINED = 10.0
 """Standardised error of a target undefined in every replication of a trial."""
@@ -313,20 +313,7 @@ def fit(
     for target in (fitted_path, out_path):
         if target is not None:
             check_not_input(target, [*loc.files, targets])
-
-    def where(path: tuple[Any, ...]) -> str:
-        pos = tloc.position(path)
-        return f"{pos[0]}:{pos[1]}:{pos[2]}" if pos and pos[1] > 0 else tfile
-
-    if not tg.parameters:
-        raise ScenarioError(
-            Problem(
-                "no free parameters: add a `parameters:` block (path, low, high per "
-                "parameter) for relsim fit",
-                "",
-                tfile,
-            )
-        )
+    params = free_parameters(sc, loc, tg, tloc, tfile, "fit")
     tlist = list(tg.targets)
     fitted_idx = [k for k, t in enumerate(tlist) if phase(t, tg.split) in ("fit", "train")]
     if not fitted_idx:
@@ -337,19 +324,10 @@ def fit(
                 tfile,
             )
         )
-    scales = _scales(tlist, lambda k: where(("targets", k, "tolerance")))
+    scales = _scales(tlist, lambda k: _position(tloc, ("targets", k, "tolerance"), tfile))
     fit_scales = [scales[k] for k in fitted_idx]
-    params = resolve(
-        [
-            from_fit_parameter(p, f"{where(('parameters', j))}: parameters[{j}]")
-            for j, p in enumerate(tg.parameters)
-        ],
-        sc,
-    )
     s = sc.seed if execution.seed is None else int(execution.seed)
     start = np.array([p.base() for p in params])
-    for row in _probe_points(params, start):  # bounds that make invalid scenarios fail now
-        _scenario_at(loc, params, row)
 
     from simulator.ensemble.runner import progress_callback
     from simulator.explore.cluster import shared_executor
@@ -438,6 +416,65 @@ def fit(
         _write_outputs(result, Path(scenario), loc, tfile, allow, force)
     result.elapsed_s = time.perf_counter() - t0
     return result
+
+
+def free_parameters(
+    scenario: Scenario,
+    loc: Located,
+    targets: Targets,
+    tloc: Located,
+    targets_file: str | Path,
+    command: str,
+) -> list[Param]:
+    """The free parameters of a targets file's ``parameters:`` block, as ``relsim fit``,
+    ``relsim forecast`` and ``relsim backtest`` read them: resolved against the scenario,
+    each located (``file:line:column: parameters[j]``), and the scenario built at the
+    start values and at each parameter's bounds (the others at their start) so that a
+    range that makes an invalid scenario fails now, not after the first simulations.
+
+    Args:
+        scenario: The scenario (after ``extends:`` and ``--set``).
+        loc: Its located data (what the parameters are applied to).
+        targets: The targets file read (:func:`simulator.explore.targets.load_targets_located`).
+        tloc: The targets file's located data (positions for the messages).
+        targets_file: The targets file, named where a position is unknown.
+        command: The command named in the message when there are no parameters
+            (``fit``, ``forecast``).
+
+    Returns:
+        The parameters in the file's order.
+
+    Raises:
+        ScenarioError: No ``parameters:`` block; a bad parameter (located); a bound at
+            which the scenario is invalid.
+    """
+    tfile = str(targets_file)
+    if not targets.parameters:
+        raise ScenarioError(
+            Problem(
+                "no free parameters: add a `parameters:` block (path, low, high per "
+                f"parameter) for relsim {command}",
+                "",
+                tfile,
+            )
+        )
+    params = resolve(
+        [
+            from_fit_parameter(p, f"{_position(tloc, ('parameters', j), tfile)}: parameters[{j}]")
+            for j, p in enumerate(targets.parameters)
+        ],
+        scenario,
+    )
+    start = np.array([p.base() for p in params])
+    for row in _probe_points(params, start):
+        _scenario_at(loc, params, row)
+    return params
+
+
+def _position(tloc: Located, path: tuple[Any, ...], tfile: str) -> str:
+    """``file:line:column`` of ``path`` in the targets file, or ``tfile``."""
+    pos = tloc.position(path)
+    return f"{pos[0]}:{pos[1]}:{pos[2]}" if pos and pos[1] > 0 else tfile
 
 
 def _polish(

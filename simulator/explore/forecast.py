@@ -45,7 +45,7 @@ import numpy as np
 from simulator.ensemble.options import Execution, ProgressFn
 from simulator.errors import Problem, ScenarioError
 from simulator.explore.inference import METHODS, Noise, Posterior, predictive, train
-from simulator.explore.priors import ParamPrior, Prior
+from simulator.explore.priors import Prior
 from simulator.explore.summaries import CaseSimulator, SummaryLayout
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -168,24 +168,6 @@ def model_digest() -> str:
     return h.hexdigest()[:16]
 
 
-def _prior(params: Sequence[Param]) -> Prior:
-    return Prior(
-        tuple(
-            ParamPrior(
-                p.path,
-                float(p.low),
-                float(p.high),
-                p.shape,
-                p.mode,
-                p.mean,
-                p.sd,
-                p.kind in ("int", "date"),
-            )
-            for p in params
-        )
-    )
-
-
 def prepare(
     scenario: str | Path,
     targets: str | Path,
@@ -197,42 +179,17 @@ def prepare(
     Raises:
         ScenarioError: Bad scenario, targets or parameters (located), or no parameters.
     """
-    from simulator.explore.fit import _probe_points, _scenario_at
-    from simulator.explore.params import from_fit_parameter, resolve
+    from simulator.explore.fit import free_parameters
     from simulator.explore.targets import load_targets_located
     from simulator.scenario.load import load_scenario_located
 
     sc, loc = load_scenario_located(scenario, overrides, allow=allow)
     tg, tloc = load_targets_located(targets)
-    tfile = str(targets)
-
-    def where(path: tuple[Any, ...]) -> str:
-        pos = tloc.position(path)
-        return f"{pos[0]}:{pos[1]}:{pos[2]}" if pos and pos[1] > 0 else tfile
-
-    if not tg.parameters:
-        raise ScenarioError(
-            Problem(
-                "no free parameters: add a `parameters:` block (path, low, high per "
-                "parameter) for relsim forecast",
-                "",
-                tfile,
-            )
-        )
-    params = resolve(
-        [
-            from_fit_parameter(p, f"{where(('parameters', j))}: parameters[{j}]")
-            for j, p in enumerate(tg.parameters)
-        ],
-        sc,
-    )
-    start = np.array([p.base() for p in params])
-    for row in _probe_points(params, start):  # bounds that make invalid scenarios fail now
-        _scenario_at(loc, params, row)
+    params = free_parameters(sc, loc, tg, tloc, targets, "forecast")
     try:
-        prior = _prior(params)
+        prior = Prior.from_params(params)
     except ValueError as e:
-        raise ScenarioError(Problem(f"the parameters' prior: {e}", "", tfile)) from None
+        raise ScenarioError(Problem(f"the parameters' prior: {e}", "", str(targets))) from None
     tlist = list(tg.targets)
     layout = SummaryLayout.build(sc, tlist)
     return Setup(
@@ -423,7 +380,6 @@ def forecast(
             replaced (checked before anything runs).
         BankMismatch: The bank directory holds another bank.
     """
-    from simulator.explore.bank import BankMismatch
     from simulator.explore.forecast_io import check_fitted_place, check_outputs, write_forecast
 
     t0 = time.perf_counter()
@@ -440,7 +396,7 @@ def forecast(
     s = int(setup.scenario.seed if seed is None else seed)
     cb = _progress(progress)
     timings: dict[str, float] = {}
-    try:
+    with on_bank(bank_dir, cb):
         t = time.perf_counter()
         from simulator.explore.cluster import shared_executor
 
@@ -452,27 +408,8 @@ def forecast(
             post = posterior_for(setup, bk, mask, method, s)
             timings["inference"] = time.perf_counter() - t
             t = time.perf_counter()
-            with executor_for(shared, draws) as ex:
-                theta, x = predictive(
-                    post,
-                    setup.simulator,
-                    seed=s,
-                    draws=draws,
-                    executor=ex,
-                    chunk=chunk_for(ex, draws),
-                )
+            theta, x = predictive_draws(setup, post, s, draws, shared)
             timings["predictive"] = time.perf_counter() - t
-    except BankMismatch as e:
-        raise ScenarioError(
-            Problem(
-                f"{e}; give another --bank directory, or remove that one to start afresh",
-                "",
-                str(bank_dir),
-            )
-        ) from None
-    finally:
-        if hasattr(cb, "close"):
-            cb.close()  # type: ignore[union-attr]
     point = median_point(setup, post)
     res = ForecastResult(
         setup,
@@ -494,6 +431,56 @@ def forecast(
         write_forecast(res, point, force)
     res.timings["total"] = time.perf_counter() - t0
     return res
+
+
+@contextlib.contextmanager
+def on_bank(bank_dir: Path | None, progress: Any) -> Iterator[None]:
+    """The work of a forecast or a backtest on its bank (the ``with`` block).
+
+    Args:
+        bank_dir: Where the bank is stored (named in the message), or None.
+        progress: The progress callback of the work, closed however it ends (if it can be).
+
+    Raises:
+        ScenarioError: The bank directory holds another bank
+            (:class:`~simulator.explore.bank.BankMismatch`): what differs, and what to do.
+    """
+    from simulator.explore.bank import BankMismatch
+
+    try:
+        yield
+    except BankMismatch as e:
+        raise ScenarioError(
+            Problem(
+                f"{e}; give another --bank directory, or remove that one to start afresh",
+                "",
+                str(bank_dir),
+            )
+        ) from None
+    finally:
+        if hasattr(progress, "close"):
+            progress.close()
+
+
+def predictive_draws(
+    setup: Setup, posterior: Posterior, seed: int, draws: int, execution: Execution
+) -> tuple[np.ndarray, np.ndarray]:
+    """The posterior predictive: one simulation at each of ``draws`` posterior draws, in
+    chunks (:func:`chunk_for`) on the executor of ``execution``.
+
+    Returns:
+        The parameter draws (draws × parameters) and their simulated summaries (draws ×
+        summaries).
+    """
+    with executor_for(execution, draws) as ex:
+        return predictive(
+            posterior,
+            setup.simulator,
+            seed=seed,
+            draws=draws,
+            executor=ex,
+            chunk=chunk_for(ex, draws),
+        )
 
 
 def chunk_for(executor: Any, n: int) -> int:

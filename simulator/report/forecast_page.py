@@ -37,6 +37,18 @@ def _fig(nrows: int = 1, ncols: int = 1, size: tuple[float, float] = (10.0, 5.0)
     return fig
 
 
+def _panels(n: int, most_cols: int, width: float) -> Figure:
+    """A figure of ``n`` small panels, at most ``most_cols`` a row (fewer for fewer
+    panels), 2.6 inches a row, ``width`` inches wide; ``fig.axes[:n]`` are the panels in
+    reading order, the axes left over in the last row hidden."""
+    cols = max(1, min(n, most_cols))
+    rows = math.ceil(n / cols)
+    fig = _fig(rows, cols, (width, 2.6 * rows + 0.6))
+    for ax in fig.axes[n:]:
+        ax.set_visible(False)
+    return fig
+
+
 def _png(fig: Figure, stem: str, title: str, caption: str) -> dict[str, Any]:
     return {
         "stem": stem,
@@ -91,6 +103,21 @@ def _observed(ax: Any, frame: pd.DataFrame) -> None:
         )
 
 
+def _band_panels(frames: dict[str, pd.DataFrame], as_of: str, ylabel: str, title: str) -> Figure:
+    """A panel per monthly table (``{panel title: frame}``, two a row): the predictive
+    median and bands, the observed values if the table has them, the as-of date."""
+    fig = _panels(len(frames), 2, 10.0)
+    for ax, (name, f) in zip(fig.axes, frames.items(), strict=False):
+        _band(ax, f, "month", "median")
+        _observed(ax, f)
+        _as_of_line(ax, as_of)
+        ax.set_title(name)
+        ax.set_ylabel(ylabel)
+        ax.set_ylim(bottom=0)
+    fig.suptitle(title)
+    return fig
+
+
 def forecast_figures(
     sc: Any, as_of: Any, tables: dict[str, pd.DataFrame], params: pd.DataFrame, prior: Any
 ) -> list[dict[str, Any]]:
@@ -125,22 +152,12 @@ def forecast_figures(
         ]
         if not dests:
             dests = list(ex.groupby("destination")["p50"].sum().nlargest(6).index)
-        n = len(dests)
-        cols = 2 if n > 1 else 1
-        rows = math.ceil(n / cols)
-        fig = _fig(rows, cols, (10.0, 2.6 * rows + 0.6))
-        for i, d in enumerate(dests):
-            ax = fig.axes[i]
-            f = ex[ex.destination == d]
-            _band(ax, f, "month", "median")
-            _observed(ax, f)
-            _as_of_line(ax, a)
-            ax.set_title(f"to {d}")
-            ax.set_ylabel("t/month")
-            ax.set_ylim(bottom=0)
-        for ax in fig.axes[n:]:
-            ax.set_visible(False)
-        fig.suptitle(f"Monthly exports by destination: forecast as of {a}")
+        fig = _band_panels(
+            {f"to {d}": ex[ex.destination == d] for d in dests},
+            a,
+            "t/month",
+            f"Monthly exports by destination: forecast as of {a}",
+        )
         out.append(
             _png(
                 fig,
@@ -180,20 +197,12 @@ def forecast_figures(
             m for m in sh["manufacturer"].unique() if sh.loc[sh.manufacturer == m, "p95"].max() > 0
         ]
         if mfrs:
-            n = len(mfrs)
-            cols = 2 if n > 1 else 1
-            rows = math.ceil(n / cols)
-            fig = _fig(rows, cols, (10.0, 2.6 * rows + 0.6))
-            for i, m in enumerate(mfrs):
-                ax = fig.axes[i]
-                _band(ax, sh[sh.manufacturer == m], "month", "median")
-                _as_of_line(ax, a)
-                ax.set_title(m)
-                ax.set_ylabel("t/month short")
-                ax.set_ylim(bottom=0)
-            for ax in fig.axes[n:]:
-                ax.set_visible(False)
-            fig.suptitle(f"Shortage curves: material of the demand not made, as of {a}")
+            fig = _band_panels(
+                {m: sh[sh.manufacturer == m] for m in mfrs},
+                a,
+                "t/month short",
+                f"Shortage curves: material of the demand not made, as of {a}",
+            )
             out.append(
                 _png(
                     fig,
@@ -273,6 +282,32 @@ def _num(v: Any, digits: int = 4) -> str:
     return "—" if not math.isfinite(f) else f"{f:.{digits}g}"
 
 
+def _nums(r: Any, **digits: int) -> list[str]:
+    """The named fields of a table row, each as :func:`_num` writes it to its digits."""
+    return [_num(getattr(r, name), n) for name, n in digits.items()]
+
+
+def _panel(
+    section: str, heading: str, note: str, columns: list[str], rows: list[list[Any]], cls: str
+) -> str:
+    """A page's section of one table: the heading, a note if any, the table.
+
+    Args:
+        section: The section's id.
+        heading: Its ``h2`` (written as it is).
+        note: HTML of the note above the table (its text escaped by the caller), or "".
+        columns: The table's headers.
+        rows: Its cells (escaped by :func:`simulator.report.html._rows_table`).
+        cls: The table's class.
+
+    Returns:
+        The section's HTML, its lines as the pages have always written them.
+    """
+    head = f"<section id='{section}'><h2>{heading}</h2>"
+    body = [f"<p class='note'>{note}</p>"] if note else []
+    return "\n".join([head, *body, _rows_table(columns, rows, cls), "</section>"])
+
+
 def _head(title: str, kind: str) -> list[str]:
     return [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
@@ -315,60 +350,46 @@ def forecast_page(d: dict[str, Any]) -> str:
         f"predictive simulations · targets <code>{_e(man.get('targets', ''))}</code></p>"
         "</header>"
     )
-    p = d["parameters"]
-    out.append("<section id='parameters'><h2>Posterior of the free parameters</h2>")
-    out.append(
-        _rows_table(
-            ["parameter", "prior range", "median", "90 % interval", "50 % interval"],
+    parameters = _panel(
+        "parameters",
+        "Posterior of the free parameters",
+        "",
+        ["parameter", "prior range", "median", "90 % interval", "50 % interval"],
+        [
             [
-                [
-                    r.parameter,
-                    f"[{_num(r.prior_low)}, {_num(r.prior_high)}]",
-                    _num(r.p50),
-                    f"[{_num(r.p5)}, {_num(r.p95)}]",
-                    f"[{_num(r.p25)}, {_num(r.p75)}]",
-                ]
-                for r in p.itertuples()
-            ],
-            "params",
-        )
+                r.parameter,
+                f"[{_num(r.prior_low)}, {_num(r.prior_high)}]",
+                _num(r.p50),
+                f"[{_num(r.p5)}, {_num(r.p95)}]",
+                f"[{_num(r.p25)}, {_num(r.p75)}]",
+            ]
+            for r in d["parameters"].itertuples()
+        ],
+        "params",
     )
-    out.append("</section><section id='targets'><h2>Targets: predicted and observed</h2>")
-    out.append(
-        "<p class='note'>Posterior predictive median and 90 % interval of every target; "
-        "<em>public</em> figures were conditioned on, the others are checks of the "
-        "forecast.</p>"
-    )
-    t = d["targets"]
-    out.append(
-        _rows_table(
+    targets = _panel(
+        "targets",
+        "Targets: predicted and observed",
+        "Posterior predictive median and 90 % interval of every target; <em>public</em> "
+        "figures were conditioned on, the others are checks of the forecast.",
+        ["target", "kind", "observed", "published", "used", "median", "90 % interval", "inside"],
+        [
             [
-                "target",
-                "kind",
-                "observed",
-                "published",
-                "used",
-                "median",
-                "90 % interval",
-                "inside",
-            ],
-            [
-                [
-                    r.target,
-                    r.target_kind,
-                    _num(r.observed),
-                    str(r.published)[:10],
-                    "public" if r.public else "later: check",
-                    _num(r.p50),
-                    f"[{_num(r.p5)}, {_num(r.p95)}]",
-                    "yes" if r.p5 <= r.observed <= r.p95 else "no",
-                ]
-                for r in t.itertuples()
-            ],
-            "targets",
-        )
+                r.target,
+                r.target_kind,
+                _num(r.observed),
+                str(r.published)[:10],
+                "public" if r.public else "later: check",
+                _num(r.p50),
+                f"[{_num(r.p5)}, {_num(r.p95)}]",
+                "yes" if r.p5 <= r.observed <= r.p95 else "no",
+            ]
+            for r in d["targets"].itertuples()
+        ],
+        "targets",
     )
-    out.append("</section><section id='figures'><h2>Figures</h2>")
+    # one line as before: the sections follow each other without a line break
+    out.append(parameters + targets + "<section id='figures'><h2>Figures</h2>")
     out += [_figure(f) for f in d["figures"]]
     out.append("</section>")
     out.append(_foot(man, "forecast"))
@@ -488,12 +509,8 @@ def sbc_figure(ranks: pd.DataFrame) -> dict[str, Any]:
     from scipy import stats
 
     names = list(ranks["parameter"].unique())
-    n = len(names)
-    cols = 3 if n > 2 else n
-    rows = math.ceil(n / cols)
-    fig = _fig(rows, cols, (11.0, 2.6 * rows + 0.6))
-    for i, name in enumerate(names):
-        ax = fig.axes[i]
+    fig = _panels(len(names), 3, 11.0)
+    for ax, name in zip(fig.axes, names, strict=False):
         h = ranks[ranks.parameter == name]
         k = int(h["datasets"].sum())
         ax.bar(range(len(h)), h["datasets"], color=BAND50, width=0.9)
@@ -504,8 +521,6 @@ def sbc_figure(ranks: pd.DataFrame) -> dict[str, Any]:
         ax.plot(np.arange(len(h)), e, color="#444", ls="--", lw=1)
         ax.set_title(str(name)[-40:], fontsize=9)
         ax.set_xticks([])
-    for ax in fig.axes[n:]:
-        ax.set_visible(False)
     fig.suptitle("Simulation-based calibration: rank of the truth among posterior draws")
     return _png(
         fig,
@@ -533,54 +548,44 @@ def backtest_page(d: dict[str, Any]) -> str:
         f"{_e(man.get('simulations', ''))} simulations (one bank for every origin) · "
         f"{_e(man.get('draws', ''))} predictive simulations per origin</p></header>"
     )
-    s = d["summary"]
-    out.append("<section id='summary'><h2>Scores per series</h2>")
     out.append(
-        "<p class='note'>Coverage: share of observed values inside the central interval "
-        "(nominal 0.5 and 0.9). CRPS in t/month, lower is better; skill = 1 − CRPS / the "
-        "last-value baseline's.</p>"
-    )
-    out.append(
-        _rows_table(
+        _panel(
+            "summary",
+            "Scores per series",
+            "Coverage: share of observed values inside the central interval (nominal 0.5 "
+            "and 0.9). CRPS in t/month, lower is better; skill = 1 − CRPS / the "
+            "last-value baseline's.",
             ["series", "forecaster", "n", "coverage 50 %", "coverage 90 %", "CRPS", "skill"],
             [
                 [
                     r.series,
                     r.forecaster,
                     int(r.n),
-                    _num(r.coverage50, 2),
-                    _num(r.coverage90, 2),
-                    _num(r.crps, 4),
-                    _num(r.crps_skill, 2),
+                    *_nums(r, coverage50=2, coverage90=2, crps=4, crps_skill=2),
                 ]
-                for r in s.itertuples()
+                for r in d["summary"].itertuples()
             ],
             "summary",
         )
     )
-    out.append("</section>")
     sbc = d.get("sbc")
     if sbc is not None and len(sbc):
-        out.append("<section id='sbc'><h2>Simulation-based calibration</h2>")
-        out.append(f"<p class='note'>{_e(man.get('sbc_note', ''))}</p>")
         out.append(
-            _rows_table(
+            _panel(
+                "sbc",
+                "Simulation-based calibration",
+                _e(man.get("sbc_note", "")),
                 ["parameter", "chi²", "p-value", "contraction", "coverage 50 %", "coverage 90 %"],
                 [
                     [
                         r.parameter,
-                        _num(r.chi2),
-                        _num(r.p_value, 3),
-                        _num(r.contraction, 3),
-                        _num(r.coverage50, 3),
-                        _num(r.coverage90, 3),
+                        *_nums(r, chi2=4, p_value=3, contraction=3, coverage50=3, coverage90=3),
                     ]
                     for r in sbc.itertuples()
                 ],
                 "sbc",
             )
         )
-        out.append("</section>")
     out.append("<section id='figures'><h2>Figures</h2>")
     out += [_figure(f) for f in d["figures"]]
     out.append("</section>")

@@ -200,17 +200,14 @@ def test_the_case_study_s_free_parameters_make_valid_scenarios_at_every_bound() 
     """The parameters block of the case study's targets file names real values of the
     case study, each starting inside its range, and every bound makes a valid scenario
     (what ``relsim fit`` checks before it runs)."""
-    from simulator.explore.fit import _probe_points, _scenario_at
-    from simulator.explore.params import from_fit_parameter, resolve
-    from simulator.explore.targets import load_targets
+    from simulator.explore.fit import free_parameters
+    from simulator.explore.targets import load_targets_located
     from simulator.scenario.load import load_scenario_located
 
     sc, loc = load_scenario_located(ROOT / "scenarios" / "cn-2025-april-controls.yaml")
-    tg = load_targets(ROOT / "scenarios" / "calibration" / "cn-2025-targets.yaml")
-    params = resolve([from_fit_parameter(p, p.path) for p in tg.parameters], sc)
+    tfile = ROOT / "scenarios" / "calibration" / "cn-2025-targets.yaml"
+    tg, tloc = load_targets_located(tfile)
+    params = free_parameters(sc, loc, tg, tloc, tfile, "fit")  # raises at a bad bound
     assert len(params) >= 5
     for p in params:
         assert p.nominal is not None and p.low < p.nominal < p.high, p
-    start = np.array([p.base() for p in params])
-    for row in _probe_points(params, start):
-        _scenario_at(loc, params, row)
