@@ -37,6 +37,7 @@ __all__ = [
     "Regime",
     "RegimeChange",
     "Release",
+    "Restock",
     "Rule",
     "Where",
 ]
@@ -100,6 +101,19 @@ class Release(Model):
     """Chance that a released file is approved (in place of the approval in force)."""
 
 
+class Restock(Model):
+    """Buyers who come back: contracts the rule's ``demand_factor`` (below 1) held back
+    are placed later — ``share`` of them (above 1: buyers also rebuild a buffer), spread
+    evenly over the working days of ``over_days`` calendar days from the first day the
+    factor is back to 1 or more (a new hold-back before then adds to what is owed and
+    starts a new spread when it ends). Background contracts only."""
+
+    share: float = Field(ge=0, le=3)
+    """Contracts placed later per contract held back."""
+    over_days: Days = Field(gt=0)
+    """Calendar days over which they are placed."""
+
+
 class Effects(Model):
     """What a rule does. Unset effects leave the baseline alone."""
 
@@ -140,6 +154,9 @@ class Effects(Model):
     release: Release | None = None
     """A batch release of the files waiting on the authority when the rule comes into
     force (typically on a dated overlay: a political signal)."""
+    restock: Restock | None = None
+    """Background contracts this rule's ``demand_factor`` held back come back later
+    (null: they are lost). The most specific matching rule's, on each day held back."""
 
 
 class Rule(Effects):

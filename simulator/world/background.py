@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from simulator.scenario.authority import BackgroundStream
     from simulator.world.calendar import WorkCalendar
 
-__all__ = ["arrival_times", "daily_rates"]
+__all__ = ["arrival_times", "daily_rates", "restocked"]
 
 
 def daily_rates(bg: BackgroundStream, start: dt.date, days: int) -> np.ndarray:
@@ -41,6 +41,52 @@ def daily_rates(bg: BackgroundStream, start: dt.date, days: int) -> np.ndarray:
             change[dates >= np.datetime64(ch.date, "D")] = ch.factor
         rate *= change
     return rate
+
+
+def restocked(
+    bg: BackgroundStream,
+    cal: WorkCalendar,
+    horizon: int,
+    factor: np.ndarray,
+    share: np.ndarray,
+    over_days: np.ndarray,
+) -> np.ndarray:
+    """The policy's demand factor per day with what buyers bring back: on a day the
+    factor ``f`` is below 1, ``share`` × (1 − ``f``) of the day's expected contracts is
+    owed; from the first day the factor is back to 1 or more, what is owed is paid back
+    evenly over the working days of the ``over_days`` in force when it was held back
+    (:class:`~simulator.scenario.policy.Restock`).
+
+    Args:
+        bg: The stream.
+        cal: The authority's working-day calendar.
+        horizon: Simulated days.
+        factor: The demand factor in force each day, shape (horizon,).
+        share: Contracts placed later per contract held back, each day (0: none).
+        over_days: Calendar days of the spread, each day.
+
+    Returns:
+        The factor to multiply each day's rate by.
+    """
+    rate = daily_rates(bg, cal.start, horizon)
+    work = np.diff(cal.cum[: horizon + 1])
+    base = rate * work  # expected contracts per day at the factor 1
+    out = factor.astype(np.float64, copy=True)
+    owed = pay = 0.0
+    over = 1
+    for d in range(horizon):
+        f = float(factor[d])
+        if f < 1.0:
+            owed += float(share[d]) * base[d] * (1.0 - f)
+            over = max(math.ceil(float(over_days[d])), 1)
+            pay = 0.0
+        elif owed > 1e-12 and base[d] > 0.0:
+            if pay == 0.0:  # a spread starts: the owed contracts over the working days
+                pay = owed / max(float(work[d : d + over].sum()), 1.0)
+            x = min(owed, pay * work[d])
+            out[d] = f + x / base[d]
+            owed -= x
+    return out
 
 
 def arrival_times(

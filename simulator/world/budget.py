@@ -118,7 +118,9 @@ class Budget:
 def _demand_bound(sc: Scenario) -> float:
     """The largest factor the policy's ``demand_factor`` can put on a background stream's
     rate, upper bound: the largest product of a regime's factors above 1 (with the rules
-    it includes), times every overlay's and pulse's above 1 (all in force at once)."""
+    it includes), times every overlay's and pulse's above 1 (all in force at once), times
+    1 + the largest ``restock.share`` (over the horizon, contracts placed later are at
+    most that share of the contracts)."""
     pol = sc.policy
     by_name = pol.regimes_by_name()
 
@@ -133,7 +135,10 @@ def _demand_bound(sc: Scenario) -> float:
         return out * math.prod(product(i, (*seen, name)) for i in reg.includes)
 
     regimes = max((product(n, ()) for n in by_name), default=1.0)
-    return regimes * math.prod(above_one(ly) for ly in pol.layers())
+    every = [r for reg in pol.regimes for r in reg.rules] + list(pol.layers())
+    # contracts held back and placed later: at most ``share`` per contract of the horizon
+    back = max([0.0] + [float(r.restock.share) for r in every if r.restock is not None])
+    return regimes * math.prod(above_one(ly) for ly in pol.layers()) * (1.0 + back)
 
 
 def _background(sc: Scenario, working: float) -> tuple[float, float]:

@@ -222,6 +222,11 @@ def _released(v: Any) -> float:
     return float(v.share) if v is not None else 0.0
 
 
+def _restocked(v: Any) -> float:
+    """The share of held-back contracts placed later, or 0."""
+    return float(v.share) if v is not None else 0.0
+
+
 def _pack_number(v: Any, book: Any) -> tuple[float, ...]:
     return (float(v or 0),)
 
@@ -353,6 +358,8 @@ EFFECTS_TABLE: tuple[Effect, ...] = (
         magnitude=_released,
         pack=_pack_release,
     ),
+    # read by the draw table (background contract rates), not by either engine
+    Effect("restock", "buyers come back", "share", "most_specific", 0, magnitude=_restocked),
 )
 """Every policy effect, in the order of :class:`simulator.scenario.policy.Effects`."""
 

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from simulator.world.background import arrival_times
+from simulator.world.background import arrival_times, restocked
 from simulator.world.policy import STATE, PolicyPath, policy_path
 from simulator.world.rng import Streams
 from simulator.world.sampling import demand_noise, draw_blocks, uniform_blocks
@@ -542,8 +542,9 @@ def _source_block(d: Draw, st: Static, streams: Streams, name: Any, k: int, n: i
 
 
 def _demand_by_day(st: Static, path: Any, H: int) -> list[np.ndarray]:
-    """Per background stream, the policy's ``demand_factor`` in force on each day
-    (the state at the day's start, from the replication's policy path)."""
+    """Per background stream, the policy's ``demand_factor`` in force on each day (the
+    state at the day's start, from the replication's policy path), with what its
+    ``restock`` brings back (:func:`simulator.world.background.restocked`)."""
     changes = [(t, s) for t, k, s in zip(path.t, path.kind, path.state, strict=True) if k == STATE]
     t = np.array([c[0] for c in changes], dtype=np.float64)
     s = np.array([c[1] for c in changes], dtype=np.int64)
@@ -551,10 +552,20 @@ def _demand_by_day(st: Static, path: Any, H: int) -> list[np.ndarray]:
     state = np.where(i < 0, path.state0, s[np.clip(i, 0, None)] if s.size else path.state0)
     states = np.unique(state)
     out = []
+    bg = st.sc.authority.background
     for k in range(len(st.bg_names)):
         key = st.class_keys[int(st.bg_class[k])]
-        f = {int(x): st.book.resolve(int(x), key).demand_factor for x in states}
-        out.append(np.array([f[int(x)] for x in state], dtype=np.float64))
+        res = {int(x): st.book.resolve(int(x), key) for x in states}
+        factor = np.array([res[int(x)].demand_factor for x in state], dtype=np.float64)
+        share = np.zeros(H)
+        over = np.ones(H)
+        for x, r in res.items():
+            if r.restock is not None:
+                share[state == x] = float(r.restock.share)
+                over[state == x] = float(r.restock.over_days)
+        if share.any():
+            factor = restocked(bg[k], st.cal, H, factor, share, over)
+        out.append(factor)
     return out
 
 

@@ -37,7 +37,15 @@ from simulator.world.codes import EFFECTS_TABLE
 if TYPE_CHECKING:  # pragma: no cover
     from simulator.scenario.authority import Authority
     from simulator.scenario.model import Scenario
-    from simulator.scenario.policy import Inspection, Parking, Policy, Regime, Release, Rule
+    from simulator.scenario.policy import (
+        Inspection,
+        Parking,
+        Policy,
+        Regime,
+        Release,
+        Restock,
+        Rule,
+    )
 
 __all__ = [
     "EFFECTS",
@@ -101,6 +109,8 @@ class Resolved:
     """Parking of reviewed files (share and duration), if any."""
     release: Release | None
     """A batch release of waiting files, if any."""
+    restock: Restock | None
+    """Background contracts held back that come back later, if any."""
 
 
 def matches(rule: Rule, key: AppKey) -> bool:
@@ -150,6 +160,7 @@ class PolicyBook:
             inspection=None,
             park=None,
             release=None,
+            restock=None,
         )
         self.states: list[tuple[int, tuple[int, ...]]] = [(r, ()) for r in range(len(self.names))]
         """State id → (regime index, active overlay indices)."""

@@ -382,6 +382,12 @@ def _value(eff: str, v: Any) -> str:
             f"{v['share']:.0%} of the files waiting on the authority decided within "
             f"{v['within_days']:g} days, {v['approval_probability']:.0%} approved"
         )
+    if eff == "restock":
+        if v is None:
+            return "none"
+        return (
+            f"{v['share']:g} of the contracts held back placed later, over {v['over_days']:g} days"
+        )
     if eff == "park":
         if v is None:
             return "none"

@@ -154,3 +154,43 @@ def test_a_demand_factor_is_identical_in_both_engines() -> None:
     k, s = sim.run(sc, seed=6, engine="kernel"), sim.run(sc, seed=6, engine="simpy")
     assert k.licences.equals(s.licences)
     assert k.shipments.equals(s.shipments)
+
+
+def _held_back_then_restocked(restock: dict | None) -> sim.Scenario:
+    """XX's buyers hold back to a quarter of their contracts on days 30–59, then come
+    back (``restock``) or not."""
+    data = authority_only(
+        days=150,
+        reviewers=60,
+        work={"kind": "constant", "value": 2},
+        streams=[{"destination": "XX", "rate_per_wd": 8.0}],
+        approval={"probability": 1.0},
+    )
+    rule = {"demand_factor": 0.25, **({"restock": restock} if restock else {})}
+    data["policy"] = {
+        "regimes": [{"name": "low", "rules": [rule]}],
+        "timeline": [
+            {"date": day(START, 30), "regime": "low"},
+            {"date": day(START, 60), "regime": "neutral"},
+        ],
+    }
+    return build(data)
+
+
+@pytest.mark.parametrize("engine", ["kernel", "simpy"])
+def test_contracts_held_back_come_back_over_the_restock_window(engine: str) -> None:
+    """All working days (authority_only): 30 days at a quarter owe 0.75 × 8 × 30 = 180
+    contracts; with share 1 over 30 days they come back as 6 extra a day on days 60–89."""
+    lost = sim.run(_held_back_then_restocked(None), seed=2, engine=engine).licences
+    back = sim.run(
+        _held_back_then_restocked({"share": 1.0, "over_days": 30}), seed=2, engine=engine
+    ).licences
+
+    def n(lic, a, b):
+        x = lic["submitted_days"]
+        return int(((x >= a) & (x < b)).sum())
+
+    assert n(back, 0, 60) == n(lost, 0, 60), "nothing changes before the hold-back ends"
+    extra = n(back, 60, 90) - n(lost, 60, 90)
+    assert 140 < extra < 220, extra  # 180 expected (Poisson)
+    assert abs(n(back, 90, 150) - n(lost, 90, 150)) < 60, "paid back within the window"

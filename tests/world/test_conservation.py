@@ -181,6 +181,11 @@ def scenarios(draw) -> dict[str, Any]:
         slow_rule["park"] = park
     if draw(st.booleans()):  # buyers hold back orders (background contracts)
         slow_rule["demand_factor"] = draw(st.floats(0, 2))
+        if draw(st.booleans()):  # held-back contracts come back later
+            slow_rule["restock"] = {
+                "share": draw(st.floats(0, 2)),
+                "over_days": draw(st.floats(1, 60)),
+            }
     rules = [slow_rule]
     if draw(st.booleans()):
         rules.append({"where": {"end_use": "defence"}, "approval_probability": 0.0})
