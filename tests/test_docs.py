@@ -66,7 +66,7 @@ def test_scenario_reference_covers_every_field() -> None:
 COOKBOOK = _blocks(ROOT / "docs" / "cookbook.md", "yaml")
 
 
-def test_cookbook_has_the_five_cases() -> None:
+def test_cookbook_has_the_six_cases() -> None:
     text = (ROOT / "docs" / "cookbook.md").read_text(encoding="utf-8")
     for case in (
         "Slow one destination for a period",
@@ -74,9 +74,10 @@ def test_cookbook_has_the_five_cases() -> None:
         "Grant a general licence",
         "Ramp an alternative supplier",
         "A line with two critical parts",
+        "A Spring Festival with licences in force",
     ):
         assert f". {case}" in text
-    assert len(COOKBOOK) == 5
+    assert len(COOKBOOK) == 6
 
 
 @pytest.mark.parametrize("i", range(len(COOKBOOK)))
@@ -97,6 +98,7 @@ def test_cookbook_yaml_validates_and_changes_what_it_says(i: int, tmp_path: Path
         "authority.general_licences.1.start",
         "manufacturers.eu_auto_supplier.suppliers.1.exporter",
         "manufacturers.de_ev_line.parts.steering_magnet.kg_per_unit",
+        "production.windows.Spring Festival shutdown.pace",
     ][i]
     assert expected in changes, sorted(changes)
     if i < 2:  # an overlay: nothing inherited changes (no timeline restated)
