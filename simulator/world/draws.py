@@ -552,6 +552,7 @@ def fill_draws(st: Static, seed: int, rep: int) -> Draws:
     sc = st.sc
     H = st.H
     streams = Streams(seed, rep)
+    streams.prepare(_paths(st))
     bg = list(sc.authority.background)
 
     # --- the policy path (regime chain, pulses): changes of state and their times
@@ -662,6 +663,37 @@ def fill_draws(st: Static, seed: int, rep: int) -> Draws:
         n_sources=int(src_base.size - 1),
         n_arr=int(bg_t.size),
     )
+
+
+def _paths(st: Static) -> list[tuple[str, ...]]:
+    """The streams :func:`fill_draws` may draw from (seeded together by
+    :meth:`~simulator.world.rng.Streams.prepare`; one not listed is seeded on its own,
+    one listed and not drawn from costs nothing else): the names of
+    :func:`_source_block` for every source and draw in use, the background streams'
+    arrivals and tonnes, the lead-time and transit streams and the demand noise."""
+    sc = st.sc
+    out: list[tuple[str, ...]] = []
+    sources = [
+        (("app", "bg/" + "/".join(n)), ("goods", "bg", *n), k) for k, n in enumerate(st.bg_names)
+    ]
+    sources += [(("app", f"mfr/{n}"), ("goods", "mfr", n), -1) for n in st.part_names]
+    for fam in ("application", "shipment"):
+        for d in _BY_FAMILY[fam]:
+            for app, ship, k in sources:
+                if not d.used(st, k):
+                    continue
+                head = app if fam == "application" else ship
+                if d.per_distribution:
+                    n = len(d.dist(st, k))  # type: ignore[misc]
+                    out += [(*head, f"{d.stream}/{j}") for j in range(n)]
+                else:
+                    out.append((*head, d.stream))
+    for names in st.bg_names:
+        out += [("background", *names, "arrivals"), ("background", *names, "tonnes")]
+    out += [("exporter", sc.exporters[e].id, *st.part_stream[p]) for e, p in st.lead_pairs]
+    out += [("transit", sc.lanes[i].id, *st.part_stream[p]) for i, p in st.transit_pairs]
+    out += [("demand", m.id) for m in sc.manufacturers if m.demand_cv > 0]
+    return out
 
 
 def _cat(parts: list[np.ndarray]) -> np.ndarray:

@@ -55,3 +55,26 @@ def test_unused_attributes_take_their_defaults():
     assert not st.any_park and not st.any_partial
     assert np.all(d.f("u_park") == 1.0) and np.all(d.f("u_partial") == 1.0)
     assert d.size["park_days"] == 0
+
+
+def test_streams_seeded_together_are_numpys_seed_sequence_streams():
+    """:func:`pcg64_seeds` (the batch seeding of :meth:`Streams.prepare`) is numpy's
+    ``SeedSequence`` mixing: same seed words for any seed and spawn key, same values."""
+    from simulator.world.rng import Streams, pcg64_seeds
+
+    rng = np.random.default_rng(1)
+    for seed in (0, 1, 3, 2**32 - 1, 2**32 + 5, 2**70 + 3):
+        keys = [()]
+        keys += [tuple(int(x) for x in rng.integers(0, 2**32, n)) for n in range(1, 9)]
+        keys += [(0,), (2**40 + 7, 3), (0,) * 6]
+        want = [
+            np.random.SeedSequence(seed, spawn_key=k).generate_state(4, np.uint64) for k in keys
+        ]
+        np.testing.assert_array_equal(pcg64_seeds(seed, keys), np.array(want))
+    for seed, rep in ((3, 7), (0, 0), (2**33, 2**35)):
+        paths = [("app", "bg/US", "work"), ("goods", "bg", "US", "x", "u_hold"), ("demand", "m")]
+        alone = [Streams(seed, rep).get(*p).random(600) for p in paths]
+        batch = Streams(seed, rep)
+        batch.prepare(paths)
+        for p, a in zip(paths, alone, strict=True):
+            np.testing.assert_array_equal(batch.get(*p).random(600), a)
