@@ -538,12 +538,12 @@ def _demand_by_day(st: Static, path: Any, H: int) -> list[np.ndarray]:
     s = np.array([c[1] for c in changes], dtype=np.int64)
     i = np.searchsorted(t, np.arange(H, dtype=np.float64), side="right") - 1
     state = np.where(i < 0, path.state0, s[np.clip(i, 0, None)] if s.size else path.state0)
-    states = np.unique(state)
+    states, which = np.unique(state, return_inverse=True)
     out = []
     for k in range(len(st.bg_names)):
         key = st.class_keys[int(st.bg_class[k])]
-        f = {int(x): st.book.resolve(int(x), key).demand_factor for x in states}
-        out.append(np.array([f[int(x)] for x in state], dtype=np.float64))
+        f = [st.book.resolve(int(x), key).demand_factor for x in states]
+        out.append(np.array(f, dtype=np.float64)[which])
     return out
 
 

@@ -238,7 +238,10 @@ class PolicyBook:
             info = infos.get(id(rule))
             if info is None or info.rule is not rule:
                 info = infos[id(rule)] = _RuleInfo(rule)
-            if info.matches(key):
+            hit = info.hits.get(key)
+            if hit is None:
+                hit = info.hits[key] = info.matches(key)
+            if hit:
                 matched.append(info)
         sig = tuple(id(i.rule) for i in matched)
         hit = self._by_rules.get(sig)
@@ -272,7 +275,7 @@ class _RuleInfo:
         rule: The rule (kept, so that the book's cache by ``id`` stays valid).
     """
 
-    __slots__ = ("factors", "rule", "selectors", "sets", "spec")
+    __slots__ = ("factors", "hits", "rule", "selectors", "sets", "spec")
 
     def __init__(self, rule: Rule) -> None:
         self.rule = rule
@@ -285,6 +288,8 @@ class _RuleInfo:
         self.spec = w.specificity()
         self.factors = tuple((f, v) for f in FACTORS if (v := getattr(rule, f)) is not None)
         self.sets = tuple((e, v) for e in EFFECTS if (v := getattr(rule, e)) is not None)
+        self.hits: dict[AppKey, bool] = {}
+        """Whether the rule matches each key met so far."""
 
     def matches(self, key: AppKey) -> bool:
         """:func:`matches` of the rule and ``key``."""
