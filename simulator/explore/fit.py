@@ -575,7 +575,7 @@ def _scenario_at(loc: Located, params: Sequence[Param], coords: np.ndarray) -> S
     ov = point_overrides(params, coords)
     label = ", ".join(f"{k}={format_value(v, 40)}" for k, v in ov.items())
     try:
-        data = apply_overrides(loc, ov, origin="fit:")
+        data = apply_overrides(loc, ov, origin="fit:", share=True)
         if isinstance(data.data.get("name"), str):
             data.data["name"] = f"{data.data['name']} [{label}]"
         return validate(data, Scenario)

@@ -435,7 +435,7 @@ def wait_changed(ev, waiters, a):
 
 
 # ---------------------------------------------------------------------------- applications
-@inner
+@inline
 def submit(D, ev, ap, sp, lg, inp, sh):
     """World._apply + LicensingAuthority.submit: an application for shipment ``sh`` (it
     reads the next application draws of the shipment's source) starts its process."""

@@ -80,7 +80,7 @@ from simulator.world import arith
 __all__ = ["event", "new", "recheck_holds", "start"]
 
 
-@inner
+@inline
 def needs_licence(S, D, ev, sp, gd, inp, sh):
     """World._needs_licence: whether shipment ``sh`` needs a licence now."""
     IV, F = ev.IV, ev.F
@@ -102,7 +102,7 @@ def needs_licence(S, D, ev, sp, gd, inp, sh):
     return True
 
 
-@inner
+@inline
 def new(D, ev, sp, lg, inp, src, index, cls, tonnes, origin, dsrc, part, exporter, dest, lead):
     """Goods.new: a shipment now (and its row); ``dsrc`` >= 0: it goes through customs and
     reads the next shipment draws of that source."""
@@ -173,7 +173,7 @@ def licensed(S, D, ev, sp, ln, gd, lg, inp, sh, approved_t, validity):
         produce(S, D, ev, sp, ln, gd, lg, inp, sh)
 
 
-@inner
+@inline
 def produce(S, D, ev, sp, ln, gd, lg, inp, sh):
     """Goods.produce: make the goods; present them at customs (or, without customs, ship
     them)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict, namedtuple
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -129,6 +129,8 @@ class Plan:
     effects: np.ndarray
     kernel: Any
     n_states_built: int
+    _packed: dict[int, tuple[Any, np.ndarray]] = field(default_factory=dict)
+    """Packed effects rows by the resolved effects they pack (``id`` → (effects, row))."""
 
     @property
     def book(self) -> PolicyBook:
@@ -143,9 +145,14 @@ class Plan:
             return
         rows = np.zeros((n, len(st.class_keys), N_EFF))
         rows[: self.n_states_built] = self.effects
+        packed = self._packed
         for s in range(self.n_states_built, n):
             for c, key in enumerate(st.class_keys):
-                rows[s, c] = effects_row(st.book, s, key)
+                r = st.book.resolve(s, key)  # type: ignore[arg-type]
+                hit = packed.get(id(r))
+                if hit is None or hit[0] is not r:  # states often share their effects
+                    hit = packed[id(r)] = (r, effects_row(st.book, s, key))
+                rows[s, c] = hit[1]
         self.effects, self.n_states_built = rows, n
 
 
@@ -155,11 +162,22 @@ def effects_row(book: PolicyBook, state: int, key: tuple[str, ...]) -> np.ndarra
     policy state ``state``, packed by the effect's own ``pack``."""
     r = book.resolve(state, key)  # type: ignore[arg-type]
     row = np.zeros(N_EFF)
-    for e in EFFECTS_TABLE:
-        if e.columns:
-            j = EFFECT_COLUMNS.index(e.columns[0])
-            row[j : j + len(e.columns)] = e.pack(getattr(r, e.name), book)
+    for name, j, k, pack in _PACKED:
+        row[j:k] = pack(getattr(r, name), book)
     return row
+
+
+_PACKED = tuple(
+    (
+        e.name,
+        EFFECT_COLUMNS.index(e.columns[0]),
+        EFFECT_COLUMNS.index(e.columns[0]) + len(e.columns),
+        e.pack,
+    )
+    for e in EFFECTS_TABLE
+    if e.columns
+)
+"""Each effect with kernel columns: (name, first column, end column, its ``pack``)."""
 
 
 _PLANS: OrderedDict[int, tuple[Any, Any, Plan]] = OrderedDict()

@@ -472,7 +472,7 @@ def _parse_value(text: str, label: str) -> Any:
 
 
 def apply_overrides(
-    loc: Located, overrides: Mapping[str, Any], origin: str = "<override>"
+    loc: Located, overrides: Mapping[str, Any], origin: str = "<override>", *, share: bool = False
 ) -> Located:
     """Set values by path, as from ``--set`` options; the input is not modified.
 
@@ -487,6 +487,9 @@ def apply_overrides(
         loc: Loaded data.
         overrides: ``{"path": value}``, applied in order.
         origin: Prefix of the pseudo file name used to locate overridden values.
+        share: Copy only the mappings and lists on the overridden paths; the rest of the
+            result is the input's own (cheaper when the data is large and the result is
+            only validated: the caller must not modify it in place off those paths).
 
     Returns:
         A new Located with the overrides applied.
@@ -495,11 +498,13 @@ def apply_overrides(
         ScenarioError: A path is malformed, an index is out of range, an id is not found, or
             the path goes through a value that is not a mapping or list.
     """
-    out = Located(copy.deepcopy(loc.data), dict(loc.pos), dict(loc.keypos), list(loc.files))
+    data = copy.copy(loc.data) if share else copy.deepcopy(loc.data)
+    copied = {id(data)} if share else None
+    out = Located(data, dict(loc.pos), dict(loc.keypos), list(loc.files))
     for text, value in overrides.items():
         label = clean(f"{text}={_render(value)}", LABEL_CHARS)
         label = f"{origin} {label}" if origin else label
-        _apply_one(out, text, copy.deepcopy(value), label)
+        _apply_one(out, text, copy.deepcopy(value), label, copied)
     return out
 
 
@@ -591,7 +596,12 @@ def _parse_override_path(text: str, label: str) -> list[str]:
     return tokens
 
 
-def _apply_one(loc: Located, text: str, value: Any, label: str) -> None:
+def _apply_one(
+    loc: Located, text: str, value: Any, label: str, copied: set[int] | None = None
+) -> None:
+    """Set ``text`` to ``value`` in ``loc``; ``copied``: the ids of the containers of
+    ``loc.data`` that are copies (:func:`apply_overrides` with ``share``): the others on
+    the path are copied before they are changed."""
     tokens = _parse_override_path(text, label)
     pos: Pos = (label, 0, 0)
 
@@ -644,13 +654,18 @@ def _apply_one(loc: Located, text: str, value: Any, label: str) -> None:
         parent, path = node, (*path, step)
         if last:
             # Drop positions of the replaced subtree, then locate everything new at the option.
+            n, head = len(path), path[0]
             for table in (loc.pos, loc.keypos):
-                for p in [p for p in table if p[: len(path)] == path]:
+                for p in [p for p in table if p and p[0] == head and p[:n] == path]:
                     del table[p]
             node[step] = value
             _locate_all(loc, value, path, pos)
         else:
-            node = node[step]
+            child = node[step]
+            if copied is not None and isinstance(child, dict | list) and id(child) not in copied:
+                child = node[step] = copy.copy(child)
+                copied.add(id(child))
+            node = child
 
 
 def _locate_all(loc: Located, value: Any, path: tuple[Any, ...], pos: Pos) -> None:

@@ -550,20 +550,21 @@ def _demand_by_day(st: Static, path: Any, H: int) -> list[np.ndarray]:
     s = np.array([c[1] for c in changes], dtype=np.int64)
     i = np.searchsorted(t, np.arange(H, dtype=np.float64), side="right") - 1
     state = np.where(i < 0, path.state0, s[np.clip(i, 0, None)] if s.size else path.state0)
-    states = np.unique(state)
+    states, which = np.unique(state, return_inverse=True)
     out = []
     bg = st.sc.authority.background
     for k in range(len(st.bg_names)):
         key = st.class_keys[int(st.bg_class[k])]
-        res = {int(x): st.book.resolve(int(x), key) for x in states}
-        factor = np.array([res[int(x)].demand_factor for x in state], dtype=np.float64)
-        share = np.zeros(H)
-        over = np.ones(H)
-        for x, r in res.items():
-            if r.restock is not None:
-                share[state == x] = float(r.restock.share)
-                over[state == x] = float(r.restock.over_days)
-        if share.any():
+        res = [st.book.resolve(int(x), key) for x in states]
+        factor = np.array([r.demand_factor for r in res], dtype=np.float64)[which]
+        if any(r.restock is not None for r in res):
+            share = np.array(
+                [float(r.restock.share) if r.restock else 0.0 for r in res], dtype=np.float64
+            )[which]
+            over = np.array(
+                [float(r.restock.over_days) if r.restock else 1.0 for r in res],
+                dtype=np.float64,
+            )[which]
             factor = restocked(bg[k], st.cal, H, factor, share, over)
         out.append(factor)
     return out
@@ -574,6 +575,7 @@ def fill_draws(st: Static, seed: int, rep: int) -> Draws:
     sc = st.sc
     H = st.H
     streams = Streams(seed, rep)
+    streams.prepare(_paths(st))
     bg = list(sc.authority.background)
 
     # --- the policy path (regime chain, pulses): changes of state and their times
@@ -684,6 +686,37 @@ def fill_draws(st: Static, seed: int, rep: int) -> Draws:
         n_sources=int(src_base.size - 1),
         n_arr=int(bg_t.size),
     )
+
+
+def _paths(st: Static) -> list[tuple[str, ...]]:
+    """The streams :func:`fill_draws` may draw from (seeded together by
+    :meth:`~simulator.world.rng.Streams.prepare`; one not listed is seeded on its own,
+    one listed and not drawn from costs nothing else): the names of
+    :func:`_source_block` for every source and draw in use, the background streams'
+    arrivals and tonnes, the lead-time and transit streams and the demand noise."""
+    sc = st.sc
+    out: list[tuple[str, ...]] = []
+    sources = [
+        (("app", "bg/" + "/".join(n)), ("goods", "bg", *n), k) for k, n in enumerate(st.bg_names)
+    ]
+    sources += [(("app", f"mfr/{n}"), ("goods", "mfr", n), -1) for n in st.part_names]
+    for fam in ("application", "shipment"):
+        for d in _BY_FAMILY[fam]:
+            for app, ship, k in sources:
+                if not d.used(st, k):
+                    continue
+                head = app if fam == "application" else ship
+                if d.per_distribution:
+                    n = len(d.dist(st, k))  # type: ignore[misc]
+                    out += [(*head, f"{d.stream}/{j}") for j in range(n)]
+                else:
+                    out.append((*head, d.stream))
+    for names in st.bg_names:
+        out += [("background", *names, "arrivals"), ("background", *names, "tonnes")]
+    out += [("exporter", sc.exporters[e].id, *st.part_stream[p]) for e, p in st.lead_pairs]
+    out += [("transit", sc.lanes[i].id, *st.part_stream[p]) for i, p in st.transit_pairs]
+    out += [("demand", m.id) for m in sc.manufacturers if m.demand_cv > 0]
+    return out
 
 
 def _cat(parts: list[np.ndarray]) -> np.ndarray:

@@ -168,6 +168,8 @@ class PolicyBook:
         self.rules: list[list[Rule]] = list(self.regime_rules)
         """State id → the rules in force, in order."""
         self._cache: list[dict[AppKey, Resolved]] = [{} for _ in self.states]
+        self._infos: dict[int, _RuleInfo] = {}
+        self._by_rules: dict[tuple[int, ...], Resolved] = {}
         self.capacity_factor: list[float] = [capacity(rules) for rules in self.rules]
         every = [r for rules in self.regime_rules for r in rules] + self.layers
         self.max_info_p = max(
@@ -231,9 +233,78 @@ class PolicyBook:
         hit = cache.get(key)
         if hit is not None:
             return hit
-        res = combine(self.rules[state], key, self.base)
+        res = self._combine(self.rules[state], key)
         cache[key] = res
         return res
+
+    def _combine(self, rules: list[Rule], key: AppKey) -> Resolved:
+        """:func:`combine` of ``rules`` over :attr:`base`, on each rule's selectors and
+        effects read once per book (:class:`_RuleInfo`). The result depends only on the
+        matching rules, in order (the same rules win and the factors multiply in the
+        same order), so states and keys that match the same rules share one
+        :class:`Resolved`."""
+        infos = self._infos
+        matched: list[_RuleInfo] = []
+        for rule in rules:
+            info = infos.get(id(rule))
+            if info is None or info.rule is not rule:
+                info = infos[id(rule)] = _RuleInfo(rule)
+            hit = info.hits.get(key)
+            if hit is None:
+                hit = info.hits[key] = info.matches(key)
+            if hit:
+                matched.append(info)
+        sig = tuple(id(i.rule) for i in matched)
+        hit = self._by_rules.get(sig)
+        if hit is not None:
+            return hit
+        product = dict.fromkeys(FACTORS, 1.0)
+        chosen: dict[str, tuple[tuple[int, int], Any]] = {}
+        for order, info in enumerate(matched):
+            for f, v in info.factors:
+                product[f] *= v
+            rank = (info.spec, order)
+            for eff, v in info.sets:
+                prev = chosen.get(eff)
+                if prev is None or rank >= prev[0]:
+                    chosen[eff] = (rank, v)
+        base = self.base
+        res = Resolved(
+            **product,
+            **{eff: (chosen[eff][1] if eff in chosen else getattr(base, eff)) for eff in EFFECTS},
+        )
+        self._by_rules[sig] = res
+        return res
+
+
+class _RuleInfo:
+    """What :func:`select` reads of one rule, read once: its selectors (in
+    :data:`SELECTORS` order, the omitted ones left out), its specificity, the factors it
+    gives (:data:`FACTORS` order) and the other effects it sets (:data:`EFFECTS` order).
+
+    Args:
+        rule: The rule (kept, so that the book's cache by ``id`` stays valid).
+    """
+
+    __slots__ = ("factors", "hits", "rule", "selectors", "sets", "spec")
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+        w = rule.where
+        self.selectors = tuple(
+            (j, allowed)
+            for j, sel in enumerate(SELECTORS)
+            if (allowed := getattr(w, sel)) is not None
+        )
+        self.spec = w.specificity()
+        self.factors = tuple((f, v) for f in FACTORS if (v := getattr(rule, f)) is not None)
+        self.sets = tuple((e, v) for e in EFFECTS if (v := getattr(rule, e)) is not None)
+        self.hits: dict[AppKey, bool] = {}
+        """Whether the rule matches each key met so far."""
+
+    def matches(self, key: AppKey) -> bool:
+        """:func:`matches` of the rule and ``key``."""
+        return all(key[j] in allowed for j, allowed in self.selectors)
 
 
 def select(rules: list[Rule], key: AppKey) -> tuple[dict[str, list[int]], dict[str, int]]:

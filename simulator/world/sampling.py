@@ -63,25 +63,35 @@ class Sampler:
         return self._buf[i]
 
 
+SEQUENTIAL = frozenset({"exponential", "uniform", "triangular", "lognormal", "gamma"})
+"""Distribution kinds whose ``draw`` makes each value from the next values of the stream
+(numpy's ``Generator`` fills an array value by value, with no state kept between calls
+but the stream's): ``n`` values at once are the first ``n`` of blocks of :data:`BLOCK`
+drawn one after the other, so they are drawn at once (``tests/world/test_draws.py``)."""
+
+
 def draw_blocks(dist: Distribution, rng: Rng, n: int) -> np.ndarray:
     """The first ``n`` values a :class:`Sampler` of ``dist`` on ``rng`` hands out (drawn in
-    the same blocks; constants are not drawn). ``rng``: a generator, or a function making
-    it (called only if something is drawn)."""
+    the same blocks, or at once for the :data:`SEQUENTIAL` kinds: the same values;
+    constants are not drawn). ``rng``: a generator, or a function making it (called only
+    if something is drawn)."""
     if dist.kind == "constant":
         return np.full(n, float(dist.value))
     if n <= 0:
         return np.zeros(0)
     rng = _gen(rng)
+    if dist.kind in SEQUENTIAL:
+        return np.asarray(dist.draw(rng, n), dtype=np.float64)
     blocks = [dist.draw(rng, BLOCK) for _ in range(-(-n // BLOCK))]
     return np.asarray(np.concatenate(blocks)[:n], dtype=np.float64)
 
 
 def uniform_blocks(rng: Rng, n: int) -> np.ndarray:
-    """The first ``n`` uniforms on [0, 1) of ``rng``, drawn in blocks of :data:`BLOCK`."""
+    """The first ``n`` uniforms on [0, 1) of ``rng`` (those of blocks of :data:`BLOCK`,
+    drawn at once: the same values)."""
     if n <= 0:
         return np.zeros(0)
-    rng = _gen(rng)
-    return np.concatenate([rng.random(BLOCK) for _ in range(-(-n // BLOCK))])[:n]
+    return _gen(rng).random(n)
 
 
 def _gen(rng: Rng) -> np.random.Generator:

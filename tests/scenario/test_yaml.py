@@ -684,6 +684,25 @@ def test_override_does_not_modify_input(tmp_path: Path) -> None:
     assert new.pos[("authority", "reviewers")] == ("<override> authority.reviewers=1", 0, 0)
 
 
+def test_shared_override_copies_only_the_paths_it_changes(tmp_path: Path) -> None:
+    """``share=True`` gives the same data and positions as a full copy, leaves the input
+    as it was, and shares what it did not change."""
+    import copy
+
+    loc = load_yaml(write(tmp_path, GOOD))
+    before = copy.deepcopy(loc.data)
+    ov = {"authority.reviewers": 1, "manufacturers[0].initial_cover_days": 9, "x.y": 2}
+    full, shared = apply_overrides(loc, ov), apply_overrides(loc, ov, share=True)
+    assert shared.data == full.data and shared.pos == full.pos and shared.keypos == full.keypos
+    assert loc.data == before
+    assert shared.data["authority"] is not loc.data["authority"]
+    assert shared.data["manufacturers"][0] is not loc.data["manufacturers"][0]
+    untouched = [k for k in loc.data if k not in ("authority", "manufacturers", "x")]
+    assert any(isinstance(loc.data[k], dict | list) for k in untouched)
+    for k in untouched:
+        assert shared.data[k] is loc.data[k]
+
+
 @pytest.mark.parametrize(
     ("key", "fragment"),
     [

@@ -55,3 +55,55 @@ def test_unused_attributes_take_their_defaults():
     assert not st.any_park and not st.any_partial
     assert np.all(d.f("u_park") == 1.0) and np.all(d.f("u_partial") == 1.0)
     assert d.size["park_days"] == 0
+
+
+def test_streams_seeded_together_are_numpys_seed_sequence_streams():
+    """:func:`pcg64_seeds` (the batch seeding of :meth:`Streams.prepare`) is numpy's
+    ``SeedSequence`` mixing: same seed words for any seed and spawn key, same values."""
+    from simulator.world.rng import Streams, pcg64_seeds
+
+    rng = np.random.default_rng(1)
+    for seed in (0, 1, 3, 2**32 - 1, 2**32 + 5, 2**70 + 3):
+        keys = [()]
+        keys += [tuple(int(x) for x in rng.integers(0, 2**32, n)) for n in range(1, 9)]
+        keys += [(0,), (2**40 + 7, 3), (0,) * 6]
+        want = [
+            np.random.SeedSequence(seed, spawn_key=k).generate_state(4, np.uint64) for k in keys
+        ]
+        np.testing.assert_array_equal(pcg64_seeds(seed, keys), np.array(want))
+    for seed, rep in ((3, 7), (0, 0), (2**33, 2**35)):
+        paths = [("app", "bg/US", "work"), ("goods", "bg", "US", "x", "u_hold"), ("demand", "m")]
+        alone = [Streams(seed, rep).get(*p).random(600) for p in paths]
+        batch = Streams(seed, rep)
+        batch.prepare(paths)
+        for p, a in zip(paths, alone, strict=True):
+            np.testing.assert_array_equal(batch.get(*p).random(600), a)
+
+
+def test_values_drawn_at_once_are_those_drawn_in_blocks():
+    """``draw_blocks`` draws the :data:`SEQUENTIAL` kinds (and ``uniform_blocks`` its
+    uniforms) at once: the same values as blocks of ``BLOCK`` drawn one after another."""
+    from pydantic import TypeAdapter
+
+    from simulator.scenario.distributions import Distribution
+    from simulator.world.sampling import BLOCK, SEQUENTIAL, draw_blocks, uniform_blocks
+
+    dists = {
+        "exponential": {"kind": "exponential", "mean": 2.0},
+        "uniform": {"kind": "uniform", "low": 1.0, "high": 3.0},
+        "triangular": {"kind": "triangular", "low": 1.0, "mode": 2.0, "high": 5.0},
+        "lognormal": {"kind": "lognormal", "mean": 4.0, "sd": 3.0},
+        "gamma": {"kind": "gamma", "mean": 15.0, "sd": 7.0},
+        "gamma<1": {"kind": "gamma", "mean": 1.0, "sd": 3.0},
+    }
+    assert {d["kind"] for d in dists.values()} == SEQUENTIAL
+    for spec in dists.values():
+        dist = TypeAdapter(Distribution).validate_python(spec)
+        for n in (1, BLOCK - 1, BLOCK, BLOCK + 1, 5 * BLOCK + 7):
+            g = np.random.default_rng(n)
+            blocks = np.concatenate([dist.draw(g, BLOCK) for _ in range(-(-n // BLOCK))])[:n]
+            np.testing.assert_array_equal(draw_blocks(dist, np.random.default_rng(n), n), blocks)
+    for n in (1, BLOCK, 3 * BLOCK + 5):
+        g = np.random.default_rng(n)
+        blocks = np.concatenate([g.random(BLOCK) for _ in range(-(-n // BLOCK))])[:n]
+        np.testing.assert_array_equal(uniform_blocks(np.random.default_rng(n), n), blocks)
