@@ -153,8 +153,9 @@ def paced_finish(
     return max(t, j + (target - cum[c, j]) / pace[c, j])
 
 
+@shared
 def closure_delay(
-    paced: bool, cum: np.ndarray, pace: np.ndarray, countries: list[int], lead: float, H: int
+    paced: bool, cum: np.ndarray, pace: np.ndarray, countries: np.ndarray, lead: float, H: int
 ) -> np.ndarray:
     """What the known production windows add to an order placed on each day ``0..H``:
     the delay ``lead`` days of production started that day would meet in the slowest of
@@ -165,7 +166,8 @@ def closure_delay(
         return out
     for d in range(H + 1):
         for c in countries:
-            out[d] = max(out[d], paced_finish(True, cum, pace, c, float(d), lead) - d - lead)
+            t = float(d)
+            out[d] = max(out[d], paced_finish(True, cum, pace, c, t, lead) - t - lead)
     return out
 
 

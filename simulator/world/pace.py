@@ -13,6 +13,7 @@ normal pace.
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import holidays
@@ -37,6 +38,16 @@ def licensing_country(sc: Scenario) -> str | None:
     return sc.calendar.country
 
 
+@lru_cache(maxsize=32)
+def _festivals(first_year: int, last_year: int) -> tuple[dt.date, ...]:
+    hol = holidays.country_holidays("CN", years=range(first_year, last_year + 1))
+    out: dict[int, dt.date] = {}
+    for day, name in sorted(hol.items()):
+        if name == SPRING_FESTIVAL and day.year not in out:
+            out[day.year] = day
+    return tuple(out[y] for y in sorted(out))
+
+
 def spring_festivals(first_year: int, last_year: int) -> list[dt.date]:
     """The first day of the Chinese New Year in each year ``first_year..last_year``.
 
@@ -47,12 +58,7 @@ def spring_festivals(first_year: int, last_year: int) -> list[dt.date]:
     Returns:
         One date per year that has one, ascending.
     """
-    hol = holidays.country_holidays("CN", years=range(first_year, last_year + 1))
-    out: dict[int, dt.date] = {}
-    for day, name in sorted(hol.items()):
-        if name == SPRING_FESTIVAL and day.year not in out:
-            out[day.year] = day
-    return [out[y] for y in sorted(out)]
+    return list(_festivals(first_year, last_year))
 
 
 def pace_table(

@@ -364,7 +364,8 @@ def _build(sc: Scenario, cal: WorkCalendar) -> Static:
         if paced and part.lead_time.anticipate_closures:
             sup = sup_ex[sup_start[p] : sup_start[p + 1]]
             cs = sorted({country[sc.exporters[e].country] for e in sup if e >= 0})
-            ahead[:, p] = closure_delay(True, pace_cum, pace, cs, lead_init[p], H)
+            cs_arr = np.array(cs, dtype=np.int64)
+            ahead[:, p] = closure_delay(True, pace_cum, pace, cs_arr, float(lead_init[p]), H)
 
     # --- goods in the pipeline at the start
     pipe: list[tuple[Any, ...]] = []
