@@ -246,19 +246,7 @@ def compare(
         b = base.get(entity, {}).get(kpi)
         c = cur.get(entity, {}).get(kpi)
         if b is None or c is None:
-            rows.append(
-                Row(
-                    label,
-                    entity,
-                    kpi,
-                    None if b is None else b.get("mean"),
-                    None if c is None else c.get("mean"),
-                    structural=True,
-                    note="not in the baseline (re-run with --update)"
-                    if b is None
-                    else "in the baseline but not in this run",
-                )
-            )
+            rows.append(_structural(label, entity, kpi, b, c))
             continue
         nb, nc = int(b.get("n") or 0), int(c.get("n") or 0)
         mb, mc = b.get("mean"), c.get("mean")

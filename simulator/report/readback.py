@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -289,44 +290,48 @@ def _check_notes(notes: Any, run_dir: Path) -> dict[str, Any]:
         if not (notes["question"] is None or _text(notes["question"], text)):
             raise _bad(run_dir, rel, "question", f"must be a text of at most {text:,} characters")
         out["question"] = notes["question"] or ""
-    extends = notes.get("extends") or []
-    if not (
-        isinstance(extends, list)
-        and len(extends) <= Limits.MAX_EXTENDS_FILES
-        and all(_text(e, 4096) for e in extends)
-    ):
-        raise _bad(run_dir, rel, "extends", "must be a list of file names")
-    out["extends"] = extends
-    sections = notes.get("sections") or []
-    if not (
-        isinstance(sections, list)
-        and len(sections) <= 1000
-        and all(
-            isinstance(x, list) and len(x) == 2 and _text(x[0], 200) and _text(x[1], text)
-            for x in sections
-        )
-    ):
-        raise _bad(run_dir, rel, "sections", "must be a list of [title, text] pairs")
-    out["sections"] = sections
-    changes = notes.get("changes") or []
-    if not (
-        isinstance(changes, list)
-        and len(changes) <= 1000
-        and all(
-            isinstance(c, dict) and set(c) == {"path", "base", "value"} and _text(c["path"], 1000)
-            for c in changes
-        )
-    ):
-        raise _bad(run_dir, rel, "changes", "must be a list of {path, base, value}")
-    out["changes"] = changes
-    overrides = notes.get("overrides") or {}
-    if not (
-        isinstance(overrides, dict)
-        and len(overrides) <= 1000
-        and all(_text(k, Limits.MAX_SET_PATH_CHARS) for k in overrides)
-    ):
-        raise _bad(run_dir, rel, "overrides", "must map --set paths to values")
-    out["overrides"] = overrides
+    # each list or mapping: its type, at most so many items, what every item must be
+    checks: tuple[tuple[str, type, int, Callable[[Any], bool], str], ...] = (
+        (
+            "extends",
+            list,
+            Limits.MAX_EXTENDS_FILES,
+            lambda e: _text(e, 4096),
+            "must be a list of file names",
+        ),
+        (
+            "sections",
+            list,
+            1000,
+            lambda x: (
+                isinstance(x, list) and len(x) == 2 and _text(x[0], 200) and _text(x[1], text)
+            ),
+            "must be a list of [title, text] pairs",
+        ),
+        (
+            "changes",
+            list,
+            1000,
+            lambda c: (
+                isinstance(c, dict)
+                and set(c) == {"path", "base", "value"}
+                and _text(c["path"], 1000)
+            ),
+            "must be a list of {path, base, value}",
+        ),
+        (
+            "overrides",
+            dict,
+            1000,
+            lambda k: _text(k, Limits.MAX_SET_PATH_CHARS),
+            "must map --set paths to values",
+        ),
+    )
+    for key, kind, limit, ok, what in checks:
+        value = notes.get(key) or kind()
+        if not (isinstance(value, kind) and len(value) <= limit and all(ok(x) for x in value)):
+            raise _bad(run_dir, rel, key, what)
+        out[key] = value
     return out
 
 

@@ -276,7 +276,7 @@ class Goods:
         now = self.env.now
         if sh.source == Source.BACKGROUND:
             st = self.st
-            if sh.u_made >= pace_at(st.paced, st.pace, st.bg_origin, now):
+            if st.paced and sh.u_made >= pace_at(st.paced, st.pace, st.bg_origin, now):
                 self.log.append((now, G.LAPSED, sh.id, sh.tonnes, 0.0))
                 self._cancel(sh, sh.tonnes)
                 return  # due to be made while the makers are closed: not made

@@ -62,7 +62,7 @@ def _paced_capacity(
         days = [float(k) for k in range(H + 1) if f[k + 1] != f[k]]
         own = [float(t) for t in times[e, 1 : n[e]]]
         ts = sorted(set(own) | set(days))
-        out_t, out_r = [-math.inf], [float(rates[e, 0]) * 1.0]
+        out_t, out_r = [-math.inf], [float(rates[e, 0])]
         for t in ts:
             base = float(rates[e, np.searchsorted(times[e, : n[e]], t, side="right") - 1])
             k = math.floor(t)

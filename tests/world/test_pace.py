@@ -138,4 +138,6 @@ def test_a_window_naming_an_unknown_country_is_a_scenario_error():
     }
     with pytest.raises(sim.ScenarioError) as e:
         build(data)
-    assert "production.windows.0.country" in str(e.value) or "production" in str(e.value)
+    msg = str(e.value)
+    assert "production.windows[0].country" in msg and "unknown country" in msg, msg
+    assert "'XX'" in msg and "CN, DE, US" in msg, msg  # the bad value and what is allowed
